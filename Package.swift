@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "keysync",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "keysync", targets: ["KeySyncCLI"]),
+        .library(name: "KeySync", targets: ["KeySync"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libssh2 (OpenSSL backend). Only files in Sources/KeySync/SSH import it.
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        // libcrypto: SHA-256 for fingerprints, public-key derivation from
+        // private keys, and rsa-sha2 signatures (libssh2 1.10 signs RSA only with SHA-1).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "KeySync",
+            dependencies: [
+                "CLibSSH2",
+                "COpenSSL",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "KeySyncCLI",
+            dependencies: [
+                "KeySync",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "KeySyncTests",
+            dependencies: ["KeySync", "KeySyncCLI"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["KeySync"]
+        ),
+    ]
+)

@@ -1,0 +1,15 @@
+#ifndef KEYSYNC_COPENSSL_SHIM_H
+#define KEYSYNC_COPENSSL_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/pem.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <openssl/ec.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+#include <openssl/bio.h>
+#include <openssl/rand.h>
+#endif

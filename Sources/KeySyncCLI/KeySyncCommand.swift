@@ -1,0 +1,26 @@
+import ArgumentParser
+import KeySync
+
+/// The `keysync` root command. Each subcommand lives in its own file.
+@main
+struct KeySyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keysync",
+        abstract: "Keep SSH authorized_keys right across a fleet of Linux servers.",
+        discussion: """
+            Exit codes: 0 in sync / done; 1 bad usage or bad input (nothing touched); \
+            2 drift found (check) or lint problems; 3 at least one host failed.
+            """,
+        version: KeySyncVersion.string,
+        subcommands: [
+            Push.self, Check.self, Report.self, Rotate.self, Doctor.self,
+            Keys.self, Inventory.self, History.self, Restore.self, Where.self, Prune.self,
+        ]
+    )
+}
+
+/// Thrown by commands whose issue has not landed yet.
+struct NotImplemented: Error, CustomStringConvertible {
+    let command: String
+    var description: String { "keysync \(command) is not implemented yet" }
+}

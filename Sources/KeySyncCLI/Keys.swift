@@ -1,0 +1,13 @@
+import ArgumentParser
+import KeySync
+
+extension KeySyncCommand {
+    /// `keysync keys …`: offline key tools.
+    struct Keys: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "keys",
+            abstract: "Offline key tools: lint, fingerprint, import, generate.",
+            subcommands: [KeysLint.self, KeysFingerprint.self, KeysImport.self, KeysGenerate.self]
+        )
+    }
+}
