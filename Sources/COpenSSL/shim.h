@@ -12,4 +12,8 @@
 #include <openssl/x509.h>
 #include <openssl/bio.h>
 #include <openssl/rand.h>
+#include <openssl/hmac.h>
+
+/* EVP_PKEY_KEYPAIR is a composite macro Swift cannot import. */
+static const int KEYSYNC_EVP_PKEY_KEYPAIR = EVP_PKEY_KEYPAIR;
 #endif

@@ -1,0 +1,442 @@
+import CLibSSH2
+import Foundation
+
+/// Where and how to reach one host.
+public struct SSHEndpoint: Hashable, Sendable {
+    /// Inventory name, used in messages.
+    public var name: String
+    public var address: String
+    public var port: Int
+    public var user: String
+    public var connectTimeout: Double
+    public var hostKeyPolicy: HostKeyPolicy
+
+    public init(name: String, address: String, port: Int = 22, user: String,
+                connectTimeout: Double = 10, hostKeyPolicy: HostKeyPolicy) {
+        self.name = name
+        self.address = address
+        self.port = port
+        self.user = user
+        self.connectTimeout = connectTimeout
+        self.hostKeyPolicy = hostKeyPolicy
+    }
+
+    /// `name (address:port)`, or just the address when they are the same.
+    public var label: String {
+        name == address ? "\(address):\(port)" : "\(name) (\(address):\(port))"
+    }
+}
+
+/// What a remote command returned.
+public struct ExecResult: Sendable {
+    public var stdout: [UInt8]
+    public var stderr: [UInt8]
+    public var exitStatus: Int32
+
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+}
+
+/// One authenticated SSH connection: owns a socket and a non-blocking
+/// libssh2 session and frees both. Not `Sendable`: each worker creates and
+/// owns its own. Every wait is a `poll` on the socket with a deadline, so a
+/// silent host costs one timeout and blocks nobody else.
+public final class SSHConnection {
+    /// The host this connection talks to.
+    public let endpoint: SSHEndpoint
+    /// Set when accept-new trusted this host's key during this connection.
+    public private(set) var acceptedHostKey: String?
+    /// The host key the server presented.
+    public private(set) var hostKey: PublicKey?
+
+    private var socketFD: Int32 = -1
+    private var session: OpaquePointer?
+
+    /// Largest output one command may return; protects the controller from a hostile host.
+    static let outputLimit = 64 << 20
+
+    /// Connects, completes the handshake and verifies the host key. Nothing is
+    /// sent after the handshake unless the host key is trusted.
+    public init(endpoint: SSHEndpoint, hostKeys: HostKeyVerifier) throws(SSHError) {
+        precondition(LibSSH2.initialized, "libssh2_init failed")
+        self.endpoint = endpoint
+        do {
+            try connectSocket()
+            try handshake(hostKeys: hostKeys)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Ends the session and closes the socket; safe to call twice.
+    public func close() {
+        if let session {
+            // Best effort, non-blocking: a dead peer must not stall teardown.
+            _ = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "bye", "")
+            libssh2_session_free(session)
+            self.session = nil
+        }
+        if socketFD >= 0 {
+            Foundation.close(socketFD)
+            socketFD = -1
+        }
+    }
+
+    // MARK: Connect and handshake
+
+    private func connectSocket() throws(SSHError) {
+        let label = endpoint.label
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(endpoint.address, String(endpoint.port), &hints, &result)
+        guard status == 0, let first = result else {
+            throw .resolve(host: label, reason: String(cString: gai_strerror(status)))
+        }
+        defer { freeaddrinfo(result) }
+        let deadline = Deadline(seconds: endpoint.connectTimeout)
+        var lastError: SSHError = .connectFailed(host: label, reason: "no usable address")
+        var info: UnsafeMutablePointer<addrinfo>? = first
+        while let ai = info {
+            info = ai.pointee.ai_next
+            let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { continue }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            if connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 || errno == EINPROGRESS {
+                switch Self.poll(fd: fd, events: Int16(POLLOUT), deadline: deadline) {
+                case .ready:
+                    var soError: Int32 = 0
+                    var length = socklen_t(MemoryLayout<Int32>.size)
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
+                    if soError == 0 {
+                        socketFD = fd
+                        return
+                    }
+                    lastError = .connectFailed(host: label, reason: String(cString: strerror(soError)))
+                case .timedOut:
+                    lastError = .connectTimeout(host: label, seconds: endpoint.connectTimeout)
+                case .failed(let code):
+                    lastError = .connectFailed(host: label, reason: String(cString: strerror(code)))
+                }
+            } else {
+                lastError = .connectFailed(host: label, reason: String(cString: strerror(errno)))
+            }
+            Foundation.close(fd)
+        }
+        throw lastError
+    }
+
+    private func handshake(hostKeys: HostKeyVerifier) throws(SSHError) {
+        guard let session = keysync_session_init(nil) else {
+            throw .handshakeFailed(host: endpoint.label, reason: "cannot allocate a libssh2 session")
+        }
+        self.session = session
+        libssh2_session_set_blocking(session, 0)
+        let known = (try? hostKeys.knownKeyTypes(host: endpoint.address, port: endpoint.port,
+                                                 policy: endpoint.hostKeyPolicy)) ?? []
+        setPreferences(session, knownHostKeyTypes: known)
+
+        let deadline = Deadline(seconds: endpoint.connectTimeout)
+        let timeout = SSHError.handshakeTimeout(host: endpoint.label, seconds: endpoint.connectTimeout)
+        try retry(deadline: deadline, timeout: timeout) { libssh2_session_handshake(session, socketFD) }
+            .orThrow { .handshakeFailed(host: endpoint.label, reason: LibSSH2.lastError(session)) }
+
+        var length = 0
+        var type: Int32 = 0
+        guard let raw = libssh2_session_hostkey(session, &length, &type), length > 0 else {
+            throw .handshakeFailed(host: endpoint.label, reason: "server sent no host key")
+        }
+        let blob = raw.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+        hostKey = blob.sshBlobKeyType.map { PublicKey(type: $0, blob: blob) }
+        do {
+            let outcome = try hostKeys.verify(label: endpoint.label, host: endpoint.address, port: endpoint.port,
+                                              blob: blob, policy: endpoint.hostKeyPolicy)
+            if case .accepted(let fingerprint) = outcome { acceptedHostKey = fingerprint }
+        } catch let error as SSHError {
+            throw error
+        } catch {
+            throw .handshakeFailed(host: endpoint.label, reason: "\(error)")
+        }
+    }
+
+    /// Prefer curve25519-sha256 and ed25519, keeping secure fallbacks; host key
+    /// types already in known_hosts go first so a host known only by its RSA
+    /// key is not reported as unknown.
+    private func setPreferences(_ session: OpaquePointer, knownHostKeyTypes: [String]) {
+        let kex = "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group14-sha256"
+        var hostKeyTypes = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256"]
+        let knownFirst = knownHostKeyTypes.flatMap { $0 == "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256"] : [$0] }
+            .filter(hostKeyTypes.contains)
+        if !knownFirst.isEmpty { hostKeyTypes = knownFirst + hostKeyTypes.filter { !knownFirst.contains($0) } }
+        _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_KEX, kex)
+        _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, hostKeyTypes.joined(separator: ","))
+    }
+
+    // MARK: Authentication
+
+    /// Authenticates as `endpoint.user` with `identity`.
+    public func authenticate(with identity: SSHIdentity) throws(SSHError) {
+        guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
+        let deadline = Deadline(seconds: endpoint.connectTimeout)
+        let user = endpoint.user
+        let offered = try retryPointer(deadline: deadline) {
+            libssh2_userauth_list(session, user, UInt32(user.utf8.count))
+        }
+        if libssh2_userauth_authenticated(session) != 0 { return }
+        let methods = offered.map { String(cString: $0) } ?? ""
+        guard methods.split(separator: ",").contains("publickey") else {
+            throw .authFailed(host: endpoint.label, user: user,
+                              reason: "server does not offer publickey authentication (offers: \(methods.isEmpty ? "none" : methods)); check PubkeyAuthentication in sshd_config")
+        }
+        switch identity.material {
+        case let .libssh2(privateKey, passphrase, publicBlob):
+            let rc = try retry(deadline: deadline, timeout: authTimeout) {
+                privateKey.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { chars in
+                        libssh2_userauth_publickey_frommemory(session, user, user.utf8.count, nil, 0,
+                                                              chars.baseAddress, chars.count, passphrase)
+                    }
+                }
+            }
+            if rc != 0 { throw refused(identity: identity.label, blob: publicBlob, algorithm: publicBlob?.sshBlobKeyType, libssh2Code: rc) }
+        case let .rsa(signer):
+            let box = SignContext { data in signer.sign(data, sha512: false) }
+            let rc = try authenticate(blob: Self.renamed(signer.publicBlob, to: "rsa-sha2-256"), context: box, deadline: deadline)
+            if rc != 0 { throw refused(identity: identity.label, blob: signer.publicBlob, algorithm: "rsa-sha2-256", libssh2Code: rc) }
+        case let .agent(socketPath):
+            try authenticateWithAgent(socketPath: socketPath, deadline: deadline)
+        }
+    }
+
+    private var authTimeout: SSHError { .connectionLost(host: endpoint.label, reason: "authentication timed out") }
+
+    private func authenticateWithAgent(socketPath: String, deadline: Deadline) throws(SSHError) {
+        let agent: SSHAgentClient
+        let identities: [SSHAgentClient.Identity]
+        do {
+            agent = try SSHAgentClient(socketPath: socketPath)
+            identities = try agent.identities()
+        } catch let error as SSHError {
+            throw error
+        } catch {
+            throw .identity(path: "ssh-agent", reason: "\(error)")
+        }
+        guard !identities.isEmpty else {
+            throw .identity(path: "ssh-agent", reason: "the agent holds no keys (ssh-add one)")
+        }
+        var tried: [String] = []
+        for identity in identities {
+            let isRSA = identity.blob.sshBlobKeyType == "ssh-rsa"
+            let box = SignContext { data in
+                try? agent.sign(blob: identity.blob, data: Array(data), flags: isRSA ? SSHAgentClient.signRSASHA256 : 0)
+            }
+            let blob = isRSA ? Self.renamed(identity.blob, to: "rsa-sha2-256") : identity.blob
+            if try authenticate(blob: blob, context: box, deadline: deadline) == 0 { return }
+            tried.append("\(identity.blob.sshBlobKeyType ?? "?") \(Fingerprint.sha256(of: identity.blob))")
+        }
+        throw .authFailed(host: endpoint.label, user: endpoint.user,
+                          reason: "server refused every agent key (\(tried.joined(separator: ", "))); check the account's authorized_keys (keysync doctor explains why)")
+    }
+
+    /// Runs `libssh2_userauth_publickey` with keysync's own signer.
+    private func authenticate(blob: [UInt8], context: SignContext, deadline: Deadline) throws(SSHError) -> Int32 {
+        guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
+        let user = endpoint.user
+        let abstract = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
+        defer { abstract.deallocate() }
+        abstract.pointee = Unmanaged.passUnretained(context).toOpaque()
+        return try withExtendedLifetime(context) { () throws(SSHError) -> Int32 in
+            try retry(deadline: deadline, timeout: authTimeout) {
+                blob.withUnsafeBufferPointer { buffer in
+                    libssh2_userauth_publickey(session, user, buffer.baseAddress, buffer.count, signCallback, abstract)
+                }
+            }
+        }
+    }
+
+    private func refused(identity: String, blob: [UInt8]?, algorithm: String?, libssh2Code: Int32) -> SSHError {
+        guard let session else { return .connectionLost(host: endpoint.label, reason: "session closed") }
+        if libssh2Code != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED && libssh2Code != LIBSSH2_ERROR_AUTHENTICATION_FAILED {
+            return .identity(path: identity, reason: LibSSH2.lastError(session))
+        }
+        let key = blob.map { " \($0.sshBlobKeyType ?? "?") \(Fingerprint.sha256(of: $0))" } ?? ""
+        let algo = algorithm.map { " signed with \($0)" } ?? ""
+        var advice = "check that the key is in the account's authorized_keys, owned by the account with mode 0600 (keysync doctor explains why)"
+        if algorithm == "ssh-dss" { advice = "DSA keys are refused by OpenSSH ≥ 7.0; use an ed25519 key" }
+        if algorithm?.hasPrefix("rsa-sha2") == true { advice += ", and that sshd's PubkeyAcceptedAlgorithms allows \(algorithm!)" }
+        return .authFailed(host: endpoint.label, user: endpoint.user,
+                           reason: "server refused key \(identity)\(key)\(algo); \(advice)")
+    }
+
+    /// An `ssh-rsa` blob with its name changed, which is how libssh2 1.10 is
+    /// made to send an rsa-sha2 request (see `shared/SSH-NOTES.md`).
+    static func renamed(_ blob: [UInt8], to name: String) -> [UInt8] {
+        var reader = SSHWireReader(blob)
+        _ = reader.string()
+        var writer = SSHWireWriter()
+        writer.string(name)
+        return writer.bytes + blob[reader.offset...]
+    }
+
+    // MARK: Exec
+
+    /// Runs `command`, feeds `stdin`, and collects stdout, stderr and the exit
+    /// status; throws `commandTimeout` past `timeout` seconds.
+    public func exec(_ command: String, stdin: [UInt8] = [], timeout: Double) throws(SSHError) -> ExecResult {
+        guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
+        let deadline = Deadline(seconds: timeout)
+        let timeoutError = SSHError.commandTimeout(host: endpoint.label, seconds: timeout)
+        guard let channel = try retryPointer(deadline: deadline, timeout: timeoutError, { keysync_channel_open_session(session) }) else {
+            throw .channelFailed(host: endpoint.label, reason: LibSSH2.lastError(session))
+        }
+        defer { libssh2_channel_free(channel) }
+        try retry(deadline: deadline, timeout: timeoutError) {
+            keysync_channel_exec(channel, command, UInt32(command.utf8.count))
+        }.orThrow { .channelFailed(host: endpoint.label, reason: LibSSH2.lastError(session)) }
+
+        var stdout: [UInt8] = [], stderr: [UInt8] = []
+        var written = 0, eofSent = false
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            var progressed = false
+            if written < stdin.count {
+                let n = stdin[written...].withUnsafeBytes { raw in
+                    keysync_channel_write(channel, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+                }
+                if n > 0 { written += n; progressed = true }
+                else if n < 0 && n != LIBSSH2_ERROR_EAGAIN { throw lost(session) }
+            } else if !eofSent {
+                let rc = keysync_channel_send_eof(channel)
+                if rc == 0 { eofSent = true; progressed = true }
+                else if rc != LIBSSH2_ERROR_EAGAIN { throw lost(session) }
+            }
+            var drained = true
+            for (stream, isStdout) in [(Int32(0), true), (Int32(SSH_EXTENDED_DATA_STDERR), false)] {
+                let n = buffer.withUnsafeMutableBytes { raw in
+                    keysync_channel_read(channel, stream, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+                }
+                if n > 0 {
+                    if isStdout { stdout += buffer[..<n] } else { stderr += buffer[..<n] }
+                    progressed = true
+                    drained = false
+                } else if n == LIBSSH2_ERROR_EAGAIN {
+                    drained = false
+                } else if n < 0 {
+                    throw lost(session)
+                }
+            }
+            if stdout.count + stderr.count > Self.outputLimit {
+                throw .channelFailed(host: endpoint.label, reason: "command output exceeds \(Self.outputLimit >> 20) MiB")
+            }
+            if libssh2_channel_eof(channel) != 0 && drained { break }
+            if !progressed { try wait(session, deadline: deadline, timeout: timeoutError) }
+        }
+        try retry(deadline: deadline, timeout: timeoutError) { libssh2_channel_close(channel) }
+            .orThrow { lost(session) }
+        try retry(deadline: deadline, timeout: timeoutError) { libssh2_channel_wait_closed(channel) }
+            .orThrow { lost(session) }
+        return ExecResult(stdout: stdout, stderr: stderr, exitStatus: libssh2_channel_get_exit_status(channel))
+    }
+
+    private func lost(_ session: OpaquePointer) -> SSHError {
+        .connectionLost(host: endpoint.label, reason: LibSSH2.lastError(session))
+    }
+
+    // MARK: Waiting
+
+    /// Repeats `operation` while it returns EAGAIN, waiting for the socket in
+    /// the direction libssh2 asks for; returns the final code.
+    private func retry(deadline: Deadline, timeout: SSHError, _ operation: () -> Int32) throws(SSHError) -> Int32 {
+        guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
+        while true {
+            let rc = operation()
+            guard rc == LIBSSH2_ERROR_EAGAIN else { return rc }
+            try wait(session, deadline: deadline, timeout: timeout)
+        }
+    }
+
+    /// Like `retry` for calls that return a pointer, NULL with EAGAIN meaning "again".
+    private func retryPointer<T>(deadline: Deadline, timeout: SSHError? = nil, _ operation: () -> T?) throws(SSHError) -> T? {
+        guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
+        while true {
+            if let value = operation() { return value }
+            guard LibSSH2.lastErrno(session) == LIBSSH2_ERROR_EAGAIN else { return nil }
+            try wait(session, deadline: deadline, timeout: timeout ?? authTimeout)
+        }
+    }
+
+    private func wait(_ session: OpaquePointer, deadline: Deadline, timeout: SSHError) throws(SSHError) {
+        let directions = libssh2_session_block_directions(session)
+        var events: Int16 = 0
+        if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
+        if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
+        if events == 0 { events = Int16(POLLIN) }
+        switch Self.poll(fd: socketFD, events: events, deadline: deadline) {
+        case .ready: return
+        case .timedOut: throw timeout
+        case .failed(let code): throw .connectionLost(host: endpoint.label, reason: String(cString: strerror(code)))
+        }
+    }
+
+    enum PollResult { case ready, timedOut, failed(Int32) }
+
+    static func poll(fd: Int32, events: Int16, deadline: Deadline) -> PollResult {
+        while true {
+            let remaining = deadline.remainingMilliseconds
+            guard remaining > 0 else { return .timedOut }
+            var descriptor = pollfd(fd: fd, events: events, revents: 0)
+            let rc = Foundation.poll(&descriptor, 1, remaining)
+            if rc > 0 { return .ready }
+            if rc == 0 { return .timedOut }
+            if errno != EINTR { return .failed(errno) }
+        }
+    }
+}
+
+/// A point in time after which an operation has failed.
+struct Deadline {
+    let end: DispatchTime
+
+    init(seconds: Double) {
+        end = DispatchTime.now() + .nanoseconds(Int(max(seconds, 0.001) * 1e9))
+    }
+
+    var remainingMilliseconds: Int32 {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard end.uptimeNanoseconds > now else { return 0 }
+        return Int32(min((end.uptimeNanoseconds - now + 999_999) / 1_000_000, UInt64(Int32.max)))
+    }
+}
+
+/// Carries a Swift signer through libssh2's `void **abstract`.
+final class SignContext {
+    let sign: (UnsafeRawBufferPointer) -> [UInt8]?
+    init(sign: @escaping (UnsafeRawBufferPointer) -> [UInt8]?) { self.sign = sign }
+}
+
+/// libssh2's sign callback: the signature goes back in a `malloc` buffer that libssh2 frees.
+private let signCallback: @convention(c) (
+    OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?, UnsafeMutablePointer<Int>?,
+    UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> Int32 = { _, signature, signatureLength, data, dataLength, abstract in
+    guard let abstract, let raw = abstract.pointee, let signature, let signatureLength else { return -1 }
+    let context = Unmanaged<SignContext>.fromOpaque(raw).takeUnretainedValue()
+    guard let bytes = context.sign(UnsafeRawBufferPointer(start: data, count: dataLength)),
+          let buffer = malloc(bytes.count)?.assumingMemoryBound(to: UInt8.self) else { return -1 }
+    buffer.initialize(from: bytes, count: bytes.count)
+    signature.pointee = buffer
+    signatureLength.pointee = bytes.count
+    return 0
+}
+
+private extension Int32 {
+    /// Throws `error()` unless this libssh2 return code is success.
+    func orThrow(_ error: () -> SSHError) throws(SSHError) {
+        if self != 0 { throw error() }
+    }
+}

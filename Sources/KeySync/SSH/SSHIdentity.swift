@@ -1,0 +1,136 @@
+import Foundation
+
+/// How keysync authenticates: a private key file or ssh-agent.
+public enum SSHIdentitySource: Hashable, Sendable {
+    /// A private key file (OpenSSH or PEM format).
+    case file(path: String)
+    /// The agent at `socketPath`, or `SSH_AUTH_SOCK` when nil.
+    case agent(socketPath: String?)
+}
+
+/// A loaded identity, read once on the controller and shared read-only by
+/// every worker.
+///
+/// ed25519 and ECDSA keys go to libssh2 from memory; RSA keys are signed by
+/// keysync with rsa-sha2-256 (libssh2 1.10 would sign with SHA-1, which
+/// OpenSSH ≥ 8.8 refuses); the agent is spoken to directly for the same reason.
+public final class SSHIdentity: @unchecked Sendable {
+    enum Material {
+        case libssh2(privateKey: [UInt8], passphrase: String?, publicBlob: [UInt8]?)
+        case rsa(RSASigner)
+        case agent(socketPath: String)
+    }
+
+    let material: Material
+    /// Where the identity came from, for messages (`~/.ssh/id_ed25519`, `ssh-agent`).
+    public let label: String
+
+    init(material: Material, label: String) {
+        self.material = material
+        self.label = label
+    }
+
+    /// The public key blob, when known before connecting (not for agent identities).
+    var publicBlob: [UInt8]? {
+        switch material {
+        case .libssh2(_, _, let blob): return blob
+        case .rsa(let signer): return signer.publicBlob
+        case .agent: return nil
+        }
+    }
+
+    /// Fingerprint of the identity's public key, when known (for the lockout guard).
+    public var publicKey: PublicKey? {
+        guard let blob = publicBlob, let type = blob.sshBlobKeyType else { return nil }
+        return PublicKey(type: type, blob: blob)
+    }
+
+    /// Loads an identity. `passphrase` is asked only when the key is encrypted.
+    public static func load(_ source: SSHIdentitySource, passphrase: () -> String? = { nil }) throws(SSHError) -> SSHIdentity {
+        switch source {
+        case .agent(let path):
+            guard let socket = path ?? ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !socket.isEmpty else {
+                throw .identity(path: "ssh-agent", reason: "SSH_AUTH_SOCK is not set; start ssh-agent and ssh-add a key, or set identity:")
+            }
+            return SSHIdentity(material: .agent(socketPath: socket), label: "ssh-agent")
+        case .file(let path):
+            do {
+                return try loadFile(path: path, passphrase: passphrase)
+            } catch let error as SSHError {
+                throw error
+            } catch {
+                throw .identity(path: path, reason: "\(error)")
+            }
+        }
+    }
+
+    private static func loadFile(path: String, passphrase: () -> String?) throws -> SSHIdentity {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "not readable" : "no such file"
+            throw SSHError.identity(path: path, reason: reason)
+        }
+        let bytes = [UInt8](data)
+        let text = String(decoding: bytes, as: UTF8.self)
+        if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
+            return try loadOpenSSH(bytes: bytes, text: text, path: path, passphrase: passphrase)
+        }
+        if text.contains("PRIVATE KEY-----") {
+            let encrypted = text.contains("ENCRYPTED")
+            let secret = encrypted ? try requirePassphrase(path: path, passphrase) : nil
+            if let signer = try RSASigner.fromPEM(bytes, passphrase: secret, path: path) {
+                return SSHIdentity(material: .rsa(signer), label: path)
+            }
+            return SSHIdentity(material: .libssh2(privateKey: bytes, passphrase: secret, publicBlob: nil), label: path)
+        }
+        if text.hasPrefix("PuTTY-User-Key-File") {
+            throw SSHError.identity(path: path, reason: "PuTTY .ppk private keys cannot be used to log in; export an OpenSSH key with `puttygen KEY.ppk -O private-openssh -o KEY`")
+        }
+        throw SSHError.identity(path: path, reason: "not a private key in OpenSSH or PEM format (a .pub file?)")
+    }
+
+    private static func loadOpenSSH(bytes: [UInt8], text: String, path: String, passphrase: () -> String?) throws -> SSHIdentity {
+        let body = text.components(separatedBy: "\n")
+            .filter { !$0.hasPrefix("-----") }
+            .joined()
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let decoded = Data(base64Encoded: body) else {
+            throw SSHError.identity(path: path, reason: "malformed OpenSSH private key (bad base64)")
+        }
+        let magic = Array("openssh-key-v1\0".utf8)
+        var reader = SSHWireReader([UInt8](decoded))
+        guard reader.bytes(magic.count) == magic, let cipher = reader.text(), reader.string() != nil,
+              reader.string() != nil, let count = reader.uint32(), count >= 1, let publicBlob = reader.string(),
+              let keyType = publicBlob.sshBlobKeyType
+        else { throw SSHError.identity(path: path, reason: "malformed OpenSSH private key") }
+        let encrypted = cipher != "none"
+        if keyType == "ssh-rsa" {
+            guard !encrypted else {
+                throw SSHError.identity(path: path, reason: "passphrase-protected RSA keys in OpenSSH format are not supported (libssh2 cannot sign them with rsa-sha2); load the key into ssh-agent (`ssh-add`, then agent: true), or convert it: `ssh-keygen -p -m PEM -f \(path)`")
+            }
+            for _ in 1..<count { _ = reader.string() }
+            guard let privateSection = reader.string(), let signer = rsaSigner(fromPrivateSection: privateSection) else {
+                throw SSHError.identity(path: path, reason: "malformed RSA private key")
+            }
+            return SSHIdentity(material: .rsa(signer), label: path)
+        }
+        let secret = encrypted ? try requirePassphrase(path: path, passphrase) : nil
+        return SSHIdentity(material: .libssh2(privateKey: bytes, passphrase: secret, publicBlob: publicBlob), label: path)
+    }
+
+    private static func rsaSigner(fromPrivateSection section: [UInt8]) -> RSASigner? {
+        var reader = SSHWireReader(section)
+        guard let check1 = reader.uint32(), let check2 = reader.uint32(), check1 == check2,
+              reader.text() == "ssh-rsa", let n = reader.string(), let e = reader.string(), let d = reader.string(),
+              let iqmp = reader.string(), let p = reader.string(), let q = reader.string()
+        else { return nil }
+        return RSASigner.fromComponents(n: n, e: e, d: d, iqmp: iqmp, p: p, q: q)
+    }
+
+    private static func requirePassphrase(path: String, _ provider: () -> String?) throws -> String {
+        if let env = ProcessInfo.processInfo.environment["KEYSYNC_PASSPHRASE"] { return env }
+        guard let secret = provider() else {
+            throw SSHError.identity(path: path, reason: "the key is encrypted; set KEYSYNC_PASSPHRASE or run keysync on a terminal to be asked")
+        }
+        return secret
+    }
+}
