@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeySync
 
 /// `--inventory`, falling back to `$KEYSYNC_INVENTORY`, then `./inventory.yml`.
 struct InventoryOption: ParsableArguments {
@@ -7,9 +8,12 @@ struct InventoryOption: ParsableArguments {
     var inventory: String?
 
     /// The inventory path after the documented fallbacks.
-    var resolvedInventoryPath: String {
+    var resolvedInventoryPath: String { resolvedInventoryPath(environment: ProcessInfo.processInfo.environment) }
+
+    /// The inventory path after the documented fallbacks, with `environment` standing in for the process's.
+    func resolvedInventoryPath(environment: [String: String]) -> String {
         if let inventory { return inventory }
-        if let env = ProcessInfo.processInfo.environment["KEYSYNC_INVENTORY"], !env.isEmpty { return env }
+        if let env = environment["KEYSYNC_INVENTORY"], !env.isEmpty { return env }
         return "inventory.yml"
     }
 }
@@ -34,4 +38,46 @@ struct SelectionOptions: ParsableArguments {
     var host: [String] = []
     @Option(name: .long, help: "Select a host group (repeatable).")
     var group: [String] = []
+}
+
+/// Writes one line to stderr (diagnostics and progress never go to stdout).
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+extension InventoryOption {
+    /// Loads the inventory and prints its warnings to stderr; on errors prints
+    /// every diagnostic to stderr and exits 1.
+    func loadInventory() throws -> Inventory {
+        do {
+            let inventory = try Inventory.load(path: resolvedInventoryPath)
+            inventory.warnings.forEach { printError($0.rendered()) }
+            return inventory
+        } catch {
+            printError(error.diagnostics.isEmpty ? error.description : error.diagnostics.map { $0.rendered() }.joined(separator: "\n"))
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension SelectionOptions {
+    /// The selected hosts of `inventory`; unknown names are printed to stderr and exit 1.
+    func targets(in inventory: Inventory) throws -> [HostTarget] {
+        do {
+            return try inventory.select(projects: project, hosts: host, groups: group)
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension Diagnostic {
+    /// `file:line:col: error: message`, with the severity coloured when stderr
+    /// is a terminal and `NO_COLOR` is unset.
+    func rendered(colour: Bool = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil) -> String {
+        guard colour else { return description }
+        let code = severity == .error ? "1;31" : "1;35"
+        return "\u{1B}[1m\(file):\(line):\(column):\u{1B}[0m \u{1B}[\(code)m\(severity.rawValue):\u{1B}[0m \(message)"
+    }
 }

@@ -1,0 +1,63 @@
+/// A problem found in an inventory, located in its file (1-based line and column).
+///
+/// Its `description` is the line a compiler would print:
+/// `inventory.yml:14:3: error: host "web1" has no address`.
+public struct Diagnostic: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// How bad a diagnostic is: errors make the inventory unusable, warnings do not.
+    public enum Severity: String, Hashable, Sendable {
+        case error, warning
+    }
+
+    /// The inventory file as the user named it.
+    public var file: String
+    /// 1-based line.
+    public var line: Int
+    /// 1-based column, counted in Unicode scalars.
+    public var column: Int
+    public var severity: Severity
+    /// What is wrong and what was expected, without the location.
+    public var message: String
+
+    /// Creates a diagnostic.
+    public init(file: String, line: Int, column: Int, severity: Severity = .error, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.severity = severity
+        self.message = message
+    }
+
+    /// `file:line:col: severity: message`.
+    public var description: String { "\(file):\(line):\(column): \(severity.rawValue): \(message)" }
+
+    /// Orders by position in the file.
+    public static func < (lhs: Diagnostic, rhs: Diagnostic) -> Bool {
+        (lhs.line, lhs.column, lhs.message) < (rhs.line, rhs.column, rhs.message)
+    }
+}
+
+/// Errors from loading an inventory or selecting from it.
+public enum InventoryError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The inventory file could not be read at all.
+    case unreadable(path: String, reason: String)
+    /// The inventory has errors; every one found, in file order, warnings included.
+    case invalid([Diagnostic])
+    /// A selection named projects, hosts or groups that the inventory does not define
+    /// (one message per name, with a suggestion where one is close).
+    case unknownSelection([String])
+
+    /// The located diagnostics, if the inventory itself is at fault.
+    public var diagnostics: [Diagnostic] {
+        if case .invalid(let diagnostics) = self { return diagnostics }
+        return []
+    }
+
+    /// One problem per line.
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): return "\(path): error: cannot read inventory: \(reason)"
+        case .invalid(let diagnostics): return diagnostics.map(\.description).joined(separator: "\n")
+        case .unknownSelection(let messages): return messages.map { "error: \($0)" }.joined(separator: "\n")
+        }
+    }
+}

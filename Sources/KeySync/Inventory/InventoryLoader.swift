@@ -1,0 +1,412 @@
+import Foundation
+@preconcurrency import Yams
+
+/// Builds an ``Inventory`` from YAML text in one pass over the nodes, collecting
+/// every diagnostic. Sections are read in dependency order (defaults, keys,
+/// revoked, hosts, projects) whatever their order in the file.
+struct InventoryLoader {
+    static let rootFields = ["defaults", "keys", "revoked", "hosts", "projects"]
+    static let settingFields = ["user", "port", "identity", "agent", "known_hosts", "become", "connect_timeout", "command_timeout"]
+    static let defaultsFields = settingFields + ["parallel"]
+    static let hostFields = ["address"] + settingFields + ["groups"]
+    static let keyFields = ["public", "file", "options"]
+    static let projectFields = ["hosts", "roles"]
+    static let roleFields = ["account", "uid", "gid", "group", "shell", "home", "create", "keys", "exclusive"]
+
+    /// Connection settings as written in `defaults` or on a host (nil: not given).
+    struct Settings {
+        var user: String?
+        var port: Int?
+        var identity: String?
+        var agent: Bool?
+        var knownHosts: String?
+        var become: Become?
+        var connectTimeout: Double?
+        var commandTimeout: Double?
+    }
+
+    /// A role's position: project index and role index.
+    struct RoleRef: Hashable {
+        let project: Int
+        let role: Int
+    }
+
+    let path: String
+    let directory: String
+    let home: String
+    var reader: NodeReader
+
+    var parallel = 64
+    var defaults = Settings()
+    var keys: [InventoryKey] = []
+    var keyIndex: [String: Int] = [:]
+    var keyByFingerprint: [String: Int] = [:]
+    var keyNodes: [Node] = []
+    var grantedKeys = Set<Int>()
+    /// Revoked fingerprint → where it was revoked.
+    var revoked: [String: Node] = [:]
+    var hosts: [InventoryHost] = []
+    var hostIndex: [String: Int] = [:]
+    var groupMembers: [String: [Int]] = [:]
+    var hostProjects: [[Int]] = []
+    var projects: [InventoryProject] = []
+    var projectIndex: [String: Int] = [:]
+    /// The fields of each role, for locating conflicts: `roleFields[project][role]`.
+    var roleNodes: [[Fields]] = []
+
+    init(path: String, homeDirectory: String) {
+        self.path = path
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        directory = (absolute as NSString).deletingLastPathComponent
+        home = homeDirectory.count > 1 && homeDirectory.hasSuffix("/") ? String(homeDirectory.dropLast()) : homeDirectory
+        reader = NodeReader(file: path)
+    }
+
+    // MARK: Document
+
+    mutating func load(_ text: String) throws(InventoryError) -> Inventory {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text, .basic) else {
+                throw InventoryError.invalid([Diagnostic(file: path, line: 1, column: 1,
+                    message: "the inventory is empty; expected a mapping with \(Self.rootFields.joined(separator: ", "))")])
+            }
+            root = node
+        } catch let error as InventoryError {
+            throw error
+        } catch {
+            throw .invalid([yamlDiagnostic(error, text: text)])
+        }
+        if let fields = reader.fields(of: root, "the inventory", allowed: Self.rootFields) {
+            if let node = fields["defaults"] { readDefaults(node) }
+            if let node = fields["keys"] { readKeys(node) }
+            if let node = fields["revoked"] { readRevoked(node) }
+            if let node = fields["hosts"] { readHosts(node) }
+            hostProjects = Array(repeating: [], count: hosts.count)
+            if let node = fields["projects"] { readProjects(node) }
+        }
+        let accounts = mergeAccounts()
+        warnUnusedKeys()
+        let diagnostics = reader.diagnostics.sorted()
+        guard reader.errorCount == 0 else { throw .invalid(diagnostics) }
+        return Inventory(
+            path: path, inventoryHash: SHA256Digest.hex(text.utf8), parallel: parallel,
+            hosts: hosts, keys: keys, revokedFingerprints: Set(revoked.keys), projects: projects,
+            warnings: diagnostics, hostIndex: hostIndex, keyIndex: keyIndex, projectIndex: projectIndex,
+            groupMembers: groupMembers, hostProjects: hostProjects, accountsByProjects: accounts)
+    }
+
+    /// A YAML syntax error as a located diagnostic.
+    private func yamlDiagnostic(_ error: any Error, text: String) -> Diagnostic {
+        var line = 1, column = 1, message = "invalid YAML: \(error)"
+        switch error as? YamlError {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            (line, column) = (mark.line, mark.column)
+            message = "invalid YAML: " + problem
+            if let context, problem.hasSuffix("end of stream") {
+                // e.g. an unclosed quote: point at where it opened.
+                (line, column) = (context.mark.line, context.mark.column)
+                message += " (line \(mark.line)) \(context.text) that starts here"
+            } else if let context {
+                message += " " + context.text
+                if (context.mark.line, context.mark.column) != (line, column) {
+                    message += " (from line \(context.mark.line), column \(context.mark.column))"
+                }
+            }
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            if line <= lines.count, lines[line - 1].unicodeScalars.dropFirst(column - 1).first == "\t" {
+                message += "; YAML does not allow tabs for indentation, use spaces"
+            }
+        case .reader(let problem, let offset, _, _):
+            let before = text.prefix(offset ?? 0)
+            line = before.count { $0 == "\n" } + 1
+            column = before.reversed().prefix { $0 != "\n" }.count + 1
+            message = "invalid YAML: " + problem
+        default: break
+        }
+        return Diagnostic(file: path, line: line, column: column, message: message)
+    }
+
+    // MARK: Sections
+
+    private mutating func checkName(_ name: String, _ node: Node, _ kind: String) {
+        if let problem = InventoryRules.nameProblem(name) { reader.error("\(kind) name \"\(name)\" \(problem)", at: node) }
+    }
+
+    /// Reads `what` as a path: `~` expands to the home folder, relative paths
+    /// resolve against the inventory's folder.
+    private mutating func path(_ node: Node, _ what: String) -> String? {
+        guard let raw = reader.string(node, what) else { return nil }
+        if raw == "~" || raw.hasPrefix("~/") { return home + raw.dropFirst() }
+        if raw.hasPrefix("~") {
+            reader.error("\(what): \"\(raw)\": ~user paths are not supported; write the full path", at: node)
+            return nil
+        }
+        if raw.hasPrefix("/") { return raw }
+        return directory + "/" + (raw.hasPrefix("./") ? raw.dropFirst(2) : Substring(raw))
+    }
+
+    private mutating func settings(_ fields: Fields, _ what: String) -> Settings {
+        var s = Settings()
+        s.user = fields["user"].flatMap { node in
+            reader.string(node, "\(what): user").flatMap { user in
+                if let problem = InventoryRules.unixNameProblem(user) { reader.error("\(what): user \"\(user)\" \(problem)", at: node) }
+                return user
+            }
+        }
+        s.port = fields["port"].flatMap { reader.integer($0, "\(what): port", in: 1...65535) }
+        s.identity = fields["identity"].flatMap { path($0, "\(what): identity") }
+        s.agent = fields["agent"].flatMap { reader.bool($0, "\(what): agent") }
+        if s.agent == true, let node = fields["identity"] {
+            reader.error("\(what): identity and agent: true exclude each other; keep one", at: node)
+        }
+        s.knownHosts = fields["known_hosts"].flatMap { path($0, "\(what): known_hosts") }
+        s.become = fields["become"].flatMap { node in
+            reader.string(node, "\(what): become").flatMap { value in
+                guard let become = Become(rawValue: value) else {
+                    reader.error("\(what): become must be sudo or none, found \"\(value)\"", at: node)
+                    return nil
+                }
+                return become
+            }
+        }
+        s.connectTimeout = fields["connect_timeout"].flatMap { reader.seconds($0, "\(what): connect_timeout") }
+        s.commandTimeout = fields["command_timeout"].flatMap { reader.seconds($0, "\(what): command_timeout") }
+        return s
+    }
+
+    private mutating func readDefaults(_ node: Node) {
+        guard let fields = reader.fields(of: node, "defaults", allowed: Self.defaultsFields) else { return }
+        defaults = settings(fields, "defaults")
+        if let value = fields["parallel"].flatMap({ reader.integer($0, "defaults: parallel", in: 1...4096) }) { parallel = value }
+    }
+
+    private mutating func readKeys(_ node: Node) {
+        for (name, nameNode, value) in reader.entries(of: node, "keys") {
+            checkName(name, nameNode, "key")
+            let what = "key \"\(name)\""
+            guard let fields = reader.fields(of: value, what, allowed: Self.keyFields) else { continue }
+            let options = fields["options"].flatMap { node in reader.string(node, "\(what): options").flatMap { text -> String? in
+                do throws(KeyParseError) {
+                    _ = try AuthorizedKeyOptions.parse(text)
+                    return text
+                } catch {
+                    reader.error("\(what): invalid options: \(error.description)", at: node)
+                    return nil
+                }
+            } }
+            var source: (bytes: [UInt8], path: String, node: Node)?
+            switch (fields["public"], fields["file"]) {
+            case (nil, nil):
+                reader.error("\(what) needs public (an OpenSSH public key line) or file", at: nameNode)
+            case (.some, .some(let node)):
+                reader.error("\(what): give either public or file, not both", at: fields.values["file"]?.key ?? node)
+            case (.some(let node), nil):
+                source = reader.string(node, "\(what): public").map { (Array($0.utf8), path, node) }
+            case (nil, .some(let node)):
+                guard let file = path(node, "\(what): file") else { break }
+                switch FileReader.contents(of: file) {
+                case .success(let bytes): source = (bytes, file, node)
+                case .failure(let failure) where failure.isMissing: reader.error("\(what): key file \(file) not found", at: node)
+                case .failure(let failure): reader.error("\(what): cannot read key file \(file): \(failure.reason)", at: node)
+                }
+            }
+            guard let source else { continue }
+            let publicKey: PublicKey
+            do throws(KeyParseError) {
+                publicKey = try KeyImporter.importKey(from: source.bytes, path: source.path)
+            } catch {
+                reader.error("\(what): invalid key: \(error.description)", at: source.node)
+                continue
+            }
+            let key = InventoryKey(name: name, publicKey: publicKey, options: options,
+                                   file: fields["file"] == nil ? nil : source.path)
+            if let same = keyByFingerprint[key.fingerprint] {
+                reader.warning("\(what) is the same key as \"\(keys[same].name)\" (line \(NodeReader.line(of: keyNodes[same])))", at: nameNode)
+            } else {
+                keyByFingerprint[key.fingerprint] = keys.count
+            }
+            keyIndex[name] = keys.count
+            keys.append(key)
+            keyNodes.append(nameNode)
+        }
+    }
+
+    private mutating func readRevoked(_ node: Node) {
+        for (entry, entryNode) in reader.strings(node, "revoked") {
+            let fingerprint: String
+            if InventoryRules.isFingerprint(entry) {
+                fingerprint = entry
+            } else if let index = keyIndex[entry] {
+                fingerprint = keys[index].fingerprint
+            } else if entry.contains(":") {
+                reader.error("revoked: \"\(entry)\" is not a SHA256 fingerprint (SHA256: and 43 base64 characters, as ssh-keygen -l prints)", at: entryNode)
+                continue
+            } else {
+                reader.error("revoked: undefined key \"\(entry)\"" + Suggestion.hint(for: entry, in: keyIndex.keys), at: entryNode)
+                continue
+            }
+            if revoked[fingerprint] == nil { revoked[fingerprint] = entryNode }
+        }
+    }
+
+    private mutating func readHosts(_ node: Node) {
+        var addresses: [String: (host: String, node: Node)] = [:], missingUser: [Node] = []
+        for (name, nameNode, value) in reader.entries(of: node, "hosts") {
+            checkName(name, nameNode, "host")
+            let what = "host \"\(name)\""
+            let index = hosts.count
+            let fields = reader.fields(of: value, what, allowed: Self.hostFields)
+            let s = fields.map { settings($0, what) } ?? Settings()
+            let port = s.port ?? defaults.port ?? 22
+            var address = "", groups: [String] = []
+            if let fields {
+                if let node = fields["address"] {
+                    address = reader.string(node, "\(what): address") ?? ""
+                    switch InventoryRules.canonicalAddress(address) {
+                    case .success(let canonical):
+                        if let first = addresses["\(canonical) \(port)"] {
+                            reader.error("\(what): address \(address) port \(port) is already used by host \"\(first.host)\" (line \(NodeReader.line(of: first.node)))", at: node)
+                        } else {
+                            addresses["\(canonical) \(port)"] = (name, node)
+                        }
+                    case .failure(let problem) where !address.isEmpty:
+                        reader.error("\(what): address \"\(address)\" \(problem.reason)", at: node)
+                    case .failure: break
+                    }
+                } else {
+                    reader.error("\(what) has no address", at: nameNode)
+                }
+                for (group, groupNode) in reader.strings(fields["groups"], "\(what): groups") where !groups.contains(group) {
+                    checkName(group, groupNode, "group")
+                    groups.append(group)
+                    groupMembers[group, default: []].append(index)
+                }
+                if s.user == nil, defaults.user == nil { missingUser.append(nameNode) }
+            }
+            let agent = s.agent ?? (s.identity != nil ? false : defaults.agent ?? false)
+            hostIndex[name] = index
+            hosts.append(InventoryHost(
+                name: name, address: address, port: port, user: s.user ?? defaults.user ?? "",
+                credential: agent ? .agent : .identity(path: s.identity ?? defaults.identity ?? home + "/.ssh/id_ed25519"),
+                knownHosts: s.knownHosts ?? defaults.knownHosts ?? home + "/.ssh/known_hosts",
+                become: s.become ?? defaults.become ?? .sudo,
+                connectTimeout: s.connectTimeout ?? defaults.connectTimeout ?? 10,
+                commandTimeout: s.commandTimeout ?? defaults.commandTimeout ?? 30,
+                groups: groups))
+        }
+        if let first = missingUser.first {
+            let others = missingUser.count - 1
+            reader.error("host \"\(first.scalar?.string ?? "")\" has no user"
+                + (others > 0 ? " (nor do \(others) other host\(others == 1 ? "" : "s"))" : "")
+                + "; set user in defaults or on the host", at: first)
+        }
+    }
+
+    private mutating func readProjects(_ node: Node) {
+        for (name, nameNode, value) in reader.entries(of: node, "projects") {
+            checkName(name, nameNode, "project")
+            let what = "project \"\(name)\""
+            let projectNumber = projects.count
+            projectIndex[name] = projectNumber
+            var members: [Int] = [], seen = Set<Int>(), roles: [InventoryRole] = [], nodes: [Fields] = []
+            if let fields = reader.fields(of: value, what, allowed: Self.projectFields) {
+                let references = reader.strings(fields["hosts"], "\(what): hosts")
+                if references.isEmpty { reader.error("\(what) has no hosts", at: fields["hosts"] ?? nameNode) }
+                for (reference, referenceNode) in references {
+                    for index in resolveHosts(reference, referenceNode, what) where seen.insert(index).inserted {
+                        members.append(index)
+                        hostProjects[index].append(projectNumber)
+                    }
+                }
+                let entries = fields["roles"].map { reader.entries(of: $0, "\(what): roles") } ?? []
+                if entries.isEmpty { reader.warning("\(what) has no roles", at: fields["roles"] ?? nameNode) }
+                for (roleName, roleNode, roleValue) in entries {
+                    guard let (role, fields) = readRole(roleName, roleNode, roleValue, project: name) else { continue }
+                    roles.append(role)
+                    nodes.append(fields)
+                }
+            }
+            projects.append(InventoryProject(name: name, hosts: members.map { hosts[$0].name }, roles: roles))
+            roleNodes.append(nodes)
+        }
+    }
+
+    /// The host indices of a `hosts:` reference: a host name or `group:NAME`.
+    private mutating func resolveHosts(_ reference: String, _ node: Node, _ what: String) -> [Int] {
+        if reference.hasPrefix("group:") {
+            let group = String(reference.dropFirst(6))
+            if let members = groupMembers[group] { return members }
+            reader.error("\(what): undefined group \"\(group)\"" + Suggestion.hint(for: group, in: groupMembers.keys), at: node)
+        } else if let index = hostIndex[reference] {
+            return [index]
+        } else {
+            let hint = groupMembers[reference] != nil ? "; did you mean \"group:\(reference)\"?" : Suggestion.hint(for: reference, in: hostIndex.keys)
+            reader.error("\(what): undefined host \"\(reference)\"" + hint, at: node)
+        }
+        return []
+    }
+
+    private mutating func readRole(_ name: String, _ nameNode: Node, _ value: Node, project: String) -> (InventoryRole, Fields)? {
+        checkName(name, nameNode, "role")
+        let what = "project \"\(project)\" role \"\(name)\""
+        guard let fields = reader.fields(of: value, what, allowed: Self.roleFields) else { return nil }
+        let account = fields["account"].flatMap { reader.string($0, "\(what): account") } ?? name
+        if let problem = InventoryRules.unixNameProblem(account) {
+            reader.error(fields["account"] == nil
+                ? "\(what): the account name defaults to the role name, and \"\(account)\" \(problem); set account"
+                : "\(what): account \"\(account)\" \(problem)", at: fields["account"] ?? nameNode)
+        }
+        func id(_ field: String) -> UInt32? {
+            fields[field].flatMap { reader.integer($0, "\(what): \(field)", in: 0...4_294_967_294) }.map(UInt32.init)
+        }
+        let uid = id("uid"), gid = id("gid")
+        if uid == 0, account != "root", let node = fields["uid"] {
+            reader.error("\(what): uid 0 is root's; only account root may have it", at: node)
+        }
+        func unixName(_ field: String) -> String? {
+            fields[field].flatMap { node in reader.string(node, "\(what): \(field)").map { value in
+                if let problem = InventoryRules.unixNameProblem(value) { reader.error("\(what): \(field) \"\(value)\" \(problem)", at: node) }
+                return value
+            } }
+        }
+        func passwdPath(_ field: String) -> String? {
+            fields[field].flatMap { node in reader.string(node, "\(what): \(field)").map { value in
+                if let problem = InventoryRules.passwdPathProblem(value) { reader.error("\(what): \(field) \"\(value)\" \(problem)", at: node) }
+                return value
+            } }
+        }
+        func flag(_ field: String) -> Bool { fields[field].flatMap { reader.bool($0, "\(what): \(field)") } ?? false }
+
+        var granted: [String] = [], fingerprints: [String: String] = [:]
+        for (keyName, keyNode) in reader.strings(fields["keys"], "\(what): keys") {
+            guard let index = keyIndex[keyName] else {
+                reader.error("\(what): undefined key \"\(keyName)\"" + Suggestion.hint(for: keyName, in: keyIndex.keys), at: keyNode)
+                continue
+            }
+            let key = keys[index]
+            grantedKeys.insert(index)
+            if let revokedAt = revoked[key.fingerprint] {
+                reader.error("\(what): key \"\(keyName)\" is granted here but revoked (line \(NodeReader.line(of: revokedAt)))", at: keyNode)
+            }
+            if let first = fingerprints[key.fingerprint] {
+                reader.warning("\(what): key \"\(keyName)\" is already granted" + (first == keyName ? "" : " as \"\(first)\"") + "; listed once", at: keyNode)
+                continue
+            }
+            fingerprints[key.fingerprint] = keyName
+            granted.append(keyName)
+        }
+        let role = InventoryRole(
+            name: name, account: account, uid: uid, gid: gid, group: unixName("group"),
+            shell: passwdPath("shell"), home: passwdPath("home"), create: flag("create"),
+            keys: granted, exclusive: flag("exclusive"))
+        return (role, fields)
+    }
+
+    private mutating func warnUnusedKeys() {
+        for (index, key) in keys.enumerated() where !grantedKeys.contains(index) && revoked[key.fingerprint] == nil {
+            reader.warning("key \"\(key.name)\" is not granted to any role", at: keyNodes[index])
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The syntax rules of inventory values. Each check returns what is wrong, or nil.
+enum InventoryRules {
+    /// Names of hosts, keys, projects, roles and groups: a letter or digit, then
+    /// letters, digits, `.`, `_`, `-` or `@`. They appear in block markers
+    /// (`project=P role=R`), in `group:NAME` and in `revoked`, so no spaces,
+    /// `=` or `:`.
+    static func nameProblem(_ name: String) -> String? {
+        let bytes = Array(name.utf8)
+        func ok(_ b: UInt8) -> Bool { isAlnum(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "-") || b == UInt8(ascii: "@") }
+        guard let first = bytes.first, isAlnum(first), bytes.allSatisfy(ok) else {
+            return "must start with a letter or digit and hold only letters, digits, '.', '_', '-' and '@'"
+        }
+        return nil
+    }
+
+    /// A Unix user or group name as `useradd` accepts it: `[a-z_][a-z0-9_-]*[$]?`, at most 32 bytes.
+    static func unixNameProblem(_ name: String) -> String? {
+        var bytes = Array(name.utf8)
+        if bytes.last == UInt8(ascii: "$") { bytes.removeLast() }
+        let lowerOrUnderscore = { (b: UInt8) in (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || b == UInt8(ascii: "_") }
+        guard name.utf8.count <= 32, let first = bytes.first, lowerOrUnderscore(first),
+              bytes.allSatisfy({ lowerOrUnderscore($0) || isDigit($0) || $0 == UInt8(ascii: "-") })
+        else { return "is not a valid Unix name ([a-z_][a-z0-9_-]*[$]?, at most 32 characters)" }
+        return nil
+    }
+
+    /// An absolute path that fits in a passwd field (no `:` and no control characters).
+    static func passwdPathProblem(_ path: String) -> String? {
+        guard path.hasPrefix("/") else { return "must be an absolute path" }
+        guard !path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: ":") }) else {
+            return "must not contain ':' or control characters"
+        }
+        return nil
+    }
+
+    /// A `SHA256:` fingerprint as `ssh-keygen -l` prints it: 43 unpadded base64 characters.
+    static func isFingerprint(_ text: String) -> Bool {
+        guard text.hasPrefix("SHA256:") else { return false }
+        let body = text.utf8.dropFirst(7)
+        return body.count == 43 && body.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") }
+    }
+
+    /// The canonical form of a valid host address (for duplicate detection), or what is wrong with it.
+    /// Accepts IPv4, IPv6 (without brackets; a `%zone` is allowed) and DNS host names.
+    static func canonicalAddress(_ address: String) -> Result<String, AddressProblem> {
+        if address.contains(":") {
+            if address.hasPrefix("[") { return .failure(.init("write IPv6 addresses without brackets")) }
+            let parts = address.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let ip = canonicalIP(String(parts[0]), family: AF_INET6) else { return .failure(.init("is not a valid IPv6 address")) }
+            return .success(parts.count == 2 ? ip + "%" + parts[1] : ip)
+        }
+        let labels = address.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.last.map({ !$0.isEmpty && $0.utf8.allSatisfy(isDigit) }) ?? false {
+            guard let ip = canonicalIP(address, family: AF_INET) else { return .failure(.init("is not a valid IPv4 address")) }
+            return .success(ip)
+        }
+        var name = address.lowercased()
+        if name.hasSuffix(".") { name.removeLast() }
+        let valid = !name.isEmpty && name.utf8.count <= 253 && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            let b = Array(label.utf8)
+            return (1...63).contains(b.count) && b.first != UInt8(ascii: "-") && b.last != UInt8(ascii: "-")
+                && b.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") }
+        }
+        return valid ? .success(name) : .failure(.init("is not a valid IPv4 address, IPv6 address or host name"))
+    }
+
+    /// Why an address was refused.
+    struct AddressProblem: Error {
+        let reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+
+    private static func canonicalIP(_ text: String, family: Int32) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        guard inet_pton(family, text, &buffer) == 1 else { return nil }
+        var out = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(family, buffer, &out, socklen_t(out.count)) != nil else { return nil }
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private static func isDigit(_ b: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) }
+    private static func isAlnum(_ b: UInt8) -> Bool {
+        isDigit(b) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
+    }
+}
+
+/// Reading files with the system's reason on failure.
+enum FileReader {
+    /// The bytes of `path`, or `strerror` text such as "No such file or directory".
+    static func contents(of path: String) -> Result<[UInt8], FileReadError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(.init(errno: errno)) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(.init(errno: errno))
+            }
+            if n == 0 { return .success(bytes) }
+            bytes += chunk[0..<n]
+        }
+    }
+}
+
+/// A failed read: the `strerror` text of its errno.
+struct FileReadError: Error {
+    let reason: String
+    let isMissing: Bool
+    init(errno code: Int32) {
+        reason = String(cString: strerror(code))
+        isMissing = code == ENOENT
+    }
+}

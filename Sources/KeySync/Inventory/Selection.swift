@@ -1,0 +1,131 @@
+/// One host to converge: its connection settings and the accounts keysync manages there.
+public struct HostTarget: Hashable, Sendable {
+    public var host: InventoryHost
+    /// Managed accounts in inventory order (first project, then first role, that names them).
+    public var accounts: [AccountTarget]
+    /// The projects selected, or nil for all. With a set, blocks of projects
+    /// outside it are left as they are; with nil, a block for a project/role
+    /// that is not listed in `accounts` is stale.
+    public var projectScope: Set<String>?
+
+    /// Creates a target.
+    public init(host: InventoryHost, accounts: [AccountTarget], projectScope: Set<String>? = nil) {
+        self.host = host
+        self.accounts = accounts
+        self.projectScope = projectScope
+    }
+}
+
+/// A Unix account on one host, merged from every role (of every project) that
+/// names it there.
+///
+/// Merging: `uid`, `gid`, `group`, `shell` and `home` come from whichever roles
+/// set them (the inventory is refused if two roles set different values);
+/// `create` and `exclusive` are true if any role says so. The attributes are
+/// merged over all projects on the host, even when a selection shows fewer
+/// blocks, so they do not depend on the selection.
+public struct AccountTarget: Hashable, Sendable {
+    /// The account name.
+    public var name: String
+    public var uid: UInt32?
+    public var gid: UInt32?
+    /// Primary group name; nil when no role sets it.
+    public var group: String?
+    public var shell: String?
+    public var home: String?
+    /// Create the group and user if missing.
+    public var create: Bool
+    /// Only managed blocks may remain in the file.
+    public var exclusive: Bool
+    /// Desired managed blocks, one per project and role, in inventory order.
+    public var blocks: [ManagedBlock]
+
+    /// Creates an account target.
+    public init(name: String, uid: UInt32? = nil, gid: UInt32? = nil, group: String? = nil,
+                shell: String? = nil, home: String? = nil, create: Bool = false,
+                exclusive: Bool = false, blocks: [ManagedBlock] = []) {
+        self.name = name
+        self.uid = uid
+        self.gid = gid
+        self.group = group
+        self.shell = shell
+        self.home = home
+        self.create = create
+        self.exclusive = exclusive
+        self.blocks = blocks
+    }
+}
+
+/// The desired content of one `# keysync:begin project=P role=R` block.
+public struct ManagedBlock: Hashable, Sendable {
+    public var project: String
+    public var role: String
+    /// Entries in the order the role lists its keys, without repeats; may be empty.
+    public var entries: [ManagedEntry]
+
+    /// Creates a block.
+    public init(project: String, role: String, entries: [ManagedEntry]) {
+        self.project = project
+        self.role = role
+        self.entries = entries
+    }
+}
+
+/// One key line of a managed block.
+public struct ManagedEntry: Hashable, Sendable {
+    /// The key's name in the inventory.
+    public var keyName: String
+    public var key: PublicKey
+    /// The `authorized_keys` options field, if any.
+    public var options: String?
+
+    /// Creates an entry.
+    public init(keyName: String, key: PublicKey, options: String? = nil) {
+        self.keyName = keyName
+        self.key = key
+        self.options = options
+    }
+
+    /// Creates the entry for an inventory key.
+    public init(_ key: InventoryKey) {
+        self.init(keyName: key.name, key: key.publicKey, options: key.options)
+    }
+
+    /// The `authorized_keys` line: `[options ]type base64 [comment]`.
+    public var line: String { options.map { "\($0) " + key.openSSHLine } ?? key.openSSHLine }
+}
+
+extension Inventory {
+    /// The hosts to converge, in inventory order, each with its accounts and blocks.
+    ///
+    /// `hosts` and `groups` together pick hosts (their union); `projects` picks
+    /// blocks. Empty lists select everything. Hosts and accounts left without
+    /// blocks are omitted. Unknown names throw ``InventoryError/unknownSelection(_:)``.
+    public func select(projects: [String] = [], hosts: [String] = [], groups: [String] = []) throws(InventoryError) -> [HostTarget] {
+        var unknown: [String] = []
+        func check<V>(_ names: [String], _ kind: String, _ table: [String: V]) {
+            for name in names where table[name] == nil {
+                unknown.append("unknown \(kind) \"\(name)\"" + Suggestion.hint(for: name, in: table.keys))
+            }
+        }
+        check(projects, "project", projectIndex)
+        check(hosts, "host", hostIndex)
+        check(groups, "group", groupMembers)
+        guard unknown.isEmpty else { throw .unknownSelection(unknown) }
+
+        let scope = projects.isEmpty ? nil : Set(projects)
+        let picked: Set<Int>? = hosts.isEmpty && groups.isEmpty ? nil
+            : Set(hosts.compactMap { hostIndex[$0] } + groups.flatMap { groupMembers[$0] ?? [] })
+        return self.hosts.indices.compactMap { index -> HostTarget? in
+            guard picked?.contains(index) ?? true, var accounts = accountsByProjects[hostProjects[index]] else { return nil }
+            if let scope {
+                accounts = accounts.compactMap { account in
+                    var account = account
+                    account.blocks.removeAll { !scope.contains($0.project) }
+                    return account.blocks.isEmpty ? nil : account
+                }
+            }
+            return accounts.isEmpty ? nil : HostTarget(host: self.hosts[index], accounts: accounts, projectScope: scope)
+        }
+    }
+}

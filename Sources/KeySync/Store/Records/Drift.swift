@@ -1,0 +1,51 @@
+import GRDB
+
+extension Store {
+    /// One drift item seen on a host in a run (table `drift`).
+    public struct Drift: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+        public static let databaseTableName = "drift"
+        public var runID: Int64
+        public var host: String
+        /// The Unix account; empty for the host itself (`host_unreachable`…).
+        public var account: String
+        /// A drift kind from DESIGN.md, e.g. `missing_key`, `file_mode`.
+        public var kind: String
+        public var detail: String
+        public var fingerprint: String?
+        /// Repaired by this run (a `push`); a fixed item is not open afterwards.
+        public var fixed: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case runID = "run_id", host, account, kind, detail, fingerprint, fixed
+        }
+
+        public enum Columns {
+            public static let runID = Column(CodingKeys.runID)
+            public static let host = Column(CodingKeys.host)
+            public static let account = Column(CodingKeys.account)
+            public static let kind = Column(CodingKeys.kind)
+            public static let fixed = Column(CodingKeys.fixed)
+        }
+    }
+
+    /// One change a run made on a host (table `changes`).
+    public struct Change: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+        public static let databaseTableName = "changes"
+        public var runID: Int64
+        public var host: String
+        /// The Unix account; empty for the host itself.
+        public var account: String
+        /// What was done, as printed by `push`, e.g. `added kp-deploy`.
+        public var detail: String
+
+        enum CodingKeys: String, CodingKey {
+            case runID = "run_id", host, account, detail
+        }
+
+        public enum Columns {
+            public static let runID = Column(CodingKeys.runID)
+            public static let host = Column(CodingKeys.host)
+            public static let account = Column(CodingKeys.account)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import GRDB
+
+extension Store {
+    /// File content stored once per distinct SHA-256 (table `snapshots`).
+    struct SnapshotContent: Codable, FetchableRecord, PersistableRecord {
+        static let databaseTableName = "snapshots"
+        var hash: String
+        var content: Data
+        var size: Int
+
+        public enum Columns {
+            public static let hash = Column(CodingKeys.hash)
+        }
+    }
+
+    /// Which content `path` on `host` had just before run `runID` first wrote
+    /// it (table `snapshot_refs`).
+    public struct SnapshotRef: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+        public static let databaseTableName = "snapshot_refs"
+        public var runID: Int64
+        public var host: String
+        public var account: String
+        public var path: String
+        /// SHA-256 hex of the content; `nil` when the file did not exist.
+        public var hash: String?
+        public var takenAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case runID = "run_id", host, account, path, hash, takenAt = "taken_at"
+        }
+
+        public enum Columns {
+            public static let runID = Column(CodingKeys.runID)
+            public static let host = Column(CodingKeys.host)
+            public static let account = Column(CodingKeys.account)
+            public static let path = Column(CodingKeys.path)
+            public static let hash = Column(CodingKeys.hash)
+        }
+    }
+
+    /// A snapshot with its bytes, ready for `keysync restore`.
+    public struct Snapshot: Hashable, Sendable {
+        /// Where and when it was taken.
+        public var ref: SnapshotRef
+        /// The file's bytes before the write; `nil` when it did not exist.
+        public var content: [UInt8]?
+    }
+}

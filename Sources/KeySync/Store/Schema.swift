@@ -1,0 +1,151 @@
+import GRDB
+
+extension Store {
+    /// The schema, one migration per released version.
+    ///
+    /// Never edit a migration once it has shipped: add `v2`, `v3`… Tables are
+    /// named literally so a migration keeps meaning what it meant when written.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+                    command        TEXT NOT NULL,
+                    selection      TEXT NOT NULL DEFAULT '',
+                    inventory_hash TEXT,
+                    started_at     DATETIME NOT NULL,
+                    finished_at    DATETIME,
+                    status         TEXT NOT NULL DEFAULT 'running'
+                                   CHECK (status IN ('running', 'completed', 'interrupted', 'failed')),
+                    pid            INTEGER,
+                    hosts          INTEGER NOT NULL DEFAULT 0,
+                    changed        INTEGER NOT NULL DEFAULT 0,
+                    drift          INTEGER NOT NULL DEFAULT 0,
+                    failed         INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX runs_started_at ON runs(started_at);
+
+                -- One row per host per run. `scanned`: the probe succeeded, so
+                -- this row's drift is the complete picture of the host.
+                CREATE TABLE host_results (
+                    run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    host        TEXT NOT NULL,
+                    status      TEXT NOT NULL CHECK (status IN ('ok', 'changed', 'drift', 'failed')),
+                    scanned     BOOLEAN NOT NULL,
+                    error       TEXT,
+                    error_kind  TEXT,
+                    ms          INTEGER NOT NULL DEFAULT 0,
+                    hash_before TEXT,
+                    hash_after  TEXT,
+                    recorded_at DATETIME NOT NULL,
+                    PRIMARY KEY (run_id, host)
+                );
+                CREATE INDEX host_results_host ON host_results(host, run_id);
+
+                -- Identity of a drift item: (host, account, kind, subject).
+                -- account '' = the host itself; fixed = repaired by this run.
+                CREATE TABLE drift (
+                    run_id      INTEGER NOT NULL,
+                    host        TEXT NOT NULL,
+                    account     TEXT NOT NULL DEFAULT '',
+                    kind        TEXT NOT NULL,
+                    detail      TEXT NOT NULL DEFAULT '',
+                    fingerprint TEXT,
+                    fixed       BOOLEAN NOT NULL DEFAULT 0,
+                    subject     TEXT GENERATED ALWAYS AS (COALESCE(fingerprint, detail)) VIRTUAL,
+                    FOREIGN KEY (run_id, host) REFERENCES host_results(run_id, host) ON DELETE CASCADE
+                );
+                CREATE INDEX drift_run ON drift(run_id, host);
+                CREATE INDEX drift_identity ON drift(host, account, kind, subject, run_id);
+                CREATE INDEX drift_kind ON drift(kind, run_id);
+
+                CREATE TABLE changes (
+                    run_id  INTEGER NOT NULL,
+                    host    TEXT NOT NULL,
+                    account TEXT NOT NULL DEFAULT '',
+                    detail  TEXT NOT NULL,
+                    FOREIGN KEY (run_id, host) REFERENCES host_results(run_id, host) ON DELETE CASCADE
+                );
+                CREATE INDEX changes_run ON changes(run_id, host);
+
+                -- Content-addressed file contents, shared by every reference.
+                CREATE TABLE snapshots (
+                    hash    TEXT PRIMARY KEY NOT NULL,  -- sha256 hex of content
+                    content BLOB NOT NULL,
+                    size    INTEGER NOT NULL
+                );
+
+                -- The content of `path` just before `run_id` first wrote it.
+                -- hash NULL: the file did not exist.
+                CREATE TABLE snapshot_refs (
+                    run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    host     TEXT NOT NULL,
+                    account  TEXT NOT NULL,
+                    path     TEXT NOT NULL,
+                    hash     TEXT REFERENCES snapshots(hash),
+                    taken_at DATETIME NOT NULL,
+                    PRIMARY KEY (run_id, host, path)
+                );
+                CREATE INDEX snapshot_refs_host ON snapshot_refs(host, run_id);
+                CREATE INDEX snapshot_refs_hash ON snapshot_refs(hash);
+
+                -- Every key read on a host, managed or not, for `keysync where`.
+                CREATE TABLE host_keys (
+                    host           TEXT NOT NULL,
+                    account        TEXT NOT NULL,
+                    fingerprint    TEXT NOT NULL,
+                    key_type       TEXT NOT NULL,
+                    comment        TEXT NOT NULL DEFAULT '',
+                    managed        BOOLEAN NOT NULL,
+                    first_seen_run INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+                    first_seen_at  DATETIME NOT NULL,
+                    last_seen_run  INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+                    last_seen_at   DATETIME NOT NULL,
+                    PRIMARY KEY (host, account, fingerprint)
+                );
+                CREATE INDEX host_keys_fingerprint ON host_keys(fingerprint);
+                CREATE INDEX host_keys_first_seen_run ON host_keys(first_seen_run);
+                CREATE INDEX host_keys_last_seen_run ON host_keys(last_seen_run);
+
+                CREATE TABLE rotations (
+                    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+                    key_name        TEXT NOT NULL,
+                    old_fingerprint TEXT NOT NULL,
+                    new_fingerprint TEXT NOT NULL,
+                    started_at      DATETIME NOT NULL,
+                    finished_at     DATETIME,
+                    status          TEXT NOT NULL DEFAULT 'running'
+                                    CHECK (status IN ('running', 'completed', 'failed', 'stopped')),
+                    canary          INTEGER NOT NULL DEFAULT 0,
+                    options         TEXT NOT NULL DEFAULT '{}'  -- JSON object
+                );
+
+                -- phase: where the host is; completed_phase: the last phase it
+                -- passed, kept when it fails so a resume never repeats one.
+                CREATE TABLE rotation_hosts (
+                    rotation_id     INTEGER NOT NULL REFERENCES rotations(id) ON DELETE CASCADE,
+                    host            TEXT NOT NULL,
+                    account         TEXT NOT NULL,
+                    position        INTEGER NOT NULL,
+                    phase           TEXT NOT NULL DEFAULT 'pending'
+                                    CHECK (phase IN ('pending', 'added', 'verified', 'retired', 'failed')),
+                    completed_phase TEXT NOT NULL DEFAULT 'pending'
+                                    CHECK (completed_phase IN ('pending', 'added', 'verified', 'retired')),
+                    error           TEXT,
+                    updated_at      DATETIME NOT NULL,
+                    PRIMARY KEY (rotation_id, host, account)
+                );
+
+                CREATE TABLE retired_keys (
+                    fingerprint TEXT PRIMARY KEY NOT NULL,
+                    key_name    TEXT NOT NULL,
+                    rotation_id INTEGER REFERENCES rotations(id) ON DELETE SET NULL,
+                    retired_at  DATETIME NOT NULL
+                );
+                CREATE INDEX retired_keys_rotation ON retired_keys(rotation_id);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import GRDB
+
+extension Store {
+    // MARK: Recording
+
+    /// Starts a run and returns its id (the JSON `"run"`).
+    public func beginRun(command: String, selection: String = "", inventoryHash: String? = nil, startedAt: Date = Date()) throws -> Int64 {
+        try write("begin a \(command) run") { db in
+            try db.execute(literal: """
+                INSERT INTO runs (command, selection, inventory_hash, started_at, pid)
+                VALUES (\(command), \(selection), \(inventoryHash), \(startedAt), \(Int64(getpid())))
+                """)
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records one host's result with its drift, changes, seen keys and
+    /// snapshots in one transaction, so a crash never leaves half a host.
+    ///
+    /// Recording the same host twice in a run replaces its earlier result.
+    public func recordHostResult(_ record: HostRecord, runID: Int64, at date: Date = Date()) throws {
+        try write("record the result of \(record.host)") { db in
+            try requireRun(db, runID)
+            _ = try HostResult.deleteOne(db, key: [HostResult.Columns.runID.name: runID, HostResult.Columns.host.name: record.host])
+            try HostResult(
+                runID: runID, host: record.host, status: record.status, scanned: record.scanned,
+                error: record.error, errorKind: record.errorKind, milliseconds: record.milliseconds,
+                hashBefore: record.hashBefore, hashAfter: record.hashAfter, recordedAt: date
+            ).insert(db)
+            for item in record.drift {
+                try Drift(runID: runID, host: record.host, account: item.account, kind: item.kind,
+                          detail: item.detail, fingerprint: item.fingerprint, fixed: item.fixed).insert(db)
+            }
+            for change in record.changes {
+                try Change(runID: runID, host: record.host, account: change.account, detail: change.detail).insert(db)
+            }
+            for key in record.seenKeys {
+                try db.execute(literal: """
+                    INSERT INTO host_keys (host, account, fingerprint, key_type, comment, managed,
+                                           first_seen_run, first_seen_at, last_seen_run, last_seen_at)
+                    VALUES (\(record.host), \(key.account), \(key.fingerprint), \(key.keyType), \(key.comment),
+                            \(key.managed), \(runID), \(date), \(runID), \(date))
+                    ON CONFLICT (host, account, fingerprint) DO UPDATE SET
+                        key_type = excluded.key_type, comment = excluded.comment, managed = excluded.managed,
+                        last_seen_run = excluded.last_seen_run, last_seen_at = excluded.last_seen_at
+                    WHERE excluded.last_seen_at >= host_keys.last_seen_at
+                    """)
+            }
+            for snapshot in record.snapshots {
+                _ = try insertSnapshot(db, host: record.host, account: snapshot.account, path: snapshot.path,
+                                       content: snapshot.content, runID: runID, at: date)
+            }
+        }
+    }
+
+    /// Ends a run. With `counts` nil, the counts are taken from its recorded host results.
+    public func finishRun(id: Int64, status: RunStatus = .completed, counts: RunCounts? = nil, finishedAt: Date = Date()) throws {
+        try write("finish run \(id)") { db in
+            try requireRun(db, id)
+            let counts = try counts ?? recordedCounts(db, runID: id)
+            try db.execute(literal: """
+                UPDATE runs SET status = \(status), finished_at = \(finishedAt), hosts = \(counts.hosts),
+                    changed = \(counts.changed), drift = \(counts.drift), failed = \(counts.failed)
+                WHERE id = \(id)
+                """)
+        }
+    }
+
+    /// Marks a run that is still `running` as interrupted (Ctrl-C, a signal),
+    /// keeping what it recorded; a run that already ended is left alone.
+    public func markInterrupted(runID: Int64, at date: Date = Date()) throws {
+        try write("mark run \(runID) interrupted") { db in
+            try requireRun(db, runID)
+            try markInterrupted(db, runIDs: [runID], at: date)
+        }
+    }
+
+    /// Marks `running` runs whose keysync process no longer exists on this
+    /// machine (killed, rebooted) as interrupted; returns their ids.
+    @discardableResult
+    public func interruptAbandonedRuns(at date: Date = Date()) throws -> [Int64] {
+        try write("mark abandoned runs interrupted") { db in
+            let running = try Run.filter(Run.Columns.status == RunStatus.running).fetchAll(db)
+            let abandoned = running.filter { run in
+                guard let pid = run.pid, pid > 0, pid <= Int64(Int32.max) else { return true }
+                return kill(pid_t(pid), 0) != 0 && errno == ESRCH
+            }.map(\.id)
+            try markInterrupted(db, runIDs: abandoned, at: date)
+            return abandoned
+        }
+    }
+
+    private func markInterrupted(_ db: Database, runIDs: [Int64], at date: Date) throws {
+        for id in runIDs {
+            let counts = try recordedCounts(db, runID: id)
+            try db.execute(literal: """
+                UPDATE runs SET status = \(RunStatus.interrupted), finished_at = \(date), hosts = \(counts.hosts),
+                    changed = \(counts.changed), drift = \(counts.drift), failed = \(counts.failed)
+                WHERE id = \(id) AND status = \(RunStatus.running)
+                """)
+        }
+    }
+
+    private func recordedCounts(_ db: Database, runID: Int64) throws -> RunCounts {
+        let row = try SQLRequest<Row>(literal: """
+            SELECT COUNT(*) AS hosts, TOTAL(status = 'changed') AS changed,
+                   TOTAL(status = 'drift') AS drift, TOTAL(status = 'failed') AS failed
+            FROM host_results WHERE run_id = \(runID)
+            """).fetchOne(db)!
+        return RunCounts(hosts: row["hosts"], changed: row["changed"], drift: row["drift"], failed: row["failed"])
+    }
+
+    func requireRun(_ db: Database, _ id: Int64) throws {
+        guard try Run.exists(db, id: id) else { throw StoreError.unknownRun(path: path, id: id) }
+    }
+
+    // MARK: Reading
+
+    /// The run with this id, if any.
+    public func run(id: Int64) throws -> Run? {
+        try read("read run \(id)") { try Run.fetchOne($0, id: id) }
+    }
+
+    /// Runs newest first, optionally since a date, of some commands, at most `limit`.
+    public func runs(since: Date? = nil, commands: Set<String>? = nil, limit: Int? = nil) throws -> [Run] {
+        try read("list runs") { db in
+            var request = Run.order(Run.Columns.id.desc)
+            if let since { request = request.filter(Run.Columns.startedAt >= since) }
+            if let commands { request = request.filter(commands.contains(Run.Columns.command)) }
+            if let limit { request = request.limit(limit) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    /// Host results of a run, by host name.
+    public func hostResults(runID: Int64) throws -> [HostResult] {
+        try read("read the results of run \(runID)") { db in
+            try HostResult.filter(HostResult.Columns.runID == runID).order(HostResult.Columns.host).fetchAll(db)
+        }
+    }
+
+    /// The newest result of every host (or of `hosts`), by host name.
+    public func latestHostResults(hosts: Set<String>? = nil) throws -> [HostResult] {
+        try read("read the latest host results") { db in
+            try SQLRequest<HostResult>(literal: """
+                SELECT h.* FROM host_results h
+                JOIN (SELECT host, MAX(run_id) AS run_id FROM host_results GROUP BY host) latest
+                  ON latest.host = h.host AND latest.run_id = h.run_id
+                \(hosts.map { "WHERE h.host IN \($0)" } ?? "")
+                ORDER BY h.host
+                """).fetchAll(db)
+        }
+    }
+
+    /// Drift items recorded in a run, by host and account.
+    public func drift(runID: Int64) throws -> [Drift] {
+        try read("read the drift of run \(runID)") { db in
+            try Drift.filter(Drift.Columns.runID == runID)
+                .order(Drift.Columns.host, Drift.Columns.account, Column.rowID).fetchAll(db)
+        }
+    }
+
+    /// Changes recorded in a run, by host and account.
+    public func changes(runID: Int64) throws -> [Change] {
+        try read("read the changes of run \(runID)") { db in
+            try Change.filter(Change.Columns.runID == runID)
+                .order(Change.Columns.host, Change.Columns.account, Column.rowID).fetchAll(db)
+        }
+    }
+}

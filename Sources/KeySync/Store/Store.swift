@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+
+/// keysync's SQLite database: runs, per-host results, drift, snapshots of
+/// `authorized_keys` taken before writes, keys seen on hosts, and rotation state.
+///
+/// A file database is a WAL-mode `DatabasePool` with foreign keys on and a busy
+/// timeout, so a scheduled `check` and an operator's `push` can write at the
+/// same time. Opening runs the schema migrations; a database written by a newer
+/// keysync is refused with ``StoreError/newerSchema(path:migrations:)``.
+public struct Store: Sendable {
+    /// How long a write waits for another keysync process before giving up.
+    public static let busyTimeout: TimeInterval = 10
+
+    /// The database connection(s).
+    let writer: any DatabaseWriter
+    /// The file path, or `:memory:`; used in error messages.
+    public let path: String
+
+    /// Opens (creating with mode 0600 if missing) the database file at `path`
+    /// and migrates it to the current schema.
+    public init(path: String) throws {
+        try Self.createFile(path)
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: Self.configuration)
+            // A snapshot must be on disk before the host file is overwritten,
+            // even across a power loss: undo GRDB's WAL default of NORMAL.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: StoreError.reason(error))
+        }
+        try self.init(writer: pool, path: path)
+    }
+
+    /// An empty, migrated database in memory, for tests and dry runs.
+    public static func inMemory() throws -> Store {
+        try Store(writer: DatabaseQueue(configuration: configuration), path: ":memory:")
+    }
+
+    /// Wraps `writer` and migrates it.
+    init(writer: any DatabaseWriter, path: String) throws {
+        self.writer = writer
+        self.path = path
+        try migrate()
+    }
+
+    static var configuration: Configuration {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(busyTimeout)
+        config.prepareDatabase { db in
+            // Only takes effect on a new file (before WAL mode and the first
+            // table); lets `prune` give pages back without a full VACUUM.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
+        }
+        return config
+    }
+
+    /// Creates the file with mode 0600 (it holds `authorized_keys` snapshots);
+    /// SQLite gives its `-wal` and `-shm` files the same mode.
+    private static func createFile(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd); return }
+        guard errno == EEXIST else {
+            throw StoreError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// Applies missing migrations after checking the file is not from a newer keysync.
+    private func migrate() throws {
+        let migrator = Self.migrator
+        let unknown = try read("read the schema version") { db in
+            try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+        }
+        guard unknown.isEmpty else { throw StoreError.newerSchema(path: path, migrations: unknown) }
+        // Two processes opening a new file at once may both try the same
+        // migration; the loser fails on "table exists" and finds it applied on retry.
+        var attempt = 0
+        while true {
+            do {
+                try migrator.migrate(writer)
+                return
+            } catch {
+                attempt += 1
+                let completed = (try? writer.read(migrator.hasCompletedMigrations)) ?? false
+                if completed { return }
+                if attempt >= 3 {
+                    throw StoreError.migrationFailed(path: path, reason: StoreError.reason(error))
+                }
+            }
+        }
+    }
+
+    /// Runs `body` in one write transaction, mapping database errors to ``StoreError``.
+    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+        try mapErrors(operation) { try writer.write(body) }
+    }
+
+    /// Runs `body` on a consistent snapshot of the database, mapping errors to ``StoreError``.
+    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+        try mapErrors(operation) { try writer.read(body) }
+    }
+
+    func mapErrors<T>(_ operation: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw StoreError.busy(path: path, operation: operation)
+        } catch {
+            throw StoreError.database(path: path, operation: operation, reason: StoreError.reason(error))
+        }
+    }
+}
