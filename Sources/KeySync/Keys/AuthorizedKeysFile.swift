@@ -41,6 +41,13 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
             self.kind = Self.classify(bytes.last == 0x0a ? bytes.dropLast() : bytes[...])
         }
 
+        /// `line` moved to position `number`, without parsing it again.
+        init(renumbering line: Line, to number: Int) {
+            self.number = number
+            self.bytes = line.bytes
+            self.kind = line.kind
+        }
+
         /// The key entry, for key lines.
         public var entry: AuthorizedKeyEntry? {
             if case .key(let entry) = kind { entry } else { nil }
@@ -117,10 +124,8 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
     /// Parses UTF-8 text.
     public init(text: String) { self.init(bytes: Array(text.utf8)) }
 
-    /// Builds a file from lines, renumbering them in order.
-    init(lineBytes: [[UInt8]]) {
-        lines = lineBytes.enumerated().map { Line(number: $0.offset + 1, bytes: $0.element) }
-    }
+    /// A file made of `lines`, already numbered 1…n.
+    init(lines: [Line]) { self.lines = lines }
 
     /// The file's bytes: the concatenation of every line's original bytes.
     public func serialized() -> [UInt8] { lines.flatMap(\.bytes) }
