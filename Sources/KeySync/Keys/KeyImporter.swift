@@ -32,34 +32,9 @@ public enum KeyImporter {
 
     /// Parses `type base64 [comment]` (no options).
     public static func parsePublicKeyLine(_ line: String) throws(KeyParseError) -> PublicKey {
-        let parts = line.split(maxSplits: 2, whereSeparator: { $0 == " " || $0 == "\t" })
-        guard parts.count >= 2, let data = Data(base64Encoded: String(parts[1])) else {
-            throw .invalid("not an OpenSSH public key line")
-        }
-        return PublicKey(type: String(parts[0]), blob: [UInt8](data),
-                         comment: parts.count > 2 ? String(parts[2]) : "")
+        let entry = try AuthorizedKeyEntry.parse(line)
+        guard entry.options == nil else { throw .invalid("a public key line has no options") }
+        return entry.key
     }
 }
 
-/// The options field of an `authorized_keys` line.
-///
-/// CONTRACT (used by Inventory to validate `options:`): `parse` throws a
-/// `KeyParseError.invalid` naming the problem for anything sshd would reject.
-public struct AuthorizedKeyOptions: Hashable, Sendable {
-    /// One option: lower-cased name, and its unescaped value for `name="value"` options.
-    public struct Option: Hashable, Sendable {
-        public var name: String
-        public var value: String?
-        public init(name: String, value: String?) { self.name = name; self.value = value }
-    }
-    public var options: [Option]
-    /// The exact original text of the field.
-    public var text: String
-
-    public init(options: [Option], text: String) { self.options = options; self.text = text }
-
-    /// Parses and validates an options field like `from="10.0.0.0/8",no-pty`.
-    public static func parse(_ text: String) throws(KeyParseError) -> AuthorizedKeyOptions {
-        AuthorizedKeyOptions(options: [], text: text)
-    }
-}

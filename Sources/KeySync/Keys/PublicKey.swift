@@ -20,7 +20,11 @@ public struct PublicKey: Hashable, Sendable {
     }
 
     /// `SHA256:` + unpadded base64 of the blob's SHA-256, like `ssh-keygen -l`.
-    public var fingerprint: String { Fingerprint.sha256(of: blob) }
+    /// For a certificate that is the certified (plain) key's fingerprint, as
+    /// `ssh-keygen -l` prints it; the certificate's identity is still its whole blob.
+    public var fingerprint: String {
+        Fingerprint.sha256(of: isCertificate ? certificate?.certifiedKey.blob ?? blob : blob)
+    }
 
     /// The base64 blob as it appears in `authorized_keys`.
     public var base64: String { Data(blob).base64EncodedString() }

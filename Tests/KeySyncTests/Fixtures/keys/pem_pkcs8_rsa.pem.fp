@@ -1,0 +1,1 @@
+2048 SHA256:8bH8GnlZ7f53vnKYBGAMxS/HK57zDd/69HwP0RyraCM pem_pkcs8_rsa.pem (RSA)

@@ -1,0 +1,1 @@
+521 SHA256:wp1DOJyHALyvXJf//yO4wS8EjOJw0SfOCwuWlmjlL80 pem_sec1_ec521.pem (ECDSA)
