@@ -2,11 +2,27 @@ import ArgumentParser
 import KeySync
 
 extension KeySyncCommand {
+    /// `keysync push`: converge the selected hosts.
     struct Push: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "push",
-            abstract: "Converge the selected hosts to the inventory (not implemented yet)"
+            abstract: "Converge the selected hosts to the inventory.",
+            discussion: "Exit 0 when every host is in sync or was changed, 3 if any host failed, 130 when interrupted."
         )
-        func run() throws { throw NotImplemented(command: "push") }
+
+        @OptionGroup var options: SyncOptions
+
+        @Flag(name: .long, help: "Print the diff per host and write nothing on hosts.")
+        var dryRun = false
+
+        @Flag(name: .long, help: "Allow changes the lockout guard refuses (removing keysync's own login key, emptying an account).")
+        var force = false
+
+        @Flag(name: .long, help: "Repair home directories that sshd's StrictModes would refuse.")
+        var fixHome = false
+
+        func run() throws {
+            try SyncCommandRunner.run(options, mode: .push, dryRun: dryRun, force: force, fixHome: fixHome)
+        }
     }
 }

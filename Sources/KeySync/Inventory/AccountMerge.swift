@@ -88,7 +88,7 @@ extension InventoryLoader {
                 accounts[i].create = accounts[i].create || current.create
                 accounts[i].exclusive = accounts[i].exclusive || current.exclusive
 
-                let entries = current.keys.map { ManagedEntry(keys[keyIndex[$0]!]) }
+                let entries = current.keys.map { DesiredEntry(keys[keyIndex[$0]!]) }
                 for entry in entries {
                     let grant = name + "\0" + entry.key.fingerprint
                     guard let prior = grants[grant] else {
@@ -102,7 +102,7 @@ extension InventoryLoader {
                         find(.warning, also + "; the file will hold it twice", at: keyNode(ref, entry.keyName))
                     }
                 }
-                accounts[i].blocks.append(ManagedBlock(project: projects[project].name, role: current.name, entries: entries))
+                accounts[i].blocks.append(DesiredBlock(project: projects[project].name, role: current.name, entries: entries))
             }
         }
 

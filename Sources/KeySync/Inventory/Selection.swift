@@ -38,12 +38,12 @@ public struct AccountTarget: Hashable, Sendable {
     /// Only managed blocks may remain in the file.
     public var exclusive: Bool
     /// Desired managed blocks, one per project and role, in inventory order.
-    public var blocks: [ManagedBlock]
+    public var blocks: [DesiredBlock]
 
     /// Creates an account target.
     public init(name: String, uid: UInt32? = nil, gid: UInt32? = nil, group: String? = nil,
                 shell: String? = nil, home: String? = nil, create: Bool = false,
-                exclusive: Bool = false, blocks: [ManagedBlock] = []) {
+                exclusive: Bool = false, blocks: [DesiredBlock] = []) {
         self.name = name
         self.uid = uid
         self.gid = gid
@@ -57,14 +57,14 @@ public struct AccountTarget: Hashable, Sendable {
 }
 
 /// The desired content of one `# keysync:begin project=P role=R` block.
-public struct ManagedBlock: Hashable, Sendable {
+public struct DesiredBlock: Hashable, Sendable {
     public var project: String
     public var role: String
     /// Entries in the order the role lists its keys, without repeats; may be empty.
-    public var entries: [ManagedEntry]
+    public var entries: [DesiredEntry]
 
     /// Creates a block.
-    public init(project: String, role: String, entries: [ManagedEntry]) {
+    public init(project: String, role: String, entries: [DesiredEntry]) {
         self.project = project
         self.role = role
         self.entries = entries
@@ -72,7 +72,7 @@ public struct ManagedBlock: Hashable, Sendable {
 }
 
 /// One key line of a managed block.
-public struct ManagedEntry: Hashable, Sendable {
+public struct DesiredEntry: Hashable, Sendable {
     /// The key's name in the inventory.
     public var keyName: String
     public var key: PublicKey

@@ -47,10 +47,10 @@ final class SSHAgentClient {
     /// The identities the agent holds.
     func identities() throws -> [Identity] {
         var reader = try request([11]) // SSH_AGENTC_REQUEST_IDENTITIES
-        guard reader.byte() == 12, let count = reader.uint32() else { throw agentError("unexpected identities answer") }
+        guard reader.byteIfPresent() == 12, let count = reader.uint32IfPresent() else { throw agentError("unexpected identities answer") }
         var result: [Identity] = []
         for _ in 0..<count {
-            guard let blob = reader.string(), let comment = reader.text() else { throw agentError("truncated identities answer") }
+            guard let blob = reader.stringIfPresent(), let comment = reader.textIfPresent() else { throw agentError("truncated identities answer") }
             result.append(Identity(blob: blob, comment: comment))
         }
         return result
@@ -59,14 +59,14 @@ final class SSHAgentClient {
     /// The raw signature (without its algorithm name) of `data` by the key `blob`.
     func sign(blob: [UInt8], data: [UInt8], flags: UInt32) throws -> [UInt8] {
         var writer = SSHWireWriter()
-        writer.byte(13) // SSH_AGENTC_SIGN_REQUEST
+        writer.raw([13]) // SSH_AGENTC_SIGN_REQUEST
         writer.string(blob)
         writer.string(data)
         writer.uint32(flags)
         var reader = try request(writer.bytes)
-        guard reader.byte() == 14, let signature = reader.string() else { throw agentError("agent refused to sign") }
+        guard reader.byteIfPresent() == 14, let signature = reader.stringIfPresent() else { throw agentError("agent refused to sign") }
         var inner = SSHWireReader(signature)
-        guard inner.string() != nil, let raw = inner.string() else { throw agentError("malformed signature from agent") }
+        guard inner.stringIfPresent() != nil, let raw = inner.stringIfPresent() else { throw agentError("malformed signature from agent") }
         return raw
     }
 
@@ -75,7 +75,7 @@ final class SSHAgentClient {
         framed.string(body)
         try writeAll(framed.bytes)
         var lengthReader = SSHWireReader(try readExactly(4))
-        guard let length = lengthReader.uint32(), length <= 256 * 1024 else { throw agentError("oversized agent answer") }
+        guard let length = lengthReader.uint32IfPresent(), length <= 256 * 1024 else { throw agentError("oversized agent answer") }
         return SSHWireReader(try readExactly(Int(length)))
     }
 

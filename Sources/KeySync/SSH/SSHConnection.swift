@@ -277,7 +277,7 @@ public final class SSHConnection {
     /// made to send an rsa-sha2 request (see `shared/SSH-NOTES.md`).
     static func renamed(_ blob: [UInt8], to name: String) -> [UInt8] {
         var reader = SSHWireReader(blob)
-        _ = reader.string()
+        _ = reader.stringIfPresent()
         var writer = SSHWireWriter()
         writer.string(name)
         return writer.bytes + blob[reader.offset...]

@@ -98,8 +98,8 @@ public final class SSHIdentity: @unchecked Sendable {
         }
         let magic = Array("openssh-key-v1\0".utf8)
         var reader = SSHWireReader([UInt8](decoded))
-        guard reader.bytes(magic.count) == magic, let cipher = reader.text(), reader.string() != nil,
-              reader.string() != nil, let count = reader.uint32(), count >= 1, let publicBlob = reader.string(),
+        guard reader.bytesIfPresent(magic.count) == magic, let cipher = reader.textIfPresent(), reader.stringIfPresent() != nil,
+              reader.stringIfPresent() != nil, let count = reader.uint32IfPresent(), count >= 1, let publicBlob = reader.stringIfPresent(),
               let keyType = publicBlob.sshBlobKeyType
         else { throw SSHError.identity(path: path, reason: "malformed OpenSSH private key") }
         let encrypted = cipher != "none"
@@ -107,8 +107,8 @@ public final class SSHIdentity: @unchecked Sendable {
             guard !encrypted else {
                 throw SSHError.identity(path: path, reason: "passphrase-protected RSA keys in OpenSSH format are not supported (libssh2 cannot sign them with rsa-sha2); load the key into ssh-agent (`ssh-add`, then agent: true), or convert it: `ssh-keygen -p -m PEM -f \(path)`")
             }
-            for _ in 1..<count { _ = reader.string() }
-            guard let privateSection = reader.string(), let signer = rsaSigner(fromPrivateSection: privateSection) else {
+            for _ in 1..<count { _ = reader.stringIfPresent() }
+            guard let privateSection = reader.stringIfPresent(), let signer = rsaSigner(fromPrivateSection: privateSection) else {
                 throw SSHError.identity(path: path, reason: "malformed RSA private key")
             }
             return SSHIdentity(material: .rsa(signer), label: path)
@@ -119,9 +119,9 @@ public final class SSHIdentity: @unchecked Sendable {
 
     private static func rsaSigner(fromPrivateSection section: [UInt8]) -> RSASigner? {
         var reader = SSHWireReader(section)
-        guard let check1 = reader.uint32(), let check2 = reader.uint32(), check1 == check2,
-              reader.text() == "ssh-rsa", let n = reader.string(), let e = reader.string(), let d = reader.string(),
-              let iqmp = reader.string(), let p = reader.string(), let q = reader.string()
+        guard let check1 = reader.uint32IfPresent(), let check2 = reader.uint32IfPresent(), check1 == check2,
+              reader.textIfPresent() == "ssh-rsa", let n = reader.stringIfPresent(), let e = reader.stringIfPresent(), let d = reader.stringIfPresent(),
+              let iqmp = reader.stringIfPresent(), let p = reader.stringIfPresent(), let q = reader.stringIfPresent()
         else { return nil }
         return RSASigner.fromComponents(n: n, e: e, d: d, iqmp: iqmp, p: p, q: q)
     }

@@ -1,0 +1,208 @@
+import Foundation
+
+/// Creating a missing role account (`groupadd` + `useradd`, password field `*`).
+public struct AccountCreation: Hashable, Sendable {
+    public var uid: Int?
+    public var gid: Int?
+    public var group: String
+    /// Create the group first (it does not exist yet).
+    public var createGroup: Bool
+    public var home: String
+    public var shell: String
+
+    public init(uid: Int?, gid: Int?, group: String, createGroup: Bool, home: String, shell: String) {
+        self.uid = uid
+        self.gid = gid
+        self.group = group
+        self.createGroup = createGroup
+        self.home = home
+        self.shell = shell
+    }
+}
+
+/// Replacing one authorized_keys file, guarded by the hash the plan was made from.
+public struct FileWrite: Hashable, Sendable {
+    /// The file sshd reads (from `sshd -T`), and its folder.
+    public var path: String
+    /// sha256 hex of the content planned from, or `absent`.
+    public var expectedHash: String
+    public var content: [UInt8]
+
+    public var directory: String { (path as NSString).deletingLastPathComponent }
+
+    public init(path: String, expectedHash: String, content: [UInt8]) {
+        self.path = path
+        self.expectedHash = expectedHash
+        self.content = content
+    }
+}
+
+/// Everything apply does for one account, in order: create, fix home, write.
+public struct AccountApply: Hashable, Sendable {
+    public var account: String
+    public var create: AccountCreation?
+    /// Remove group/other write from home and give it to the account (`--fix-home`).
+    public var fixHome: Bool
+    public var write: FileWrite?
+
+    public init(account: String, create: AccountCreation? = nil, fixHome: Bool = false, write: FileWrite? = nil) {
+        self.account = account
+        self.create = create
+        self.fixHome = fixHome
+        self.write = write
+    }
+}
+
+/// What apply reported for one account.
+public enum ApplyOutcome: Hashable, Sendable {
+    /// Written; the new content's hash.
+    case written(hash: String)
+    /// Nothing to write (account created or home fixed only).
+    case done
+    /// The file changed between probe and apply; nothing was written.
+    case conflict(String)
+    case failed(String)
+}
+
+/// The POSIX `sh` script that applies a plan on one host, run as root.
+///
+/// Safety rules (DESIGN.md, "Writing on a host"): nothing is followed
+/// through a symlink; the file is written *as the account* (setpriv) into a
+/// temp file in the same folder, fsynced and renamed over the old one, so a
+/// crash leaves either the old or the new bytes; the rename happens only if
+/// the file still has the hash the plan was made from. Leftover temp files
+/// from an interrupted run are removed first. Content travels base64-encoded
+/// so any bytes (CRLF, no final newline, invalid UTF-8) survive.
+public enum ApplyScript {
+    static let marker = "KEYSYNC-APPLY 1"
+
+    public static func render(_ accounts: [AccountApply]) -> String {
+        var script = prelude
+        for account in accounts {
+            let name = Shell.quote(account.account)
+            if let create = account.create {
+                if create.createGroup {
+                    var groupadd = ["groupadd"]
+                    if let gid = create.gid { groupadd += ["-g", String(gid)] }
+                    groupadd += ["--", create.group]
+                    script += "run_create \(name) \(groupadd.map(Shell.quote).joined(separator: " "))\n"
+                }
+                var useradd = ["useradd", "-m", "-d", create.home, "-s", create.shell, "-g", create.group, "-p", "*"]
+                if let uid = create.uid { useradd += ["-u", String(uid)] }
+                useradd += ["--", account.account]
+                script += "run_create \(name) \(useradd.map(Shell.quote).joined(separator: " "))\n"
+            }
+            if account.fixHome {
+                script += "fix_home \(name)\n"
+            }
+            if let write = account.write {
+                let content = Data(write.content).base64EncodedString()
+                script += "write_file \(name) \(Shell.quote(write.directory)) \(Shell.quote(write.path)) \(Shell.quote(write.expectedHash)) '\(content)'\n"
+            } else {
+                script += "echo \"result $(printf '%s' \(name)) done\"\n"
+            }
+        }
+        script += "echo '@end'\n"
+        return script
+    }
+
+    /// Parses the apply reply into one outcome per account.
+    public static func outcomes(from reply: [UInt8]) throws(ProbeError) -> [String: ApplyOutcome] {
+        var reader = ByteLineReader(reply)
+        guard reader.line() == Substring(marker) else { throw .malformed("apply reply has no marker") }
+        var results: [String: ApplyOutcome] = [:]
+        var ended = false
+        while let line = reader.line() {
+            if line == "@end" { ended = true; continue }
+            let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+            guard fields.count >= 3, fields[0] == "result" else { continue }
+            let account = String(fields[1])
+            let rest = fields.count > 3 ? String(fields[3]) : ""
+            switch fields[2] {
+            case "ok": results[account] = .written(hash: rest)
+            case "done": results[account] = results[account] ?? .done
+            case "conflict": results[account] = .conflict(rest)
+            default: results[account] = .failed(rest)
+            }
+        }
+        guard ended else { throw .malformed("apply reply ended early (connection or command cut off)") }
+        return results
+    }
+
+    private static let prelude = #"""
+    set -u
+    export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
+    umask 077
+    echo 'KEYSYNC-APPLY 1'
+    failed_accounts=' '
+    as_user() { # uid gid cmd... : run as the account, never as root
+        u=$1; g=$2; shift 2
+        if command -v setpriv >/dev/null 2>&1; then
+            setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@"
+        else
+            echo "setpriv (util-linux) is required to write as the account" >&2
+            return 1
+        fi
+    }
+    file_hash() {
+        if [ -L "$1" ]; then echo symlink
+        elif [ -e "$1" ]; then dd if="$1" iflag=nofollow bs=65536 status=none 2>/dev/null | sha256sum | cut -c1-64
+        else echo absent
+        fi
+    }
+    result() { echo "result $*"; }
+    run_create() { # name cmd...
+        name=$1; shift
+        case "$failed_accounts" in *" $name "*) return 0 ;; esac
+        if ! out=$("$@" 2>&1); then
+            failed_accounts="$failed_accounts$name "
+            result "$name" error "$1 failed: $(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300)"
+        fi
+    }
+    fix_home() {
+        name=$1
+        case "$failed_accounts" in *" $name "*) return 0 ;; esac
+        pw=$(getent passwd "$name") || { result "$name" error "account missing"; failed_accounts="$failed_accounts$name "; return 0; }
+        uid=$(printf '%s' "$pw" | cut -d: -f3); gid=$(printf '%s' "$pw" | cut -d: -f4); home=$(printf '%s' "$pw" | cut -d: -f6)
+        if [ -L "$home" ] || [ ! -d "$home" ]; then
+            result "$name" error "home $home is missing or a symlink"; failed_accounts="$failed_accounts$name "; return 0
+        fi
+        chown -h -- "$uid:$gid" "$home" && as_user "$uid" "$gid" chmod go-w -- "$home" ||
+            { result "$name" error "cannot fix home $home"; failed_accounts="$failed_accounts$name "; }
+    }
+    write_file() { # name dir file expected-hash base64-content
+        name=$1; dir=$2; file=$3; expected=$4; content=$5
+        case "$failed_accounts" in *" $name "*) return 0 ;; esac
+        pw=$(getent passwd "$name") || { result "$name" error "account missing"; return 0; }
+        uid=$(printf '%s' "$pw" | cut -d: -f3); gid=$(printf '%s' "$pw" | cut -d: -f4); home=$(printf '%s' "$pw" | cut -d: -f6)
+        if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
+        if [ -L "$dir" ]; then result "$name" conflict "$dir is a symlink"; return 0; fi
+        if [ ! -e "$dir" ]; then
+            as_user "$uid" "$gid" mkdir -m 700 -- "$dir" 2>/dev/null || { result "$name" error "cannot create $dir as $name"; return 0; }
+        fi
+        if [ -L "$dir" ] || [ ! -d "$dir" ]; then result "$name" conflict "$dir is not a directory"; return 0; fi
+        if [ "$(stat -c %u -- "$dir")" != "$uid" ]; then
+            chown -h -- "$uid:$gid" "$dir" || { result "$name" error "cannot chown $dir"; return 0; }
+        fi
+        as_user "$uid" "$gid" chmod 700 -- "$dir" || { result "$name" error "cannot chmod $dir"; return 0; }
+        as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete 2>/dev/null || true
+        current=$(file_hash "$file")
+        if [ "$current" != "$expected" ]; then
+            result "$name" conflict "$file changed since it was read (now: $current)"; return 0
+        fi
+        if ! err=$(printf '%s' "$content" | base64 -d | as_user "$uid" "$gid" sh -c '
+            umask 077
+            t=$(mktemp "$1/.keysync-XXXXXX") || exit 1
+            if cat > "$t" && chmod 600 "$t" && { sync "$t" 2>/dev/null || sync; } && mv -fT "$t" "$2"; then
+                sync "$1" 2>/dev/null || true
+                exit 0
+            fi
+            rm -f "$t"
+            exit 1' sh "$dir" "$file" 2>&1); then
+            result "$name" error "write failed, old file kept: $(printf '%s' "$err" | tr '\n' ' ' | cut -c1-300)"; return 0
+        fi
+        result "$name" ok "$(file_hash "$file")"
+    }
+
+    """#
+}

@@ -1,0 +1,59 @@
+/// The kinds of drift keysync reports (DESIGN.md, "Drift kinds"). The raw
+/// values are a public contract used in JSON, the database and reports.
+public enum DriftKind: String, CaseIterable, Codable, Sendable {
+    case missingKey = "missing_key"
+    case unexpectedKey = "unexpected_key"
+    case optionsChanged = "options_changed"
+    case revokedKey = "revoked_key"
+    case duplicateKey = "duplicate_key"
+    case unmanagedKey = "unmanaged_key"
+    case invalidLine = "invalid_line"
+    case fileMode = "file_mode"
+    case fileOwner = "file_owner"
+    case dirMode = "dir_mode"
+    case dirOwner = "dir_owner"
+    case homeUnsafe = "home_unsafe"
+    case symlink
+    case accountMissing = "account_missing"
+    case accountLocked = "account_locked"
+    case accountExpired = "account_expired"
+    case passwordChangeRequired = "password_change_required"
+    case shellInvalid = "shell_invalid"
+    case hostUnreachable = "host_unreachable"
+    case hostKeyMismatch = "host_key_mismatch"
+    case authFailed = "auth_failed"
+    case sudoFailed = "sudo_failed"
+    case conflict
+    case lockoutRefused = "lockout_refused"
+
+    /// Whether `push` repairs this kind (the rest is reported only).
+    public var isRepairedByPush: Bool {
+        switch self {
+        case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
+             .fileMode, .fileOwner, .dirMode, .dirOwner:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// One difference between a host and the inventory.
+public struct DriftItem: Hashable, Codable, Sendable {
+    public var account: String
+    public var kind: DriftKind
+    public var detail: String
+    public var fingerprint: String?
+
+    public init(account: String, kind: DriftKind, detail: String, fingerprint: String? = nil) {
+        self.account = account
+        self.kind = kind
+        self.detail = detail
+        self.fingerprint = fingerprint
+    }
+}
+
+/// A host's status after a run (JSON `status`).
+public enum HostStatus: String, Codable, Sendable {
+    case ok, changed, drift, failed
+}

@@ -1,0 +1,24 @@
+/// Policy switches for planning.
+public struct PlanOptions: Hashable, Sendable {
+    /// Fingerprints removed from every managed account (inventory `revoked` and rotation-retired keys).
+    public var revoked: Set<String>
+    /// Fingerprint of the key keysync logs in with, protected by the lockout guard.
+    public var loginKeyFingerprint: String?
+    /// The login user on this host (the guard applies when it is also a managed account).
+    public var loginUser: String?
+    /// Allow what the lockout guard would refuse.
+    public var force: Bool
+    /// Repair a home directory StrictModes would refuse.
+    public var fixHome: Bool
+    /// Every project the inventory defines: a block of any other project is stale.
+    public var knownProjects: Set<String> = []
+
+    public init(revoked: Set<String> = [], loginKeyFingerprint: String? = nil, loginUser: String? = nil,
+                force: Bool = false, fixHome: Bool = false) {
+        self.revoked = revoked
+        self.loginKeyFingerprint = loginKeyFingerprint
+        self.loginUser = loginUser
+        self.force = force
+        self.fixHome = fixHome
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+
+/// Converges (`push`) or checks (`check`) hosts: per host one connection,
+/// one probe, pure planning, and at most one apply.
+public struct SyncEngine: Sendable {
+    public enum Mode: String, Sendable {
+        case check, push
+    }
+
+    /// Settings for one run.
+    public struct Settings: Sendable {
+        public var mode: Mode
+        public var dryRun: Bool
+        public var parallel: Int
+        public var plan: PlanOptions
+
+        public init(mode: Mode, dryRun: Bool = false, parallel: Int = 64, plan: PlanOptions = PlanOptions()) {
+            self.mode = mode
+            self.dryRun = dryRun
+            self.parallel = parallel
+            self.plan = plan
+        }
+    }
+
+    /// Called on the worker before apply with the content about to be
+    /// replaced; throwing cancels the write (no snapshot, no write).
+    public typealias SnapshotHook = @Sendable (_ host: String, _ snapshots: [Snapshot]) throws -> Void
+
+    public let settings: Settings
+    public let hostKeys: HostKeyVerifier
+    private let identities: [SSHIdentitySource: Result<SSHIdentity, SSHError>]
+    /// Set by a signal handler: hosts not yet started are skipped.
+    public let cancellation: Cancellation
+
+    /// Loads each distinct identity once (asking for a passphrase at most once each).
+    public init(jobs: [HostJob], settings: Settings, hostKeys: HostKeyVerifier = HostKeyVerifier(),
+                cancellation: Cancellation = Cancellation(), passphrase: (String) -> String? = { _ in nil }) {
+        self.settings = settings
+        self.hostKeys = hostKeys
+        self.cancellation = cancellation
+        var loaded: [SSHIdentitySource: Result<SSHIdentity, SSHError>] = [:]
+        for source in Set(jobs.map(\.identity)) {
+            let label: String
+            if case .file(let path) = source { label = path } else { label = "ssh-agent" }
+            loaded[source] = Result { () throws(SSHError) in try SSHIdentity.load(source) { passphrase(label) } }
+        }
+        identities = loaded
+    }
+
+    /// Runs every job with at most `parallel` hosts in flight; results in job order.
+    public func run(_ jobs: [HostJob], snapshot: SnapshotHook? = nil,
+                    onResult: (@Sendable (Int, HostResult, ParallelRunner.Progress) -> Void)? = nil) -> [HostResult] {
+        ParallelRunner(width: settings.parallel).run(jobs, onResult: onResult) { job in
+            let started = DispatchTime.now()
+            var result = cancellation.isCancelled
+                ? HostResult.failed(job.host, kind: "interrupted", error: "\(job.host): not started (interrupted)")
+                : converge(job, snapshot: snapshot)
+            result.milliseconds = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
+            return result
+        }
+    }
+
+    /// One host, start to end. Never throws: every failure becomes a `failed` result.
+    func converge(_ job: HostJob, snapshot: SnapshotHook?) -> HostResult {
+        let identity: SSHIdentity
+        switch identities[job.identity] {
+        case .success(let loaded)?: identity = loaded
+        case .failure(let error)?: return .failed(job.host, kind: error.kind, error: error.description)
+        case nil: return .failed(job.host, kind: "auth_failed", error: "\(job.host): no identity")
+        }
+        let connection: SSHConnection
+        do {
+            connection = try SSHConnection(endpoint: job.endpoint, hostKeys: hostKeys)
+            try connection.authenticate(with: identity)
+        } catch {
+            return .failed(job.host, kind: error.kind, error: error.description)
+        }
+        defer { connection.close() }
+
+        let label = job.endpoint.label
+        let requests = job.accounts.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
+        let probe: HostProbe
+        do {
+            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ProbeScript.render(requests).utf8),
+                                            timeout: job.commandTimeout)
+            if let failure = Self.becomeFailure(reply, label: label, become: job.become) { return failure.named(job.host) }
+            probe = try HostProbe(reply: reply.stdout)
+        } catch let error as SSHError {
+            return .failed(job.host, kind: error.kind, error: error.description)
+        } catch {
+            return .failed(job.host, kind: "probe_failed", error: "\(label): \(error)")
+        }
+
+        var options = settings.plan
+        options.loginUser = job.endpoint.user
+        options.loginKeyFingerprint = options.loginKeyFingerprint ?? identity.publicKey?.fingerprint
+        let plan = SyncPlanner.plan(probe: probe, accounts: job.accounts, scope: job.projectScope, options: options)
+        var result = HostResult(host: job.host, status: .ok)
+        result.acceptedHostKey = connection.acceptedHostKey
+        if let failure = plan.failure {
+            result = .failed(job.host, kind: "plan_failed", error: "\(label): \(failure)")
+        }
+        for account in plan.accounts {
+            result.drift += account.drift
+            result.seenKeys += account.seenKeys
+            if let path = account.path { result.hashesBefore[path] = account.oldHash }
+        }
+        guard plan.failure == nil else { return result }
+
+        let applies = plan.accounts.compactMap(\.apply)
+        result.changes = plan.accounts.flatMap(\.changes)
+        if settings.dryRun {
+            result.diffs = plan.accounts.compactMap(\.diff).filter { !$0.isEmpty }
+        }
+        guard settings.mode == .push, !settings.dryRun, !applies.isEmpty else {
+            switch settings.mode {
+            case .check:
+                result.changes = []
+                result.status = result.drift.isEmpty ? .ok : .drift
+            case .push:
+                result.status = settings.dryRun && !result.changes.isEmpty ? .changed
+                    : unresolved(result.drift).isEmpty ? .ok : .drift
+            }
+            return result
+        }
+
+        let snapshots = plan.accounts.compactMap { account -> Snapshot? in
+            guard account.apply?.write != nil, let path = account.path, let old = account.oldContent else { return nil }
+            return Snapshot(account: account.account, path: path, content: old)
+        }
+        do {
+            try snapshot?(job.host, snapshots)
+        } catch {
+            return .failed(job.host, kind: "store_failed", error: "\(label): snapshot not recorded, nothing written: \(error)")
+        }
+        result.snapshots = snapshots
+
+        let outcomes: [String: ApplyOutcome]
+        do {
+            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies).utf8),
+                                            timeout: job.commandTimeout)
+            if let failure = Self.becomeFailure(reply, label: label, become: job.become) { return failure.named(job.host) }
+            outcomes = try ApplyScript.outcomes(from: reply.stdout)
+        } catch let error as SSHError {
+            var failed = HostResult.failed(job.host, kind: error.kind, error: "\(error.description) (during apply; the file is either old or new, never partial)")
+            failed.drift = result.drift
+            return failed
+        } catch {
+            return .failed(job.host, kind: "apply_failed", error: "\(label): \(error)")
+        }
+
+        var errors: [String] = []
+        for account in plan.accounts {
+            guard let apply = account.apply else { continue }
+            switch outcomes[apply.account] {
+            case .written(let hash)?:
+                if let path = account.path { result.hashesAfter[path] = hash }
+            case .done?:
+                break
+            case .conflict(let reason)?:
+                result.drift.append(DriftItem(account: apply.account, kind: .conflict, detail: reason))
+                errors.append("\(apply.account): conflict: \(reason)")
+            case .failed(let reason)?:
+                errors.append("\(apply.account): \(reason)")
+            case nil:
+                errors.append("\(apply.account): no result from apply")
+            }
+        }
+        if !errors.isEmpty {
+            result.status = .failed
+            result.errorKind = result.drift.contains { $0.kind == .conflict } ? "conflict" : "apply_failed"
+            result.error = "\(label): " + errors.joined(separator: "; ")
+        } else {
+            result.status = unresolved(result.drift).isEmpty ? .changed : .drift
+        }
+        return result
+    }
+
+    /// Drift that push reports but does not repair.
+    private func unresolved(_ drift: [DriftItem]) -> [DriftItem] {
+        drift.filter { !$0.kind.isRepairedByPush }
+    }
+
+    /// Recognises sudo asking for a password or missing, before parsing.
+    static func becomeFailure(_ reply: ExecResult, label: String, become: Become) -> HostResult? {
+        guard reply.exitStatus != 0 || reply.stdout.isEmpty else { return nil }
+        let stderr = reply.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let starts = reply.stdout.starts(with: Array(ProbeScript.marker.utf8)) || reply.stdout.starts(with: Array(ApplyScript.marker.utf8))
+        if starts && reply.exitStatus == 0 { return nil }
+        if become == .sudo && (stderr.contains("sudo:") || reply.exitStatus == 127 || reply.exitStatus == 1 && !starts) {
+            let reason: String
+            if stderr.contains("password is required") || stderr.contains("a terminal is required") {
+                reason = "sudo asks for a password; give the login user NOPASSWD sudo (or become: none when logging in as root)"
+            } else if reply.exitStatus == 127 || stderr.contains("not found") {
+                reason = "sudo is not installed on the host"
+            } else {
+                reason = "sudo failed: \(stderr.prefix(300))"
+            }
+            return .failed("", kind: "sudo_failed", error: "\(label): \(reason); nothing changed")
+        }
+        guard starts else {
+            return .failed("", kind: "probe_failed", error: "\(label): remote shell failed (exit \(reply.exitStatus)): \(stderr.prefix(300))")
+        }
+        return nil
+    }
+}
+
+private extension HostResult {
+    func named(_ host: String) -> HostResult {
+        var copy = self
+        copy.host = host
+        return copy
+    }
+}
+
+/// A flag shared between a signal handler and the workers.
+public final class Cancellation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+
+    public init() {}
+
+    public var isCancelled: Bool { lock.withLock { cancelled } }
+
+    public func cancel() { lock.withLock { cancelled = true } }
+}

@@ -1,0 +1,57 @@
+/// A key read from a host's file, for `keysync where` (managed or not).
+public struct SeenKey: Hashable, Codable, Sendable {
+    public var account: String
+    public var fingerprint: String
+    public var type: String
+    public var comment: String
+    /// Inside a keysync managed block.
+    public var managed: Bool
+}
+
+/// The file content a write replaced, kept in the database before writing.
+public struct Snapshot: Hashable, Sendable {
+    public var account: String
+    public var path: String
+    public var content: [UInt8]
+}
+
+/// What happened on one host in one run. `Sendable`: built on a worker,
+/// gathered on the controller.
+public struct HostResult: Sendable {
+    public var host: String
+    public var status: HostStatus
+    /// Why the host failed, for people.
+    public var error: String?
+    /// Short machine name of the failure (`host_unreachable`, `sudo_failed`, …).
+    public var errorKind: String?
+    /// What push changed (or, with --dry-run, would change).
+    public var changes: [String] = []
+    public var drift: [DriftItem] = []
+    /// Unified diffs per file, filled for --dry-run.
+    public var diffs: [String] = []
+    public var seenKeys: [SeenKey] = []
+    /// Content before each write (taken before the write happened).
+    public var snapshots: [Snapshot] = []
+    /// sha256 of the account files before and after (path → hash).
+    public var hashesBefore: [String: String] = [:]
+    public var hashesAfter: [String: String] = [:]
+    /// Set when accept-new trusted this host's key during the run.
+    public var acceptedHostKey: String?
+    public var milliseconds: Int = 0
+
+    public init(host: String, status: HostStatus) {
+        self.host = host
+        self.status = status
+    }
+
+    /// A failed host; failures that are drift kinds (`host_unreachable`,
+    /// `sudo_failed`…) are also listed as a drift item so reports show them.
+    static func failed(_ host: String, kind: String, error: String) -> HostResult {
+        var result = HostResult(host: host, status: .failed)
+        result.error = error
+        result.errorKind = kind
+        let driftKind = DriftKind(rawValue: kind) ?? (["command_timeout", "channel_failed"].contains(kind) ? .hostUnreachable : nil)
+        if let driftKind { result.drift = [DriftItem(account: "", kind: driftKind, detail: error)] }
+        return result
+    }
+}

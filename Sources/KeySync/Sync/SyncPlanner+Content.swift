@@ -1,0 +1,119 @@
+extension SyncPlanner {
+    /// Plans the new authorized_keys bytes for one account and reports key drift.
+    ///
+    /// - Managed blocks of the account's projects/roles are replaced with the
+    ///   inventory's entries (retired/revoked keys never re-added).
+    /// - Stale blocks (a project/role in scope that no longer names this
+    ///   account, or a project the inventory no longer has) are removed.
+    /// - Revoked keys are removed wherever they are, inside or outside blocks.
+    /// - Exclusive accounts keep only their managed blocks.
+    /// - Every other byte stays as it was.
+    /// - Lockout guard: refuses (unless `force`) to drop the login key of the
+    ///   login user, or to leave an account that had keys with none.
+    static func planContent(_ desired: AccountTarget, current: [UInt8]?, options: PlanOptions,
+                            scope: Set<String>?, into plan: inout AccountPlan) -> [UInt8] {
+        let name = desired.name
+        let old = current ?? []
+        let file = AuthorizedKeysFile(bytes: old)
+        var updated = file
+
+        // What is there now.
+        var firstLine: [String: Int] = [:]
+        let managedLines = file.managedLineNumbers
+        for problem in file.markerProblems {
+            plan.report(.invalidLine, "keysync marker \(problem) (left as it is)")
+        }
+        for line in file.lines {
+            guard case .key(let entry) = line.kind else {
+                if case .invalid(let reason) = line.kind {
+                    plan.report(.invalidLine, "line \(line.number): \(reason) (sshd ignores it)")
+                }
+                continue
+            }
+            let fingerprint = entry.key.fingerprint
+            let managed = managedLines.contains(line.number)
+            plan.seenKeys.append(SeenKey(account: name, fingerprint: fingerprint, type: entry.key.type,
+                                         comment: entry.comment, managed: managed))
+            if options.revoked.contains(fingerprint) {
+                plan.report(.revokedKey, "revoked key \(entry.key.type) \(fingerprint) on line \(line.number)", fingerprint: fingerprint)
+            }
+            if let earlier = firstLine[fingerprint] {
+                plan.report(.duplicateKey, "line \(line.number) repeats the key of line \(earlier); sshd uses the first", fingerprint: fingerprint)
+            } else {
+                firstLine[fingerprint] = line.number
+            }
+            if desired.exclusive && !managed {
+                plan.report(.unmanagedKey, "unmanaged key \(entry.key.type) \(fingerprint) on line \(line.number) in exclusive account", fingerprint: fingerprint)
+            }
+        }
+
+        // Desired blocks.
+        let existingBlocks = file.managedBlocks
+        for block in desired.blocks {
+            let entries = block.entries.filter { !options.revoked.contains($0.key.fingerprint) }
+            guard let id = try? ManagedBlockID(project: block.project, role: block.role) else {
+                plan.report(.invalidLine, "project \(block.project) role \(block.role) cannot be written as a block marker")
+                continue
+            }
+            let existing = file.managedBlock(id)
+            let present = Dictionary((existing?.entries ?? []).map { ($0.key.fingerprint, $0) }, uniquingKeysWith: { a, _ in a })
+            let label = "project \(block.project), role \(block.role)"
+            for entry in entries {
+                let fingerprint = entry.key.fingerprint
+                if let found = present[fingerprint] {
+                    if (found.options?.text ?? "") != (entry.options ?? "") {
+                        plan.report(.optionsChanged, "\(entry.keyName) (\(label)): options are \"\(found.options?.text ?? "")\", want \"\(entry.options ?? "")\"", fingerprint: fingerprint)
+                    }
+                } else {
+                    plan.report(.missingKey, "\(entry.keyName) (\(label)) is missing", fingerprint: fingerprint)
+                }
+            }
+            let wanted = Set(entries.map(\.key.fingerprint))
+            for entry in existing?.entries ?? [] where !wanted.contains(entry.key.fingerprint)
+                && !options.revoked.contains(entry.key.fingerprint) {
+                plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) is in the block of \(label) but not in the inventory", fingerprint: entry.key.fingerprint)
+            }
+            updated = updated.replacingBlock(id, with: entries.compactMap { try? AuthorizedKeyEntry(optionsText: $0.options, key: $0.key) })
+        }
+        // Stale blocks.
+        let desiredPairs = Set(desired.blocks.map { "\($0.project)\u{0}\($0.role)" })
+        for block in existingBlocks where !desiredPairs.contains("\(block.id.project)\u{0}\(block.id.role)") {
+            let inScope = scope.map { $0.contains(block.id.project) } ?? true
+            guard inScope || !options.knownProjects.contains(block.id.project) else { continue }
+            for entry in block.entries where !options.revoked.contains(entry.key.fingerprint) {
+                plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) is in a stale block (\(block.id))", fingerprint: entry.key.fingerprint)
+            }
+            updated = updated.removingBlock(block.id)
+        }
+        if !options.revoked.isEmpty { updated = updated.removingKeys(withFingerprints: options.revoked) }
+        if desired.exclusive { updated = updated.removingUnmanagedKeys() }
+        let new = updated.serialized()
+
+        if new != old {
+            plan.changes += plan.drift.filter { $0.kind.isRepairedByPush && $0.kind != .fileMode && $0.kind != .fileOwner && $0.kind != .dirMode && $0.kind != .dirOwner }
+                .map { "fix \($0.kind.rawValue): \($0.detail)" }
+            if plan.changes.isEmpty { plan.changes.append("rewrite managed blocks of \(name)") }
+            plan.diff = UnifiedDiff.render(old: old, new: new, path: plan.path ?? "authorized_keys")
+        }
+        plan.newContent = new
+
+        // Lockout guard.
+        let oldKeys = Set(file.keyLines.compactMap { $0.entry?.key.fingerprint })
+        let newKeys = Set(AuthorizedKeysFile(bytes: new).keyLines.compactMap { $0.entry?.key.fingerprint })
+        if !options.force {
+            if name == options.loginUser, let login = options.loginKeyFingerprint, oldKeys.contains(login), !newKeys.contains(login) {
+                plan.changes = ["refused: this would remove \(login), the key keysync logs in with as \(name); use --force if you really mean it"]
+                plan.report(.lockoutRefused, "would remove keysync's own login key \(login) from \(name)", fingerprint: login)
+                plan.diff = nil
+                return old
+            }
+            if !oldKeys.isEmpty && newKeys.isEmpty {
+                plan.changes = ["refused: this would leave \(name) with no keys (it has \(oldKeys.count)); use --force if you really mean it"]
+                plan.report(.lockoutRefused, "would remove every key of \(name)")
+                plan.diff = nil
+                return old
+            }
+        }
+        return new
+    }
+}

@@ -1,0 +1,241 @@
+/// The plan for one account on one host.
+public struct AccountPlan: Sendable {
+    public var account: String
+    public var drift: [DriftItem] = []
+    /// Human-readable changes push makes (or would make).
+    public var changes: [String] = []
+    /// What apply must do; nil when nothing.
+    public var apply: AccountApply?
+    /// The authorized_keys path sshd uses.
+    public var path: String?
+    public var oldContent: [UInt8]?
+    public var newContent: [UInt8]?
+    /// sha256 of `oldContent` or `absent`.
+    public var oldHash: String = "absent"
+    public var seenKeys: [SeenKey] = []
+    /// Unified diff old → new, when the content changes.
+    public var diff: String?
+
+    init(account: String) { self.account = account }
+
+    mutating func report(_ kind: DriftKind, _ detail: String, fingerprint: String? = nil) {
+        drift.append(DriftItem(account: account, kind: kind, detail: detail, fingerprint: fingerprint))
+    }
+}
+
+/// The plan for one host.
+public struct HostPlan: Sendable {
+    public var accounts: [AccountPlan]
+    /// A reason the whole host must not be changed (uid clash…).
+    public var failure: String?
+}
+
+/// Pure planning: probe + desired state → drift and changes. No I/O, so
+/// `check`, `push --dry-run` and the tests share it.
+public enum SyncPlanner {
+    public static func plan(probe: HostProbe, accounts: [AccountTarget], scope: Set<String>? = nil,
+                            options: PlanOptions) -> HostPlan {
+        var failures: [String] = []
+        let plans = accounts.map { desired -> AccountPlan in
+            guard let found = probe.accounts[desired.name] else {
+                failures.append("probe returned nothing for account \(desired.name)")
+                return AccountPlan(account: desired.name)
+            }
+            var plan = AccountPlan(account: desired.name)
+            planAccount(desired, found, scope: scope, options: options, into: &plan, failures: &failures)
+            return plan
+        }
+        return HostPlan(accounts: plans, failure: failures.isEmpty ? nil : failures.joined(separator: "; "))
+    }
+
+    static func planAccount(_ desired: AccountTarget, _ probe: AccountProbe, scope: Set<String>?, options: PlanOptions,
+                            into plan: inout AccountPlan, failures: inout [String]) {
+        let name = desired.name
+        guard probe.exists else {
+            guard desired.create else {
+                plan.report(.accountMissing, "account \(name) does not exist (create: false)")
+                return
+            }
+            if let uid = desired.uid, let owner = probe.uidOwner {
+                failures.append("cannot create \(name): uid \(uid) already belongs to \(owner)")
+                return
+            }
+            if let gid = desired.gid, let owner = probe.gidOwner, owner != desired.groupName {
+                failures.append("cannot create \(name): gid \(gid) already belongs to group \(owner)")
+                return
+            }
+            if let gid = desired.gid, let existing = probe.groupNameGID, existing != Int(gid) {
+                failures.append("cannot create \(name): group \(desired.groupName) exists with gid \(existing), inventory says \(gid)")
+                return
+            }
+            let creation = AccountCreation(uid: desired.uid.map(Int.init), gid: desired.gid.map(Int.init), group: desired.groupName,
+                                           createGroup: probe.groupNameGID == nil, home: desired.homePath,
+                                           shell: desired.shellPath)
+            plan.report(.accountMissing, "account \(name) does not exist; push creates it")
+            let ids = [desired.uid.map { "uid \($0)" }, desired.gid.map { "gid \($0)" }].compactMap { $0 }
+            plan.changes.append("create account \(name)" + (ids.isEmpty ? "" : " (\(ids.joined(separator: ", ")))"))
+            let path = AuthorizedKeysPath.expand(probe.sshd["authorizedkeysfile"], home: desired.homePath, user: name)
+            plan.path = path
+            let content = planContent(desired, current: nil, options: options, scope: scope, into: &plan)
+            plan.apply = AccountApply(account: name, create: creation,
+                                      write: FileWrite(path: path, expectedHash: "absent", content: content))
+            return
+        }
+
+        accountState(probe, into: &plan)
+        guard let homePath = probe.homePath, let path = probe.path else {
+            failures.append("account \(name) has no home directory in passwd")
+            return
+        }
+        plan.path = path
+        plan.oldContent = probe.content
+        plan.oldHash = probe.contentHash
+
+        var fixHome = false
+        switch probe.home?.kind {
+        case .symlink?:
+            plan.report(.symlink, "home \(homePath) is a symlink; nothing written for \(name)")
+            return
+        case .directory?:
+            if let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
+                if options.fixHome {
+                    fixHome = true
+                    plan.changes.append("fix home \(homePath) (\(reason))")
+                }
+                plan.report(.homeUnsafe, reason + (options.fixHome ? "" : "; run push --fix-home to repair"))
+            }
+        default:
+            plan.report(.homeUnsafe, "home \(homePath) is missing or not a directory; nothing written for \(name)")
+            return
+        }
+        var rewrite = false
+        let dirPath = (path as NSString).deletingLastPathComponent
+        if let dir = probe.directory {
+            switch dir.kind {
+            case .symlink:
+                plan.report(.symlink, "\(dirPath) is a symlink; nothing written for \(name)")
+                return
+            case .directory:
+                if dir.uid != probe.uid {
+                    plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name)")
+                    rewrite = true
+                }
+                if dir.mode != 0o700 {
+                    plan.report(.dirMode, "\(dirPath) has mode \(octal(dir.mode)), want 0700")
+                    rewrite = true
+                }
+            case .absent:
+                break
+            default:
+                plan.report(.symlink, "\(dirPath) is not a directory; nothing written for \(name)")
+                return
+            }
+        }
+        if let file = probe.file {
+            switch file.kind {
+            case .symlink:
+                plan.report(.symlink, "\(path) is a symlink; left untouched")
+                return
+            case .regular:
+                if file.uid != probe.uid {
+                    plan.report(.fileOwner, "\(path) is owned by uid \(file.uid), not \(name) (sshd cannot use it)")
+                    rewrite = true
+                }
+                if file.mode != 0o600 {
+                    plan.report(.fileMode, "\(path) has mode \(octal(file.mode)), want 0600")
+                    rewrite = true
+                }
+            case .absent:
+                break
+            default:
+                plan.report(.symlink, "\(path) is not a regular file; left untouched")
+                return
+            }
+        }
+        if let error = probe.readError {
+            failures.append("\(name): \(error)")
+            return
+        }
+        let content = planContent(desired, current: probe.content, options: options, scope: scope, into: &plan)
+        if plan.changes.contains(where: { $0.hasPrefix("refused:") }) {
+            plan.apply = fixHome ? AccountApply(account: name, fixHome: true) : nil
+            return
+        }
+        let contentChanges = content != (probe.content ?? [])
+        if contentChanges || rewrite || probe.file?.kind != .regular && !content.isEmpty {
+            if !contentChanges && rewrite { plan.changes.append("repair owner and modes of \(path)") }
+            plan.apply = AccountApply(account: name, fixHome: fixHome,
+                                      write: FileWrite(path: path, expectedHash: probe.contentHash, content: content))
+        } else if fixHome {
+            plan.apply = AccountApply(account: name, fixHome: true)
+        }
+    }
+
+    /// Shadow and shell state that only doctor or an operator can fix.
+    static func accountState(_ probe: AccountProbe, into plan: inout AccountPlan) {
+        let name = probe.account
+        if let shadow = probe.shadow {
+            if shadow.password == .locked {
+                plan.report(.accountLocked, "\(name) is locked (shadow password starts with '!'); sshd refuses key logins without PAM. Fix: usermod -p '*' \(name)")
+            }
+            if let expire = shadow.expire, let today = probe.today, expire <= today {
+                plan.report(.accountExpired, "\(name) expired (shadow expire day \(expire)). Fix: chage -E -1 \(name)")
+            }
+            if shadow.lastChange == 0 {
+                plan.report(.passwordChangeRequired, "\(name) must change its password (lstchg 0); with PAM the login is refused. Fix: chage -d $(date +%F) \(name)")
+            }
+        }
+        if !probe.shellValid {
+            plan.report(.shellInvalid, "shell \(probe.shell ?? "") of \(name) is missing or not in /etc/shells")
+        }
+    }
+
+    static func octal(_ mode: Int) -> String { "0" + String(mode, radix: 8) }
+}
+
+import Foundation
+
+/// AuthorizedKeysFile expansion exactly as sshd's `percent_expand` (%h, %u, %%);
+/// relative paths are relative to the home directory.
+public enum AuthorizedKeysPath {
+    public static func expand(_ setting: String?, home: String, user: String) -> String {
+        let token = setting?.split(separator: " ").first.map(String.init) ?? ".ssh/authorized_keys"
+        var out = ""
+        var chars = token.makeIterator()
+        while let c = chars.next() {
+            guard c == "%" else { out.append(c); continue }
+            switch chars.next() {
+            case "h"?: out += home
+            case "u"?: out += user
+            case "%"?: out += "%"
+            case let other?: out += "%" + String(other)
+            case nil: out += "%"
+            }
+        }
+        return out.hasPrefix("/") ? out : home + "/" + out
+    }
+}
+
+/// sshd's StrictModes check of a home directory (`auth_secure_path`).
+enum StrictModes {
+    /// Why sshd would refuse this home, or nil. Debian's sshd also accepts
+    /// group write when the group is the account's private group.
+    static func unsafeReason(_ stat: FileStat, path: String, probe: AccountProbe) -> String? {
+        if stat.uid != 0 && stat.uid != probe.uid {
+            return "home \(path) is owned by uid \(stat.uid), not \(probe.account) or root (StrictModes refuses it)"
+        }
+        if stat.mode & 0o002 != 0 {
+            return "home \(path) is world-writable (mode \(SyncPlanner.octal(stat.mode)); StrictModes refuses it)"
+        }
+        if stat.mode & 0o020 != 0 && !(stat.gid == probe.gid && probe.groupName == probe.account) {
+            return "home \(path) is group-writable (mode \(SyncPlanner.octal(stat.mode)); StrictModes refuses it)"
+        }
+        return nil
+    }
+}
+
+extension AccountTarget {
+    var groupName: String { group ?? name }
+    var homePath: String { home ?? "/home/\(name)" }
+    var shellPath: String { shell ?? "/bin/bash" }
+}

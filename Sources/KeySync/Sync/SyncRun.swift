@@ -1,0 +1,164 @@
+import Foundation
+
+/// The JSON document of `push`/`check --json` (DESIGN.md): run id, one
+/// entry per host, and a summary.
+public struct RunReport: Codable, Sendable {
+    public struct Host: Codable, Sendable {
+        public var host: String
+        public var status: HostStatus
+        public var error: String?
+        public var changes: [String]
+        public var drift: [DriftItem]
+        /// Unified diffs of the files (`push --dry-run` only).
+        public var diff: String?
+    }
+
+    public struct Summary: Codable, Sendable {
+        public var hosts: Int
+        public var changed: Int
+        public var drift: Int
+        public var failed: Int
+        public var seconds: Double
+    }
+
+    public var run: Int64?
+    public var hosts: [Host]
+    public var summary: Summary
+    /// Set when the run stopped early (SIGINT).
+    public var interrupted: Bool
+
+    /// Exit code per DESIGN.md: 3 if any host failed, else 2 for drift (check), else 0.
+    public func exitCode(for mode: SyncEngine.Mode, dryRun: Bool) -> Int32 {
+        if interrupted { return 130 }
+        if summary.failed > 0 { return 3 }
+        if mode == .check && summary.drift > 0 { return 2 }
+        return 0
+    }
+}
+
+/// One `push` or `check`: builds jobs from an inventory selection, runs the
+/// engine, and records everything in the store as results arrive.
+public struct SyncRun: Sendable {
+    public var inventory: Inventory
+    public var targets: [HostTarget]
+    public var settings: SyncEngine.Settings
+    public var acceptNewHostKeys: Bool
+    public var selectionText: String
+
+    public init(inventory: Inventory, targets: [HostTarget], settings: SyncEngine.Settings,
+                acceptNewHostKeys: Bool = false, selectionText: String = "") {
+        self.inventory = inventory
+        self.targets = targets
+        self.settings = settings
+        self.acceptNewHostKeys = acceptNewHostKeys
+        self.selectionText = selectionText
+    }
+
+    /// The engine jobs for the selected targets.
+    public var jobs: [HostJob] {
+        targets.map { target in
+            let host = target.host
+            let policy: HostKeyPolicy = acceptNewHostKeys ? .acceptNew(path: host.knownHosts) : .knownHosts(path: host.knownHosts)
+            let identity: SSHIdentitySource
+            switch host.credential {
+            case .identity(let path): identity = .file(path: path)
+            case .agent: identity = .agent(socketPath: nil)
+            }
+            return HostJob(host: host.name,
+                           endpoint: SSHEndpoint(name: host.name, address: host.address, port: host.port, user: host.user,
+                                                 connectTimeout: host.connectTimeout, hostKeyPolicy: policy),
+                           identity: identity, become: host.become, commandTimeout: host.commandTimeout,
+                           accounts: target.accounts, projectScope: target.projectScope)
+        }
+    }
+
+    /// Runs and records. `store` may be nil for `--dry-run` without a database.
+    public func execute(store: Store?, cancellation: Cancellation = Cancellation(),
+                        passphrase: @escaping (String) -> String? = { _ in nil },
+                        progress: (@Sendable (ParallelRunner.Progress, HostResult) -> Void)? = nil) throws -> RunReport {
+        let started = Date()
+        var settings = self.settings
+        settings.plan.revoked.formUnion(inventory.revokedFingerprints)
+        if let store { settings.plan.revoked.formUnion(try store.retiredFingerprints()) }
+        settings.plan.knownProjects = Set(inventory.projects.map(\.name))
+        let command = settings.mode == .push ? (settings.dryRun ? "push-dry-run" : "push") : "check"
+        let runID = try store?.beginRun(command: command, selection: selectionText,
+                                        inventoryHash: inventory.inventoryHash, startedAt: started)
+        let jobs = self.jobs
+        let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
+        let recorder = ResultRecorder(store: store, runID: runID)
+        let mode = settings.mode
+        let results = engine.run(jobs, snapshot: { host, snapshots in
+            guard let store, let runID else { return }
+            for snapshot in snapshots {
+                _ = try store.recordSnapshot(host: host, account: snapshot.account, path: snapshot.path,
+                                             content: snapshot.content, runID: runID)
+            }
+        }, onResult: { _, result, done in
+            recorder.record(result, mode: mode)
+            progress?(done, result)
+        })
+
+        let interrupted = cancellation.isCancelled
+        let hosts = results.map {
+            RunReport.Host(host: $0.host, status: $0.status, error: $0.error, changes: $0.changes, drift: $0.drift,
+                           diff: $0.diffs.isEmpty ? nil : $0.diffs.joined())
+        }
+        let summary = RunReport.Summary(
+            hosts: results.count,
+            changed: results.filter { $0.status == .changed }.count,
+            drift: results.filter { $0.status == .drift }.count,
+            failed: results.filter { $0.status == .failed }.count,
+            seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
+        if let store, let runID {
+            try recorder.rethrow()
+            try store.finishRun(id: runID, status: interrupted ? .interrupted : .completed,
+                                counts: Store.RunCounts(hosts: summary.hosts, changed: summary.changed,
+                                                        drift: summary.drift, failed: summary.failed))
+        }
+        return RunReport(run: runID, hosts: hosts, summary: summary, interrupted: interrupted)
+    }
+}
+
+/// Writes each host's result as it arrives (one transaction per host), so
+/// an interrupted run keeps what it finished.
+final class ResultRecorder: @unchecked Sendable {
+    private let store: Store?
+    private let runID: Int64?
+    private let lock = NSLock()
+    private var firstError: Error?
+
+    init(store: Store?, runID: Int64?) {
+        self.store = store
+        self.runID = runID
+    }
+
+    func record(_ result: HostResult, mode: SyncEngine.Mode) {
+        guard let store, let runID else { return }
+        let repaired = mode == .push && (result.status == .changed || result.status == .drift)
+        let record = Store.HostRecord(
+            host: result.host,
+            status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed,
+            error: result.error, errorKind: result.errorKind, milliseconds: result.milliseconds,
+            hashBefore: result.hashesBefore.values.sorted().first,
+            hashAfter: result.hashesAfter.values.sorted().first,
+            drift: result.drift.map {
+                Store.DriftRecord(account: $0.account, kind: $0.kind.rawValue, detail: $0.detail,
+                                  fingerprint: $0.fingerprint, fixed: repaired && $0.kind.isRepairedByPush)
+            },
+            changes: result.changes.map { Store.ChangeRecord(detail: $0) },
+            seenKeys: result.seenKeys.map {
+                Store.SeenKey(account: $0.account, fingerprint: $0.fingerprint, keyType: $0.type, comment: $0.comment, managed: $0.managed)
+            },
+            snapshots: [])
+        do {
+            try store.recordHostResult(record, runID: runID)
+        } catch {
+            lock.withLock { if firstError == nil { firstError = error } }
+        }
+    }
+
+    func rethrow() throws {
+        if let error = lock.withLock({ firstError }) { throw error }
+    }
+}
