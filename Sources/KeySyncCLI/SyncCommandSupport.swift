@@ -71,21 +71,21 @@ enum SyncCommandRunner {
 
     /// One line per changed, drifting or failed host, then the summary.
     static func printText(_ report: RunReport, mode: SyncEngine.Mode, dryRun: Bool) {
-        for host in report.hosts {
-            switch host.status {
-            case .ok:
-                continue
-            case .failed:
+        for host in report.hosts where host.status != .ok {
+            if host.status == .failed {
                 print("\(host.host): FAILED: \(host.error ?? "unknown error")")
-            case .changed:
-                print("\(host.host): \(dryRun ? "would change" : "changed"): \(host.changes.joined(separator: "; "))")
-                if let diff = host.diff { print(diff, terminator: diff.hasSuffix("\n") ? "" : "\n") }
-            case .drift:
-                print("\(host.host): drift")
+                continue
             }
-            for item in host.drift where host.status != .failed {
+            if host.changes.isEmpty {
+                print("\(host.host): drift")
+            } else {
+                print("\(host.host): \(dryRun ? "would change" : "changed"): \(host.changes.joined(separator: "; "))")
+            }
+            if let diff = host.diff { print(diff, terminator: diff.hasSuffix("\n") ? "" : "\n") }
+            for item in host.drift {
                 let account = item.account.isEmpty ? "" : "\(item.account): "
-                print("  \(item.kind.rawValue): \(account)\(item.detail)")
+                let note = mode == .push && !dryRun && !item.repairable ? " (not repaired)" : ""
+                print("  \(item.kind.rawValue): \(account)\(item.detail)\(note)")
             }
         }
         let s = report.summary

@@ -44,6 +44,12 @@ public struct DriftItem: Hashable, Codable, Sendable {
     public var kind: DriftKind
     public var detail: String
     public var fingerprint: String?
+    /// Whether this run's push repairs it (set by the planner; not in JSON).
+    public var repairable = false
+
+    enum CodingKeys: String, CodingKey {
+        case account, kind, detail, fingerprint
+    }
 
     public init(account: String, kind: DriftKind, detail: String, fingerprint: String? = nil) {
         self.account = account

@@ -178,7 +178,7 @@ public struct SyncEngine: Sendable {
 
     /// Drift that push reports but does not repair.
     private func unresolved(_ drift: [DriftItem]) -> [DriftItem] {
-        drift.filter { !$0.kind.isRepairedByPush }
+        drift.filter { !$0.repairable }
     }
 
     /// Recognises sudo asking for a password or missing, before parsing.

@@ -18,6 +18,18 @@ public struct AccountPlan: Sendable {
 
     init(account: String) { self.account = account }
 
+    /// Marks the drift items the planned apply repairs.
+    mutating func markRepairable() {
+        let writes = apply?.write != nil
+        for index in drift.indices {
+            switch drift[index].kind {
+            case .accountMissing: drift[index].repairable = apply?.create != nil
+            case .homeUnsafe: drift[index].repairable = apply?.fixHome == true
+            case let kind: drift[index].repairable = writes && kind.isRepairedByPush
+            }
+        }
+    }
+
     mutating func report(_ kind: DriftKind, _ detail: String, fingerprint: String? = nil) {
         drift.append(DriftItem(account: account, kind: kind, detail: detail, fingerprint: fingerprint))
     }
@@ -43,6 +55,7 @@ public enum SyncPlanner {
             }
             var plan = AccountPlan(account: desired.name)
             planAccount(desired, found, scope: scope, options: options, into: &plan, failures: &failures)
+            plan.markRepairable()
             return plan
         }
         return HostPlan(accounts: plans, failure: failures.isEmpty ? nil : failures.joined(separator: "; "))

@@ -87,7 +87,7 @@ public struct SyncRun: Sendable {
         let jobs = self.jobs
         let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
         let recorder = ResultRecorder(store: store, runID: runID)
-        let mode = settings.mode
+        let writes = settings.mode == .push && !settings.dryRun
         let results = engine.run(jobs, snapshot: { host, snapshots in
             guard let store, let runID else { return }
             for snapshot in snapshots {
@@ -95,7 +95,7 @@ public struct SyncRun: Sendable {
                                              content: snapshot.content, runID: runID)
             }
         }, onResult: { _, result, done in
-            recorder.record(result, mode: mode)
+            recorder.record(result, writes: writes)
             progress?(done, result)
         })
 
@@ -133,9 +133,9 @@ final class ResultRecorder: @unchecked Sendable {
         self.runID = runID
     }
 
-    func record(_ result: HostResult, mode: SyncEngine.Mode) {
+    func record(_ result: HostResult, writes: Bool) {
         guard let store, let runID else { return }
-        let repaired = mode == .push && (result.status == .changed || result.status == .drift)
+        let repaired = writes && result.status != .failed
         let record = Store.HostRecord(
             host: result.host,
             status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed,
@@ -144,7 +144,7 @@ final class ResultRecorder: @unchecked Sendable {
             hashAfter: result.hashesAfter.values.sorted().first,
             drift: result.drift.map {
                 Store.DriftRecord(account: $0.account, kind: $0.kind.rawValue, detail: $0.detail,
-                                  fingerprint: $0.fingerprint, fixed: repaired && $0.kind.isRepairedByPush)
+                                  fingerprint: $0.fingerprint, fixed: repaired && $0.repairable)
             },
             changes: result.changes.map { Store.ChangeRecord(detail: $0) },
             seenKeys: result.seenKeys.map {

@@ -35,7 +35,8 @@ public enum UnifiedDiff {
     struct Op { var kind: Kind; var text: String; var oldLine: Int; var newLine: Int }
 
     private static func lines(_ bytes: [UInt8]) -> [String] {
-        bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        guard !bytes.isEmpty else { return [] }
+        return bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
             .dropLast(bytes.last == UInt8(ascii: "\n") ? 1 : 0)
     }
