@@ -108,6 +108,8 @@ struct InventoryLoader {
                 // e.g. an unclosed quote: point at where it opened.
                 (line, column) = (context.mark.line, context.mark.column)
                 message += " (line \(mark.line)) \(context.text) that starts here"
+            } else if let context, problem.hasPrefix("but ") {
+                message = "invalid YAML: \(context.text) \(problem)"  // "expected a single document … but found another"
             } else if let context {
                 message += " " + context.text
                 if (context.mark.line, context.mark.column) != (line, column) {
