@@ -85,10 +85,11 @@ struct NodeReader {
         return result
     }
 
-    /// The fields of a record-like mapping by name; reports a non-mapping,
-    /// duplicate fields, and unknown fields with a "did you mean" suggestion.
+    /// The fields of a record-like mapping by name (null counts as an empty
+    /// mapping); reports a non-mapping, duplicate fields, and unknown fields
+    /// with a "did you mean" suggestion.
     mutating func fields(of node: Node, _ what: String, allowed: [String]) -> Fields? {
-        guard node.mapping != nil else {
+        guard node.mapping != nil || Self.isNull(node) else {
             error("\(what) must be a mapping, found \(Self.describe(node))", at: node)
             return nil
         }

@@ -122,9 +122,11 @@ struct InventorySelectionTests {
                 hosts: [web-1]
                 roles:
                   deploy: {keys: []}
+                  ci:
             """)
         #expect(try inventory.select().first?.accounts == [
             AccountTarget(name: "deploy", blocks: [ManagedBlock(project: "p", role: "deploy", entries: [])]),
+            AccountTarget(name: "ci", blocks: [ManagedBlock(project: "p", role: "ci", entries: [])]),
         ])
     }
 

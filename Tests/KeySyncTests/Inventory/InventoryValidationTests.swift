@@ -208,6 +208,17 @@ struct InventoryValidationTests {
             keys:
               alice: {file: keys/nobody.pub}
             """, line: 2, column: 17, message: #"key "alice": key file \#(InventoryFixtures.directory)/keys/nobody.pub not found"#),
+        .init(name: "a key that fails to load is reported once", yaml: """
+            defaults: {user: ops}
+            keys:
+              alice: {file: keys/nobody.pub}
+            hosts: {web-1: {address: 127.77.0.1}}
+            projects:
+              p:
+                hosts: [web-1]
+                roles:
+                  deploy: {keys: [alice]}
+            """, line: 3, column: 17, message: "not found"),
         .init(name: "key file unreadable", yaml: """
             keys:
               alice: {file: keys}
