@@ -170,6 +170,7 @@ struct InventoryLoadingTests {
         ("unclosed single quote", "keys:\n  a: {public: 'ssh-ed25519 AAAA}\n", 2, 15, "quoted scalar"),
         ("unclosed flow list", "projects:\n  p:\n    hosts: [web-1, web-2\n", 4, 1, "invalid YAML:"),
         ("bad indentation", "defaults:\n  user: ops\n port: 22\n", 3, 2, "invalid YAML:"),
+        ("control character", "defaults:\n  user: o\u{7}ps\n", 2, 10, "invalid YAML: control characters are not allowed"),
         ("undefined alias", "defaults: *nothing\n", 1, 11, "found undefined alias"),
         ("two documents", "defaults: {}\n---\nhosts: {}\n", 2, 1, "invalid YAML:"),
         ("a scalar document", "just text\n", 1, 1, "the inventory must be a mapping"),
