@@ -51,6 +51,40 @@ import Testing
     }
 }
 
+extension StoreConcurrencyTests {
+    static let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Another process (the `sqlite3` shell) holds the write lock for a second;
+    /// a store write waits for it instead of failing.
+    @Test(.enabled(if: sqlite3 != nil, "needs the sqlite3 shell (apt-get install sqlite3)"))
+    func aWriteWaitsForAnotherProcess() throws {
+        try withTemporaryDirectory { dir in
+            let path = "\(dir)/keysync.db"
+            let store = try Store(path: path)
+            let shell = Process()
+            shell.executableURL = URL(fileURLWithPath: Self.sqlite3!)
+            shell.arguments = [path]
+            let input = Pipe()
+            shell.standardInput = input
+            try shell.run()
+            input.fileHandleForWriting.write(Data("""
+                BEGIN IMMEDIATE;
+                INSERT INTO runs (command, started_at) VALUES ('other', '2024-01-01 00:00:00.000');
+                .shell touch \(dir)/locked; sleep 1
+                COMMIT;
+
+                """.utf8))
+            try input.fileHandleForWriting.close()
+            while !FileManager.default.fileExists(atPath: "\(dir)/locked") && shell.isRunning { usleep(10_000) }
+            let runID = try store.beginRun(command: "check")
+            shell.waitUntilExit()
+            #expect(shell.terminationStatus == 0)
+            #expect(try store.runs().map(\.command) == ["check", "other"])
+            #expect(try store.run(id: runID)?.status == .running)
+        }
+    }
+}
+
 /// Errors gathered from worker threads.
 final class Failures: @unchecked Sendable {
     private let lock = NSLock()
