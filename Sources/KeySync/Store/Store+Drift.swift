@@ -45,6 +45,7 @@ extension Store {
         public var lastSeenRunID: Int64
         public var lastSeenAt: Date
 
+        /// Decodes a row of the ``Store/openDrift(_:)`` query.
         public init(row: Row) {
             host = row["host"]; account = row["account"]; kind = row["kind"]
             detail = row["detail"]; fingerprint = row["fingerprint"]
