@@ -42,6 +42,8 @@ struct InventoryLoader {
     var keyIndex: [String: Int] = [:]
     var keyByFingerprint: [String: Int] = [:]
     var keyNodes: [Node] = []
+    /// Keys defined but not loadable (already reported; references to them are not).
+    var brokenKeys = Set<String>()
     var grantedKeys = Set<Int>()
     /// Revoked fingerprint → where it was revoked.
     var revoked: [String: Node] = [:]
@@ -108,6 +110,8 @@ struct InventoryLoader {
                 // e.g. an unclosed quote: point at where it opened.
                 (line, column) = (context.mark.line, context.mark.column)
                 message += " (line \(mark.line)) \(context.text) that starts here"
+            } else if let context, problem.hasPrefix("but ") {
+                message = "invalid YAML: \(context.text) \(problem)"  // "expected a single document … but found another"
             } else if let context {
                 message += " " + context.text
                 if (context.mark.line, context.mark.column) != (line, column) {
@@ -186,6 +190,7 @@ struct InventoryLoader {
         for (name, nameNode, value) in reader.entries(of: node, "keys") {
             checkName(name, nameNode, "key")
             let what = "key \"\(name)\""
+            brokenKeys.insert(name)
             guard let fields = reader.fields(of: value, what, allowed: Self.keyFields) else { continue }
             let options = fields["options"].flatMap { node in reader.string(node, "\(what): options").flatMap { text -> String? in
                 do throws(KeyParseError) {
@@ -227,6 +232,7 @@ struct InventoryLoader {
             } else {
                 keyByFingerprint[key.fingerprint] = keys.count
             }
+            brokenKeys.remove(name)
             keyIndex[name] = keys.count
             keys.append(key)
             keyNodes.append(nameNode)
@@ -240,6 +246,8 @@ struct InventoryLoader {
                 fingerprint = entry
             } else if let index = keyIndex[entry] {
                 fingerprint = keys[index].fingerprint
+            } else if brokenKeys.contains(entry) {
+                continue
             } else if entry.contains(":") {
                 reader.error("revoked: \"\(entry)\" is not a SHA256 fingerprint (SHA256: and 43 base64 characters, as ssh-keygen -l prints)", at: entryNode)
                 continue
@@ -382,6 +390,7 @@ struct InventoryLoader {
         var granted: [String] = [], fingerprints: [String: String] = [:]
         for (keyName, keyNode) in reader.strings(fields["keys"], "\(what): keys") {
             guard let index = keyIndex[keyName] else {
+                if brokenKeys.contains(keyName) { continue }
                 reader.error("\(what): undefined key \"\(keyName)\"" + Suggestion.hint(for: keyName, in: keyIndex.keys), at: keyNode)
                 continue
             }

@@ -85,10 +85,11 @@ struct NodeReader {
         return result
     }
 
-    /// The fields of a record-like mapping by name; reports a non-mapping,
-    /// duplicate fields, and unknown fields with a "did you mean" suggestion.
+    /// The fields of a record-like mapping by name (null counts as an empty
+    /// mapping); reports a non-mapping, duplicate fields, and unknown fields
+    /// with a "did you mean" suggestion.
     mutating func fields(of node: Node, _ what: String, allowed: [String]) -> Fields? {
-        guard node.mapping != nil else {
+        guard node.mapping != nil || Self.isNull(node) else {
             error("\(what) must be a mapping, found \(Self.describe(node))", at: node)
             return nil
         }
@@ -199,7 +200,8 @@ struct Fields {
 
 /// "Did you mean" suggestions by edit distance.
 enum Suggestion {
-    /// The candidate closest to `name`, if within a third of its length (at least 1 edit).
+    /// The candidate closest to `name`, if within a third of its length (at least 1 edit);
+    /// ties go to the alphabetically first, so the answer does not depend on hashing order.
     /// Only candidates of similar length are compared, so large sets stay cheap.
     static func closest<S: Sequence<String>>(to name: String, in candidates: S) -> String? {
         let target = Array(name.unicodeScalars)
@@ -209,22 +211,27 @@ enum Suggestion {
             let other = Array(candidate.unicodeScalars)
             guard abs(other.count - target.count) <= min(limit, best?.distance ?? limit) else { continue }
             let distance = editDistance(target, other)
-            if distance <= limit, distance < (best?.distance ?? .max) { best = (candidate, distance) }
+            if distance <= limit, best.map({ (distance, candidate) < ($0.distance, $0.name) }) ?? true { best = (candidate, distance) }
         }
         return best?.name
     }
 
-    /// Levenshtein distance, two rows.
+    /// Edit distance counting insertions, deletions, substitutions and swaps of
+    /// neighbours (optimal string alignment), so `prot` is one edit from `port`.
     static func editDistance<T: Equatable>(_ a: [T], _ b: [T]) -> Int {
-        if a.isEmpty { return b.count }
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var before = [Int](repeating: 0, count: b.count + 1)
         var previous = Array(0...b.count)
         var current = previous
         for i in 1...a.count {
             current[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
+            for j in 1...b.count {
                 current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    current[j] = Swift.min(current[j], before[j - 2] + 1)
+                }
             }
-            swap(&previous, &current)
+            (before, previous, current) = (previous, current, before)
         }
         return previous[b.count]
     }

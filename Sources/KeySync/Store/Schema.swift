@@ -41,7 +41,7 @@ extension Store {
                     recorded_at DATETIME NOT NULL,
                     PRIMARY KEY (run_id, host)
                 );
-                CREATE INDEX host_results_host ON host_results(host, run_id);
+                CREATE INDEX host_results_host ON host_results(host, run_id, scanned);
 
                 -- Identity of a drift item: (host, account, kind, subject).
                 -- account '' = the host itself; fixed = repaired by this run.

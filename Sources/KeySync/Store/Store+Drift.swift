@@ -45,6 +45,7 @@ extension Store {
         public var lastSeenRunID: Int64
         public var lastSeenAt: Date
 
+        /// Decodes a row of the ``Store/openDrift(_:)`` query.
         public init(row: Row) {
             host = row["host"]; account = row["account"]; kind = row["kind"]
             detail = row["detail"]; fingerprint = row["fingerprint"]
@@ -73,18 +74,19 @@ extension Store {
                     WHERE NOT d.fixed \(filter.sql)
                     GROUP BY d.host, d.account, d.kind, d.subject
                 ),
-                streak AS (
+                streak AS MATERIALIZED (
                     SELECT c.*, (
                         SELECT MIN(d.run_id) FROM drift d
                         WHERE d.host = c.host AND d.account = c.account AND d.kind = c.kind
                           AND d.subject = c.subject AND NOT d.fixed
                           AND d.run_id > IFNULL((
-                              SELECT MAX(h.run_id) FROM host_results h
+                              SELECT h.run_id FROM host_results h
                               WHERE h.host = c.host AND h.scanned AND h.run_id < c.last_run
                                 AND NOT EXISTS (
                                     SELECT 1 FROM drift x
-                                    WHERE x.run_id = h.run_id AND x.host = h.host AND x.account = c.account
-                                      AND x.kind = c.kind AND x.subject = c.subject AND NOT x.fixed)
+                                    WHERE x.host = c.host AND x.account = c.account AND x.kind = c.kind
+                                      AND x.subject = c.subject AND x.run_id = h.run_id AND NOT x.fixed)
+                              ORDER BY h.run_id DESC LIMIT 1
                           ), 0)
                     ) AS since_run
                     FROM current c

@@ -142,12 +142,13 @@ extension Store {
 
     /// The newest result of every host (or of `hosts`), by host name.
     public func latestHostResults(hosts: Set<String>? = nil) throws -> [HostResult] {
-        try read("read the latest host results") { db in
+        let onlyHosts: SQL = hosts.map { "WHERE h.host IN \($0)" } ?? ""
+        return try read("read the latest host results") { db in
             try SQLRequest<HostResult>(literal: """
                 SELECT h.* FROM host_results h
                 JOIN (SELECT host, MAX(run_id) AS run_id FROM host_results GROUP BY host) latest
                   ON latest.host = h.host AND latest.run_id = h.run_id
-                \(hosts.map { "WHERE h.host IN \($0)" } ?? "")
+                \(onlyHosts)
                 ORDER BY h.host
                 """).fetchAll(db)
         }

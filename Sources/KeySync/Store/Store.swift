@@ -23,7 +23,7 @@ public struct Store: Sendable {
         try Self.createFile(path)
         let pool: DatabasePool
         do {
-            pool = try DatabasePool(path: path, configuration: Self.configuration)
+            pool = try Self.openPool(path)
             // A snapshot must be on disk before the host file is overwritten,
             // even across a power loss: undo GRDB's WAL default of NORMAL.
             try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
@@ -55,6 +55,19 @@ public struct Store: Sendable {
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
         }
         return config
+    }
+
+    /// Opens a pool, retrying while another process turns a new file to WAL
+    /// mode: SQLite reports that as busy without waiting.
+    private static func openPool(_ path: String) throws -> DatabasePool {
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
     }
 
     /// Creates the file with mode 0600 (it holds `authorized_keys` snapshots);

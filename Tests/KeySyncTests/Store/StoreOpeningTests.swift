@@ -1,0 +1,122 @@
+import Foundation
+import GRDB
+import Testing
+@testable import KeySync
+
+@Suite struct StoreOpeningTests {
+    static let tables: Set<String> = [
+        "runs", "host_results", "drift", "changes", "snapshots", "snapshot_refs",
+        "host_keys", "rotations", "rotation_hosts", "retired_keys",
+    ]
+
+    @Test(arguments: Backing.allCases)
+    func migrationsCreateTheSchema(_ backing: Backing) throws {
+        try withStore(backing) { store in
+            let (applied, tables, foreignKeys) = try sql(store) { db in
+                (try Store.migrator.appliedMigrations(db),
+                 Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")),
+                 try Bool.fetchOne(db, sql: "PRAGMA foreign_keys"))
+            }
+            #expect(applied == Store.migrator.migrations)
+            #expect(tables.isSuperset(of: Self.tables))
+            #expect(foreignKeys == true)
+        }
+    }
+
+    @Test func fileDatabaseIsWALWithIncrementalVacuumAndReopens() throws {
+        try withTemporaryDirectory { dir in
+            let path = "\(dir)/keysync.db"
+            let runID = try Store(path: path).beginRun(command: "check")
+            // Reopening (migrations already applied) is a no-op and keeps the data.
+            let store = try Store(path: path)
+            let (mode, autoVacuum, applied) = try sql(store) { db in
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+                 try Int.fetchOne(db, sql: "PRAGMA auto_vacuum"),
+                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+            }
+            #expect(mode == "wal")
+            #expect(autoVacuum == 2)
+            #expect(applied == Store.migrator.migrations)
+            #expect(try store.run(id: runID)?.command == "check")
+        }
+    }
+
+    /// Migrating step by step from every earlier schema version (empty included)
+    /// reaches the current one, keeping what was there.
+    @Test func migratesFromEveryEarlierVersion() throws {
+        let migrations = Store.migrator.migrations
+        for applied in 0..<migrations.count {
+            try withTemporaryDirectory { dir in
+                let path = "\(dir)/keysync.db"
+                if applied > 0 {
+                    try Store.migrator.migrate(DatabasePool(path: path), upTo: migrations[applied - 1])
+                }
+                let store = try Store(path: path)
+                #expect(try sql(store, Store.migrator.appliedMigrations) == migrations)
+            }
+        }
+    }
+
+    @Test func createsTheFileWithMode0600() throws {
+        try withTemporaryDirectory { dir in
+            let path = "\(dir)/keysync.db"
+            let store = try Store(path: path)
+            _ = try store.beginRun(command: "push")
+            for file in [path, path + "-wal"] {
+                let attributes = try FileManager.default.attributesOfItem(atPath: file)
+                #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o600, "\(file)")
+            }
+        }
+    }
+
+    @Test func newerSchemaIsRefusedWithAClearError() throws {
+        try withTemporaryDirectory { dir in
+            let path = "\(dir)/keysync.db"
+            try sql(Store(path: path)) { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('v99')") }
+            let error = #expect(throws: StoreError.self) { try Store(path: path) }
+            #expect(error == .newerSchema(path: path, migrations: ["v99"]))
+            let message = try #require(error).description
+            #expect(message.contains(path))
+            #expect(message.contains("newer keysync"))
+            #expect(message.contains("Upgrade keysync"))
+        }
+    }
+
+    @Test func newerSchemaInMemoryIsRefusedToo() throws {
+        let queue = try DatabaseQueue()
+        try Store.migrator.migrate(queue)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('v2-from-the-future')") }
+        #expect(throws: StoreError.newerSchema(path: "test.db", migrations: ["v2-from-the-future"])) {
+            try Store(writer: queue, path: "test.db")
+        }
+    }
+
+    @Test func aFileThatIsNotADatabaseNamesTheFile() throws {
+        try withTemporaryDirectory { dir in
+            let path = "\(dir)/notes.txt"
+            try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+            let error = #expect(throws: StoreError.self) { try Store(path: path) }
+            #expect(try #require(error).description.hasPrefix("\(path): "))
+        }
+    }
+
+    @Test func aMissingFolderIsACannotOpenError() throws {
+        let error = #expect(throws: StoreError.self) { try Store(path: "/nonexistent-keysync-dir/keysync.db") }
+        guard case .cannotOpen(let path, _) = error else {
+            Issue.record("expected cannotOpen, got \(String(describing: error))")
+            return
+        }
+        #expect(path == "/nonexistent-keysync-dir/keysync.db")
+        #expect(error?.description.contains("--db") == true)
+    }
+
+    @Test func recordingIntoAnUnknownRunFails() throws {
+        let store = try Store.inMemory()
+        #expect(throws: StoreError.unknownRun(path: ":memory:", id: 42)) {
+            try store.recordHostResult(host("web-1"), runID: 42)
+        }
+        #expect(throws: StoreError.unknownRun(path: ":memory:", id: 42)) {
+            try store.finishRun(id: 42)
+        }
+    }
+}
