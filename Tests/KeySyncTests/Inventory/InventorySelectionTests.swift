@@ -125,8 +125,8 @@ struct InventorySelectionTests {
                   ci:
             """)
         #expect(try inventory.select().first?.accounts == [
-            AccountTarget(name: "deploy", blocks: [ManagedBlock(project: "p", role: "deploy", entries: [])]),
-            AccountTarget(name: "ci", blocks: [ManagedBlock(project: "p", role: "ci", entries: [])]),
+            AccountTarget(name: "deploy", blocks: [DesiredBlock(project: "p", role: "deploy", entries: [])]),
+            AccountTarget(name: "ci", blocks: [DesiredBlock(project: "p", role: "ci", entries: [])]),
         ])
     }
 
