@@ -196,7 +196,7 @@ enum CNumber {
     /// `a2port`: a number 1–65535 or a TCP service name known to this machine.
     static func port(_ text: String) -> Int? {
         if let number = strtonum(text, in: 0...65535) { return number > 0 ? Int(number) : nil }
-        guard !text.isEmpty, !text.contains("\0") else { return nil }
+        guard !text.isEmpty, !text.utf8.contains(0) else { return nil }
         var entry = servent()
         var result: UnsafeMutablePointer<servent>?
         var buffer = [CChar](repeating: 0, count: 4096)
