@@ -2,13 +2,20 @@ import COpenSSL
 
 /// The few libcrypto calls the Keys module needs, with ownership handled in one place.
 enum LibCrypto {
+    /// One read-only `EC_GROUP` per curve, created once (libcrypto only reads it afterwards).
+    private final class Group: @unchecked Sendable {
+        let pointer: OpaquePointer?
+        init(_ curve: ECCurve) { pointer = EC_GROUP_new_by_curve_name(curve.nid) }
+        deinit { EC_GROUP_free(pointer) }
+    }
+    private static let groups = Dictionary(uniqueKeysWithValues: ECCurve.allCases.map { ($0, Group($0)) })
+    private static func group(_ curve: ECCurve) -> OpaquePointer? { groups[curve]?.pointer }
+
     /// `sshkey_ec_validate_public`: an uncompressed point on `curve`, not at
     /// infinity, with both coordinates of sensible size and below `order - 1`.
     /// (The NIST curves have cofactor 1, so "on the curve" already implies `nQ = ∞`.)
     static func isValidPublicPoint(_ point: [UInt8], on curve: ECCurve) -> Bool {
-        guard point.first == 0x04, point.count <= 133,
-              let group = EC_GROUP_new_by_curve_name(curve.nid) else { return false }
-        defer { EC_GROUP_free(group) }
+        guard point.first == 0x04, point.count <= 133, let group = group(curve) else { return false }
         guard let ecPoint = EC_POINT_new(group) else { return false }
         defer { EC_POINT_free(ecPoint) }
         guard EC_POINT_oct2point(group, ecPoint, point, point.count, nil) == 1,
@@ -24,8 +31,7 @@ enum LibCrypto {
 
     /// The uncompressed form of an encoded point (compressed or not) on `curve`.
     static func uncompressedPoint(_ point: [UInt8], on curve: ECCurve) -> [UInt8]? {
-        guard let group = EC_GROUP_new_by_curve_name(curve.nid) else { return nil }
-        defer { EC_GROUP_free(group) }
+        guard let group = group(curve) else { return nil }
         guard let ecPoint = EC_POINT_new(group) else { return nil }
         defer { EC_POINT_free(ecPoint) }
         guard EC_POINT_oct2point(group, ecPoint, point, point.count, nil) == 1 else { return nil }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import KeySync
 
-@Suite struct KeyBlobTests {
+@Suite struct KeysBlobTests {
     static let publicKeys = KeyFixtures.names(withSuffix: ".pub")
 
     @Test func everyKeyTypeHasAFixture() {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import KeySync
 
-@Suite struct KeyImporterTests {
+@Suite struct KeysImporterTests {
     /// `(file, fixture whose .fp holds the expected fingerprint, expected comment or nil to skip)`.
     static let cases: [(String, String, String?)] = [
         ("id_ed25519.rfc4716", "id_ed25519.fp", "256-bit ED25519, converted from OpenSSH"),
