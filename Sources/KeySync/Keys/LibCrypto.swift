@@ -44,6 +44,14 @@ enum LibCrypto {
         return out
     }
 
+    /// The big-endian bytes of the BIGNUM parameter `name` of `pkey` (`"n"`, `"priv"`…), or nil.
+    static func bignumParameter(_ pkey: OpaquePointer, _ name: String) -> [UInt8]? {
+        var value: OpaquePointer?
+        guard EVP_PKEY_get_bn_param(pkey, name, &value) == 1, let value else { return nil }
+        defer { BN_clear_free(value) }
+        return bytes(of: value)
+    }
+
     /// Big-endian bytes of a BIGNUM.
     static func bytes(of bignum: OpaquePointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int((BN_num_bits(bignum) + 7) / 8))

@@ -58,7 +58,7 @@ public struct KeyProblem: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch kind {
         case .invalid(let reason):
-            return "invalid: \(reason); sshd skips this line"
+            return "\(reason); sshd skips this line"
         case .expired(let date):
             return "expiry-time \(ISO8601DateFormatter().string(from: date)) has passed; sshd refuses this key"
         case .principalsWithoutCertAuthority:

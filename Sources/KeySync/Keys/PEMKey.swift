@@ -67,11 +67,7 @@ enum PEMKey {
     }
 
     private static func bignum(_ pkey: OpaquePointer, _ name: String) throws(KeyParseError) -> [UInt8] {
-        var value: OpaquePointer?
-        guard EVP_PKEY_get_bn_param(pkey, name, &value) == 1, let value else {
-            throw .invalid("key is missing its \(name) parameter")
-        }
-        defer { BN_free(value) }
-        return LibCrypto.bytes(of: value)
+        guard let value = LibCrypto.bignumParameter(pkey, name) else { throw .invalid("key is missing its \(name) parameter") }
+        return value
     }
 }
