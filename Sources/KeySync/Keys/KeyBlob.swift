@@ -2,13 +2,17 @@
 public struct CertificateInfo: Hashable, Sendable {
     /// User (1) or host (2) certificate.
     public enum Kind: UInt32, Hashable, Sendable { case user = 1, host = 2 }
+    /// Serial number set by the CA.
     public let serial: UInt64
+    /// User or host certificate.
     public let kind: Kind
+    /// The key ID the CA recorded (`ssh-keygen -I`).
     public let keyID: String
     /// Empty means "any principal".
     public let principals: [String]
-    /// Seconds since the epoch; `validBefore == UInt64.max` means forever.
+    /// Start of validity, seconds since the epoch.
     public let validAfter: UInt64
+    /// End of validity, seconds since the epoch; `UInt64.max` means forever.
     public let validBefore: UInt64
     /// The certified public key, without the certificate.
     public let certifiedKey: PublicKey

@@ -5,6 +5,7 @@ import COpenSSL
 public struct GeneratedKeyPair: Sendable {
     /// The contents of the private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`…), to be stored with mode 0600.
     public let privateKeyFile: String
+    /// The public key, comment included.
     public let publicKey: PublicKey
     /// The contents of the `.pub` file: the OpenSSH line and a newline.
     public var publicKeyFile: String { publicKey.openSSHLine + "\n" }

@@ -7,6 +7,7 @@ public enum KeyParseError: Error, Equatable, Sendable, CustomStringConvertible {
     case encryptedPrivateKey(String)
     case unreadable(path: String, reason: String)
 
+    /// A readable message naming the file where there is one.
     public var description: String {
         switch self {
         case .invalid(let reason): return reason
@@ -71,9 +72,9 @@ public enum KeyImporter {
         }
     }
 
-    /// Parses `type base64 [comment]` (no options).
+    /// Parses `type base64 [comment]` (no options); surrounding blanks and line breaks are ignored.
     public static func parsePublicKeyLine(_ line: String) throws(KeyParseError) -> PublicKey {
-        let entry = try AuthorizedKeyEntry.parse(line)
+        let entry = try AuthorizedKeyEntry.parse(line.trimmingCharacters(in: .whitespacesAndNewlines))
         guard entry.options == nil else { throw .invalid("a public key line has no options") }
         return entry.key
     }

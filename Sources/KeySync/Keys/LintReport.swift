@@ -5,19 +5,28 @@ import Foundation
 /// JSON: `{"lines":[{"line","kind","type","fingerprint","comment","options":[{"name","value"}],"problems":[…]}]}`,
 /// with `null` for `type`, `fingerprint` and `comment` on lines that hold no key.
 public struct LintReport: Encodable, Sendable {
+    /// One line of the file.
     public struct Row: Encodable, Sendable {
+        /// 1-based line number.
         public let line: Int
+        /// `key`, `comment`, `blank` or `invalid`.
         public let kind: String
+        /// Canonical key type, for key lines.
         public let type: String?
+        /// `SHA256:…`, for key lines.
         public let fingerprint: String?
+        /// The key comment, for key lines.
         public let comment: String?
+        /// The options, for key lines.
         public let options: [AuthorizedKeyOptions.Option]
+        /// Problem descriptions; empty for a clean line.
         public let problems: [String]
         /// The problems with their severities, for the text form.
         let details: [KeyProblem]
 
         enum CodingKeys: String, CodingKey { case line, kind, type, fingerprint, comment, options, problems }
 
+        /// Encodes every field, `null` included.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(line, forKey: .line)
@@ -30,6 +39,7 @@ public struct LintReport: Encodable, Sendable {
         }
     }
 
+    /// One row per line, in order.
     public let lines: [Row]
 
     enum CodingKeys: String, CodingKey { case lines }
@@ -83,6 +93,7 @@ extension AuthorizedKeyOptions.Option: Encodable {
 
     enum CodingKeys: String, CodingKey { case name, value }
 
+    /// Encodes `{"name", "value"}`, `value` null for flags.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)

@@ -24,5 +24,10 @@ import Testing
         let serialize = clock.measure { _ = file.serialized() }
         print("KeysBenchmark: 100,000 lines (\(bytes.count) bytes): parse \(parse), lint \(lint), serialize \(serialize)")
         #expect(file.lines.count == 100_000)
+        for key in keys {
+            let single = Array(String(repeating: key + "\n", count: 20_000).utf8)
+            let time = clock.measure { _ = AuthorizedKeysFile(bytes: single) }
+            print("KeysBenchmark: 20,000 \(key.prefix(while: { $0 != " " })) lines: \(time)")
+        }
     }
 }

@@ -57,9 +57,9 @@ struct SeededGenerator: RandomNumberGenerator {
             for _ in 0..<Int.random(in: 1...8, using: &rng) { Self.mutate(&bytes, using: &rng) }
             let file = AuthorizedKeysFile(bytes: bytes)
             #expect(file.serialized() == bytes)
-            #expect(file.lines.map(\.number) == Array(1...max(file.lines.count, 1)).prefix(file.lines.count).map { $0 })
+            #expect(file.lines.map(\.number) == file.lines.indices.map { $0 + 1 })
             _ = file.lint(now: Date())
-            // Edits keep every unmanaged byte: the original is a subsequence-preserving prefix when no block exists.
+            // Edits keep every unmanaged byte: with no block yet, the old file is a prefix of the new one.
             let edited = file.replacingBlock(id, with: [AuthorizedKeyEntry(key: ed)])
             #expect(AuthorizedKeysFile(bytes: edited.serialized()) == edited)
             #expect(edited.managedBlock(id)?.entries.map(\.key) == [ed])
