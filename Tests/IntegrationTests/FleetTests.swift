@@ -52,4 +52,20 @@ struct FleetTests {
         #expect(id.succeeded, "\(id)")
         #expect(id.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(id)")
     }
+
+    @Test("a silent listener accepts TCP and never answers, so ssh times out")
+    func silentListenerHangs() throws {
+        let fleet = try TestFleet.shared(minimumHosts: 1)
+        let listener = try SilentListener(address: fleet.spareAddress(0), lifetime: 60)
+        defer { listener.stop() }
+        let started = Date()
+        let result = try CommandRunner.run([
+            "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=2",
+            "-o", "UserKnownHostsFile=/dev/null", "\(fleet.user)@\(listener.address)", "true",
+        ], timeout: 30)
+        let seconds = Date().timeIntervalSince(started)
+        #expect(result.status == 255, "\(result)")
+        #expect(result.stderr.localizedCaseInsensitiveContains("timed out"), "\(result)")
+        #expect(seconds >= 1.5 && seconds < 15, "ssh gave up after \(seconds) s")
+    }
 }

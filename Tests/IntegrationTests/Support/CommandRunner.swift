@@ -43,7 +43,7 @@ enum CommandError: Error, CustomStringConvertible {
 /// stderr concurrently so that neither pipe can fill up and block the child.
 enum CommandRunner {
     /// Runs `argv` (the first element is looked up on `PATH` unless it holds a
-    /// `/`), feeding it `stdin` (or nothing), and waits at most `timeout`
+    /// `/`) with default signal handling, feeding it `stdin` (or nothing), and waits at most `timeout`
     /// seconds; then it is terminated and ``CommandError/timedOut`` thrown.
     /// `environment` entries are added to (and override) this process's.
     static func run(
@@ -52,17 +52,14 @@ enum CommandRunner {
         environment: [String: String] = [:],
         timeout: TimeInterval = 120
     ) throws -> CommandResult {
-        guard let first = argv.first else {
+        guard !argv.isEmpty else {
             throw CommandError.launchFailed(argv: argv, reason: "empty command line")
         }
+        // Through env(1): PATH lookup, and SIGPIPE back to its default (the
+        // test process ignores it, and children would inherit that).
         let process = Process()
-        if first.contains("/") {
-            process.executableURL = URL(fileURLWithPath: first)
-            process.arguments = Array(argv.dropFirst())
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = argv
-        }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal=PIPE"] + argv
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
@@ -74,7 +71,7 @@ enum CommandRunner {
         process.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
 
         do {
-            try process.run()
+            try spawnWithDefaultSignalMask(process)
         } catch {
             throw CommandError.launchFailed(argv: argv, reason: "\(error)")
         }
@@ -105,6 +102,20 @@ enum CommandRunner {
             ? 128 + process.terminationStatus : process.terminationStatus
         return CommandResult(argv: argv, status: status, stdout: out, stderr: err)
     }
+}
+
+/// Starts `process` with no signal blocked. `Process` hands the calling
+/// thread's signal mask to the child, and test code runs on worker threads
+/// that block nearly every signal: a child started from there would ignore
+/// SIGTERM (so `terminate()` would not stop it) and pass the mask on to
+/// everything it starts.
+func spawnWithDefaultSignalMask(_ process: Process) throws {
+    var none = sigset_t()
+    var saved = sigset_t()
+    sigemptyset(&none)
+    pthread_sigmask(SIG_SETMASK, &none, &saved)
+    defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+    try process.run()
 }
 
 /// Bytes read by the two reader threads, handed over under a lock.
