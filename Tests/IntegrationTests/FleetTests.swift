@@ -53,6 +53,20 @@ struct FleetTests {
         #expect(id.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(id)")
     }
 
+    @Test("reset puts a tampered host back, with the same host key")
+    func resetRestoresHost() throws {
+        let fleet = try TestFleet.shared(minimumHosts: 3)
+        let known = try String(contentsOfFile: fleet.knownHostsPath, encoding: .utf8)
+        let tamper = try fleet.exec(host: 2, ["sh", "-c", "rm /home/\(fleet.user)/.ssh/authorized_keys"])
+        #expect(tamper.succeeded, "\(tamper)")
+        #expect(try fleet.ssh(host: 2, command: "true").status == 255)
+
+        try fleet.reset(hosts: [2])
+        #expect(try String(contentsOfFile: fleet.knownHostsPath, encoding: .utf8) == known)
+        let id = try fleet.ssh(host: 2, command: "sudo -n id -u")
+        #expect(id.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(id)")
+    }
+
     @Test("a silent listener accepts TCP and never answers, so ssh times out")
     func silentListenerHangs() throws {
         let fleet = try TestFleet.shared(minimumHosts: 1)

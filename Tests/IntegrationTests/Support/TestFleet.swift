@@ -157,6 +157,15 @@ struct TestFleet: Sendable {
         return try CommandRunner.run([Self.script, "exec", String(host)] + args, stdin: stdin, timeout: timeout)
     }
 
+    /// Rebuilds hosts as `up` first made them (fresh `/etc`, `/home`, `/root`,
+    /// `/tmp`; same host key, so known_hosts stays valid) and restarts them,
+    /// via `Scripts/testfleet reset`. For tests that tamper with a host.
+    func reset(hosts indices: [Int]) throws {
+        for index in indices { _ = try host(index) }
+        let result = try CommandRunner.run([Self.script, "reset"] + indices.map(String.init), timeout: 120)
+        guard result.succeeded else { throw TestFleetError.resetFailed(result) }
+    }
+
     /// Runs `command` on host `host` with the OpenSSH client (tests only; the
     /// product never shells out to `ssh`), logging in as `user` (default: the
     /// admin) with the admin key `key`, host key checked against the fleet's
@@ -216,6 +225,7 @@ enum TestFleetError: Error, CustomStringConvertible {
     case unreadableHostsFile(path: String, reason: String)
     case tooFewHosts(have: Int, need: Int)
     case noSuchHost(index: Int, count: Int)
+    case resetFailed(CommandResult)
 
     var description: String {
         switch self {
@@ -227,6 +237,8 @@ enum TestFleetError: Error, CustomStringConvertible {
             return "the test fleet has \(have) host(s), the test needs \(need)"
         case let .noSuchHost(index, count):
             return "no host h\(index): the test fleet has \(count) host(s)"
+        case let .resetFailed(result):
+            return "resetting test hosts failed: \(result)"
         }
     }
 }
