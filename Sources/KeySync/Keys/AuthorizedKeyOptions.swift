@@ -15,14 +15,19 @@ import Darwin
 public struct AuthorizedKeyOptions: Hashable, Sendable {
     /// One option: lower-cased name, and its unescaped value for `name="value"` options.
     public struct Option: Hashable, Sendable {
+        /// Lower-cased option name, `no-` prefix included (`no-pty`, `command`).
         public var name: String
+        /// The unescaped value of `name="value"` options; nil for flags.
         public var value: String?
+        /// An option as written.
         public init(name: String, value: String?) { self.name = name; self.value = value }
     }
+    /// The options in the order written.
     public var options: [Option]
     /// The exact original text of the field.
     public var text: String
 
+    /// Options and the text they came from (not validated; use `parse`).
     public init(options: [Option], text: String) { self.options = options; self.text = text }
 
     /// Parses and validates an options field like `from="10.0.0.0/8",no-pty`.
@@ -196,7 +201,7 @@ enum CNumber {
     /// `a2port`: a number 1–65535 or a TCP service name known to this machine.
     static func port(_ text: String) -> Int? {
         if let number = strtonum(text, in: 0...65535) { return number > 0 ? Int(number) : nil }
-        guard !text.isEmpty, !text.contains("\0") else { return nil }
+        guard !text.isEmpty, !text.utf8.contains(0) else { return nil }
         var entry = servent()
         var result: UnsafeMutablePointer<servent>?
         var buffer = [CChar](repeating: 0, count: 4096)

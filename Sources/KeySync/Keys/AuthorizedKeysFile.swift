@@ -32,6 +32,7 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
         public let number: Int
         /// The exact original bytes, line terminator (`\n`) included when present.
         public let bytes: [UInt8]
+        /// What sshd makes of the line.
         public let kind: Kind
 
         /// Classifies `bytes` (one line, with or without its `\n`).

@@ -2,13 +2,17 @@
 public struct CertificateInfo: Hashable, Sendable {
     /// User (1) or host (2) certificate.
     public enum Kind: UInt32, Hashable, Sendable { case user = 1, host = 2 }
+    /// Serial number set by the CA.
     public let serial: UInt64
+    /// User or host certificate.
     public let kind: Kind
+    /// The key ID the CA recorded (`ssh-keygen -I`).
     public let keyID: String
     /// Empty means "any principal".
     public let principals: [String]
-    /// Seconds since the epoch; `validBefore == UInt64.max` means forever.
+    /// Start of validity, seconds since the epoch.
     public let validAfter: UInt64
+    /// End of validity, seconds since the epoch; `UInt64.max` means forever.
     public let validBefore: UInt64
     /// The certified public key, without the certificate.
     public let certifiedKey: PublicKey
@@ -93,8 +97,8 @@ enum KeyBlob {
         return type.fixedBits ?? 0
     }
 
-    /// Reads the certificate fields after the public key (`cert_parse`); the
-    /// CA signature itself is not verified.
+    /// Reads the certificate fields after the public key (`cert_parse`) and
+    /// verifies the CA signature (Ed25519, ECDSA and RSA CAs; DSA and sk CAs are not checked).
     private static func readCertificate(from reader: inout SSHWireReader,
                                         certified: PublicKey) throws(KeyParseError) -> CertificateInfo {
         let serial = try reader.uint64()
@@ -107,7 +111,9 @@ enum KeyBlob {
         }
         _ = try reader.string()  // reserved
         let caBlob = Array(try reader.string())
-        guard !(try reader.string()).isEmpty else { throw .invalid("certificate has an empty signature") }
+        let signed = reader.consumed
+        let signature = Array(try reader.string())
+        guard !signature.isEmpty else { throw .invalid("certificate has an empty signature") }
         guard let kind = CertificateInfo.Kind(rawValue: kindValue) else {
             throw .invalid("certificate type \(kindValue) is neither user nor host")
         }
@@ -119,6 +125,9 @@ enum KeyBlob {
         let ca: DecodedKey
         do { ca = try decode(caBlob, allowCertificate: false) } catch {
             throw .invalid("certificate signature key is invalid: \(error)")
+        }
+        guard CertificateSignature.verify(signature, by: ca, over: signed) != .invalid else {
+            throw .invalid("certificate signature does not verify with its CA key (\(ca.type.name))")
         }
         return CertificateInfo(serial: serial, kind: kind, keyID: keyID, principals: principals,
                                validAfter: validAfter, validBefore: validBefore, certifiedKey: certified,

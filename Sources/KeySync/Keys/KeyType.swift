@@ -84,6 +84,7 @@ public struct KeyType: Hashable, Sendable, CustomStringConvertible {
         return isCertificate ? plain + "-CERT" : plain
     }
 
+    /// The canonical name.
     public var description: String { name }
 
     /// The same type without its certificate wrapper.

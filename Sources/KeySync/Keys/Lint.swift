@@ -11,6 +11,7 @@ public struct KeyProblem: Hashable, Sendable, CustomStringConvertible {
     /// `error`: sshd skips the line. `warning`: sshd reads it, but it will not work as meant or is weak.
     public enum Severity: String, Hashable, Sendable { case error, warning }
 
+    /// What is wrong.
     public enum Kind: Hashable, Sendable {
         /// sshd skips the line, for this reason.
         case invalid(String)
@@ -32,9 +33,12 @@ public struct KeyProblem: Hashable, Sendable, CustomStringConvertible {
         case marker(String)
     }
 
+    /// What is wrong.
     public let kind: Kind
+    /// A problem of `kind`.
     public init(_ kind: Kind) { self.kind = kind }
 
+    /// `error` for invalid lines, `warning` for the rest.
     public var severity: Severity {
         if case .invalid = kind { .error } else { .warning }
     }
@@ -55,10 +59,11 @@ public struct KeyProblem: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// One sentence saying what is wrong and what sshd does about it.
     public var description: String {
         switch kind {
         case .invalid(let reason):
-            return "invalid: \(reason); sshd skips this line"
+            return "\(reason); sshd skips this line"
         case .expired(let date):
             return "expiry-time \(ISO8601DateFormatter().string(from: date)) has passed; sshd refuses this key"
         case .principalsWithoutCertAuthority:
@@ -81,7 +86,9 @@ public struct KeyProblem: Hashable, Sendable, CustomStringConvertible {
 
 /// One line of a lint report.
 public struct LineLint: Hashable, Sendable {
+    /// The line.
     public let line: AuthorizedKeysFile.Line
+    /// Its problems; empty for a clean line.
     public let problems: [KeyProblem]
 }
 

@@ -1,6 +1,8 @@
 /// Names one managed block: one per project and role.
 public struct ManagedBlockID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Project name from the inventory.
     public let project: String
+    /// Role name from the inventory.
     public let role: String
 
     /// Throws unless both names are non-empty and free of blanks and control characters.
@@ -21,16 +23,20 @@ public struct ManagedBlockID: Hashable, Sendable, Comparable, CustomStringConver
     public var beginMarker: String { "# keysync:begin project=\(project) role=\(role)" }
     /// `# keysync:end project=P role=R`
     public var endMarker: String { "# keysync:end project=\(project) role=\(role)" }
+    /// `project=P role=R`
     public var description: String { "project=\(project) role=\(role)" }
 
+    /// Orders by project, then role.
     public static func < (a: ManagedBlockID, b: ManagedBlockID) -> Bool { (a.project, a.role) < (b.project, b.role) }
 }
 
 /// A well-formed managed block: a begin marker, key lines, and the matching end marker.
 public struct ManagedBlock: Hashable, Sendable {
+    /// Which project and role.
     public let id: ManagedBlockID
-    /// Line numbers of the begin and end markers.
+    /// Line number of the begin marker.
     public let begin: Int
+    /// Line number of the end marker.
     public let end: Int
     /// The key lines between the markers.
     public let keyLines: [AuthorizedKeysFile.Line]
@@ -44,8 +50,11 @@ public struct ManagedBlock: Hashable, Sendable {
 /// A marker that does not form a block. Its lines stay unmanaged: keysync
 /// never deletes a line because of a malformed marker.
 public struct MarkerProblem: Hashable, Sendable, CustomStringConvertible {
+    /// Line number of the marker.
     public let line: Int
+    /// What is wrong and what keysync does about it.
     public let message: String
+    /// `line N: message`
     public var description: String { "line \(line): \(message)" }
 }
 

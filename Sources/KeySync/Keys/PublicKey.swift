@@ -13,6 +13,7 @@ public struct PublicKey: Hashable, Sendable {
     /// Free-form comment; not part of the key's identity.
     public var comment: String
 
+    /// A key from parts already validated (see `init(blob:comment:)` for validation).
     public init(type: String, blob: [UInt8], comment: String = "") {
         self.type = type
         self.blob = blob
@@ -34,7 +35,9 @@ public struct PublicKey: Hashable, Sendable {
         comment.isEmpty ? "\(type) \(base64)" : "\(type) \(base64) \(comment)"
     }
 
+    /// Same blob, whatever the comment.
     public static func == (lhs: PublicKey, rhs: PublicKey) -> Bool { lhs.blob == rhs.blob }
+    /// Hashes the blob only.
     public func hash(into hasher: inout Hasher) { hasher.combine(blob) }
 }
 

@@ -89,3 +89,9 @@ for f in *.pub; do ssh-keygen -lf "$f" > "${f%.pub}.fp"; done
 for f in pem_*.pem; do
     ssh-keygen -y -f "$f" -P '' 2>/dev/null | ssh-keygen -lf - | sed "s/no comment/${f}/" > "$f.fp" || true
 done
+# ssh-keygen 9.2 cannot read PKCS#8 Ed25519 keys: derive the public key with openssl instead.
+openssl pkey -in pem_pkcs8_ed25519.pem -pubout -outform DER 2>/dev/null | tail -c 32 | python3 -c '
+import base64, struct, sys
+s = lambda b: struct.pack(">I", len(b)) + b
+print("ssh-ed25519", base64.b64encode(s(b"ssh-ed25519") + s(sys.stdin.buffer.read())).decode())' |
+    ssh-keygen -lf - | sed "s/no comment/pem_pkcs8_ed25519.pem/" > pem_pkcs8_ed25519.pem.fp

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import KeySync
 
-@Suite struct AuthorizedKeysFileTests {
+@Suite struct KeysAuthorizedKeysFileTests {
     static let ed = (try? KeyFixtures.text("id_ed25519.pub"))?.trimmingCharacters(in: .newlines) ?? ""
     static var edBase64: String { String(ed.split(separator: " ")[1]) }
 
