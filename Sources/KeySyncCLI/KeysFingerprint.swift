@@ -31,13 +31,3 @@ extension KeySyncCommand {
         }
     }
 }
-
-/// Writes a diagnostic line to standard error.
-private func printError(_ message: String) {
-    var standardError = StandardError()
-    print(message, to: &standardError)
-}
-
-private struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
-}

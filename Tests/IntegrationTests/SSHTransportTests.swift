@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// The libssh2 transport against real sshd hosts (issue 3).
+@Suite(.serialized) struct SSHTransportTests {
+    let fleet: TestFleet
+
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 20) }
+
+    func endpoint(_ index: Int, knownHosts: String? = nil, accept: Bool = false, timeout: Double = 10) -> SSHEndpoint {
+        let host = fleet.hosts[index]
+        let path = knownHosts ?? fleet.knownHostsPath
+        return SSHEndpoint(name: host.name, address: host.address, port: host.port, user: fleet.user,
+                           connectTimeout: timeout, hostKeyPolicy: accept ? .acceptNew(path: path) : .knownHosts(path: path))
+    }
+
+    @Test func twentyHostsInParallelRunSudo() throws {
+        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
+        let verifier = HostKeyVerifier()
+        let results = ParallelRunner(width: 8).run(Array(0..<20)) { index -> Result<String, SSHError> in
+            Result { () throws(SSHError) -> String in
+                let connection = try SSHConnection(endpoint: endpoint(index), hostKeys: verifier)
+                try connection.authenticate(with: identity)
+                return try connection.exec("sudo -n id -u", timeout: 10).stdoutText
+            }
+        }
+        #expect(results.count == 20)
+        for result in results {
+            #expect(try result.get() == "0\n")
+        }
+    }
+
+    @Test(arguments: TestFleet.KeyKind.allCases)
+    func logsInWithEveryKeyType(_ kind: TestFleet.KeyKind) throws {
+        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(kind)))
+        let connection = try SSHConnection(endpoint: endpoint(1), hostKeys: HostKeyVerifier())
+        try connection.authenticate(with: identity)
+        #expect(try connection.exec("sudo -n id -u", timeout: 10).stdoutText == "0\n")
+        // sshd agrees on the algorithm: RSA keys must have been signed with rsa-sha2, never SHA-1.
+        if kind == .rsa || kind == .rsaPEM {
+            let log = try String(contentsOfFile: "\(fleet.directory)/h1/sshd.log", encoding: .utf8)
+            #expect(!log.contains("signature algorithm ssh-rsa not in PubkeyAcceptedAlgorithms"))
+        }
+    }
+
+    @Test func logsInThroughSSHAgentWithRSA() throws {
+        let workspace = try Workspace()
+        let socket = workspace.file("agent.sock")
+        // The agent daemonizes: send its output to a file so no pipe is held open.
+        let started = try TestFleet.run(["sh", "-c", "ssh-agent -a \"$1\" -s > \"$2\" 2>&1 < /dev/null", "sh", socket, workspace.file("agent.env")])
+        #expect(started.succeeded)
+        let env = try String(contentsOfFile: workspace.file("agent.env"), encoding: .utf8)
+        let pid = env.split(separator: ";").first { $0.contains("SSH_AGENT_PID=") }?
+            .split(separator: "=").last.flatMap { Int32($0) }
+        defer { if let pid { kill(pid, SIGTERM) } }
+        let add = try TestFleet.run(["ssh-add", fleet.keyPath(.rsa)], environment: ["SSH_AUTH_SOCK": socket])
+        #expect(add.succeeded, "\(add)")
+        let identity = try SSHIdentity.load(.agent(socketPath: socket))
+        let connection = try SSHConnection(endpoint: endpoint(2), hostKeys: HostKeyVerifier())
+        try connection.authenticate(with: identity)
+        #expect(try connection.exec("id -un", timeout: 10).stdoutText == "\(fleet.user)\n")
+    }
+
+    @Test func oneMebibyteThroughCatIsIntact() throws {
+        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
+        let connection = try SSHConnection(endpoint: endpoint(3), hostKeys: HostKeyVerifier())
+        try connection.authenticate(with: identity)
+        var generator = SystemRandomNumberGenerator()
+        let payload = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let result = try connection.exec("cat", stdin: payload, timeout: 30)
+        #expect(result.exitStatus == 0)
+        #expect(result.stdout == payload)
+        // And a large output with a small input.
+        let big = try connection.exec("head -c 1048576 /dev/zero", timeout: 30)
+        #expect(big.stdout.count == 1 << 20)
+    }
+
+    @Test func changedHostKeyIsRefusedBeforeAnythingIsSent() throws {
+        let workspace = try Workspace()
+        let other = try workspace.generateKey("fake_host_key")
+        let fakeLine = try String(contentsOfFile: other + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        try workspace.write("known_hosts", "\(fleet.hosts[4].address) \(fakeLine)\n")
+        #expect {
+            _ = try SSHConnection(endpoint: endpoint(4, knownHosts: workspace.file("known_hosts")), hostKeys: HostKeyVerifier())
+        } throws: { error in
+            guard case SSHError.hostKeyMismatch(let host, let type, _, _)? = error as? SSHError else { return false }
+            return host.contains(fleet.hosts[4].address) && type == "ssh-ed25519"
+        }
+    }
+
+    @Test func unknownHostIsRefusedAndAcceptNewRecordsIt() throws {
+        let workspace = try Workspace()
+        let path = workspace.file("known_hosts")
+        #expect(throws: SSHError.self) {
+            _ = try SSHConnection(endpoint: endpoint(5, knownHosts: path), hostKeys: HostKeyVerifier())
+        }
+        let accepted = try SSHConnection(endpoint: endpoint(5, knownHosts: path, accept: true), hostKeys: HostKeyVerifier())
+        #expect(accepted.acceptedHostKey?.hasPrefix("SHA256:") == true)
+        // The appended line is now trusted by a strict connection, and hashed entries work too.
+        _ = try SSHConnection(endpoint: endpoint(5, knownHosts: path), hostKeys: HostKeyVerifier())
+        let hashed = try TestFleet.run(["ssh-keygen", "-H", "-f", path])
+        #expect(hashed.succeeded)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("|1|"))
+        _ = try SSHConnection(endpoint: endpoint(5, knownHosts: path), hostKeys: HostKeyVerifier())
+    }
+
+    @Test func refusedKeyGivesTypedAuthError() throws {
+        let workspace = try Workspace()
+        let stranger = try workspace.generateKey("stranger")
+        let identity = try SSHIdentity.load(.file(path: stranger))
+        let connection = try SSHConnection(endpoint: endpoint(6), hostKeys: HostKeyVerifier())
+        #expect {
+            try connection.authenticate(with: identity)
+        } throws: { error in
+            guard case SSHError.authFailed(_, let user, let reason)? = error as? SSHError else { return false }
+            return user == fleet.user && reason.contains("ssh-ed25519") && reason.contains("SHA256:")
+        }
+    }
+
+    @Test func closedPortAndSilentListenerFailAloneWithinTheirTimeouts() throws {
+        let silent = try SilentListener(address: fleet.spareAddress(1))
+        let closed = SSHEndpoint(name: "closed", address: fleet.spareAddress(2), port: 22, user: fleet.user,
+                                 connectTimeout: 3, hostKeyPolicy: .knownHosts(path: fleet.knownHostsPath))
+        let hanging = SSHEndpoint(name: "silent", address: silent.address, port: silent.port, user: fleet.user,
+                                  connectTimeout: 2, hostKeyPolicy: .knownHosts(path: fleet.knownHostsPath))
+        let endpoints = [hanging, closed] + (7..<12).map { endpoint($0) }
+        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
+        let verifier = HostKeyVerifier()
+        let started = Date()
+        let results = ParallelRunner(width: 8).run(endpoints) { endpoint -> Result<String, SSHError> in
+            Result { () throws(SSHError) -> String in
+                let connection = try SSHConnection(endpoint: endpoint, hostKeys: verifier)
+                try connection.authenticate(with: identity)
+                return try connection.exec("true", timeout: 10).stdoutText
+            }
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        guard case .failure(.handshakeTimeout(_, let seconds)) = results[0] else {
+            Issue.record("silent listener: \(results[0])"); return
+        }
+        #expect(seconds == 2)
+        guard case .failure(.connectFailed(_, let reason)) = results[1] else {
+            Issue.record("closed port: \(results[1])"); return
+        }
+        #expect(reason.contains("refused"))
+        for result in results.dropFirst(2) { #expect((try? result.get()) == "") }
+        // The silent host costs its own timeout, not more (generous bound: a shared, noisy machine).
+        #expect(elapsed < 30)
+    }
+
+    @Test func commandDeadlineStopsAHangingCommand() throws {
+        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
+        let connection = try SSHConnection(endpoint: endpoint(12), hostKeys: HostKeyVerifier())
+        try connection.authenticate(with: identity)
+        #expect {
+            _ = try connection.exec("sleep 30", timeout: 1)
+        } throws: { error in
+            if case SSHError.commandTimeout(_, 1)? = error as? SSHError { return true }
+            return false
+        }
+    }
+}

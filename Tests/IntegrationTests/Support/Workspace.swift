@@ -1,0 +1,84 @@
+import Foundation
+@testable import KeySync
+
+/// A temporary folder for one test: generated keys, an inventory, a database.
+/// Removed when the value is released.
+final class Workspace: @unchecked Sendable {
+    let path: String
+
+    init(_ name: String = #function) throws {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        path = NSTemporaryDirectory() + "keysync-it-\(safe)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// Generates an ed25519 key pair with `ssh-keygen` (tests only) and returns the private key path.
+    @discardableResult
+    func generateKey(_ name: String, type: String = "ed25519") throws -> String {
+        let key = file(name)
+        let result = try TestFleet.run(["ssh-keygen", "-q", "-t", type, "-N", "", "-C", name, "-f", key])
+        guard result.succeeded else { throw WorkspaceError.command(result.description) }
+        return key
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: file(name), atomically: true, encoding: .utf8)
+    }
+
+    func publicKey(_ name: String) throws -> PublicKey {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file(name + ".pub"))))
+        return try KeyImporter.importKey(from: bytes, path: file(name + ".pub"))
+    }
+}
+
+enum WorkspaceError: Error, CustomStringConvertible {
+    case command(String)
+    var description: String {
+        switch self {
+        case .command(let text): return text
+        }
+    }
+}
+
+extension TestFleet {
+    /// `hosts:` entries for an inventory, `h<i>: { address: …, groups: [...] }`.
+    func inventoryHosts(_ indices: some Sequence<Int>, groups: [String] = []) -> String {
+        indices.map { i in
+            let group = groups.isEmpty ? "" : ", groups: [\(groups.joined(separator: ", "))]"
+            return "  h\(i): { address: \(hosts[i].address)\(group) }"
+        }.joined(separator: "\n")
+    }
+
+    /// The `defaults:` block that logs in as the fleet admin.
+    func inventoryDefaults(key: KeyKind = .ed25519, extra: String = "") -> String {
+        """
+        defaults:
+          user: \(user)
+          identity: \(keyPath(key))
+          known_hosts: \(knownHostsPath)
+          connect_timeout: 10
+          command_timeout: 30
+        \(extra)
+        """
+    }
+
+    /// Runs `command` as `user` with the OpenSSH client and `key`, like an operator would.
+    func login(host: Int, user: String, key: String, command: String = "true") throws -> CommandResult {
+        try TestFleet.run([
+            "ssh", "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(knownHostsPath)",
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
+            "\(user)@\(hosts[host].address)", command,
+        ], timeout: 60)
+    }
+
+    /// The bytes of a file inside host `host`.
+    func read(host: Int, _ path: String) throws -> [UInt8] {
+        let result = try exec(host: host, ["cat", path])
+        return Array(result.stdout.utf8)
+    }
+}

@@ -1,0 +1,245 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// `push` and `check` against real sshd hosts (issue 6). Each test owns its
+/// hosts (disjoint index ranges), so suites can run side by side.
+@Suite struct SyncEngineTests {
+    let fleet: TestFleet
+
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 60) }
+
+    /// An inventory with project keys `kp-usersample` and `kp-deploy` (with options) for `hosts`.
+    func inventory(_ workspace: Workspace, hosts: [Int], secondProject: [Int] = [], exclusive: Bool = false,
+                   extraProjects: String = "", revoked: String = "") throws -> Inventory {
+        try workspace.generateKey("kp-usersample")
+        try workspace.generateKey("kp-deploy")
+        let all = Array(Set(hosts + secondProject)).sorted()
+        let text = """
+        \(fleet.inventoryDefaults())
+        keys:
+          kp-usersample: { file: kp-usersample.pub }
+          kp-deploy: { file: kp-deploy.pub, options: 'from="127.0.0.0/8",no-agent-forwarding' }
+        \(revoked)
+        hosts:
+        \(fleet.inventoryHosts(all))
+        projects:
+          usersample:
+            hosts: [\(hosts.map { "h\($0)" }.joined(separator: ", "))]
+            roles:
+              deploy:
+                account: usersample
+                uid: 1001
+                gid: 1001
+                shell: /bin/bash
+                home: /home/usersample
+                create: true
+                exclusive: \(exclusive)
+                keys: [kp-usersample]
+        \(secondProject.isEmpty ? "" : """
+          ci:
+            hosts: [\(secondProject.map { "h\($0)" }.joined(separator: ", "))]
+            roles:
+              deploy:
+                account: usersample
+                keys: [kp-deploy]
+        """)
+        \(extraProjects)
+        """
+        try workspace.write("inventory.yml", text)
+        return try Inventory.load(path: workspace.file("inventory.yml"))
+    }
+
+    func run(_ inventory: Inventory, _ mode: SyncEngine.Mode, store: Store, dryRun: Bool = false, force: Bool = false,
+             projects: [String] = []) throws -> RunReport {
+        let targets = try inventory.select(projects: projects)
+        let settings = SyncEngine.Settings(mode: mode, dryRun: dryRun, parallel: 16, plan: PlanOptions(force: force))
+        return try SyncRun(inventory: inventory, targets: targets, settings: settings).execute(store: store)
+    }
+
+    func removeAccount(_ hosts: some Sequence<Int>) throws {
+        for host in hosts {
+            try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
+        }
+    }
+
+    @Test func fiftyHostsTwoProjectsFreshAccountsThenIdempotent() throws {
+        let hosts = Array(0..<50)
+        try removeAccount(hosts)
+        let workspace = try Workspace()
+        let inventory = try inventory(workspace, hosts: hosts, secondProject: Array(0..<25))
+        // Host 0 already has the account with an unmanaged file: odd spacing, a comment, CRLF.
+        let unmanaged = "# laptop of alice\r\nssh-ed25519    AAAAC3NzaC1lZDI1NTE5AAAAIHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4  alice  \r\n\r\n"
+        try fleet.exec(host: 0, ["sh", "-c", """
+            groupadd -g 1001 usersample && useradd -u 1001 -g 1001 -m -d /home/usersample -s /bin/bash -p '*' usersample &&
+            install -d -o usersample -g usersample -m 700 /home/usersample/.ssh &&
+            cat > /home/usersample/.ssh/authorized_keys && chown usersample:usersample /home/usersample/.ssh/authorized_keys &&
+            chmod 600 /home/usersample/.ssh/authorized_keys
+            """], stdin: Data(unmanaged.utf8))
+        let store = try Store.inMemory()
+
+        let first = try run(inventory, .push, store: store)
+        #expect(first.summary.failed == 0, "\(first.hosts.filter { $0.status == .failed }.map { $0.error ?? "" })")
+        #expect(first.summary.changed == 50)
+        #expect(first.exitCode(for: .push, dryRun: false) == 0)
+
+        // Real logins with each project's key, as an operator would do them.
+        let results = ParallelRunner(width: 8).run(hosts) { host in
+            (try? fleet.login(host: host, user: "usersample", key: workspace.file("kp-usersample")).status) ?? -1
+        }
+        #expect(results.allSatisfy { $0 == 0 }, "logins: \(results)")
+        #expect(try fleet.login(host: 3, user: "usersample", key: workspace.file("kp-deploy")).status == 0)
+        #expect(try fleet.login(host: 30, user: "usersample", key: workspace.file("kp-deploy")).status != 0)
+
+        // Modes and owners.
+        let stat = try fleet.exec(host: 7, ["stat", "-c", "%a %U %G", "/home/usersample/.ssh", "/home/usersample/.ssh/authorized_keys"])
+        #expect(stat.stdout == "700 usersample usersample\n600 usersample usersample\n")
+        let shadow = try fleet.exec(host: 7, ["sh", "-c", "getent shadow usersample | cut -d: -f2"])
+        #expect(shadow.stdout == "*\n")
+        // The unmanaged bytes are untouched.
+        let after = try fleet.read(host: 0, "/home/usersample/.ssh/authorized_keys")
+        #expect(after.starts(with: Array(unmanaged.utf8)))
+
+        // A second push changes nothing and writes nothing.
+        let before = try fleet.exec(host: 8, ["stat", "-c", "%i %Y", "/home/usersample/.ssh/authorized_keys"]).stdout
+        let second = try run(inventory, .push, store: store)
+        #expect(second.summary.changed == 0)
+        #expect(second.summary.failed == 0)
+        #expect(try fleet.exec(host: 8, ["stat", "-c", "%i %Y", "/home/usersample/.ssh/authorized_keys"]).stdout == before)
+        let check = try run(inventory, .check, store: store)
+        #expect(check.summary.drift == 0)
+        #expect(check.exitCode(for: .check, dryRun: false) == 0)
+    }
+
+    @Test func tamperingIsFoundAndRepaired() throws {
+        let hosts = [50, 51, 52, 53]
+        try removeAccount(hosts)
+        let workspace = try Workspace()
+        let stranger = try workspace.generateKey("stranger")
+        let strangerLine = try String(contentsOfFile: stranger + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let strangerFingerprint = try workspace.publicKey("stranger").fingerprint
+        let inventory = try inventory(workspace, hosts: hosts, secondProject: hosts,
+                                      revoked: "revoked:\n  - \(strangerFingerprint)")
+        let store = try Store.inMemory()
+        #expect(try run(inventory, .push, store: store).summary.failed == 0)
+        let file = "/home/usersample/.ssh/authorized_keys"
+        // 50: a key deleted, and the account locked.
+        try fleet.exec(host: 50, ["sh", "-c", "sed -i '/kp-usersample/d' \(file) && usermod -L usersample"])
+        // 51: a foreign key inside a block, options edited.
+        try fleet.exec(host: 51, ["sh", "-c", "sed -i 's/^from=\"127.0.0.0\\/8\",no-agent-forwarding /no-pty /' \(file) && sed -i '/keysync:begin project=usersample/a \(strangerLine.replacingOccurrences(of: "/", with: "\\/"))' \(file)"])
+        // 52: the revoked key appended outside any block; the file chowned to root.
+        try fleet.exec(host: 52, ["sh", "-c", "echo '\(strangerLine)' >> \(file) && chown root:root \(file)"])
+        // 53: .ssh made 0777.
+        try fleet.exec(host: 53, ["chmod", "0777", "/home/usersample/.ssh"])
+
+        let check = try run(inventory, .check, store: store)
+        #expect(check.exitCode(for: .check, dryRun: false) == 2)
+        func kinds(_ report: RunReport, _ host: Int) -> Set<DriftKind> {
+            Set(report.hosts.first { $0.host == "h\(host)" }?.drift.map(\.kind) ?? [])
+        }
+        #expect(kinds(check, 50) == [.missingKey, .accountLocked])
+        #expect(kinds(check, 51) == [.unexpectedKey, .optionsChanged, .revokedKey])
+        #expect(kinds(check, 52) == [.revokedKey, .fileOwner])
+        #expect(kinds(check, 53) == [.dirMode])
+
+        let push = try run(inventory, .push, store: store)
+        #expect(push.summary.failed == 0)
+        let recheck = try run(inventory, .check, store: store)
+        // Only what push does not own remains: the lock (reported with its fix).
+        #expect(kinds(recheck, 50) == [.accountLocked])
+        for host in [51, 52, 53] { #expect(kinds(recheck, host).isEmpty, "h\(host): \(kinds(recheck, host))") }
+        #expect(try fleet.exec(host: 52, ["stat", "-c", "%U", file]).stdout == "usersample\n")
+        #expect(try fleet.exec(host: 53, ["stat", "-c", "%a", "/home/usersample/.ssh"]).stdout == "700\n")
+        #expect(!(try fleet.exec(host: 52, ["cat", file]).stdout.contains(strangerLine)))
+        #expect(try fleet.login(host: 52, user: "usersample", key: workspace.file("kp-usersample")).status == 0)
+    }
+
+    @Test func symlinkedAuthorizedKeysIsNeverFollowed() throws {
+        let host = 54
+        try removeAccount([host])
+        let workspace = try Workspace()
+        let inventory = try inventory(workspace, hosts: [host])
+        let store = try Store.inMemory()
+        #expect(try run(inventory, .push, store: store).summary.failed == 0)
+        let victim = "root:$6$secret-hash:19000:0:99999:7:::\n"
+        try fleet.exec(host: host, ["sh", "-c", "cat > /etc/shadow-copy && chmod 600 /etc/shadow-copy && rm /home/usersample/.ssh/authorized_keys && ln -s /etc/shadow-copy /home/usersample/.ssh/authorized_keys"], stdin: Data(victim.utf8))
+        let check = try run(inventory, .check, store: store)
+        #expect(check.hosts[0].drift.map(\.kind) == [.symlink])
+        let push = try run(inventory, .push, store: store)
+        #expect(push.hosts[0].drift.map(\.kind) == [.symlink])
+        #expect(try fleet.exec(host: host, ["cat", "/etc/shadow-copy"]).stdout == victim)
+        #expect(try fleet.exec(host: host, ["stat", "-c", "%F", "/home/usersample/.ssh/authorized_keys"]).stdout == "symbolic link\n")
+        // Nothing of the victim reached the database.
+        let seen = try store.keys(host: "h\(host)")
+        #expect(seen.isEmpty)
+    }
+
+    @Test func concurrentEditBetweenProbeAndApplyIsAConflict() throws {
+        let host = 55
+        try removeAccount([host])
+        let workspace = try Workspace()
+        let inventory = try inventory(workspace, hosts: [host])
+        let store = try Store.inMemory()
+        #expect(try run(inventory, .push, store: store).summary.failed == 0)
+        let file = "/home/usersample/.ssh/authorized_keys"
+        try fleet.exec(host: host, ["sed", "-i", "/kp-usersample/d", file])
+        let targets = try inventory.select()
+        let run = SyncRun(inventory: inventory, targets: targets, settings: SyncEngine.Settings(mode: .push))
+        let engine = SyncEngine(jobs: run.jobs, settings: run.settings)
+        let otherWriter = "# written by someone else\n"
+        let fleet = self.fleet
+        let results = engine.run(run.jobs, snapshot: { _, _ in
+            // The second writer strikes after the probe, before the apply.
+            _ = try fleet.exec(host: host, ["sh", "-c", "cat > \(file)"], stdin: Data(otherWriter.utf8))
+        })
+        #expect(results[0].status == .failed)
+        #expect(results[0].errorKind == "conflict")
+        #expect(try fleet.exec(host: host, ["cat", file]).stdout == otherWriter)
+    }
+
+    @Test func lockoutGuardProtectsTheAdminKey() throws {
+        let host = 56
+        let workspace = try Workspace()
+        try workspace.generateKey("kp-admin")
+        let adminFile = "/home/\(fleet.user)/.ssh/authorized_keys"
+        let original = try fleet.read(host: host, adminFile)
+        defer { _ = try? fleet.exec(host: host, ["sh", "-c", "cat > \(adminFile)"], stdin: Data(original)) }
+        let text = """
+        \(fleet.inventoryDefaults())
+        keys:
+          kp-admin: { file: kp-admin.pub }
+        hosts:
+        \(fleet.inventoryHosts([host]))
+        projects:
+          admin:
+            hosts: [h\(host)]
+            roles:
+              ops:
+                account: \(fleet.user)
+                exclusive: true
+                keys: [kp-admin]
+        """
+        try workspace.write("inventory.yml", text)
+        let inventory = try Inventory.load(path: workspace.file("inventory.yml"))
+        let store = try Store.inMemory()
+        let refused = try run(inventory, .push, store: store)
+        #expect(refused.hosts[0].drift.contains { $0.kind == .lockoutRefused })
+        #expect(try fleet.read(host: host, adminFile) == original)
+        #expect(refused.exitCode(for: .push, dryRun: false) == 0 || refused.summary.drift == 1)
+        let forced = try run(inventory, .push, store: store, force: true)
+        #expect(forced.hosts[0].status == .changed)
+        #expect(try fleet.login(host: host, user: fleet.user, key: workspace.file("kp-admin")).status == 0)
+    }
+
+    @Test func dryRunShowsADiffAndWritesNothing() throws {
+        let host = 57
+        try removeAccount([host])
+        let workspace = try Workspace()
+        let inventory = try inventory(workspace, hosts: [host])
+        let store = try Store.inMemory()
+        let report = try run(inventory, .push, store: store, dryRun: true)
+        #expect(report.hosts[0].status == .changed)
+        #expect(report.hosts[0].diff?.contains("+# keysync:begin project=usersample role=deploy") == true)
+        #expect(try fleet.exec(host: host, ["getent", "passwd", "usersample"]).status != 0)
+    }
+}
