@@ -47,13 +47,18 @@ import Testing
     @Test func logsInThroughSSHAgentWithRSA() throws {
         let workspace = try Workspace()
         let socket = workspace.file("agent.sock")
-        // The agent daemonizes: send its output to a file so no pipe is held open.
-        let started = try TestFleet.run(["sh", "-c", "ssh-agent -a \"$1\" -s > \"$2\" 2>&1 < /dev/null", "sh", socket, workspace.file("agent.env")])
-        #expect(started.succeeded)
-        let env = try String(contentsOfFile: workspace.file("agent.env"), encoding: .utf8)
-        let pid = env.split(separator: ";").first { $0.contains("SSH_AGENT_PID=") }?
-            .split(separator: "=").last.flatMap { Int32($0) }
-        defer { if let pid { kill(pid, SIGTERM) } }
+        // ssh-agent in the foreground (-D), owned by this test and killed by PID at the end.
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
+        agent.arguments = ["-D", "-a", socket]
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        defer {
+            kill(agent.processIdentifier, SIGKILL)
+            agent.waitUntilExit()
+        }
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(50_000) }
         let add = try TestFleet.run(["ssh-add", fleet.keyPath(.rsa)], environment: ["SSH_AUTH_SOCK": socket])
         #expect(add.succeeded, "\(add)")
         let identity = try SSHIdentity.load(.agent(socketPath: socket))
