@@ -12,6 +12,11 @@ import Testing
         #expect(render("a\nb\n", "a\nb\n") == "")
     }
 
+    @Test func newAndEmptiedFilesUseZeroLineRanges() {
+        #expect(render("", "a\nb\n") == "--- ak\n+++ ak (keysync)\n@@ -0,0 +1,2 @@\n+a\n+b\n")
+        #expect(render("a\nb\n", "") == "--- ak\n+++ ak (keysync)\n@@ -1,2 +0,0 @@\n-a\n-b\n")
+    }
+
     @Test func insertionIntoTheMiddle() {
         #expect(render("a\nb\nc\nd\n", "a\nb\nX\nc\nd\n") == """
         --- ak
