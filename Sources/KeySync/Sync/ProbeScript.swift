@@ -111,7 +111,7 @@ public enum ProbeScript {
         echo "stat_file $(lstat_line "$file")"
         if [ -f "$file" ] && [ ! -L "$file" ] && [ ! -L "$dir" ] && [ ! -L "$home" ]; then
             tmp=$(mktemp) || { echo "read_error mktemp failed"; return 0; }
-            if dd if="$file" of="$tmp" iflag=nofollow bs=65536 status=none 2>/dev/null; then
+            if dd if="$file" of="$tmp" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null; then
                 echo "content $(wc -c < "$tmp" | tr -d ' ')"
                 cat "$tmp"
                 echo

@@ -213,6 +213,24 @@ struct ApplyScriptExecutionTests {
         try box.sh("rm -f \(Shell.quote(home)) && mkdir \(Shell.quote(home))")  // for userdel -r
     }
 
+    /// A FIFO (or other special file) in place of authorized_keys must not
+    /// make root's hash check block forever: the host would hang until the
+    /// command timeout. Run under timeout(1) so a regression fails, not hangs.
+    @Test func fifoInPlaceOfTheFileIsAConflictNotAHang() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
+        try box.sh("mkdir -m 700 \(Shell.quote(dir)) && mkfifo -m 600 \(Shell.quote(path)) && chown -R kstest1: \(Shell.quote(dir))")
+        for expected in ["absent", SHA256Digest.hex([UInt8]())] {
+            let script = ApplyScript.render([write(path, content, expected: expected)])
+            let output = try LocalShell.run(script, arguments: ["-c", "exec timeout -s KILL 10 sh -s"])
+            let outcomes = try ApplyScript.outcomes(from: output.stdout)
+            #expect(outcomes["kstest1"].map { if case .conflict = $0 { true } else { false } } == true, "\(outcomes)")
+        }
+        #expect(LocalSandbox.lstatInfo(path)?.kind == "other")
+    }
+
     @Test func leftoverTempFilesAreRemoved() throws {
         var box = try LocalSandbox()
         defer { box.tearDown() }
