@@ -54,7 +54,9 @@ struct FakeAccount {
     init(name: String) { self.name = name }
 
     var homePath: String { home ?? "/home/\(name)" }
-    var path: String { homePath + "/.ssh/authorized_keys" }
+    /// The `path` line; defaults to `~/.ssh/authorized_keys`.
+    var pathOverride: String?
+    var path: String { pathOverride ?? homePath + "/.ssh/authorized_keys" }
 
     /// An existing account with a 0600 file holding `content` (or no file when nil).
     static func existing(_ name: String, content: [UInt8]?) -> FakeAccount {
