@@ -1,0 +1,39 @@
+import Foundation
+
+/// `keysync restore`, the offline part: the files run `run` wrote on `host`
+/// and the content each had before, as kept in snapshots.
+public struct RestorePlan: Sendable {
+    public var host: String
+    public var run: Store.Run
+    /// From ``Store/snapshots(host:runID:account:)``, by path.
+    public var snapshots: [Store.Snapshot]
+
+    /// A plan to put `snapshots` back.
+    public init(host: String, run: Store.Run, snapshots: [Store.Snapshot]) {
+        (self.host, self.run, self.snapshots) = (host, run, snapshots)
+    }
+
+    /// A heading, then one line per file; with `content`, each file's earlier
+    /// content follows, indented by four spaces, control characters made visible.
+    public func text(content: Bool) -> String {
+        var out = "\(content ? "would restore" : "restore") \(DriftReport.count(snapshots.count, "file")) on "
+            + "\(host.terminalSafe()) to their content before run \(run.id) (\(run.command.terminalSafe()), "
+            + "\(run.startedAt.reportText)):\n"
+        for snapshot in snapshots {
+            let ref = snapshot.ref
+            out += "  \(ref.path.terminalSafe()) (account \(ref.account.terminalSafe())): "
+            guard let bytes = snapshot.content else {
+                out += ref.hash == nil ? "did not exist before; restoring removes it\n" : "content missing from the database\n"
+                continue
+            }
+            out += "\(DriftReport.count(bytes.count, "byte")), sha256 \(ref.hash ?? SHA256Digest.hex(bytes))\n"
+            if content {
+                let text = String(decoding: bytes, as: UTF8.self)
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                out += lines.dropLast(text.hasSuffix("\n") ? 1 : 0).map { "    \(String($0).terminalSafe())\n" }.joined()
+                if !text.isEmpty && !text.hasSuffix("\n") { out += "    (no newline at end of file)\n" }
+            }
+        }
+        return out
+    }
+}
