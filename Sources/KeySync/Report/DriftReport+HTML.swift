@@ -85,7 +85,9 @@ extension DriftReport {
             return "<p>No runs since \(since.reportText).</p>"
         }
         let (width, height, left, right, top, bottom) = (720.0, 240.0, 44.0, 12.0, 12.0, 36.0)
-        let maximum = Double(max(history.map { max($0.remaining, $0.hostsWithDrift) }.max() ?? 0, 1))
+        // The y axis goes to an even number (ticks at 0, half and top are whole), at least 2.
+        let highest = history.map { max($0.remaining, $0.hostsWithDrift) }.max() ?? 0
+        let maximum = Double(max(2, highest + highest % 2))
         let span = last.startedAt.timeIntervalSince(first.startedAt)
         func x(_ date: Date) -> String {
             let fraction = span > 0 ? date.timeIntervalSince(first.startedAt) / span : 0.5
@@ -98,11 +100,11 @@ extension DriftReport {
                 + history.map { point in
                     "<circle cx=\"\(x(point.startedAt))\" cy=\"\(y(value(point)))\" r=\"3\" fill=\"\(colour)\"><title>"
                         + "run \(point.runID) (\(point.command.htmlEscaped)) \(point.startedAt.reportText): "
-                        + "\(Self.count(point.remaining, "open item")) on \(Self.count(point.hostsWithDrift, "host")) of \(point.hostsScanned) scanned"
+                        + "\(Self.count(point.remaining, "open item")) on \(Self.count(point.hostsWithDrift, "host")) (\(point.hostsScanned) scanned)"
                         + "</title></circle>\n"
                 }.joined()
         }
-        let ticks = Set([0, Int(maximum) / 2, Int(maximum)]).sorted()
+        let ticks = [0, Int(maximum) / 2, Int(maximum)]
         let axisY = Self.coordinate(height - bottom)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
             + "viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Open drift items per run\">\n"

@@ -32,7 +32,7 @@ extension String {
         var out = ""
         for character in unicodeScalars {
             switch character {
-            case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "&", "#", "!":
+            case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "&":
                 out += "\\" + String(character)
             case "\r", "\n": out += " "
             default: out.unicodeScalars.append(character)

@@ -17,7 +17,7 @@ public struct RestorePlan: Sendable {
     /// content follows, indented by four spaces, control characters made visible.
     public func text(content: Bool) -> String {
         var out = "\(content ? "would restore" : "restore") \(DriftReport.count(snapshots.count, "file")) on "
-            + "\(host.terminalSafe()) to their content before run \(run.id) (\(run.command.terminalSafe()), "
+            + "\(host.terminalSafe()) to the content before run \(run.id) (\(run.command.terminalSafe()), "
             + "\(run.startedAt.reportText)):\n"
         for snapshot in snapshots {
             let ref = snapshot.ref
