@@ -4,15 +4,15 @@ extension DriftReport {
     /// One self-contained page: summary, a drift-over-time chart in inline SVG,
     /// a per-host table and the open items. No scripts, fonts or external
     /// assets (a Content-Security-Policy forbids loading any); every value
-    /// from the database is HTML-escaped.
+    /// from the database is HTML-escaped. The page is also well-formed XML.
     func html() -> String {
         """
         <!DOCTYPE html>
         <html lang="en">
         <head>
-        <meta charset="utf-8">
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta charset="utf-8"/>
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"/>
+        <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <title>keysync drift report</title>
         <style>
         body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}

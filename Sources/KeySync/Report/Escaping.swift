@@ -1,11 +1,12 @@
 /// Escaping for text that comes from the database (host names, details, key
 /// comments: anything a host could have put there) in each output format.
 extension String {
-    /// Safe in HTML text and in double- or single-quoted attribute values.
+    /// Safe in HTML text and in double- or single-quoted attribute values;
+    /// control characters other than line feed shown as `\u{1B}`-style codes
+    /// (XML, and so SVG, forbids them).
     var htmlEscaped: String {
         var out = ""
-        out.reserveCapacity(utf8.count)
-        for character in unicodeScalars {
+        for character in terminalSafe(keepingNewlines: true).unicodeScalars {
             switch character {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
@@ -27,14 +28,15 @@ extension String {
     }
 
     /// Plain text inside a Markdown table cell: CommonMark punctuation that
-    /// could start markup is backslash-escaped, line breaks become spaces.
+    /// could start markup is backslash-escaped, line breaks become spaces,
+    /// other control characters are made visible.
     var markdownEscaped: String {
         var out = ""
-        for character in unicodeScalars {
+        for character in replacingOccurrences(of: "\r\n", with: " ").terminalSafe(keepingNewlines: true).unicodeScalars {
             switch character {
             case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "&":
                 out += "\\" + String(character)
-            case "\r", "\n": out += " "
+            case "\n": out += " "
             default: out.unicodeScalars.append(character)
             }
         }
