@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 @testable import KeySync
 
@@ -74,3 +77,10 @@ enum ReportFixture {
 
 /// Lines of `text`, for readable failures.
 func lines(_ text: String) -> [String] { text.components(separatedBy: "\n") }
+
+/// Parses `text` as XML; records the parser's complaint, if any.
+func expectWellFormedXML(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    let parser = XMLParser(data: Data(text.utf8))
+    let parsed = parser.parse()
+    #expect(parsed, "\(parser.parserError.map { "\($0)" } ?? "") at line \(parser.lineNumber)", sourceLocation: sourceLocation)
+}
