@@ -28,10 +28,12 @@ public struct RestorePlan: Sendable {
             }
             out += "\(DriftReport.count(bytes.count, "byte")), sha256 \(ref.hash ?? SHA256Digest.hex(bytes))\n"
             if content {
-                let text = String(decoding: bytes, as: UTF8.self)
-                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                out += lines.dropLast(text.hasSuffix("\n") ? 1 : 0).map { "    \(String($0).terminalSafe())\n" }.joined()
-                if !text.isEmpty && !text.hasSuffix("\n") { out += "    (no newline at end of file)\n" }
+                // Split bytes, not Characters: "\r\n" is one Character.
+                let newline = UInt8(ascii: "\n")
+                let lines = bytes.split(separator: newline, omittingEmptySubsequences: false)
+                out += lines.dropLast(bytes.last == newline ? 1 : 0)
+                    .map { "    \(String(decoding: $0, as: UTF8.self).terminalSafe())\n" }.joined()
+                if let last = bytes.last, last != newline { out += "    (no newline at end of file)\n" }
             }
         }
         return out
