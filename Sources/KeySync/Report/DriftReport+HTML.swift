@@ -2,9 +2,10 @@ import Foundation
 
 extension DriftReport {
     /// One self-contained page: summary, a drift-over-time chart in inline SVG,
-    /// a per-host table and the open items. No scripts, fonts or external
-    /// assets (a Content-Security-Policy forbids loading any); every value
-    /// from the database is HTML-escaped. The page is also well-formed XML.
+    /// a per-host table and the open items (long text goes in the last column,
+    /// the only one that wraps). No scripts, fonts or external assets (a
+    /// Content-Security-Policy forbids loading any); every value from the
+    /// database is HTML-escaped. The page is also well-formed XML.
     func html() -> String {
         """
         <!DOCTYPE html>
@@ -17,7 +18,8 @@ extension DriftReport {
         <style>
         body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
         table{border-collapse:collapse;margin-bottom:1.5em}
-        th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
+        th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top;white-space:nowrap}
+        td:last-child{white-space:normal}
         th{background:#f3f3f3}
         .cards{display:flex;gap:1em;flex-wrap:wrap}
         .card{border:1px solid #ccc;border-radius:6px;padding:.5em 1em;min-width:8em}
@@ -71,10 +73,10 @@ extension DriftReport {
 
     private func driftTable() -> String {
         guard !openDrift.isEmpty else { return "<p>No open drift.</p>" }
-        return table(["Host", "Account", "Kind", "Since", "Detail", "Fingerprint"], openDrift.map { item in
+        return table(["Host", "Account", "Kind", "Since", "Fingerprint", "Detail"], openDrift.map { item in
             [item.host.htmlEscaped, item.account.isEmpty ? "-" : item.account.htmlEscaped,
              "<code>\(item.kind.htmlEscaped)</code>", "\(item.since.reportText) (run \(item.sinceRunID))",
-             item.detail.htmlEscaped, item.fingerprint.map { "<code>\($0.htmlEscaped)</code>" } ?? ""]
+             item.fingerprint.map { "<code>\($0.htmlEscaped)</code>" } ?? "", item.detail.htmlEscaped]
         })
     }
 

@@ -9,15 +9,16 @@ import Testing
 ///
 /// - run 1, `check` at hour 0: web-1 misses kp-usersample and its file is 0644; web-2 and db-1 are fine.
 /// - run 2, `push` at hour 1: web-1 repaired (snapshot kept); db-1's billing account is locked (push cannot fix that).
-/// - run 3, `check` at hour 24: web-1's file is 0666 now; db-1 still locked; web-2 unreachable.
+/// - run 3, `check` at hour 24: web-1's file is 0666 now; db-1 still locked and root has a revoked key; web-2 unreachable.
 ///
-/// Open afterwards: db-1 account_locked since run 2, web-1 file_mode and web-2 host_unreachable since run 3.
+/// Open afterwards: db-1 account_locked since run 2; db-1 revoked_key, web-1 file_mode and web-2 host_unreachable since run 3.
 enum ReportFixture {
     static let alice = "SHA256:+pxUqe1KdBg7txDmCBGZPwSVVsyPSr0pX26NVRC626c"
     static let bob = "SHA256:c90/8g40PjjHo56cJFRy66U9iLA2iqDMv/L93+KqJho"
     static let usersampleFile = "/home/usersample/.ssh/authorized_keys"
     static let before = Array("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOJ7VhfDTf72vO/4wVVnlPMeUxaGBXgq6vJwb1xYPQoi bob@test\n".utf8)
     static let locked = Store.DriftRecord(account: "billing", kind: "account_locked", detail: "password locked (!) in /etc/shadow")
+    static let revoked = Store.DriftRecord(account: "root", kind: "revoked_key", detail: "bob@old-laptop is revoked", fingerprint: bob)
     static let unreachable = "connect to 10.0.0.12:22 timed out after 10 s"
 
     static func mode(_ mode: String, fixed: Bool = false) -> Store.DriftRecord {
@@ -57,7 +58,7 @@ enum ReportFixture {
             Store.HostRecord(host: "web-1", status: .drift, milliseconds: 800, drift: [mode("0666")], seenKeys: [aliceOnWeb]),
             Store.HostRecord(host: "web-2", status: .failed, error: unreachable, errorKind: "host_unreachable", milliseconds: 10_000,
                              drift: [Store.DriftRecord(kind: "host_unreachable", detail: unreachable)]),
-            Store.HostRecord(host: "db-1", status: .drift, milliseconds: 690, drift: [locked], seenKeys: [bobOnDB]),
+            Store.HostRecord(host: "db-1", status: .drift, milliseconds: 690, drift: [locked, revoked], seenKeys: [bobOnDB]),
         ])
         return [first, second, third]
     }
