@@ -21,7 +21,7 @@ public enum AtomicFile {
         var template = Array("\(folder)/.\(url.lastPathComponent).XXXXXX".utf8CString)
         let fd = mkstemp(&template)
         guard fd >= 0 else { throw failure(path) }
-        let temporary = String(cString: template)
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         var written = false
         defer { if !written { unlink(temporary) } }
         do {

@@ -102,7 +102,7 @@ extension DriftReport {
                 + history.map { point in
                     "<circle cx=\"\(x(point.startedAt))\" cy=\"\(y(value(point)))\" r=\"3\" fill=\"\(colour)\"><title>"
                         + "run \(point.runID) (\(point.command.htmlEscaped)) \(point.startedAt.reportText): "
-                        + "\(Self.count(point.remaining, "open item")) on \(Self.count(point.hostsWithDrift, "host")) (\(point.hostsScanned) scanned)"
+                        + "\(point.remaining.counted("open item")) on \(point.hostsWithDrift.counted("host")) (\(point.hostsScanned) scanned)"
                         + "</title></circle>\n"
                 }.joined()
         }

@@ -38,7 +38,7 @@ extension DriftReport {
                            by_kind: Dictionary(uniqueKeysWithValues: countsByKind.map { ($0.kind, $0.count) })),
             last_run: lastRun.map {
                 .init(run: $0.id, command: $0.command, status: $0.status.rawValue, started_at: $0.startedAt,
-                      finished_at: $0.finishedAt, seconds: $0.duration.map { ($0 * 1000).rounded() / 1000 })
+                      finished_at: $0.finishedAt, seconds: $0.duration?.milliseconds)
             },
             hosts: hosts.map { host in
                 .init(host: host.host, status: host.latest.status.rawValue, run: host.latest.runID,

@@ -25,7 +25,7 @@ extension DriftReport {
 
     /// A sample value: an integer when whole, else up to millisecond precision.
     private static func number(_ value: Double) -> String {
-        let rounded = (value * 1000).rounded() / 1000
+        let rounded = value.milliseconds
         return rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
     }
 }

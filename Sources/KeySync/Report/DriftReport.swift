@@ -66,20 +66,14 @@ public struct DriftReport: Sendable {
 
     /// `3 open drift items on 2 of 5 hosts, 1 host failed; last run 12 (check) finished 2023-11-14T22:13:20Z in 4.2 s`.
     public var summaryLine: String {
-        var line = openDrift.isEmpty ? "no open drift on \(Self.count(hosts.count, "host"))"
-            : "\(Self.count(openDrift.count, "open drift item")) on \(hostsWithDrift.count) of \(Self.count(hosts.count, "host"))"
-        line += ", \(Self.count(failedHosts.count, "host")) failed"
+        var line = openDrift.isEmpty ? "no open drift on \(hosts.count.counted("host"))"
+            : "\(openDrift.count.counted("open drift item")) on \(hostsWithDrift.count) of \(hosts.count.counted("host"))"
+        line += ", \(failedHosts.count.counted("host")) failed"
         if let run = lastRun, let finished = run.finishedAt {
-            line += "; last run \(run.id) (\(run.command)) finished \(finished.reportText) in \(Self.seconds(run.duration ?? 0)) s"
+            line += "; last run \(run.id) (\(run.command)) finished \(finished.reportText) in \((run.duration ?? 0).secondsText) s"
         } else {
             line += "; no completed check or push recorded"
         }
         return line
     }
-
-    /// `1 host`, `2 hosts`.
-    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
-
-    /// Seconds with one decimal: `4.2`.
-    static func seconds(_ value: TimeInterval) -> String { String(format: "%.1f", value) }
 }

@@ -28,7 +28,7 @@ public enum HistoryReport: Sendable {
             var table = TextTable(header: ["RUN", "STARTED", "COMMAND", "STATUS", "HOSTS", "CHANGED", "DRIFT", "FAILED", "SECONDS", "SELECTION"])
             table.rows = runs.map { run in
                 [run.id, run.startedAt.reportText, run.command, run.status.rawValue, run.hosts, run.changed, run.drift,
-                 run.failed, run.duration.map(DriftReport.seconds) ?? "-", run.selection].map { TextTable.Cell("\($0)") }
+                 run.failed, run.duration?.secondsText ?? "-", run.selection].map { TextTable.Cell("\($0)") }
             }
             return table.rendered(colour: false) + "\n"
         }
@@ -67,7 +67,7 @@ public enum HistoryReport: Sendable {
 
         func run(_ run: Store.Run, _ entry: Store.HistoryEntry?) -> Run {
             let summary = entry == nil ? Summary(hosts: run.hosts, changed: run.changed, drift: run.drift, failed: run.failed,
-                                                 seconds: run.duration.map { ($0 * 1000).rounded() / 1000 }) : nil
+                                                 seconds: run.duration?.milliseconds) : nil
             return Run(run: run.id, command: run.command, selection: run.selection, started_at: run.startedAt,
                        finished_at: run.finishedAt, status: run.status.rawValue, summary: summary,
                        result: entry?.result.map {

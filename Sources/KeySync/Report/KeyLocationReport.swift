@@ -28,7 +28,7 @@ public struct KeyLocationReport: Sendable {
                     .init(key.lastSeenAt.reportText), .init(key.lastSeenRun.map(String.init) ?? "-"),
                     .init(sighting.seenInLatestScan ? "yes" : "no"), .init(key.comment)]
         }
-        return "\(title.terminalSafe()): seen in \(DriftReport.count(sightings.count, "account")) on \(DriftReport.count(hosts, "host"))\n"
+        return "\(title.terminalSafe()): seen in \(sightings.count.counted("account")) on \(hosts.counted("host"))\n"
             + table.rendered(colour: false) + "\n"
     }
 

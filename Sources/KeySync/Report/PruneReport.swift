@@ -13,8 +13,8 @@ public struct PruneReport: Sendable {
 
     /// `removed 3 runs, 2 snapshot contents and 1 key sighting from before 2023-11-14T22:13:20Z`.
     public func text() -> String {
-        "removed \(DriftReport.count(result.runs, "run")), \(DriftReport.count(result.snapshots, "snapshot content"))"
-            + " and \(DriftReport.count(result.hostKeys, "key sighting")) from before \(cutoff.reportText)\n"
+        "removed \(result.runs.counted("run")), \(result.snapshots.counted("snapshot content"))"
+            + " and \(result.hostKeys.counted("key sighting")) from before \(cutoff.reportText)\n"
     }
 
     /// `{"cutoff", "runs", "snapshots", "host_keys"}` (counts removed).

@@ -16,7 +16,7 @@ public struct RestorePlan: Sendable {
     /// A heading, then one line per file; with `content`, each file's earlier
     /// content follows, indented by four spaces, control characters made visible.
     public func text(content: Bool) -> String {
-        var out = "\(content ? "would restore" : "restore") \(DriftReport.count(snapshots.count, "file")) on "
+        var out = "\(content ? "would restore" : "restore") \(snapshots.count.counted("file")) on "
             + "\(host.terminalSafe()) to the content before run \(run.id) (\(run.command.terminalSafe()), "
             + "\(run.startedAt.reportText)):\n"
         for snapshot in snapshots {
@@ -26,7 +26,7 @@ public struct RestorePlan: Sendable {
                 out += ref.hash == nil ? "did not exist before; restoring removes it\n" : "content missing from the database\n"
                 continue
             }
-            out += "\(DriftReport.count(bytes.count, "byte")), sha256 \(ref.hash ?? SHA256Digest.hex(bytes))\n"
+            out += "\(bytes.count.counted("byte")), sha256 \(ref.hash ?? SHA256Digest.hex(bytes))\n"
             if content {
                 // Split bytes, not Characters: "\r\n" is one Character.
                 let newline = UInt8(ascii: "\n")

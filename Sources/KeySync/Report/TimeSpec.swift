@@ -47,8 +47,3 @@ public enum TimeSpec: Hashable, Sendable {
         return (try? full.parse(text)) ?? (try? fractional.parse(text))
     }
 }
-
-extension Date {
-    /// `2023-11-14T22:13:20Z`: how every report prints a date.
-    var reportText: String { formatted(Date.ISO8601FormatStyle(timeZone: .gmt)) }
-}
