@@ -19,7 +19,7 @@ extension KeySyncCommand {
         @Option(help: "History window: an age (30m, 12h, 7d, 2w) or an ISO 8601 date. Open drift is always shown, however old.")
         var since = "7d"
 
-        @Option(help: "Output format: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(help: "Output format.")
         var format: ReportFormat = .table
 
         @Option(help: "Write to this file atomically (temp file + rename) instead of stdout.")
@@ -31,7 +31,7 @@ extension KeySyncCommand {
         @Option(help: "Only this host (repeatable).")
         var host: [String] = []
 
-        @Option(help: "Only this drift kind (repeatable).")
+        @Option(help: "Only this drift kind, e.g. file_mode or revoked_key (repeatable).")
         var kind: [String] = []
 
         func validate() throws {
@@ -52,7 +52,7 @@ extension KeySyncCommand {
 
         /// The report in the chosen format; errors are printed and exit 1.
         func render(colour: Bool = false, now: Date = Date()) throws -> String {
-            var filter = Store.DriftFilter(hosts: host, kinds: kind)
+            var filter = Store.DriftFilter.selecting(hosts: host, kinds: kind)
             if !project.isEmpty {
                 let path = inventoryOption.resolvedInventoryPath
                 guard FileManager.default.fileExists(atPath: path) else {

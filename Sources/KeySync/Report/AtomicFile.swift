@@ -5,7 +5,9 @@ import Foundation
 public enum AtomicFile {
     /// Why the file could not be written; the message names the path.
     public struct WriteError: Error, Equatable, CustomStringConvertible {
+        /// The file that was to be written.
         public var path: String
+        /// What the system said (`strerror`).
         public var reason: String
         /// `path: cannot write: reason`.
         public var description: String { "\(path): cannot write: \(reason)" }

@@ -1,7 +1,8 @@
 extension Store.DriftFilter {
-    /// The filter of `keysync report --host H… --kind K…`; empty lists mean no restriction.
-    public init(hosts: [String], kinds: [String]) {
-        self.init(hosts: hosts.isEmpty ? nil : Set(hosts), kinds: kinds.isEmpty ? nil : Set(kinds))
+    /// The filter of `keysync report --host H… --kind K…`: unlike an empty
+    /// set in ``init(hosts:accounts:kinds:)``, an empty list selects everything.
+    public static func selecting(hosts: [String], kinds: [String]) -> Self {
+        Self(hosts: hosts.isEmpty ? nil : Set(hosts), kinds: kinds.isEmpty ? nil : Set(kinds))
     }
 
     /// Narrows the filter to the hosts the projects target and their role

@@ -9,6 +9,7 @@ import Foundation
 public struct DriftReport: Sendable {
     /// One host: its latest result and the drift open on it now.
     public struct HostSummary: Hashable, Sendable {
+        /// The host name.
         public var host: String
         /// The newest result recorded for the host.
         public var latest: Store.HostResult

@@ -4,6 +4,7 @@ import Foundation
 public struct PruneReport: Sendable {
     /// Runs that started before it were removed.
     public var cutoff: Date
+    /// What was removed.
     public var result: Store.PruneResult
 
     /// A report of `result`.

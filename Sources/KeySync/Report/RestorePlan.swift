@@ -3,7 +3,9 @@ import Foundation
 /// `keysync restore`, the offline part: the files run `run` wrote on `host`
 /// and the content each had before, as kept in snapshots.
 public struct RestorePlan: Sendable {
+    /// The host whose files would be written.
     public var host: String
+    /// The run whose writes are undone.
     public var run: Store.Run
     /// From ``Store/snapshots(host:runID:account:)``, by path.
     public var snapshots: [Store.Snapshot]

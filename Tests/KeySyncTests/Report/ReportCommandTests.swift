@@ -51,6 +51,33 @@ import Testing
         #expect(full.databaseOption.db == "k.db" && full.inventoryOption.inventory == "i.yml")
     }
 
+    @Test func reportHelp() {
+        #expect(KeySyncCommand.helpMessage(for: KeySyncCommand.Report.self, columns: 100) == """
+            OVERVIEW: Report open drift and drift over time from the database (no SSH).
+
+            Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or
+            inventory.
+
+            USAGE: keysync report [--db <db>] [--inventory <inventory>] [--since <since>] [--format <format>] [--output <output>] [--project <project> ...] [--host <host> ...] [--kind <kind> ...]
+
+            OPTIONS:
+              --db <db>               SQLite database (default: $KEYSYNC_DB, then ./keysync.db).
+              --inventory <inventory> Inventory file (default: $KEYSYNC_INVENTORY, then ./inventory.yml).
+              --since <since>         History window: an age (30m, 12h, 7d, 2w) or an ISO 8601 date. Open drift
+                                      is always shown, however old. (default: 7d)
+              --format <format>       Output format. (values: table, json, markdown, csv, html, prometheus;
+                                      default: table)
+              --output <output>       Write to this file atomically (temp file + rename) instead of stdout.
+              --project <project>     Only the hosts and role accounts of this project (repeatable; needs the
+                                      inventory).
+              --host <host>           Only this host (repeatable).
+              --kind <kind>           Only this drift kind, e.g. file_mode or revoked_key (repeatable).
+              --version               Show the version.
+              -h, --help              Show help information.
+
+            """)
+    }
+
     @Test func reportValidation() {
         #expect(parseError(["report", "--since", "7days"])
             == "--since: expected an age such as 30m, 12h, 7d or 2w, or an ISO 8601 date such as 2024-05-01 or 2024-05-01T10:00:00Z, got \"7days\"")

@@ -56,14 +56,14 @@ import Testing
     }
 
     @Test func byHost() throws {
-        let report = try ReportFixture.report(store, filter: Store.DriftFilter(hosts: ["web-1", "nowhere"], kinds: []))
+        let report = try ReportFixture.report(store, filter: .selecting(hosts: ["web-1", "nowhere"], kinds: []))
         #expect(report.hosts.map(\.host) == ["web-1"])
         #expect(report.openDrift.map(\.kind) == ["file_mode"])
         #expect(report.history.map(\.remaining) == [2, 0, 1])
     }
 
     @Test func byKindKeepsEveryHostInTheHostTable() throws {
-        let report = try ReportFixture.report(store, filter: Store.DriftFilter(hosts: [], kinds: ["file_mode", "missing_key"]))
+        let report = try ReportFixture.report(store, filter: .selecting(hosts: [], kinds: ["file_mode", "missing_key"]))
         #expect(report.hosts.count == 3)
         #expect(report.openDrift.map(\.host) == ["web-1"])
         #expect(try PrometheusExposition.parse(ReportFormat.prometheus.render(report))
@@ -77,7 +77,7 @@ import Testing
         #expect(usersample == Store.DriftFilter(hosts: ["web-1", "web-2"], accounts: ["usersample"]))
         // Host-wide items (no account) count for the project's hosts.
         #expect(try open(usersample) == ["web-1/usersample/file_mode", "web-2//host_unreachable"])
-        var billingOnWeb = Store.DriftFilter(hosts: ["web-1"], kinds: [])
+        var billingOnWeb = Store.DriftFilter.selecting(hosts: ["web-1"], kinds: [])
         try billingOnWeb.restrict(toProjects: ["billing"], in: inventory)
         #expect(billingOnWeb.hosts == [])
         #expect(try open(billingOnWeb).isEmpty)
