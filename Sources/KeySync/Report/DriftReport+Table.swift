@@ -1,6 +1,8 @@
 extension DriftReport {
     /// One line per open item (host, account, kind, since, detail), a blank
-    /// line, then ``summaryLine``. `colour` adds ANSI colours to kinds.
+    /// line, then ``summaryLine``. `colour` adds ANSI colours: bold header
+    /// and hosts, kinds red (failures, keys that must not be there) or
+    /// yellow, the summary red when a host failed.
     func table(colour: Bool) -> String {
         let summary = TextTable.Cell(summaryLine, style: failedHosts.isEmpty ? nil : "31").rendered(colour: colour)
         guard !openDrift.isEmpty else { return summary }
@@ -13,7 +15,6 @@ extension DriftReport {
         return table.rendered(colour: colour) + "\n\n" + summary
     }
 
-    /// Red for failures and keys that should not be there, yellow for the rest.
     private static func style(kind: String) -> String {
         let alarming: Set<DriftKind> = [.revokedKey, .unexpectedKey, .unmanagedKey, .hostKeyMismatch, .hostUnreachable,
                                         .authFailed, .sudoFailed, .symlink]
