@@ -2,11 +2,45 @@ import ArgumentParser
 import KeySync
 
 extension KeySyncCommand {
+    /// `keysync history`: runs and what they did to a host, newest first.
     struct History: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "history",
-            abstract: "Runs and changes for a host, newest first (not implemented yet)"
+            abstract: "Show runs and what they did on a host, newest first.",
+            discussion: "With --host: each run's drift, fixes, changes and snapshots on that host. Without: recent runs with their counts."
         )
-        func run() throws { throw NotImplemented(command: "history") }
+
+        @OptionGroup var databaseOption: DatabaseOption
+
+        @Option(help: "The host whose runs to show.")
+        var host: String?
+
+        @Option(help: "Only this account's drift, changes and snapshots (needs --host).")
+        var account: String?
+
+        @Option(help: "At most this many runs.")
+        var limit = 20
+
+        @Flag(name: .long, help: "Print one JSON document instead of a table.")
+        var json = false
+
+        func validate() throws {
+            if account != nil && host == nil { throw ValidationError("--account needs --host") }
+            if limit < 1 { throw ValidationError("--limit must be at least 1") }
+        }
+
+        func run() throws {
+            print(try render(), terminator: "")
+        }
+
+        /// The history as text or JSON; errors are printed and exit 1.
+        func render() throws -> String {
+            let store = try databaseOption.openStore()
+            let history = try exitOnError {
+                if let host { return HistoryReport.host(host, account: account, try store.history(host: host, account: account, limit: limit)) }
+                return HistoryReport.runs(try store.runs(limit: limit))
+            }
+            return json ? history.json() : history.text()
+        }
     }
 }

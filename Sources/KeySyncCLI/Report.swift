@@ -1,12 +1,104 @@
 import ArgumentParser
+import Foundation
 import KeySync
 
+extension ReportFormat: ExpressibleByArgument {}
+
 extension KeySyncCommand {
+    /// `keysync report`: open drift and drift over time, from the database only (no SSH).
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "report",
-            abstract: "Drift reports from the database (no SSH) (not implemented yet)"
+            abstract: "Report open drift and drift over time from the database (no SSH).",
+            discussion: "Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or inventory."
         )
-        func run() throws { throw NotImplemented(command: "report") }
+
+        @OptionGroup var databaseOption: DatabaseOption
+        @OptionGroup var inventoryOption: InventoryOption
+
+        @Option(help: "History window: an age (30m, 12h, 7d, 2w) or an ISO 8601 date. Open drift is always shown, however old.")
+        var since = "7d"
+
+        @Option(help: "Output format.")
+        var format: ReportFormat = .table
+
+        @Option(help: "Write to this file atomically (temp file + rename) instead of stdout.")
+        var output: String?
+
+        @Option(help: "Only the hosts and role accounts of this project (repeatable; needs the inventory).")
+        var project: [String] = []
+
+        @Option(help: "Only this host (repeatable).")
+        var host: [String] = []
+
+        @Option(help: "Only this drift kind, e.g. file_mode or revoked_key (repeatable).")
+        var kind: [String] = []
+
+        func validate() throws {
+            guard TimeSpec(since) != nil else { throw ValidationError("--since: expected \(TimeSpec.expected), got \"\(since)\"") }
+            let unknown = kind.filter { DriftKind(rawValue: $0) == nil }
+            guard unknown.isEmpty else {
+                throw ValidationError("unknown drift kind \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")); valid kinds: "
+                                      + DriftKind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            if output?.isEmpty == true { throw ValidationError("--output needs a file name") }
+        }
+
+        func run() throws {
+            let colour = output == nil && format == .table && isatty(STDOUT_FILENO) != 0
+                && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            try emit(render(colour: colour), to: output, mode: format.fileMode)
+        }
+
+        /// The report in the chosen format; errors are printed and exit 1.
+        func render(colour: Bool = false, now: Date = Date()) throws -> String {
+            var filter = Store.DriftFilter.selecting(hosts: host, kinds: kind)
+            if !project.isEmpty {
+                let path = inventoryOption.resolvedInventoryPath
+                guard FileManager.default.fileExists(atPath: path) else {
+                    printError("error: --project needs the inventory to know the project's hosts and accounts, and \(path) does not exist (use --inventory or KEYSYNC_INVENTORY)")
+                    throw ExitCode(1)
+                }
+                try exitOnError { try filter.restrict(toProjects: project, in: try inventoryOption.loadInventory()) }
+            }
+            let store = try databaseOption.openStore()
+            let report = try exitOnError {
+                try DriftReport(store: store, since: TimeSpec(since)!.date(relativeTo: now), filter: filter, generatedAt: now)
+            }
+            return format.render(report, colour: colour)
+        }
     }
+}
+
+// Shared by report, where, history, prune and restore.
+
+extension DatabaseOption {
+    /// Opens the database, which must exist (these commands only read what
+    /// `push` and `check` recorded); on failure prints why and exits 1.
+    func openStore() throws -> Store {
+        let path = resolvedDatabasePath
+        guard FileManager.default.fileExists(atPath: path) else {
+            printError("error: no keysync database at \(path); run `keysync check` first, or name it with --db or KEYSYNC_DB")
+            throw ExitCode(1)
+        }
+        return try exitOnError { try Store(path: path) }
+    }
+}
+
+/// Runs `body`; an error other than an exit code is printed as `error: …` and exits 1.
+func exitOnError<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Prints `text` as is, or with `output` writes it there atomically with `mode`.
+func emit(_ text: String, to output: String?, mode: UInt16) throws {
+    guard let output else { return print(text, terminator: "") }
+    try exitOnError { try AtomicFile.write(Array(text.utf8), to: output, mode: mode) }
 }

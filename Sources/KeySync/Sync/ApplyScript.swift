@@ -146,7 +146,8 @@ public enum ApplyScript {
     }
     file_hash() {
         if [ -L "$1" ]; then echo symlink
-        elif [ -e "$1" ]; then dd if="$1" iflag=nofollow bs=65536 status=none 2>/dev/null | sha256sum | cut -c1-64
+        elif [ -f "$1" ]; then dd if="$1" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null | sha256sum | cut -c1-64
+        elif [ -e "$1" ]; then echo other
         else echo absent
         fi
     }

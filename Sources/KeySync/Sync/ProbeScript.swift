@@ -59,8 +59,8 @@ public enum ProbeScript {
         fi
     }
     expand_akf() { # token home user -> path, like sshd's percent_expand
-        printf '%s\n' "$1" | awk -v h="$2" -v u="$3" '{
-            out = ""; s = $0
+        printf '%s\n' "$1" | KS_HOME=$2 KS_USER=$3 awk '{
+            h = ENVIRON["KS_HOME"]; u = ENVIRON["KS_USER"]; out = ""; s = $0
             while ((i = index(s, "%")) > 0) {
                 c = substr(s, i + 1, 1); out = out substr(s, 1, i - 1)
                 if (c == "h") out = out h; else if (c == "u") out = out u
@@ -111,7 +111,7 @@ public enum ProbeScript {
         echo "stat_file $(lstat_line "$file")"
         if [ -f "$file" ] && [ ! -L "$file" ] && [ ! -L "$dir" ] && [ ! -L "$home" ]; then
             tmp=$(mktemp) || { echo "read_error mktemp failed"; return 0; }
-            if dd if="$file" of="$tmp" iflag=nofollow bs=65536 status=none 2>/dev/null; then
+            if dd if="$file" of="$tmp" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null; then
                 echo "content $(wc -c < "$tmp" | tr -d ' ')"
                 cat "$tmp"
                 echo

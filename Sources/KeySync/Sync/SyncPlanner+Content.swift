@@ -90,7 +90,9 @@ extension SyncPlanner {
         let new = updated.serialized()
 
         if new != old {
+            let stillDuplicated = duplicatedFingerprints(new)
             plan.changes += plan.drift.filter { $0.kind.isRepairedByPush && $0.kind != .fileMode && $0.kind != .fileOwner && $0.kind != .dirMode && $0.kind != .dirOwner }
+                .filter { !($0.kind == .duplicateKey && stillDuplicated.contains($0.fingerprint ?? "")) }
                 .map { "fix \($0.kind.rawValue): \($0.detail)" }
             if plan.changes.isEmpty { plan.changes.append("rewrite managed blocks of \(name)") }
             plan.diff = UnifiedDiff.render(old: old, new: new, path: plan.path ?? "authorized_keys")
@@ -115,5 +117,15 @@ extension SyncPlanner {
             }
         }
         return new
+    }
+
+    /// Fingerprints that appear on more than one key line of `bytes` (a
+    /// duplicate push cannot remove, e.g. an unmanaged copy of a managed key).
+    static func duplicatedFingerprints(_ bytes: [UInt8]) -> Set<String> {
+        var seen = Set<String>(), repeated = Set<String>()
+        for line in AuthorizedKeysFile(bytes: bytes).keyLines {
+            if let fingerprint = line.entry?.key.fingerprint, !seen.insert(fingerprint).inserted { repeated.insert(fingerprint) }
+        }
+        return repeated
     }
 }

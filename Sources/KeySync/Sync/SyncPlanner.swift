@@ -21,10 +21,12 @@ public struct AccountPlan: Sendable {
     /// Marks the drift items the planned apply repairs.
     mutating func markRepairable() {
         let writes = apply?.write != nil
+        let stillDuplicated = SyncPlanner.duplicatedFingerprints(apply?.write?.content ?? [])
         for index in drift.indices {
             switch drift[index].kind {
             case .accountMissing: drift[index].repairable = apply?.create != nil
             case .homeUnsafe: drift[index].repairable = apply?.fixHome == true
+            case .duplicateKey: drift[index].repairable = writes && !stillDuplicated.contains(drift[index].fingerprint ?? "")
             case let kind: drift[index].repairable = writes && kind.isRepairedByPush
             }
         }

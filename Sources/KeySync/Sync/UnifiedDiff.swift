@@ -18,9 +18,11 @@ public enum UnifiedDiff {
             }
             end = min(ops.count, lastChange + context + 1)
             let hunk = ops[start..<end]
-            let oldStart = (hunk.first?.oldLine ?? 0) + 1, newStart = (hunk.first?.newLine ?? 0) + 1
             let oldCount = hunk.filter { $0.kind != .insert }.count
             let newCount = hunk.filter { $0.kind != .delete }.count
+            // An empty range names the line before it (`-0,0` for an empty file), like diff -u.
+            let oldStart = (hunk.first?.oldLine ?? 0) + (oldCount == 0 ? 0 : 1)
+            let newStart = (hunk.first?.newLine ?? 0) + (newCount == 0 ? 0 : 1)
             out += "@@ -\(oldStart),\(oldCount) +\(newStart),\(newCount) @@\n"
             for op in hunk {
                 let prefix = op.kind == .same ? " " : op.kind == .delete ? "-" : "+"
@@ -59,10 +61,10 @@ public enum UnifiedDiff {
         while i < a.count || j < b.count {
             if i < a.count, j < b.count, a[i] == b[j] {
                 ops.append(Op(kind: .same, text: a[i], oldLine: i, newLine: j)); i += 1; j += 1
-            } else if j < b.count, i == a.count || table[i][j + 1] >= table[i + 1][j] {
-                ops.append(Op(kind: .insert, text: b[j], oldLine: i, newLine: j)); j += 1
-            } else {
+            } else if i < a.count, j == b.count || table[i + 1][j] >= table[i][j + 1] {
                 ops.append(Op(kind: .delete, text: a[i], oldLine: i, newLine: j)); i += 1
+            } else {
+                ops.append(Op(kind: .insert, text: b[j], oldLine: i, newLine: j)); j += 1
             }
         }
         return ops

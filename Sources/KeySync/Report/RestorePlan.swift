@@ -1,0 +1,43 @@
+import Foundation
+
+/// `keysync restore`, the offline part: the files run `run` wrote on `host`
+/// and the content each had before, as kept in snapshots.
+public struct RestorePlan: Sendable {
+    /// The host whose files would be written.
+    public var host: String
+    /// The run whose writes are undone.
+    public var run: Store.Run
+    /// From ``Store/snapshots(host:runID:account:)``, by path.
+    public var snapshots: [Store.Snapshot]
+
+    /// A plan to put `snapshots` back.
+    public init(host: String, run: Store.Run, snapshots: [Store.Snapshot]) {
+        (self.host, self.run, self.snapshots) = (host, run, snapshots)
+    }
+
+    /// A heading, then one line per file; with `content`, each file's earlier
+    /// content follows, indented by four spaces, control characters made visible.
+    public func text(content: Bool) -> String {
+        var out = "\(content ? "would restore" : "restore") \(snapshots.count.counted("file")) on "
+            + "\(host.terminalSafe()) to the content before run \(run.id) (\(run.command.terminalSafe()), "
+            + "\(run.startedAt.reportText)):\n"
+        for snapshot in snapshots {
+            let ref = snapshot.ref
+            out += "  \(ref.path.terminalSafe()) (account \(ref.account.terminalSafe())): "
+            guard let bytes = snapshot.content else {
+                out += ref.hash == nil ? "did not exist before; restoring removes it\n" : "content missing from the database\n"
+                continue
+            }
+            out += "\(bytes.count.counted("byte")), sha256 \(ref.hash ?? SHA256Digest.hex(bytes))\n"
+            if content {
+                // Split bytes, not Characters: "\r\n" is one Character.
+                let newline = UInt8(ascii: "\n")
+                let lines = bytes.split(separator: newline, omittingEmptySubsequences: false)
+                out += lines.dropLast(bytes.last == newline ? 1 : 0)
+                    .map { "    \(String(decoding: $0, as: UTF8.self).terminalSafe())\n" }.joined()
+                if let last = bytes.last, last != newline { out += "    (no newline at end of file)\n" }
+            }
+        }
+        return out
+    }
+}

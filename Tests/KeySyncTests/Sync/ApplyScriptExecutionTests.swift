@@ -1,0 +1,344 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// Throwaway local accounts (`kstest*`) with homes under a private folder in
+/// /tmp, for running the real probe and apply scripts as root. Never touches
+/// an account it did not create.
+struct LocalSandbox {
+    static var isAvailable: Bool {
+        getuid() == 0 && ["/usr/sbin/useradd", "/usr/sbin/userdel", "/usr/bin/setpriv"].allSatisfy {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+    }
+
+    let base: TemporaryFolder
+    private(set) var users: [String] = []
+
+    init() throws {
+        base = try TemporaryFolder("keysync-sandbox")
+        try sh("chmod 755 \(Shell.quote(base.path))")
+    }
+
+    func home(_ user: String) -> String { base.path + "/home-" + user }
+    func akPath(_ user: String) -> String { home(user) + "/.ssh/authorized_keys" }
+
+    /// Creates `user` (private group, home under the sandbox). Fails if it exists.
+    mutating func addUser(_ user: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> (uid: Int, gid: Int) {
+        try #require(Self.passwd(user) == nil, "\(user) already exists; refusing to touch it", sourceLocation: sourceLocation)
+        try sh("useradd -m -d \(Shell.quote(home(user))) -s /bin/sh -p '*' -- \(Shell.quote(user))")
+        users.append(user)
+        let fields = try #require(Self.passwd(user), sourceLocation: sourceLocation)
+        return (Int(fields[2])!, Int(fields[3])!)
+    }
+
+    /// Registers a user that the code under test creates, for cleanup.
+    mutating func adopt(_ user: String) { users.append(user) }
+
+    /// Removes the users it created (only if their home is in the sandbox), their groups, and the folder.
+    func tearDown() {
+        for user in users {
+            if let fields = Self.passwd(user), fields.count > 5, fields[5].hasPrefix(base.path + "/") {
+                _ = try? sh("userdel -r -- \(Shell.quote(user)) 2>/dev/null")
+            }
+            if (try? sh("getent group \(Shell.quote(user))"))?.isEmpty == false {
+                _ = try? sh("groupdel -- \(Shell.quote(user))")
+            }
+        }
+        base.remove()
+    }
+
+    static func passwd(_ user: String) -> [String]? {
+        guard let line = try? sh("getent passwd -- \(Shell.quote(user))"), !line.isEmpty else { return nil }
+        return line.trimmingCharacters(in: .newlines).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    @discardableResult
+    static func sh(_ command: String) throws -> String {
+        let output = try LocalShell.run(command + "\n")
+        guard output.status == 0 else { throw SandboxError(message: "\(command): \(output.stderr)") }
+        return output.text
+    }
+
+    @discardableResult
+    func sh(_ command: String) throws -> String { try Self.sh(command) }
+
+    /// Runs the apply script like the engine does (`sh -s`) and parses its outcomes.
+    func apply(_ accounts: [AccountApply], sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: ApplyOutcome] {
+        let output = try LocalShell.run(ApplyScript.render(accounts), arguments: ["-s", "--", "127.0.0.1 40000 22"])
+        #expect(output.status == 0, "\(output.stderr)", sourceLocation: sourceLocation)
+        return try ApplyScript.outcomes(from: output.stdout)
+    }
+
+    /// Runs the real probe for `targets` and plans from it.
+    func plan(_ targets: [AccountTarget], options: PlanOptions = PlanOptions()) throws -> HostPlan {
+        let requests = targets.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
+        let output = try LocalShell.run(ProbeScript.render(requests), arguments: ["-s", "--", "127.0.0.1 40000 22"])
+        return SyncPlanner.plan(probe: try HostProbe(reply: output.stdout), accounts: targets, options: options)
+    }
+
+    /// lstat: kind, permission bits, owner.
+    static func lstatInfo(_ path: String) -> (kind: String, mode: Int, uid: Int, gid: Int)? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        let kind: String = switch info.st_mode & S_IFMT {
+        case S_IFLNK: "link"
+        case S_IFDIR: "dir"
+        case S_IFREG: "file"
+        default: "other"
+        }
+        return (kind, Int(info.st_mode & 0o7777), Int(info.st_uid), Int(info.st_gid))
+    }
+
+    static func read(_ path: String) -> [UInt8]? { FileManager.default.contents(atPath: path).map { [UInt8]($0) } }
+
+    static func write(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
+}
+
+struct SandboxError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Executes the real apply (and probe) scripts against throwaway local accounts.
+@Suite(.serialized, .enabled(if: LocalSandbox.isAvailable, "needs root, useradd and setpriv"))
+struct ApplyScriptExecutionTests {
+    let content: [UInt8] = Array("# hand-made\r\nssh-ed25519 AAAA c\r\n".utf8) + [0xff, 0xfe] + Array("\nno final newline".utf8)
+
+    func write(_ path: String, _ content: [UInt8], expected: String) -> AccountApply {
+        AccountApply(account: "kstest1", write: FileWrite(path: path, expectedHash: expected, content: content))
+    }
+
+    @Test func writesAsTheAccountWithModes0600And0700() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        let (uid, gid) = try box.addUser("kstest1")
+        let path = box.akPath("kstest1")
+
+        let outcomes = try box.apply([write(path, content, expected: "absent")])
+        #expect(outcomes == ["kstest1": .written(hash: SHA256Digest.hex(content))])
+        #expect(LocalSandbox.read(path) == content)
+        let file = try #require(LocalSandbox.lstatInfo(path))
+        #expect(file.kind == "file" && file.mode == 0o600 && file.uid == uid && file.gid == gid)
+        let dir = try #require(LocalSandbox.lstatInfo(box.home("kstest1") + "/.ssh"))
+        #expect(dir.kind == "dir" && dir.mode == 0o700 && dir.uid == uid && dir.gid == gid)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: box.home("kstest1") + "/.ssh") == ["authorized_keys"])
+    }
+
+    @Test func compareAndSwapRefusesAChangedFile() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let path = box.akPath("kstest1")
+        #expect(try box.apply([write(path, content, expected: "absent")]) == ["kstest1": .written(hash: SHA256Digest.hex(content))])
+
+        // Planned from other bytes: conflict, file untouched.
+        let stale = try box.apply([write(path, Array("new\n".utf8), expected: SHA256Digest.hex(Array("other".utf8)))])
+        guard case .conflict(let reason)? = stale["kstest1"] else { Issue.record("expected a conflict, got \(stale)"); return }
+        #expect(reason.contains("changed since it was read"))
+        #expect(LocalSandbox.read(path) == content)
+
+        // Planned against "absent" but the file exists now: conflict.
+        let absent = try box.apply([write(path, Array("new\n".utf8), expected: "absent")])
+        #expect(absent["kstest1"].map { if case .conflict = $0 { true } else { false } } == true)
+        #expect(LocalSandbox.read(path) == content)
+
+        // Planned from the current bytes: written.
+        let fresh = try box.apply([write(path, Array("new\n".utf8), expected: SHA256Digest.hex(content))])
+        #expect(fresh == ["kstest1": .written(hash: SHA256Digest.hex(Array("new\n".utf8)))])
+        #expect(LocalSandbox.read(path) == Array("new\n".utf8))
+    }
+
+    @Test func rootOwnedFileAndLooseDirectoryAreRepaired() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        let (uid, _) = try box.addUser("kstest1")
+        let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
+        try box.sh("mkdir -m 777 \(Shell.quote(dir)) && chmod 777 \(Shell.quote(dir))")
+        try LocalSandbox.write(path, content)
+        try box.sh("chown root:root \(Shell.quote(path)) && chmod 644 \(Shell.quote(path))")
+
+        let outcomes = try box.apply([write(path, content, expected: SHA256Digest.hex(content))])
+        #expect(outcomes == ["kstest1": .written(hash: SHA256Digest.hex(content))])
+        #expect(LocalSandbox.lstatInfo(dir).map { $0.mode == 0o700 && $0.uid == uid } == true)
+        #expect(LocalSandbox.lstatInfo(path).map { $0.mode == 0o600 && $0.uid == uid } == true)
+        #expect(LocalSandbox.read(path) == content)
+    }
+
+    @Test func symlinkedFileIsNotFollowed() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let victim = box.base.path + "/shadow-copy", path = box.akPath("kstest1")
+        let secret = Array("root:$6$secret:19000:0:99999:7:::\n".utf8)
+        try LocalSandbox.write(victim, secret)
+        try box.sh("chmod 640 \(Shell.quote(victim))")
+        try box.sh("mkdir -m 700 \(Shell.quote(box.home("kstest1") + "/.ssh")) && chown kstest1: \(Shell.quote(box.home("kstest1") + "/.ssh"))")
+        try box.sh("ln -s \(Shell.quote(victim)) \(Shell.quote(path))")
+
+        // Even a plan made from the victim's bytes must not write through the link.
+        for expected in [SHA256Digest.hex(secret), "absent", "symlink"] {
+            _ = try box.apply([write(path, Array("ssh-ed25519 AAAA attacker\n".utf8), expected: expected)])
+            #expect(LocalSandbox.read(victim) == secret, "expected hash \(expected)")
+            #expect(LocalSandbox.lstatInfo(victim).map { $0.kind == "file" && $0.mode == 0o640 && $0.uid == 0 } == true)
+        }
+    }
+
+    @Test func symlinkedDirectoryIsNotFollowed() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let victimDir = box.base.path + "/victim-dir"
+        try box.sh("mkdir -m 755 \(Shell.quote(victimDir))")
+        try LocalSandbox.write(victimDir + "/authorized_keys", Array("victim\n".utf8))
+        try box.sh("ln -s \(Shell.quote(victimDir)) \(Shell.quote(box.home("kstest1") + "/.ssh"))")
+
+        let outcomes = try box.apply([write(box.akPath("kstest1"), content, expected: SHA256Digest.hex(Array("victim\n".utf8)))])
+        guard case .conflict(let reason)? = outcomes["kstest1"] else { Issue.record("expected a conflict, got \(outcomes)"); return }
+        #expect(reason.contains("symlink"))
+        #expect(LocalSandbox.read(victimDir + "/authorized_keys") == Array("victim\n".utf8))
+        #expect(LocalSandbox.lstatInfo(victimDir).map { $0.mode == 0o755 && $0.uid == 0 } == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: victimDir) == ["authorized_keys"])
+    }
+
+    @Test func symlinkedHomeIsNotFollowed() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let home = box.home("kstest1"), victimDir = box.base.path + "/victim-home"
+        try box.sh("mkdir -m 755 \(Shell.quote(victimDir)) && rm -rf \(Shell.quote(home)) && ln -s \(Shell.quote(victimDir)) \(Shell.quote(home))")
+        let outcomes = try box.apply([write(box.akPath("kstest1"), content, expected: "absent")])
+        #expect(outcomes["kstest1"].map { if case .failed = $0 { true } else { false } } == true, "\(outcomes)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: victimDir).isEmpty)
+        try box.sh("rm -f \(Shell.quote(home)) && mkdir \(Shell.quote(home))")  // for userdel -r
+    }
+
+    /// A FIFO (or other special file) in place of authorized_keys must not
+    /// make root's hash check block forever: the host would hang until the
+    /// command timeout. Run under timeout(1) so a regression fails, not hangs.
+    @Test func fifoInPlaceOfTheFileIsAConflictNotAHang() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
+        try box.sh("mkdir -m 700 \(Shell.quote(dir)) && mkfifo -m 600 \(Shell.quote(path)) && chown -R kstest1: \(Shell.quote(dir))")
+        for expected in ["absent", SHA256Digest.hex([UInt8]())] {
+            let script = ApplyScript.render([write(path, content, expected: expected)])
+            let output = try LocalShell.run(script, arguments: ["-c", "exec timeout -s KILL 10 sh -s"])
+            let outcomes = try ApplyScript.outcomes(from: output.stdout)
+            #expect(outcomes["kstest1"].map { if case .conflict = $0 { true } else { false } } == true, "\(outcomes)")
+        }
+        #expect(LocalSandbox.lstatInfo(path)?.kind == "other")
+    }
+
+    @Test func leftoverTempFilesAreRemoved() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let dir = box.home("kstest1") + "/.ssh"
+        try box.sh("mkdir -m 700 \(Shell.quote(dir)) && touch \(Shell.quote(dir))/.keysync-AbC123 \(Shell.quote(dir))/.keysync-zzzzzz \(Shell.quote(dir))/keep && chown -R kstest1: \(Shell.quote(dir))")
+        #expect(try box.apply([write(box.akPath("kstest1"), content, expected: "absent")]) == ["kstest1": .written(hash: SHA256Digest.hex(content))])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["authorized_keys", "keep"])
+    }
+
+    @Test func fixHomeRemovesGroupAndWorldWrite() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        let (uid, _) = try box.addUser("kstest1")
+        let home = box.home("kstest1")
+        try box.sh("chmod 777 \(Shell.quote(home)) && chown root: \(Shell.quote(home))")
+        #expect(try box.apply([AccountApply(account: "kstest1", fixHome: true)]) == ["kstest1": .done])
+        #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o755 && $0.uid == uid } == true)
+    }
+
+    /// Creation through the planner: group and user with `*` in shadow, the
+    /// file written, and a second probe + plan that finds nothing to do.
+    @Test func createsTheAccountAndTheSecondPlanIsEmpty() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        let name = "kstest2"
+        try #require(LocalSandbox.passwd(name) == nil, "\(name) already exists")
+        let id = try #require((47000..<48000).first { id in
+            ((try? LocalSandbox.sh("getent passwd \(id) || true; getent group \(id) || true")) ?? "x").isEmpty
+        })
+        box.adopt(name)
+        let key = try SyncKeys.ed25519()
+        let target = AccountTarget(name: name, uid: UInt32(id), gid: UInt32(id), group: name, shell: "/bin/sh",
+                                   home: box.home(name), create: true,
+                                   blocks: [DesiredBlock(project: "usersample", role: "deploy", entries: [DesiredEntry(keyName: "k", key: key)])])
+        let first = try box.plan([target])
+        #expect(first.failure == nil)
+        let apply = try #require(first.accounts.first?.apply)
+        #expect(apply.create?.createGroup == true)
+        let outcomes = try box.apply([apply])
+        let expected = Array(SyncKeys.block(project: "usersample", role: "deploy", [key.openSSHLine]).utf8)
+        #expect(outcomes == [name: .written(hash: SHA256Digest.hex(expected))])
+
+        let passwd = try #require(LocalSandbox.passwd(name))
+        #expect(passwd[2] == String(id) && passwd[3] == String(id) && passwd[5] == box.home(name) && passwd[6] == "/bin/sh")
+        #expect(try box.sh("getent shadow \(name) | cut -d: -f2") == "*\n")
+        #expect(try box.sh("getent group \(name) | cut -d: -f3") == "\(id)\n")
+        #expect(LocalSandbox.read(box.akPath(name)) == expected)
+        #expect(LocalSandbox.lstatInfo(box.akPath(name)).map { $0.mode == 0o600 && $0.uid == id } == true)
+
+        let second = try box.plan([target])
+        #expect(second.failure == nil)
+        let plan = try #require(second.accounts.first)
+        #expect(plan.apply == nil)
+        #expect(plan.changes.isEmpty)
+        #expect(plan.drift.isEmpty, "\(plan.drift)")
+    }
+
+    @Test func failedUseraddWritesNothing() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        let name = "kstest3"
+        try #require(LocalSandbox.passwd(name) == nil, "\(name) already exists")
+        box.adopt(name)
+        let apply = AccountApply(account: name,
+                                 create: AccountCreation(uid: 0, gid: nil, group: "root", createGroup: false, home: box.home(name), shell: "/bin/sh"),
+                                 write: FileWrite(path: box.akPath(name), expectedHash: "absent", content: content))
+        let outcomes = try box.apply([apply])
+        guard case .failed(let reason)? = outcomes[name] else { Issue.record("expected a failure, got \(outcomes)"); return }
+        #expect(reason.hasPrefix("useradd failed"))
+        #expect(LocalSandbox.passwd(name) == nil)
+        #expect(!FileManager.default.fileExists(atPath: box.home(name)))
+    }
+
+    /// The whole loop on an existing account: unmanaged bytes survive, the
+    /// second plan is empty, and an edit between probe and apply is a conflict
+    /// that keeps the other writer's bytes.
+    @Test func probePlanApplyLoopAndConcurrentEdit() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        let (uid, gid) = try box.addUser("kstest1")
+        let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
+        let a = try SyncKeys.ed25519(), b = try SyncKeys.ecdsa256(), c = try SyncKeys.rsa2048()
+        let unmanaged = "# admin's note\r\n  \(c.openSSHLine)   \r\n"
+        try box.sh("mkdir -m 700 \(Shell.quote(dir))")
+        try LocalSandbox.write(path, Array(unmanaged.utf8))
+        try box.sh("chown -R \(uid):\(gid) \(Shell.quote(dir)) && chmod 600 \(Shell.quote(path))")
+        let target = AccountTarget(name: "kstest1", blocks: [DesiredBlock(project: "p", role: "r", entries: [
+            DesiredEntry(keyName: "a", key: a), DesiredEntry(keyName: "b", key: b, options: "no-pty")])])
+
+        let first = try box.plan([target])
+        let apply = try #require(first.accounts.first?.apply)
+        #expect(try box.apply([apply]).values.allSatisfy { if case .written = $0 { true } else { false } })
+        let after = try #require(LocalSandbox.read(path))
+        #expect(after.starts(with: Array(unmanaged.utf8)))
+
+        let second = try box.plan([target])
+        #expect(second.accounts.first?.apply == nil)
+        #expect(second.accounts.first?.drift.isEmpty == true)
+
+        // Plan a change, then let another writer edit the file before apply.
+        let changed = AccountTarget(name: "kstest1", blocks: [DesiredBlock(project: "p", role: "r", entries: [DesiredEntry(keyName: "a", key: a)])])
+        let third = try box.plan([changed])
+        let pending = try #require(third.accounts.first?.apply)
+        let other = after + Array("# edited by someone else\n".utf8)
+        try LocalSandbox.write(path, other)
+        let outcome = try box.apply([pending])
+        #expect(outcome["kstest1"].map { if case .conflict = $0 { true } else { false } } == true, "\(outcome)")
+        #expect(LocalSandbox.read(path) == other)
+    }
+}

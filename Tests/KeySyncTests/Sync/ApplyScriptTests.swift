@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+@Suite struct ApplyScriptTests {
+    static func hostileApply(_ value: String) -> AccountApply {
+        AccountApply(
+            account: "u" + value,
+            create: AccountCreation(uid: 1001, gid: 1002, group: "g" + value, createGroup: true,
+                                    home: "/home/" + value, shell: "/bin/" + value),
+            fixHome: true,
+            write: FileWrite(path: "/home/\(value)/.ssh/\(value)", expectedHash: "h" + value,
+                             content: Array("ssh-ed25519 AAAA \(value)\r\n".utf8) + [0xff, 0x00]))
+    }
+
+    @Test func everyRenderedScriptParses() throws {
+        try LocalShell.syntaxCheck(ApplyScript.render([]))
+        try LocalShell.syntaxCheck(ApplyScript.render(Hostile.values.map(Self.hostileApply)))
+        try LocalShell.syntaxCheck(ApplyScript.render([AccountApply(account: "a"), AccountApply(account: "b", fixHome: true)]))
+    }
+
+    /// The script body passes every value as one literal word: stubs record
+    /// the arguments, and nothing the values say is executed.
+    @Test(arguments: Hostile.values)
+    func hostileValuesArriveAsLiteralArguments(_ value: String) throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let apply = Self.hostileApply(value)
+        let body = ApplyScript.render([apply]).droppingPrelude(of: ApplyScript.render([]))
+        let log = folder.file("calls").path
+        let output = try LocalShell.run(StubCalls.stubs(["run_create", "fix_home", "write_file"], recordingInto: log) + body,
+                                        directory: folder.url)
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.text == "@end\n")
+        let calls = try StubCalls.calls(in: folder.file("calls"))
+        let create = try #require(apply.create)
+        let write = try #require(apply.write)
+        #expect(calls == [
+            ["run_create", apply.account, "groupadd", "-g", "1002", "--", create.group],
+            ["run_create", apply.account, "useradd", "-m", "-d", create.home, "-s", create.shell, "-g", create.group,
+             "-p", "*", "-u", "1001", "--", apply.account],
+            ["fix_home", apply.account],
+            ["write_file", apply.account, write.directory, write.path, write.expectedHash, Data(write.content).base64EncodedString()],
+        ])
+        #expect(!FileManager.default.fileExists(atPath: folder.file("PWNED").path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["calls"])
+    }
+
+    @Test func valuesAppearOnlyInsideSingleQuotes() throws {
+        let body = ApplyScript.render(Hostile.values.map(Self.hostileApply)).droppingPrelude(of: ApplyScript.render([]))
+        let remainder = unquotedRemainder(body)
+        for line in remainder.split(separator: "\n") {
+            // Outside quotes: a function name, then quoted words (now `'`), escaped quotes (`\`) and numbers.
+            let words = line.split(separator: " ")
+            #expect(["run_create", "fix_home", "write_file", "echo"].contains(String(words.first ?? "")), "\(line)")
+            for word in words.dropFirst() {
+                #expect(word.allSatisfy { $0 == "'" || $0 == "\\" }, "unquoted text \(word) in \(line)")
+            }
+        }
+    }
+
+    @Test func contentTravelsAsBase64AndDecodesToTheExactBytes() throws {
+        let content: [UInt8] = [0x23, 0x0d, 0x0a, 0xff, 0x00, 0x27, 0x24, 0x28, 0x60]  // # CR LF ff NUL ' $ ( `
+        let script = ApplyScript.render([AccountApply(account: "alice", write: FileWrite(path: "/x/.ssh/ak", expectedHash: "absent", content: content))])
+        let line = try #require(script.split(separator: "\n").first { $0.hasPrefix("write_file ") })
+        let base64 = try #require(line.split(separator: " ").last).dropFirst().dropLast()
+        #expect(Data(base64Encoded: String(base64)).map([UInt8].init) == content)
+    }
+
+    @Test func accountWithoutWriteReportsDone() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let body = ApplyScript.render([AccountApply(account: "alice", fixHome: true), AccountApply(account: "bob")])
+            .droppingPrelude(of: ApplyScript.render([]))
+        let output = try LocalShell.run(StubCalls.stubs(["fix_home"], recordingInto: folder.file("calls").path) + body)
+        #expect(output.text == "result alice done\nresult bob done\n@end\n")
+        #expect(try ApplyScript.outcomes(from: Array("KEYSYNC-APPLY 1\n".utf8) + output.stdout) == ["alice": .done, "bob": .done])
+    }
+
+    @Test func createWithoutGroupOrUidOmitsThem() throws {
+        let script = ApplyScript.render([AccountApply(account: "app", create: AccountCreation(
+            uid: nil, gid: nil, group: "staff", createGroup: false, home: "/srv/app", shell: "/bin/sh"))])
+        #expect(!script.contains("'groupadd'"))
+        #expect(script.contains("run_create 'app' 'useradd' '-m' '-d' '/srv/app' '-s' '/bin/sh' '-g' 'staff' '-p' '*' '--' 'app'\n"))
+    }
+
+    // MARK: Outcomes
+
+    @Test func parsesEveryOutcome() throws {
+        let reply = """
+        KEYSYNC-APPLY 1
+        useradd: warning: noise that is not a result
+        result alice ok 0123abcd
+        result bob conflict /home/bob/.ssh/authorized_keys changed since it was read (now: absent)
+        result carol error useradd failed: useradd: UID 1001 is not unique
+        result dave done
+        result erin error cannot fix home /home/erin
+        result erin done
+        result frank weird something
+        result
+        @end
+
+        """
+        let outcomes = try ApplyScript.outcomes(from: Array(reply.utf8))
+        #expect(outcomes == [
+            "alice": .written(hash: "0123abcd"),
+            "bob": .conflict("/home/bob/.ssh/authorized_keys changed since it was read (now: absent)"),
+            "carol": .failed("useradd failed: useradd: UID 1001 is not unique"),
+            "dave": .done,
+            "erin": .failed("cannot fix home /home/erin"),
+            "frank": .failed("something"),
+        ])
+    }
+
+    @Test(arguments: [
+        "KEYSYNC-APPLY 1\nresult alice ok abc\n",
+        "KEYSYNC-APPLY 1\nresult alice ok abc\n@en",
+        "KEYSYNC-APPLY 1\n",
+        "KEYSYNC-APPLY 1",
+    ])
+    func missingEndIsAnError(_ reply: String) {
+        #expect(throws: ProbeError.self) { try ApplyScript.outcomes(from: Array(reply.utf8)) }
+    }
+
+    @Test(arguments: ["", "result alice ok abc\n@end\n", "KEYSYNC-PROBE 1\n@end\n", "sudo: a password is required\n"])
+    func missingMarkerIsAnError(_ reply: String) {
+        #expect(throws: ProbeError.malformed("apply reply has no marker")) { try ApplyScript.outcomes(from: Array(reply.utf8)) }
+    }
+
+    @Test func fileWriteDirectory() {
+        #expect(FileWrite(path: "/home/a/.ssh/authorized_keys", expectedHash: "absent", content: []).directory == "/home/a/.ssh")
+        #expect(FileWrite(path: "/etc/ssh/keys/a", expectedHash: "absent", content: []).directory == "/etc/ssh/keys")
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+@Suite struct HostProbeTests {
+    @Test func parsesAFullReplyWithSeveralAccounts() throws {
+        var alice = FakeAccount.existing("alice", content: Array("ssh-ed25519 AAAA x\n".utf8))
+        alice.sshd.append("allowusers ops")
+        alice.sshd.append("allowusers alice")
+        var bob = FakeAccount.missing("bob")
+        bob.uidOwner = .some("carol")
+        bob.gidOwner = .some("staff")
+        bob.groupNameGID = .some(1500)
+        var dave = FakeAccount.existing("dave", content: nil)
+        dave.shadow = "locked:0:0:99999:7:30:19999"
+        dave.shellValid = false
+        dave.fileStat = "symbolic link|777|0|0|11"
+        dave.dirStat = "absent"
+
+        let probe = try FakeProbe.probe([alice, bob, dave])
+        #expect(probe.euid == 0)
+        #expect(probe.hasSetpriv)
+        #expect(probe.sshdVersion?.hasPrefix("OpenSSH_9.2p1") == true)
+        #expect(probe.accounts.keys.sorted() == ["alice", "bob", "dave"])
+
+        let a = try #require(probe.accounts["alice"])
+        #expect(a.exists)
+        #expect(a.uid == 1001 && a.gid == 1001)
+        #expect(a.homePath == "/home/alice")
+        #expect(a.shell == "/bin/bash")
+        #expect(a.groupName == "alice")
+        #expect(a.shadow == ShadowState(password: .star, lastChange: 19000, maxDays: 99999, inactiveDays: nil, expire: nil))
+        #expect(a.today == 20000)
+        #expect(a.shellValid)
+        #expect(a.path == "/home/alice/.ssh/authorized_keys")
+        #expect(a.home == FileStat(kind: .directory, mode: 0o755, uid: 1001, gid: 1001))
+        #expect(a.directory == FileStat(kind: .directory, mode: 0o700, uid: 1001, gid: 1001))
+        #expect(a.file == FileStat(kind: .regular, mode: 0o600, uid: 1001, gid: 1001))
+        #expect(a.content == Array("ssh-ed25519 AAAA x\n".utf8))
+        #expect(a.contentHash == SHA256Digest.hex(Array("ssh-ed25519 AAAA x\n".utf8)))
+        #expect(a.sshd["authorizedkeysfile"] == ".ssh/authorized_keys .ssh/authorized_keys2")
+        #expect(a.sshd["allowusers"] == "ops alice")
+        #expect(a.sshd["strictmodes"] == "yes")
+
+        let b = try #require(probe.accounts["bob"])
+        #expect(!b.exists)
+        #expect(b.uidOwner == "carol")
+        #expect(b.gidOwner == "staff")
+        #expect(b.groupNameGID == 1500)
+        #expect(b.content == nil)
+        #expect(b.contentHash == "absent")
+
+        let d = try #require(probe.accounts["dave"])
+        #expect(d.shadow == ShadowState(password: .locked, lastChange: 0, maxDays: 99999, inactiveDays: 30, expire: 19999))
+        #expect(!d.shellValid)
+        #expect(d.file?.kind == .symlink)
+        #expect(d.directory == .absent)
+        #expect(d.content == nil)
+    }
+
+    @Test func emptyClashLinesMeanNobody() throws {
+        let probe = try FakeProbe.probe([.missing("bob")])
+        let b = try #require(probe.accounts["bob"])
+        #expect(b.uidOwner == nil && b.gidOwner == nil && b.groupNameGID == nil)
+        #expect(b.passwd == nil)
+    }
+
+    @Test func anAccountTheReplyDoesNotMentionIsAbsent() throws {
+        let probe = try FakeProbe.probe([.existing("alice", content: nil)])
+        #expect(probe.accounts["bob"] == nil)
+        #expect(probe.accounts["alice"]?.file == .absent)
+    }
+
+    /// Content is length-prefixed: any bytes, including lines that look like
+    /// reply keywords, are the file's bytes.
+    @Test(arguments: [
+        "line one\r\nline two\r\n",
+        "no final newline",
+        "",
+        "\n",
+        "@end\n",
+        "@end",
+        "a\n@end\n@account mallory\npasswd mallory:x:0:0::/root:/bin/sh\ncontent 3\nabc\n",
+        "content 99999\n",
+        "\n\n\n",
+    ])
+    func contentBytesSurviveFraming(_ text: String) throws {
+        try checkContent(Array(text.utf8))
+    }
+
+    @Test func invalidUTF8AndNULSurvive() throws {
+        try checkContent([0xff, 0xfe, 0x0a, 0x00, 0xc3, 0x28, 0x0d, 0x0a, 0x80])
+    }
+
+    private func checkContent(_ content: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var bob = FakeAccount.existing("bob", content: [])
+        bob.content = content
+        let probe = try FakeProbe.probe([.existing("alice", content: content), bob, .existing("carol", content: nil)])
+        #expect(probe.accounts.keys.sorted() == ["alice", "bob", "carol"], sourceLocation: sourceLocation)
+        #expect(probe.accounts["alice"]?.content == content, sourceLocation: sourceLocation)
+        #expect(probe.accounts["bob"]?.content == content, sourceLocation: sourceLocation)
+        #expect(probe.accounts["carol"]?.content == nil, sourceLocation: sourceLocation)
+        #expect(probe.accounts["mallory"] == nil, sourceLocation: sourceLocation)
+        #expect(probe.accounts["alice"]?.contentHash == SHA256Digest.hex(content), sourceLocation: sourceLocation)
+    }
+
+    @Test func readErrorIsKept() throws {
+        var alice = FakeAccount.existing("alice", content: nil)
+        alice.fileStat = "regular file|600|1001|1001|10"
+        alice.readError = "cannot read /home/alice/.ssh/authorized_keys"
+        let probe = try FakeProbe.probe([alice])
+        #expect(probe.accounts["alice"]?.readError == "cannot read /home/alice/.ssh/authorized_keys")
+    }
+
+    @Test(arguments: [
+        ("regular empty file|644|0|0|0", FileStat(kind: .regular, mode: 0o644, uid: 0, gid: 0)),
+        ("directory|1777|0|0|4096", FileStat(kind: .directory, mode: 0o1777, uid: 0, gid: 0)),
+        ("symbolic link|777|1001|1001|11", FileStat(kind: .symlink, mode: 0o777, uid: 1001, gid: 1001)),
+        ("fifo|600|1001|1001|0", FileStat(kind: .other, mode: 0o600, uid: 1001, gid: 1001)),
+        ("absent", FileStat.absent),
+    ])
+    func statLines(_ line: String, _ expected: FileStat) {
+        #expect(FileStat(probeLine: Substring(line)) == expected)
+    }
+
+    @Test(arguments: ["error", "directory|7x7|0|0|1", "directory|755|root|0|1", "directory|755"])
+    func badStatLinesGiveNil(_ line: String) {
+        #expect(FileStat(probeLine: Substring(line)) == nil)
+    }
+
+    // MARK: - Broken replies
+
+    @Test func truncatedReplyThrows() throws {
+        let full = FakeProbe.reply([.existing("alice", content: Array("ssh-ed25519 AAAA x\n# comment\n".utf8)),
+                                    .existing("bob", content: nil)])
+        // Every prefix that stops before `@end` is an error, never a silently shorter probe.
+        for cut in 0..<(full.count - 1) {
+            #expect(throws: ProbeError.self, "prefix of \(cut) bytes") {
+                try HostProbe(reply: Array(full.prefix(cut)))
+            }
+        }
+        _ = try HostProbe(reply: full)
+    }
+
+    @Test func contentLongerThanTheReplyThrows() {
+        let reply = Array((FakeProbe.header + "@account alice\ncontent 500\nshort\n@end\n").utf8)
+        #expect(throws: ProbeError.self) { try HostProbe(reply: reply) }
+    }
+
+    @Test func contentWithoutTheTrailingNewlineThrows() {
+        let reply = Array((FakeProbe.header + "@account alice\ncontent 3\nabcX@end\n").utf8)
+        #expect(throws: ProbeError.self) { try HostProbe(reply: reply) }
+    }
+
+    @Test(arguments: [
+        "", "\n", "Welcome to Ubuntu!\nKEYSYNC-PROBE 1\n@end\n", "sudo: a password is required\n",
+        "KEYSYNC-PROBE 2\n@end\n", "keysync-probe 1\n@end\n", "KEYSYNC-APPLY 1\n@end\n",
+    ])
+    func missingMarkerThrows(_ text: String) {
+        #expect(throws: ProbeError.self) { try HostProbe(reply: Array(text.utf8)) }
+    }
+
+    @Test func missingEndThrows() {
+        let reply = Array((FakeProbe.header + "@account alice\npasswd \n").utf8)
+        #expect(throws: ProbeError.malformed("reply ended early (connection or command cut off)")) {
+            try HostProbe(reply: reply)
+        }
+    }
+
+    @Test func errorsHaveReadableDescriptions() {
+        #expect(ProbeError.malformed("x").description == "unexpected reply from host: x")
+    }
+}

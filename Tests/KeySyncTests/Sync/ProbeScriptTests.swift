@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+@Suite struct ProbeScriptTests {
+    static let requests = [
+        ProbeRequest(account: "usersample", uid: 1001, gid: 1001, group: "usersample"),
+        ProbeRequest(account: "app"),
+    ] + Hostile.values.map { ProbeRequest(account: "u" + $0, uid: 7, gid: nil, group: "g" + $0) }
+
+    @Test func renderedScriptParses() throws {
+        try LocalShell.syntaxCheck(ProbeScript.render([]))
+        try LocalShell.syntaxCheck(ProbeScript.render(Self.requests))
+    }
+
+    @Test func startsWithTheMarkerAndEndsWithEnd() {
+        let script = ProbeScript.render(Self.requests)
+        #expect(script.contains("echo '\(ProbeScript.marker)'\n"))
+        #expect(script.hasSuffix("echo '@end'\n"))
+    }
+
+    @Test func hostileAccountAndGroupNamesArriveAsLiteralArguments() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let body = ProbeScript.render(Self.requests).droppingPrelude(of: ProbeScript.render([]))
+        let output = try LocalShell.run(StubCalls.stubs(["probe_account"], recordingInto: folder.file("calls").path) + body,
+                                        directory: folder.url)
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.text == "@end\n")
+        let calls = try StubCalls.calls(in: folder.file("calls"))
+        #expect(calls == Self.requests.map { request in
+            ["probe_account", request.account, request.uid.map(String.init) ?? "-", request.gid.map(String.init) ?? "-",
+             request.group ?? ""]
+        })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["calls"])
+    }
+
+    @Test func valuesAppearOnlyInsideSingleQuotes() {
+        let body = ProbeScript.render(Self.requests).droppingPrelude(of: ProbeScript.render([]))
+        for line in unquotedRemainder(body).split(separator: "\n") {
+            let words = line.split(separator: " ")
+            #expect(["probe_account", "echo"].contains(String(words.first ?? "")), "\(line)")
+            for word in words.dropFirst() {
+                #expect(word.allSatisfy { $0 == "'" || $0 == "\\" || $0 == "-" || $0.isNumber }, "unquoted \(word) in \(line)")
+            }
+        }
+    }
+
+    /// The real probe, run locally (read-only): its reply parses, and what it
+    /// says about root and a missing account is right.
+    @Test(.enabled(if: getuid() == 0, "reads /etc/shadow: needs root"))
+    func realProbeReplyParses() throws {
+        let missing = "keysync-nosuchuser"
+        let script = ProbeScript.render([
+            ProbeRequest(account: "root", uid: 0, gid: 0, group: "root"),
+            ProbeRequest(account: missing, uid: 0, gid: 0, group: "root"),
+        ])
+        let output = try LocalShell.run(script, arguments: ["-s", "--", "127.0.0.1 40000 22"])
+        #expect(output.status == 0, "\(output.stderr)")
+        let probe = try HostProbe(reply: output.stdout)
+        #expect(probe.euid == 0)
+        let root = try #require(probe.accounts["root"])
+        #expect(root.exists && root.uid == 0 && root.gid == 0)
+        #expect(root.groupName == "root")
+        #expect(root.shadow != nil)
+        #expect(root.today.map { abs($0 - Int(Date().timeIntervalSince1970) / 86400) <= 1 } == true)
+        #expect(root.home?.kind == .directory)
+        #expect(root.path?.hasPrefix("/") == true)
+        let gone = try #require(probe.accounts[missing])
+        #expect(!gone.exists)
+        #expect(gone.uidOwner == "root")
+        #expect(gone.gidOwner == "root")
+        #expect(gone.groupNameGID == 0)
+    }
+}
+
+@Suite struct AuthorizedKeysPathTests {
+    @Test(arguments: [
+        (nil, "/home/u/.ssh/authorized_keys"),
+        (".ssh/authorized_keys .ssh/authorized_keys2", "/home/u/.ssh/authorized_keys"),
+        ("/etc/ssh/keys/%u", "/etc/ssh/keys/u"),
+        ("%h/.ssh/keys", "/home/u/.ssh/keys"),
+        ("keys/%u/%u", "/home/u/keys/u/u"),
+        ("keys/%%u", "/home/u/keys/%u"),
+        ("100%%", "/home/u/100%"),
+        ("%x/keys", "/home/u/%x/keys"),
+        ("keys%", "/home/u/keys%"),
+        ("/abs", "/abs"),
+        ("%h", "/home/u"),
+        ("%u/ak", "/home/u/u/ak"),
+    ] as [(String?, String)])
+    func expands(_ setting: String?, _ expected: String) {
+        #expect(AuthorizedKeysPath.expand(setting, home: "/home/u", user: "u") == expected)
+    }
+
+    /// The controller (planning a new account) and the probe's awk (existing
+    /// accounts) must agree on the path.
+    @Test func probeExpansionAgreesWithSwift() throws {
+        let cases: [(String, String, String)] = [
+            (".ssh/authorized_keys", "/home/u", "u"),
+            ("/etc/ssh/keys/%u", "/home/u", "u"),
+            ("%h/.ssh/k%%", "/srv/my home", "svc"),
+            ("%x%", "/home/u", "u"),
+            ("%h/k", #"/home/back\slash\t"#, "u"),
+            ("%h/%u", "/home/a&b", "a"),
+        ]
+        var script = ProbeScript.render([]) + "echo '---'\n"
+        for (token, home, user) in cases {
+            script += "expand_akf \(Shell.quote(token)) \(Shell.quote(home)) \(Shell.quote(user))\n"
+        }
+        let output = try LocalShell.run(script, arguments: ["-s", "--", "127.0.0.1 1 22"])
+        let lines = output.text.components(separatedBy: "---\n").last?.split(separator: "\n", omittingEmptySubsequences: false) ?? []
+        for (index, (token, home, user)) in cases.enumerated() {
+            let probe = index < lines.count ? String(lines[index]) : "<none>"
+            #expect(probe == AuthorizedKeysPath.expand(token, home: home, user: user), "\(token) home \(home)")
+        }
+    }
+}

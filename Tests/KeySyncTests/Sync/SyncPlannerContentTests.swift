@@ -1,0 +1,313 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+@Suite struct SyncPlannerContentTests {
+    typealias F = PlannerFixture
+    let a: PublicKey, b: PublicKey, c: PublicKey, d: PublicKey, e: PublicKey
+
+    init() throws {
+        a = try SyncKeys.ed25519()
+        b = try SyncKeys.ecdsa256()
+        c = try SyncKeys.rsa2048()
+        d = try SyncKeys.rsa3072()
+        e = try SyncKeys.ecdsa384()
+    }
+
+    func line(_ key: PublicKey, options: String? = nil) -> String { SyncKeys.line(key, options: options) }
+    func block(_ lines: [String], project: String = "usersample", role: String = "deploy", ending: String = "\n") -> String {
+        SyncKeys.block(project: project, role: role, lines, ending: ending)
+    }
+
+    // MARK: Unmanaged bytes
+
+    @Test func unmanagedLinesKeepTheirBytesAndOnlyTheBlockChanges() throws {
+        let head = "# my keys\r\n   \(line(e))   \r\n\n\t# indented comment\r\n"
+        let tail = "#   odd   spacing  \r\n \t\(line(c, options: "no-pty"))   trailing words"  // no final newline
+        let before = head + block([line(a)]) + tail
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let target = F.target("usersample", [F.entry("kb", b)])
+        let plan = try F.single(account, target)
+        let write = try #require(plan.apply?.write)
+        #expect(write.content == F.bytes(head + block([line(b)]) + tail))
+        #expect(write.expectedHash == SHA256Digest.hex(F.bytes(before)))
+        #expect(plan.oldContent == F.bytes(before))
+        #expect(Set(plan.drift.map(\.kind)) == [.missingKey, .unexpectedKey])
+        let again = try F.replan(after: plan, account, target)
+        #expect(again.apply == nil && again.changes.isEmpty && again.drift.isEmpty)
+    }
+
+    @Test func newBlockIsAppendedAfterAddingTheMissingFinalNewlineInTheFilesLineEnding() throws {
+        let before = "# crlf file\r\n\(line(e)) no newline"
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let target = F.target("usersample", [F.entry("ka", a)])
+        let plan = try F.single(account, target)
+        let write = try #require(plan.apply?.write)
+        #expect(write.content == F.bytes(before + "\r\n" + block([line(a)], ending: "\r\n")))
+        let again = try F.replan(after: plan, account, target)
+        #expect(again.apply == nil && again.drift.isEmpty)
+    }
+
+    @Test func invalidUTF8AndNULOutsideBlocksSurvive() throws {
+        let before: [UInt8] = [0x23, 0xff, 0xfe, 0x0a, 0x00, 0x41, 0x0a] + F.bytes(block([line(a)])) + [0xc3, 0x28]
+        let account = FakeAccount.existing("usersample", content: before)
+        let plan = try F.single(account, F.target("usersample", [F.entry("ka", a), F.entry("kb", b)]))
+        let write = try #require(plan.apply?.write)
+        #expect(write.content == [0x23, 0xff, 0xfe, 0x0a, 0x00, 0x41, 0x0a] + F.bytes(block([line(a), line(b)])) + [0xc3, 0x28])
+    }
+
+    // MARK: Key drift
+
+    @Test func blockDriftRevokedAndDuplicateKeys() throws {
+        let before = line(e) + "\n" + block([line(a, options: "no-pty"), line(c)]) + line(d) + "\n" + line(a) + "\n"
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let target = F.target("usersample", [F.entry("ka", a, options: #"from="10.0.0.0/8""#), F.entry("kb", b)])
+        let options = PlanOptions(revoked: [d.fingerprint])
+        let plan = try F.single(account, target, options: options)
+
+        func kinds(_ key: PublicKey) -> Set<DriftKind> { Set(plan.drift.filter { $0.fingerprint == key.fingerprint }.map(\.kind)) }
+        #expect(kinds(a) == [.optionsChanged, .duplicateKey])
+        #expect(kinds(b) == [.missingKey])
+        #expect(kinds(c) == [.unexpectedKey])
+        #expect(kinds(d) == [.revokedKey])
+        #expect(kinds(e) == [])
+        let write = try #require(plan.apply?.write)
+        let expected = line(e) + "\n" + block([line(a, options: #"from="10.0.0.0/8""#), line(b)]) + line(a) + "\n"
+        #expect(write.content == F.bytes(expected))
+        #expect(plan.diff?.isEmpty == false)
+        #expect(plan.seenKeys.map(\.fingerprint) == [e, a, c, d, a].map(\.fingerprint))
+        #expect(plan.seenKeys.map(\.managed) == [false, true, true, false, false])
+
+        let again = try F.replan(after: plan, account, target, options: options)
+        #expect(again.apply == nil && again.changes.isEmpty)
+        #expect(again.drift.map(\.kind) == [.duplicateKey])  // an unmanaged line is never removed
+    }
+
+    /// Push can only repair what the new content no longer has: an unmanaged
+    /// copy of a managed key stays, so its `duplicate_key` is not "fixed".
+    @Test func duplicateThatStaysIsNotMarkedRepaired() throws {
+        let before = block([line(a)]) + line(a) + "\n"
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let plan = try F.single(account, F.target("usersample", [F.entry("ka", a), F.entry("kb", b)]))
+        #expect(plan.apply?.write != nil)
+        let duplicate = try #require(plan.drift.first { $0.kind == .duplicateKey })
+        #expect(duplicate.repairable == false)
+        #expect(!plan.changes.contains { $0.hasPrefix("fix duplicate_key") })
+        #expect(plan.drift.first { $0.kind == .missingKey }?.repairable == true)
+    }
+
+    @Test func duplicateInsideTheBlockIsRepaired() throws {
+        let before = block([line(a), line(a)])
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let target = F.target("usersample", [F.entry("ka", a)])
+        let plan = try F.single(account, target)
+        #expect(plan.drift.map(\.kind) == [.duplicateKey])
+        #expect(plan.drift.first?.repairable == true)
+        #expect(plan.apply?.write?.content == F.bytes(block([line(a)])))
+    }
+
+    @Test func revokedKeyInTheInventoryIsNeverWrittenNorReportedMissing() throws {
+        let account = FakeAccount.existing("usersample", content: nil)
+        let plan = try F.single(account, F.target("usersample", [F.entry("ka", a), F.entry("kd", d)]),
+                                options: PlanOptions(revoked: [d.fingerprint]))
+        #expect(plan.apply?.write?.content == F.bytes(block([line(a)])))
+        #expect(plan.drift.map(\.kind) == [.missingKey])
+        #expect(plan.drift.first?.fingerprint == a.fingerprint)
+    }
+
+    @Test func revokedKeyInsideABlockIsRevokedNotUnexpected() throws {
+        let before = block([line(a), line(d)])
+        let plan = try F.single(.existing("usersample", content: F.bytes(before)),
+                                F.target("usersample", [F.entry("ka", a)]), options: PlanOptions(revoked: [d.fingerprint]))
+        #expect(plan.drift.map(\.kind) == [.revokedKey])
+        #expect(plan.apply?.write?.content == F.bytes(block([line(a)])))
+    }
+
+    @Test func revokedKeyInAnUnmanagedAccountFileWithOptionsIsRemoved() throws {
+        let before = "# hand-made\r\n" + line(d, options: "no-pty,command=\"/bin/true\"") + "\r\n" + block([line(a)])
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let plan = try F.single(account, F.target("usersample", [F.entry("ka", a)]), options: PlanOptions(revoked: [d.fingerprint]))
+        #expect(plan.drift.map(\.kind) == [.revokedKey])
+        #expect(plan.drift.first?.repairable == true)
+        #expect(plan.apply?.write?.content == F.bytes("# hand-made\r\n" + block([line(a)])))
+    }
+
+    @Test func exclusiveAccountLosesUnmanagedKeysButKeepsComments() throws {
+        let before = "# comment\n" + line(e) + "\n\n" + block([line(a)]) + line(c, options: "no-pty") + "\n# end\n"
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let target = F.target("usersample", [F.entry("ka", a)], exclusive: true)
+        let plan = try F.single(account, target)
+        #expect(plan.drift.map(\.kind) == [.unmanagedKey, .unmanagedKey])
+        #expect(Set(plan.drift.compactMap(\.fingerprint)) == [e.fingerprint, c.fingerprint])
+        #expect(plan.drift.allSatisfy { $0.repairable })
+        #expect(plan.apply?.write?.content == F.bytes("# comment\n\n" + block([line(a)]) + "# end\n"))
+        let again = try F.replan(after: plan, account, target)
+        #expect(again.apply == nil && again.drift.isEmpty)
+    }
+
+    @Test func nonExclusiveAccountKeepsUnmanagedKeysSilently() throws {
+        let before = line(e) + "\n" + block([line(a)])
+        let plan = try F.single(.existing("usersample", content: F.bytes(before)), F.target("usersample", [F.entry("ka", a)]))
+        #expect(plan.drift.isEmpty)
+        #expect(plan.apply == nil)
+        #expect(plan.seenKeys.map(\.managed) == [false, true])
+    }
+
+    // MARK: Stale blocks
+
+    @Test func staleBlocksInScopeOrOfUnknownProjectsAreRemovedOthersKept() throws {
+        let before = block([line(a)])
+            + block([line(b)], project: "usersample", role: "old")   // in scope, no longer this account's
+            + block([line(c)], project: "other", role: "deploy")     // known project outside the selection
+            + block([line(d)], project: "gone", role: "deploy")      // project no longer in the inventory
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let target = F.target("usersample", [F.entry("ka", a)])
+        var options = PlanOptions()
+        options.knownProjects = ["usersample", "other"]
+        let plan = try F.single(account, target, scope: ["usersample"], options: options)
+        #expect(plan.apply?.write?.content == F.bytes(block([line(a)]) + block([line(c)], project: "other", role: "deploy")))
+        let unexpected = plan.drift.filter { $0.kind == .unexpectedKey }.compactMap(\.fingerprint)
+        #expect(Set(unexpected) == [b.fingerprint, d.fingerprint])
+        #expect(plan.drift.map(\.kind).allSatisfy { $0 == .unexpectedKey })
+        let again = try F.replan(after: plan, account, target, scope: ["usersample"], options: options)
+        #expect(again.apply == nil && again.drift.isEmpty)
+    }
+
+    @Test func withoutAScopeEveryStaleBlockGoes() throws {
+        let before = block([line(a)]) + block([line(c)], project: "other", role: "deploy")
+        var options = PlanOptions()
+        options.knownProjects = ["usersample", "other"]
+        let plan = try F.single(.existing("usersample", content: F.bytes(before)),
+                                F.target("usersample", [F.entry("ka", a)]), scope: nil, options: options)
+        #expect(plan.apply?.write?.content == F.bytes(block([line(a)])))
+    }
+
+    // MARK: Lockout guard
+
+    @Test func removingTheLoginKeyOfTheLoginUserIsRefusedUnlessForced() throws {
+        let before = block([line(a)], project: "admin", role: "ops")
+        let account = FakeAccount.existing("ops", content: F.bytes(before))
+        let target = F.target("ops", project: "admin", role: "ops", [F.entry("kb", b)])
+        let guarded = PlanOptions(loginKeyFingerprint: a.fingerprint, loginUser: "ops")
+
+        let refused = try F.single(account, target, options: guarded)
+        #expect(refused.apply == nil)
+        #expect(refused.changes.count == 1)
+        #expect(refused.changes.first?.hasPrefix("refused:") == true)
+        #expect(refused.drift.contains { $0.kind == .lockoutRefused && $0.fingerprint == a.fingerprint })
+        #expect(refused.drift.allSatisfy { !$0.repairable })
+        #expect(refused.diff == nil)
+
+        var forced = guarded
+        forced.force = true
+        let plan = try F.single(account, target, options: forced)
+        #expect(plan.apply?.write?.content == F.bytes(block([line(b)], project: "admin", role: "ops")))
+        #expect(!plan.drift.contains { $0.kind == .lockoutRefused })
+    }
+
+    @Test func theLoginKeyOfAnotherUserIsNotProtected() throws {
+        let before = block([line(a)])
+        let plan = try F.single(.existing("usersample", content: F.bytes(before)),
+                                F.target("usersample", [F.entry("kb", b)]),
+                                options: PlanOptions(loginKeyFingerprint: a.fingerprint, loginUser: "ops"))
+        #expect(plan.apply?.write?.content == F.bytes(block([line(b)])))
+    }
+
+    @Test func revokingTheLoginKeyIsRefusedUnlessForced() throws {
+        let before = line(a) + "\n" + block([line(b)], project: "admin", role: "ops")
+        let account = FakeAccount.existing("ops", content: F.bytes(before))
+        let target = F.target("ops", project: "admin", role: "ops", [F.entry("kb", b)])
+        var options = PlanOptions(revoked: [a.fingerprint], loginKeyFingerprint: a.fingerprint, loginUser: "ops")
+        #expect(try F.single(account, target, options: options).apply == nil)
+        options.force = true
+        #expect(try F.single(account, target, options: options).apply?.write?.content
+                == F.bytes(block([line(b)], project: "admin", role: "ops")))
+    }
+
+    @Test func emptyingAnAccountIsRefusedUnlessForced() throws {
+        let before = block([line(a), line(b)])
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let target = F.target("usersample", [])
+        let refused = try F.single(account, target)
+        #expect(refused.apply == nil)
+        #expect(refused.drift.contains { $0.kind == .lockoutRefused })
+        #expect(refused.changes.first?.contains("no keys") == true)
+
+        let forced = try F.single(account, target, options: PlanOptions(force: true))
+        #expect(forced.apply?.write?.content == F.bytes(block([])))
+    }
+
+    @Test func refusalStillRepairsNothingElseButKeepsFixHome() throws {
+        var account = FakeAccount.existing("usersample", content: F.bytes(block([line(a)])))
+        account.homeStat = "directory|777|1001|1001|4096"
+        let plan = try F.single(account, F.target("usersample", []), options: PlanOptions(fixHome: true))
+        #expect(plan.apply == AccountApply(account: "usersample", fixHome: true))
+        #expect(plan.drift.first { $0.kind == .homeUnsafe }?.repairable == true)
+    }
+
+    @Test func anAccountThatHadNoKeysMayStayEmpty() throws {
+        let plan = try F.single(.existing("usersample", content: F.bytes("# nothing\n")), F.target("usersample", []))
+        #expect(plan.apply?.write?.content == F.bytes("# nothing\n" + block([])))
+        #expect(!plan.drift.contains { $0.kind == .lockoutRefused })
+    }
+
+    // MARK: Idempotence
+
+    struct Scenario: CustomTestStringConvertible, Sendable {
+        var name: String
+        var before: String?
+        var exclusive = false
+        var revokeD = false
+        var testDescription: String { name }
+    }
+
+    static let scenarios: [Scenario] = {
+        guard let a = try? SyncKeys.ed25519(), let c = try? SyncKeys.rsa2048(), let d = try? SyncKeys.rsa3072(),
+              let e = try? SyncKeys.ecdsa384() else { return [] }
+        let blockA = SyncKeys.block(project: "usersample", role: "deploy", [a.openSSHLine])
+        return [
+            Scenario(name: "no file", before: nil),
+            Scenario(name: "empty file", before: ""),
+            Scenario(name: "only comments, no final newline", before: "# a\r\n# b"),
+            Scenario(name: "block with wrong options", before: SyncKeys.block(project: "usersample", role: "deploy", ["no-pty " + a.openSSHLine])),
+            Scenario(name: "crlf file", before: "# x\r\n" + e.openSSHLine + "\r\n"),
+            Scenario(name: "exclusive", before: e.openSSHLine + "\n" + blockA + c.openSSHLine, exclusive: true),
+            Scenario(name: "revoked everywhere", before: d.openSSHLine + "\n" + SyncKeys.block(project: "usersample", role: "deploy", [d.openSSHLine, a.openSSHLine]), revokeD: true),
+            Scenario(name: "two blocks for one id", before: blockA + "# between\n" + blockA),
+        ]
+    }()
+
+    @Test(arguments: scenarios)
+    func secondPlanAfterApplyingTheFirstIsEmpty(_ scenario: Scenario) throws {
+        let account = FakeAccount.existing("usersample", content: scenario.before.map(F.bytes))
+        let target = F.target("usersample", [F.entry("ka", a, options: "no-agent-forwarding"), F.entry("kb", b)],
+                              exclusive: scenario.exclusive)
+        let options = PlanOptions(revoked: scenario.revokeD ? [d.fingerprint] : [])
+        let first = try F.single(account, target, options: options)
+        #expect(first.apply?.write != nil)
+        let second = try F.replan(after: first, account, target, options: options)
+        #expect(second.apply == nil)
+        #expect(second.changes.isEmpty)
+        #expect(second.diff == nil)
+        #expect(second.drift.isEmpty, "\(second.drift)")
+    }
+
+    @Test func secondPlanAfterCreatingIsEmpty() throws {
+        let target = F.target("usersample", [F.entry("ka", a)], create: true)
+        let first = try F.single(.missing("usersample"), target)
+        let second = try F.replan(after: first, .existing("usersample", content: nil), target)
+        #expect(second.apply == nil && second.changes.isEmpty && second.drift.isEmpty)
+    }
+
+    // MARK: Diff in the plan
+
+    @Test func planCarriesAUnifiedDiffOfTheChange() throws {
+        let before = "# keep\n" + block([line(a)])
+        let plan = try F.single(.existing("usersample", content: F.bytes(before)),
+                                F.target("usersample", [F.entry("ka", a), F.entry("kb", b)]))
+        let diff = try #require(plan.diff)
+        #expect(diff.hasPrefix("--- /home/usersample/.ssh/authorized_keys\n"))
+        #expect(diff.contains("\n+\(line(b))\n"))
+        #expect(!diff.contains("\n-"))
+    }
+}

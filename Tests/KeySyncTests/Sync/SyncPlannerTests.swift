@@ -1,0 +1,291 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// Helpers shared by the planner suites.
+enum PlannerFixture {
+    static func entry(_ name: String, _ key: PublicKey, options: String? = nil) -> DesiredEntry {
+        DesiredEntry(keyName: name, key: key, options: options)
+    }
+
+    static func target(_ name: String, project: String = "usersample", role: String = "deploy",
+                       _ entries: [DesiredEntry], create: Bool = false, exclusive: Bool = false) -> AccountTarget {
+        AccountTarget(name: name, uid: 1001, gid: 1001, group: name, shell: "/bin/bash", home: "/home/\(name)",
+                      create: create, exclusive: exclusive,
+                      blocks: [DesiredBlock(project: project, role: role, entries: entries)])
+    }
+
+    static func plan(_ accounts: [FakeAccount], _ targets: [AccountTarget], scope: Set<String>? = nil,
+                     options: PlanOptions = PlanOptions(),
+                     sourceLocation: SourceLocation = #_sourceLocation) throws -> HostPlan {
+        SyncPlanner.plan(probe: try FakeProbe.probe(accounts, sourceLocation: sourceLocation), accounts: targets,
+                         scope: scope, options: options)
+    }
+
+    /// Plans one account and returns its plan, requiring that the host did not fail.
+    static func single(_ account: FakeAccount, _ target: AccountTarget, scope: Set<String>? = nil,
+                       options: PlanOptions = PlanOptions(),
+                       sourceLocation: SourceLocation = #_sourceLocation) throws -> AccountPlan {
+        let host = try plan([account], [target], scope: scope, options: options, sourceLocation: sourceLocation)
+        #expect(host.failure == nil, sourceLocation: sourceLocation)
+        return try #require(host.accounts.first, sourceLocation: sourceLocation)
+    }
+
+    /// Plans again as if the first plan's write had happened (file 0600, owned
+    /// by the account, `.ssh` 0700) and returns the second plan.
+    static func replan(after first: AccountPlan, _ account: FakeAccount, _ target: AccountTarget,
+                       scope: Set<String>? = nil, options: PlanOptions = PlanOptions(),
+                       sourceLocation: SourceLocation = #_sourceLocation) throws -> AccountPlan {
+        let write = try #require(first.apply?.write, "first plan writes nothing", sourceLocation: sourceLocation)
+        var after = account
+        after.exists = true
+        after.content = write.content
+        after.fileStat = nil
+        after.dirStat = nil
+        return try single(after, target, scope: scope, options: options, sourceLocation: sourceLocation)
+    }
+
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+}
+
+@Suite struct SyncPlannerAccountTests {
+    typealias F = PlannerFixture
+
+    @Test func freshAccountIsCreatedAndWrittenAgainstAbsent() throws {
+        let key = try SyncKeys.ed25519()
+        let target = F.target("usersample", [F.entry("kp-usersample", key)], create: true)
+        let plan = try F.single(.missing("usersample"), target)
+        let apply = try #require(plan.apply)
+        #expect(apply.create == AccountCreation(uid: 1001, gid: 1001, group: "usersample", createGroup: true,
+                                                home: "/home/usersample", shell: "/bin/bash"))
+        #expect(apply.fixHome == false)
+        let write = try #require(apply.write)
+        #expect(write.expectedHash == "absent")
+        #expect(write.path == "/home/usersample/.ssh/authorized_keys")
+        #expect(write.content == F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)])))
+        #expect(plan.drift.map(\.kind).contains(.accountMissing))
+        #expect(plan.drift.allSatisfy { $0.repairable })
+        #expect(plan.changes.first == "create account usersample (uid 1001, gid 1001)")
+        #expect(plan.oldHash == "absent")
+    }
+
+    @Test func creationUsesDefaultsAndTheSshdPath() throws {
+        let key = try SyncKeys.ed25519()
+        let target = AccountTarget(name: "app", create: true,
+                                   blocks: [DesiredBlock(project: "p", role: "app", entries: [F.entry("k", key)])])
+        var missing = FakeAccount.missing("app")
+        missing.sshd = ["authorizedkeysfile /etc/ssh/authorized_keys/%u"]
+        let plan = try F.single(missing, target)
+        let apply = try #require(plan.apply)
+        #expect(apply.create == AccountCreation(uid: nil, gid: nil, group: "app", createGroup: true,
+                                                home: "/home/app", shell: "/bin/bash"))
+        #expect(apply.write?.path == "/etc/ssh/authorized_keys/app")
+        #expect(plan.changes.first == "create account app")
+    }
+
+    @Test func existingGroupWithTheRightGidIsReused() throws {
+        var missing = FakeAccount.missing("usersample")
+        missing.gidOwner = .some("usersample")
+        missing.groupNameGID = .some(1001)
+        let plan = try F.single(missing, F.target("usersample", [F.entry("k", try SyncKeys.ed25519())], create: true))
+        #expect(plan.apply?.create?.createGroup == false)
+    }
+
+    @Test func missingAccountWithoutCreateIsDriftAndNothingIsApplied() throws {
+        let host = try F.plan([.missing("usersample")], [F.target("usersample", [F.entry("k", try SyncKeys.ed25519())])])
+        #expect(host.failure == nil)
+        let plan = try #require(host.accounts.first)
+        #expect(plan.drift.map(\.kind) == [.accountMissing])
+        #expect(plan.drift.first?.repairable == false)
+        #expect(plan.apply == nil)
+        #expect(plan.changes.isEmpty)
+    }
+
+    enum Clash: String, CaseIterable { case uid, gid, groupWithOtherGid }
+
+    @Test(arguments: Clash.allCases)
+    func idClashFailsTheHost(_ clash: Clash) throws {
+        var missing = FakeAccount.missing("usersample")
+        switch clash {
+        case .uid: missing.uidOwner = .some("alice")
+        case .gid: missing.gidOwner = .some("staff")
+        case .groupWithOtherGid:
+            missing.groupNameGID = .some(2000)
+            missing.gidOwner = .some(nil)
+        }
+        let other = FakeAccount.existing("bob", content: nil)
+        let host = try F.plan([missing, other], [
+            F.target("usersample", [F.entry("k", try SyncKeys.ed25519())], create: true),
+            F.target("bob", [F.entry("k", try SyncKeys.ed25519())]),
+        ])
+        let failure = try #require(host.failure)
+        #expect(failure.contains("cannot create usersample"))
+        switch clash {
+        case .uid: #expect(failure.contains("uid 1001 already belongs to alice"))
+        case .gid: #expect(failure.contains("gid 1001 already belongs to group staff"))
+        case .groupWithOtherGid: #expect(failure.contains("group usersample exists with gid 2000"))
+        }
+        #expect(host.accounts.first?.apply == nil)
+    }
+
+    @Test func accountTheProbeDidNotReturnFailsTheHost() throws {
+        let host = try F.plan([], [F.target("ghost", [])])
+        #expect(host.failure?.contains("probe returned nothing for account ghost") == true)
+    }
+
+    @Test func readErrorFailsTheHost() throws {
+        var account = FakeAccount.existing("alice", content: nil)
+        account.fileStat = "regular file|600|1001|1001|10"
+        account.readError = "cannot read /home/alice/.ssh/authorized_keys"
+        let host = try F.plan([account], [F.target("alice", [])])
+        #expect(host.failure?.contains("cannot read") == true)
+        #expect(host.accounts.first?.apply == nil)
+    }
+
+    // MARK: Owners, modes, symlinks
+
+    @Test func rootOwnedFileIsRewrittenWithTheSameBytes() throws {
+        let key = try SyncKeys.ed25519()
+        let content = F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)]))
+        var account = FakeAccount.existing("usersample", content: content)
+        account.fileStat = "regular file|600|0|0|\(content.count)"
+        let target = F.target("usersample", [F.entry("k", key)])
+        let plan = try F.single(account, target)
+        #expect(plan.drift.map(\.kind) == [.fileOwner])
+        #expect(plan.drift.allSatisfy { $0.repairable })
+        let write = try #require(plan.apply?.write)
+        #expect(write.content == content)
+        #expect(write.expectedHash == SHA256Digest.hex(content))
+        #expect(plan.changes == ["repair owner and modes of /home/usersample/.ssh/authorized_keys"])
+        #expect(plan.diff == nil)
+        let again = try F.replan(after: plan, account, target)
+        #expect(again.apply == nil && again.drift.isEmpty && again.changes.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("directory|777|1001|1001|4096", "regular file|600|1001|1001|1", [DriftKind.dirMode]),
+        ("directory|700|0|0|4096", "regular file|600|1001|1001|1", [.dirOwner]),
+        ("directory|755|0|0|4096", "regular file|644|0|0|1", [.dirOwner, .dirMode, .fileOwner, .fileMode]),
+        ("directory|700|1001|1001|4096", "regular file|664|1001|1001|1", [.fileMode]),
+    ])
+    func modesAndOwnersAreRepaired(_ dir: String, _ file: String, _ kinds: [DriftKind]) throws {
+        let key = try SyncKeys.ed25519()
+        let content = F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)]))
+        var account = FakeAccount.existing("usersample", content: content)
+        account.dirStat = dir
+        account.fileStat = file
+        let target = F.target("usersample", [F.entry("k", key)])
+        let plan = try F.single(account, target)
+        #expect(plan.drift.map(\.kind) == kinds)
+        #expect(plan.drift.allSatisfy { $0.repairable })
+        #expect(plan.apply?.write?.content == content)
+        let again = try F.replan(after: plan, account, target)
+        #expect(again.apply == nil && again.drift.isEmpty)
+    }
+
+    enum Link: String, CaseIterable { case file, directory, home, fileIsFifo, directoryIsFile }
+
+    @Test(arguments: Link.allCases)
+    func symlinksAreReportedAndNothingIsWritten(_ link: Link) throws {
+        var account = FakeAccount.existing("usersample", content: nil)
+        switch link {
+        case .file: account.fileStat = "symbolic link|777|1001|1001|12"
+        case .directory: account.dirStat = "symbolic link|777|1001|1001|4"
+        case .home: account.homeStat = "symbolic link|777|0|0|9"
+        case .fileIsFifo: account.fileStat = "fifo|600|1001|1001|0"
+        case .directoryIsFile: account.dirStat = "regular file|600|1001|1001|0"
+        }
+        let plan = try F.single(account, F.target("usersample", [F.entry("k", try SyncKeys.ed25519())]))
+        #expect(plan.drift.map(\.kind) == [.symlink])
+        #expect(plan.apply == nil)
+        #expect(plan.drift.first?.repairable == false)
+        #expect(plan.changes.isEmpty)
+    }
+
+    @Test func missingHomeIsReportedAndNothingIsWritten() throws {
+        var account = FakeAccount.existing("usersample", content: nil)
+        account.homeStat = "absent"
+        let plan = try F.single(account, F.target("usersample", [F.entry("k", try SyncKeys.ed25519())]))
+        #expect(plan.drift.map(\.kind) == [.homeUnsafe])
+        #expect(plan.apply == nil)
+    }
+
+    @Test(arguments: [
+        ("directory|775|1001|100|4096", true),    // group-writable, shared group
+        ("directory|757|1001|1001|4096", true),   // world-writable
+        ("directory|777|1001|1001|4096", true),   // world-writable, even with the private group
+        ("directory|755|1002|1002|4096", true),   // someone else's
+        ("directory|775|1001|1001|4096", false),  // Debian: private group may write
+        ("directory|755|0|0|4096", false),        // root-owned is fine
+        ("directory|700|1001|1001|4096", false),
+    ])
+    func homeThatStrictModesRefuses(_ home: String, _ unsafe: Bool) throws {
+        let key = try SyncKeys.ed25519()
+        let content = F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)]))
+        var account = FakeAccount.existing("usersample", content: content)
+        account.homeStat = home
+        let target = F.target("usersample", [F.entry("k", key)])
+
+        let plan = try F.single(account, target)
+        #expect(plan.drift.map(\.kind) == (unsafe ? [.homeUnsafe] : []))
+        #expect(plan.drift.allSatisfy { !$0.repairable })
+        #expect(plan.apply == nil)
+
+        let fixing = try F.single(account, target, options: PlanOptions(fixHome: true))
+        #expect(fixing.drift.map(\.kind) == (unsafe ? [.homeUnsafe] : []))
+        #expect(fixing.drift.allSatisfy { $0.repairable })
+        #expect(fixing.apply == (unsafe ? AccountApply(account: "usersample", fixHome: true) : nil))
+    }
+
+    @Test func unsafeHomeWithFixHomeAlsoWrites() throws {
+        var account = FakeAccount.existing("usersample", content: nil)
+        account.homeStat = "directory|777|1001|1001|4096"
+        let plan = try F.single(account, F.target("usersample", [F.entry("k", try SyncKeys.ed25519())]),
+                                options: PlanOptions(fixHome: true))
+        #expect(plan.apply?.fixHome == true)
+        #expect(plan.apply?.write != nil)
+        #expect(plan.changes.contains { $0.hasPrefix("fix home /home/usersample") })
+    }
+
+    // MARK: Account state that is reported only
+
+    @Test func lockedExpiredPasswordChangeAndShellAreReportedNotRepaired() throws {
+        let key = try SyncKeys.ed25519()
+        let content = F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)]))
+        var account = FakeAccount.existing("usersample", content: content)
+        account.shadow = "locked:0:0:99999:7::19999"
+        account.today = 20000
+        account.shellValid = false
+        account.shell = "/bin/nosuchshell"
+        let plan = try F.single(account, F.target("usersample", [F.entry("k", key)]))
+        #expect(Set(plan.drift.map(\.kind)) == [.accountLocked, .accountExpired, .passwordChangeRequired, .shellInvalid])
+        #expect(plan.drift.allSatisfy { !$0.repairable })
+        #expect(plan.apply == nil)
+        #expect(plan.changes.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("star:19000:0:99999:7::", [DriftKind]()),
+        ("hash:19000:0:99999:7::", []),
+        ("empty:19000:0:99999:7::", []),
+        ("locked:19000:0:99999:7::", [.accountLocked]),
+        ("star:0:0:99999:7::", [.passwordChangeRequired]),
+        ("star:19000:0:99999:7::20001", []),
+        ("star:19000:0:99999:7::19999", [.accountExpired]),
+    ])
+    func shadowStates(_ shadow: String, _ kinds: [DriftKind]) throws {
+        var account = FakeAccount.existing("usersample", content: nil)
+        account.shadow = shadow
+        let plan = try F.single(account, F.target("usersample", []))
+        #expect(plan.drift.map(\.kind) == kinds)
+    }
+
+    @Test func lockedAccountStillGetsItsKeys() throws {
+        var account = FakeAccount.existing("usersample", content: nil)
+        account.shadow = "locked:19000:0:99999:7::"
+        let plan = try F.single(account, F.target("usersample", [F.entry("k", try SyncKeys.ed25519())]))
+        #expect(plan.apply?.write != nil)
+        #expect(plan.drift.first { $0.kind == .accountLocked }?.repairable == false)
+        #expect(plan.drift.first { $0.kind == .missingKey }?.repairable == true)
+    }
+}
