@@ -25,6 +25,8 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     case sudoFailed = "sudo_failed"
     case conflict
     case lockoutRefused = "lockout_refused"
+    /// AuthorizedKeysFile outside a folder under home: reported, never written.
+    case unsupportedPath = "unsupported_path"
 
     /// Whether `push` repairs this kind (the rest is reported only).
     public var isRepairedByPush: Bool {

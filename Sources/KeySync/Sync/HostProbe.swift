@@ -55,7 +55,12 @@ public struct AccountProbe: Hashable, Sendable {
     public var groupName: String?
     public var shadow: ShadowState?
     public var today: Int?
+    /// The login shell exists and is executable (what sshd checks).
     public var shellValid: Bool = false
+    /// The login shell is listed in /etc/shells (what PAM's pam_shells checks).
+    public var shellListed: Bool = false
+    /// Set when `sshd -T` gave nothing: the AuthorizedKeysFile path is then a guess.
+    public var sshdError: String?
     /// Account names that already own the requested uid / group names that own the gid.
     public var uidOwner: String?
     public var gidOwner: String?
@@ -149,6 +154,8 @@ public struct HostProbe: Hashable, Sendable {
                                        inactiveDays: Int(f[5]), expire: Int(f[6]))
         case "today": probe.today = Int(value)
         case "shell_valid": probe.shellValid = value == "yes"
+        case "shell_listed": probe.shellListed = value == "yes"
+        case "sshd_error": probe.sshdError = String(value)
         case "sshd":
             let (name, setting) = split(value)
             let lower = name.lowercased()

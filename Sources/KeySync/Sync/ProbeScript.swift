@@ -96,11 +96,10 @@ public enum ProbeScript {
             print "shadow " c ":" $3 ":" $4 ":" $5 ":" $6 ":" $7 ":" $8
         }'
         echo "today $(( $(date +%s) / 86400 ))"
-        if [ -n "$shell" ] && [ -x "$shell" ] && grep -qxF -- "$shell" /etc/shells 2>/dev/null; then
-            echo "shell_valid yes"
-        else
-            echo "shell_valid no"
-        fi
+        [ -n "$shell" ] || shell=/bin/sh
+        if [ -f "$shell" ] && [ -x "$shell" ]; then echo "shell_valid yes"; else echo "shell_valid no"; fi
+        if grep -qxF -- "$shell" /etc/shells 2>/dev/null; then echo "shell_listed yes"; else echo "shell_listed no"; fi
+        [ -n "$settings" ] || echo "sshd_error sshd -T failed (is sshd installed and its config valid?)"
         akf=$(printf '%s\n' "$settings" | awk 'tolower($1) == "authorizedkeysfile" { print $2; exit }')
         [ -n "$akf" ] || akf=.ssh/authorized_keys
         file=$(expand_akf "$akf" "$home" "$name")

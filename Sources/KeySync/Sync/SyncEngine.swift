@@ -124,6 +124,14 @@ public struct SyncEngine: Sendable {
             return result
         }
 
+        if probe.euid != 0 {
+            return .failed(job.host, kind: "sudo_failed",
+                           error: "\(label): the probe did not run as root (euid \(probe.euid.map(String.init) ?? "?")); use become: sudo, or log in as root with become: none; nothing changed")
+        }
+        if !probe.hasSetpriv {
+            return .failed(job.host, kind: "apply_failed",
+                           error: "\(label): setpriv (util-linux) is missing; keysync writes files as the account with it; nothing changed")
+        }
         let snapshots = plan.accounts.compactMap { account -> Snapshot? in
             guard account.apply?.write != nil, let path = account.path, let old = account.oldContent else { return nil }
             return Snapshot(account: account.account, path: path, content: old)
@@ -171,7 +179,8 @@ public struct SyncEngine: Sendable {
             result.errorKind = result.drift.contains { $0.kind == .conflict } ? "conflict" : "apply_failed"
             result.error = "\(label): " + errors.joined(separator: "; ")
         } else {
-            result.status = unresolved(result.drift).isEmpty ? .changed : .drift
+            // Something was written: `changed`, even if drift push cannot repair remains (it is listed).
+            result.status = .changed
         }
         return result
     }

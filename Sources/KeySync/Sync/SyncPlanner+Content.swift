@@ -20,6 +20,8 @@ extension SyncPlanner {
         // What is there now.
         var firstLine: [String: Int] = [:]
         let managedLines = file.managedLineNumbers
+        var blockOfLine: [Int: ManagedBlockID] = [:]
+        for block in file.managedBlocks { for number in block.lineNumbers { blockOfLine[number] = block.id } }
         for problem in file.markerProblems {
             plan.report(.invalidLine, "keysync marker \(problem) (left as it is)")
         }
@@ -38,6 +40,8 @@ extension SyncPlanner {
                 plan.report(.revokedKey, "revoked key \(entry.key.type) \(fingerprint) on line \(line.number)", fingerprint: fingerprint)
             }
             if let earlier = firstLine[fingerprint] {
+                // The same key in two managed blocks is what the inventory asked for.
+                if let a = blockOfLine[line.number], let b = blockOfLine[earlier], a != b { continue }
                 plan.report(.duplicateKey, "line \(line.number) repeats the key of line \(earlier); sshd uses the first", fingerprint: fingerprint)
             } else {
                 firstLine[fingerprint] = line.number
@@ -100,17 +104,21 @@ extension SyncPlanner {
         plan.newContent = new
 
         // Lockout guard.
+        // Revoked keys do not count: removing a compromised last key is the point.
         let oldKeys = Set(file.keyLines.compactMap { $0.entry?.key.fingerprint })
+        let oldUsable = oldKeys.subtracting(options.revoked)
         let newKeys = Set(AuthorizedKeysFile(bytes: new).keyLines.compactMap { $0.entry?.key.fingerprint })
         if !options.force {
             if name == options.loginUser, let login = options.loginKeyFingerprint, oldKeys.contains(login), !newKeys.contains(login) {
-                plan.changes = ["refused: this would remove \(login), the key keysync logs in with as \(name); use --force if you really mean it"]
+                plan.changes = plan.changes.filter { $0.hasPrefix("fix home") }
+                    + ["refused: this would remove \(login), the key keysync logs in with as \(name); use --force if you really mean it"]
                 plan.report(.lockoutRefused, "would remove keysync's own login key \(login) from \(name)", fingerprint: login)
                 plan.diff = nil
                 return old
             }
-            if !oldKeys.isEmpty && newKeys.isEmpty {
-                plan.changes = ["refused: this would leave \(name) with no keys (it has \(oldKeys.count)); use --force if you really mean it"]
+            if !oldUsable.isEmpty && newKeys.isEmpty {
+                plan.changes = plan.changes.filter { $0.hasPrefix("fix home") }
+                    + ["refused: this would leave \(name) with no keys (it has \(oldUsable.count)); use --force if you really mean it"]
                 plan.report(.lockoutRefused, "would remove every key of \(name)")
                 plan.diff = nil
                 return old

@@ -125,6 +125,17 @@ public enum SyncPlanner {
         }
         var rewrite = false
         let dirPath = (path as NSString).deletingLastPathComponent
+        if let error = probe.sshdError {
+            failures.append("\(name): \(error); refusing to guess where sshd reads keys")
+            return
+        }
+        // keysync manages only a file in its own folder strictly under home: a
+        // shared root-owned folder (AuthorizedKeysFile /etc/ssh/keys/%u) must
+        // never be chowned to one account.
+        guard dirPath.hasPrefix(homePath.hasSuffix("/") ? homePath : homePath + "/") else {
+            plan.report(.unsupportedPath, "AuthorizedKeysFile \(path) is not in a folder under the home \(homePath); keysync leaves it alone")
+            return
+        }
         if let dir = probe.directory {
             switch dir.kind {
             case .symlink:
@@ -193,7 +204,9 @@ public enum SyncPlanner {
             if shadow.password == .locked {
                 plan.report(.accountLocked, "\(name) is locked (shadow password starts with '!'); sshd refuses key logins without PAM. Fix: usermod -p '*' \(name)")
             }
-            if let expire = shadow.expire, let today = probe.today, expire <= today {
+            // sshd without PAM expires an account the day after sp_expire; pam_unix on that day.
+            let usesPAM = probe.sshd["usepam"] == "yes"
+            if let expire = shadow.expire, expire >= 0, let today = probe.today, usesPAM ? expire <= today : expire < today {
                 plan.report(.accountExpired, "\(name) expired (shadow expire day \(expire)). Fix: chage -E -1 \(name)")
             }
             if shadow.lastChange == 0 {
@@ -201,7 +214,7 @@ public enum SyncPlanner {
             }
         }
         if !probe.shellValid {
-            plan.report(.shellInvalid, "shell \(probe.shell ?? "") of \(name) is missing or not in /etc/shells")
+            plan.report(.shellInvalid, "shell \(probe.shell ?? "") of \(name) is missing or not executable; sshd refuses the login. Fix: usermod -s /bin/bash \(name)")
         }
     }
 

@@ -2,10 +2,8 @@ import Foundation
 import Testing
 @testable import KeySync
 
-/// Behaviour the review found wrong but that needs more than a small fix.
-/// `withKnownIssue` keeps the suite green and fails loudly once fixed, so the
-/// wrapper can then be dropped.
-@Suite struct SyncPlannerKnownIssueTests {
+/// Behaviour the review found wrong, now fixed; kept as regression tests.
+@Suite struct SyncPlannerReviewRegressionTests {
     typealias F = PlannerFixture
 
     /// `AuthorizedKeysFile /etc/ssh/authorized_keys/%u`: the folder is shared by
@@ -23,9 +21,9 @@ import Testing
         let host = try F.plan([account], [F.target("usersample", [F.entry("k", key)])])
         let plan = try #require(host.accounts.first)
         #expect(plan.path == "/etc/ssh/authorized_keys/usersample")
-        withKnownIssue("dir_owner/dir_mode are demanded for a root-owned shared folder outside home") {
-            #expect(!plan.drift.contains { $0.kind == .dirOwner || $0.kind == .dirMode })
-        }
+        #expect(!plan.drift.contains { $0.kind == .dirOwner || $0.kind == .dirMode })
+        #expect(plan.drift.map(\.kind) == [.unsupportedPath])
+        #expect(plan.apply == nil)
     }
 
     /// One key in two roles that map to the same account: both blocks hold
@@ -41,8 +39,6 @@ import Testing
         let first = try F.single(account, target)
         let second = try F.replan(after: first, account, target)
         #expect(second.apply == nil)
-        withKnownIssue("duplicate_key reported on every run for a key managed in two blocks") {
-            #expect(second.drift.isEmpty, "\(second.drift)")
-        }
+        #expect(second.drift.isEmpty, "\(second.drift)")
     }
 }
