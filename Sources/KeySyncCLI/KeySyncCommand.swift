@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KeySync
 
 /// The `keysync` root command. Each subcommand lives in its own file.
@@ -17,6 +18,22 @@ struct KeySyncCommand: ParsableCommand {
             Keys.self, Inventory.self, History.self, Restore.self, Where.self, Prune.self,
         ]
     )
+
+    /// Like ArgumentParser's `main()`, except that bad usage exits 1 (DESIGN.md:
+    /// "1 bad usage or bad input") instead of sysexits' 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(1)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Thrown by commands whose issue has not landed yet.
