@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "keysync", targets: ["KeySyncCLI"]),
+        .executable(name: "keysync-bench", targets: ["KeySyncBench"]),
         .library(name: "KeySync", targets: ["KeySync"]),
     ],
     dependencies: [
@@ -44,6 +45,11 @@ let package = Package(
                 "KeySync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // Measurements for Scripts/bench (not shipped to operators).
+        .executableTarget(
+            name: "KeySyncBench",
+            dependencies: ["KeySync"]
         ),
         .testTarget(
             name: "KeySyncTests",
