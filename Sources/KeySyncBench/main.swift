@@ -8,7 +8,7 @@ import KeySync
 
 func cpuSeconds() -> (user: Double, system: Double, maxRSSKiB: Int) {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
     return (seconds(usage.ru_utime), seconds(usage.ru_stime), usage.ru_maxrss)
 }
