@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["KeySync"]
+            dependencies: ["KeySync", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )
