@@ -119,14 +119,13 @@ public struct RotationReport: Codable, Sendable {
         case (.failed, _): line += "rotation incomplete; fix the failed hosts and run keysync rotate --resume \(rotation)"
         case (.running, _): line += "rotation in progress (or interrupted; keysync rotate --resume \(rotation))"
         }
-        lines.append(line)
+        lines.append(line + (s.seconds > 0 ? String(format: " (%.1f s)", s.seconds) : ""))
         if oldKeyRetired {
             lines.append("old key \(oldFingerprint) is retired: push and check report it as revoked_key wherever it appears")
         } else if status == .completed && !remaining.isEmpty {
             lines.append("old key not retired yet: \(key) is still granted with it to \(remaining.count) account\(remaining.count == 1 ? "" : "s") outside this rotation (\(remaining.prefix(5).joined(separator: ", "))\(remaining.count > 5 ? ", …" : "")); rotate them with the same --new-key")
         }
         if let inventory { lines.append("inventory: \(inventory.detail)") }
-        if s.seconds > 0 { lines.append(String(format: "%.1f s", s.seconds)) }
         return lines.joined(separator: "\n") + "\n"
     }
 }

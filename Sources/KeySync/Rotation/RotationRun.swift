@@ -132,6 +132,9 @@ public struct RotationRun: Sendable {
             throw RotationError.inventoryChanged(name: key.name, id: id)
         }
         let identity = try loadIdentity(verifyIdentity ?? rotation.optionValues[Self.identityOption], expecting: keys.new)
+        if let verifyIdentity, verifyIdentity != rotation.optionValues[Self.identityOption] {
+            try store.setRotationOptions(id: id, rotation.optionValues.merging([Self.identityOption: verifyIdentity]) { $1 })
+        }
         return try run(Context(rotation: rotation, key: key, keys: keys, identity: identity))
     }
 
@@ -175,11 +178,9 @@ public struct RotationRun: Sendable {
             try store.finishRotation(id: id, status: status)
         }
         guard let rotation = try store.rotation(id: id) else { throw RotationError.unknownRotation(id) }
-        var report = RotationReport(rotation, rows: rows, seconds: Date().timeIntervalSince(started), interrupted: interrupted,
-                                    oldKeyRetired: try store.retiredFingerprints().contains(rotation.oldFingerprint),
-                                    remaining: remaining, inventory: update)
-        report.verification = context.identity == nil ? .file : .login
-        return report
+        return RotationReport(rotation, rows: rows, seconds: Date().timeIntervalSince(started), interrupted: interrupted,
+                              oldKeyRetired: try store.retiredFingerprints().contains(rotation.oldFingerprint),
+                              remaining: remaining, inventory: update)
     }
 
     /// Pairs the inventory no longer grants the key to have nothing left to
