@@ -19,6 +19,8 @@ public enum RotationError: Error, Equatable, Sendable, CustomStringConvertible {
     case notGranted(name: String, projects: [String])
     /// Another rotation of the key is not finished.
     case unfinished(name: String, id: Int64, newFingerprint: String)
+    /// An earlier rotation moved some accounts of the key to another new key.
+    case otherNewKey(name: String, id: Int64, newFingerprint: String)
     /// `--resume` names no rotation.
     case unknownRotation(Int64)
     /// The database holds no rotation (`--status` without an id).
@@ -48,6 +50,8 @@ public enum RotationError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no account is granted \(name)" + (projects.isEmpty ? "" : " in project \(projects.joined(separator: ", "))") + "; nothing to rotate"
         case let .unfinished(name, id, newFingerprint):
             return "rotation \(id) of \(name) (to \(newFingerprint)) is not finished; finish it with `keysync rotate --resume \(id)`"
+        case let .otherNewKey(name, id, newFingerprint):
+            return "rotation \(id) already moved accounts of \(name) to \(newFingerprint); rotate the rest to that same key (--new-key)"
         case let .unknownRotation(id):
             return "no rotation \(id) in the database (keysync rotate --status lists the latest)"
         case .noRotations:

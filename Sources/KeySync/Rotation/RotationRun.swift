@@ -93,8 +93,11 @@ public struct RotationRun: Sendable {
             throw RotationError.newKeyRevoked(fingerprint: new.fingerprint)
         }
         let earlier = try store.rotations().filter { $0.keyName == key.name && $0.oldFingerprint == key.fingerprint }
-        if let open = earlier.first(where: { $0.status != .completed }) ?? earlier.first(where: { $0.newFingerprint != new.fingerprint }) {
+        if let open = earlier.first(where: { $0.status != .completed }) {
             throw RotationError.unfinished(name: key.name, id: open.id, newFingerprint: open.newFingerprint)
+        }
+        if let other = earlier.first(where: { $0.newFingerprint != new.fingerprint }) {
+            throw RotationError.otherNewKey(name: key.name, id: other.id, newFingerprint: other.newFingerprint)
         }
         let identity = try loadIdentity(request.verifyIdentity, expecting: new)
         // Accounts an earlier rotation to the same key already retired are done.

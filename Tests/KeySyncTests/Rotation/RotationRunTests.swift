@@ -137,7 +137,9 @@ import Testing
         #expect(report.remaining == ["web-1 (usersample)", "web-2 (usersample)", "web-3 (usersample)"])
         #expect(report.text().contains("old key not retired yet"))
         // Another new key for the rest is refused; the same one covers the rest only.
-        #expect(throws: RotationError.self) { try fixture.run().start(request(new: KeyFixtures.path("id_ecdsa256.pub"))) }
+        #expect(throws: RotationError.otherNewKey(name: "kp-usersample", id: billing, newFingerprint: report.newFingerprint)) {
+            try fixture.run().start(request(new: KeyFixtures.path("id_ecdsa256.pub")))
+        }
         let rest = try fixture.run(cancellation: cancellation).start(request())
         #expect(rest.hosts.map(\.account) == ["usersample", "usersample", "usersample"])
         try fixture.complete(rest.rotation, .retired)
