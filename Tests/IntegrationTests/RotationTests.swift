@@ -250,4 +250,35 @@ import Testing
         #expect(try logins(hosts, key: old).allSatisfy { $0 != 0 })
         #expect(try integrity(workspace.file("keysync.db")) == "ok")
     }
+
+    @Test func anInterruptionDuringRetireNeverLeavesAnAccountWithoutAWorkingKey() throws {
+        let hosts = Array(40...44)
+        try reset(hosts)
+        let workspace = try Workspace()
+        let inventory = try inventory(workspace, hosts: hosts)
+        let store = try Store(path: workspace.file("keysync.db"))
+        #expect(try sync(inventory, .push, store: store).summary.failed == 0)
+        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
+
+        // One host at a time; Ctrl-C as soon as the first host retired the old key.
+        let cancellation = Cancellation()
+        let first = try RotationRun(inventory: inventory, store: store, parallel: 1, cancellation: cancellation, events: { event in
+            if case .pairFinished(_, .retire, _) = event { cancellation.cancel() }
+        }).start(.init(keyName: "kp-usersample", newKeyPath: new + ".pub", verifyIdentity: new))
+        #expect(first.interrupted && first.exitCode == 130)
+        #expect(first.hosts.map(\.completedPhase) == [.retired, .verified, .verified, .verified, .verified])
+        #expect(try logins(hosts, key: new) == [0, 0, 0, 0, 0])
+        #expect(try logins(hosts, key: old).map { $0 == 0 } == [false, true, true, true, true])
+        #expect(try integrity(workspace.file("keysync.db")) == "ok")
+        // kill -9 right after h40's write: the database still says verified.
+        try store.setRotationPhase(rotationID: first.rotation, host: "h40", account: "usersample", phase: .verified)
+
+        let second = try RotationRun(inventory: inventory, store: store).resume(id: first.rotation)
+        #expect(second.status == .completed && second.exitCode == 0 && second.oldKeyRetired)
+        let retire = try #require(try store.runs(commands: ["rotate"]).first)
+        #expect(try store.hostResults(runID: retire.id).filter { $0.status == .ok }.map(\.host) == ["h40"])
+        #expect(try logins(hosts, key: new) == [0, 0, 0, 0, 0])
+        #expect(try logins(hosts, key: old).allSatisfy { $0 != 0 })
+        #expect(try integrity(workspace.file("keysync.db")) == "ok")
+    }
 }
