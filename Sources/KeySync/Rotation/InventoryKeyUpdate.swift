@@ -2,6 +2,7 @@ import Foundation
 
 /// What a finished rotation did to make the inventory name the new key.
 public struct InventoryKeyUpdate: Codable, Sendable, Equatable {
+    /// What was done (JSON `action`).
     public enum Action: String, Codable, Sendable {
         /// The key's `file:` now holds the new public key; the old file was kept.
         case replacedFile = "replaced_file"
@@ -13,6 +14,7 @@ public struct InventoryKeyUpdate: Codable, Sendable, Equatable {
         case notUpdated = "not_updated"
     }
 
+    /// What was done.
     public var action: Action
     /// The key file, or the inventory file for an inline key.
     public var path: String?

@@ -30,6 +30,7 @@ public enum RotationError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The inventory names neither the old nor the new key of the rotation.
     case inventoryChanged(name: String, id: Int64)
 
+    /// The message, naming the key, file or rotation concerned.
     public var description: String {
         switch self {
         case let .unknownKey(name, known):

@@ -12,8 +12,8 @@ public struct RotationOverlay: Sendable {
     public struct Key: Sendable {
         /// Inventory key name.
         public var name: String
-        public var old: PublicKey
-        public var new: PublicKey
+        /// The key the rotation replaces, and the one it puts in its place.
+        public var old: PublicKey, new: PublicKey
         /// Stage per pair, from the completed phases of the key's rotations.
         public var stages: [RotationPair: RotationStage]
         /// Stage of an account that no rotation of the key lists.

@@ -37,12 +37,15 @@ public struct RotationReport: Codable, Sendable {
         public var seconds: Double
     }
 
+    /// The rotation id (for `--resume` and `--status`).
     public var rotation: Int64
+    /// The inventory key name.
     public var key: String
     public var oldFingerprint: String
     public var newFingerprint: String
     public var status: Store.RotationStatus
     public var canary: Int
+    /// How phase 2 proves the new key (the latest run's way, for a resumed rotation).
     public var verification: Verification
     /// Set when the run stopped early (SIGINT); resume with `--resume`.
     public var interrupted: Bool

@@ -53,6 +53,7 @@ public struct RotationRun: Sendable {
     public var cancellation: Cancellation
     /// Asked at most once per encrypted key file.
     public var passphrase: @Sendable (String) -> String?
+    /// Told about every step and every host and account as they finish.
     public var events: (@Sendable (RotationEvent) -> Void)?
 
     /// Creates a run; `parallel` defaults to the inventory's.
