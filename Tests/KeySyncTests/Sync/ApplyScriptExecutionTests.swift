@@ -39,7 +39,7 @@ struct LocalSandbox {
     func tearDown() {
         for user in users {
             if let fields = Self.passwd(user), fields.count > 5, fields[5].hasPrefix(base.path + "/") {
-                _ = try? sh("userdel -r -- \(Shell.quote(user)) 2>/dev/null")
+                _ = try? sh("userdel -f -r -- \(Shell.quote(user)) 2>/dev/null")
             }
             if (try? sh("getent group \(Shell.quote(user))"))?.isEmpty == false {
                 _ = try? sh("groupdel -- \(Shell.quote(user))")
