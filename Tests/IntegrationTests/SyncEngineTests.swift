@@ -3,11 +3,13 @@ import Testing
 @testable import KeySync
 
 /// `push` and `check` against real sshd hosts (issue 6). Each test owns its
-/// hosts (disjoint index ranges), so suites can run side by side.
+/// hosts (disjoint index ranges), so suites can run side by side. Host
+/// ranges in use by integration suites: 0–12 transport (read-only), 20–29
+/// faults, 30–39 doctor, 40–49 rotation, 50–58 here, 70–119 the fleet test here.
 @Suite struct SyncEngineTests {
     let fleet: TestFleet
 
-    init() throws { fleet = try TestFleet.shared(minimumHosts: 60) }
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 120) }
 
     /// An inventory with project keys `kp-usersample` and `kp-deploy` (with options) for `hosts`.
     func inventory(_ workspace: Workspace, hosts: [Int], secondProject: [Int] = [], exclusive: Bool = false,
@@ -64,13 +66,13 @@ import Testing
     }
 
     @Test func fiftyHostsTwoProjectsFreshAccountsThenIdempotent() throws {
-        let hosts = Array(0..<50)
+        let hosts = Array(70..<120)
         try removeAccount(hosts)
         let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: hosts, secondProject: Array(0..<25))
-        // Host 0 already has the account with an unmanaged file: odd spacing, a comment, CRLF.
+        let inventory = try inventory(workspace, hosts: hosts, secondProject: Array(70..<95))
+        // Host 70 already has the account with an unmanaged file: odd spacing, a comment, CRLF.
         let unmanaged = "# laptop of alice\r\nssh-ed25519    AAAAC3NzaC1lZDI1NTE5AAAAIHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4  alice  \r\n\r\n"
-        try fleet.exec(host: 0, ["sh", "-c", """
+        try fleet.exec(host: 70, ["sh", "-c", """
             groupadd -g 1001 usersample && useradd -u 1001 -g 1001 -m -d /home/usersample -s /bin/bash -p '*' usersample &&
             install -d -o usersample -g usersample -m 700 /home/usersample/.ssh &&
             cat > /home/usersample/.ssh/authorized_keys && chown usersample:usersample /home/usersample/.ssh/authorized_keys &&
@@ -88,24 +90,24 @@ import Testing
             (try? fleet.login(host: host, user: "usersample", key: workspace.file("kp-usersample")).status) ?? -1
         }
         #expect(results.allSatisfy { $0 == 0 }, "logins: \(results)")
-        #expect(try fleet.login(host: 3, user: "usersample", key: workspace.file("kp-deploy")).status == 0)
-        #expect(try fleet.login(host: 30, user: "usersample", key: workspace.file("kp-deploy")).status != 0)
+        #expect(try fleet.login(host: 73, user: "usersample", key: workspace.file("kp-deploy")).status == 0)
+        #expect(try fleet.login(host: 100, user: "usersample", key: workspace.file("kp-deploy")).status != 0)
 
         // Modes and owners.
-        let stat = try fleet.exec(host: 7, ["stat", "-c", "%a %U %G", "/home/usersample/.ssh", "/home/usersample/.ssh/authorized_keys"])
+        let stat = try fleet.exec(host: 77, ["stat", "-c", "%a %U %G", "/home/usersample/.ssh", "/home/usersample/.ssh/authorized_keys"])
         #expect(stat.stdout == "700 usersample usersample\n600 usersample usersample\n")
-        let shadow = try fleet.exec(host: 7, ["sh", "-c", "getent shadow usersample | cut -d: -f2"])
+        let shadow = try fleet.exec(host: 77, ["sh", "-c", "getent shadow usersample | cut -d: -f2"])
         #expect(shadow.stdout == "*\n")
         // The unmanaged bytes are untouched.
-        let after = try fleet.read(host: 0, "/home/usersample/.ssh/authorized_keys")
+        let after = try fleet.read(host: 70, "/home/usersample/.ssh/authorized_keys")
         #expect(after.starts(with: Array(unmanaged.utf8)))
 
         // A second push changes nothing and writes nothing.
-        let before = try fleet.exec(host: 8, ["stat", "-c", "%i %Y", "/home/usersample/.ssh/authorized_keys"]).stdout
+        let before = try fleet.exec(host: 78, ["stat", "-c", "%i %Y", "/home/usersample/.ssh/authorized_keys"]).stdout
         let second = try run(inventory, .push, store: store)
         #expect(second.summary.changed == 0)
         #expect(second.summary.failed == 0)
-        #expect(try fleet.exec(host: 8, ["stat", "-c", "%i %Y", "/home/usersample/.ssh/authorized_keys"]).stdout == before)
+        #expect(try fleet.exec(host: 78, ["stat", "-c", "%i %Y", "/home/usersample/.ssh/authorized_keys"]).stdout == before)
         let check = try run(inventory, .check, store: store)
         #expect(check.summary.drift == 0)
         #expect(check.exitCode(for: .check, dryRun: false) == 0)
