@@ -76,6 +76,8 @@ public struct AccountProbe: Hashable, Sendable {
     /// The file's bytes, when it is a regular file that could be read.
     public var content: [UInt8]?
     public var readError: String?
+    /// What the doctor part of the probe found; nil unless it was asked for.
+    public var diagnostics: AccountDiagnostics?
 
     public var exists: Bool { passwd != nil }
     public var uid: Int? { passwd.flatMap { $0.count > 2 ? Int($0[2]) : nil } }
@@ -94,6 +96,11 @@ public struct HostProbe: Hashable, Sendable {
     public var sshdVersion: String?
     public var hasSetpriv = false
     public var accounts: [String: AccountProbe] = [:]
+    /// Doctor only: the address sshd sees the controller at, the log
+    /// sources searched, and sshd_config lines that matter for logins.
+    public var clientAddress: String?
+    public var logSources: [String] = []
+    public var configLines: [SSHDConfigLine] = []
 
     /// Parses a probe reply; throws when it is not one (truncated, a banner, an error page).
     public init(reply: [UInt8]) throws(ProbeError) {
@@ -113,6 +120,9 @@ public struct HostProbe: Hashable, Sendable {
             case "euid": euid = Int(value)
             case "sshd_version": sshdVersion = String(value)
             case "setpriv": hasSetpriv = value == "yes"
+            case "client_addr": clientAddress = String(value)
+            case "log_source": logSources.append(String(value))
+            case "config": SSHDConfigLine(probeLine: value).map { configLines.append($0) }
             case "@account":
                 flush()
                 current = AccountProbe(account: String(value))
@@ -121,11 +131,15 @@ public struct HostProbe: Hashable, Sendable {
                 ended = true
             default:
                 guard current != nil else { continue }
-                if key == "content" {
+                if key == "content" || key == "keyfile_content" {
                     guard let length = Int(value), let bytes = cursor.bytes(length), cursor.line() == "" else {
                         throw .malformed("truncated authorized_keys content for \(current!.account)")
                     }
-                    current!.content = bytes
+                    if key == "content" {
+                        current!.content = bytes
+                    } else if let last = current!.diagnostics?.keyFiles.indices.last {
+                        current!.diagnostics!.keyFiles[last].content = bytes
+                    }
                 } else {
                     Self.apply(key: key, value: value, to: &current!)
                 }
@@ -166,7 +180,7 @@ public struct HostProbe: Hashable, Sendable {
         case "stat_dir": probe.directory = FileStat(probeLine: value)
         case "stat_file": probe.file = FileStat(probeLine: value)
         case "read_error": probe.readError = String(value)
-        default: break
+        default: AccountDiagnostics.apply(key: key, value: value, to: &probe.diagnostics)
         }
     }
 }

@@ -26,14 +26,17 @@ public enum ProbeScript {
     static let marker = "KEYSYNC-PROBE 1"
 
     /// The script for `requests`. `$1` is the login's `SSH_CLIENT` (for `sshd -T -C addr=`).
-    public static func render(_ requests: [ProbeRequest]) -> String {
-        var script = prelude
+    /// With `diagnostics`, each account section also carries what `keysync doctor` needs.
+    public static func render(_ requests: [ProbeRequest], diagnostics: Diagnostics? = nil) -> String {
+        var script = prelude + (diagnostics?.prelude ?? "")
         for request in requests {
             let uid = request.uid.map(String.init) ?? "-"
             let gid = request.gid.map(String.init) ?? "-"
             let group = Shell.quote(request.group ?? "")
             script += "probe_account \(Shell.quote(request.account)) \(uid) \(gid) \(group)\n"
+            if diagnostics != nil { script += "diagnose_account \(Shell.quote(request.account))\n" }
         }
+        if diagnostics != nil { script += Diagnostics.epilogue }
         script += "echo '@end'\n"
         return script
     }
@@ -57,6 +60,17 @@ public enum ProbeScript {
         else
             echo 'absent'
         fi
+    }
+    emit_file() { # key error-key path: `key LENGTH`, the bytes, a newline (no symlink followed, no FIFO waited on)
+        tmp=$(mktemp) || { echo "$2 mktemp failed"; return 0; }
+        if dd if="$3" of="$tmp" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null; then
+            echo "$1 $(wc -c < "$tmp" | tr -d ' ')"
+            cat "$tmp"
+            echo
+        else
+            echo "$2 cannot read $3"
+        fi
+        rm -f "$tmp"
     }
     expand_akf() { # token home user -> path, like sshd's percent_expand
         printf '%s\n' "$1" | KS_HOME=$2 KS_USER=$3 awk '{
@@ -109,15 +123,7 @@ public enum ProbeScript {
         echo "stat_dir $(lstat_line "$dir")"
         echo "stat_file $(lstat_line "$file")"
         if [ -f "$file" ] && [ ! -L "$file" ] && [ ! -L "$dir" ] && [ ! -L "$home" ]; then
-            tmp=$(mktemp) || { echo "read_error mktemp failed"; return 0; }
-            if dd if="$file" of="$tmp" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null; then
-                echo "content $(wc -c < "$tmp" | tr -d ' ')"
-                cat "$tmp"
-                echo
-            else
-                echo "read_error cannot read $file"
-            fi
-            rm -f "$tmp"
+            emit_file content read_error "$file"
         fi
     }
 
