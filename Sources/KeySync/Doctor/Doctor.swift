@@ -79,7 +79,7 @@ struct Examination {
         guard stat.kind != .absent else { return "stat \(path): no such file or directory" }
         let kind = stat.kind == .regular ? "regular file" : stat.kind.rawValue
         return "stat \(path): \(kind) \(SyncPlanner.octal(stat.mode)) uid=\(stat.uid)\(owner(stat.uid).map { "(\($0))" } ?? "")"
-            + " gid=\(stat.gid)\(stat.gid == account.gid ? account.groupName.map { "(\($0))" } ?? "" : "")"
+            + " gid=\(stat.gid)\((stat.gid == 0 ? "root" : stat.gid == account.gid ? account.groupName : nil).map { "(\($0))" } ?? "")"
     }
 
     /// A user name for `uid` when the probe knows it.
@@ -139,7 +139,7 @@ enum ConfigFix {
     /// Replaces `line` with `text` (comments it out when nil), then reloads.
     static func edit(_ line: SSHDConfigLine, to text: String?) -> String {
         let expression = text.map { "\(line.line)c \($0.replacingOccurrences(of: "\\", with: "\\\\"))" } ?? "\(line.line)s/^/#/"
-        return "sed -i \(Shell.quote(expression)) \(Shell.quote(line.file)) && \(reload)"
+        return Examination.command("sed", "-i", expression, line.file) + " && " + reload
     }
 
     /// `line` with its keyword as written and `values`.
