@@ -17,19 +17,19 @@ extension KeySyncCommand {
         @OptionGroup var inventoryOption: InventoryOption
         @OptionGroup var selection: SelectionOptions
 
-        @Option(name: .long, help: "Only this account (Unix name).")
+        @Option(name: .long, help: ArgumentHelp("Only this account (Unix name).", valueName: "name"))
         var account: String?
 
-        @Option(name: .long, help: "Only accounts granted this inventory key, and only its per-key findings.")
+        @Option(name: .long, help: ArgumentHelp("Only accounts granted this inventory key, and only its per-key findings.", valueName: "name"))
         var key: String?
 
-        @Option(name: .customLong("sshd-log"), help: "A log file on the hosts to search for sshd lines (repeatable), besides auth.log, secure, sshd's own log file and the journal.")
+        @Option(name: .customLong("sshd-log"), help: ArgumentHelp("A log file on the hosts to search for sshd lines (repeatable), besides auth.log, secure, sshd's own log file and the journal.", valueName: "path"))
         var sshdLog: [String] = []
 
-        @Option(name: .customLong("log-lines"), help: "sshd log lines quoted per account.")
+        @Option(name: .customLong("log-lines"), help: ArgumentHelp("sshd log lines quoted per account.", valueName: "n"))
         var logLines = 10
 
-        @Option(name: .customLong("try-login"), help: "Also log in as each account with this private key and quote the server's answer.")
+        @Option(name: .customLong("try-login"), help: ArgumentHelp("Also log in as each account with this private key (before probing) and quote the server's answer.", valueName: "private-key"))
         var tryLogin: String?
 
         @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
