@@ -51,7 +51,7 @@ extension Examination {
         if let d = account.diagnostics, let real = d.realFile {
             walk = [real] + d.walk
         } else {
-            walk = [(account.file, keysPath), (account.directory, dir), (account.home, homePath)]
+            walk = [(account.file, keysPath), (account.directory, dir), keysUnderHome ? (account.home, homePath) : (nil, "")]
                 .compactMap { stat, path in stat.map { PathStat(path: path, stat: $0) } }
         }
         for (index, entry) in walk.enumerated() where entry.stat.kind != .absent {
@@ -122,7 +122,7 @@ extension Examination {
         let configFix = lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [".ssh/authorized_keys"])) }
             ?? ConfigFix.locate("AuthorizedKeysFile")
         let elsewhere = diagnostics.keyFiles.first { file in
-            !file.listed && !AuthorizedKeysFile(bytes: file.content ?? []).keyLines.allSatisfy { !wanted.contains($0.entry!.key.fingerprint) }
+            !file.listed && AuthorizedKeysFile(bytes: file.content ?? []).keyLines.contains { wanted.contains($0.entry!.key.fingerprint) }
         }
         if let elsewhere {
             keysExplained = true

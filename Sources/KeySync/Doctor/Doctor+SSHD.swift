@@ -11,7 +11,7 @@ extension Examination {
             let lines = configLines("pubkeyauthentication").filter { $0.values.first?.lowercased() == "no" }
             add(.error, .pubkeyDisabled, "PubkeyAuthentication is no for \(name): sshd does not even offer public-key authentication (the client says \"No supported authentication methods available\")",
                 evidence: [sshdEvidence("pubkeyauthentication")] + configEvidence(lines),
-                fix: lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: ["yes"])) } ?? ConfigFix.locate("PubkeyAuthentication"))
+                fix: lines.isEmpty ? ConfigFix.locate("PubkeyAuthentication") : ConfigFix.edit(lines.map { ($0, ConfigFix.rewritten($0, values: ["yes"])) }))
         }
         checkUsers()
         if account.diagnostics != nil { checkGroups() }
@@ -29,11 +29,10 @@ extension Examination {
         let denied = patterns("denyusers").filter(userMatches)
         if !denied.isEmpty {
             let lines = configLines("denyusers").filter { $0.values.contains(where: userMatches) }
-            let fix = lines.first.map { line in
-                ConfigFix.edit(line, to: ConfigFix.rewritten(line, values: line.values.filter { !userMatches($0) }))
-            }
+            let fix = lines.isEmpty ? ConfigFix.locate("DenyUsers")
+                : ConfigFix.edit(lines.map { ($0, ConfigFix.rewritten($0, values: $0.values.filter { !userMatches($0) })) })
             add(.error, .deniedUser, "DenyUsers \(denied.joined(separator: " ")) matches \(name): \"User \(name) from … not allowed because listed in DenyUsers\"",
-                evidence: [sshdEvidence("denyusers")] + configEvidence(lines), fix: fix ?? ConfigFix.locate("DenyUsers"))
+                evidence: [sshdEvidence("denyusers")] + configEvidence(lines), fix: fix)
         }
         let allowed = patterns("allowusers")
         if !allowed.isEmpty && !allowed.contains(where: userMatches) {
@@ -52,14 +51,15 @@ extension Examination {
         let deniedGroups = groups.filter { group in denyPatterns.contains { SSHDMatch.pattern(group, $0) } }
         if !deniedGroups.isEmpty {
             let supplementary = deniedGroups.filter { $0 != primary }
-            let lines = configLines("denygroups").filter { line in line.values.contains { p in deniedGroups.contains { SSHDMatch.pattern($0, p) } } }
+            let denies = { (pattern: String) in deniedGroups.contains { SSHDMatch.pattern($0, pattern) } }
+            let lines = configLines("denygroups").filter { $0.values.contains(where: denies) }
             let fix: String
             if supplementary.count == deniedGroups.count {
                 fix = supplementary.map { Self.command("gpasswd", "-d", name, $0) }.joined(separator: " && ")
-            } else if let line = lines.first {
-                fix = ConfigFix.edit(line, to: ConfigFix.rewritten(line, values: line.values.filter { p in !deniedGroups.contains { SSHDMatch.pattern($0, p) } }))
-            } else {
+            } else if lines.isEmpty {
                 fix = ConfigFix.locate("DenyGroups")
+            } else {
+                fix = ConfigFix.edit(lines.map { ($0, ConfigFix.rewritten($0, values: $0.values.filter { !denies($0) })) })
             }
             add(.error, .deniedGroup, "\(name) is in \(deniedGroups.joined(separator: ", ")), which DenyGroups lists: \"not allowed because a group is listed in DenyGroups\"",
                 evidence: [groupEvidence, sshdEvidence("denygroups")] + configEvidence(lines), fix: fix)

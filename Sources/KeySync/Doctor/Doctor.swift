@@ -137,9 +137,14 @@ enum ConfigFix {
     static let reload = "sshd -t && systemctl reload sshd"
 
     /// Replaces `line` with `text` (comments it out when nil), then reloads.
-    static func edit(_ line: SSHDConfigLine, to text: String?) -> String {
-        let expression = text.map { "\(line.line)c \($0.replacingOccurrences(of: "\\", with: "\\\\"))" } ?? "\(line.line)s/^/#/"
-        return Examination.command("sed", "-i", expression, line.file) + " && " + reload
+    static func edit(_ line: SSHDConfigLine, to text: String?) -> String { edit([(line, text)]) }
+
+    /// Replaces each line (line numbers stay valid: one line becomes one line), then reloads once.
+    static func edit(_ edits: [(line: SSHDConfigLine, text: String?)]) -> String {
+        edits.map { line, text in
+            let expression = text.map { "\(line.line)c \($0.replacingOccurrences(of: "\\", with: "\\\\"))" } ?? "\(line.line)s/^/#/"
+            return Examination.command("sed", "-i", expression, line.file)
+        }.joined(separator: " && ") + " && " + reload
     }
 
     /// `line` with its keyword as written and `values`.
