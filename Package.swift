@@ -6,10 +6,11 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "keysync", targets: ["KeySyncCLI"]),
+        .executable(name: "keysync-bench", targets: ["KeySyncBench"]),
         .library(name: "KeySync", targets: ["KeySync"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -45,6 +46,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Measurements for Scripts/bench (not shipped to operators).
+        .executableTarget(
+            name: "KeySyncBench",
+            dependencies: ["KeySync"]
+        ),
         .testTarget(
             name: "KeySyncTests",
             dependencies: ["KeySync", "KeySyncCLI"],
@@ -52,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["KeySync"]
+            dependencies: ["KeySync", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

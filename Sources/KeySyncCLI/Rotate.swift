@@ -1,12 +1,122 @@
 import ArgumentParser
+import Foundation
 import KeySync
 
 extension KeySyncCommand {
+    /// `keysync rotate KEY --new-key FILE …`: phased rotation of a shared key.
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate",
-            abstract: "Phased rotation of a shared project-role key (not implemented yet)"
+            abstract: "Replace a shared project-role key on every host, in phases, without a lockout.",
+            discussion: """
+                Per host and account: 1 add the new key next to the old one; 2 verify it (a login as the \
+                account with --verify-identity, else a re-read of the file); 3 remove the old key, only where \
+                2 passed. State lives in the database: --resume ID continues, --status [ID] shows progress. \
+                Exit 0 done, 1 bad input (nothing touched), 3 some hosts failed or a canary stopped the \
+                rotation, 130 interrupted (resumable).
+                """
         )
-        func run() throws { throw NotImplemented(command: "rotate") }
+
+        @OptionGroup var inventoryOption: InventoryOption
+        @OptionGroup var databaseOption: DatabaseOption
+
+        @Argument(help: "The inventory key to rotate, e.g. kp-usersample.")
+        var key: String?
+
+        @Option(name: .customLong("new-key"), help: ArgumentHelp("The new key: a .pub or the private key (what `keys import` reads).", valueName: "file"))
+        var newKey: String?
+
+        @Option(name: .customLong("verify-identity"), help: ArgumentHelp("The new private key: phase 2 logs in with it as each account and runs `true`.", valueName: "private-key"))
+        var verifyIdentity: String?
+
+        @Option(name: .long, help: "Only accounts granted KEY by this project (repeatable).")
+        var project: [String] = []
+
+        @Option(name: .long, help: "Hosts that go through all three phases first; a failure there stops the rotation before other hosts are touched.")
+        var canary = 0
+
+        @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
+        var parallel: Int?
+
+        @Flag(name: .long, help: "Print one JSON document instead of text.")
+        var json = false
+
+        @Option(name: .long, help: ArgumentHelp("Continue rotation ID where it stopped.", valueName: "id"))
+        var resume: Int64?
+
+        @Option(name: .long, defaultAsFlag: 0, help: ArgumentHelp("Show the progress of rotation ID and exit; without ID (or 0): the latest.", valueName: "id"))
+        var status: Int64? = nil
+
+        func validate() throws {
+            if let parallel, parallel < 1 || parallel > 1024 { throw ValidationError("--parallel must be between 1 and 1024") }
+            if canary < 0 { throw ValidationError("--canary must be 0 or more") }
+            if status != nil {
+                guard key == nil, newKey == nil, verifyIdentity == nil, project.isEmpty, canary == 0, resume == nil, parallel == nil else {
+                    throw ValidationError("--status only shows a rotation; it takes no KEY and no other option but --db and --json")
+                }
+            } else if resume != nil {
+                guard project.isEmpty, canary == 0 else {
+                    throw ValidationError("--resume continues with the rotation's own projects and canary; leave out --project and --canary")
+                }
+            } else {
+                guard key != nil else { throw ValidationError("Missing KEY: the inventory key to rotate (or --resume ID, --status)") }
+                guard newKey != nil else { throw ValidationError("Missing --new-key FILE: the new public or private key") }
+            }
+        }
+
+        func run() throws {
+            if let status {
+                let report = try exitOnError { try RotationRun.status(of: try databaseOption.openStore(), id: status == 0 ? nil : status) }
+                print(json ? try JSONOutput.string(report) : report.text(verbose: true), terminator: json ? "\n" : "")
+                return
+            }
+            let inventory = try inventoryOption.loadInventory()
+            let store = try resume == nil ? exitOnError { try Store(path: databaseOption.resolvedDatabasePath) } : databaseOption.openStore()
+            let cancellation = Cancellation()
+            let interrupt = InterruptHandler { cancellation.cancel() }
+            defer { interrupt.restore() }
+            let progress = RotationProgress(enabled: isatty(STDERR_FILENO) != 0 && !json)
+            let rotation = RotationRun(inventory: inventory, store: store, parallel: parallel, cancellation: cancellation,
+                                       passphrase: { Passphrase.prompt($0) }, events: { progress.show($0) })
+            let report = try exitOnError {
+                if let resume { return try rotation.resume(id: resume, keyName: key, newKeyPath: newKey, verifyIdentity: verifyIdentity) }
+                return try rotation.start(.init(keyName: key ?? "", newKeyPath: newKey ?? "", verifyIdentity: verifyIdentity,
+                                                projects: project, canary: canary))
+            }
+            progress.finish()
+            print(json ? try JSONOutput.string(report) : report.text(), terminator: json ? "\n" : "")
+            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        }
+    }
+}
+
+/// `add 3/5, 1 failed` on stderr, redrawn in place on a terminal.
+final class RotationProgress: @unchecked Sendable {
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var step = "", done = 0, total = 0, failed = 0
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ event: RotationEvent) {
+        guard enabled else { return }
+        lock.withLock {
+            switch event {
+            case let .stepStarted(step, wave, count):
+                (self.step, done, total, failed) = (wave == 0 ? step.rawValue : "\(step.rawValue) (wave \(wave + 1))", 0, count, 0)
+            case let .pairFinished(_, _, error):
+                done += 1
+                if error != nil { failed += 1 }
+            case .stepFinished:
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(step): \(done)/\(total), \(failed) failed\n".utf8))
+                return
+            }
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(step): \(done)/\(total), \(failed) failed".utf8))
+        }
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }

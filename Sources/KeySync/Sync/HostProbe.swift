@@ -1,3 +1,5 @@
+import Foundation
+
 /// `lstat` of one path on a host.
 public struct FileStat: Hashable, Sendable {
     public enum Kind: String, Sendable {
@@ -131,15 +133,30 @@ public struct HostProbe: Hashable, Sendable {
                 ended = true
             default:
                 guard current != nil else { continue }
-                if key == "content" || key == "keyfile_content" {
+                if key == "content" {
                     guard let length = Int(value), let bytes = cursor.bytes(length), cursor.line() == "" else {
                         throw .malformed("truncated authorized_keys content for \(current!.account)")
                     }
-                    if key == "content" {
-                        current!.content = bytes
-                    } else if let last = current!.diagnostics?.keyFiles.indices.last {
-                        current!.diagnostics!.keyFiles[last].content = bytes
+                    current!.content = bytes
+                } else if key == "content-begin" || key == "keyfile_content-begin" {
+                    // Bytes up to "\ncontent-end NONCE STATUS": the nonce is the
+                    // controller's, so file content cannot fake the boundary.
+                    let name = key.dropLast("-begin".count)
+                    guard !value.isEmpty, let bytes = cursor.bytes(until: Array("\n\(name)-end \(value) ".utf8)),
+                          let status = cursor.line() else {
+                        throw .malformed("truncated authorized_keys content for \(current!.account)")
                     }
+                    if name == "keyfile_content" {
+                        if status == "0", let last = current!.diagnostics?.keyFiles.indices.last {
+                            current!.diagnostics!.keyFiles[last].content = bytes
+                        }
+                    } else if status == "0" {
+                        current!.content = bytes
+                    } else {
+                        current!.readError = "cannot read \(current!.path ?? "authorized_keys") (dd exit \(status))"
+                    }
+                } else if key == "stat" {
+                    Self.applyStat(value, to: &current!)
                 } else {
                     Self.apply(key: key, value: value, to: &current!)
                 }
@@ -151,6 +168,17 @@ public struct HostProbe: Hashable, Sendable {
     private static func split(_ line: Substring) -> (Substring, Substring) {
         guard let space = line.firstIndex(of: " ") else { return (line, "") }
         return (line[..<space], line[line.index(after: space)...])
+    }
+
+    /// `stat %F|%a|%u|%g|%s|%n` of home, folder or file, matched by path
+    /// (a path that vanished before `stat` ran simply stays absent).
+    private static func applyStat(_ value: Substring, to probe: inout AccountProbe) {
+        let parts = value.split(separator: "|", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, let stat = FileStat(probeLine: parts[0..<5].joined(separator: "|")[...]) else { return }
+        let path = String(parts[5])
+        if let file = probe.path, path == file { probe.file = stat }
+        if let file = probe.path, path == (file as NSString).deletingLastPathComponent { probe.directory = stat }
+        if let home = probe.homePath, path == home { probe.home = stat }
     }
 
     private static func apply(key: Substring, value: Substring, to probe: inout AccountProbe) {
@@ -209,6 +237,20 @@ struct ByteLineReader {
         let text = String(decoding: bytes[offset..<end], as: UTF8.self)
         offset = min(end + 1, bytes.count + 1)
         return Substring(text)
+    }
+
+    /// The bytes before the next occurrence of `marker`; the reader moves past the marker.
+    mutating func bytes(until marker: [UInt8]) -> [UInt8]? {
+        guard !marker.isEmpty, bytes.count - offset >= marker.count else { return nil }
+        var index = offset
+        while index + marker.count <= bytes.count {
+            if bytes[index] == marker[0] && bytes[index..<index + marker.count].elementsEqual(marker) {
+                defer { offset = index + marker.count }
+                return Array(bytes[offset..<index])
+            }
+            index += 1
+        }
+        return nil
     }
 
     mutating func bytes(_ count: Int) -> [UInt8]? {

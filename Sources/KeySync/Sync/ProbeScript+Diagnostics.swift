@@ -9,7 +9,8 @@ extension ProbeScript {
     /// Host lines: `client_addr A`, `log_source S`, `config LINE<TAB>FILE<TAB>TEXT`.
     /// Account lines: `groups G…`, `shadow_lock N CLASS FIELDS`, `file_access yes|no|unknown`,
     /// `walk_file STAT<TAB>PATH`, `walk STAT<TAB>PATH`, `keyfile listed|unlisted<TAB>STAT<TAB>PATH`
-    /// (then `keyfile_content LENGTH` and the bytes), `log_checked`, `log LINE`.
+    /// (then the file framed by `keyfile_content-begin NONCE` … `keyfile_content-end NONCE STATUS`),
+    /// `log_checked`, `log LINE`.
     public struct Diagnostics: Hashable, Sendable {
         /// Log files on the host to search first, besides `/var/log/auth.log`,
         /// `/var/log/secure`, the file sshd logs to (`-E FILE`, or its stderr
@@ -74,9 +75,12 @@ extension ProbeScript {
                 }' "$f" 2>/dev/null
             done
         }
+        diag_stat() { # path: `%F|%a|%u|%g|%s` or `absent`, never following a symlink
+            if [ -L "$1" ] || [ -e "$1" ]; then stat -c '%F|%a|%u|%g|%s' -- "$1" 2>/dev/null || echo error; else echo absent; fi
+        }
         diag_keyfile() { # listed|unlisted path
-            printf 'keyfile %s\t%s\t%s\n' "$1" "$(lstat_line "$2")" "$2"
-            if [ -f "$2" ] && [ ! -L "$2" ]; then emit_file keyfile_content keyfile_error "$2"; fi
+            printf 'keyfile %s\t%s\t%s\n' "$1" "$(diag_stat "$2")" "$2"
+            if [ -f "$2" ] && [ ! -L "$2" ]; then emit_file keyfile_content "$2"; fi
         }
         diagnose_account() { # name; runs right after probe_account for the same name
             [ "$name" = "$1" ] || return 0
@@ -84,8 +88,7 @@ extension ProbeScript {
             echo "log_checked"
             [ -z "$diag_log" ] || diag_logs
         }
-        diag_details() {
-            uid=$(printf '%s' "$pw" | cut -d: -f3)
+        diag_details() { # uses probe_account's name, pw, p_uid, p_gid, home, file, settings
             echo "groups $(id -Gn -- "$name" 2>/dev/null | tr '\n' ' ')"
             getent shadow "$name" 2>/dev/null | awk -F: '{
                 p = $2; n = 0
@@ -95,18 +98,19 @@ extension ProbeScript {
                 print "shadow_lock " n " " c " " $3 ":" $4 ":" $5 ":" $6 ":" $7 ":" $8 ":" $9
             }'
             printf '%s\n' "$settings" | grep -Ei '^(requiredrsasize|permitrootlogin) ' | sed 's/^/sshd /'
-            if [ -e "$file" ] && [ "$have_setpriv" = yes ]; then
-                r=$(setpriv --reuid="$uid" --regid="$gid" --init-groups sh -c 'if test -r "$1"; then echo yes; else echo no; fi' sh "$file" 2>/dev/null) || r=
+            if [ -e "$file" ] && command -v setpriv >/dev/null 2>&1; then
+                r=$(setpriv --reuid="$p_uid" --regid="$p_gid" --init-groups sh -c 'if test -r "$1"; then echo yes; else echo no; fi' sh "$file" 2>/dev/null) || r=
                 echo "file_access ${r:-unknown}"
             fi
             real=$(readlink -f -- "$file" 2>/dev/null) || real=
             if [ -n "$real" ]; then
-                printf 'walk_file %s\t%s\n' "$(lstat_line "$real")" "$real"
+                printf 'walk_file %s\t%s\n' "$(diag_stat "$real")" "$real"
                 rhome=$(readlink -f -- "$home" 2>/dev/null) || rhome=$home
                 d=$real
                 while :; do
-                    d=$(dirname -- "$d")
-                    printf 'walk %s\t%s\n' "$(lstat_line "$d")" "$d"
+                    d=${d%/*}
+                    [ -n "$d" ] || d=/
+                    printf 'walk %s\t%s\n' "$(diag_stat "$d")" "$d"
                     [ "$d" != "$rhome" ] && [ "$d" != / ] && [ "$d" != . ] || break
                 done
             fi

@@ -26,9 +26,12 @@ public enum ProbeScript {
     static let marker = "KEYSYNC-PROBE 1"
 
     /// The script for `requests`. `$1` is the login's `SSH_CLIENT` (for `sshd -T -C addr=`).
-    /// With `diagnostics`, each account section also carries what `keysync doctor` needs.
-    public static func render(_ requests: [ProbeRequest], diagnostics: Diagnostics? = nil) -> String {
-        var script = prelude + (diagnostics?.prelude ?? "")
+    /// `nonce` frames file contents: a host cannot forge the end of a file it
+    /// cannot guess the boundary of. With `diagnostics`, each account section
+    /// also carries what `keysync doctor` needs.
+    public static func render(_ requests: [ProbeRequest], nonce: String = ProbeScript.makeNonce(),
+                              diagnostics: Diagnostics? = nil) -> String {
+        var script = "nonce=\(Shell.quote(nonce))\n" + prelude + (diagnostics?.prelude ?? "")
         for request in requests {
             let uid = request.uid.map(String.init) ?? "-"
             let gid = request.gid.map(String.init) ?? "-"
@@ -41,6 +44,15 @@ public enum ProbeScript {
         return script
     }
 
+    /// 128 random bits as hex.
+    public static func makeNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    // Every process the probe starts costs the host a fork and an exec, and
+    // hundreds of hosts share the machine's cores in tests: the script uses
+    // shell builtins wherever it can (about six processes per account).
     private static let prelude = #"""
     set -u
     export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -50,29 +62,26 @@ public enum ProbeScript {
     [ -n "$client_addr" ] || client_addr=127.0.0.1
     echo 'KEYSYNC-PROBE 1'
     echo "euid $(id -u)"
-    sshd_bin=$(command -v sshd 2>/dev/null || echo /usr/sbin/sshd)
-    echo "sshd_version $("$sshd_bin" -V 2>&1 | head -n 1)"
-    have_setpriv=no; command -v setpriv >/dev/null 2>&1 && have_setpriv=yes
-    echo "setpriv $have_setpriv"
-    lstat_line() {
-        if [ -L "$1" ] || [ -e "$1" ]; then
-            stat -c '%F|%a|%u|%g|%s' -- "$1" 2>/dev/null || echo 'error'
-        else
-            echo 'absent'
-        fi
-    }
-    emit_file() { # key error-key path: `key LENGTH`, the bytes, a newline (no symlink followed, no FIFO waited on)
-        tmp=$(mktemp) || { echo "$2 mktemp failed"; return 0; }
-        if dd if="$3" of="$tmp" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null; then
-            echo "$1 $(wc -c < "$tmp" | tr -d ' ')"
-            cat "$tmp"
-            echo
-        else
-            echo "$2 cannot read $3"
-        fi
-        rm -f "$tmp"
+    sshd_bin=/usr/sbin/sshd
+    [ -x "$sshd_bin" ] || sshd_bin=$(command -v sshd 2>/dev/null || echo sshd)
+    "$sshd_bin" -V 2>&1 | { IFS= read -r line; echo "sshd_version ${line:-unknown}"; }
+    if command -v setpriv >/dev/null 2>&1; then echo "setpriv yes"; else echo "setpriv no"; fi
+    today=$(( $(date +%s) / 86400 ))
+    # key FILE: the bytes between `key-begin NONCE` and `\nkey-end NONCE STATUS`,
+    # read without following a symlink or waiting on a FIFO.
+    emit_file() {
+        echo "$1-begin $nonce"
+        dd if="$2" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null
+        rc=$?
+        echo
+        echo "$1-end $nonce $rc"
     }
     expand_akf() { # token home user -> path, like sshd's percent_expand
+        case $1 in
+            *%*) ;;
+            /*) echo "$1"; return ;;
+            *) echo "$2/$1"; return ;;
+        esac
         printf '%s\n' "$1" | KS_HOME=$2 KS_USER=$3 awk '{
             h = ENVIRON["KS_HOME"]; u = ENVIRON["KS_USER"]; out = ""; s = $0
             while ((i = index(s, "%")) > 0) {
@@ -89,41 +98,65 @@ public enum ProbeScript {
     probe_account() {
         name=$1
         echo "@account $name"
-        if [ "$2" != "-" ]; then echo "uid_owner $(getent passwd "$2" | cut -d: -f1)"; fi
-        if [ "$3" != "-" ]; then echo "gid_owner $(getent group "$3" | cut -d: -f1)"; fi
         settings=$("$sshd_bin" -T -C "user=$name,host=$client_addr,addr=$client_addr" 2>/dev/null)
-        printf '%s\n' "$settings" | grep -Ei \
-            '^(authorizedkeysfile|strictmodes|pubkeyauthentication|pubkeyacceptedalgorithms|allowusers|allowgroups|denyusers|denygroups|usepam|authorizedkeyscommand) ' \
-            | sed 's/^/sshd /'
-        if [ -n "$4" ]; then echo "group_name_gid $(getent group "$4" | cut -d: -f3)"; fi
-        pw=$(getent passwd "$name" 2>/dev/null) || pw=
+        akf=
+        while read -r key value; do
+            case $key in
+                authorizedkeysfile) akf=${value%% *}; echo "sshd $key $value" ;;
+                strictmodes | pubkeyauthentication | pubkeyacceptedalgorithms | allowusers | allowgroups |                 denyusers | denygroups | usepam | authorizedkeyscommand) echo "sshd $key $value" ;;
+            esac
+        done <<EOF
+    $settings
+    EOF
+        [ -n "$settings" ] || echo "sshd_error sshd -T failed (is sshd installed and its config valid?)"
+        pw=$(getent passwd "$name") || pw=
         echo "passwd $pw"
-        [ -n "$pw" ] || return 0
-        gid=$(printf '%s' "$pw" | cut -d: -f4)
-        home=$(printf '%s' "$pw" | cut -d: -f6)
-        shell=$(printf '%s' "$pw" | cut -d: -f7)
-        echo "group $(getent group "$gid" 2>/dev/null | cut -d: -f1)"
-        getent shadow "$name" 2>/dev/null | awk -F: '{
-            p = $2; c = "hash"
-            if (p == "") c = "empty"; else if (substr(p, 1, 1) == "!") c = "locked"
-            else if (p == "*") c = "star"; else if (substr(p, 1, 1) == "*") c = "locked"
-            print "shadow " c ":" $3 ":" $4 ":" $5 ":" $6 ":" $7 ":" $8
-        }'
-        echo "today $(( $(date +%s) / 86400 ))"
+        if [ -z "$pw" ]; then
+            # Only needed to create the account: who already has its ids and group.
+            if [ "$2" != "-" ]; then owner=$(getent passwd "$2") || owner=; echo "uid_owner ${owner%%:*}"; fi
+            if [ "$3" != "-" ]; then owner=$(getent group "$3") || owner=; echo "gid_owner ${owner%%:*}"; fi
+            if [ -n "$4" ]; then
+                entry=$(getent group "$4") || entry=
+                IFS=: read -r g_name g_pw g_gid g_rest <<EOF
+    $entry
+    EOF
+                echo "group_name_gid ${g_gid:-}"
+            fi
+            return 0
+        fi
+        IFS=: read -r p_name p_pw p_uid p_gid p_gecos home shell <<EOF
+    $pw
+    EOF
+        entry=$(getent group "$p_gid") || entry=
+        echo "group ${entry%%:*}"
+        entry=$(getent shadow "$name") || entry=
+        if [ -n "$entry" ]; then
+            IFS=: read -r s_name s_pw s_lstchg s_min s_max s_warn s_inact s_expire s_rest <<EOF
+    $entry
+    EOF
+            case $s_pw in
+                '') class=empty ;;
+                '!'*) class=locked ;;
+                '*') class=star ;;
+                '*'*) class=locked ;;
+                *) class=hash ;;
+            esac
+            s_pw=
+            echo "shadow $class:$s_lstchg:$s_min:$s_max:$s_warn:$s_inact:$s_expire"
+        fi
+        echo "today $today"
         [ -n "$shell" ] || shell=/bin/sh
         if [ -f "$shell" ] && [ -x "$shell" ]; then echo "shell_valid yes"; else echo "shell_valid no"; fi
-        if grep -qxF -- "$shell" /etc/shells 2>/dev/null; then echo "shell_listed yes"; else echo "shell_listed no"; fi
-        [ -n "$settings" ] || echo "sshd_error sshd -T failed (is sshd installed and its config valid?)"
-        akf=$(printf '%s\n' "$settings" | awk 'tolower($1) == "authorizedkeysfile" { print $2; exit }')
+        listed=no
+        while IFS= read -r line; do [ "$line" = "$shell" ] && listed=yes; done < /etc/shells 2>/dev/null
+        echo "shell_listed $listed"
         [ -n "$akf" ] || akf=.ssh/authorized_keys
         file=$(expand_akf "$akf" "$home" "$name")
-        dir=$(dirname -- "$file")
+        dir=${file%/*}
         echo "path $file"
-        echo "stat_home $(lstat_line "$home")"
-        echo "stat_dir $(lstat_line "$dir")"
-        echo "stat_file $(lstat_line "$file")"
+        stat -c 'stat %F|%a|%u|%g|%s|%n' -- "$home" "$dir" "$file" 2>/dev/null
         if [ -f "$file" ] && [ ! -L "$file" ] && [ ! -L "$dir" ] && [ ! -L "$home" ]; then
-            emit_file content read_error "$file"
+            emit_file content "$file"
         fi
     }
 

@@ -44,14 +44,22 @@ public struct SyncRun: Sendable {
     public var settings: SyncEngine.Settings
     public var acceptNewHostKeys: Bool
     public var selectionText: String
+    /// Recorded as the run's command; nil: `push`, `push-dry-run` or `check` from the mode.
+    public var command: String?
+    /// Which version of a rotated key each account gets (see docs/rotation.md);
+    /// nil: built from the store's rotations when the run has a store.
+    public var rotationOverlay: RotationOverlay?
 
     public init(inventory: Inventory, targets: [HostTarget], settings: SyncEngine.Settings,
-                acceptNewHostKeys: Bool = false, selectionText: String = "") {
+                acceptNewHostKeys: Bool = false, selectionText: String = "",
+                command: String? = nil, rotationOverlay: RotationOverlay? = nil) {
         self.inventory = inventory
         self.targets = targets
         self.settings = settings
         self.acceptNewHostKeys = acceptNewHostKeys
         self.selectionText = selectionText
+        self.command = command
+        self.rotationOverlay = rotationOverlay
     }
 
     /// The engine jobs for the selected targets.
@@ -81,10 +89,14 @@ public struct SyncRun: Sendable {
         settings.plan.revoked.formUnion(inventory.revokedFingerprints)
         if let store { settings.plan.revoked.formUnion(try store.retiredFingerprints()) }
         settings.plan.knownProjects = Set(inventory.projects.map(\.name))
-        let command = settings.mode == .push ? (settings.dryRun ? "push-dry-run" : "push") : "check"
+        let command = self.command ?? (settings.mode == .push ? (settings.dryRun ? "push-dry-run" : "push") : "check")
+        var run = self
+        if let overlay = try rotationOverlay ?? store.map({ try RotationOverlay.load(from: $0, inventory: inventory) }) {
+            run.targets = overlay.apply(to: targets)
+        }
         let runID = try store?.beginRun(command: command, selection: selectionText,
                                         inventoryHash: inventory.inventoryHash, startedAt: started)
-        let jobs = self.jobs
+        let jobs = run.jobs
         let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
         let recorder = ResultRecorder(store: store, runID: runID)
         let writes = settings.mode == .push && !settings.dryRun

@@ -39,7 +39,7 @@ import Testing
         var fixture = try DoctorFixture()
         fixture.config = ["DenyUsers bob", "  AllowUsers=ops usersample"]
         fixture.extraAccountLines = ["keyfile listed\tregular file|600|1001|1001|4\t/home/usersample/.ssh/authorized_keys2",
-                                     "keyfile_content 4", "a\nb\n", "keyfile unlisted\tabsent\t/x y/.ssh/authorized_keys"]
+                                     "keyfile_content-begin n0nce", "a\nb\n", "keyfile_content-end n0nce 0", "keyfile unlisted\tabsent\t/x y/.ssh/authorized_keys"]
         fixture.logLines = ["User usersample not allowed because account is locked"]
         let probe = try fixture.probe()
         #expect(probe.clientAddress == "127.0.0.1")
@@ -72,7 +72,7 @@ import Testing
     func shadowLockNeverCarriesTheHash(_ entry: String, _ expected: String) throws {
         let script = Self.prelude(ProbeScript.Diagnostics())
             + "getent() { printf '%s\\n' \(Shell.quote(entry)); }\nid() { echo u; }\n"
-            + "name=u pw='u:x:1:1::/nonexistent:/bin/sh' home=/nonexistent file=/nonexistent/.ssh/authorized_keys gid=1 settings=''\n"
+            + "name=u pw='u:x:1:1::/nonexistent:/bin/sh' home=/nonexistent file=/nonexistent/.ssh/authorized_keys p_uid=1 p_gid=1 settings=''\n"
             + "diagnose_account u\n"
         let output = try LocalShell.run(script, arguments: ["-s", "--", "127.0.0.1 1 22"])
         #expect(output.status == 0, "\(output.stderr)")

@@ -22,7 +22,7 @@ import Testing
     @Test func hostileAccountAndGroupNamesArriveAsLiteralArguments() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let body = ProbeScript.render(Self.requests).droppingPrelude(of: ProbeScript.render([]))
+        let body = ProbeScript.render(Self.requests, nonce: "0").droppingPrelude(of: ProbeScript.render([], nonce: "0"))
         let output = try LocalShell.run(StubCalls.stubs(["probe_account"], recordingInto: folder.file("calls").path) + body,
                                         directory: folder.url)
         #expect(output.status == 0, "\(output.stderr)")
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func valuesAppearOnlyInsideSingleQuotes() {
-        let body = ProbeScript.render(Self.requests).droppingPrelude(of: ProbeScript.render([]))
+        let body = ProbeScript.render(Self.requests, nonce: "0").droppingPrelude(of: ProbeScript.render([], nonce: "0"))
         for line in unquotedRemainder(body).split(separator: "\n") {
             let words = line.split(separator: " ")
             #expect(["probe_account", "echo"].contains(String(words.first ?? "")), "\(line)")

@@ -1,0 +1,394 @@
+import Foundation
+
+/// Progress of a rotation, for a progress display.
+public enum RotationEvent: Sendable {
+    /// A step starts on `count` hosts and accounts of wave `wave` (with
+    /// `--canary`, wave 0 is the canaries).
+    case stepStarted(RotationStep, wave: Int, count: Int)
+    /// One host and account finished a step; `error` when it failed.
+    case pairFinished(RotationPair, RotationStep, error: String?)
+    /// A step ended for its wave.
+    case stepFinished(RotationStep, wave: Int)
+}
+
+/// `keysync rotate`: replaces a shared key on every account it is granted to,
+/// in three recorded steps per host and account (add, verify, retire), with
+/// canary waves and resume. See docs/rotation.md.
+///
+/// The add and retire steps are pushes of just the rotated accounts (the
+/// engine's probe, plan, compare-and-swap apply, snapshots and as-the-account
+/// writes), with a ``RotationOverlay`` that stages the key.
+public struct RotationRun: Sendable {
+    /// What to rotate.
+    public struct Request: Sendable {
+        /// Inventory key name.
+        public var keyName: String
+        /// The new key: any format ``KeyImporter`` reads (a `.pub` or the private key).
+        public var newKeyPath: String
+        /// The new private key, for a real login in phase 2.
+        public var verifyIdentity: String?
+        /// Only accounts granted the key by these projects (empty: all).
+        public var projects: [String]
+        /// Hosts that go through all three steps first.
+        public var canary: Int
+
+        /// Creates a request.
+        public init(keyName: String, newKeyPath: String, verifyIdentity: String? = nil, projects: [String] = [], canary: Int = 0) {
+            (self.keyName, self.newKeyPath, self.verifyIdentity, self.projects, self.canary) = (keyName, newKeyPath, verifyIdentity, projects, canary)
+        }
+    }
+
+    static let identityOption = "verify_identity", projectsOption = "projects", newKeyFileOption = "new_key_file"
+    /// Drift that means a push step wrote nothing for the account.
+    static let blockingDrift: Set<DriftKind> = [.symlink, .unsupportedPath, .lockoutRefused, .conflict]
+    /// Drift that means sshd would refuse a key login as the account.
+    static let loginBreakers: Set<DriftKind> = [.accountMissing, .accountLocked, .accountExpired, .passwordChangeRequired,
+                                                .shellInvalid, .fileOwner, .dirOwner, .homeUnsafe, .symlink, .unsupportedPath]
+
+    public var inventory: Inventory
+    public var store: Store
+    /// Hosts in flight at once.
+    public var parallel: Int
+    /// Set by a signal handler: the current step finishes its hosts in flight, then the run stops (resumable).
+    public var cancellation: Cancellation
+    /// Asked at most once per encrypted key file.
+    public var passphrase: @Sendable (String) -> String?
+    /// Told about every step and every host and account as they finish.
+    public var events: (@Sendable (RotationEvent) -> Void)?
+
+    /// Creates a run; `parallel` defaults to the inventory's.
+    public init(inventory: Inventory, store: Store, parallel: Int? = nil, cancellation: Cancellation = Cancellation(),
+                passphrase: @escaping @Sendable (String) -> String? = { _ in nil },
+                events: (@Sendable (RotationEvent) -> Void)? = nil) {
+        self.inventory = inventory
+        self.store = store
+        self.parallel = parallel ?? inventory.parallel
+        self.cancellation = cancellation
+        let memo = PassphraseMemo(passphrase)
+        self.passphrase = { memo.get($0) }
+        self.events = events
+    }
+
+    /// What one run works with.
+    struct Context {
+        var rotation: Store.Rotation
+        var key: InventoryKey
+        var keys: RotationKeys
+        var identity: SSHIdentity?
+    }
+
+    // MARK: - Entry points
+
+    /// Starts a rotation and runs it as far as it goes.
+    /// - Throws: ``RotationError`` for bad input (nothing touched), store errors.
+    public func start(_ request: Request) throws -> RotationReport {
+        guard let key = inventory.key(named: request.keyName) else {
+            throw RotationError.unknownKey(name: request.keyName, known: inventory.keys.map(\.name))
+        }
+        if let unknown = request.projects.first(where: { inventory.project(named: $0) == nil }) { throw RotationError.unknownProject(unknown) }
+        let new = try Self.importKey(request.newKeyPath)
+        guard new.fingerprint != key.fingerprint else { throw RotationError.sameKey(name: key.name, fingerprint: key.fingerprint) }
+        let retired = try store.retiredFingerprints()
+        if retired.contains(key.fingerprint) { throw RotationError.inventoryNamesRetiredKey(name: key.name, fingerprint: key.fingerprint) }
+        if retired.contains(new.fingerprint) || inventory.revokedFingerprints.contains(new.fingerprint) {
+            throw RotationError.newKeyRevoked(fingerprint: new.fingerprint)
+        }
+        let earlier = try store.rotations().filter { $0.keyName == key.name && $0.oldFingerprint == key.fingerprint }
+        if let open = earlier.first(where: { $0.status != .completed }) {
+            throw RotationError.unfinished(name: key.name, id: open.id, newFingerprint: open.newFingerprint)
+        }
+        if let other = earlier.first(where: { $0.newFingerprint != new.fingerprint }) {
+            throw RotationError.otherNewKey(name: key.name, id: other.id, newFingerprint: other.newFingerprint)
+        }
+        let identity = try loadIdentity(request.verifyIdentity, expecting: new)
+        // Accounts an earlier rotation to the same key already retired are done.
+        let done = Set(try earlier.flatMap { try store.rotationHosts(id: $0.id) }.filter { $0.completedPhase == .retired }
+            .map(\.pair))
+        let pairs = RotationPlanner.pairs(of: key.name, in: inventory, projects: request.projects).filter { !done.contains($0) }
+        guard !pairs.isEmpty else { throw RotationError.notGranted(name: key.name, projects: request.projects) }
+
+        var options = [RotationKeys.oldOption: key.publicKey.openSSHLine, RotationKeys.newOption: new.openSSHLine,
+                       Self.newKeyFileOption: request.newKeyPath]
+        options[Self.identityOption] = request.verifyIdentity
+        if !request.projects.isEmpty { options[Self.projectsOption] = request.projects.joined(separator: "\n") }
+        let id = try store.createRotation(keyName: key.name, oldFingerprint: key.fingerprint, newFingerprint: new.fingerprint,
+                                          canary: request.canary, options: options, targets: pairs.map { ($0.host, $0.account) })
+        guard let rotation = try store.rotation(id: id), let keys = RotationKeys(rotation) else { throw RotationError.unknownRotation(id) }
+        return try run(Context(rotation: rotation, key: key, keys: keys, identity: identity))
+    }
+
+    /// Continues rotation `id` where it stopped: no host repeats a phase it
+    /// completed; failed steps are tried again. `keyName` and `newKeyPath`, when
+    /// given, must be the rotation's; `verifyIdentity` replaces the recorded one.
+    public func resume(id: Int64, keyName: String? = nil, newKeyPath: String? = nil, verifyIdentity: String? = nil) throws -> RotationReport {
+        guard let rotation = try store.rotation(id: id) else { throw RotationError.unknownRotation(id) }
+        if let keyName, keyName != rotation.keyName {
+            throw RotationError.resumeMismatch(id: id, reason: "it rotates \(rotation.keyName), not \(keyName)")
+        }
+        guard let keys = RotationKeys(rotation) else { throw RotationError.resumeMismatch(id: id, reason: "its keys are not recorded") }
+        if let newKeyPath, try Self.importKey(newKeyPath).fingerprint != rotation.newFingerprint {
+            throw RotationError.resumeMismatch(id: id, reason: "its new key is \(rotation.newFingerprint), not the key in \(newKeyPath)")
+        }
+        guard let key = inventory.key(named: rotation.keyName) else {
+            throw RotationError.unknownKey(name: rotation.keyName, known: inventory.keys.map(\.name))
+        }
+        guard [rotation.oldFingerprint, rotation.newFingerprint].contains(key.fingerprint) else {
+            throw RotationError.inventoryChanged(name: key.name, id: id)
+        }
+        let identity = try loadIdentity(verifyIdentity ?? rotation.optionValues[Self.identityOption], expecting: keys.new)
+        if let verifyIdentity, verifyIdentity != rotation.optionValues[Self.identityOption] {
+            try store.setRotationOptions(id: id, rotation.optionValues.merging([Self.identityOption: verifyIdentity]) { $1 })
+        }
+        return try run(Context(rotation: rotation, key: key, keys: keys, identity: identity))
+    }
+
+    /// The stored state of rotation `id`, or of the latest one.
+    public static func status(of store: Store, id: Int64? = nil) throws -> RotationReport {
+        let found = try id.map { try store.rotation(id: $0) } ?? store.latestRotation()
+        guard let rotation = found else { throw id.map { RotationError.unknownRotation($0) } ?? RotationError.noRotations }
+        return RotationReport(rotation, rows: try store.rotationHosts(id: rotation.id),
+                              oldKeyRetired: try store.retiredFingerprints().contains(rotation.oldFingerprint))
+    }
+
+    // MARK: - The run
+
+    /// Runs the steps wave by wave, then finishes the rotation unless interrupted.
+    func run(_ context: Context) throws -> RotationReport {
+        let started = Date()
+        let id = context.rotation.id
+        try forgetUngranted(context)
+        var rows = try store.rotationHosts(id: id)
+        let waves = RotationPlanner.waves(rows.map(\.pair), canary: context.rotation.canary)
+        waves: for (index, wave) in waves.enumerated() {
+            let members = Set(wave)
+            for step in RotationStep.allCases {
+                guard !cancellation.isCancelled else { break waves }
+                let due = RotationPlanner.due(step, in: rows.filter { members.contains($0.pair) })
+                guard !due.isEmpty else { continue }
+                events?(.stepStarted(step, wave: index, count: due.count))
+                if step == .verify { try verify(due, context) } else { try push(step, due, context) }
+                events?(.stepFinished(step, wave: index))
+                rows = try store.rotationHosts(id: id)
+            }
+            let canaryFailed = waves.count > 1 && index == 0 && rows.contains { members.contains($0.pair) && $0.completedPhase != .retired }
+            if canaryFailed { break }
+        }
+
+        let interrupted = cancellation.isCancelled
+        var remaining: [RotationPair] = [], update: InventoryKeyUpdate?
+        if !interrupted {
+            let status = RotationPlanner.status(of: rows, canary: context.rotation.canary)
+            if status == .completed { (remaining, update) = try complete(context) }
+            try store.finishRotation(id: id, status: status)
+        }
+        guard let rotation = try store.rotation(id: id) else { throw RotationError.unknownRotation(id) }
+        return RotationReport(rotation, rows: rows, seconds: Date().timeIntervalSince(started), interrupted: interrupted,
+                              oldKeyRetired: try store.retiredFingerprints().contains(rotation.oldFingerprint),
+                              remaining: remaining, inventory: update)
+    }
+
+    /// Pairs the inventory no longer grants the key to have nothing left to
+    /// rotate: they are marked retired, with a note.
+    func forgetUngranted(_ context: Context) throws {
+        let grants = Set(RotationPlanner.pairs(of: context.key.name, in: inventory))
+        for row in try store.rotationHosts(id: context.rotation.id) where row.completedPhase != .retired && !grants.contains(row.pair) {
+            try store.setRotationPhase(rotationID: context.rotation.id, host: row.host, account: row.account, phase: .retired,
+                                       error: "no longer granted \(context.key.name) by the inventory; nothing to rotate")
+        }
+    }
+
+    /// Once every pair is retired: retires the old fingerprint if no grant of
+    /// the key still holds it, and makes the inventory name the new key.
+    func complete(_ context: Context) throws -> ([RotationPair], InventoryKeyUpdate?) {
+        let rotation = context.rotation
+        let siblings = try store.rotations().filter {
+            $0.keyName == rotation.keyName && $0.oldFingerprint == rotation.oldFingerprint && $0.newFingerprint == rotation.newFingerprint
+        }
+        let retired = try siblings.flatMap { try store.rotationHosts(id: $0.id) }.filter { $0.completedPhase == .retired }.map(\.pair)
+        let remaining = RotationPlanner.uncovered(RotationPlanner.pairs(of: rotation.keyName, in: inventory), retired: retired)
+        guard remaining.isEmpty else { return (remaining, nil) }
+        try store.recordRetired(fingerprint: rotation.oldFingerprint, keyName: rotation.keyName, rotationID: rotation.id)
+        return ([], InventoryKeyUpdate.apply(key: context.key, new: context.keys.new, inventoryPath: inventory.path))
+    }
+
+    // MARK: - Steps
+
+    /// Add or retire: one push of the due accounts, the key staged for the step.
+    func push(_ step: RotationStep, _ due: [RotationPair], _ context: Context) throws {
+        let stored = try RotationOverlay.load(from: store, inventory: inventory)
+        var key = stored.keys[context.key.name]
+            ?? RotationOverlay.Key(name: context.key.name, old: context.keys.old, new: context.keys.new, stages: [:], otherwise: .old)
+        for pair in due { key.stages[pair] = step.stage }
+        var settings = SyncEngine.Settings(mode: .push, parallel: parallel)
+        // Retiring removes the old key from the account wherever it is, not only from the block.
+        if step == .retire { settings.plan.revoked = [context.keys.old.fingerprint] }
+        let run = SyncRun(inventory: inventory, targets: targets(for: due), settings: settings,
+                          selectionText: "rotation \(context.rotation.id) \(step.rawValue)", command: "rotate",
+                          rotationOverlay: stored.replacing(key))
+        let recorder = PhaseRecorder(store: store, rotationID: context.rotation.id, events: events)
+        let byHost = Dictionary(grouping: due, by: \.host)
+        _ = try run.execute(store: store, cancellation: cancellation, passphrase: passphrase) { _, result in
+            guard result.errorKind != "interrupted" else { return }
+            for pair in byHost[result.host] ?? [] { recorder.record(pair, step, error: Self.pushFailure(result, account: pair.account)) }
+        }
+        try recorder.rethrow()
+    }
+
+    /// Verify: a login with the new private key, or a re-read of the file.
+    func verify(_ due: [RotationPair], _ context: Context) throws {
+        let recorder = PhaseRecorder(store: store, rotationID: context.rotation.id, events: events)
+        if let identity = context.identity {
+            let hostKeys = HostKeyVerifier()
+            // nil: not started (interrupted); .some(nil): logged in.
+            _ = ParallelRunner(width: parallel).run(due, onResult: { index, outcome, _ in
+                if let outcome { recorder.record(due[index], .verify, error: outcome) }
+            }) { [inventory, cancellation] pair -> String?? in
+                guard !cancellation.isCancelled else { return .none }
+                guard let host = inventory.host(named: pair.host) else { return .some("\(pair.host) is not in the inventory") }
+                return .some(Self.login(host, account: pair.account, identity: identity, hostKeys: hostKeys))
+            }
+        } else {
+            let overlay = try RotationOverlay.load(from: store, inventory: inventory)
+            let run = SyncRun(inventory: inventory, targets: overlay.apply(to: targets(for: due)),
+                              settings: SyncEngine.Settings(mode: .check, parallel: parallel))
+            let byHost = Dictionary(grouping: due, by: \.host)
+            let newFingerprint = context.keys.new.fingerprint
+            _ = SyncEngine(jobs: run.jobs, settings: run.settings, cancellation: cancellation, passphrase: passphrase)
+                .run(run.jobs, onResult: { _, result, _ in
+                    guard result.errorKind != "interrupted" else { return }
+                    for pair in byHost[result.host] ?? [] {
+                        recorder.record(pair, .verify, error: Self.fileFailure(result, account: pair.account, newFingerprint: newFingerprint))
+                    }
+                })
+        }
+        try recorder.rethrow()
+    }
+
+    /// The inventory's targets for `pairs`: their hosts, only their accounts (all blocks).
+    func targets(for pairs: [RotationPair]) -> [HostTarget] {
+        let accounts = Dictionary(grouping: pairs, by: \.host).mapValues { Set($0.map(\.account)) }
+        return ((try? inventory.select()) ?? []).compactMap { target in
+            guard let wanted = accounts[target.host.name] else { return nil }
+            var target = target
+            target.accounts.removeAll { !wanted.contains($0.name) }
+            return target
+        }
+    }
+
+    // MARK: - Judging results
+
+    /// Why a push step did not reach the account, or nil.
+    static func pushFailure(_ result: HostResult, account: String) -> String? {
+        if result.status == .failed { return result.error ?? "failed" }
+        let blocking = result.drift.filter {
+            $0.account == account && (blockingDrift.contains($0.kind) || $0.kind == .accountMissing && !$0.repairable)
+        }
+        return blocking.isEmpty ? nil : blocking.map(\.detail).joined(separator: "; ") + "; nothing written for \(account)"
+    }
+
+    /// Why a re-read does not prove the new key works for the account, or nil.
+    static func fileFailure(_ result: HostResult, account: String, newFingerprint: String) -> String? {
+        if result.status == .failed { return result.error ?? "failed" }
+        guard result.seenKeys.contains(where: { $0.account == account && $0.fingerprint == newFingerprint && $0.managed }) else {
+            return "the new key \(newFingerprint) is not in a managed block of \(account)'s authorized_keys"
+        }
+        let breakers = result.drift.filter { $0.account == account && loginBreakers.contains($0.kind) }
+        return breakers.isEmpty ? nil : "the new key is in the file, but sshd would refuse the login: " + breakers.map(\.detail).joined(separator: "; ")
+    }
+
+    /// Logs in as `account` with the new key and runs `true`; nil on success, else why not.
+    static func login(_ host: InventoryHost, account: String, identity: SSHIdentity, hostKeys: HostKeyVerifier) -> String? {
+        let endpoint = SSHEndpoint(name: host.name, address: host.address, port: host.port, user: account,
+                                   connectTimeout: host.connectTimeout, hostKeyPolicy: .knownHosts(path: host.knownHosts))
+        do {
+            let connection = try SSHConnection(endpoint: endpoint, hostKeys: hostKeys)
+            defer { connection.close() }
+            try connection.authenticate(with: identity)
+            let reply = try connection.exec("true", timeout: host.commandTimeout)
+            guard reply.exitStatus == 0 else {
+                return "login as \(account) with the new key worked, but `true` exited \(reply.exitStatus): \(reply.stderrText.prefix(200))"
+            }
+            return nil
+        } catch {
+            return "login as \(account) with the new key failed: \(error)"
+        }
+    }
+
+    // MARK: - Keys
+
+    static func importKey(_ path: String) throws -> PublicKey {
+        do { return try KeyImporter.importKey(contentsOf: path) } catch {
+            throw RotationError.unreadableKey(path: path, reason: error.description)
+        }
+    }
+
+    /// Loads `path` as an identity and checks that it is the private half of `new`.
+    func loadIdentity(_ path: String?, expecting new: PublicKey) throws -> SSHIdentity? {
+        guard let path else { return nil }
+        let identity: SSHIdentity
+        do {
+            identity = try SSHIdentity.load(.file(path: path)) { passphrase(path) }
+        } catch {
+            if case .identity(_, let reason) = error { throw RotationError.unreadableKey(path: path, reason: reason) }
+            throw RotationError.unreadableKey(path: path, reason: error.description)
+        }
+        guard let found = identity.publicKey ?? (try? KeyImporter.importKey(contentsOf: path)) else {
+            throw RotationError.unreadableKey(path: path, reason: "cannot tell which public key it holds")
+        }
+        guard found.fingerprint == new.fingerprint else {
+            throw RotationError.identityMismatch(path: path, expected: new.fingerprint, found: found.fingerprint)
+        }
+        return identity
+    }
+}
+
+extension Store.RotationHost {
+    /// The host and account of this row.
+    var pair: RotationPair { RotationPair(host: host, account: account) }
+}
+
+/// Records each pair's step result as it arrives (one transaction each), so a
+/// killed run keeps what it finished; the first store error is kept.
+final class PhaseRecorder: @unchecked Sendable {
+    private let store: Store
+    private let rotationID: Int64
+    private let events: (@Sendable (RotationEvent) -> Void)?
+    private let lock = NSLock()
+    private var firstError: Error?
+
+    init(store: Store, rotationID: Int64, events: (@Sendable (RotationEvent) -> Void)?) {
+        (self.store, self.rotationID, self.events) = (store, rotationID, events)
+    }
+
+    func record(_ pair: RotationPair, _ step: RotationStep, error: String?) {
+        do {
+            try store.setRotationPhase(rotationID: rotationID, host: pair.host, account: pair.account,
+                                       phase: error == nil ? step.phase : .failed, error: error)
+        } catch {
+            lock.withLock { if firstError == nil { firstError = error } }
+        }
+        events?(.pairFinished(pair, step, error: error))
+    }
+
+    func rethrow() throws {
+        if let error = lock.withLock({ firstError }) { throw error }
+    }
+}
+
+/// Asks for each key file's passphrase at most once per run (the steps load identities anew).
+final class PassphraseMemo: @unchecked Sendable {
+    private let ask: @Sendable (String) -> String?
+    private let lock = NSLock()
+    private var answers: [String: String?] = [:]
+
+    init(_ ask: @escaping @Sendable (String) -> String?) { self.ask = ask }
+
+    func get(_ label: String) -> String? {
+        lock.withLock {
+            if let known = answers[label] { return known }
+            let answer = ask(label)
+            answers[label] = answer
+            return answer
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// keysync-bench: measurements for Scripts/bench that the CLI has no command
+// for. `keysync-bench transport INVENTORY COMMAND [PARALLEL]` connects to every
+// inventory host with the engine's transport and runner (one connection,
+// host key checked, one exec each) and prints one JSON line: hosts, ok,
+// failed, wall and controller CPU seconds, peak RSS.
+import Foundation
+import KeySync
+
+func cpuSeconds() -> (user: Double, system: Double, maxRSSKiB: Int) {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return (seconds(usage.ru_utime), seconds(usage.ru_stime), usage.ru_maxrss)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4, arguments[1] == "transport" else {
+    FileHandle.standardError.write(Data("usage: keysync-bench transport INVENTORY COMMAND [PARALLEL]\n".utf8))
+    exit(1)
+}
+let inventory: Inventory
+do {
+    inventory = try Inventory.load(path: arguments[2])
+} catch {
+    FileHandle.standardError.write(Data("\(error)\n".utf8))
+    exit(1)
+}
+let command = arguments[3]
+let parallel = arguments.count > 4 ? Int(arguments[4]) ?? 64 : 64
+let verifier = HostKeyVerifier()
+var identities: [String: SSHIdentity] = [:]
+for host in inventory.hosts {
+    if case .identity(let path) = host.credential, identities[path] == nil {
+        identities[path] = try SSHIdentity.load(.file(path: path))
+    }
+}
+let loaded = identities
+let started = Date()
+let before = cpuSeconds()
+let results = ParallelRunner(width: parallel).run(inventory.hosts) { host -> Bool in
+    guard case .identity(let path) = host.credential, let identity = loaded[path] else { return false }
+    let endpoint = SSHEndpoint(name: host.name, address: host.address, port: host.port, user: host.user,
+                               connectTimeout: host.connectTimeout, hostKeyPolicy: .knownHosts(path: host.knownHosts))
+    do {
+        let connection = try SSHConnection(endpoint: endpoint, hostKeys: verifier)
+        try connection.authenticate(with: identity)
+        return try connection.exec(command, timeout: host.commandTimeout).exitStatus == 0
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        return false
+    }
+}
+let after = cpuSeconds()
+let ok = results.filter { $0 }.count
+let line = String(format: "{\"hosts\": %d, \"ok\": %d, \"failed\": %d, \"wall\": %.3f, \"user\": %.3f, \"sys\": %.3f, \"max_rss_kib\": %d}",
+                  results.count, ok, results.count - ok, Date().timeIntervalSince(started),
+                  after.user - before.user, after.system - before.system, after.maxRSSKiB)
+print(line)
+exit(ok == results.count ? 0 : 3)

@@ -1,0 +1,42 @@
+import Testing
+@testable import KeySync
+
+/// The nonce-framed content of the probe reply (`content-begin NONCE` …
+/// `\ncontent-end NONCE STATUS`): file bytes cannot fake the boundary.
+@Suite struct ProbeFramingTests {
+    func reply(_ content: [UInt8], nonce: String = "abc123", status: String = "0") -> [UInt8] {
+        Array("KEYSYNC-PROBE 1\neuid 0\nsetpriv yes\n@account app\npasswd app:x:1001:1001::/home/app:/bin/sh\npath /home/app/.ssh/authorized_keys\n".utf8)
+            + Array("stat regular file|600|1001|1001|5|/home/app/.ssh/authorized_keys\nstat directory|700|1001|1001|4096|/home/app/.ssh\nstat directory|755|1001|1001|4096|/home/app\n".utf8)
+            + Array("content-begin \(nonce)\n".utf8) + content + Array("\ncontent-end \(nonce) \(status)\n@end\n".utf8)
+    }
+
+    @Test(arguments: [
+        "ssh-ed25519 AAAA k\n",
+        "no final newline",
+        "",
+        "\ncontent-end other 0\n@end\n@account mallory\n",
+        "line\r\n\u{0}\u{FF}",
+    ])
+    func contentSurvivesExactly(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        let probe = try HostProbe(reply: reply(bytes))
+        let account = try #require(probe.accounts["app"])
+        #expect(account.content == bytes)
+        #expect(probe.accounts["mallory"] == nil)
+        #expect(account.file?.kind == .regular && account.file?.mode == 0o600)
+        #expect(account.directory?.mode == 0o700)
+        #expect(account.home?.mode == 0o755)
+    }
+
+    @Test func unreadableFileIsAReadErrorNotContent() throws {
+        let probe = try HostProbe(reply: reply([], status: "1"))
+        #expect(probe.accounts["app"]?.content == nil)
+        #expect(probe.accounts["app"]?.readError != nil)
+    }
+
+    @Test func missingEndMarkerIsMalformed() {
+        var bytes = reply(Array("x".utf8))
+        bytes.removeLast(30)
+        #expect(throws: ProbeError.self) { try HostProbe(reply: bytes) }
+    }
+}
