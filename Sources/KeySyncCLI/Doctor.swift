@@ -15,6 +15,7 @@ extension KeySyncCommand {
         )
 
         @OptionGroup var inventoryOption: InventoryOption
+        @OptionGroup var databaseOption: DatabaseOption
         @OptionGroup var selection: SelectionOptions
 
         @Option(name: .long, help: ArgumentHelp("Only this account (Unix name).", valueName: "name"))
@@ -58,9 +59,21 @@ extension KeySyncCommand {
                 printError("error: no selected host has \(what)")
                 throw ExitCode(1)
             }
+            // Keys under rotation: expect what push would write. Read only, and only an existing database.
+            var rotations: RotationOverlay?
+            let database = databaseOption.resolvedDatabasePath
+            if FileManager.default.fileExists(atPath: database) {
+                do {
+                    rotations = try RotationOverlay.load(from: try Store(path: database), inventory: inventory)
+                } catch {
+                    printError("error: \(database): \(error)")
+                    throw ExitCode(1)
+                }
+            }
             let run = DoctorRun(inventory: inventory, targets: targets, options: DoctorRun.Options(
                 parallel: parallel ?? inventory.parallel, key: key,
-                diagnostics: ProbeScript.Diagnostics(logPaths: sshdLog, logLines: logLines), tryLogin: tryLogin))
+                diagnostics: ProbeScript.Diagnostics(logPaths: sshdLog, logLines: logLines), tryLogin: tryLogin,
+                rotations: rotations))
             let cancellation = Cancellation()
             let interrupt = InterruptHandler { cancellation.cancel() }
             defer { interrupt.restore() }

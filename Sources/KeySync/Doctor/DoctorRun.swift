@@ -14,12 +14,16 @@ public struct DoctorRun: Sendable {
         public var diagnostics: ProbeScript.Diagnostics
         /// A private key to log in with as each account (`--try-login`), before the probe.
         public var tryLogin: String?
+        /// Keys under rotation, as push lays them over the inventory (old, old + new or new per host and account).
+        public var rotations: RotationOverlay?
 
-        public init(parallel: Int = 64, key: String? = nil, diagnostics: ProbeScript.Diagnostics = .init(), tryLogin: String? = nil) {
+        public init(parallel: Int = 64, key: String? = nil, diagnostics: ProbeScript.Diagnostics = .init(),
+                    tryLogin: String? = nil, rotations: RotationOverlay? = nil) {
             self.parallel = parallel
             self.key = key
             self.diagnostics = diagnostics
             self.tryLogin = tryLogin
+            self.rotations = rotations
         }
     }
 
@@ -55,6 +59,7 @@ public struct DoctorRun: Sendable {
         let loginIdentity = try options.tryLogin.map { path throws(SSHError) in
             try SSHIdentity.load(.file(path: path)) { passphrase(path) }
         }
+        let targets = options.rotations?.apply(to: targets) ?? targets
         let jobs = SyncRun(inventory: inventory, targets: targets, settings: SyncEngine.Settings(mode: .check)).jobs
         let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: .check, parallel: options.parallel),
                                 cancellation: cancellation, passphrase: passphrase)

@@ -22,12 +22,12 @@ import Testing
     @Test func parsesEveryOption() throws {
         let doctor = try parse(["--project", "a", "--project", "b", "--host", "h1", "--group", "web", "--account", "usersample",
                                 "--key", "kp-usersample", "--sshd-log", "/var/log/a", "--sshd-log", "/var/log/b", "--log-lines", "3",
-                                "--try-login", "id", "--parallel", "8", "--json", "--verbose", "--inventory", "i.yml"])
+                                "--try-login", "id", "--parallel", "8", "--json", "--verbose", "--inventory", "i.yml", "--db", "k.db"])
         #expect(doctor.selection.project == ["a", "b"] && doctor.selection.host == ["h1"] && doctor.selection.group == ["web"])
         #expect(doctor.account == "usersample" && doctor.key == "kp-usersample")
         #expect(doctor.sshdLog == ["/var/log/a", "/var/log/b"] && doctor.logLines == 3)
         #expect(doctor.tryLogin == "id" && doctor.parallel == 8 && doctor.json && doctor.verbose)
-        #expect(doctor.inventoryOption.inventory == "i.yml")
+        #expect(doctor.inventoryOption.inventory == "i.yml" && doctor.databaseOption.db == "k.db")
         let plain = try parse([])
         #expect(plain.logLines == 10 && !plain.json && plain.account == nil && plain.sshdLog.isEmpty)
     }
@@ -58,6 +58,8 @@ import Testing
         #expect(throws: ExitCode(1)) { try parse(["--inventory", inventory, "--account", "nobody"]).run() }
         #expect(throws: ExitCode(1)) { try parse(["--inventory", inventory, "--host", "h2"]).run() }
         #expect(throws: ExitCode(1)) { try parse(["--inventory", folder.file("missing.yml").path]).run() }
+        try "not a database".write(to: folder.file("bad.db"), atomically: true, encoding: .utf8)
+        #expect(throws: ExitCode(1)) { try parse(["--inventory", inventory, "--db", folder.file("bad.db").path]).run() }
     }
 
     @Test func help() {
@@ -67,10 +69,11 @@ import Testing
             Read-only: one probe per host, nothing written on hosts or in the database. Exit 0 when no finding
             is an error, 2 when one is, 3 if any host failed (3 wins).
 
-            USAGE: keysync doctor [--inventory <inventory>] [--project <project> ...] [--host <host> ...] [--group <group> ...] [--account <name>] [--key <name>] [--sshd-log <path> ...] [--log-lines <n>] [--try-login <private-key>] [--parallel <parallel>] [--json] [--verbose]
+            USAGE: keysync doctor <options>
 
             OPTIONS:
               --inventory <inventory> Inventory file (default: $KEYSYNC_INVENTORY, then ./inventory.yml).
+              --db <db>               SQLite database (default: $KEYSYNC_DB, then ./keysync.db).
               --project <project>     Select a project (repeatable).
               --host <host>           Select a host by name (repeatable).
               --group <group>         Select a host group (repeatable).
