@@ -97,7 +97,11 @@ extension ProbeScript {
                 if (r == "") c = "empty"; else if (substr(r, 1, 1) == "*") c = "star"
                 print "shadow_lock " n " " c " " $3 ":" $4 ":" $5 ":" $6 ":" $7 ":" $8 ":" $9
             }'
-            printf '%s\n' "$settings" | grep -Ei '^(requiredrsasize|permitrootlogin) ' | sed 's/^/sshd /'
+            while read -r key value; do
+                case $key in requiredrsasize | permitrootlogin) echo "sshd $key $value" ;; esac
+            done <<EOF
+        $settings
+        EOF
             if [ -e "$file" ] && command -v setpriv >/dev/null 2>&1; then
                 r=$(setpriv --reuid="$p_uid" --regid="$p_gid" --init-groups sh -c 'if test -r "$1"; then echo yes; else echo no; fi' sh "$file" 2>/dev/null) || r=
                 echo "file_access ${r:-unknown}"

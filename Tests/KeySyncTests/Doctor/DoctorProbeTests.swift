@@ -132,6 +132,9 @@ import Testing
             #expect(real.path.hasPrefix("/"))
         }
         #expect(probe.accounts["keysync-nosuchuser"]?.diagnostics != nil)
+        if let sshd = probe.accounts["root"]?.sshd, sshd["authorizedkeysfile"] != nil {
+            #expect(sshd["requiredrsasize"] != nil && sshd["permitrootlogin"] != nil, "\(sshd)")
+        }
         #expect(!output.text.contains("$6$") && !output.text.contains("$y$"))
     }
 }
