@@ -1,12 +1,96 @@
 import ArgumentParser
+import Foundation
 import KeySync
 
 extension KeySyncCommand {
+    /// `keysync doctor`: why a role login fails, with the evidence and the fix.
     struct Doctor: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "doctor",
-            abstract: "Explain why a role login would fail, with the fix (not implemented yet)"
+            abstract: "Explain why a role login would fail, with the evidence and the fix.",
+            discussion: """
+                Read-only: one probe per host, nothing written on hosts or in the database. \
+                Exit 0 when no finding is an error, 2 when one is, 3 if any host failed (3 wins).
+                """
         )
-        func run() throws { throw NotImplemented(command: "doctor") }
+
+        @OptionGroup var inventoryOption: InventoryOption
+        @OptionGroup var databaseOption: DatabaseOption
+        @OptionGroup var selection: SelectionOptions
+
+        @Option(name: .long, help: ArgumentHelp("Only this account (Unix name).", valueName: "name"))
+        var account: String?
+
+        @Option(name: .long, help: ArgumentHelp("Only accounts granted this inventory key, and only its per-key findings.", valueName: "name"))
+        var key: String?
+
+        @Option(name: .customLong("sshd-log"), help: ArgumentHelp("A log file on the hosts to search for sshd lines (repeatable), besides auth.log, secure, sshd's own log file and the journal.", valueName: "path"))
+        var sshdLog: [String] = []
+
+        @Option(name: .customLong("log-lines"), help: ArgumentHelp("sshd log lines quoted per account.", valueName: "n"))
+        var logLines = 10
+
+        @Option(name: .customLong("try-login"), help: ArgumentHelp("Also log in as each account with this private key (before probing) and quote the server's answer.", valueName: "private-key"))
+        var tryLogin: String?
+
+        @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
+        var parallel: Int?
+
+        @Flag(name: .long, help: "Print one JSON document instead of text.")
+        var json = false
+
+        @Flag(name: .long, help: "Text output: also show info findings (the sshd log lines, logins that worked).")
+        var verbose = false
+
+        func validate() throws {
+            if let parallel, parallel < 1 || parallel > 1024 { throw ValidationError("--parallel must be between 1 and 1024") }
+            if logLines < 0 || logLines > 1000 { throw ValidationError("--log-lines must be between 0 and 1000") }
+        }
+
+        func run() throws {
+            let inventory = try inventoryOption.loadInventory()
+            if let key, inventory.key(named: key) == nil {
+                printError("error: unknown key \"\(key)\" (not under keys: in \(inventoryOption.resolvedInventoryPath))")
+                throw ExitCode(1)
+            }
+            let targets = DoctorRun.narrow(try selection.targets(in: inventory), account: account, key: key)
+            if targets.isEmpty && (account != nil || key != nil) {
+                let what = [account.map { "account \"\($0)\"" }, key.map { "key \"\($0)\"" }].compactMap { $0 }.joined(separator: " with ")
+                printError("error: no selected host has \(what)")
+                throw ExitCode(1)
+            }
+            // Keys under rotation: expect what push would write. Read only, and only an existing database.
+            var rotations: RotationOverlay?
+            let database = databaseOption.resolvedDatabasePath
+            if FileManager.default.fileExists(atPath: database) {
+                do {
+                    rotations = try RotationOverlay.load(from: try Store(path: database), inventory: inventory)
+                } catch {
+                    printError("error: \(database): \(error)")
+                    throw ExitCode(1)
+                }
+            }
+            let run = DoctorRun(inventory: inventory, targets: targets, options: DoctorRun.Options(
+                parallel: parallel ?? inventory.parallel, key: key,
+                diagnostics: ProbeScript.Diagnostics(logPaths: sshdLog, logLines: logLines), tryLogin: tryLogin,
+                rotations: rotations))
+            let cancellation = Cancellation()
+            let interrupt = InterruptHandler { cancellation.cancel() }
+            defer { interrupt.restore() }
+            let progress = ProgressLine(enabled: isatty(STDERR_FILENO) != 0 && !json)
+            let report: DoctorReport
+            do {
+                report = try run.execute(cancellation: cancellation, passphrase: Passphrase.prompt) { done, host in
+                    progress.update(done: done.done, total: done.total, failed: host.status == .failed)
+                }
+            } catch {
+                progress.finish()
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+            progress.finish()
+            print(json ? try JSONOutput.string(report) : report.text(verbose: verbose), terminator: json ? "\n" : "")
+            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        }
     }
 }

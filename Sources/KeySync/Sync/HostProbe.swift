@@ -78,6 +78,8 @@ public struct AccountProbe: Hashable, Sendable {
     /// The file's bytes, when it is a regular file that could be read.
     public var content: [UInt8]?
     public var readError: String?
+    /// What the doctor part of the probe found; nil unless it was asked for.
+    public var diagnostics: AccountDiagnostics?
 
     public var exists: Bool { passwd != nil }
     public var uid: Int? { passwd.flatMap { $0.count > 2 ? Int($0[2]) : nil } }
@@ -96,6 +98,11 @@ public struct HostProbe: Hashable, Sendable {
     public var sshdVersion: String?
     public var hasSetpriv = false
     public var accounts: [String: AccountProbe] = [:]
+    /// Doctor only: the address sshd sees the controller at, the log
+    /// sources searched, and sshd_config lines that matter for logins.
+    public var clientAddress: String?
+    public var logSources: [String] = []
+    public var configLines: [SSHDConfigLine] = []
 
     /// Parses a probe reply; throws when it is not one (truncated, a banner, an error page).
     public init(reply: [UInt8]) throws(ProbeError) {
@@ -115,6 +122,9 @@ public struct HostProbe: Hashable, Sendable {
             case "euid": euid = Int(value)
             case "sshd_version": sshdVersion = String(value)
             case "setpriv": hasSetpriv = value == "yes"
+            case "client_addr": clientAddress = String(value)
+            case "log_source": logSources.append(String(value))
+            case "config": SSHDConfigLine(probeLine: value).map { configLines.append($0) }
             case "@account":
                 flush()
                 current = AccountProbe(account: String(value))
@@ -128,14 +138,19 @@ public struct HostProbe: Hashable, Sendable {
                         throw .malformed("truncated authorized_keys content for \(current!.account)")
                     }
                     current!.content = bytes
-                } else if key == "content-begin" {
+                } else if key == "content-begin" || key == "keyfile_content-begin" {
                     // Bytes up to "\ncontent-end NONCE STATUS": the nonce is the
                     // controller's, so file content cannot fake the boundary.
-                    guard !value.isEmpty, let bytes = cursor.bytes(until: Array("\ncontent-end \(value) ".utf8)),
+                    let name = key.dropLast("-begin".count)
+                    guard !value.isEmpty, let bytes = cursor.bytes(until: Array("\n\(name)-end \(value) ".utf8)),
                           let status = cursor.line() else {
                         throw .malformed("truncated authorized_keys content for \(current!.account)")
                     }
-                    if status == "0" {
+                    if name == "keyfile_content" {
+                        if status == "0", let last = current!.diagnostics?.keyFiles.indices.last {
+                            current!.diagnostics!.keyFiles[last].content = bytes
+                        }
+                    } else if status == "0" {
                         current!.content = bytes
                     } else {
                         current!.readError = "cannot read \(current!.path ?? "authorized_keys") (dd exit \(status))"
@@ -193,7 +208,7 @@ public struct HostProbe: Hashable, Sendable {
         case "stat_dir": probe.directory = FileStat(probeLine: value)
         case "stat_file": probe.file = FileStat(probeLine: value)
         case "read_error": probe.readError = String(value)
-        default: break
+        default: AccountDiagnostics.apply(key: key, value: value, to: &probe.diagnostics)
         }
     }
 }

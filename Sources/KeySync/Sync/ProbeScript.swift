@@ -27,15 +27,19 @@ public enum ProbeScript {
 
     /// The script for `requests`. `$1` is the login's `SSH_CLIENT` (for `sshd -T -C addr=`).
     /// `nonce` frames file contents: a host cannot forge the end of a file it
-    /// cannot guess the boundary of.
-    public static func render(_ requests: [ProbeRequest], nonce: String = ProbeScript.makeNonce()) -> String {
-        var script = "nonce=\(Shell.quote(nonce))\n" + prelude
+    /// cannot guess the boundary of. With `diagnostics`, each account section
+    /// also carries what `keysync doctor` needs.
+    public static func render(_ requests: [ProbeRequest], nonce: String = ProbeScript.makeNonce(),
+                              diagnostics: Diagnostics? = nil) -> String {
+        var script = "nonce=\(Shell.quote(nonce))\n" + prelude + (diagnostics?.prelude ?? "")
         for request in requests {
             let uid = request.uid.map(String.init) ?? "-"
             let gid = request.gid.map(String.init) ?? "-"
             let group = Shell.quote(request.group ?? "")
             script += "probe_account \(Shell.quote(request.account)) \(uid) \(gid) \(group)\n"
+            if diagnostics != nil { script += "diagnose_account \(Shell.quote(request.account))\n" }
         }
+        if diagnostics != nil { script += Diagnostics.epilogue }
         script += "echo '@end'\n"
         return script
     }

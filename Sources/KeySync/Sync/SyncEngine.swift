@@ -28,7 +28,7 @@ public struct SyncEngine: Sendable {
 
     public let settings: Settings
     public let hostKeys: HostKeyVerifier
-    private let identities: [SSHIdentitySource: Result<SSHIdentity, SSHError>]
+    let identities: [SSHIdentitySource: Result<SSHIdentity, SSHError>]
     /// Set by a signal handler: hosts not yet started are skipped.
     public let cancellation: Cancellation
 
@@ -62,34 +62,14 @@ public struct SyncEngine: Sendable {
 
     /// One host, start to end. Never throws: every failure becomes a `failed` result.
     func converge(_ job: HostJob, snapshot: SnapshotHook?) -> HostResult {
-        let identity: SSHIdentity
-        switch identities[job.identity] {
-        case .success(let loaded)?: identity = loaded
-        case .failure(let error)?: return .failed(job.host, kind: error.kind, error: error.description)
-        case nil: return .failed(job.host, kind: "auth_failed", error: "\(job.host): no identity")
+        let probed: ProbedHost
+        switch connectAndProbe(job) {
+        case .probed(let host): probed = host
+        case .failed(let result): return result
         }
-        let connection: SSHConnection
-        do {
-            connection = try SSHConnection(endpoint: job.endpoint, hostKeys: hostKeys)
-            try connection.authenticate(with: identity)
-        } catch {
-            return .failed(job.host, kind: error.kind, error: error.description)
-        }
+        let (connection, identity, probe) = (probed.connection, probed.identity, probed.probe)
         defer { connection.close() }
-
         let label = job.endpoint.label
-        let requests = job.accounts.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
-        let probe: HostProbe
-        do {
-            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ProbeScript.render(requests).utf8),
-                                            timeout: job.commandTimeout)
-            if let failure = Self.becomeFailure(reply, label: label, become: job.become) { return failure.named(job.host) }
-            probe = try HostProbe(reply: reply.stdout)
-        } catch let error as SSHError {
-            return .failed(job.host, kind: error.kind, error: error.description)
-        } catch {
-            return .failed(job.host, kind: "probe_failed", error: "\(label): \(error)")
-        }
 
         var options = settings.plan
         options.loginUser = job.endpoint.user
@@ -214,7 +194,7 @@ public struct SyncEngine: Sendable {
     }
 }
 
-private extension HostResult {
+extension HostResult {
     func named(_ host: String) -> HostResult {
         var copy = self
         copy.host = host

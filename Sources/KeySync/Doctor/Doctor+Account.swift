@@ -1,0 +1,79 @@
+import Foundation
+
+/// The account itself: exists, not locked or expired, no password change
+/// pending, a shell sshd accepts.
+extension Examination {
+    /// False when the account does not exist (nothing else to check).
+    mutating func checkAccount() -> Bool {
+        guard account.exists else {
+            add(.error, .accountMissing, "\(name) does not exist on this host; sshd logs \"Invalid user \(name)\" and refuses every login",
+                evidence: ["getent passwd \(name): no entry"],
+                fix: target.create ? pushFix() : Self.command("useradd", "-m", "-s", target.shellPath, "-p", "*", name))
+            return false
+        }
+        checkShadow()
+        checkShell()
+        return true
+    }
+
+    private mutating func checkShadow() {
+        guard let shadow = account.shadow else { return }
+        let pam = sshdEvidence("usepam")
+        // sshd's own lock check (no PAM) looks for a leading '!'; the probe's class also counts '*' prefixes.
+        let locked = account.diagnostics.map { $0.lockMarks > 0 } ?? (shadow.password == .locked)
+        if locked {
+            let marks = String(repeating: "!", count: max(diagnostics.lockMarks, 1))
+            let fix = diagnostics.passwordAfterLock == .hash ? Self.command("usermod", "-U", name)
+                : Self.command("usermod", "-p", "*", name)
+            let keep = diagnostics.passwordAfterLock == .hash ? " (usermod -U restores the password it had)" : " ('*': no password, key logins allowed)"
+            if usesPAM {
+                add(.warning, .accountLocked, "\(name) is locked ('\(marks)' in shadow); sshd uses PAM here, which still accepts key logins, but with UsePAM no sshd refuses them\(keep)",
+                    evidence: [shadowEvidence, pam], fix: fix)
+            } else {
+                add(.error, .accountLocked, "\(name) is locked ('\(marks)' in shadow); sshd without PAM refuses every login, keys included: \"User \(name) not allowed because account is locked\"\(keep)",
+                    evidence: [shadowEvidence, pam], fix: fix)
+            }
+        }
+        if let expire = shadow.expire, expire >= 0, usesPAM ? expire <= today : expire < today {
+            add(.error, .accountExpired, "\(name) expired on \(dayText(expire)); today is \(dayText(today)); sshd refuses the login",
+                evidence: [shadowEvidence, pam], fix: Self.command("chage", "-E", "-1", name))
+        }
+        let changeFix = "chage -d \"$(date +%F)\" " + Self.command(name)
+        if shadow.lastChange == 0 {
+            if usesPAM {
+                add(.error, .passwordChangeRequired, "\(name) must change its password (last change 0, what passwd -S shows as expired); with PAM sshd accepts the key but then demands a new password, which a command or a script cannot give",
+                    evidence: [shadowEvidence, pam], fix: changeFix)
+            } else {
+                add(.warning, .passwordChangeRequired, "\(name) must change its password (last change 0); sshd without PAM ignores this for key logins, with UsePAM yes they fail",
+                    evidence: [shadowEvidence, pam], fix: changeFix)
+            }
+        } else if usesPAM, let last = shadow.lastChange, last > 0, let max = shadow.maxDays, max >= 0, today - last > max {
+            if let inactive = shadow.inactiveDays, inactive >= 0, today - last > max + inactive {
+                add(.error, .accountInactive, "the password of \(name) expired \(today - last - max) days ago, past its \(inactive) inactive days; PAM refuses the account",
+                    evidence: [shadowEvidence, pam], fix: changeFix)
+            } else {
+                add(.error, .passwordExpired, "the password of \(name) expired (changed \(dayText(last)), maximum age \(max) days); PAM demands a new password after the key is accepted",
+                    evidence: [shadowEvidence, pam], fix: changeFix)
+            }
+        }
+    }
+
+    private mutating func checkShell() {
+        let shell = account.shell.flatMap { $0.isEmpty ? nil : $0 } ?? "/bin/sh"
+        let evidence = "passwd: \(account.passwd?.joined(separator: ":") ?? name)"
+        let replacement = target.shell.flatMap { $0 == shell ? nil : $0 } ?? "/bin/bash"
+        if !account.shellValid {
+            add(.error, .shellInvalid, "the shell \(shell) of \(name) does not exist or is not executable; sshd refuses: \"User \(name) not allowed because shell \(shell) does not exist\"",
+                evidence: [evidence], fix: Self.command("usermod", "-s", replacement, name))
+            return
+        }
+        if ["nologin", "false"].contains((shell as NSString).lastPathComponent) {
+            add(.warning, .shellNoLogin, "the shell of \(name) is \(shell): the key is accepted, but every shell or command session ends at once",
+                evidence: [evidence], fix: Self.command("usermod", "-s", replacement, name))
+        } else if !account.shellListed {
+            add(.warning, .shellNotListed, "the shell \(shell) of \(name) is not in /etc/shells; sshd does not mind, but PAM's pam_shells (when configured) and some services refuse the account",
+                evidence: [evidence, "grep -x \(shell) /etc/shells: no match"],
+                fix: "grep -qxF \(Shell.quote(shell)) /etc/shells || echo \(Shell.quote(shell)) >> /etc/shells")
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// sshd's settings for this account (`sshd -T -C user=…,host=…,addr=…`):
+/// public keys enabled, AllowUsers/DenyUsers/AllowGroups/DenyGroups.
+extension Examination {
+    mutating func checkSSHD() {
+        if let error = account.sshdError {
+            add(.error, .sshdConfigInvalid, "\(error); doctor cannot tell which settings sshd uses",
+                evidence: ["sshd -T -C user=\(name): no output"], fix: "sshd -t")
+            return
+        }
+        if account.sshd["pubkeyauthentication"]?.lowercased() == "no" {
+            let lines = configLines("pubkeyauthentication").filter { $0.values.first?.lowercased() == "no" }
+            add(.error, .pubkeyDisabled, "PubkeyAuthentication is no for \(name): sshd does not even offer public-key authentication (the client says \"No supported authentication methods available\")",
+                evidence: [sshdEvidence("pubkeyauthentication")] + configEvidence(lines),
+                fix: lines.isEmpty ? ConfigFix.locate("PubkeyAuthentication") : ConfigFix.edit(lines.map { ($0, ConfigFix.rewritten($0, values: ["yes"])) }))
+        }
+        checkUsers()
+        if account.diagnostics != nil { checkGroups() }
+    }
+
+    private func patterns(_ keyword: String) -> [String] {
+        account.sshd[keyword]?.split(separator: " ").map(String.init) ?? []
+    }
+
+    private func userMatches(_ pattern: String) -> Bool {
+        SSHDMatch.user(name, host: host.clientAddress, address: host.clientAddress, pattern: pattern)
+    }
+
+    private mutating func checkUsers() {
+        let denied = patterns("denyusers").filter(userMatches)
+        if !denied.isEmpty {
+            let lines = configLines("denyusers").filter { $0.values.contains(where: userMatches) }
+            let fix = lines.isEmpty ? ConfigFix.locate("DenyUsers")
+                : ConfigFix.edit(lines.map { ($0, ConfigFix.rewritten($0, values: $0.values.filter { !userMatches($0) })) })
+            add(.error, .deniedUser, "DenyUsers \(denied.joined(separator: " ")) matches \(name): \"User \(name) from … not allowed because listed in DenyUsers\"",
+                evidence: [sshdEvidence("denyusers")] + configEvidence(lines), fix: fix)
+        }
+        let allowed = patterns("allowusers")
+        if !allowed.isEmpty && !allowed.contains(where: userMatches) {
+            let lines = configLines("allowusers")
+            add(.error, .notAllowedUser, "AllowUsers (\(allowed.joined(separator: " "))) does not list \(name): \"User \(name) from … not allowed because not listed in AllowUsers\"",
+                evidence: [sshdEvidence("allowusers")] + configEvidence(lines),
+                fix: lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [name])) } ?? ConfigFix.locate("AllowUsers"))
+        }
+    }
+
+    private mutating func checkGroups() {
+        let groups = diagnostics.groups
+        let primary = account.groupName
+        let groupEvidence = "id -Gn \(name): \(groups.joined(separator: " "))"
+        let denyPatterns = patterns("denygroups")
+        let deniedGroups = groups.filter { group in denyPatterns.contains { SSHDMatch.pattern(group, $0) } }
+        if !deniedGroups.isEmpty {
+            let supplementary = deniedGroups.filter { $0 != primary }
+            let denies = { (pattern: String) in deniedGroups.contains { SSHDMatch.pattern($0, pattern) } }
+            let lines = configLines("denygroups").filter { $0.values.contains(where: denies) }
+            let fix: String
+            if supplementary.count == deniedGroups.count {
+                fix = supplementary.map { Self.command("gpasswd", "-d", name, $0) }.joined(separator: " && ")
+            } else if lines.isEmpty {
+                fix = ConfigFix.locate("DenyGroups")
+            } else {
+                fix = ConfigFix.edit(lines.map { ($0, ConfigFix.rewritten($0, values: $0.values.filter { !denies($0) })) })
+            }
+            add(.error, .deniedGroup, "\(name) is in \(deniedGroups.joined(separator: ", ")), which DenyGroups lists: \"not allowed because a group is listed in DenyGroups\"",
+                evidence: [groupEvidence, sshdEvidence("denygroups")] + configEvidence(lines), fix: fix)
+        }
+        let allowPatterns = patterns("allowgroups")
+        if !allowPatterns.isEmpty && !groups.contains(where: { group in allowPatterns.contains { SSHDMatch.pattern(group, $0) } }) {
+            let plain = allowPatterns.first { !$0.contains(where: { "*?!".contains($0) }) }
+            let lines = configLines("allowgroups")
+            let fix = plain.map { Self.command("usermod", "-a", "-G", $0, name) }
+                ?? lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [primary ?? name])) }
+            add(.error, .notAllowedGroup, "none of the groups of \(name) (\(groups.joined(separator: ", "))) is in AllowGroups (\(allowPatterns.joined(separator: " "))): \"not allowed because none of user's groups are listed in AllowGroups\"",
+                evidence: [groupEvidence, sshdEvidence("allowgroups")] + configEvidence(lines), fix: fix ?? ConfigFix.locate("AllowGroups"))
+        }
+    }
+}

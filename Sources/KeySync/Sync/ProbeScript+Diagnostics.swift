@@ -1,0 +1,151 @@
+extension ProbeScript {
+    /// The extra, still read-only, part of the probe that `keysync doctor`
+    /// asks for (the sync engine does not): sshd's config lines, the
+    /// account's groups, how its shadow entry is locked (never the hash),
+    /// whether the account can read its keys file, sshd's StrictModes walk,
+    /// the other AuthorizedKeysFile files, and the last sshd log lines about
+    /// the account.
+    ///
+    /// Host lines: `client_addr A`, `log_source S`, `config LINE<TAB>FILE<TAB>TEXT`.
+    /// Account lines: `groups G…`, `shadow_lock N CLASS FIELDS`, `file_access yes|no|unknown`,
+    /// `walk_file STAT<TAB>PATH`, `walk STAT<TAB>PATH`, `keyfile listed|unlisted<TAB>STAT<TAB>PATH`
+    /// (then the file framed by `keyfile_content-begin NONCE` … `keyfile_content-end NONCE STATUS`),
+    /// `log_checked`, `log LINE`.
+    public struct Diagnostics: Hashable, Sendable {
+        /// Log files on the host to search first, besides `/var/log/auth.log`,
+        /// `/var/log/secure`, the file sshd logs to (`-E FILE`, or its stderr
+        /// when that is a file) and the journal.
+        public var logPaths: [String]
+        /// Log lines kept per account (the last ones).
+        public var logLines: Int
+
+        /// Diagnostics searching `logPaths` too and keeping `logLines` lines per account.
+        public init(logPaths: [String] = [], logLines: Int = 10) {
+            self.logPaths = logPaths
+            self.logLines = max(0, logLines)
+        }
+
+        /// Lines read from the end of each log source.
+        static let logTail = 5000
+
+        var prelude: String {
+            "diag_lines=\(logLines)\n" + Self.functions
+                + "diag_collect_logs\(logPaths.map { " " + Shell.quote($0) }.joined())\ndiag_config\n"
+        }
+
+        static let epilogue = "[ -z \"$diag_log\" ] || rm -f \"$diag_log\"\n"
+
+        private static let functions = #"""
+        echo "client_addr $client_addr"
+        diag_log=$(mktemp 2>/dev/null) || diag_log=
+        diag_seen=' '
+        diag_add_log() { # label file
+            case "$diag_seen" in *" $1 "*) return 0 ;; esac
+            diag_seen="$diag_seen$1 "
+            [ -n "$diag_log" ] && [ -f "$2" ] && [ -r "$2" ] || return 0
+            echo "log_source $1"
+            tail -n \#(logTail) -- "$2" >> "$diag_log" 2>/dev/null || true
+        }
+        diag_collect_logs() { # extra files
+            for f in "$@" /var/log/auth.log /var/log/secure; do diag_add_log "$f" "$f"; done
+            # sshd of this host (same mount namespace): its -E file, or its stderr when that is a file.
+            self_ns=$(readlink /proc/$$/ns/mnt 2>/dev/null) || self_ns=
+            for p in /proc/[0-9]*; do
+                comm=
+                read -r comm 2>/dev/null < "$p/comm" || continue
+                case "$comm" in sshd|sshd-session) ;; *) continue ;; esac
+                [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$self_ns" ] || continue
+                e=$(tr '\0' '\n' 2>/dev/null < "$p/cmdline" | awk 'p == "-E" { print; exit } /^-E./ { print substr($0, 3); exit } { p = $0 }')
+                [ -z "$e" ] || diag_add_log "$e" "$e"
+                t=$(readlink "$p/fd/2" 2>/dev/null) || t=
+                case "$t" in /dev/*) ;; /*) diag_add_log "$t" "$p/fd/2" ;; esac
+            done
+            if [ -n "$diag_log" ] && [ -d /run/systemd/system ] && command -v journalctl >/dev/null 2>&1; then
+                echo "log_source journal (units ssh, sshd)"
+                journalctl -q --no-pager -o short -n \#(logTail) -u ssh -u sshd >> "$diag_log" 2>/dev/null || true
+            fi
+        }
+        diag_config() {
+            for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do
+                [ -f "$f" ] || continue
+                KS_FILE=$f awk '{
+                    s = $0; sub(/^[ \t]+/, "", s); split(s, w, /[ \t=]+/); k = tolower(w[1])
+                    if (k ~ /^(match|include|allowusers|denyusers|allowgroups|denygroups|pubkeyauthentication|pubkeyacceptedalgorithms|pubkeyacceptedkeytypes|authorizedkeysfile|strictmodes|usepam|requiredrsasize)$/)
+                        printf "config %d\t%s\t%s\n", FNR, ENVIRON["KS_FILE"], $0
+                }' "$f" 2>/dev/null
+            done
+        }
+        diag_stat() { # path: `%F|%a|%u|%g|%s` or `absent`, never following a symlink
+            if [ -L "$1" ] || [ -e "$1" ]; then stat -c '%F|%a|%u|%g|%s' -- "$1" 2>/dev/null || echo error; else echo absent; fi
+        }
+        diag_keyfile() { # listed|unlisted path
+            printf 'keyfile %s\t%s\t%s\n' "$1" "$(diag_stat "$2")" "$2"
+            if [ -f "$2" ] && [ ! -L "$2" ]; then emit_file keyfile_content "$2"; fi
+        }
+        diagnose_account() { # name; runs right after probe_account for the same name
+            [ "$name" = "$1" ] || return 0
+            if [ -n "$pw" ]; then diag_details; else home=; fi
+            echo "log_checked"
+            [ -z "$diag_log" ] || diag_logs
+        }
+        diag_details() { # uses probe_account's name, pw, p_uid, p_gid, home, file, settings
+            echo "groups $(id -Gn -- "$name" 2>/dev/null | tr '\n' ' ')"
+            getent shadow "$name" 2>/dev/null | awk -F: '{
+                p = $2; n = 0
+                while (substr(p, n + 1, 1) == "!") n++
+                r = substr(p, n + 1); c = "hash"
+                if (r == "") c = "empty"; else if (substr(r, 1, 1) == "*") c = "star"
+                print "shadow_lock " n " " c " " $3 ":" $4 ":" $5 ":" $6 ":" $7 ":" $8 ":" $9
+            }'
+            while read -r key value; do
+                case $key in requiredrsasize | permitrootlogin) echo "sshd $key $value" ;; esac
+            done <<EOF
+        $settings
+        EOF
+            if [ -e "$file" ] && command -v setpriv >/dev/null 2>&1; then
+                r=$(setpriv --reuid="$p_uid" --regid="$p_gid" --init-groups sh -c 'if test -r "$1"; then echo yes; else echo no; fi' sh "$file" 2>/dev/null) || r=
+                echo "file_access ${r:-unknown}"
+            fi
+            real=$(readlink -f -- "$file" 2>/dev/null) || real=
+            if [ -n "$real" ]; then
+                printf 'walk_file %s\t%s\n' "$(diag_stat "$real")" "$real"
+                rhome=$(readlink -f -- "$home" 2>/dev/null) || rhome=$home
+                d=$real
+                while :; do
+                    d=${d%/*}
+                    [ -n "$d" ] || d=/
+                    printf 'walk %s\t%s\n' "$(diag_stat "$d")" "$d"
+                    [ "$d" != "$rhome" ] && [ "$d" != / ] && [ "$d" != . ] || break
+                done
+            fi
+            printf '%s\n' "$settings" | awk 'tolower($1) == "authorizedkeysfile" { for (i = 2; i <= NF; i++) print $i; exit }' | {
+                listed=no
+                while IFS= read -r t; do
+                    [ "$t" != none ] || continue
+                    p=$(expand_akf "$t" "$home" "$name")
+                    [ "$p" != "$home/.ssh/authorized_keys" ] || listed=yes
+                    [ "$p" = "$file" ] || diag_keyfile listed "$p"
+                done
+                [ "$listed" = yes ] || [ "$file" = "$home/.ssh/authorized_keys" ] || diag_keyfile unlisted "$home/.ssh/authorized_keys"
+            }
+        }
+        diag_logs() {
+            KS_NAME=$name KS_HOME=$home awk -v max="$diag_lines" '
+                function about(line,   t, i, k, h) {
+                    h = ENVIRON["KS_HOME"]
+                    if (h != "" && h != "/" && (index(line, h "/") || substr(line, length(line) - length(h) + 1) == h)) return 1
+                    k = split(line, t, "[][ \t\047\"=:,()<>]+")
+                    for (i = 1; i <= k; i++) if (t[i] == ENVIRON["KS_NAME"]) return 1
+                    return 0
+                }
+                function pid(line) { return match(line, /sshd(-session)?\[[0-9]+\]/) ? substr(line, RSTART, RLENGTH) : "" }
+                { sub(/\r$/, "") }
+                NR == FNR { if (about($0) && (q = pid($0)) != "") pids[q] = 1; next }
+                about($0) || ((q = pid($0)) != "" && (q in pids)) { kept[++c] = substr($0, 1, 500) }
+                END { for (i = (c > max ? c - max + 1 : 1); i <= c; i++) print "log " kept[i] }
+            ' "$diag_log" "$diag_log"
+        }
+
+        """#
+    }
+}

@@ -1,0 +1,51 @@
+extension SyncEngine {
+    /// A host that answered the probe; the connection is still open and the caller closes it.
+    struct ProbedHost {
+        let connection: SSHConnection
+        let identity: SSHIdentity
+        let probe: HostProbe
+    }
+
+    /// The probe's outcome for one host.
+    enum ProbeOutcome {
+        case probed(ProbedHost)
+        /// Connecting, authenticating, becoming root or the probe failed; nothing stays open.
+        case failed(HostResult)
+    }
+
+    /// Connects to `job`'s host, authenticates and runs the read-only probe
+    /// (with the doctor part when `diagnostics` is set): the first half of
+    /// `converge`, shared with `keysync doctor`.
+    func connectAndProbe(_ job: HostJob, diagnostics: ProbeScript.Diagnostics? = nil) -> ProbeOutcome {
+        let identity: SSHIdentity
+        switch identities[job.identity] {
+        case .success(let loaded)?: identity = loaded
+        case .failure(let error)?: return .failed(.failed(job.host, kind: error.kind, error: error.description))
+        case nil: return .failed(.failed(job.host, kind: "auth_failed", error: "\(job.host): no identity"))
+        }
+        let connection: SSHConnection
+        do {
+            connection = try SSHConnection(endpoint: job.endpoint, hostKeys: hostKeys)
+            try connection.authenticate(with: identity)
+        } catch {
+            return .failed(.failed(job.host, kind: error.kind, error: error.description))
+        }
+        let label = job.endpoint.label
+        let requests = job.accounts.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
+        do {
+            let script = ProbeScript.render(requests, diagnostics: diagnostics)
+            let reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout)
+            if let failure = Self.becomeFailure(reply, label: label, become: job.become) {
+                connection.close()
+                return .failed(failure.named(job.host))
+            }
+            return .probed(ProbedHost(connection: connection, identity: identity, probe: try HostProbe(reply: reply.stdout)))
+        } catch let error as SSHError {
+            connection.close()
+            return .failed(.failed(job.host, kind: error.kind, error: error.description))
+        } catch {
+            connection.close()
+            return .failed(.failed(job.host, kind: "probe_failed", error: "\(label): \(error)"))
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// A crafted probe reply with the doctor part: a healthy `usersample`
+/// (uid 1001, user-private group, `*` password, 0755 home, 0700 `.ssh`,
+/// 0600 file holding the managed key) that each test breaks in one way.
+struct DoctorFixture {
+    var account = FakeAccount(name: "usersample")
+    /// Account lines of the doctor part (appended after the probe's own lines).
+    var groups = "usersample"
+    var lock = "0 star"
+    var shadowFields = "19000:0:99999:7:::"
+    var fileAccess = "yes"
+    var walk: [String]?
+    var extraAccountLines: [String] = []
+    var shellListed = true
+    /// Host lines (before the accounts).
+    var clientAddress = "127.0.0.1"
+    var logSources = ["/var/log/auth.log"]
+    var config: [String] = []
+    var logLines: [String] = []
+    var version = "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024"
+    var target: AccountTarget
+    var key: PublicKey
+
+    init() throws {
+        key = try SyncKeys.ed25519()
+        target = try Self.target(keys: [("kp-usersample", key, nil)])
+        account.sshd += ["usepam no", "pubkeyauthentication yes",
+                         "pubkeyacceptedalgorithms ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"]
+        account.shadow = "star:19000:0:99999:7::"
+        account.content = Array(SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)]).utf8)
+    }
+
+    /// An account target with one block `usersample/deploy` holding `keys`.
+    static func target(keys: [(String, PublicKey, String?)], create: Bool = true) throws -> AccountTarget {
+        AccountTarget(name: "usersample", uid: 1001, gid: 1001, create: create, blocks: [
+            DesiredBlock(project: "usersample", role: "deploy",
+                         entries: keys.map { DesiredEntry(keyName: $0.0, key: $0.1, options: $0.2) }),
+        ])
+    }
+
+    /// The managed file holding `lines` (authorized_keys lines, without terminators).
+    mutating func setContent(_ text: String) { account.content = Array(text.utf8) }
+
+    /// The default walk: file, `.ssh`, home, from the fake's own stat lines.
+    var defaultWalk: [String] {
+        let a = account
+        return [
+            "walk_file \(a.fileStat ?? "regular file|600|\(a.uid)|\(a.gid)|100")\t\(a.path)",
+            "walk \(a.dirStat ?? "directory|700|\(a.uid)|\(a.gid)|4096")\t\(a.homePath)/.ssh",
+            "walk \(a.homeStat ?? "directory|755|\(a.uid)|\(a.gid)|4096")\t\(a.homePath)",
+        ]
+    }
+
+    var reply: [UInt8] {
+        var host = "client_addr \(clientAddress)\n"
+        host += logSources.map { "log_source \($0)\n" }.joined()
+        host += config.enumerated().map { "config \($0.offset + 1)\t/etc/ssh/sshd_config\t\($0.element)\n" }.joined()
+        var lines = ["shell_listed \(shellListed ? "yes" : "no")", "log_checked"]
+        if account.exists {
+            lines += ["groups \(groups)", "shadow_lock \(lock) \(shadowFields)", "file_access \(fileAccess)"] + (walk ?? defaultWalk)
+        }
+        lines += extraAccountLines + logLines.map { "log \($0)" }
+        let header = FakeProbe.header.replacingOccurrences(of: "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024", with: version)
+        return Array((header + host).utf8) + account.bytes + Array(lines.map { $0 + "\n" }.joined().utf8) + Array("@end\n".utf8)
+    }
+
+    func probe(sourceLocation: SourceLocation = #_sourceLocation) throws -> HostProbe {
+        try HostProbe(reply: reply)
+    }
+
+    /// The findings for the fixture, on day 20000.
+    func findings(key filter: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> [DoctorFinding] {
+        Doctor.examine(target, probe: try probe(sourceLocation: sourceLocation),
+                       context: Doctor.Context(host: "h1", key: filter, now: Date(timeIntervalSince1970: 20000 * 86400)))
+    }
+
+    /// The one finding with `code`, required.
+    func finding(_ code: DoctorCode, sourceLocation: SourceLocation = #_sourceLocation) throws -> DoctorFinding {
+        let all = try findings(sourceLocation: sourceLocation)
+        let matching = all.filter { $0.code == code }
+        #expect(matching.count == 1, "want one \(code.rawValue) in \(all.map(\.code.rawValue))", sourceLocation: sourceLocation)
+        return try #require(matching.first, sourceLocation: sourceLocation)
+    }
+
+    /// Codes of findings that are warnings or errors.
+    func problems(sourceLocation: SourceLocation = #_sourceLocation) throws -> [DoctorCode] {
+        try findings(sourceLocation: sourceLocation).filter { $0.severity != .info }.map(\.code)
+    }
+}
