@@ -6,11 +6,18 @@ extension KeySyncCommand {
     struct Restore: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "restore",
-            abstract: "Restore files on a host to their content before a run wrote them (only --dry-run works yet).",
-            discussion: "--dry-run prints the files and the content they would get back. Writing is not implemented yet: without --dry-run the command lists the files and exits 1."
+            abstract: "Restore files on a host to their content before a run wrote them.",
+            discussion: """
+                --dry-run prints the files and the content they would get back. Otherwise keysync connects \
+                with the inventory's settings, refuses symlinks and paths sshd no longer reads, keeps a snapshot \
+                of the current content (so the restore itself can be undone), and writes only if the file still \
+                has the content it just read. A file that did not exist before the run is never deleted. \
+                Exit 0 restored, 1 bad input, 3 the host failed.
+                """
         )
 
         @OptionGroup var databaseOption: DatabaseOption
+        @OptionGroup var inventoryOption: InventoryOption
 
         @Option(help: "The host to restore.")
         var host: String
@@ -26,15 +33,22 @@ extension KeySyncCommand {
 
         func run() throws {
             print(try render(), terminator: "")
-            guard dryRun else {
-                // TODO(lead): write the snapshots back over SSH with push's safety rules: connect like
-                // SyncRun (host-key policy, become), refuse symlinks (lstat home, .ssh, file), compare-and-swap
-                // against the file's current hash (the run's hash_after, or re-probe and confirm), keep a
-                // snapshot of the current content first, write via temp file + fsync + rename as the account
-                // with 0600 / .ssh 0700, remove the file where the snapshot says it did not exist, and
-                // record a `restore` run (HostRecord scanned: false).
-                printError("error: restore writing is not implemented yet; nothing was written (use --dry-run to see the content)")
-                throw ExitCode(1)
+            guard !dryRun else { return }
+            let inventory = try inventoryOption.loadInventory()
+            let store = try databaseOption.openStore()
+            let (restoreRun, result) = try exitOnError {
+                try SyncRun.restore(inventory: inventory, store: store, host: host, runID: runID, account: account,
+                                    passphrase: Passphrase.prompt)
+            }
+            switch result.status {
+            case .failed:
+                print("\(host): FAILED: \(result.error ?? "unknown error") (run \(restoreRun))")
+                throw ExitCode(3)
+            case .ok:
+                print("\(host): already as before run \(runID); nothing written (run \(restoreRun))")
+            default:
+                result.changes.forEach { print("\(host): \($0)") }
+                print("restored (run \(restoreRun))")
             }
         }
 

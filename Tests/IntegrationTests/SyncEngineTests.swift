@@ -247,4 +247,34 @@ import Testing
         #expect(report.hosts[0].diff?.contains("+# keysync:begin project=usersample role=deploy") == true)
         #expect(try fleet.exec(host: host, ["getent", "passwd", "usersample"]).status != 0)
     }
+
+    @Test func restorePutsBackWhatAPushWroteOver() throws {
+        let host = 59
+        try removeAccount([host])
+        let workspace = try Workspace()
+        let inventory = try inventory(workspace, hosts: [host])
+        let original = "# hand-made\r\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4 old"
+        try fleet.exec(host: host, ["sh", "-c", """
+            useradd -u 1001 -m -p '*' -s /bin/bash usersample && install -d -o usersample -g usersample -m 700 /home/usersample/.ssh &&
+            cat > /home/usersample/.ssh/authorized_keys && chown usersample: /home/usersample/.ssh/authorized_keys && chmod 600 /home/usersample/.ssh/authorized_keys
+            """], stdin: Data(original.utf8))
+        let store = try Store(path: workspace.file("keysync.db"))
+        let push = try run(inventory, .push, store: store)
+        let pushRun = try #require(push.run)
+        #expect(push.hosts[0].status == .changed)
+        let file = "/home/usersample/.ssh/authorized_keys"
+        #expect(try fleet.read(host: host, file) != Array(original.utf8))
+
+        let (restoreRun, result) = try SyncRun.restore(inventory: inventory, store: store, host: "h\(host)", runID: pushRun)
+        #expect(result.status == .changed, "\(result.error ?? "")")
+        #expect(try fleet.read(host: host, file) == Array(original.utf8))
+        #expect(try fleet.exec(host: host, ["stat", "-c", "%a %U", file]).stdout == "600 usersample\n")
+        // The restore kept what it overwrote: restoring the restore brings the push's content back.
+        #expect(try store.snapshots(host: "h\(host)", runID: restoreRun).count == 1)
+        // A second restore finds the file already as before and writes nothing.
+        let again = try SyncRun.restore(inventory: inventory, store: store, host: "h\(host)", runID: pushRun)
+        #expect(again.result.status == .ok)
+        // A check now reports the missing managed key again: the restore is what the operator asked for.
+        #expect(try run(inventory, .check, store: store).hosts[0].drift.contains { $0.kind == .missingKey })
+    }
 }

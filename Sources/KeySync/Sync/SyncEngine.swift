@@ -104,14 +104,7 @@ public struct SyncEngine: Sendable {
             return result
         }
 
-        if probe.euid != 0 {
-            return .failed(job.host, kind: "sudo_failed",
-                           error: "\(label): the probe did not run as root (euid \(probe.euid.map(String.init) ?? "?")); use become: sudo, or log in as root with become: none; nothing changed")
-        }
-        if !probe.hasSetpriv {
-            return .failed(job.host, kind: "apply_failed",
-                           error: "\(label): setpriv (util-linux) is missing; keysync writes files as the account with it; nothing changed")
-        }
+        if let refusal = Self.writeRefusal(probe, job: job) { return refusal }
         let snapshots = plan.accounts.compactMap { account -> Snapshot? in
             guard account.apply?.write != nil, let path = account.path, let old = account.oldContent else { return nil }
             return Snapshot(account: account.account, path: path, content: old)
@@ -124,17 +117,12 @@ public struct SyncEngine: Sendable {
         result.snapshots = snapshots
 
         let outcomes: [String: ApplyOutcome]
-        do {
-            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies).utf8),
-                                            timeout: job.commandTimeout)
-            if let failure = Self.becomeFailure(reply, label: label, become: job.become) { return failure.named(job.host) }
-            outcomes = try ApplyScript.outcomes(from: reply.stdout)
-        } catch let error as SSHError {
-            var failed = HostResult.failed(job.host, kind: error.kind, error: "\(error.description) (during apply; the file is either old or new, never partial)")
-            failed.drift = result.drift
+        switch Self.runApply(applies, on: connection, job: job) {
+        case .success(let found): outcomes = found
+        case .failure(let failure):
+            var failed = failure.result
+            failed.drift = result.drift + failed.drift
             return failed
-        } catch {
-            return .failed(job.host, kind: "apply_failed", error: "\(label): \(error)")
         }
 
         var errors: [String] = []
@@ -163,6 +151,39 @@ public struct SyncEngine: Sendable {
             result.status = .changed
         }
         return result
+    }
+
+    /// Why nothing may be written on this host, or nil: writes need root and setpriv.
+    static func writeRefusal(_ probe: HostProbe, job: HostJob) -> HostResult? {
+        let label = job.endpoint.label
+        if probe.euid != 0 {
+            return .failed(job.host, kind: "sudo_failed",
+                           error: "\(label): the probe did not run as root (euid \(probe.euid.map(String.init) ?? "?")); use become: sudo, or log in as root with become: none; nothing changed")
+        }
+        if !probe.hasSetpriv {
+            return .failed(job.host, kind: "apply_failed",
+                           error: "\(label): setpriv (util-linux) is missing; keysync writes files as the account with it; nothing changed")
+        }
+        return nil
+    }
+
+    /// A failed host as an `Error`, for `Result`.
+    struct Failure: Error { let result: HostResult }
+
+    /// Runs the apply script for `applies` and parses one outcome per account.
+    static func runApply(_ applies: [AccountApply], on connection: SSHConnection, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
+        let label = job.endpoint.label
+        do {
+            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies).utf8),
+                                            timeout: job.commandTimeout)
+            if let failure = becomeFailure(reply, label: label, become: job.become) { return .failure(Failure(result: failure.named(job.host))) }
+            return .success(try ApplyScript.outcomes(from: reply.stdout))
+        } catch let error as SSHError {
+            return .failure(Failure(result: .failed(job.host, kind: error.kind,
+                                                    error: "\(error.description) (during apply; the file is either old or new, never partial)")))
+        } catch {
+            return .failure(Failure(result: .failed(job.host, kind: "apply_failed", error: "\(label): \(error)")))
+        }
     }
 
     /// Drift that push reports but does not repair.

@@ -64,20 +64,23 @@ public struct SyncRun: Sendable {
 
     /// The engine jobs for the selected targets.
     public var jobs: [HostJob] {
-        targets.map { target in
-            let host = target.host
-            let policy: HostKeyPolicy = acceptNewHostKeys ? .acceptNew(path: host.knownHosts) : .knownHosts(path: host.knownHosts)
-            let identity: SSHIdentitySource
-            switch host.credential {
-            case .identity(let path): identity = .file(path: path)
-            case .agent: identity = .agent(socketPath: nil)
-            }
-            return HostJob(host: host.name,
-                           endpoint: SSHEndpoint(name: host.name, address: host.address, port: host.port, user: host.user,
-                                                 connectTimeout: host.connectTimeout, hostKeyPolicy: policy),
-                           identity: identity, become: host.become, commandTimeout: host.commandTimeout,
-                           accounts: target.accounts, projectScope: target.projectScope)
+        targets.map { Self.job(for: $0.host, accounts: $0.accounts, projectScope: $0.projectScope, acceptNewHostKeys: acceptNewHostKeys) }
+    }
+
+    /// The engine job that reaches `host` with its inventory settings.
+    public static func job(for host: InventoryHost, accounts: [AccountTarget], projectScope: Set<String>? = nil,
+                           acceptNewHostKeys: Bool = false) -> HostJob {
+        let policy: HostKeyPolicy = acceptNewHostKeys ? .acceptNew(path: host.knownHosts) : .knownHosts(path: host.knownHosts)
+        let identity: SSHIdentitySource
+        switch host.credential {
+        case .identity(let path): identity = .file(path: path)
+        case .agent: identity = .agent(socketPath: nil)
         }
+        return HostJob(host: host.name,
+                       endpoint: SSHEndpoint(name: host.name, address: host.address, port: host.port, user: host.user,
+                                             connectTimeout: host.connectTimeout, hostKeyPolicy: policy),
+                       identity: identity, become: host.become, commandTimeout: host.commandTimeout,
+                       accounts: accounts, projectScope: projectScope)
     }
 
     /// Runs and records. `store` may be nil for `--dry-run` without a database.
@@ -145,12 +148,12 @@ final class ResultRecorder: @unchecked Sendable {
         self.runID = runID
     }
 
-    func record(_ result: HostResult, writes: Bool) {
+    func record(_ result: HostResult, writes: Bool, scanned: Bool? = nil) {
         guard let store, let runID else { return }
         let repaired = writes && result.status != .failed
         let record = Store.HostRecord(
             host: result.host,
-            status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed,
+            status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: scanned,
             error: result.error, errorKind: result.errorKind, milliseconds: result.milliseconds,
             hashBefore: result.hashesBefore.values.sorted().first,
             hashAfter: result.hashesAfter.values.sorted().first,

@@ -1,0 +1,133 @@
+extension SyncEngine {
+    /// One file to put back: the content a run wrote over.
+    public struct RestoreFile: Sendable {
+        public var account: String
+        public var path: String
+        /// nil: the file did not exist before that run.
+        public var content: [UInt8]?
+
+        public init(account: String, path: String, content: [UInt8]?) {
+            self.account = account
+            self.path = path
+            self.content = content
+        }
+    }
+
+    /// `keysync restore`: writes `files` back on `job`'s host with push's
+    /// safety rules — probe first, refuse symlinks and a path sshd no longer
+    /// reads, snapshot the current content (so a restore can be undone too),
+    /// compare-and-swap on the hash just read, write as the account.
+    ///
+    /// A file that did not exist before the run is not deleted: keysync never
+    /// deletes an authorized_keys file; the error says to remove it by hand.
+    public func restore(_ job: HostJob, files: [RestoreFile], snapshot: SnapshotHook? = nil) -> HostResult {
+        let probed: ProbedHost
+        switch connectAndProbe(job) {
+        case .probed(let host): probed = host
+        case .failed(let result): return result
+        }
+        defer { probed.connection.close() }
+        let label = job.endpoint.label
+        var result = HostResult(host: job.host, status: .ok)
+        var applies: [AccountApply] = [], before: [Snapshot] = [], problems: [String] = []
+        for file in files {
+            guard let account = probed.probe.accounts[file.account], account.exists else {
+                problems.append("account \(file.account) does not exist any more")
+                continue
+            }
+            guard account.path == file.path else {
+                problems.append("sshd now reads \(account.path ?? "?") for \(file.account), not \(file.path); nothing restored there")
+                continue
+            }
+            if [account.home, account.directory, account.file].contains(where: { $0?.kind == .symlink }) {
+                problems.append("\(file.path) or a folder above it is a symlink; nothing restored there")
+                continue
+            }
+            guard let content = file.content else {
+                problems.append("\(file.path) did not exist before that run; keysync never deletes it — remove it by hand if you mean to")
+                continue
+            }
+            if account.content == content { continue }
+            if let current = account.content { before.append(Snapshot(account: file.account, path: file.path, content: current)) }
+            applies.append(AccountApply(account: file.account,
+                                        write: FileWrite(path: file.path, expectedHash: account.contentHash, content: content)))
+            result.hashesBefore[file.path] = account.contentHash
+            result.changes.append("restore \(file.path) (\(content.count) bytes)")
+        }
+        if !applies.isEmpty {
+            if let refusal = Self.writeRefusal(probed.probe, job: job) { return refusal }
+            do {
+                try snapshot?(job.host, before)
+            } catch {
+                return .failed(job.host, kind: "store_failed", error: "\(label): snapshot not recorded, nothing written: \(error)")
+            }
+            result.snapshots = before
+            switch Self.runApply(applies, on: probed.connection, job: job) {
+            case .failure(let failure): return failure.result
+            case .success(let outcomes):
+                for apply in applies {
+                    switch outcomes[apply.account] {
+                    case .written(let hash)?: result.hashesAfter[apply.write?.path ?? ""] = hash
+                    case .conflict(let reason)?: problems.append("\(apply.account): conflict: \(reason)")
+                    case .failed(let reason)?: problems.append("\(apply.account): \(reason)")
+                    case .done?, nil: problems.append("\(apply.account): no result from apply")
+                    }
+                }
+            }
+        }
+        if !problems.isEmpty {
+            result.status = .failed
+            result.errorKind = "restore_failed"
+            result.error = "\(label): " + problems.joined(separator: "; ")
+        } else {
+            result.status = result.hashesAfter.isEmpty ? .ok : .changed
+        }
+        return result
+    }
+}
+
+import Foundation
+
+extension SyncRun {
+    /// `keysync restore --host H --run ID`: puts back what run `runID` wrote
+    /// over on `host` (every account, or one), recorded as a `restore` run
+    /// (not a scan: it neither opens nor closes drift). Returns the run id and the host's result.
+    public static func restore(inventory: Inventory, store: Store, host name: String, runID: Int64, account: String? = nil,
+                               passphrase: @escaping (String) -> String? = { _ in nil }) throws -> (run: Int64, result: HostResult) {
+        guard let host = inventory.host(named: name) else { throw RestoreError.unknownHost(name) }
+        let snapshots = try store.snapshots(host: name, runID: runID, account: account)
+        guard !snapshots.isEmpty else { throw RestoreError.nothingWritten(host: name, runID: runID) }
+        let files = snapshots.map { SyncEngine.RestoreFile(account: $0.ref.account, path: $0.ref.path, content: $0.content) }
+        let accounts = Array(Set(files.map(\.account))).sorted().map { AccountTarget(name: $0, blocks: []) }
+        let job = job(for: host, accounts: accounts)
+        let engine = SyncEngine(jobs: [job], settings: SyncEngine.Settings(mode: .push), passphrase: passphrase)
+        let restoreRun = try store.beginRun(command: "restore", selection: "--host \(name) --run \(runID)",
+                                            inventoryHash: inventory.inventoryHash)
+        let started = Date()
+        var result = engine.restore(job, files: files) { host, before in
+            for snapshot in before {
+                try store.recordSnapshot(host: host, account: snapshot.account, path: snapshot.path,
+                                         content: snapshot.content, runID: restoreRun)
+            }
+        }
+        result.milliseconds = Int(Date().timeIntervalSince(started) * 1000)
+        let recorder = ResultRecorder(store: store, runID: restoreRun)
+        recorder.record(result, writes: true, scanned: false)
+        try recorder.rethrow()
+        try store.finishRun(id: restoreRun)
+        return (restoreRun, result)
+    }
+}
+
+/// Why a restore could not start (nothing was contacted).
+public enum RestoreError: Error, Equatable, CustomStringConvertible {
+    case unknownHost(String)
+    case nothingWritten(host: String, runID: Int64)
+
+    public var description: String {
+        switch self {
+        case .unknownHost(let host): return "host \"\(host)\" is not in the inventory"
+        case let .nothingWritten(host, runID): return "run \(runID) wrote no file on \(host) (no snapshot); `keysync history --host \(host)` lists the runs that did"
+        }
+    }
+}
