@@ -82,6 +82,9 @@ public struct SyncRun: Sendable {
         if let store { settings.plan.revoked.formUnion(try store.retiredFingerprints()) }
         settings.plan.knownProjects = Set(inventory.projects.map(\.name))
         let command = settings.mode == .push ? (settings.dryRun ? "push-dry-run" : "push") : "check"
+        // Runs whose keysync died without a word (SIGKILL, power loss) still say
+        // `running`; their process is gone, so close them as interrupted.
+        _ = try? store?.interruptAbandonedRuns()
         let runID = try store?.beginRun(command: command, selection: selectionText,
                                         inventoryHash: inventory.inventoryHash, startedAt: started)
         let jobs = self.jobs
