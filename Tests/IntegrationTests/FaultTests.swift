@@ -162,10 +162,12 @@ import Testing
         fullFault.undo()
         roFault.undo()
 
-        let cases = [(full, "disk full (/home a full 1 MiB tmpfs)"), (readOnly, "read-only home (/home remounted ro)")]
-        for (index, (host, fault)) in cases.enumerated() {
-            try FaultCheck.run(fault, expected: "host fails (apply_failed), old file byte-identical, no temp file, old keys still log in; exit 3") { check in
+        let cases = [(full, "disk full (/home a full 1 MiB tmpfs)", "No space left on device"),
+                     (readOnly, "read-only home (/home remounted ro)", "Read-only file system")]
+        for (index, (host, fault, reason)) in cases.enumerated() {
+            try FaultCheck.run(fault, expected: "host fails (apply_failed) saying \"\(reason)\", old file byte-identical, no temp file, old keys still log in; exit 3") { check in
                 let r = results["h\(host)"]
+                check.require(r?.error?.contains(reason) == true, "the error does not say why: \(r?.error ?? "")")
                 check.observe("\(r?.errorKind ?? "missing") (\"\(r?.error?.prefix(110) ?? "")\"); file \(after[index] == before[index] ? "byte-identical" : "CHANGED"); temp files \(temps[index].count); login with old key exit \(login[index]); exit \(push.status)")
                 check.require(r?.status == .failed && r?.errorKind == "apply_failed", "status \(r?.status.rawValue ?? "missing") kind \(r?.errorKind ?? "")")
                 check.require(after[index] == before[index], "file changed")
