@@ -511,6 +511,29 @@ import Testing
         let reencrypt = try TestFleet.run(["ssh-keygen", "-q", "-p", "-P", "", "-N", "correct horse battery", "-f", encrypted])
         #expect(reencrypt.succeeded, "\(reencrypt)")
         try ws.write("encrypted.yml", good.replacingOccurrences(of: fleet.keyPath(.ed25519), with: encrypted))
+        // Keys: truncated base64, and a binary file (an executable) given as a key.
+        try ws.write("truncated-key.yml", good.replacingOccurrences(of: "  kc: { file: kc.pub }", with: "  kc: { public: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI\" }"))
+        try ws.write("binary-key.yml", good.replacingOccurrences(of: "  kc: { file: kc.pub }", with: "  kc: { file: /usr/bin/true }"))
+        // Shell metacharacters where a name or an address goes: rejected before any script is built.
+        try ws.write("meta-account.yml", good.replacingOccurrences(of: "account: fz0,", with: "account: \"fz0; touch /tmp/ks-pwned\","))
+        try ws.write("meta-host.yml", good.replacingOccurrences(of: "  h\(host): {", with: "  \"h\(host);touch /tmp/ks-pwned\": {")
+            .replacingOccurrences(of: "hosts: [h\(host)]", with: "hosts: [\"h\(host);touch /tmp/ks-pwned\"]"))
+        try ws.write("meta-address.yml", good.replacingOccurrences(of: "address: \(fleet.hosts[host].address)", with: "address: \"\(fleet.hosts[host].address) -oProxyCommand=touch /tmp/ks-pwned\""))
+        // About 50 MB: 950 000 hosts, and one mistake on the very last line.
+        let bigLines = 950_000
+        let big = try TestFleet.run(["python3", "-c", """
+            import sys
+            good, n = open(sys.argv[1]).read(), int(sys.argv[3])
+            head, tail = good.split("hosts:\\n", 1)
+            with open(sys.argv[2], "w") as f:
+                f.write(head + "hosts:\\n")
+                for i in range(n):
+                    f.write("  bulk%07d: { address: 10.%d.%d.%d, groups: [bulk] }\\n" % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
+                f.write("  bulk-last: { address: 10.255.255.255, colour: red }\\n")
+                f.write(tail)
+            """, ws.file("b.yml"), ws.file("big.yml"), String(bigLines)])
+        #expect(big.succeeded, "\(big)")
+        let bigSize = ((try? FileManager.default.attributesOfItem(atPath: ws.file("big.yml")))?[.size] as? Int) ?? 0
         // A database from a newer keysync: one more migration than this build knows.
         let newer = ws.file("newer.db")
         try FileManager.default.copyItem(atPath: world.database, toPath: newer)
@@ -547,12 +570,23 @@ import Testing
             Case(fault: "missing identity file", arguments: push("no-identity.yml"), message: #"missing_id_ed25519.*no such file"#),
             Case(fault: "encrypted identity, no passphrase, no terminal", arguments: push("encrypted.yml"), message: #"encrypted_id.*KEYSYNC_PASSPHRASE"#),
             Case(fault: "missing known_hosts file", arguments: push("no-known-hosts.yml"), message: #"missing_known_hosts"#),
+            Case(fault: "truncated key", arguments: push("truncated-key.yml"), message: #"truncated-key\.yml:\d+:\d+: error: key "kc": invalid key"#),
+            Case(fault: "binary file given as a key", arguments: push("binary-key.yml"), message: #"binary-key\.yml:\d+:\d+: error: key "kc": invalid key: /usr/bin/true"#),
+            Case(fault: "shell metacharacters in an account name", arguments: push("meta-account.yml"), message: #"meta-account\.yml:\d+:\d+: error: .*not a valid Unix name"#),
+            Case(fault: "shell metacharacters in a host name", arguments: push("meta-host.yml"), message: #"meta-host\.yml:\d+:\d+: error: host name"#),
+            Case(fault: "shell metacharacters in an address", arguments: push("meta-address.yml"), message: #"meta-address\.yml:\d+:\d+: error: .*not a valid"#),
+            Case(fault: "a \(bigSize >> 20) MB inventory (\(bigLines) hosts), mistake on the last line", arguments: push("big.yml"),
+                 message: #"big\.yml:1\d{6}:\d+: error: host "bulk-last": unknown field "colour""#),
             Case(fault: "--parallel 0", arguments: push("b.yml", ["--parallel", "0"]), message: #"--parallel must be between 1 and 1024"#),
             Case(fault: "--parallel not a number", arguments: push("b.yml", ["--parallel", "many"]), message: #"parallel"#),
             Case(fault: "database written by a newer keysync", arguments: push("b.yml", db: newer), message: #"newer\.db: this database was written by a newer keysync"#, untouched: newer),
             Case(fault: "database path in a missing folder", arguments: push("b.yml", db: ws.file("no/such/folder/keysync.db")), message: #"no/such/folder/keysync\.db: cannot open"#, absent: ws.file("no")),
         ]
         for c in cases {
+            defer {
+                #expect(!FileManager.default.fileExists(atPath: "/tmp/ks-pwned"))
+                #expect((try? fleet.exec(host: host, ["test", "-e", "/tmp/ks-pwned"]).status) == 1)
+            }
             try FaultCheck.run("bad input: \(c.fault)", expected: "exit 1, a clear located message on stderr, nothing touched (host file, runs)") { check in
                 let before = try fleet.authorizedKeysHashes(host: host, accounts: ["fz0"])
                 let runs = try world.query("SELECT COUNT(*) FROM runs")
@@ -568,13 +602,65 @@ import Testing
                 let after = try fleet.authorizedKeysHashes(host: host, accounts: ["fz0"])
                 let runsAfter = try world.query("SELECT COUNT(*) FROM runs")
                 let firstLine = result.stderr.split(separator: "\n").first { $0.contains("error") || $0.contains("Error") } ?? result.stderr.split(separator: "\n").first ?? ""
-                check.observe("exit \(result.status): \(firstLine.replacingOccurrences(of: ws.path + "/", with: "").prefix(140))")
+                check.observe("exit \(result.status): \(firstLine.replacingOccurrences(of: ws.path + "/", with: "").prefix(200))")
                 check.require(result.status == 1, "exit \(result.status)")
                 check.require(result.stderr.range(of: c.message, options: .regularExpression) != nil, "stderr does not match /\(c.message)/: \(result.stderr)")
                 check.require(result.stdout.isEmpty, "stdout: \(result.stdout)")
                 check.require(after == before, "host file changed")
                 check.require(runsAfter == runs, "a run was recorded")
             }
+        }
+    }
+
+    // MARK: - Hostile file content
+
+    @Test func hugeFileWithInvalidBytesIsHandledAndItsUnmanagedBytesKept() throws {
+        let host = 28
+        try fleet.removeFaultAccounts([host])
+        let world = try FaultWorld(fleet)
+        try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka"]))
+        try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka", "kb"]))
+        #expect(try world.keysync("push", inventory: "a.yml").status == 0)
+        defer { try? fleet.removeFaultAccounts([host]) }
+
+        try FaultCheck.run("10 MB authorized_keys (≈100 000 keys) with non-UTF-8 bytes, a NUL, CRLF and no final newline",
+                           expected: "handled (or refused with a message), never a crash; every unmanaged byte kept; the new key logs in") { check in
+            // Unmanaged lines after keysync's block: invalid UTF-8, a NUL, CRLF, 10 MB of distinct keys, no final newline.
+            try fleet.sh(host, """
+                python3 - <<'EOF'
+                import base64, os, struct
+                def blob():
+                    t = b"ssh-ed25519"
+                    return base64.b64encode(struct.pack(">I", len(t)) + t + struct.pack(">I", 32) + os.urandom(32)).decode()
+                out = bytearray(b"# caf\\xe9 \\xff\\xfe not UTF-8\\r\\n# a NUL \\x00 here\\n")
+                i = 0
+                while len(out) < 10 * 1024 * 1024:
+                    out += ('no-pty ssh-ed25519 %s bulk-%06d\\r\\n' % (blob(), i)).encode()
+                    i += 1
+                out += b"# last line without newline \\xc3\\x28"
+                open("/tmp/ks-unmanaged", "wb").write(out)
+                EOF
+                f=/home/fz0/.ssh/authorized_keys
+                cat /tmp/ks-unmanaged >> "$f"
+                """)
+            let started = Date()
+            let push = try world.keysync("push", inventory: "b.yml", ["--json"], timeout: 600)
+            let seconds = Date().timeIntervalSince(started)
+            let status = try world.report(push).hosts.first?.status.rawValue ?? "missing"
+            let kept = try fleet.sh(host, """
+                python3 -c '
+                import sys
+                new, unmanaged = open("/home/fz0/.ssh/authorized_keys", "rb").read(), open("/tmp/ks-unmanaged", "rb").read()
+                print("kept" if unmanaged in new else "LOST", len(new))'
+                rm -f /tmp/ks-unmanaged
+                """).trimmingCharacters(in: .whitespacesAndNewlines)
+            let login = try fleet.login(host: host, user: "fz0", key: world.workspace.file("kb")).status
+            let again = try world.keysync("check", inventory: "b.yml", timeout: 600)
+            check.observe("push exit \(push.status) (\(status)) in \(String(format: "%.0f", seconds)) s (debug build); unmanaged bytes \(kept.split(separator: " ").first ?? "?"), file \(kept.split(separator: " ").last ?? "?") bytes; login with the new key exit \(login); check exit \(again.status)")
+            check.require(push.status == 0 && status == "changed", "push: \(push.stderr.suffix(500))")
+            check.require(kept.hasPrefix("kept"), "unmanaged bytes lost")
+            check.require(login == 0, "the new key does not log in")
+            check.require([0, 2].contains(again.status), "check: \(again.stderr.suffix(500))")
         }
     }
 
