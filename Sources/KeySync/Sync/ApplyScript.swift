@@ -179,13 +179,16 @@ public enum ApplyScript {
         if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
         if [ -L "$dir" ]; then result "$name" conflict "$dir is a symlink"; return 0; fi
         if [ ! -e "$dir" ]; then
-            as_user "$uid" "$gid" mkdir -m 700 -- "$dir" 2>/dev/null || { result "$name" error "cannot create $dir as $name"; return 0; }
+            err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$dir" 2>&1) ||
+                { result "$name" error "cannot create $dir as $name: $(printf '%s' "$err" | tr '\n' ' ' | cut -c1-200)"; return 0; }
         fi
         if [ -L "$dir" ] || [ ! -d "$dir" ]; then result "$name" conflict "$dir is not a directory"; return 0; fi
         if [ "$(stat -c %u -- "$dir")" != "$uid" ]; then
-            chown -h -- "$uid:$gid" "$dir" || { result "$name" error "cannot chown $dir"; return 0; }
+            err=$(chown -h -- "$uid:$gid" "$dir" 2>&1) ||
+                { result "$name" error "cannot chown $dir: $(printf '%s' "$err" | tr '\n' ' ' | cut -c1-200)"; return 0; }
         fi
-        as_user "$uid" "$gid" chmod 700 -- "$dir" || { result "$name" error "cannot chmod $dir"; return 0; }
+        err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1) ||
+            { result "$name" error "cannot chmod $dir: $(printf '%s' "$err" | tr '\n' ' ' | cut -c1-200)"; return 0; }
         as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete 2>/dev/null || true
         current=$(file_hash "$file")
         if [ "$current" != "$expected" ]; then

@@ -47,6 +47,28 @@ public struct SyncEngine: Sendable {
         identities = loaded
     }
 
+    /// Inputs that would fail every host using them before it is contacted:
+    /// an identity that cannot be loaded, or a missing known_hosts file under
+    /// strict host-key checking. `nil` when there is nothing to refuse.
+    public func inputProblem(_ jobs: [HostJob]) -> SyncError? {
+        var problems: [SyncError] = []
+        let byIdentity = Dictionary(grouping: jobs, by: \.identity)
+        for (source, group) in byIdentity.sorted(by: { $0.value[0].host < $1.value[0].host }) {
+            if case .failure(let error)? = identities[source] {
+                problems.append(.identity(error, hosts: group.map(\.host)))
+            }
+        }
+        var missing: [String: [String]] = [:]
+        for job in jobs {
+            guard case .knownHosts(let path) = job.endpoint.hostKeyPolicy, !FileManager.default.fileExists(atPath: path) else { continue }
+            missing[path, default: []].append(job.host)
+        }
+        for (path, hosts) in missing.sorted(by: { $0.key < $1.key }) {
+            problems.append(.knownHostsMissing(path: path, hosts: hosts))
+        }
+        return problems.count > 1 ? .several(problems) : problems.first
+    }
+
     /// Runs every job with at most `parallel` hosts in flight; results in job order.
     public func run(_ jobs: [HostJob], snapshot: SnapshotHook? = nil,
                     onResult: (@Sendable (Int, HostResult, ParallelRunner.Progress) -> Void)? = nil) -> [HostResult] {

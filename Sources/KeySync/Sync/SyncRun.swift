@@ -84,6 +84,8 @@ public struct SyncRun: Sendable {
     }
 
     /// Runs and records. `store` may be nil for `--dry-run` without a database.
+    /// Throws ``SyncError`` (before recording a run or contacting any host)
+    /// when an identity cannot be loaded or a strict known_hosts file is missing.
     public func execute(store: Store?, cancellation: Cancellation = Cancellation(),
                         passphrase: @escaping (String) -> String? = { _ in nil },
                         progress: (@Sendable (ParallelRunner.Progress, HostResult) -> Void)? = nil) throws -> RunReport {
@@ -97,10 +99,15 @@ public struct SyncRun: Sendable {
         if let overlay = try rotationOverlay ?? store.map({ try RotationOverlay.load(from: $0, inventory: inventory) }) {
             run.targets = overlay.apply(to: targets)
         }
-        let runID = try store?.beginRun(command: command, selection: selectionText,
-                                        inventoryHash: inventory.inventoryHash, startedAt: started)
+        // Runs whose keysync died without a word (SIGKILL, power loss) still say
+        // `running`; their process is gone, so close them as interrupted.
+        _ = try? store?.interruptAbandonedRuns()
         let jobs = run.jobs
         let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
+        // Bad input that would fail every host it concerns: refuse before anything is sent or recorded.
+        if let problem = engine.inputProblem(jobs) { throw problem }
+        let runID = try store?.beginRun(command: command, selection: selectionText,
+                                        inventoryHash: inventory.inventoryHash, startedAt: started)
         let recorder = ResultRecorder(store: store, runID: runID)
         let writes = settings.mode == .push && !settings.dryRun
         let results = engine.run(jobs, snapshot: { host, snapshots in

@@ -1,0 +1,243 @@
+import Foundation
+import Testing
+
+/// A fault injected into one test host, and how to take it back out.
+///
+/// Every fault lives only in that host's mount namespace (a bind mount, an
+/// overlay, a tmpfs, a sudoers edit in its private `/etc`), so other hosts
+/// and this machine are never affected. ``undo()`` removes it; if that fails
+/// the host is rebuilt with `Scripts/testfleet reset`.
+struct InjectedFault {
+    let host: Int
+    let name: String
+    let fleet: TestFleet
+    let undoScript: String
+
+    /// Takes the fault out again (or resets the host when that fails).
+    func undo(sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            try fleet.sh(host, undoScript)
+        } catch {
+            Issue.record("undoing \(name) on h\(host) failed (\(error)); resetting the host", sourceLocation: sourceLocation)
+            do { try fleet.reset(hosts: [host]) } catch {
+                Issue.record("resetting h\(host) failed: \(error)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+}
+
+/// Why preparing a host for a fault test failed.
+struct FaultSetupError: Error, CustomStringConvertible {
+    let description: String
+}
+
+extension TestFleet {
+    /// The role accounts the fault suite manages (`fz0`…`fz9`); no other suite uses them.
+    static let faultAccounts = (0..<10).map { "fz\($0)" }
+
+    /// Runs a `sh` script inside host `host` as root; throws with its output when it fails.
+    @discardableResult
+    func sh(_ host: Int, _ script: String, stdin: Data? = nil, timeout: TimeInterval = 60) throws -> String {
+        let result = try exec(host: host, ["sh", "-c", script], stdin: stdin, timeout: timeout)
+        guard result.succeeded else { throw FaultSetupError(description: "h\(host): \(result)") }
+        return result.stdout
+    }
+
+    /// Removes the fault accounts (and their homes) from `hosts`, so every test starts clean.
+    func removeFaultAccounts(_ hosts: some Sequence<Int>) throws {
+        let names = Self.faultAccounts.joined(separator: " ")
+        for host in hosts {
+            try sh(host, """
+                for a in \(names); do
+                    if getent passwd "$a" >/dev/null; then
+                        home=$(getent passwd "$a" | cut -d: -f6)
+                        userdel "$a" 2>/dev/null
+                        [ -L "$home" ] && rm -f "$home"
+                        case "$home" in /home/fz*) rm -rf -- "$home" ;; esac
+                    fi
+                    getent group "$a" >/dev/null && groupdel "$a" 2>/dev/null
+                    rm -rf "/home/$a" "/home/$a.real"
+                done
+                true
+                """)
+        }
+    }
+
+    /// `account → sha256` of each fault account's authorized_keys on `host`
+    /// (`absent`, `symlink`, or `other` when it is not a regular file).
+    func authorizedKeysHashes(host: Int, accounts: [String] = TestFleet.faultAccounts) throws -> [String: String] {
+        let out = try sh(host, """
+            for a in \(accounts.joined(separator: " ")); do
+                f=/home/$a/.ssh/authorized_keys
+                if [ -L "$f" ]; then echo "$a symlink"
+                elif [ -f "$f" ]; then echo "$a $(sha256sum < "$f" | cut -c1-64)"
+                elif [ -e "$f" ]; then echo "$a other"
+                else echo "$a absent"
+                fi
+            done
+            """)
+        var hashes: [String: String] = [:]
+        for line in out.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            if parts.count == 2 { hashes[String(parts[0])] = String(parts[1]) }
+        }
+        return hashes
+    }
+
+    /// keysync temp files (`.keysync-*`) anywhere under the host's `/home`.
+    func keysyncTempFiles(host: Int) throws -> [String] {
+        try sh(host, "find /home -name '.keysync-*' 2>/dev/null; true").split(separator: "\n").map(String.init)
+    }
+
+    /// sha256, mode, owner and names of the files in `paths` inside the host:
+    /// a fingerprint that changes if anything under them is written.
+    func victimState(host: Int, _ paths: [String]) throws -> String {
+        try sh(host, """
+            for p in \(paths.map { "'\($0)'" }.joined(separator: " ")); do
+                if [ -d "$p" ] && [ ! -L "$p" ]; then
+                    find "$p" -xdev -printf '%p %y %m %u:%g %s\\n' | sort
+                    find "$p" -xdev -type f -exec sha256sum {} + | sort
+                else
+                    stat -c '%n %F %a %U:%G %s' -- "$p"; sha256sum -- "$p"
+                fi
+            done
+            """)
+    }
+
+    /// The new part of host `host`'s sshd log since `offset` bytes.
+    func sshdLog(host: Int, from offset: Int = 0) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/h\(host)/sshd.log"))
+        return String(decoding: data.dropFirst(offset), as: UTF8.self)
+    }
+
+    /// Current size of host `host`'s sshd log, to read only what comes after.
+    func sshdLogSize(host: Int) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: "\(directory)/h\(host)/sshd.log"))?[.size] as? Int) ?? 0
+    }
+
+    // MARK: Faults
+
+    /// Replaces the program at `path` inside the host with `script` (a bind
+    /// mount over it, in that host's namespace only).
+    func replaceProgram(host: Int, path: String, script: String) throws -> InjectedFault {
+        let name = "ks-fault-" + (path as NSString).lastPathComponent
+        try sh(host, "cat > /tmp/\(name) && chmod 755 /tmp/\(name) && mount --bind /tmp/\(name) \(path)", stdin: Data(script.utf8))
+        return InjectedFault(host: host, name: "fake \(path)", fleet: self,
+                             undoScript: "umount -l \(path) && rm -f /tmp/\(name)")
+    }
+
+    /// `getent` never returns (for 30 s): the probe, which calls it, hangs mid-command.
+    func hangGetent(host: Int) throws -> InjectedFault {
+        try replaceProgram(host: host, path: "/usr/bin/getent", script: "#!/bin/sh\nexec sleep 30\n")
+    }
+
+    /// The first `getent` call waits `seconds`, later ones run normally: a slow host.
+    func slowGetent(host: Int, seconds: Int) throws -> InjectedFault {
+        try sh(host, "cp /usr/bin/getent /tmp/ks-real-getent && touch /tmp/ks-slow-once")
+        let fault = try replaceProgram(host: host, path: "/usr/bin/getent", script: """
+            #!/bin/sh
+            if rm /tmp/ks-slow-once 2>/dev/null; then sleep \(seconds); fi
+            exec /tmp/ks-real-getent "$@"
+            """)
+        return InjectedFault(host: host, name: "slow getent", fleet: self,
+                             undoScript: fault.undoScript + " && rm -f /tmp/ks-real-getent /tmp/ks-slow-once")
+    }
+
+    /// `sudo` is not installed: an overlay with a whiteout hides `/usr/bin/sudo`.
+    func removeSudo(host: Int) throws -> InjectedFault {
+        try sh(host, """
+            mkdir -p /tmp/ks-nosudo && rm -f /tmp/ks-nosudo/sudo && mknod /tmp/ks-nosudo/sudo c 0 0 &&
+            mount -t overlay keysync-nosudo -o lowerdir=/tmp/ks-nosudo:/usr/bin /usr/bin &&
+            ! command -v sudo
+            """)
+        return InjectedFault(host: host, name: "no sudo", fleet: self,
+                             undoScript: "umount -l /usr/bin && rm -rf /tmp/ks-nosudo && command -v sudo >/dev/null")
+    }
+
+    /// The admin's sudo rule loses NOPASSWD: `sudo -n` says a password is required.
+    func sudoNeedsPassword(host: Int) throws -> InjectedFault {
+        let file = "/etc/sudoers.d/keysync-admin"
+        try sh(host, "cp -p \(file) /tmp/ks-sudoers && sed -i 's/NOPASSWD: *//' \(file) && ! grep -q NOPASSWD \(file)")
+        return InjectedFault(host: host, name: "sudo password", fleet: self, undoScript: "cp -p /tmp/ks-sudoers \(file) && rm -f /tmp/ks-sudoers")
+    }
+
+    /// `/home` becomes a 1 MiB tmpfs holding a copy of the old `/home`, then is filled up: every write fails with ENOSPC.
+    func fullHome(host: Int) throws -> InjectedFault {
+        try sh(host, """
+            mkdir -p /tmp/ks-home-orig && mount --bind /home /tmp/ks-home-orig &&
+            mount -t tmpfs -o size=1m,mode=0755 keysync-fullhome /home &&
+            cp -a /tmp/ks-home-orig/. /home/ && umount /tmp/ks-home-orig && rmdir /tmp/ks-home-orig &&
+            { dd if=/dev/zero of=/home/ks-fill bs=4096 2>/dev/null; true; } &&
+            { dd if=/dev/zero of=/home/ks-fill2 bs=1 2>/dev/null; true; } &&
+            [ "$(df --output=avail /home | tail -n 1 | tr -d ' ')" = 0 ]
+            """)
+        return InjectedFault(host: host, name: "full home", fleet: self, undoScript: "umount -l /home")
+    }
+
+    /// `/home` is remounted read-only (that host's bind mount only).
+    func readOnlyHome(host: Int) throws -> InjectedFault {
+        try sh(host, "mount -o remount,bind,ro /home && ! touch /home/ks-probe 2>/dev/null")
+        return InjectedFault(host: host, name: "read-only home", fleet: self, undoScript: "mount -o remount,bind,rw /home")
+    }
+}
+
+/// A TCP listener on a spare loopback address that misbehaves in one way:
+/// it sends an SSH banner and then closes the connection (a host that dies
+/// mid-handshake). A `python3` child, stopped by PID.
+final class BannerThenCloseListener {
+    let address: String
+    let port: Int
+    private let process: Process
+
+    init(address: String, port: Int = 22, lifetime: TimeInterval = 300) throws {
+        precondition(address.hasPrefix("127."), "test listeners stay on loopback")
+        self.address = address
+        self.port = port
+        let script = """
+            import socket, sys, time
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((sys.argv[1], int(sys.argv[2])))
+            s.listen(64)
+            s.settimeout(0.5)
+            print("ready", flush=True)
+            end = time.time() + float(sys.argv[3])
+            while time.time() < end:
+                try:
+                    c = s.accept()[0]
+                except socket.timeout:
+                    continue
+                try:
+                    c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n")
+                    c.settimeout(1.0)
+                    c.recv(65536)  # the client's banner and key exchange init
+                except OSError:
+                    pass
+                c.close()
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal=PIPE", "python3", "-c", script, address, String(port), String(lifetime)]
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try spawnWithDefaultSignalMask(process)
+        self.process = process
+        let line = out.fileHandleForReading.availableData
+        guard String(decoding: line, as: UTF8.self).hasPrefix("ready") else {
+            process.waitUntilExit()
+            let reason = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw CommandError.launchFailed(argv: ["python3", "(banner-then-close listener on \(address):\(port))"], reason: reason)
+        }
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
