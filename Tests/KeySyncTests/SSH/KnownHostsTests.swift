@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// known_hosts matching like OpenSSH: plain, patterns, negation, `[host]:port`,
+/// hashed `|1|` entries, `@revoked`, and what the key-exchange preference sees.
+@Suite struct KnownHostsTests {
+    static let blobA: [UInt8] = Array("blob-a".utf8)
+    static let blobB: [UInt8] = Array("blob-b".utf8)
+    static var a: String { Data(blobA).base64EncodedString() }
+    static var b: String { Data(blobB).base64EncodedString() }
+
+    /// `|1|salt|HMAC-SHA1(salt, name)` as `ssh-keygen -H` writes it.
+    static func hashed(_ name: String, salt: [UInt8] = Array("0123456789abcdefghij".utf8)) -> String {
+        let hash = KnownHosts.hmacSHA1(key: salt, data: Array(name.utf8))
+        return "|1|\(Data(salt).base64EncodedString())|\(Data(hash).base64EncodedString())"
+    }
+
+    @Test func plainNamesPortsAndPatterns() {
+        let known = KnownHosts(contents: """
+            # comment
+            web-1,10.0.0.11 ssh-ed25519 \(Self.a)
+            [db-1]:2222 ssh-ed25519 \(Self.b)
+            *.example.org,!bad.example.org ssh-ed25519 \(Self.a)
+
+            garbage line
+            """)
+        #expect(known.verify(host: "web-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .match)
+        #expect(known.verify(host: "10.0.0.11", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .match)
+        #expect(known.verify(host: "WEB-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .match)
+        #expect(known.verify(host: "web-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobB) == .mismatch)
+        #expect(known.verify(host: "web-1", port: 22, keyType: "ecdsa-sha2-nistp256", blob: Self.blobB) == .unknown)
+        // A non-default port is looked up as [host]:port only.
+        #expect(known.verify(host: "db-1", port: 2222, keyType: "ssh-ed25519", blob: Self.blobB) == .match)
+        #expect(known.verify(host: "db-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobB) == .unknown)
+        #expect(known.verify(host: "web-1", port: 2222, keyType: "ssh-ed25519", blob: Self.blobA) == .unknown)
+        #expect(known.verify(host: "a.example.org", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .match)
+        #expect(known.verify(host: "bad.example.org", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .unknown)
+    }
+
+    @Test func hashedEntries() {
+        let known = KnownHosts(contents: """
+            \(Self.hashed("127.77.0.1")) ssh-ed25519 \(Self.a)
+            \(Self.hashed("[127.77.0.2]:2200")) ssh-ed25519 \(Self.b)
+            """)
+        #expect(known.verify(host: "127.77.0.1", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .match)
+        #expect(known.verify(host: "127.77.0.1", port: 22, keyType: "ssh-ed25519", blob: Self.blobB) == .mismatch)
+        #expect(known.verify(host: "127.77.0.2", port: 2200, keyType: "ssh-ed25519", blob: Self.blobB) == .match)
+        #expect(known.verify(host: "127.77.0.3", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .unknown)
+    }
+
+    @Test func revokedWinsAndCertAuthorityIsIgnored() {
+        let known = KnownHosts(contents: """
+            @revoked * ssh-ed25519 \(Self.a)
+            web-1 ssh-ed25519 \(Self.a)
+            @cert-authority *.example.org ssh-ed25519 \(Self.b)
+            """)
+        #expect(known.verify(host: "web-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .revoked)
+        #expect(known.verify(host: "x.example.org", port: 22, keyType: "ssh-ed25519", blob: Self.blobB) == .unknown)
+    }
+
+    @Test func knownKeyTypesOrderTheHostKeyPreference() {
+        let known = KnownHosts(contents: """
+            web-1 ssh-rsa \(Self.a)
+            web-1 ecdsa-sha2-nistp256 \(Self.b)
+            """)
+        #expect(known.knownKeyTypes(host: "web-1", port: 22) == ["ssh-rsa", "ecdsa-sha2-nistp256"])
+        #expect(known.knownKeyTypes(host: "web-2", port: 22).isEmpty)
+    }
+
+    @Test func acceptNewLineForm() {
+        #expect(KnownHosts.line(host: "h", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == "h ssh-ed25519 \(Self.a)\n")
+        #expect(KnownHosts.line(host: "h", port: 2222, keyType: "ssh-ed25519", blob: Self.blobA) == "[h]:2222 ssh-ed25519 \(Self.a)\n")
+    }
+
+    @Test(arguments: [("a*c", "abc", true), ("a?c", "abc", true), ("a*", "", false), ("*", "", true), ("a*b*c", "axxbyyc", true), ("a*b", "ab c", false)])
+    func wildcards(_ pattern: String, _ text: String, _ expected: Bool) {
+        #expect(KnownHosts.wildcardMatch(text, pattern) == expected)
+    }
+}
