@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// The HTML report from a real push/check, rendered by headless Chromium
+/// (issue 7): the page loads, shows the hosts and drift kinds, and a
+/// screenshot is taken.
+@Suite struct ReportBrowserTests {
+    @Test func htmlReportRendersInHeadlessChromium() throws {
+        let fleet = try TestFleet.shared(minimumHosts: 62)
+        let hosts = [60, 61]
+        for host in hosts {
+            try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
+        }
+        let workspace = try Workspace()
+        try workspace.generateKey("kp-usersample")
+        try workspace.write("inventory.yml", """
+            \(fleet.inventoryDefaults())
+            keys:
+              kp-usersample: { file: kp-usersample.pub }
+            hosts:
+            \(fleet.inventoryHosts(hosts))
+            projects:
+              usersample:
+                hosts: [h60, h61]
+                roles:
+                  deploy: { account: usersample, create: true, keys: [kp-usersample] }
+            """)
+        let inventory = try Inventory.load(path: workspace.file("inventory.yml"))
+        let store = try Store(path: workspace.file("keysync.db"))
+        let push = SyncRun(inventory: inventory, targets: try inventory.select(), settings: SyncEngine.Settings(mode: .push))
+        #expect(try push.execute(store: store).summary.failed == 0)
+        try fleet.exec(host: 61, ["usermod", "-L", "usersample"])
+        try fleet.exec(host: 61, ["chmod", "0755", "/home/usersample/.ssh"])
+        let check = SyncRun(inventory: inventory, targets: try inventory.select(), settings: SyncEngine.Settings(mode: .check))
+        #expect(try check.execute(store: store).summary.drift == 1)
+
+        let html = workspace.file("report.html")
+        let keysync = TestFleet.repositoryRoot.appendingPathComponent(".build/debug/keysync").path
+        let report = try TestFleet.run([keysync, "report", "--db", workspace.file("keysync.db"), "--format", "html", "--output", html])
+        #expect(report.succeeded, "\(report)")
+
+        let chromium = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--user-data-dir=\(workspace.file("chromium"))"]
+        let dom = try TestFleet.run(chromium + ["--dump-dom", "file://\(html)"], timeout: 120)
+        #expect(dom.succeeded, "\(dom.stderr)")
+        for expected in ["h60", "h61", "account_locked", "dir_mode", "<svg"] {
+            #expect(dom.stdout.contains(expected), "the rendered page lacks \(expected)")
+        }
+        let png = workspace.file("report.png")
+        let shot = try TestFleet.run(chromium + ["--window-size=1200,1400", "--screenshot=\(png)", "file://\(html)"], timeout: 120)
+        #expect(shot.succeeded, "\(shot.stderr)")
+        let image = try Data(contentsOf: URL(fileURLWithPath: png))
+        #expect(image.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG screenshot")
+        #expect(image.count > 10_000, "a page with content, not a blank image (\(image.count) bytes)")
+        if let keep = ProcessInfo.processInfo.environment["KEYSYNC_KEEP_SCREENSHOT"] {
+            try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.copyItem(atPath: png, toPath: keep)
+        }
+    }
+}
