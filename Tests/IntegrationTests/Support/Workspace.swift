@@ -53,7 +53,9 @@ extension TestFleet {
         }.joined(separator: "\n")
     }
 
-    /// The `defaults:` block that logs in as the fleet admin.
+    /// The `defaults:` block that logs in as the fleet admin. The command
+    /// timeout is generous: CI shares two cores between sshd, sudo and
+    /// `useradd` for dozens of hosts at once (timeouts have their own tests).
     func inventoryDefaults(key: KeyKind = .ed25519, extra: String = "") -> String {
         """
         defaults:
@@ -61,7 +63,7 @@ extension TestFleet {
           identity: \(keyPath(key))
           known_hosts: \(knownHostsPath)
           connect_timeout: 10
-          command_timeout: 30
+          command_timeout: 120
         \(extra)
         """
     }
