@@ -311,7 +311,9 @@ import Testing
                 if entry?.status == .changed { finished.append("h\(host)") }
                 if entry?.error?.contains("not started (interrupted)") == true { skipped.append("h\(host)") }
                 if slow.contains(host) {
-                    check.require(entry?.status == .changed && state == "new", "in-flight h\(host): \(entry?.status.rawValue ?? "missing"), files \(state)")
+                    let notNew = hashes.filter { contentA[$0.key] == $0.value || $0.value.count != 64 }.keys.sorted()
+                    check.require(entry?.status == .changed && state == "new",
+                                  "in-flight h\(host): \(entry?.status.rawValue ?? "missing"), files \(state) (not new: \(notNew)); changes \(entry?.changes ?? []); drift \(entry?.drift.map { "\($0.account) \($0.kind.rawValue)" } ?? [])")
                 } else {
                     check.require(entry?.error?.contains("not started (interrupted)") == true && state == "old",
                                   "h\(host) should not have started: \(entry?.status.rawValue ?? "missing") \(entry?.error ?? ""), files \(state)")
