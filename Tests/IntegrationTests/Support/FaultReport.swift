@@ -8,6 +8,8 @@ struct FaultRow: Codable, Sendable {
     var expected: String
     var observed: String
     var pass: Bool
+    /// A known, not yet fixed problem (the row fails, the suite does not).
+    var known: Bool = false
 }
 
 /// Collects the checks of one fault and writes its row.
@@ -35,10 +37,22 @@ final class FaultCheck: @unchecked Sendable {
 
     /// Runs `body` for one fault and records its row, also when `body` throws
     /// (the error is then part of the observation and the row fails).
-    static func run(_ fault: String, expected: String, _ body: (FaultCheck) throws -> Void) throws {
+    ///
+    /// With `knownIssue`, the checks run inside `withKnownIssue`: failing them
+    /// keeps the suite green (the row says KNOWN), passing them fails the test
+    /// so the known issue gets removed once it is fixed.
+    static func run(_ fault: String, expected: String, knownIssue: String? = nil,
+                    sourceLocation: SourceLocation = #_sourceLocation, _ body: (FaultCheck) throws -> Void) throws {
         let check = FaultCheck(fault: fault, expected: expected)
+        check.knownIssue = knownIssue
         do {
-            try body(check)
+            if let knownIssue {
+                withKnownIssue(Comment(rawValue: knownIssue), sourceLocation: sourceLocation) {
+                    do { try body(check) } catch { check.failures.append("error: \(error)"); throw error }
+                }
+            } else {
+                try body(check)
+            }
         } catch {
             check.failures.append("error: \(error)")
             check.write()
@@ -46,6 +60,8 @@ final class FaultCheck: @unchecked Sendable {
         }
         check.write()
     }
+
+    private var knownIssue: String?
 
     /// Adds what was seen to the row's "observed" column.
     func observe(_ text: String) {
@@ -69,7 +85,9 @@ final class FaultCheck: @unchecked Sendable {
         if !failures.isEmpty {
             observed += (observed.isEmpty ? "" : "; ") + "FAILED: " + failures.joined(separator: "; ")
         }
-        FaultReport.append(FaultRow(fault: fault, expected: expected, observed: observed, pass: failures.isEmpty))
+        if let knownIssue, !failures.isEmpty { observed += " (known issue: \(knownIssue))" }
+        FaultReport.append(FaultRow(fault: fault, expected: expected, observed: observed, pass: failures.isEmpty,
+                                    known: knownIssue != nil && !failures.isEmpty))
     }
 }
 
