@@ -97,7 +97,7 @@ public enum ApplyScript {
             }
             if let write = account.write {
                 let content = Data(write.content).base64EncodedString()
-                script += "write_file \(name) \(Shell.quote(write.directory)) \(Shell.quote(write.path)) \(Shell.quote(write.expectedHash)) '\(content)'\n"
+                script += "write_file \(name) \(Shell.quote(write.directory)) \(Shell.quote(write.path)) \(Shell.quote(write.expectedHash)) '\(SHA256Digest.hex(write.content))' '\(content)'\n"
             } else {
                 script += "echo \"result $(printf '%s' \(name)) done\"\n"
             }
@@ -171,8 +171,8 @@ public enum ApplyScript {
         chown -h -- "$uid:$gid" "$home" && as_user "$uid" "$gid" chmod go-w -- "$home" ||
             { result "$name" error "cannot fix home $home"; failed_accounts="$failed_accounts$name "; }
     }
-    write_file() { # name dir file expected-hash base64-content
-        name=$1; dir=$2; file=$3; expected=$4; content=$5
+    write_file() { # name dir file expected-hash new-hash base64-content
+        name=$1; dir=$2; file=$3; expected=$4; new_hash=$5; content=$6
         case "$failed_accounts" in *" $name "*) return 0 ;; esac
         pw=$(getent passwd "$name") || { result "$name" error "account missing"; return 0; }
         uid=$(printf '%s' "$pw" | cut -d: -f3); gid=$(printf '%s' "$pw" | cut -d: -f4); home=$(printf '%s' "$pw" | cut -d: -f6)
@@ -197,12 +197,14 @@ public enum ApplyScript {
         if ! err=$(printf '%s' "$content" | base64 -d | as_user "$uid" "$gid" sh -c '
             umask 077
             t=$(mktemp "$1/.keysync-XXXXXX") || exit 1
-            if cat > "$t" && chmod 600 "$t" && { sync "$t" 2>/dev/null || sync; } && mv -fT "$t" "$2"; then
+            # The rename happens only for the complete content: if the script is
+            # killed mid-write, the pipe ends early and the hash cannot match.
+            if cat > "$t" && [ "$(sha256sum < "$t")" = "$3  -" ] && chmod 600 "$t" && sync "$t" && mv -fT "$t" "$2"; then
                 sync "$1" 2>/dev/null || true
                 exit 0
             fi
             rm -f "$t"
-            exit 1' sh "$dir" "$file" 2>&1); then
+            exit 1' sh "$dir" "$file" "$new_hash" 2>&1); then
             result "$name" error "write failed, old file kept: $(printf '%s' "$err" | tr '\n' ' ' | cut -c1-300)"; return 0
         fi
         result "$name" ok "$(file_hash "$file")"

@@ -40,7 +40,8 @@ import Testing
             ["run_create", apply.account, "useradd", "-m", "-d", create.home, "-s", create.shell, "-g", create.group,
              "-p", "*", "-u", "1001", "--", apply.account],
             ["fix_home", apply.account],
-            ["write_file", apply.account, write.directory, write.path, write.expectedHash, Data(write.content).base64EncodedString()],
+            ["write_file", apply.account, write.directory, write.path, write.expectedHash, SHA256Digest.hex(write.content),
+             Data(write.content).base64EncodedString()],
         ])
         #expect(!FileManager.default.fileExists(atPath: folder.file("PWNED").path))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["calls"])
