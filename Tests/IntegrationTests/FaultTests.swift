@@ -11,11 +11,15 @@ import Testing
 /// the table `Scripts/faults` prints (see ``FaultCheck``).
 ///
 /// Serialized: the tests share hosts 20–29 and tamper with them; each undoes
-/// its faults (or resets the host) before it ends.
+/// its faults (or resets the host) before it ends. Runs in other processes on
+/// the same fleet wait for this one (``FaultHostsLock``).
 @Suite(.serialized) struct FaultTests {
     let fleet: TestFleet
 
-    init() throws { fleet = try TestFleet.shared(minimumHosts: 30) }
+    init() throws {
+        fleet = try TestFleet.shared(minimumHosts: 30)
+        try FaultHostsLock.hold(fleet)
+    }
 
     // MARK: - Unreachable and hanging hosts
 

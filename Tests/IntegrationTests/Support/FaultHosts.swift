@@ -241,3 +241,32 @@ final class BannerThenCloseListener {
 
     deinit { stop() }
 }
+
+/// Serialises fault-suite runs that share one fleet: hosts 20–29 are
+/// tampered with, and two test processes doing that at once (say a branch's
+/// and main's) would break each other's faults. The first test of a process
+/// takes an exclusive `flock` on `<fleet>/.faults.lock` and holds it until
+/// the process exits; another process waits for it (up to 30 minutes).
+enum FaultHostsLock {
+    private static let state = LockedState<Int32?>(nil)
+
+    static func hold(_ fleet: TestFleet, timeout: TimeInterval = 1800) throws {
+        try state.withLock { fd in
+            if fd != nil { return }
+            let path = fleet.directory + "/.faults.lock"
+            let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard opened >= 0 else {
+                throw FaultSetupError(description: "cannot open \(path): \(String(cString: strerror(errno)))")
+            }
+            let end = Date().addingTimeInterval(timeout)
+            while flock(opened, LOCK_EX | LOCK_NB) != 0 {
+                guard Date() < end else {
+                    close(opened)
+                    throw FaultSetupError(description: "another fault-suite run held \(path) for \(Int(timeout)) s")
+                }
+                usleep(500_000)
+            }
+            fd = opened // kept open: released when this process exits
+        }
+    }
+}
