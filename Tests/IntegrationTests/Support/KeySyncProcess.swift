@@ -1,4 +1,5 @@
 import Foundation
+import KeySync
 
 /// The built `keysync` binary (`.build/debug/keysync`) run as a child process,
 /// for tests that need its exit code or must `kill -9` it mid-run. Output goes
@@ -71,14 +72,17 @@ final class KeySyncProcess: @unchecked Sendable {
 /// lines): `<sample> <old><new>` with 0/1 flags, or `<sample> missing`. The
 /// loop uses bash builtins only (`mapfile`, `read -t` on a private FIFO), so it
 /// costs almost nothing between samples. Stopped by a flag file, after which
-/// it writes `end <samples>`.
+/// it writes `end <samples>`. It first closes every inherited descriptor above
+/// 2: Foundation's `Process` learns that a child ended when a socket the child
+/// inherited closes, so a detached loop holding it would make `exec` wait forever.
 struct HostKeyWatch {
     let fleet: TestFleet
     let hosts: [Int]
     let file: String
     static let dir = "/tmp/keysync-watch"
 
-    static let script = #"""
+    static let script = ##"""
+    for f in /proc/$$/fd/*; do n=${f##*/}; ((n > 2)) && eval "exec $n>&-" 2>/dev/null; done
     F=$1; OLD=$2; NEW=$3; D=/tmp/keysync-watch
     rm -rf "$D"; mkdir -p "$D"; mkfifo "$D/fifo"; exec 9<>"$D/fifo"
     echo $$ > "$D/pid"
@@ -100,7 +104,7 @@ struct HostKeyWatch {
         read -t 0.05 -u 9
     done
     echo "end $n" >> "$D/log"
-    """#
+    """##
 
     /// Starts the watchers (detached, one per host) and waits for each first sample.
     /// `old` and `new` are the keys' base64 blobs.
