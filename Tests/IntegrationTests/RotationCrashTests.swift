@@ -7,7 +7,7 @@ import Testing
 /// during phase 3, then `--resume`, on hosts 150–159. Part of the serialized
 /// ``RotationTests`` suite (they share hosts 120–159).
 extension RotationTests {
-    /// Runs the binary, SIGKILLs it at random points (twice while adding, twice
+    /// Runs the binary, SIGKILLs it at random points (three times while adding, three times
     /// while retiring, each a random 0–60 ms after the database shows that this
     /// process moved one more host through the step), resumes until it completes.
     /// A watcher in every host samples the authorized_keys every 50 ms for the
@@ -39,7 +39,7 @@ extension RotationTests {
         let resume = { (id: Int64) in ["rotate", "--resume", String(id), "--inventory", inv, "--db", db, "--parallel", "2"] }
         var id: Int64?
         var kills = 0
-        for step in [RotationStep.add, .add, .retire, .retire] {
+        for step in [RotationStep.add, .add, .add, .retire, .retire, .retire] {
             let before = try progress(step)
             guard before < hosts.count else { journal.append("\(step.rawValue): nothing left, no kill"); continue }
             let child = try KeySyncProcess(id.map(resume) ?? start)
@@ -56,7 +56,7 @@ extension RotationTests {
             #expect(try integrity(db) == "ok")
             id = try store.latestRotation()?.id
         }
-        #expect(kills >= 2, "\(journal)")
+        #expect(kills >= 4, "\(journal)")
         let rotation = try #require(id)
         let last = try KeySyncProcess.run(resume(rotation))
         #expect(last.status == 0 && last.stdout.contains("10 retired, 0 failed, 0 pending — rotation completed"), "\(journal) \(last)")
