@@ -3,17 +3,60 @@ import GRDB
 import Testing
 @testable import KeySync
 
-/// `keysync rotate` against real sshd hosts (issue 8). Hosts 40–49 only; the
-/// tests share them, so the suite runs its tests one after the other.
+/// `keysync rotate` against real sshd hosts (issue 8). Hosts 120–159 only
+/// (120–149 here, 150–159 in RotationCrashTests.swift); the tests share them,
+/// so the suite runs its tests one after the other.
 @Suite(.serialized) struct RotationTests {
     let fleet: TestFleet
     static let file = "/home/usersample/.ssh/authorized_keys"
 
-    init() throws { fleet = try TestFleet.shared(minimumHosts: 50) }
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 160) }
 
-    /// Removes `usersample` from `hosts`, so each test starts from scratch.
+    /// Removes `usersample` from `hosts` (8 at a time), so each test starts from scratch.
     func reset(_ hosts: some Sequence<Int>) throws {
-        for host in hosts { try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample; groupdel usersample; true"]) }
+        let fleet = fleet
+        let failures = ParallelRunner(width: 8).run(Array(hosts)) { host -> String? in
+            do {
+                let result = try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
+                return result.succeeded ? nil : "\(result)"
+            } catch { return "h\(host): \(error)" }
+        }
+        if let failure = failures.compactMap({ $0 }).first { throw WorkspaceError.command(failure) }
+    }
+
+    /// Real `ssh` logins as `usersample` with `key` on `hosts` (8 at a time): exit statuses in host order (-1: could not run ssh).
+    func parallelLogins(_ hosts: [Int], key: String) -> [Int32] {
+        let fleet = fleet
+        return ParallelRunner(width: 8).run(hosts) { host in
+            (try? fleet.login(host: host, user: "usersample", key: key).status) ?? -1
+        }
+    }
+
+    /// `usersample`'s authorized_keys on `hosts` (8 at a time), in host order.
+    func contents(_ hosts: [Int]) throws -> [String] {
+        let fleet = fleet
+        let results = ParallelRunner(width: 8).run(hosts) { host in Result { try fleet.exec(host: host, ["cat", Self.file]) } }
+        return try results.map { result in
+            let output = try result.get()
+            guard output.succeeded else { throw WorkspaceError.command("\(output)") }
+            return output.stdout
+        }
+    }
+
+    /// The lines of an authorized_keys file outside keysync's managed blocks, byte for byte (line ends kept).
+    static func unmanaged(_ text: String) -> String {
+        var inside = false, kept = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map({ String($0) + "\n" }) {
+            if line.hasPrefix("# keysync:begin") { inside = true }
+            if !inside { kept += line }
+            if line.hasPrefix("# keysync:end") { inside = false }
+        }
+        return kept
+    }
+
+    /// The base64 blob of the public key in `path` (a `.pub`, or a private key).
+    func blob(_ path: String) throws -> String {
+        try KeyImporter.importKey(contentsOf: path).openSSHLine.split(separator: " ")[1].description
     }
 
     /// An inventory granting `kp-usersample` (the `file:` keys/kp-usersample.pub, or inline) to
@@ -78,7 +121,7 @@ import Testing
     }
 
     @Test func rotatesWithARealLoginAndRetiresTheOldKeyEverywhere() throws {
-        let hosts = Array(40...44)
+        let hosts = Array(120...124)
         try reset(hosts)
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: hosts)
@@ -86,9 +129,9 @@ import Testing
         #expect(try sync(inventory, .push, store: store).summary.failed == 0)
         // An unmanaged line on one host must survive byte for byte.
         let stranger = try workspace.generateKey("stranger")
-        try fleet.exec(host: 40, ["sh", "-c", "printf '# a comment\\r\\n%s\\n' \"$(cat)\" >> \(Self.file)"],
+        try fleet.exec(host: 120, ["sh", "-c", "printf '# a comment\\r\\n%s\\n' \"$(cat)\" >> \(Self.file)"],
                        stdin: Data(try String(contentsOfFile: stranger + ".pub", encoding: .utf8).utf8))
-        let before40 = try content(40)
+        let before120 = try content(120)
         let old = workspace.file("kp-usersample"), new = try newKey(workspace)
         let oldFingerprint = try fingerprint(old + ".pub")
 
@@ -101,9 +144,9 @@ import Testing
         #expect(try logins(hosts, key: old).allSatisfy { $0 != 0 })
         // Same options on the new line; the unmanaged lines untouched.
         let newLine = try String(contentsOfFile: new + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try content(41).contains("no-agent-forwarding " + newLine))
-        let after40 = try content(40)
-        #expect(after40.contains("# a comment\r\n") && after40.hasSuffix(before40.components(separatedBy: "# keysync:end project=usersample role=deploy\n").last!))
+        #expect(try content(121).contains("no-agent-forwarding " + newLine))
+        let after120 = try content(120)
+        #expect(after120.contains("# a comment\r\n") && after120.hasSuffix(before120.components(separatedBy: "# keysync:end project=usersample role=deploy\n").last!))
         // The key file names the new key; the old one is kept.
         #expect(report.inventory?.action == .replacedFile)
         #expect(try fingerprint(workspace.file("keys/kp-usersample.pub")) == (try fingerprint(new + ".pub")))
@@ -115,42 +158,42 @@ import Testing
         // Someone puts the old key back by hand: check reports revoked_key, push removes it.
         let reloaded = try Inventory.load(path: workspace.file("inventory.yml"))
         let oldLine = try String(contentsOfFile: retiredCopy, encoding: .utf8)
-        try fleet.exec(host: 42, ["sh", "-c", "cat >> \(Self.file)"], stdin: Data(oldLine.utf8))
-        let login = try fleet.login(host: 42, user: "usersample", key: old)
-        let file42 = try content(42)
-        #expect(login.status == 0, "\(login) \(file42)")
+        try fleet.exec(host: 122, ["sh", "-c", "cat >> \(Self.file)"], stdin: Data(oldLine.utf8))
+        let login = try fleet.login(host: 122, user: "usersample", key: old)
+        let file122 = try content(122)
+        #expect(login.status == 0, "\(login) \(file122)")
         let check = try sync(reloaded, .check, store: store)
-        #expect(check.hosts.first { $0.host == "h42" }?.drift.map(\.kind) == [.revokedKey])
+        #expect(check.hosts.first { $0.host == "h122" }?.drift.map(\.kind) == [.revokedKey])
         #expect(check.summary.drift == 1)
         #expect(try sync(reloaded, .push, store: store).summary.changed == 1)
-        #expect(try fleet.login(host: 42, user: "usersample", key: old).status != 0)
+        #expect(try fleet.login(host: 122, user: "usersample", key: old).status != 0)
         #expect(try sync(reloaded, .check, store: store).summary.drift == 0)
     }
 
     @Test func failedHostsKeepBothKeysAndPushWorksUntilTheInventoryIsEdited() throws {
-        let hosts = Array(45...49)
+        let hosts = Array(125...129)
         try reset(hosts)
         let workspace = try Workspace()
         let down = ["hdown": "127.\(fleet.base).1.199"]  // nothing listens there
         var inventory = try inventory(workspace, hosts: hosts, inline: true, extraHosts: down)
         let store = try Store(path: workspace.file("keysync.db"))
         #expect(try sync(inventory, .push, store: store).summary.failed == 1)
-        try fleet.exec(host: 47, ["usermod", "-L", "usersample"])  // sshd (UsePAM no) refuses its key logins
+        try fleet.exec(host: 127, ["usermod", "-L", "usersample"])  // sshd (UsePAM no) refuses its key logins
         let old = workspace.file("kp-usersample"), new = try newKey(workspace)
 
         let report = try RotationRun(inventory: inventory, store: store, parallel: 8)
             .start(.init(keyName: "kp-usersample", newKeyPath: new, verifyIdentity: new))  // the private key as --new-key
         #expect(report.status == .failed && report.exitCode == 3 && !report.oldKeyRetired)
         let failed = Dictionary(uniqueKeysWithValues: report.failed.map { ($0.host, $0) })
-        #expect(Set(failed.keys) == ["h47", "hdown"])
-        #expect(failed["h47"]?.completedPhase == .added && failed["h47"]?.error?.contains("authentication as usersample failed") == true)
+        #expect(Set(failed.keys) == ["h127", "hdown"])
+        #expect(failed["h127"]?.completedPhase == .added && failed["h127"]?.error?.contains("authentication as usersample failed") == true)
         #expect(failed["hdown"]?.completedPhase == .pending)
-        #expect(report.text().contains("h47 usersample: FAILED after added (keeps both keys)"))
-        #expect(try logins([45, 46, 48, 49], key: new) == [0, 0, 0, 0])
-        #expect(try logins([45, 46, 48, 49], key: old).allSatisfy { $0 != 0 })
+        #expect(report.text().contains("h127 usersample: FAILED after added (keeps both keys)"))
+        #expect(try logins([125, 126, 128, 129], key: new) == [0, 0, 0, 0])
+        #expect(try logins([125, 126, 128, 129], key: old).allSatisfy { $0 != 0 })
         let oldLine = try String(contentsOfFile: old + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let newLine = try KeyImporter.importKey(contentsOf: new).openSSHLine
-        #expect(try content(47).contains(oldLine) && content(47).contains(newLine))
+        #expect(try content(127).contains(oldLine) && content(127).contains(newLine))
 
         // push with the inventory still naming the old key changes nothing: no old key back, no new key removed.
         let files = try hosts.map(content)
@@ -159,8 +202,8 @@ import Testing
         #expect(try hosts.map(content) == files)
         #expect(try sync(inventory, .check, store: store).hosts.filter { $0.host != "hdown" }.allSatisfy { $0.drift.allSatisfy { $0.kind == .accountLocked } })
 
-        // Fix: unlock h47, drop the dead host; resume finishes the job.
-        try fleet.exec(host: 47, ["usermod", "-p", "*", "usersample"])
+        // Fix: unlock h127, drop the dead host; resume finishes the job.
+        try fleet.exec(host: 127, ["usermod", "-p", "*", "usersample"])
         inventory = try self.inventory(workspace, hosts: hosts, inline: true)
         let resumed = try RotationRun(inventory: inventory, store: store, parallel: 8).resume(id: report.rotation)
         #expect(resumed.status == .completed && resumed.exitCode == 0 && resumed.oldKeyRetired, "\(resumed.text())")
@@ -184,26 +227,121 @@ import Testing
     }
 
     @Test func aFailingCanaryTouchesNoOtherHost() throws {
-        let hosts = Array(40...43)
+        let hosts = Array(120...129)
         try reset(hosts)
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: hosts)
         let store = try Store.inMemory()
         #expect(try sync(inventory, .push, store: store).summary.failed == 0)
-        try fleet.exec(host: 40, ["usermod", "-L", "usersample"])
-        let others = try [41, 42, 43].map { try fleet.exec(host: $0, ["stat", "-c", "%i %Y %s", Self.file]).stdout + content($0) }
-        let new = try newKey(workspace)
-        let report = try RotationRun(inventory: inventory, store: store)
-            .start(.init(keyName: "kp-usersample", newKeyPath: new + ".pub", verifyIdentity: new, canary: 1))
-        #expect(report.status == .stopped && report.exitCode == 3)
-        #expect(report.hosts.map(\.phase) == [.failed, .pending, .pending, .pending])
-        #expect(try [41, 42, 43].map { try fleet.exec(host: $0, ["stat", "-c", "%i %Y %s", Self.file]).stdout + content($0) } == others)
-        #expect(try content(40).components(separatedBy: "ssh-ed25519").count == 3, "the canary keeps both keys")
+        try fleet.exec(host: 121, ["usermod", "-L", "usersample"])  // the second of the two canaries fails
+        let others = Array(122...129)
+        let stat = { (hosts: [Int]) in try hosts.map { try fleet.exec(host: $0, ["stat", "-c", "%i %Y %Z %s", Self.file]).stdout } }
+        let before = try zip(stat(others), contents(others)).map { $0 + $1 }
+        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
+        let report = try RotationRun(inventory: inventory, store: store, parallel: 8)
+            .start(.init(keyName: "kp-usersample", newKeyPath: new + ".pub", verifyIdentity: new, canary: 2))
+        #expect(report.status == .stopped && report.exitCode == 3, "\(report.text())")
+        #expect(report.hosts.map(\.phase) == [.retired, .failed] + Array(repeating: .pending, count: 8))
+        #expect(report.text().contains("h121 usersample: FAILED after added (keeps both keys)"))
+        #expect(try zip(stat(others), contents(others)).map { $0 + $1 } == before, "no other host was written")
+        #expect(parallelLogins(others, key: old) == Array(repeating: 0, count: 8))
+        #expect(parallelLogins(others, key: new).allSatisfy { $0 != 0 })
+        #expect(try fleet.login(host: 120, user: "usersample", key: new).status == 0, "the good canary is rotated")
+        #expect(try fleet.login(host: 120, user: "usersample", key: old).status != 0)
+        #expect(try content(121).components(separatedBy: "ssh-ed25519").count == 3, "the failed canary keeps both keys")
         #expect(try fingerprint(workspace.file("keys/kp-usersample.pub")) != (try fingerprint(new)), "the inventory is untouched")
+        #expect(try store.retiredFingerprints().isEmpty)
+    }
+
+    /// Issue 8, "Done when": 30 hosts, real logins before and after, unmanaged lines byte for byte.
+    @Test func rotatesThirtyHostsWithARealLoginAndLeavesUnmanagedLinesAlone() throws {
+        let hosts = Array(120...149)
+        try reset(hosts)
+        let workspace = try Workspace()
+        let inventory = try inventory(workspace, hosts: hosts)
+        let store = try Store(path: workspace.file("keysync.db"))
+        #expect(try sync(inventory, .push, store: store).summary.failed == 0)
+        // Unmanaged lines before and after the block on every host: a CRLF comment, a blank
+        // line, a stranger's key with options, trailing blanks, a key-looking comment.
+        let stranger = try String(contentsOfFile: try workspace.generateKey("stranger") + ".pub", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let fleet = fleet
+        let edits = ParallelRunner(width: 8).run(hosts) { host -> String? in
+            let before = "# added by hand on h\(host)\r\n\nfrom=\"10.0.0.\(host - 100)\",no-pty \(stranger)\n"
+            let after = "#  tail \t \n# ssh-ed25519 AAAAnotakey\n"
+            let result = try? fleet.exec(host: host, ["sh", "-c", "f=\(Self.file); { printf '%s' \"$0\"; cat $f; printf '%s' \"$1\"; } > $f.t && cat $f.t > $f && rm $f.t",
+                                                      before, after])
+            return result?.succeeded == true ? nil : "h\(host): \(String(describing: result))"
+        }
+        #expect(edits.compactMap { $0 } == [])
+        let unmanagedBefore = try contents(hosts).map(Self.unmanaged)
+        #expect(unmanagedBefore.allSatisfy { $0.contains(stranger) && $0.contains("#  tail \t \n") })
+        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
+        #expect(parallelLogins(hosts, key: old) == Array(repeating: 0, count: 30))
+
+        let clock = ContinuousClock.now
+        let report = try RotationRun(inventory: inventory, store: store, parallel: 8)
+            .start(.init(keyName: "kp-usersample", newKeyPath: new + ".pub", verifyIdentity: new))
+        let took = ContinuousClock.now - clock
+        #expect(report.status == .completed && report.exitCode == 0, "\(report.text())")
+        #expect(report.verification == .login && report.oldKeyRetired)
+        #expect(report.hosts.count == 30 && report.hosts.allSatisfy { $0.phase == .retired && $0.error == nil })
+        #expect(parallelLogins(hosts, key: new) == Array(repeating: 0, count: 30), "the new key logs in everywhere")
+        let refused = parallelLogins(hosts, key: old)
+        #expect(refused.allSatisfy { $0 == 255 }, "the old key is refused everywhere: \(refused)")
+        let files = try contents(hosts)
+        #expect(files.map(Self.unmanaged) == unmanagedBefore, "unmanaged lines untouched")
+        let oldBlob = try blob(old + ".pub"), newBlob = try blob(new + ".pub")
+        #expect(files.allSatisfy { !$0.contains(oldBlob) && $0.components(separatedBy: newBlob).count == 2 })
+        #expect(try integrity(workspace.file("keysync.db")) == "ok")
+        print("rotation of 30 hosts with --verify-identity: \(took)")
+    }
+
+    /// Issue 8, "Done when": 3 locked accounts fail verification; exit 3 from the binary,
+    /// they keep both keys, the others are rotated; unlocking them and --resume finishes.
+    @Test func threeHostsFailingVerificationKeepBothKeysUntilFixedAndResumed() throws {
+        let hosts = Array(120...149), failing = [123, 136, 149]
+        try reset(hosts)
+        let workspace = try Workspace()
+        _ = try inventory(workspace, hosts: hosts)
+        let db = workspace.file("keysync.db"), inv = workspace.file("inventory.yml")
+        let push = try KeySyncProcess.run(["push", "--inventory", inv, "--db", db])
+        #expect(push.status == 0, "\(push)")
+        for host in failing { try fleet.exec(host: host, ["usermod", "-L", "usersample"]) }  // sshd (UsePAM no) refuses key logins
+        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
+        let oldBlob = try blob(old + ".pub"), newBlob = try blob(new + ".pub")
+
+        let first = try KeySyncProcess.run(["rotate", "kp-usersample", "--new-key", new + ".pub", "--verify-identity", new,
+                                            "--inventory", inv, "--db", db, "--parallel", "8"])
+        #expect(first.status == 3, "\(first)")
+        let failedLines = first.stdout.split(separator: "\n").filter { $0.contains("FAILED") }.map(String.init)
+        #expect(failedLines.count == 3, "\(first.stdout)")
+        for host in failing {
+            #expect(failedLines.contains { $0.hasPrefix("  h\(host) usersample: FAILED after added (keeps both keys): ") && $0.contains("usersample") },
+                    "h\(host) is named: \(first.stdout)")
+        }
+        #expect(first.stdout.contains("27 retired, 3 failed"), "\(first.stdout)")
+        let id = try #require(first.stdout.firstMatch(of: /^rotation (\d+) of kp-usersample/.anchorsMatchLineEndings()).map { String($0.1) })
+        let rotated = hosts.filter { !failing.contains($0) }
+        #expect(parallelLogins(rotated, key: new) == Array(repeating: 0, count: 27))
+        #expect(parallelLogins(rotated, key: old).allSatisfy { $0 == 255 })
+        for (host, file) in zip(failing, try contents(failing)) {
+            #expect(file.contains(oldBlob) && file.contains(newBlob), "h\(host) keeps both keys")
+        }
+        let status = try KeySyncProcess.run(["rotate", "--status", id, "--db", db])
+        #expect(status.status == 0 && failing.allSatisfy { status.stdout.contains("h\($0) usersample: FAILED") }, "\(status)")
+
+        for host in failing { try fleet.exec(host: host, ["usermod", "-p", "*", "usersample"]) }
+        let resumed = try KeySyncProcess.run(["rotate", "--resume", id, "--inventory", inv, "--db", db])
+        #expect(resumed.status == 0 && resumed.stdout.contains("30 retired, 0 failed, 0 pending — rotation completed"), "\(resumed)")
+        #expect(parallelLogins(hosts, key: new) == Array(repeating: 0, count: 30))
+        #expect(parallelLogins(hosts, key: old).allSatisfy { $0 == 255 })
+        #expect(try contents(hosts).allSatisfy { !$0.contains(oldBlob) && $0.contains(newBlob) })
+        #expect(try integrity(db) == "ok")
     }
 
     @Test func anInterruptedRotationResumesWithoutRepeatingAPhase() throws {
-        let hosts = Array(44...48)
+        let hosts = Array(124...128)
         try reset(hosts)
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: hosts)
@@ -222,28 +360,28 @@ import Testing
         #expect(try logins(hosts, key: old) == [0, 0, 0, 0, 0], "nobody lost the old key")
         #expect(try integrity(workspace.file("keysync.db")) == "ok")
         // kill -9 right after a host's write, before it was recorded: the database says pending.
-        try store.setRotationPhase(rotationID: first.rotation, host: "h44", account: "usersample", phase: .pending)
-        // The file of h45 turned root-owned after phase 1: the re-read catches what sshd would refuse.
-        try fleet.exec(host: 45, ["chown", "root:root", Self.file])
+        try store.setRotationPhase(rotationID: first.rotation, host: "h124", account: "usersample", phase: .pending)
+        // The file of h125 turned root-owned after phase 1: the re-read catches what sshd would refuse.
+        try fleet.exec(host: 125, ["chown", "root:root", Self.file])
 
         let events = LockedState<[String]>([])
         let second = try RotationRun(inventory: inventory, store: store, events: { event in
             if case let .pairFinished(pair, step, error) = event { events.withLock { $0.append("\(step.rawValue) \(pair.host)\(error == nil ? "" : " failed")") } }
         }).resume(id: first.rotation)
         let log = events.withLock { $0 }
-        #expect(log.filter { $0.hasPrefix("add") } == ["add h44"], "\(log)")
+        #expect(log.filter { $0.hasPrefix("add") } == ["add h124"], "\(log)")
         let resumedAdd = try #require(try store.runs(commands: ["rotate"]).first { $0.selection.hasSuffix(" add") })
-        #expect(try store.hostResults(runID: resumedAdd.id).map { "\($0.host) \($0.status.rawValue)" } == ["h44 ok"], "h44 had both keys: nothing to write")
+        #expect(try store.hostResults(runID: resumedAdd.id).map { "\($0.host) \($0.status.rawValue)" } == ["h124 ok"], "h124 had both keys: nothing to write")
         #expect(second.verification == .file && second.text().contains("the login itself was not tried"))
         #expect(second.status == .failed && second.exitCode == 3)
-        let h45 = try #require(second.failed.first)
-        #expect(second.failed.count == 1 && h45.host == "h45" && h45.completedPhase == .added)
-        #expect(h45.error?.contains("sshd would refuse the login") == true && h45.error?.contains("owned by uid 0") == true)
+        let h125 = try #require(second.failed.first)
+        #expect(second.failed.count == 1 && h125.host == "h125" && h125.completedPhase == .added)
+        #expect(h125.error?.contains("sshd would refuse the login") == true && h125.error?.contains("owned by uid 0") == true)
 
-        // push respects the rotation: it repairs the owner and keeps both keys on h45.
+        // push respects the rotation: it repairs the owner and keeps both keys on h125.
         #expect(try sync(inventory, .push, store: store).summary.changed == 1)
-        #expect(try fleet.login(host: 45, user: "usersample", key: old).status == 0)
-        #expect(try fleet.login(host: 45, user: "usersample", key: new).status == 0)
+        #expect(try fleet.login(host: 125, user: "usersample", key: old).status == 0)
+        #expect(try fleet.login(host: 125, user: "usersample", key: new).status == 0)
         let third = try RotationRun(inventory: inventory, store: store).resume(id: first.rotation)
         #expect(third.status == .completed && third.exitCode == 0 && third.oldKeyRetired)
         #expect(try logins(hosts, key: new) == [0, 0, 0, 0, 0])
@@ -252,7 +390,7 @@ import Testing
     }
 
     @Test func anInterruptionDuringRetireNeverLeavesAnAccountWithoutAWorkingKey() throws {
-        let hosts = Array(40...44)
+        let hosts = Array(120...124)
         try reset(hosts)
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: hosts)
@@ -270,13 +408,13 @@ import Testing
         #expect(try logins(hosts, key: new) == [0, 0, 0, 0, 0])
         #expect(try logins(hosts, key: old).map { $0 == 0 } == [false, true, true, true, true])
         #expect(try integrity(workspace.file("keysync.db")) == "ok")
-        // kill -9 right after h40's write: the database still says verified.
-        try store.setRotationPhase(rotationID: first.rotation, host: "h40", account: "usersample", phase: .verified)
+        // kill -9 right after h120's write: the database still says verified.
+        try store.setRotationPhase(rotationID: first.rotation, host: "h120", account: "usersample", phase: .verified)
 
         let second = try RotationRun(inventory: inventory, store: store).resume(id: first.rotation)
         #expect(second.status == .completed && second.exitCode == 0 && second.oldKeyRetired)
         let retire = try #require(try store.runs(commands: ["rotate"]).first)
-        #expect(try store.hostResults(runID: retire.id).filter { $0.status == .ok }.map(\.host) == ["h40"])
+        #expect(try store.hostResults(runID: retire.id).filter { $0.status == .ok }.map(\.host) == ["h120"])
         #expect(try logins(hosts, key: new) == [0, 0, 0, 0, 0])
         #expect(try logins(hosts, key: old).allSatisfy { $0 != 0 })
         #expect(try integrity(workspace.file("keysync.db")) == "ok")
