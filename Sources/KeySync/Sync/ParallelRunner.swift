@@ -34,6 +34,15 @@ public struct ParallelRunner: Sendable {
         for _ in 0..<min(width, items.count) {
             group.enter()
             let thread = Thread {
+                // SIGINT/SIGTERM go to the controller's handler, never to a
+                // worker: a signal landing in a worker could interrupt a
+                // socket call mid-command (EINTR) and fail a host whose
+                // write had in fact gone through.
+                var signals = sigset_t()
+                sigemptyset(&signals)
+                sigaddset(&signals, SIGINT)
+                sigaddset(&signals, SIGTERM)
+                pthread_sigmask(SIG_BLOCK, &signals, nil)
                 while let index = state.nextIndex() {
                     let result = job(items[index])
                     state.store(result, at: index) { progress in onResult?(index, result, progress) }
