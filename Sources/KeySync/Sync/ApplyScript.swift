@@ -152,19 +152,25 @@ public enum ApplyScript {
         fi
     }
     result() { echo "result $*"; }
+    oneline() { printf '%s' "$1" | tr '\n' ' ' | cut -c1-"$2"; } # text width: an error on one line
+    lookup_account() { # name: sets uid gid home from passwd (builtins only), fails if missing
+        pw=$(getent passwd "$1") || return 1
+        IFS=: read -r _name _pw uid gid _gecos home _shell <<EOF
+    $pw
+    EOF
+    }
     run_create() { # name cmd...
         name=$1; shift
         case "$failed_accounts" in *" $name "*) return 0 ;; esac
         if ! out=$("$@" 2>&1); then
             failed_accounts="$failed_accounts$name "
-            result "$name" error "$1 failed: $(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300)"
+            result "$name" error "$1 failed: $(oneline "$out" 300)"
         fi
     }
     fix_home() {
         name=$1
         case "$failed_accounts" in *" $name "*) return 0 ;; esac
-        pw=$(getent passwd "$name") || { result "$name" error "account missing"; failed_accounts="$failed_accounts$name "; return 0; }
-        uid=$(printf '%s' "$pw" | cut -d: -f3); gid=$(printf '%s' "$pw" | cut -d: -f4); home=$(printf '%s' "$pw" | cut -d: -f6)
+        lookup_account "$name" || { result "$name" error "account missing"; failed_accounts="$failed_accounts$name "; return 0; }
         if [ -L "$home" ] || [ ! -d "$home" ]; then
             result "$name" error "home $home is missing or a symlink"; failed_accounts="$failed_accounts$name "; return 0
         fi
@@ -174,21 +180,20 @@ public enum ApplyScript {
     write_file() { # name dir file expected-hash new-hash base64-content
         name=$1; dir=$2; file=$3; expected=$4; new_hash=$5; content=$6
         case "$failed_accounts" in *" $name "*) return 0 ;; esac
-        pw=$(getent passwd "$name") || { result "$name" error "account missing"; return 0; }
-        uid=$(printf '%s' "$pw" | cut -d: -f3); gid=$(printf '%s' "$pw" | cut -d: -f4); home=$(printf '%s' "$pw" | cut -d: -f6)
+        lookup_account "$name" || { result "$name" error "account missing"; return 0; }
         if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
         if [ -L "$dir" ]; then result "$name" conflict "$dir is a symlink"; return 0; fi
         if [ ! -e "$dir" ]; then
             err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$dir" 2>&1) ||
-                { result "$name" error "cannot create $dir as $name: $(printf '%s' "$err" | tr '\n' ' ' | cut -c1-200)"; return 0; }
+                { result "$name" error "cannot create $dir as $name: $(oneline "$err" 200)"; return 0; }
         fi
         if [ -L "$dir" ] || [ ! -d "$dir" ]; then result "$name" conflict "$dir is not a directory"; return 0; fi
         if [ "$(stat -c %u -- "$dir")" != "$uid" ]; then
             err=$(chown -h -- "$uid:$gid" "$dir" 2>&1) ||
-                { result "$name" error "cannot chown $dir: $(printf '%s' "$err" | tr '\n' ' ' | cut -c1-200)"; return 0; }
+                { result "$name" error "cannot chown $dir: $(oneline "$err" 200)"; return 0; }
         fi
         err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1) ||
-            { result "$name" error "cannot chmod $dir: $(printf '%s' "$err" | tr '\n' ' ' | cut -c1-200)"; return 0; }
+            { result "$name" error "cannot chmod $dir: $(oneline "$err" 200)"; return 0; }
         as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete 2>/dev/null || true
         current=$(file_hash "$file")
         if [ "$current" != "$expected" ]; then
@@ -205,7 +210,7 @@ public enum ApplyScript {
             fi
             rm -f "$t"
             exit 1' sh "$dir" "$file" "$new_hash" 2>&1); then
-            result "$name" error "write failed, old file kept: $(printf '%s' "$err" | tr '\n' ' ' | cut -c1-300)"; return 0
+            result "$name" error "write failed, old file kept: $(oneline "$err" 300)"; return 0
         fi
         result "$name" ok "$(file_hash "$file")"
     }
