@@ -65,14 +65,10 @@ extension SyncEngine {
             switch Self.runApply(applies, on: probed.connection, job: job) {
             case .failure(let failure): return failure.result
             case .success(let outcomes):
-                for apply in applies {
-                    switch outcomes[apply.account] {
-                    case .written(let hash)?: result.hashesAfter[apply.write?.path ?? ""] = hash
-                    case .conflict(let reason)?: problems.append("\(apply.account): conflict: \(reason)")
-                    case .failed(let reason)?: problems.append("\(apply.account): \(reason)")
-                    case .done?, nil: problems.append("\(apply.account): no result from apply")
-                    }
-                }
+                // Every restore apply writes, so "done" (nothing written) cannot come back.
+                let applied = Self.collect(outcomes, for: applies)
+                result.hashesAfter = applied.written
+                problems += applied.problems
             }
         }
         if !problems.isEmpty {

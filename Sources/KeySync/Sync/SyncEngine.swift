@@ -147,23 +147,10 @@ public struct SyncEngine: Sendable {
             return failed
         }
 
-        var errors: [String] = []
-        for account in plan.accounts {
-            guard let apply = account.apply else { continue }
-            switch outcomes[apply.account] {
-            case .written(let hash)?:
-                if let path = account.path { result.hashesAfter[path] = hash }
-            case .done?:
-                break
-            case .conflict(let reason)?:
-                result.drift.append(DriftItem(account: apply.account, kind: .conflict, detail: reason))
-                errors.append("\(apply.account): conflict: \(reason)")
-            case .failed(let reason)?:
-                errors.append("\(apply.account): \(reason)")
-            case nil:
-                errors.append("\(apply.account): no result from apply")
-            }
-        }
+        let applied = Self.collect(outcomes, for: applies)
+        result.hashesAfter = applied.written
+        result.drift += applied.conflicts.map { DriftItem(account: $0.account, kind: .conflict, detail: $0.reason) }
+        let errors = applied.problems
         if !errors.isEmpty {
             result.status = .failed
             result.errorKind = result.drift.contains { $0.kind == .conflict } ? "conflict" : "apply_failed"
@@ -206,6 +193,34 @@ public struct SyncEngine: Sendable {
         } catch {
             return .failure(Failure(result: .failed(job.host, kind: "apply_failed", error: "\(label): \(error)")))
         }
+    }
+
+    /// What an apply reply says about `applies`: the hashes written (by path),
+    /// the compare-and-swap conflicts, and one message per account not applied.
+    struct AppliedOutcomes {
+        var written: [String: String] = [:]
+        var conflicts: [(account: String, reason: String)] = []
+        var problems: [String] = []
+    }
+
+    static func collect(_ outcomes: [String: ApplyOutcome], for applies: [AccountApply]) -> AppliedOutcomes {
+        var applied = AppliedOutcomes()
+        for apply in applies {
+            switch outcomes[apply.account] {
+            case .written(let hash)?:
+                if let path = apply.write?.path { applied.written[path] = hash }
+            case .done?:
+                break
+            case .conflict(let reason)?:
+                applied.conflicts.append((apply.account, reason))
+                applied.problems.append("\(apply.account): conflict: \(reason)")
+            case .failed(let reason)?:
+                applied.problems.append("\(apply.account): \(reason)")
+            case nil:
+                applied.problems.append("\(apply.account): no result from apply")
+            }
+        }
+        return applied
     }
 
     /// Drift that push reports but does not repair.
