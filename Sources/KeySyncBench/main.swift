@@ -14,6 +14,11 @@ func cpuSeconds() -> (user: Double, system: Double, maxRSSKiB: Int) {
 }
 
 let arguments = CommandLine.arguments
+// `keysync-bench probe-script ACCOUNT…`: the probe push and check run, for profiling it on a host.
+if arguments.count >= 3, arguments[1] == "probe-script" {
+    print(ProbeScript.render(arguments.dropFirst(2).map { ProbeRequest(account: $0) }), terminator: "")
+    exit(0)
+}
 guard arguments.count >= 4, arguments[1] == "transport" else {
     FileHandle.standardError.write(Data("usage: keysync-bench transport INVENTORY COMMAND [PARALLEL]\n".utf8))
     exit(1)

@@ -37,6 +37,8 @@ extension ProbeScript {
 
         private static let functions = #"""
         echo "client_addr $client_addr"
+        "$sshd_bin" -V 2>&1 | { IFS= read -r line; echo "sshd_version ${line:-unknown}"; }
+        set_today
         diag_log=$(mktemp 2>/dev/null) || diag_log=
         diag_seen=' '
         diag_add_log() { # label file

@@ -31,7 +31,9 @@ public enum ProbeScript {
     /// also carries what `keysync doctor` needs.
     public static func render(_ requests: [ProbeRequest], nonce: String = ProbeScript.makeNonce(),
                               diagnostics: Diagnostics? = nil) -> String {
-        var script = "nonce=\(Shell.quote(nonce))\n" + prelude + (diagnostics?.prelude ?? "")
+        // Doctor wants sshd's own view (sshd -T) and its version, always.
+        var script = "nonce=\(Shell.quote(nonce))\n" + (diagnostics == nil ? "" : "sshd_t=yes\n") + prelude
+            + (diagnostics?.prelude ?? "")
         for request in requests {
             let uid = request.uid.map(String.init) ?? "-"
             let gid = request.gid.map(String.init) ?? "-"
@@ -51,8 +53,14 @@ public enum ProbeScript {
     }
 
     // Every process the probe starts costs the host a fork and an exec, and
-    // hundreds of hosts share the machine's cores in tests: the script uses
-    // shell builtins wherever it can (about six processes per account).
+    // on a busy host (or hundreds of test hosts on two cores) that is most of
+    // what a check costs beyond the login itself: `sshd -T` alone costs more
+    // than `sudo cat`. So the common case uses shell builtins only — euid
+    // from /proc, passwd/group/shadow read from /etc when nsswitch says
+    // `files`, sshd_config read directly when it has no `Match` — and starts
+    // two processes per account (`stat`, `dd`). Anything unusual (a `Match`
+    // block, a quoted AuthorizedKeysFile, NSS sources beyond files, doctor's
+    // diagnostics) falls back to asking `getent` and `sshd -T`.
     private static let prelude = #"""
     set -u
     export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -61,12 +69,82 @@ public enum ProbeScript {
     client_addr=${client_addr%% *}
     [ -n "$client_addr" ] || client_addr=127.0.0.1
     echo 'KEYSYNC-PROBE 1'
-    echo "euid $(id -u)"
+    euid=
+    while read -r k r e rest; do [ "$k" = Uid: ] && { euid=$e; break; }; done 2>/dev/null < /proc/self/status
+    [ -n "$euid" ] || euid=$(id -u)
+    echo "euid $euid"
     sshd_bin=/usr/sbin/sshd
     [ -x "$sshd_bin" ] || sshd_bin=$(command -v sshd 2>/dev/null || echo sshd)
-    "$sshd_bin" -V 2>&1 | { IFS= read -r line; echo "sshd_version ${line:-unknown}"; }
     if command -v setpriv >/dev/null 2>&1; then echo "setpriv yes"; else echo "setpriv no"; fi
-    today=$(( $(date +%s) / 86400 ))
+    today=
+    set_today() { [ -n "$today" ] || today=$(( $(date +%s) / 86400 )); }
+    # nss_files: passwd, group and shadow come from /etc only, so a builtin
+    # read of the file answers what getent would (first match wins in both).
+    nss_files=yes
+    [ -r /etc/nsswitch.conf ] || nss_files=
+    while read -r db sources; do
+        case $db in
+            passwd: | group: | shadow:)
+                for s in $sources; do case $s in files | systemd) ;; *) nss_files= ;; esac; done ;;
+        esac
+    done 2>/dev/null < /etc/nsswitch.conf
+    lookup() { # DB KEY -> $found: the entry `getent DB KEY` prints (by name, or by id when KEY is a number)
+        found=
+        if [ -z "$nss_files" ] || [ ! -r "/etc/$1" ]; then
+            found=$(getent "$1" "$2" 2>/dev/null) || found=
+            return 0
+        fi
+        case $2 in
+            '' | *[!0-9]*)
+                while IFS= read -r line; do
+                    case $line in "$2":*) found=$line; return 0 ;; esac
+                done < "/etc/$1" ;;
+            *)
+                while IFS= read -r line; do
+                    rest=${line#*:}; rest=${rest#*:}
+                    [ "${rest%%:*}" = "$2" ] && { found=$line; return 0; }
+                done < "/etc/$1" ;;
+        esac
+    }
+    # sshd_config without Match blocks: the first value of a keyword wins, as
+    # in sshd; Include is read in place (relative to /etc/ssh, globs sorted).
+    sshd_t=${sshd_t:-}
+    sshd_akf=
+    sshd_pam=
+    sshd_config_read() { # FILE DEPTH
+        local key value pattern f
+        [ "$2" -lt 16 ] || { sshd_t=yes; return 0; }
+        [ -f "$1" ] || return 0
+        [ -r "$1" ] || { sshd_t=yes; return 0; }
+        while read -r key value; do
+            case $key in '' | '#'*) continue ;; esac
+            case $key in *=*) value=${key#*=}${value:+ $value}; key=${key%%=*} ;; esac
+            case $value in '='*) value=${value#=}; value=${value#"${value%%[! 	]*}"} ;; esac
+            case $key in
+                [Mm][Aa][Tt][Cc][Hh]) sshd_t=yes; return 0 ;;
+                [Ii][Nn][Cc][Ll][Uu][Dd][Ee])
+                    case $value in *'"'*) sshd_t=yes; return 0 ;; esac
+                    for pattern in $value; do
+                        case $pattern in /*) ;; *) pattern=/etc/ssh/$pattern ;; esac
+                        for f in $pattern; do sshd_config_read "$f" $(( $2 + 1 )); done
+                        [ -z "$sshd_t" ] || return 0
+                    done ;;
+                [Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Ee][Dd][Kk][Ee][Yy][Ss][Ff][Ii][Ll][Ee])
+                    case $value in *'"'* | *\\*) sshd_t=yes; return 0 ;; esac
+                    [ -n "$sshd_akf" ] || sshd_akf=$value ;;
+                [Uu][Ss][Ee][Pp][Aa][Mm])
+                    [ -n "$sshd_pam" ] || sshd_pam=$value ;;
+            esac
+        done < "$1"
+    }
+    sshd_words() { sshd_akf="$*"; }
+    if [ -z "$sshd_t" ]; then
+        if [ -f /etc/ssh/sshd_config ]; then sshd_config_read /etc/ssh/sshd_config 0; else sshd_t=yes; fi
+        set -f
+        sshd_words ${sshd_akf:-.ssh/authorized_keys .ssh/authorized_keys2}
+        set +f
+        case $sshd_pam in [Yy][Ee][Ss]) sshd_pam=yes ;; *) sshd_pam=no ;; esac
+    fi
     # key FILE: the bytes between `key-begin NONCE` and `\nkey-end NONCE STATUS`,
     # read without following a symlink or waiting on a FIFO.
     emit_file() {
@@ -98,25 +176,33 @@ public enum ProbeScript {
     probe_account() {
         name=$1
         echo "@account $name"
-        settings=$("$sshd_bin" -T -C "user=$name,host=$client_addr,addr=$client_addr" 2>/dev/null)
+        settings=
         akf=
-        while read -r key value; do
-            case $key in
-                authorizedkeysfile) akf=${value%% *}; echo "sshd $key $value" ;;
-                strictmodes | pubkeyauthentication | pubkeyacceptedalgorithms | allowusers | allowgroups |                 denyusers | denygroups | usepam | authorizedkeyscommand) echo "sshd $key $value" ;;
-            esac
-        done <<EOF
+        if [ -n "$sshd_t" ]; then
+            settings=$("$sshd_bin" -T -C "user=$name,host=$client_addr,addr=$client_addr" 2>/dev/null)
+            while read -r key value; do
+                case $key in
+                    authorizedkeysfile) akf=${value%% *}; echo "sshd $key $value" ;;
+                    strictmodes | pubkeyauthentication | pubkeyacceptedalgorithms | allowusers | allowgroups | \
+                    denyusers | denygroups | usepam | authorizedkeyscommand) echo "sshd $key $value" ;;
+                esac
+            done <<EOF
     $settings
     EOF
-        [ -n "$settings" ] || echo "sshd_error sshd -T failed (is sshd installed and its config valid?)"
-        pw=$(getent passwd "$name") || pw=
+            [ -n "$settings" ] || echo "sshd_error sshd -T failed (is sshd installed and its config valid?)"
+        else
+            akf=${sshd_akf%% *}
+            echo "sshd authorizedkeysfile $sshd_akf"
+            echo "sshd usepam $sshd_pam"
+        fi
+        lookup passwd "$name"; pw=$found
         echo "passwd $pw"
         if [ -z "$pw" ]; then
             # Only needed to create the account: who already has its ids and group.
-            if [ "$2" != "-" ]; then owner=$(getent passwd "$2") || owner=; echo "uid_owner ${owner%%:*}"; fi
-            if [ "$3" != "-" ]; then owner=$(getent group "$3") || owner=; echo "gid_owner ${owner%%:*}"; fi
+            if [ "$2" != "-" ]; then lookup passwd "$2"; echo "uid_owner ${found%%:*}"; fi
+            if [ "$3" != "-" ]; then lookup group "$3"; echo "gid_owner ${found%%:*}"; fi
             if [ -n "$4" ]; then
-                entry=$(getent group "$4") || entry=
+                lookup group "$4"; entry=$found
                 IFS=: read -r g_name g_pw g_gid g_rest <<EOF
     $entry
     EOF
@@ -127,9 +213,9 @@ public enum ProbeScript {
         IFS=: read -r p_name p_pw p_uid p_gid p_gecos home shell <<EOF
     $pw
     EOF
-        entry=$(getent group "$p_gid") || entry=
-        echo "group ${entry%%:*}"
-        entry=$(getent shadow "$name") || entry=
+        lookup group "$p_gid"
+        echo "group ${found%%:*}"
+        lookup shadow "$name"; entry=$found
         if [ -n "$entry" ]; then
             IFS=: read -r s_name s_pw s_lstchg s_min s_max s_warn s_inact s_expire s_rest <<EOF
     $entry
@@ -142,9 +228,11 @@ public enum ProbeScript {
                 *) class=hash ;;
             esac
             s_pw=
+            # Only an expiry date needs today's day number (a `date` process).
+            [ -z "$s_expire" ] || set_today
             echo "shadow $class:$s_lstchg:$s_min:$s_max:$s_warn:$s_inact:$s_expire"
         fi
-        echo "today $today"
+        [ -z "$today" ] || echo "today $today"
         [ -n "$shell" ] || shell=/bin/sh
         if [ -f "$shell" ] && [ -x "$shell" ]; then echo "shell_valid yes"; else echo "shell_valid no"; fi
         listed=no

@@ -63,7 +63,12 @@ import Testing
         #expect(root.exists && root.uid == 0 && root.gid == 0)
         #expect(root.groupName == "root")
         #expect(root.shadow != nil)
-        #expect(root.today.map { abs($0 - Int(Date().timeIntervalSince1970) / 86400) <= 1 } == true)
+        // Today's day number is asked of the host (a `date` process) only when an expiry date needs it.
+        if root.shadow?.expire != nil {
+            #expect(root.today.map { abs($0 - Int(Date().timeIntervalSince1970) / 86400) <= 1 } == true)
+        } else {
+            #expect(root.today == nil)
+        }
         #expect(root.home?.kind == .directory)
         #expect(root.path?.hasPrefix("/") == true)
         let gone = try #require(probe.accounts[missing])
