@@ -44,6 +44,58 @@ import Testing
         }
     }
 
+    /// Every way a key file reaches keysync's own signer (parsed once, one
+    /// signature per connection), plus the libssh2 path for an encrypted
+    /// OpenSSH key: sshd accepts the login and logs the algorithm it verified.
+    @Test(arguments: [
+        ("ed25519 OpenSSH", ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""], "ED25519"),
+        ("ecdsa-256 OpenSSH", ["ssh-keygen", "-q", "-t", "ecdsa", "-b", "256", "-N", ""], "ECDSA"),
+        ("ecdsa-384 OpenSSH", ["ssh-keygen", "-q", "-t", "ecdsa", "-b", "384", "-N", ""], "ECDSA"),
+        ("ecdsa-521 OpenSSH", ["ssh-keygen", "-q", "-t", "ecdsa", "-b", "521", "-N", ""], "ECDSA"),
+        ("ecdsa-384 PEM", ["ssh-keygen", "-q", "-t", "ecdsa", "-b", "384", "-m", "PEM", "-N", ""], "ECDSA"),
+        ("rsa-2048 PKCS8", ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-m", "PKCS8", "-N", ""], "RSA"),
+        ("ed25519 PKCS8 PEM (openssl)", ["openssl-ed25519"], "ED25519"),
+        ("ed25519 OpenSSH, encrypted", ["ssh-keygen", "-q", "-t", "ed25519", "-N", "sesame"], "ED25519"),
+    ])
+    func logsInWithOwnSigner(_ name: String, _ generate: [String], _ logged: String) throws {
+        let workspace = try Workspace()
+        let key = workspace.file("id")
+        if generate == ["openssl-ed25519"] {
+            #expect(try TestFleet.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key]).succeeded)
+            #expect(try TestFleet.run(["chmod", "600", key]).succeeded)
+            // ssh-keygen cannot read ed25519 PEM: the public key is the last 32 bytes of its SPKI DER.
+            let der = try TestFleet.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER", "-out", key + ".der"])
+            try #require(der.succeeded, "\(der)")
+            let raw = try [UInt8](Data(contentsOf: URL(fileURLWithPath: key + ".der"))).suffix(32)
+            var blob = SSHWireWriter()
+            blob.string("ssh-ed25519")
+            blob.string(Array(raw))
+            try ("ssh-ed25519 \(Data(blob.bytes).base64EncodedString()) id\n").write(toFile: key + ".pub", atomically: true, encoding: .utf8)
+        } else {
+            let made = try TestFleet.run(generate + ["-C", "id", "-f", key])
+            try #require(made.succeeded, "\(made)")
+        }
+        let host = 13, account = "signers"
+        let publicLine = try String(contentsOfFile: key + ".pub", encoding: .utf8)
+        try fleet.exec(host: host, ["sh", "-c", """
+            id \(account) >/dev/null 2>&1 || useradd -m -p '*' -s /bin/sh \(account)
+            install -d -o \(account) -g \(account) -m 700 /home/\(account)/.ssh
+            cat > /home/\(account)/.ssh/authorized_keys && chown \(account): /home/\(account)/.ssh/authorized_keys
+            """], stdin: Data(publicLine.utf8))
+        let identity = try SSHIdentity.load(.file(path: key), passphrase: { "sesame" })
+        #expect(identity.publicKey?.blob == (try workspace.publicKey("id")).blob, "the identity's public key is the file's")
+        let host13 = fleet.hosts[host]
+        let connection = try SSHConnection(
+            endpoint: SSHEndpoint(name: host13.name, address: host13.address, port: host13.port, user: account,
+                                  connectTimeout: 10, hostKeyPolicy: .knownHosts(path: fleet.knownHostsPath)),
+            hostKeys: HostKeyVerifier())
+        try connection.authenticate(with: identity)
+        #expect(try connection.exec("id -un", timeout: 10).stdoutText == "\(account)\n")
+        let log = try String(contentsOfFile: "\(fleet.directory)/h\(host)/sshd.log", encoding: .utf8)
+        #expect(log.contains("Accepted publickey for \(account)"), "\(name)")
+        #expect(log.split(separator: "\n").last { $0.contains("Accepted publickey for \(account)") }?.contains(" \(logged) SHA256:") == true)
+    }
+
     @Test func logsInThroughSSHAgentWithRSA() throws {
         let workspace = try Workspace()
         let socket = workspace.file("agent.sock")

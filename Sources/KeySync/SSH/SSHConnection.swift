@@ -204,10 +204,12 @@ public final class SSHConnection {
                 }
             }
             if rc != 0 { throw refused(identity: identity.label, blob: publicBlob, algorithm: publicBlob?.sshBlobKeyType, libssh2Code: rc) }
-        case let .rsa(signer):
-            let box = SignContext { data in signer.sign(data, sha512: false) }
-            let rc = try authenticate(blob: Self.renamed(signer.publicBlob, to: "rsa-sha2-256"), context: box, deadline: deadline)
-            if rc != 0 { throw refused(identity: identity.label, blob: signer.publicBlob, algorithm: "rsa-sha2-256", libssh2Code: rc) }
+        case let .signer(signer):
+            let box = SignContext { data in signer.sign(data) }
+            let rc = try authenticate(blob: signer.authenticationBlob, context: box, deadline: deadline)
+            if rc != 0 {
+                throw refused(identity: identity.label, blob: signer.publicBlob, algorithm: signer.authenticationName, libssh2Code: rc)
+            }
         case let .agent(socketPath):
             try authenticateWithAgent(socketPath: socketPath, deadline: deadline)
         }

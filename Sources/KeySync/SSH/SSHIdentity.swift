@@ -11,13 +11,15 @@ public enum SSHIdentitySource: Hashable, Sendable {
 /// A loaded identity, read once on the controller and shared read-only by
 /// every worker.
 ///
-/// ed25519 and ECDSA keys go to libssh2 from memory; RSA keys are signed by
-/// keysync with rsa-sha2-256 (libssh2 1.10 would sign with SHA-1, which
-/// OpenSSH ≥ 8.8 refuses); the agent is spoken to directly for the same reason.
+/// Keys are parsed once into a `KeySigner` that signs for every connection
+/// (RSA with rsa-sha2-256: libssh2 1.10 would sign with SHA-1, which
+/// OpenSSH ≥ 8.8 refuses). Only passphrase-protected ed25519/ECDSA keys in
+/// OpenSSH format still go to libssh2 from memory, which decrypts them (per
+/// connection: slower). The agent is spoken to directly, for rsa-sha2 too.
 public final class SSHIdentity: @unchecked Sendable {
     enum Material {
         case libssh2(privateKey: [UInt8], passphrase: String?, publicBlob: [UInt8]?)
-        case rsa(RSASigner)
+        case signer(KeySigner)
         case agent(socketPath: String)
     }
 
@@ -34,7 +36,7 @@ public final class SSHIdentity: @unchecked Sendable {
     var publicBlob: [UInt8]? {
         switch material {
         case .libssh2(_, _, let blob): return blob
-        case .rsa(let signer): return signer.publicBlob
+        case .signer(let signer): return signer.publicBlob
         case .agent: return nil
         }
     }
@@ -77,8 +79,8 @@ public final class SSHIdentity: @unchecked Sendable {
         if text.contains("PRIVATE KEY-----") {
             let encrypted = text.contains("ENCRYPTED")
             let secret = encrypted ? try requirePassphrase(path: path, passphrase) : nil
-            if let signer = try RSASigner.fromPEM(bytes, passphrase: secret, path: path) {
-                return SSHIdentity(material: .rsa(signer), label: path)
+            if let signer = try KeySigner.fromPEM(bytes, passphrase: secret, path: path) {
+                return SSHIdentity(material: .signer(signer), label: path)
             }
             return SSHIdentity(material: .libssh2(privateKey: bytes, passphrase: secret, publicBlob: nil), label: path)
         }
@@ -103,27 +105,45 @@ public final class SSHIdentity: @unchecked Sendable {
               let keyType = publicBlob.sshBlobKeyType
         else { throw SSHError.identity(path: path, reason: "malformed OpenSSH private key") }
         let encrypted = cipher != "none"
-        if keyType == "ssh-rsa" {
-            guard !encrypted else {
-                throw SSHError.identity(path: path, reason: "passphrase-protected RSA keys in OpenSSH format are not supported (libssh2 cannot sign them with rsa-sha2); load the key into ssh-agent (`ssh-add`, then agent: true), or convert it: `ssh-keygen -p -m PEM -f \(path)`")
-            }
+        if keyType == "ssh-rsa" && encrypted {
+            throw SSHError.identity(path: path, reason: "passphrase-protected RSA keys in OpenSSH format are not supported (libssh2 cannot sign them with rsa-sha2); load the key into ssh-agent (`ssh-add`, then agent: true), or convert it: `ssh-keygen -p -m PEM -f \(path)`")
+        }
+        // Types keysync does not sign itself (ssh-dss): libssh2 signs them.
+        let ownSigner = ["ssh-rsa", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"]
+        if !encrypted && ownSigner.contains(keyType) {
             for _ in 1..<count { _ = reader.stringIfPresent() }
-            guard let privateSection = reader.stringIfPresent(), let signer = rsaSigner(fromPrivateSection: privateSection) else {
-                throw SSHError.identity(path: path, reason: "malformed RSA private key")
+            guard let privateSection = reader.stringIfPresent(), let signer = signer(fromPrivateSection: privateSection) else {
+                throw SSHError.identity(path: path, reason: "malformed \(keyType) private key")
             }
-            return SSHIdentity(material: .rsa(signer), label: path)
+            return SSHIdentity(material: .signer(signer), label: path)
         }
         let secret = encrypted ? try requirePassphrase(path: path, passphrase) : nil
         return SSHIdentity(material: .libssh2(privateKey: bytes, passphrase: secret, publicBlob: publicBlob), label: path)
     }
 
-    private static func rsaSigner(fromPrivateSection section: [UInt8]) -> RSASigner? {
+    /// The first key of an unencrypted `openssh-key-v1` private section.
+    private static func signer(fromPrivateSection section: [UInt8]) -> KeySigner? {
         var reader = SSHWireReader(section)
         guard let check1 = reader.uint32IfPresent(), let check2 = reader.uint32IfPresent(), check1 == check2,
-              reader.textIfPresent() == "ssh-rsa", let n = reader.stringIfPresent(), let e = reader.stringIfPresent(), let d = reader.stringIfPresent(),
-              let iqmp = reader.stringIfPresent(), let p = reader.stringIfPresent(), let q = reader.stringIfPresent()
-        else { return nil }
-        return RSASigner.fromComponents(n: n, e: e, d: d, iqmp: iqmp, p: p, q: q)
+              let type = reader.textIfPresent() else { return nil }
+        switch type {
+        case "ssh-rsa":
+            guard let n = reader.stringIfPresent(), let e = reader.stringIfPresent(), let d = reader.stringIfPresent(),
+                  let iqmp = reader.stringIfPresent(), let p = reader.stringIfPresent(), let q = reader.stringIfPresent()
+            else { return nil }
+            return KeySigner.fromComponents(n: n, e: e, d: d, iqmp: iqmp, p: p, q: q)
+        case "ssh-ed25519":
+            // string A (32 bytes), string seed || A (64 bytes)
+            guard let publicKey = reader.stringIfPresent(), let secret = reader.stringIfPresent(), secret.count == 64
+            else { return nil }
+            return KeySigner.ed25519(seed: Array(secret.prefix(32)), publicKey: publicKey)
+        case "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521":
+            guard let curve = reader.textIfPresent(), type == "ecdsa-sha2-" + curve, let point = reader.stringIfPresent(),
+                  let scalar = reader.stringIfPresent() else { return nil }
+            return KeySigner.ecdsa(curve: curve, point: point, scalar: Array(scalar.drop { $0 == 0 }))
+        default:
+            return nil
+        }
     }
 
     private static func requirePassphrase(path: String, _ provider: () -> String?) throws -> String {

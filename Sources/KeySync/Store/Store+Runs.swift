@@ -20,36 +20,50 @@ extension Store {
     ///
     /// Recording the same host twice in a run replaces its earlier result.
     public func recordHostResult(_ record: HostRecord, runID: Int64, at date: Date = Date()) throws {
-        try write("record the result of \(record.host)") { db in
+        try recordHostResults([record], runID: runID, at: date)
+    }
+
+    /// Records several hosts' results in one transaction: the sync engine
+    /// batches them, because one transaction (and one fsync) per host was a
+    /// fifth of a 200-host check's CPU. Statements are prepared once per
+    /// connection (cached), not per host.
+    public func recordHostResults(_ records: [HostRecord], runID: Int64, at date: Date = Date()) throws {
+        guard !records.isEmpty else { return }
+        let what = records.count == 1 ? "record the result of \(records[0].host)" : "record the results of \(records.count) hosts"
+        try write(what) { db in
             try requireRun(db, runID)
-            _ = try HostResult.deleteOne(db, key: [HostResult.Columns.runID.name: runID, HostResult.Columns.host.name: record.host])
-            try HostResult(
-                runID: runID, host: record.host, status: record.status, scanned: record.scanned,
-                error: record.error, errorKind: record.errorKind, milliseconds: record.milliseconds,
-                hashBefore: record.hashBefore, hashAfter: record.hashAfter, recordedAt: date
-            ).insert(db)
-            for item in record.drift {
-                try Drift(runID: runID, host: record.host, account: item.account, kind: item.kind,
-                          detail: item.detail, fingerprint: item.fingerprint, fixed: item.fixed).insert(db)
-            }
-            for change in record.changes {
-                try Change(runID: runID, host: record.host, account: change.account, detail: change.detail).insert(db)
-            }
-            for key in record.seenKeys {
-                try db.execute(literal: """
-                    INSERT INTO host_keys (host, account, fingerprint, key_type, comment, managed,
-                                           first_seen_run, first_seen_at, last_seen_run, last_seen_at)
-                    VALUES (\(record.host), \(key.account), \(key.fingerprint), \(key.keyType), \(key.comment),
-                            \(key.managed), \(runID), \(date), \(runID), \(date))
-                    ON CONFLICT (host, account, fingerprint) DO UPDATE SET
-                        key_type = excluded.key_type, comment = excluded.comment, managed = excluded.managed,
-                        last_seen_run = excluded.last_seen_run, last_seen_at = excluded.last_seen_at
-                    WHERE excluded.last_seen_at >= host_keys.last_seen_at
-                    """)
-            }
-            for snapshot in record.snapshots {
-                _ = try insertSnapshot(db, host: record.host, account: snapshot.account, path: snapshot.path,
-                                       content: snapshot.content, runID: runID, at: date)
+            let deleteResult = try db.cachedStatement(sql: "DELETE FROM host_results WHERE run_id = ? AND host = ?")
+            let upsertKey = try db.cachedStatement(sql: """
+                INSERT INTO host_keys (host, account, fingerprint, key_type, comment, managed,
+                                       first_seen_run, first_seen_at, last_seen_run, last_seen_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (host, account, fingerprint) DO UPDATE SET
+                    key_type = excluded.key_type, comment = excluded.comment, managed = excluded.managed,
+                    last_seen_run = excluded.last_seen_run, last_seen_at = excluded.last_seen_at
+                WHERE excluded.last_seen_at >= host_keys.last_seen_at
+                """)
+            for record in records {
+                try deleteResult.execute(arguments: [runID, record.host])
+                try HostResult(
+                    runID: runID, host: record.host, status: record.status, scanned: record.scanned,
+                    error: record.error, errorKind: record.errorKind, milliseconds: record.milliseconds,
+                    hashBefore: record.hashBefore, hashAfter: record.hashAfter, recordedAt: date
+                ).insert(db)
+                for item in record.drift {
+                    try Drift(runID: runID, host: record.host, account: item.account, kind: item.kind,
+                              detail: item.detail, fingerprint: item.fingerprint, fixed: item.fixed).insert(db)
+                }
+                for change in record.changes {
+                    try Change(runID: runID, host: record.host, account: change.account, detail: change.detail).insert(db)
+                }
+                for key in record.seenKeys {
+                    try upsertKey.execute(arguments: [record.host, key.account, key.fingerprint, key.keyType, key.comment,
+                                                      key.managed, runID, date, runID, date])
+                }
+                for snapshot in record.snapshots {
+                    _ = try insertSnapshot(db, host: record.host, account: snapshot.account, path: snapshot.path,
+                                           content: snapshot.content, runID: runID, at: date)
+                }
             }
         }
     }

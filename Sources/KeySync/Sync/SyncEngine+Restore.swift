@@ -109,7 +109,7 @@ extension SyncRun {
         result.milliseconds = Int(Date().timeIntervalSince(started) * 1000)
         let recorder = ResultRecorder(store: store, runID: restoreRun)
         recorder.record(result, writes: true, scanned: false)
-        try recorder.rethrow()
+        try recorder.finish()
         try store.finishRun(id: restoreRun)
         return (restoreRun, result)
     }

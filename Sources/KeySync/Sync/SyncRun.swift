@@ -133,7 +133,7 @@ public struct SyncRun: Sendable {
             failed: results.filter { $0.status == .failed }.count,
             seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
         if let store, let runID {
-            try recorder.rethrow()
+            try recorder.finish()
             try store.finishRun(id: runID, status: interrupted ? .interrupted : .completed,
                                 counts: Store.RunCounts(hosts: summary.hosts, changed: summary.changed,
                                                         drift: summary.drift, failed: summary.failed))
@@ -142,12 +142,21 @@ public struct SyncRun: Sendable {
     }
 }
 
-/// Writes each host's result as it arrives (one transaction per host), so
-/// an interrupted run keeps what it finished.
+/// Writes host results as they arrive, a batch per transaction (up to
+/// `batchSize` hosts, or whatever arrived within `batchDelay`), so the
+/// database costs a few transactions per run instead of one per host.
+/// `finish()` writes the rest: an interrupted run (SIGINT) keeps every host
+/// it finished; only a SIGKILL can lose the last batch (those hosts are
+/// probed again by the next run; nothing on them depends on it).
 final class ResultRecorder: @unchecked Sendable {
+    static let batchSize = 64
+    static let batchDelay: TimeInterval = 0.5
+
     private let store: Store?
     private let runID: Int64?
     private let lock = NSLock()
+    private var pending: [Store.HostRecord] = []
+    private var pendingSince: Date?
     private var firstError: Error?
 
     init(store: Store?, runID: Int64?) {
@@ -156,7 +165,7 @@ final class ResultRecorder: @unchecked Sendable {
     }
 
     func record(_ result: HostResult, writes: Bool, scanned: Bool? = nil) {
-        guard let store, let runID else { return }
+        guard store != nil, runID != nil else { return }
         let repaired = writes && result.status != .failed
         let record = Store.HostRecord(
             host: result.host,
@@ -173,14 +182,32 @@ final class ResultRecorder: @unchecked Sendable {
                 Store.SeenKey(account: $0.account, fingerprint: $0.fingerprint, keyType: $0.type, comment: $0.comment, managed: $0.managed)
             },
             snapshots: [])
+        let now = Date()
+        let batch: [Store.HostRecord] = lock.withLock {
+            pending.append(record)
+            if pendingSince == nil { pendingSince = now }
+            guard pending.count >= Self.batchSize || now.timeIntervalSince(pendingSince!) >= Self.batchDelay else { return [] }
+            defer { pending = []; pendingSince = nil }
+            return pending
+        }
+        write(batch)
+    }
+
+    /// Writes what is still pending, then throws the first error any write met.
+    func finish() throws {
+        write(lock.withLock {
+            defer { pending = []; pendingSince = nil }
+            return pending
+        })
+        if let error = lock.withLock({ firstError }) { throw error }
+    }
+
+    private func write(_ batch: [Store.HostRecord]) {
+        guard let store, let runID, !batch.isEmpty else { return }
         do {
-            try store.recordHostResult(record, runID: runID)
+            try store.recordHostResults(batch, runID: runID)
         } catch {
             lock.withLock { if firstError == nil { firstError = error } }
         }
-    }
-
-    func rethrow() throws {
-        if let error = lock.withLock({ firstError }) { throw error }
     }
 }
