@@ -17,7 +17,7 @@ import Testing
     func prepare(_ host: Int, _ workspace: Workspace, before: String? = nil, extraHosts: String = "",
                  adminKey: TestFleet.KeyKind = .ed25519, create: Bool = true,
                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Inventory {
-        try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
+        try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; rm -rf /home/usersample; groupdel usersample 2>/dev/null; true"])
         // An sshd_config left edited by an interrupted run goes back first.
         if try fleet.exec(host: host, ["sh", "-c", "[ -f \(Self.savedConfig) ] && cp \(Self.savedConfig) \(Self.config) && rm \(Self.savedConfig)"]).succeeded {
             try reloadSSHD(host)
@@ -365,6 +365,7 @@ import Testing
 
         // A home owned by someone else is never touched.
         try require(fleet.exec(host: 35, ["sh", "-c", "chown ops /home/usersample && chmod 0777 /home/usersample"]))
+        defer { _ = try? fleet.exec(host: 35, ["sh", "-c", "chown usersample /home/usersample && chmod 0755 /home/usersample"]) }
         let report = try doctorFix(inventory, host: 35)
         let home = try #require(findings(report, "h35").first { $0.code == .homeUnsafe })
         #expect(home.fixed == false && home.fixRefused?.contains("never changes who owns a home") == true)
