@@ -9,8 +9,11 @@ extension KeySyncCommand {
             commandName: "doctor",
             abstract: "Explain why a role login would fail, with the evidence and the fix.",
             discussion: """
-                Read-only: one probe per host, nothing written on hosts or in the database. \
-                Exit 0 when no finding is an error, 2 when one is, 3 if any host failed (3 wins).
+                Without --fix, read-only: one probe per host, nothing written on hosts or in the database. \
+                --fix applies the safe fixes (owners and modes of home, .ssh and authorized_keys; unlocking \
+                accounts the inventory creates) through push's write path, records a doctor-fix run, and \
+                examines again. Exit 0 when no finding (left) is an error, 2 when one is, 3 if any host \
+                failed (3 wins).
                 """
         )
 
@@ -36,6 +39,9 @@ extension KeySyncCommand {
         @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
         var parallel: Int?
 
+        @Flag(name: .long, help: "Apply the safe fixes (owners, modes, unlock of accounts the inventory creates), record them, and examine again.")
+        var fix = false
+
         @Flag(name: .long, help: "Print one JSON document instead of text.")
         var json = false
 
@@ -59,28 +65,34 @@ extension KeySyncCommand {
                 printError("error: no selected host has \(what)")
                 throw ExitCode(1)
             }
-            // Keys under rotation: expect what push would write. Read only, and only an existing database.
-            var rotations: RotationOverlay?
+            // Keys under rotation: expect what push would write. Without --fix
+            // read only, and only an existing database; --fix records its run (creating the database, as push does).
+            var rotations: RotationOverlay?, store: Store?
             let database = databaseOption.resolvedDatabasePath
-            if FileManager.default.fileExists(atPath: database) {
+            if fix || FileManager.default.fileExists(atPath: database) {
                 do {
-                    rotations = try RotationOverlay.load(from: try Store(path: database), inventory: inventory)
+                    let opened = try Store(path: database)
+                    rotations = try RotationOverlay.load(from: opened, inventory: inventory)
+                    store = fix ? opened : nil
                 } catch {
                     printError("error: \(database): \(error)")
                     throw ExitCode(1)
                 }
             }
+            let selectionText = (selection.project.map { "--project \($0)" } + selection.host.map { "--host \($0)" }
+                + selection.group.map { "--group \($0)" } + [account.map { "--account \($0)" }, key.map { "--key \($0)" }].compactMap { $0 })
+                .joined(separator: " ")
             let run = DoctorRun(inventory: inventory, targets: targets, options: DoctorRun.Options(
                 parallel: parallel ?? inventory.parallel, key: key,
                 diagnostics: ProbeScript.Diagnostics(logPaths: sshdLog, logLines: logLines), tryLogin: tryLogin,
-                rotations: rotations))
+                rotations: rotations, fix: fix, selectionText: selectionText))
             let cancellation = Cancellation()
             let interrupt = InterruptHandler { cancellation.cancel() }
             defer { interrupt.restore() }
             let progress = ProgressLine(enabled: isatty(STDERR_FILENO) != 0 && !json)
             let report: DoctorReport
             do {
-                report = try run.execute(cancellation: cancellation, passphrase: Passphrase.prompt) { done, host in
+                report = try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, host in
                     progress.update(done: done.done, total: done.total, failed: host.status == .failed)
                 }
             } catch {

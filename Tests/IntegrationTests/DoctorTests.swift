@@ -4,8 +4,10 @@ import Testing
 
 /// `keysync doctor` against real sshd hosts (issue 9): each test creates one
 /// incident for real on its own host (30–39), checks that doctor finds it
-/// with the evidence, applies the printed fix on the host, and logs in.
-@Suite struct DoctorTests {
+/// with the evidence, applies the printed fix on the host (or `--fix`), and
+/// logs in. Serialized: the `--fix` tests reuse hosts 30–39 (each test
+/// rebuilds usersample first).
+@Suite(.serialized) struct DoctorTests {
     let fleet: TestFleet
 
     init() throws { fleet = try TestFleet.shared(minimumHosts: 40) }
@@ -13,8 +15,9 @@ import Testing
     /// A fresh `usersample` on `host` with the managed key pushed; `before`
     /// runs on the host first (after removing the account). Returns the inventory.
     func prepare(_ host: Int, _ workspace: Workspace, before: String? = nil, extraHosts: String = "",
-                 adminKey: TestFleet.KeyKind = .ed25519, sourceLocation: SourceLocation = #_sourceLocation) throws -> Inventory {
-        try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
+                 adminKey: TestFleet.KeyKind = .ed25519, create: Bool = true,
+                 sourceLocation: SourceLocation = #_sourceLocation) throws -> Inventory {
+        try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; rm -rf /home/usersample; groupdel usersample 2>/dev/null; true"])
         // An sshd_config left edited by an interrupted run goes back first.
         if try fleet.exec(host: host, ["sh", "-c", "[ -f \(Self.savedConfig) ] && cp \(Self.savedConfig) \(Self.config) && rm \(Self.savedConfig)"]).succeeded {
             try reloadSSHD(host)
@@ -37,7 +40,7 @@ import Testing
                     uid: 1001
                     gid: 1001
                     shell: /bin/bash
-                    create: true
+                    create: \(create)
                     keys: [kp-usersample]
             """)
         let inventory = try Inventory.load(path: workspace.file("inventory.yml"))
@@ -262,5 +265,181 @@ import Testing
                                settings: SyncEngine.Settings(mode: .push, parallel: 4)).execute(store: nil)
         #expect(push.summary.changed == 1)
         #expect(try login(39, workspace).succeeded)
+    }
+
+    // MARK: - --fix
+
+    /// `doctor --fix` on `host`, recorded in `store`.
+    func doctorFix(_ inventory: Inventory, host: Int, store: Store? = nil, tryLogin: String? = nil) throws -> DoctorReport {
+        let run = DoctorRun(inventory: inventory, targets: try inventory.select(hosts: ["h\(host)"]),
+                            options: DoctorRun.Options(parallel: 4, tryLogin: tryLogin, fix: true, selectionText: "--host h\(host)"))
+        return try run.execute(store: store)
+    }
+
+    /// The finding `code` that `--fix` fixed (marked `fixed`), required; none of that code left open.
+    @discardableResult
+    func expectFixed(_ report: DoctorReport, host: Int, _ code: DoctorCode, sourceLocation: SourceLocation = #_sourceLocation) throws -> DoctorFinding {
+        let all = findings(report, "h\(host)")
+        let fixed = try #require(all.first { $0.code == code && $0.fixed == true }, "\(code.rawValue) not fixed: \(all)", sourceLocation: sourceLocation)
+        #expect(!all.contains { $0.code == code && $0.fixed != true }, "\(code.rawValue) still open: \(all)", sourceLocation: sourceLocation)
+        #expect(all.allSatisfy { $0.fixed != nil }, sourceLocation: sourceLocation)
+        #expect(report.exitCode == 0, "\(report.text())", sourceLocation: sourceLocation)
+        #expect(report.summary.fixed ?? 0 >= 1, sourceLocation: sourceLocation)
+        return fixed
+    }
+
+    func stat(_ host: Int, _ path: String) throws -> String {
+        try fleet.exec(host: host, ["stat", "-c", "%U %a", path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func fixUnlocksAnAccountTheInventoryCreatesAndRecordsTheRun() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(31, workspace, before: "groupadd -g 1001 usersample && useradd -u 1001 -g 1001 -m -s /bin/bash usersample")
+        #expect(try !login(31, workspace).succeeded)
+        let store = try Store(path: workspace.file("keysync.db"))
+        let report = try doctorFix(inventory, host: 31, store: store, tryLogin: workspace.file("kp-usersample"))
+        try expectFixed(report, host: 31, .accountLocked)
+        #expect(report.hosts[0].fixes == ["usermod -p '*' usersample"])
+        // The second diagnosis logged in for real after the fix.
+        #expect(findings(report, "h31").contains { $0.code == .loginWorks && $0.fixed == false })
+        #expect(try fleet.exec(host: 31, ["sh", "-c", "getent shadow usersample | cut -d: -f2"]).stdout == "*\n")
+        #expect(try login(31, workspace).succeeded)
+
+        let runID = try #require(report.run)
+        let run = try #require(try store.run(id: runID))
+        #expect(run.command == "doctor-fix" && run.selection == "--host h31" && run.changed == 1)
+        #expect(try store.changes(runID: runID).map(\.detail) == ["usermod -p '*' usersample"])
+        let drift = try store.drift(runID: runID)
+        #expect(drift.map(\.kind) == ["account_locked"] && drift.allSatisfy(\.fixed))
+        #expect(try store.hostResults(runID: runID).map(\.scanned) == [false])
+        #expect(HistoryReport.host("h31", account: nil, try store.history(host: "h31")).text().contains("doctor-fix"))
+
+        // Nothing left: a second --fix writes nothing.
+        let again = try doctorFix(inventory, host: 31, store: store)
+        #expect(again.exitCode == 0 && again.hosts[0].fixes == [] && again.summary.fixed == 0)
+    }
+
+    @Test func fixLeavesALockedAccountTheInventoryDoesNotCreate() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(32, workspace, before: "groupadd -g 1001 usersample && useradd -u 1001 -g 1001 -m -s /bin/bash usersample",
+                                    create: false)
+        let report = try doctorFix(inventory, host: 32)
+        let locked = try #require(findings(report, "h32").first { $0.code == .accountLocked })
+        #expect(locked.fixed == false && locked.severity == .error)
+        #expect(locked.fixRefused?.contains("does not create usersample") == true)
+        #expect(report.hosts[0].fixes == [])
+        #expect(report.exitCode == 2)
+        #expect(try fleet.exec(host: 32, ["sh", "-c", "getent shadow usersample | cut -d: -f2"]).stdout == "!\n")
+        #expect(try !login(32, workspace).succeeded)
+    }
+
+    @Test func fixRewritesARootOwnedKeysFileAsTheAccount() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(34, workspace)
+        let file = "/home/usersample/.ssh/authorized_keys"
+        let content = try fleet.exec(host: 34, ["cat", file]).stdout
+        try require(fleet.exec(host: 34, ["sh", "-c", "chown root:root \(file) && chmod 600 \(file)"]))
+        #expect(try !login(34, workspace).succeeded)
+        let report = try doctorFix(inventory, host: 34)
+        try expectFixed(report, host: 34, .fileUnreadable)
+        #expect(try stat(34, file) == "usersample 600")
+        #expect(try fleet.exec(host: 34, ["cat", file]).stdout == content)
+        #expect(try login(34, workspace).succeeded)
+    }
+
+    @Test func fixRemovesGroupAndWorldWriteFromHomeWithoutChangingItsOwner() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(35, workspace)
+        try require(fleet.exec(host: 35, ["chmod", "0777", "/home/usersample"]))
+        #expect(try !login(35, workspace).succeeded)
+        try expectFixed(try doctorFix(inventory, host: 35), host: 35, .homeUnsafe)
+        #expect(try stat(35, "/home/usersample") == "usersample 755")
+        #expect(try login(35, workspace).succeeded)
+
+        // A root-owned home, group-writable by root's group: chmod as root, owner kept.
+        try require(fleet.exec(host: 35, ["sh", "-c", "chown root:root /home/usersample && chmod 0775 /home/usersample"]))
+        #expect(try !login(35, workspace).succeeded)
+        try expectFixed(try doctorFix(inventory, host: 35), host: 35, .homeUnsafe)
+        #expect(try stat(35, "/home/usersample") == "root 755")
+        #expect(try login(35, workspace).succeeded)
+
+        // A home owned by someone else is never touched.
+        try require(fleet.exec(host: 35, ["sh", "-c", "chown ops /home/usersample && chmod 0777 /home/usersample"]))
+        defer { _ = try? fleet.exec(host: 35, ["sh", "-c", "chown usersample /home/usersample && chmod 0755 /home/usersample"]) }
+        let report = try doctorFix(inventory, host: 35)
+        let home = try #require(findings(report, "h35").first { $0.code == .homeUnsafe })
+        #expect(home.fixed == false && home.fixRefused?.contains("never changes who owns a home") == true)
+        #expect(report.exitCode == 2)
+        #expect(try stat(35, "/home/usersample") == "ops 777")
+    }
+
+    @Test func fixRepairsTheModeAndOwnerOfDotSSH() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(36, workspace)
+        try require(fleet.exec(host: 36, ["sh", "-c", "chown ops /home/usersample/.ssh && chmod 0777 /home/usersample/.ssh"]))
+        #expect(try !login(36, workspace).succeeded)
+        try expectFixed(try doctorFix(inventory, host: 36), host: 36, .directoryUnsafe)
+        #expect(try stat(36, "/home/usersample/.ssh") == "usersample 700")
+        #expect(try login(36, workspace).succeeded)
+    }
+
+    /// Through the binary: exit codes and the JSON `fixed` fields.
+    @Test func fixRepairsAWorldWritableKeysFileThroughTheCommand() throws {
+        let workspace = try Workspace()
+        _ = try prepare(37, workspace)
+        let file = "/home/usersample/.ssh/authorized_keys"
+        try require(fleet.exec(host: 37, ["chmod", "0666", file]))
+        #expect(try !login(37, workspace).succeeded)
+        let arguments = ["doctor", "--inventory", workspace.file("inventory.yml"), "--db", workspace.file("keysync.db"), "--host", "h37"]
+        #expect(try KeySyncProcess.run(arguments).status == 2)
+        let fixed = try KeySyncProcess.run(arguments + ["--fix", "--json"])
+        #expect(fixed.status == 0, "\(fixed)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(fixed.stdout.utf8)) as? [String: Any])
+        let host = try #require((json["hosts"] as? [[String: Any]])?.first)
+        #expect(host["status"] as? String == "ok" && (host["fixes"] as? [String])?.count == 1)
+        let account = try #require((host["accounts"] as? [[String: Any]])?.first)
+        let unsafe = try #require((account["findings"] as? [[String: Any]])?.first { $0["code"] as? String == "file_unsafe" })
+        #expect(unsafe["fixed"] as? Bool == true)
+        #expect(json["run"] as? Int != nil && (json["summary"] as? [String: Any])?["fixed"] as? Int == 1)
+        #expect(try stat(37, file) == "usersample 600")
+        #expect(try login(37, workspace).succeeded)
+        let history = try KeySyncProcess.run(["history", "--db", workspace.file("keysync.db"), "--host", "h37"])
+        #expect(history.stdout.contains("doctor-fix") && history.stdout.contains("file_unsafe"), "\(history)")
+    }
+
+    @Test func fixRefusesASymlinkedDotSSHAndTouchesNothingOutside() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(38, workspace)
+        let outside = "/tmp/outside-ssh"
+        try require(fleet.exec(host: 38, ["sh", "-c", """
+            rm -rf \(outside) && mv /home/usersample/.ssh \(outside) && chown -R root:root \(outside) && chmod 0777 \(outside) \
+            && chmod 0600 \(outside)/authorized_keys && ln -s \(outside) /home/usersample/.ssh
+            """]))
+        let before = try fleet.exec(host: 38, ["sh", "-c", "stat -c '%u %g %a %Y %Z' \(outside) \(outside)/authorized_keys; sha256sum \(outside)/authorized_keys"]).stdout
+        let report = try doctorFix(inventory, host: 38)
+        let all = findings(report, "h38")
+        #expect(all.contains { $0.code == .symlink })
+        #expect(report.hosts[0].fixes == [])
+        #expect(!all.contains { $0.fixed == true })
+        let refused = all.filter { $0.fixRefused != nil }
+        #expect(!refused.isEmpty && refused.allSatisfy { $0.fixRefused!.contains("symlink") || $0.fixRefused!.contains("under home") }, "\(all)")
+        #expect(report.exitCode == 2)
+        #expect(try fleet.exec(host: 38, ["sh", "-c", "stat -c '%u %g %a %Y %Z' \(outside) \(outside)/authorized_keys; sha256sum \(outside)/authorized_keys"]).stdout == before)
+        _ = try fleet.exec(host: 38, ["sh", "-c", "rm -f /home/usersample/.ssh && rm -rf \(outside)"])
+    }
+
+    @Test func fixOnAHealthyHostWritesNothing() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(30, workspace)
+        let probe = "stat -c '%U %a %Y %Z' /home/usersample /home/usersample/.ssh /home/usersample/.ssh/authorized_keys; getent shadow usersample | cut -d: -f2"
+        let before = try fleet.exec(host: 30, ["sh", "-c", probe]).stdout
+        let store = try Store(path: workspace.file("keysync.db"))
+        let report = try doctorFix(inventory, host: 30, store: store)
+        #expect(report.exitCode == 0 && report.hosts[0].fixes == [] && report.summary.fixed == 0)
+        #expect(try fleet.exec(host: 30, ["sh", "-c", probe]).stdout == before)
+        let runID = try #require(report.run)
+        #expect(try store.changes(runID: runID).isEmpty && store.drift(runID: runID).isEmpty)
+        #expect(try store.hostResults(runID: runID).map(\.status.rawValue) == ["ok"])
+        #expect(try login(30, workspace).succeeded)
     }
 }

@@ -17,7 +17,7 @@ extension Examination {
             let fix = Self.command("install", "-d", "-m", "755", "-o", name, "-g", account.groupName ?? name, homePath)
             add(keysUnderHome ? .error : .warning, .homeMissing,
                 "the home \(homePath) of \(name) is missing or not a folder" + (keysUnderHome ? "; sshd finds no keys in it" : "; sessions start in /"),
-                evidence: [statEvidence(homeStat, homePath)], fix: keysUnderHome ? fix + " && " + pushFix() : fix)
+                evidence: [statEvidence(homeStat, homePath)], fix: keysUnderHome ? fix + " && " + pushFix() : fix, subject: homePath)
             if keysUnderHome { return false }
         }
         let akf = account.sshd["authorizedkeysfile"]
@@ -39,7 +39,7 @@ extension Examination {
         let dir = (keysPath as NSString).deletingLastPathComponent
         for (stat, path) in [(account.home, homePath), (account.directory, dir), (account.file, keysPath)] where stat?.kind == .symlink {
             add(.warning, .symlink, "\(path) is a symlink: sshd follows it, keysync never writes through one (push reports drift symlink and leaves it)",
-                evidence: [statEvidence(stat!, path)])
+                evidence: [statEvidence(stat!, path)], subject: path)
         }
     }
 
@@ -61,7 +61,7 @@ extension Examination {
             let what = isFile ? "file" : "directory"
             if isFile && entry.stat.kind != .regular {
                 add(.error, .fileUnsafe, "\(entry.path) is not a regular file (\(entry.stat.kind.rawValue)); sshd refuses it",
-                    evidence: [statEvidence(entry.stat, entry.path)])
+                    evidence: [statEvidence(entry.stat, entry.path)], subject: entry.path)
                 continue
             }
             guard let problem = strictModesProblem(entry.stat) else { continue }
@@ -70,7 +70,8 @@ extension Examination {
             if problem.owner { commands.append(Self.command("chown", insideHome ? name : "root", entry.path)) }
             if problem.writable { commands.append(Self.command("chmod", "go-w", entry.path)) }
             add(.error, code, "StrictModes: \(entry.path) \(problem.text); sshd ignores the keys: \"Authentication refused: bad ownership or modes for \(what) \(entry.path)\"",
-                evidence: [statEvidence(entry.stat, entry.path), sshdEvidence("strictmodes")], fix: commands.joined(separator: " && "))
+                evidence: [statEvidence(entry.stat, entry.path), sshdEvidence("strictmodes")], fix: commands.joined(separator: " && "),
+                subject: entry.path)
         }
     }
 
@@ -104,10 +105,10 @@ extension Examination {
                 fix = Self.command("chmod", "a+r", keysPath)
             }
             add(.error, .fileUnreadable, "\(name) cannot read \(keysPath) (sshd opens it as the account): \"Could not open user '\(name)' authorized keys '\(keysPath)': Permission denied\"",
-                evidence: evidence + ["test -r \(keysPath) as \(name): no"], fix: fix)
+                evidence: evidence + ["test -r \(keysPath) as \(name): no"], fix: fix, subject: keysPath)
         } else if file.uid == 0 && account.uid != 0 && keysUnderHome {
             add(.warning, .fileOwner, "\(keysPath) is owned by root; sshd can read it, but keysync writes the file as \(name) and push gives it back to the account",
-                evidence: evidence, fix: Self.command("chown", name + ":", keysPath))
+                evidence: evidence, fix: Self.command("chown", name + ":", keysPath), subject: keysPath)
         }
     }
 

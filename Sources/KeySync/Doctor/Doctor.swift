@@ -56,8 +56,8 @@ struct Examination {
     }
 
     mutating func add(_ severity: DoctorFinding.Severity, _ code: DoctorCode, _ message: String,
-                      evidence: [String?] = [], fix: String? = nil, key: String? = nil) {
-        findings.append(DoctorFinding(severity, code, message, evidence: evidence.compactMap { $0 }, fix: fix, key: key))
+                      evidence: [String?] = [], fix: String? = nil, key: String? = nil, subject: String? = nil) {
+        findings.append(DoctorFinding(severity, code, message, evidence: evidence.compactMap { $0 }, fix: fix, key: key, subject: subject))
     }
 
     // MARK: Evidence

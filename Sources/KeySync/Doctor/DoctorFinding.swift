@@ -26,20 +26,36 @@ public struct DoctorFinding: Hashable, Codable, Sendable {
     public var fix: String?
     /// The inventory key the finding is about (per-key findings only).
     public var key: String?
+    /// The path a file finding is about (home, a folder of the StrictModes
+    /// walk, the keys file). Not in JSON: with `code` and `key` it tells the
+    /// same finding apart before and after `--fix`.
+    public var subject: String?
+    /// `--fix` only: whether this run fixed it (nil without `--fix`).
+    public var fixed: Bool?
+    /// `--fix` only: why a finding `--fix` covers was left alone (a symlink,
+    /// an account the inventory does not create…).
+    public var fixRefused: String?
 
     public init(_ severity: Severity, _ code: DoctorCode, _ message: String, evidence: [String] = [],
-                fix: String? = nil, key: String? = nil) {
+                fix: String? = nil, key: String? = nil, subject: String? = nil) {
         self.severity = severity
         self.code = code
         self.message = message
         self.evidence = evidence
         self.fix = fix
         self.key = key
+        self.subject = subject
     }
 
-    enum CodingKeys: String, CodingKey { case severity, code, message, evidence, fix, key }
+    /// The same finding in another diagnosis of the same account (before and after `--fix`).
+    public func isSame(as other: DoctorFinding) -> Bool {
+        code == other.code && key == other.key && subject == other.subject
+    }
 
-    /// Always writes `fix` (null when there is none); `key` only for per-key findings.
+    enum CodingKeys: String, CodingKey { case severity, code, message, evidence, fix, key, fixed, fixRefused = "fix_refused" }
+
+    /// Always writes `fix` (null when there is none); `key` only for per-key
+    /// findings; `fixed` and `fix_refused` only in `--fix` runs.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(severity, forKey: .severity)
@@ -48,6 +64,8 @@ public struct DoctorFinding: Hashable, Codable, Sendable {
         try container.encode(evidence, forKey: .evidence)
         try container.encode(fix, forKey: .fix)
         try container.encodeIfPresent(key, forKey: .key)
+        try container.encodeIfPresent(fixed, forKey: .fixed)
+        try container.encodeIfPresent(fixRefused, forKey: .fixRefused)
     }
 }
 

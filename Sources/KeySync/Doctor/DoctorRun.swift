@@ -2,7 +2,8 @@ import Foundation
 
 /// One `keysync doctor`: per selected host one connection and one read-only
 /// probe with diagnostics (the engine's own connection code), then pure
-/// analysis per account. Never writes on a host or in the database.
+/// analysis per account. Without `fix` it never writes on a host or in the
+/// database; with `fix` see `DoctorRun+Fix.swift`.
 public struct DoctorRun: Sendable {
     /// Settings beyond the selection.
     public struct Options: Sendable {
@@ -16,14 +17,20 @@ public struct DoctorRun: Sendable {
         public var tryLogin: String?
         /// Keys under rotation, as push lays them over the inventory (old, old + new or new per host and account).
         public var rotations: RotationOverlay?
+        /// `--fix`: apply the safe fixes (``DoctorFixPlan``), then diagnose again.
+        public var fix: Bool
+        /// The selection as typed, recorded with a `--fix` run.
+        public var selectionText: String
 
         public init(parallel: Int = 64, key: String? = nil, diagnostics: ProbeScript.Diagnostics = .init(),
-                    tryLogin: String? = nil, rotations: RotationOverlay? = nil) {
+                    tryLogin: String? = nil, rotations: RotationOverlay? = nil, fix: Bool = false, selectionText: String = "") {
             self.parallel = parallel
             self.key = key
             self.diagnostics = diagnostics
             self.tryLogin = tryLogin
             self.rotations = rotations
+            self.fix = fix
+            self.selectionText = selectionText
         }
     }
 
@@ -50,42 +57,73 @@ public struct DoctorRun: Sendable {
         }
     }
 
-    /// Probes every host (at most `parallel` at once) and examines each account.
-    /// Throws only when the `--try-login` key cannot be loaded.
-    public func execute(cancellation: Cancellation = Cancellation(), now: Date = Date(),
+    /// Probes every host (at most `parallel` at once) and examines each
+    /// account; with `fix`, applies the safe fixes and examines again,
+    /// recording a `doctor-fix` run in `store` when there is one.
+    /// Throws when the `--try-login` key cannot be loaded (``SSHError``), or
+    /// when the run cannot be recorded (``StoreError``).
+    public func execute(store: Store? = nil, cancellation: Cancellation = Cancellation(), now: Date = Date(),
                         passphrase: @escaping (String) -> String? = { _ in nil },
-                        progress: (@Sendable (ParallelRunner.Progress, DoctorReport.Host) -> Void)? = nil) throws(SSHError) -> DoctorReport {
+                        progress: (@Sendable (ParallelRunner.Progress, DoctorReport.Host) -> Void)? = nil) throws -> DoctorReport {
         let started = Date()
         let loginIdentity = try options.tryLogin.map { path throws(SSHError) in
             try SSHIdentity.load(.file(path: path)) { passphrase(path) }
         }
         let targets = options.rotations?.apply(to: targets) ?? targets
         let jobs = SyncRun(inventory: inventory, targets: targets, settings: SyncEngine.Settings(mode: .check)).jobs
-        let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: .check, parallel: options.parallel),
+        let mode: SyncEngine.Mode = options.fix ? .push : .check
+        let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: mode, parallel: options.parallel),
                                 cancellation: cancellation, passphrase: passphrase)
         let options = self.options
+        let recorder = try options.fix ? FixRecorder(store: store, inventory: inventory, selection: options.selectionText, started: started) : nil
+        let examiner = Examiner(options: options, now: now, loginIdentity: loginIdentity, hostKeys: engine.hostKeys)
         let hosts = ParallelRunner(width: options.parallel).run(jobs, onResult: { _, host, done in progress?(done, host) }) { job in
             guard !cancellation.isCancelled else {
                 return DoctorReport.Host(host: job.host, error: "\(job.host): not started (interrupted)", accounts: [])
             }
-            let logins = loginIdentity.map { identity in
-                Dictionary(uniqueKeysWithValues: job.accounts.map { ($0.name, Self.tryLogin(job, account: $0.name, identity: identity, hostKeys: engine.hostKeys)) })
-            }
+            let logins = examiner.logins(job)
             switch engine.connectAndProbe(job, diagnostics: options.diagnostics) {
             case .failed(let result):
+                recorder?.record(result, fixed: [])
                 return DoctorReport.Host(host: job.host, error: result.error ?? "\(job.host): probe failed", accounts: [])
             case .probed(let probed):
-                probed.connection.close()
-                let context = Doctor.Context(host: job.host, key: options.key, now: now)
-                return DoctorReport.Host(host: job.host, accounts: job.accounts.map { account in
-                    var findings = Doctor.examine(account, probe: probed.probe, context: context)
-                    if let login = logins?[account.name] { findings.insert(login, at: login.severity == .error ? 0 : findings.count) }
-                    return DoctorReport.Account(account: account.name, findings: findings)
-                })
+                let accounts = examiner.examine(job, probed.probe, logins: logins)
+                guard let recorder else {
+                    probed.connection.close()
+                    return DoctorReport.Host(host: job.host, accounts: accounts)
+                }
+                return Self.fix(job, probed: probed, before: accounts, engine: engine, examiner: examiner, recorder: recorder)
             }
         }
-        return DoctorReport(hosts: hosts, seconds: Date().timeIntervalSince(started).milliseconds,
-                            interrupted: cancellation.isCancelled)
+        let interrupted = cancellation.isCancelled
+        let seconds = Date().timeIntervalSince(started).milliseconds
+        guard let recorder else { return DoctorReport(hosts: hosts, seconds: seconds, interrupted: interrupted) }
+        let runID = try recorder.finish(hosts, interrupted: interrupted)
+        return DoctorReport(hosts: hosts, seconds: seconds, interrupted: interrupted, fix: true, run: runID)
+    }
+
+    /// Examines every account of a probed host, with the `--try-login` findings.
+    struct Examiner: Sendable {
+        let options: Options
+        let now: Date
+        let loginIdentity: SSHIdentity?
+        let hostKeys: HostKeyVerifier
+
+        /// `--try-login` as each account of `job`, by account; nil without `--try-login`.
+        func logins(_ job: HostJob) -> [String: DoctorFinding]? {
+            loginIdentity.map { identity in
+                Dictionary(uniqueKeysWithValues: job.accounts.map { ($0.name, DoctorRun.tryLogin(job, account: $0.name, identity: identity, hostKeys: hostKeys)) })
+            }
+        }
+
+        func examine(_ job: HostJob, _ probe: HostProbe, logins: [String: DoctorFinding]?) -> [DoctorReport.Account] {
+            let context = Doctor.Context(host: job.host, key: options.key, now: now)
+            return job.accounts.map { account in
+                var findings = Doctor.examine(account, probe: probe, context: context)
+                if let login = logins?[account.name] { findings.insert(login, at: login.severity == .error ? 0 : findings.count) }
+                return DoctorReport.Account(account: account.name, findings: findings)
+            }
+        }
     }
 
     /// A real login as `account` with `identity`, running `true`: what the server answered.

@@ -37,19 +37,31 @@ public struct FileWrite: Hashable, Sendable {
     }
 }
 
-/// Everything apply does for one account, in order: create, fix home, write.
+/// Everything apply does for one account, in order: create, unlock, fix
+/// home, restrict home, write.
 public struct AccountApply: Hashable, Sendable {
     public var account: String
     public var create: AccountCreation?
     /// Remove group/other write from home and give it to the account (`--fix-home`).
     public var fixHome: Bool
     public var write: FileWrite?
+    /// Replace a locked shadow password field with `*` (`usermod -p '*'`,
+    /// `doctor --fix`), only while it is still `!`… with nothing or `*`
+    /// behind: a password hash is never replaced.
+    public var unlock: Bool
+    /// Remove group/other write from this home (the path as probed), never
+    /// changing its owner (`doctor --fix`); refused when the home moved, is
+    /// a symlink, or is owned by neither the account nor root.
+    public var restrictHome: String?
 
-    public init(account: String, create: AccountCreation? = nil, fixHome: Bool = false, write: FileWrite? = nil) {
+    public init(account: String, create: AccountCreation? = nil, fixHome: Bool = false, write: FileWrite? = nil,
+                unlock: Bool = false, restrictHome: String? = nil) {
         self.account = account
         self.create = create
         self.fixHome = fixHome
         self.write = write
+        self.unlock = unlock
+        self.restrictHome = restrictHome
     }
 }
 
@@ -92,8 +104,14 @@ public enum ApplyScript {
                 useradd += ["--", account.account]
                 script += "run_create \(name) \(useradd.map(Shell.quote).joined(separator: " "))\n"
             }
+            if account.unlock {
+                script += "unlock_account \(name)\n"
+            }
             if account.fixHome {
                 script += "fix_home \(name)\n"
+            }
+            if let home = account.restrictHome {
+                script += "restrict_home \(name) \(Shell.quote(home))\n"
             }
             if let write = account.write {
                 let content = Data(write.content).base64EncodedString()
@@ -176,6 +194,48 @@ public enum ApplyScript {
         fi
         chown -h -- "$uid:$gid" "$home" && as_user "$uid" "$gid" chmod go-w -- "$home" ||
             { result "$name" error "cannot fix home $home"; failed_accounts="$failed_accounts$name "; }
+    }
+    fail_account() { # name kind reason: reports and skips the account's later steps
+        result "$1" "$2" "$3"; failed_accounts="$failed_accounts$1 "
+    }
+    unlock_account() { # name: '!'... followed by nothing or '*' becomes '*'; a hash behind the '!' is never replaced
+        name=$1
+        case "$failed_accounts" in *" $name "*) return 0 ;; esac
+        sp=$(getent shadow "$name") || { fail_account "$name" error "no shadow entry"; return 0; }
+        IFS=: read -r _name pw _rest <<EOF
+    $sp
+    EOF
+        case "$pw" in '!'*) ;; *) fail_account "$name" conflict "the shadow password field is no longer locked; left alone"; return 0 ;; esac
+        rest=$pw
+        while [ "${rest#!}" != "$rest" ]; do rest=${rest#!}; done
+        case "$rest" in '' | '*') ;; *) fail_account "$name" conflict "a password hash sits behind the '!' (usermod -U restores it); left alone"; return 0 ;; esac
+        err=$(usermod -p '*' -- "$name" 2>&1) || fail_account "$name" error "usermod -p '*' failed: $(oneline "$err" 200)"
+    }
+    restrict_home() { # name home: chmod go-w, never chown; as the account when it owns home, as root when root does
+        name=$1; want=$2
+        case "$failed_accounts" in *" $name "*) return 0 ;; esac
+        lookup_account "$name" || { fail_account "$name" error "account missing"; return 0; }
+        if [ "$home" != "$want" ]; then fail_account "$name" conflict "home is now $home, not $want"; return 0; fi
+        if [ -L "$home" ] || [ ! -d "$home" ]; then fail_account "$name" error "home $home is missing or a symlink"; return 0; fi
+        owner=$(stat -c %u -- "$home")
+        if [ "$owner" = "$uid" ]; then
+            err=$(as_user "$uid" "$gid" chmod go-w -- "$home" 2>&1) ||
+                { fail_account "$name" error "cannot chmod $home: $(oneline "$err" 200)"; return 0; }
+        elif [ "$owner" = 0 ]; then
+            # chmod as root follows a symlink swapped in after the check above:
+            # only safe when nobody but root can rename entries in home's folder.
+            pstat=$(stat -c '%u %a' -- "$(dirname -- "$home")/.") || pstat=
+            case "$pstat" in
+                "0 "*) pmode=${pstat#0 } ;;
+                *) fail_account "$name" conflict "the folder above $home is not owned by root; left alone"; return 0 ;;
+            esac
+            if [ $((0$pmode & 022)) -ne 0 ]; then
+                fail_account "$name" conflict "the folder above $home is writable by others; left alone"; return 0
+            fi
+            err=$(chmod go-w -- "$home" 2>&1) || { fail_account "$name" error "cannot chmod $home: $(oneline "$err" 200)"; return 0; }
+        else
+            fail_account "$name" conflict "home $home is owned by uid $owner, neither $name nor root; left alone"
+        fi
     }
     write_file() { # name dir file expected-hash new-hash base64-content
         name=$1; dir=$2; file=$3; expected=$4; new_hash=$5; content=$6

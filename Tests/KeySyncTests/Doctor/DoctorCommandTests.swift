@@ -22,14 +22,14 @@ import Testing
     @Test func parsesEveryOption() throws {
         let doctor = try parse(["--project", "a", "--project", "b", "--host", "h1", "--group", "web", "--account", "usersample",
                                 "--key", "kp-usersample", "--sshd-log", "/var/log/a", "--sshd-log", "/var/log/b", "--log-lines", "3",
-                                "--try-login", "id", "--parallel", "8", "--json", "--verbose", "--inventory", "i.yml", "--db", "k.db"])
+                                "--try-login", "id", "--parallel", "8", "--fix", "--json", "--verbose", "--inventory", "i.yml", "--db", "k.db"])
         #expect(doctor.selection.project == ["a", "b"] && doctor.selection.host == ["h1"] && doctor.selection.group == ["web"])
         #expect(doctor.account == "usersample" && doctor.key == "kp-usersample")
         #expect(doctor.sshdLog == ["/var/log/a", "/var/log/b"] && doctor.logLines == 3)
-        #expect(doctor.tryLogin == "id" && doctor.parallel == 8 && doctor.json && doctor.verbose)
+        #expect(doctor.tryLogin == "id" && doctor.parallel == 8 && doctor.fix && doctor.json && doctor.verbose)
         #expect(doctor.inventoryOption.inventory == "i.yml" && doctor.databaseOption.db == "k.db")
         let plain = try parse([])
-        #expect(plain.logLines == 10 && !plain.json && plain.account == nil && plain.sshdLog.isEmpty)
+        #expect(plain.logLines == 10 && !plain.json && !plain.fix && plain.account == nil && plain.sshdLog.isEmpty)
     }
 
     @Test func validation() {
@@ -66,8 +66,10 @@ import Testing
         #expect(KeySyncCommand.helpMessage(for: KeySyncCommand.Doctor.self, columns: 100) == """
             OVERVIEW: Explain why a role login would fail, with the evidence and the fix.
 
-            Read-only: one probe per host, nothing written on hosts or in the database. Exit 0 when no finding
-            is an error, 2 when one is, 3 if any host failed (3 wins).
+            Without --fix, read-only: one probe per host, nothing written on hosts or in the database. --fix
+            applies the safe fixes (owners and modes of home, .ssh and authorized_keys; unlocking accounts the
+            inventory creates) through push's write path, records a doctor-fix run, and examines again. Exit 0
+            when no finding (left) is an error, 2 when one is, 3 if any host failed (3 wins).
 
             USAGE: keysync doctor <options>
 
@@ -86,6 +88,8 @@ import Testing
                                       Also log in as each account with this private key (before probing) and
                                       quote the server's answer.
               --parallel <parallel>   Hosts in flight at once (default: inventory `parallel`, else 64).
+              --fix                   Apply the safe fixes (owners, modes, unlock of accounts the inventory
+                                      creates), record them, and examine again.
               --json                  Print one JSON document instead of text.
               --verbose               Text output: also show info findings (the sshd log lines, logins that
                                       worked).

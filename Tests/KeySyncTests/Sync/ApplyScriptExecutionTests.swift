@@ -251,6 +251,53 @@ struct ApplyScriptExecutionTests {
         #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o755 && $0.uid == uid } == true)
     }
 
+    /// `doctor --fix`: go-w on home without changing its owner (as the
+    /// account, or as root under a root-only folder); someone else's home is left alone.
+    @Test func restrictHomeRemovesWriteAndKeepsTheOwner() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        let (uid, _) = try box.addUser("kstest1")
+        let home = box.home("kstest1")
+        try box.sh("chmod 777 \(Shell.quote(home))")
+        #expect(try box.apply([AccountApply(account: "kstest1", restrictHome: home)]) == ["kstest1": .done])
+        #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o755 && $0.uid == uid } == true)
+        try box.sh("chown root: \(Shell.quote(home)) && chmod 775 \(Shell.quote(home))")
+        #expect(try box.apply([AccountApply(account: "kstest1", restrictHome: home)]) == ["kstest1": .done])
+        #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o755 && $0.uid == 0 } == true)
+        try box.sh("chown nobody \(Shell.quote(home)) && chmod 777 \(Shell.quote(home))")
+        guard case .conflict(let reason)? = try box.apply([AccountApply(account: "kstest1", restrictHome: home)])["kstest1"] else {
+            Issue.record("someone else's home was not refused")
+            return
+        }
+        #expect(reason.contains("neither kstest1 nor root"))
+        #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o777 } == true)
+    }
+
+    /// `doctor --fix`: `!` and `!*` become `*`; a hash behind the `!` is never replaced.
+    @Test func unlockReplacesOnlyALockWithoutAPassword() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let field = "getent shadow kstest1 | cut -d: -f2"
+        for locked in ["!", "!*", "!!"] {
+            try box.sh("usermod -p \(Shell.quote(locked)) kstest1")
+            #expect(try box.apply([AccountApply(account: "kstest1", unlock: true)]) == ["kstest1": .done])
+            #expect(try box.sh(field) == "*\n")
+        }
+        try box.sh("usermod -p '!$6$salt$hash' kstest1")
+        guard case .conflict(let reason)? = try box.apply([AccountApply(account: "kstest1", unlock: true)])["kstest1"] else {
+            Issue.record("a password hash was replaced")
+            return
+        }
+        #expect(reason.contains("password hash") && !reason.contains("$6$"))
+        #expect(try box.sh(field) == "!$6$salt$hash\n")
+        try box.sh("usermod -p '*' kstest1")
+        guard case .conflict? = try box.apply([AccountApply(account: "kstest1", unlock: true)])["kstest1"] else {
+            Issue.record("an unlocked account was not a conflict")
+            return
+        }
+    }
+
     /// Creation through the planner: group and user with `*` in shadow, the
     /// file written, and a second probe + plan that finds nothing to do.
     @Test func createsTheAccountAndTheSecondPlanIsEmpty() throws {

@@ -10,7 +10,8 @@ import Testing
                                     home: "/home/" + value, shell: "/bin/" + value),
             fixHome: true,
             write: FileWrite(path: "/home/\(value)/.ssh/\(value)", expectedHash: "h" + value,
-                             content: Array("ssh-ed25519 AAAA \(value)\r\n".utf8) + [0xff, 0x00]))
+                             content: Array("ssh-ed25519 AAAA \(value)\r\n".utf8) + [0xff, 0x00]),
+            unlock: true, restrictHome: "/home/" + value)
     }
 
     @Test func everyRenderedScriptParses() throws {
@@ -28,7 +29,7 @@ import Testing
         let apply = Self.hostileApply(value)
         let body = ApplyScript.render([apply]).droppingPrelude(of: ApplyScript.render([]))
         let log = folder.file("calls").path
-        let output = try LocalShell.run(StubCalls.stubs(["run_create", "fix_home", "write_file"], recordingInto: log) + body,
+        let output = try LocalShell.run(StubCalls.stubs(["run_create", "unlock_account", "fix_home", "restrict_home", "write_file"], recordingInto: log) + body,
                                         directory: folder.url)
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.text == "@end\n")
@@ -39,7 +40,9 @@ import Testing
             ["run_create", apply.account, "groupadd", "-g", "1002", "--", create.group],
             ["run_create", apply.account, "useradd", "-m", "-d", create.home, "-s", create.shell, "-g", create.group,
              "-p", "*", "-u", "1001", "--", apply.account],
+            ["unlock_account", apply.account],
             ["fix_home", apply.account],
+            ["restrict_home", apply.account, "/home/" + value],
             ["write_file", apply.account, write.directory, write.path, write.expectedHash, SHA256Digest.hex(write.content),
              Data(write.content).base64EncodedString()],
         ])
@@ -53,7 +56,7 @@ import Testing
         for line in remainder.split(separator: "\n") {
             // Outside quotes: a function name, then quoted words (now `'`), escaped quotes (`\`) and numbers.
             let words = line.split(separator: " ")
-            #expect(["run_create", "fix_home", "write_file", "echo"].contains(String(words.first ?? "")), "\(line)")
+            #expect(["run_create", "unlock_account", "fix_home", "restrict_home", "write_file", "echo"].contains(String(words.first ?? "")), "\(line)")
             for word in words.dropFirst() {
                 #expect(word.allSatisfy { $0 == "'" || $0 == "\\" }, "unquoted text \(word) in \(line)")
             }
