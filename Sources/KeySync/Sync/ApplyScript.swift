@@ -89,7 +89,7 @@ public enum ApplyScript {
     static let marker = "KEYSYNC-APPLY 1"
 
     public static func render(_ accounts: [AccountApply]) -> String {
-        var script = prelude
+        var script = Shell.lookupFunctions + prelude
         for account in accounts {
             let name = Shell.quote(account.account)
             if let create = account.create {
@@ -164,17 +164,18 @@ public enum ApplyScript {
     }
     file_hash() {
         if [ -L "$1" ]; then echo symlink
-        elif [ -f "$1" ]; then dd if="$1" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null | sha256sum | cut -c1-64
+        elif [ -f "$1" ]; then h=$(dd if="$1" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null | sha256sum); echo "${h%% *}"
         elif [ -e "$1" ]; then echo other
         else echo absent
         fi
     }
     result() { echo "result $*"; }
     oneline() { printf '%s' "$1" | tr '\n' ' ' | cut -c1-"$2"; } # text width: an error on one line
-    lookup_account() { # name: sets uid gid home from passwd (builtins only), fails if missing
-        pw=$(getent passwd "$1") || return 1
+    lookup_account() { # name: sets uid gid home from passwd, fails if missing
+        lookup passwd "$1"
+        [ -n "$found" ] || return 1
         IFS=: read -r _name _pw uid gid _gecos home _shell <<EOF
-    $pw
+    $found
     EOF
     }
     run_create() { # name cmd...
@@ -246,25 +247,37 @@ public enum ApplyScript {
         if [ ! -e "$dir" ]; then
             err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$dir" 2>&1) ||
                 { result "$name" error "cannot create $dir as $name: $(oneline "$err" 200)"; return 0; }
+            # Made just now by the account with mode 0700: nothing to chown, chmod or clean up.
+            if [ -L "$dir" ] || [ ! -d "$dir" ]; then result "$name" conflict "$dir is not a directory"; return 0; fi
+        else
+            if [ ! -d "$dir" ]; then result "$name" conflict "$dir is not a directory"; return 0; fi
+            # The account's own folder takes chmod from the account; one it does not own is given to it first.
+            if ! as_user "$uid" "$gid" chmod 700 -- "$dir" 2>/dev/null; then
+                err=$(chown -h -- "$uid:$gid" "$dir" 2>&1) ||
+                    { result "$name" error "cannot chown $dir: $(oneline "$err" 200)"; return 0; }
+                err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1) ||
+                    { result "$name" error "cannot chmod $dir: $(oneline "$err" 200)"; return 0; }
+            fi
+            # Temp files a killed run left behind (the glob is a builtin; find runs only if there are any).
+            for stale in "$dir"/.keysync-*; do
+                [ -e "$stale" ] || [ -L "$stale" ] || break
+                as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete 2>/dev/null || true
+                break
+            done
         fi
-        if [ -L "$dir" ] || [ ! -d "$dir" ]; then result "$name" conflict "$dir is not a directory"; return 0; fi
-        if [ "$(stat -c %u -- "$dir")" != "$uid" ]; then
-            err=$(chown -h -- "$uid:$gid" "$dir" 2>&1) ||
-                { result "$name" error "cannot chown $dir: $(oneline "$err" 200)"; return 0; }
-        fi
-        err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1) ||
-            { result "$name" error "cannot chmod $dir: $(oneline "$err" 200)"; return 0; }
-        as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete 2>/dev/null || true
         current=$(file_hash "$file")
         if [ "$current" != "$expected" ]; then
             result "$name" conflict "$file changed since it was read (now: $current)"; return 0
         fi
+        # As the account: dd creates the temp file exclusively (0600 under
+        # umask 077) and fsyncs it. The rename happens only for the complete
+        # content: if the script is killed mid-write, the pipe ends early and
+        # the hash cannot match.
         if ! err=$(printf '%s' "$content" | base64 -d | as_user "$uid" "$gid" sh -c '
             umask 077
-            t=$(mktemp "$1/.keysync-XXXXXX") || exit 1
-            # The rename happens only for the complete content: if the script is
-            # killed mid-write, the pipe ends early and the hash cannot match.
-            if cat > "$t" && [ "$(sha256sum < "$t")" = "$3  -" ] && chmod 600 "$t" && sync "$t" && mv -fT "$t" "$2"; then
+            t="$1/.keysync-$$"
+            if dd of="$t" conv=excl,fsync bs=65536 status=none && h=$(sha256sum < "$t") && [ "${h%% *}" = "$3" ] &&
+                mv -fT "$t" "$2"; then
                 sync "$1" 2>/dev/null || true
                 exit 0
             fi
@@ -272,7 +285,8 @@ public enum ApplyScript {
             exit 1' sh "$dir" "$file" "$new_hash" 2>&1); then
             result "$name" error "write failed, old file kept: $(oneline "$err" 300)"; return 0
         fi
-        result "$name" ok "$(file_hash "$file")"
+        # The temp file had exactly these bytes before the atomic rename.
+        result "$name" ok "$new_hash"
     }
 
     """#

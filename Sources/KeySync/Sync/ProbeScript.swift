@@ -32,7 +32,7 @@ public enum ProbeScript {
     public static func render(_ requests: [ProbeRequest], nonce: String = ProbeScript.makeNonce(),
                               diagnostics: Diagnostics? = nil) -> String {
         // Doctor wants sshd's own view (sshd -T) and its version, always.
-        var script = "nonce=\(Shell.quote(nonce))\n" + (diagnostics == nil ? "" : "sshd_t=yes\n") + prelude
+        var script = "nonce=\(Shell.quote(nonce))\n" + (diagnostics == nil ? "" : "sshd_t=yes\n") + Shell.lookupFunctions + prelude
             + (diagnostics?.prelude ?? "")
         for request in requests {
             let uid = request.uid.map(String.init) ?? "-"
@@ -78,34 +78,6 @@ public enum ProbeScript {
     if command -v setpriv >/dev/null 2>&1; then echo "setpriv yes"; else echo "setpriv no"; fi
     today=
     set_today() { [ -n "$today" ] || today=$(( $(date +%s) / 86400 )); }
-    # nss_files: passwd, group and shadow come from /etc only, so a builtin
-    # read of the file answers what getent would (first match wins in both).
-    nss_files=yes
-    [ -r /etc/nsswitch.conf ] || nss_files=
-    while read -r db sources; do
-        case $db in
-            passwd: | group: | shadow:)
-                for s in $sources; do case $s in files | systemd) ;; *) nss_files= ;; esac; done ;;
-        esac
-    done 2>/dev/null < /etc/nsswitch.conf
-    lookup() { # DB KEY -> $found: the entry `getent DB KEY` prints (by name, or by id when KEY is a number)
-        found=
-        if [ -z "$nss_files" ] || [ ! -r "/etc/$1" ]; then
-            found=$(getent "$1" "$2" 2>/dev/null) || found=
-            return 0
-        fi
-        case $2 in
-            '' | *[!0-9]*)
-                while IFS= read -r line; do
-                    case $line in "$2":*) found=$line; return 0 ;; esac
-                done < "/etc/$1" ;;
-            *)
-                while IFS= read -r line; do
-                    rest=${line#*:}; rest=${rest#*:}
-                    [ "${rest%%:*}" = "$2" ] && { found=$line; return 0; }
-                done < "/etc/$1" ;;
-        esac
-    }
     # sshd_config without Match blocks: the first value of a keyword wins, as
     # in sshd; Include is read in place (relative to /etc/ssh, globs sorted).
     sshd_t=${sshd_t:-}

@@ -5,4 +5,39 @@ public enum Shell {
     public static func quote(_ value: String) -> String {
         "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
+
+    /// Shell functions the probe and apply scripts share: `lookup DB KEY`
+    /// sets `$found` to what `getent DB KEY` prints, reading /etc/passwd,
+    /// /etc/group or /etc/shadow with builtins when nsswitch.conf says those
+    /// come from files only (no fork, no exec: most of a host's cost per
+    /// check is processes started); otherwise it asks getent.
+    static let lookupFunctions = #"""
+    nss_files=yes
+    [ -r /etc/nsswitch.conf ] || nss_files=
+    while read -r db sources; do
+        case $db in
+            passwd: | group: | shadow:)
+                for s in $sources; do case $s in files | systemd) ;; *) nss_files= ;; esac; done ;;
+        esac
+    done 2>/dev/null < /etc/nsswitch.conf
+    lookup() { # DB KEY -> $found: the entry `getent DB KEY` prints (by name, or by id when KEY is a number)
+        found=
+        if [ -z "$nss_files" ] || [ ! -r "/etc/$1" ]; then
+            found=$(getent "$1" "$2" 2>/dev/null) || found=
+            return 0
+        fi
+        case $2 in
+            '' | *[!0-9]*)
+                while IFS= read -r line; do
+                    case $line in "$2":*) found=$line; return 0 ;; esac
+                done < "/etc/$1" ;;
+            *)
+                while IFS= read -r line; do
+                    rest=${line#*:}; rest=${rest#*:}
+                    [ "${rest%%:*}" = "$2" ] && { found=$line; return 0; }
+                done < "/etc/$1" ;;
+        esac
+    }
+
+    """#
 }
