@@ -19,6 +19,16 @@ if arguments.count >= 3, arguments[1] == "probe-script" {
     print(ProbeScript.render(arguments.dropFirst(2).map { ProbeRequest(account: $0) }), terminator: "")
     exit(0)
 }
+// `keysync-bench apply-script ACCOUNT…`: the apply push runs on a fresh host (group, account, one key written).
+if arguments.count >= 3, arguments[1] == "apply-script" {
+    let content = Array("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiSQMq4mWJgVQWaFEj8H3pX9gDnSxFwvD0t5nJ1cXQm kp-bench\n".utf8)
+    print(ApplyScript.render(arguments.dropFirst(2).map { account in
+        AccountApply(account: account,
+                     create: AccountCreation(uid: nil, gid: nil, group: account, createGroup: true, home: "/home/\(account)", shell: "/bin/bash"),
+                     write: FileWrite(path: "/home/\(account)/.ssh/authorized_keys", expectedHash: "absent", content: content))
+    }), terminator: "")
+    exit(0)
+}
 guard arguments.count >= 4, arguments[1] == "transport" else {
     FileHandle.standardError.write(Data("usage: keysync-bench transport INVENTORY COMMAND [PARALLEL]\n".utf8))
     exit(1)

@@ -202,6 +202,32 @@ import Testing
         #expect(try fleet.exec(host: host, ["cat", file]).stdout == otherWriter)
     }
 
+    /// Push sends the apply script to the shell that ran the probe once the
+    /// probe's reply has ended with `@end NONCE`. Lines in a host's file that
+    /// look like that end (with no nonce, or another one) must neither cut
+    /// the reply short nor start the apply early: they are kept verbatim.
+    @Test func fileLinesLikeTheProbesEndDoNotCutItShort() throws {
+        let host = 41
+        try removeAccount([host])
+        let workspace = try Workspace()
+        let inventory = try inventory(workspace, hosts: [host])
+        let store = try Store.inMemory()
+        try fleet.exec(host: host, ["sh", "-c", "useradd -m -p '*' -s /bin/sh usersample && install -d -o usersample -g usersample -m 700 /home/usersample/.ssh"])
+        let tricky = "@end\n@end 00000000000000000000000000000000\nKEYSYNC-APPLY 1\nresult usersample ok 0\n@end\n"
+        let file = "/home/usersample/.ssh/authorized_keys"
+        try fleet.exec(host: host, ["sh", "-c", "cat > \(file) && chown usersample: \(file) && chmod 600 \(file)"], stdin: Data(tricky.utf8))
+        let push = try run(inventory, .push, store: store)
+        #expect(push.summary.failed == 0, "\(push.hosts)")
+        #expect(push.summary.changed == 1)
+        let content = try fleet.exec(host: host, ["cat", file]).stdout
+        #expect(content.hasPrefix(tricky), "unmanaged lines kept first, byte for byte")
+        #expect(content.contains("# keysync:begin project=usersample"))
+        #expect(try fleet.login(host: host, user: "usersample", key: workspace.file("kp-usersample")).status == 0)
+        // And a second push finds nothing to do.
+        let again = try run(inventory, .push, store: store)
+        #expect(again.summary.changed == 0 && again.summary.failed == 0)
+    }
+
     @Test func lockoutGuardProtectsTheAdminKey() throws {
         let host = 56
         let workspace = try Workspace()

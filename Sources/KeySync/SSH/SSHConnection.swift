@@ -290,31 +290,47 @@ public final class SSHConnection {
     /// Runs `command`, feeds `stdin`, and collects stdout, stderr and the exit
     /// status; throws `commandTimeout` past `timeout` seconds.
     public func exec(_ command: String, stdin: [UInt8] = [], timeout: Double) throws(SSHError) -> ExecResult {
+        let running = try start(command, timeout: timeout)
+        running.send(stdin)
+        return try running.finish()
+    }
+
+    /// Starts `command` and returns it running, its input still open: the
+    /// caller can send part of the input, read the answer, then send more
+    /// (the sync engine sends the apply script to the shell that ran the
+    /// probe, saving a second `sudo` and channel per changed host). The
+    /// whole conversation shares one deadline, `timeout` seconds from now.
+    public func start(_ command: String, timeout: Double) throws(SSHError) -> RemoteCommand {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let deadline = Deadline(seconds: timeout)
         let timeoutError = SSHError.commandTimeout(host: endpoint.label, seconds: timeout)
         guard let channel = try retryPointer(deadline: deadline, timeout: timeoutError, { keysync_channel_open_session(session) }) else {
             throw .channelFailed(host: endpoint.label, reason: LibSSH2.lastError(session))
         }
-        defer { libssh2_channel_free(channel) }
+        let running = RemoteCommand(connection: self, channel: channel, deadline: deadline, timeoutError: timeoutError)
         try retry(deadline: deadline, timeout: timeoutError) {
             keysync_channel_exec(channel, command, UInt32(command.utf8.count))
         }.orThrow { .channelFailed(host: endpoint.label, reason: LibSSH2.lastError(session)) }
+        return running
+    }
 
-        var stdout: [UInt8] = [], stderr: [UInt8] = []
-        var written = 0, eofSent = false
+    /// Moves data both ways on `command`'s channel until `done` says so or the
+    /// output ends; true when the output ended (EOF, everything read).
+    fileprivate func pump(_ command: RemoteCommand, until done: () -> Bool) throws(SSHError) -> Bool {
+        guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
+        let channel = command.channel
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             var progressed = false
-            if written < stdin.count {
-                let n = stdin[written...].withUnsafeBytes { raw in
+            if command.written < command.input.count {
+                let n = command.input[command.written...].withUnsafeBytes { raw in
                     keysync_channel_write(channel, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
                 }
-                if n > 0 { written += n; progressed = true }
+                if n > 0 { command.written += n; progressed = true }
                 else if n < 0 && n != LIBSSH2_ERROR_EAGAIN { throw lost(session) }
-            } else if !eofSent {
+            } else if command.inputClosed && !command.eofSent {
                 let rc = keysync_channel_send_eof(channel)
-                if rc == 0 { eofSent = true; progressed = true }
+                if rc == 0 { command.eofSent = true; progressed = true }
                 else if rc != LIBSSH2_ERROR_EAGAIN { throw lost(session) }
             }
             var drained = true
@@ -323,7 +339,7 @@ public final class SSHConnection {
                     keysync_channel_read(channel, stream, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
                 }
                 if n > 0 {
-                    if isStdout { stdout += buffer[..<n] } else { stderr += buffer[..<n] }
+                    if isStdout { command.stdout += buffer[..<n] } else { command.stderr += buffer[..<n] }
                     progressed = true
                     drained = false
                 } else if n == LIBSSH2_ERROR_EAGAIN {
@@ -332,17 +348,29 @@ public final class SSHConnection {
                     throw lost(session)
                 }
             }
-            if stdout.count + stderr.count > Self.outputLimit {
+            if command.stdout.count + command.stderr.count > Self.outputLimit {
                 throw .channelFailed(host: endpoint.label, reason: "command output exceeds \(Self.outputLimit >> 20) MiB")
             }
-            if libssh2_channel_eof(channel) != 0 && drained { break }
-            if !progressed { try wait(session, deadline: deadline, timeout: timeoutError) }
+            if libssh2_channel_eof(channel) != 0 && drained { return true }
+            if done() { return false }
+            if !progressed { try wait(session, deadline: command.deadline, timeout: command.timeoutError) }
         }
-        try retry(deadline: deadline, timeout: timeoutError) { libssh2_channel_close(channel) }
+    }
+
+    /// Closes `command`'s channel and returns what it printed and its exit status.
+    fileprivate func close(_ command: RemoteCommand) throws(SSHError) -> ExecResult {
+        guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
+        let channel = command.channel
+        try retry(deadline: command.deadline, timeout: command.timeoutError) { libssh2_channel_close(channel) }
             .orThrow { lost(session) }
-        try retry(deadline: deadline, timeout: timeoutError) { libssh2_channel_wait_closed(channel) }
+        try retry(deadline: command.deadline, timeout: command.timeoutError) { libssh2_channel_wait_closed(channel) }
             .orThrow { lost(session) }
-        return ExecResult(stdout: stdout, stderr: stderr, exitStatus: libssh2_channel_get_exit_status(channel))
+        return ExecResult(stdout: command.stdout, stderr: command.stderr, exitStatus: libssh2_channel_get_exit_status(channel))
+    }
+
+    /// Frees a channel while its session lives (freeing the session frees its channels).
+    fileprivate func free(_ channel: OpaquePointer) {
+        if session != nil { libssh2_channel_free(channel) }
     }
 
     private func lost(_ session: OpaquePointer) -> SSHError {
@@ -440,5 +468,66 @@ private extension Int32 {
     /// Throws `error()` unless this libssh2 return code is success.
     func orThrow(_ error: () -> SSHError) throws(SSHError) {
         if self != 0 { throw error() }
+    }
+}
+
+/// A command running on an `SSHConnection`, its input open until
+/// `closeInput()` or `finish()`. Used by one thread, like its connection.
+public final class RemoteCommand {
+    private let connection: SSHConnection
+    fileprivate let channel: OpaquePointer
+    fileprivate let deadline: Deadline
+    fileprivate let timeoutError: SSHError
+    fileprivate var input: [UInt8] = []
+    fileprivate var written = 0
+    fileprivate var inputClosed = false
+    fileprivate var eofSent = false
+    /// Everything the command printed so far.
+    public fileprivate(set) var stdout: [UInt8] = []
+    public fileprivate(set) var stderr: [UInt8] = []
+    private var result: ExecResult?
+
+    fileprivate init(connection: SSHConnection, channel: OpaquePointer, deadline: Deadline, timeoutError: SSHError) {
+        self.connection = connection
+        self.channel = channel
+        self.deadline = deadline
+        self.timeoutError = timeoutError
+    }
+
+    deinit { connection.free(channel) }
+
+    /// Queues `bytes` for the command's standard input (sent while reading).
+    public func send(_ bytes: [UInt8]) {
+        precondition(!inputClosed, "input already closed")
+        input += bytes
+    }
+
+    /// Sends end-of-file once the queued input is written.
+    public func closeInput() { inputClosed = true }
+
+    /// Sends queued input and reads until stdout ends with `marker` (true),
+    /// or the output ends without it (false: the command exited or failed;
+    /// `finish()` tells how).
+    public func read(untilStdoutEndsWith marker: [UInt8]) throws(SSHError) -> Bool {
+        if stdout.ends(with: marker) { return true }
+        _ = try connection.pump(self) { stdout.ends(with: marker) }
+        return stdout.ends(with: marker)
+    }
+
+    /// Closes the input, reads everything to the end and returns the
+    /// command's whole output and exit status.
+    public func finish() throws(SSHError) -> ExecResult {
+        if let result { return result }
+        closeInput()
+        _ = try connection.pump(self) { false }
+        let finished = try connection.close(self)
+        result = finished
+        return finished
+    }
+}
+
+private extension Array where Element == UInt8 {
+    func ends(with suffix: [UInt8]) -> Bool {
+        count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix)
     }
 }

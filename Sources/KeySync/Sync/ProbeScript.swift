@@ -42,9 +42,12 @@ public enum ProbeScript {
             if diagnostics != nil { script += "diagnose_account \(Shell.quote(request.account))\n" }
         }
         if diagnostics != nil { script += Diagnostics.epilogue }
-        script += "echo '@end'\n"
+        script += "echo \"@end $nonce\"\n"
         return script
     }
+
+    /// The reply's last line: `@end NONCE`.
+    public static func endLine(nonce: String) -> [UInt8] { Array("\n@end \(nonce)\n".utf8) }
 
     /// 128 random bits as hex.
     public static func makeNonce() -> String {

@@ -126,13 +126,27 @@ extension TestFleet {
                              undoScript: "umount -l \(path) && rm -f /tmp/\(name)")
     }
 
-    /// `getent` never returns (for 30 s): the probe, which calls it, hangs mid-command.
-    func hangGetent(host: Int) throws -> InjectedFault {
-        try replaceProgram(host: host, path: "/usr/bin/getent", script: "#!/bin/sh\nexec sleep 30\n")
+    /// Accounts come from a directory service as well as files (as with
+    /// LDAP or sssd), so the probe asks `getent` instead of reading
+    /// /etc/passwd itself; returns the shell that undoes it.
+    private func useDirectoryService(host: Int) throws -> String {
+        try sh(host, "cp /etc/nsswitch.conf /tmp/ks-nsswitch.conf && sed -i 's/^\\(passwd\\|group\\|shadow\\):.*/\\1: files compat/' /etc/nsswitch.conf && grep -q '^passwd: files compat' /etc/nsswitch.conf")
+        return "cp /tmp/ks-nsswitch.conf /etc/nsswitch.conf && rm -f /tmp/ks-nsswitch.conf"
     }
 
-    /// The first `getent` call waits `seconds`, later ones run normally: a slow host.
+    /// A directory service that never answers: `getent` waits 30 s, and the
+    /// probe, which asks it because nsswitch.conf names more than files,
+    /// hangs mid-command.
+    func hangGetent(host: Int) throws -> InjectedFault {
+        let undoNSS = try useDirectoryService(host: host)
+        let fault = try replaceProgram(host: host, path: "/usr/bin/getent", script: "#!/bin/sh\nexec sleep 30\n")
+        return InjectedFault(host: host, name: fault.name, fleet: self, undoScript: fault.undoScript + " && " + undoNSS)
+    }
+
+    /// The first `getent` call waits `seconds`, later ones run normally: a
+    /// slow host (nsswitch.conf names a directory service, so the probe asks getent).
     func slowGetent(host: Int, seconds: Int) throws -> InjectedFault {
+        let undoNSS = try useDirectoryService(host: host)
         try sh(host, "cp /usr/bin/getent /tmp/ks-real-getent && touch /tmp/ks-slow-once")
         let fault = try replaceProgram(host: host, path: "/usr/bin/getent", script: """
             #!/bin/sh
@@ -140,7 +154,7 @@ extension TestFleet {
             exec /tmp/ks-real-getent "$@"
             """)
         return InjectedFault(host: host, name: "slow getent", fleet: self,
-                             undoScript: fault.undoScript + " && rm -f /tmp/ks-real-getent /tmp/ks-slow-once")
+                             undoScript: fault.undoScript + " && rm -f /tmp/ks-real-getent /tmp/ks-slow-once && " + undoNSS)
     }
 
     /// `sudo` is not installed: an overlay with a whiteout hides `/usr/bin/sudo`.

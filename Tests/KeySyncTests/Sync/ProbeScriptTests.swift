@@ -16,7 +16,7 @@ import Testing
     @Test func startsWithTheMarkerAndEndsWithEnd() {
         let script = ProbeScript.render(Self.requests)
         #expect(script.contains("echo '\(ProbeScript.marker)'\n"))
-        #expect(script.hasSuffix("echo '@end'\n"))
+        #expect(script.hasSuffix("echo \"@end $nonce\"\n"))
     }
 
     @Test func hostileAccountAndGroupNamesArriveAsLiteralArguments() throws {
@@ -26,7 +26,7 @@ import Testing
         let output = try LocalShell.run(StubCalls.stubs(["probe_account"], recordingInto: folder.file("calls").path) + body,
                                         directory: folder.url)
         #expect(output.status == 0, "\(output.stderr)")
-        #expect(output.text == "@end\n")
+        #expect(output.text == "@end 0\n")
         let calls = try StubCalls.calls(in: folder.file("calls"))
         #expect(calls == Self.requests.map { request in
             ["probe_account", request.account, request.uid.map(String.init) ?? "-", request.gid.map(String.init) ?? "-",
