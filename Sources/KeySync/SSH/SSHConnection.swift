@@ -476,8 +476,8 @@ private extension Int32 {
 public final class RemoteCommand {
     private let connection: SSHConnection
     fileprivate let channel: OpaquePointer
-    fileprivate let deadline: Deadline
-    fileprivate let timeoutError: SSHError
+    fileprivate private(set) var deadline: Deadline
+    fileprivate private(set) var timeoutError: SSHError
     fileprivate var input: [UInt8] = []
     fileprivate var written = 0
     fileprivate var inputClosed = false
@@ -504,6 +504,13 @@ public final class RemoteCommand {
 
     /// Sends end-of-file once the queued input is written.
     public func closeInput() { inputClosed = true }
+
+    /// Gives what comes next its own `timeout` seconds from now (the apply
+    /// after the probe: the controller's planning in between does not count).
+    public func restartDeadline(timeout: Double) {
+        deadline = Deadline(seconds: timeout)
+        timeoutError = .commandTimeout(host: connection.endpoint.label, seconds: timeout)
+    }
 
     /// Sends queued input and reads until stdout ends with `marker` (true),
     /// or the output ends without it (false: the command exited or failed;

@@ -195,6 +195,7 @@ public struct SyncEngine: Sendable {
     /// Runs the apply script for `applies` in the shell that ran the probe.
     static func runApply(_ applies: [AccountApply], in shell: ProbeShell, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         applyOutcomes(job: job) { () throws(SSHError) -> (ExecResult, Int) in
+            shell.command.restartDeadline(timeout: job.commandTimeout)
             shell.command.send(Array(ApplyScript.render(applies).utf8))
             return (try shell.command.finish(), shell.replyLength)
         }

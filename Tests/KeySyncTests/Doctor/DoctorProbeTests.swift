@@ -8,8 +8,8 @@ import Testing
 
     /// Everything the script runs before the accounts, with the log collection done.
     static func prelude(_ diagnostics: ProbeScript.Diagnostics) -> String {
-        ProbeScript.render([], diagnostics: diagnostics)
-            .replacingOccurrences(of: ProbeScript.Diagnostics.epilogue + "echo '@end'\n", with: "")
+        ProbeScript.render([], diagnostics: diagnostics).droppingEndLine
+            .replacingOccurrences(of: ProbeScript.Diagnostics.epilogue, with: "")
     }
 
     @Test func scriptParsesAndTheSyncProbeIsUnchanged() throws {
@@ -18,7 +18,7 @@ import Testing
         #expect(!plain.contains("diagnose_account"))
         #expect(!plain.contains("diag_"))
         let doctor = ProbeScript.render(ProbeScriptTests.requests, diagnostics: Self.diagnostics)
-        #expect(doctor.hasSuffix("echo '@end'\n"))
+        #expect(doctor.hasSuffix(ProbeScript.Diagnostics.epilogue + "echo \"@end $nonce\"\n"))
         #expect(doctor.components(separatedBy: "\ndiagnose_account ").count == ProbeScriptTests.requests.count + 1)
     }
 

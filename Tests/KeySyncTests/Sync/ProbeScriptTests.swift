@@ -23,8 +23,8 @@ import Testing
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let body = ProbeScript.render(Self.requests, nonce: "0").droppingPrelude(of: ProbeScript.render([], nonce: "0"))
-        let output = try LocalShell.run(StubCalls.stubs(["probe_account"], recordingInto: folder.file("calls").path) + body,
-                                        directory: folder.url)
+        let output = try LocalShell.run(StubCalls.stubs(["probe_account"], recordingInto: folder.file("calls").path)
+                                        + "nonce=0\n" + body, directory: folder.url)
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.text == "@end 0\n")
         let calls = try StubCalls.calls(in: folder.file("calls"))
@@ -37,7 +37,9 @@ import Testing
 
     @Test func valuesAppearOnlyInsideSingleQuotes() {
         let body = ProbeScript.render(Self.requests, nonce: "0").droppingPrelude(of: ProbeScript.render([], nonce: "0"))
-        for line in unquotedRemainder(body).split(separator: "\n") {
+        // The end line names the prelude's nonce variable, no inventory value.
+        #expect(body.hasSuffix("echo \"@end $nonce\"\n"))
+        for line in unquotedRemainder(String(body.dropLast("echo \"@end $nonce\"\n".count))).split(separator: "\n") {
             let words = line.split(separator: " ")
             #expect(["probe_account", "echo"].contains(String(words.first ?? "")), "\(line)")
             for word in words.dropFirst() {

@@ -154,11 +154,17 @@ enum LocalShell {
 }
 
 extension String {
-    /// The part of a rendered script after its fixed prelude (everything `render([])` emits but `@end`).
+    /// The part of a rendered script after its fixed prelude (everything `render([])` emits but its end line).
     func droppingPrelude(of empty: String) -> String {
-        let prelude = empty.replacingOccurrences(of: "echo '@end'\n", with: "")
+        let prelude = empty.droppingEndLine
         precondition(hasPrefix(prelude))
         return String(dropFirst(prelude.count))
+    }
+
+    /// The script without its last line, `echo '@end'` (apply) or `echo "@end $nonce"` (probe).
+    var droppingEndLine: String {
+        for end in ["echo '@end'\n", "echo \"@end $nonce\"\n"] where hasSuffix(end) { return String(dropLast(end.count)) }
+        preconditionFailure("no end line")
     }
 }
 
