@@ -93,13 +93,18 @@ public enum ApplyScript {
         for account in accounts {
             let name = Shell.quote(account.account)
             if let create = account.create {
-                if create.createGroup {
+                // The usual user-private group (same name, no gid asked for) comes
+                // with the account (`useradd -U`, gid = uid when free): one
+                // process less per new account than groupadd + useradd.
+                let privateGroup = create.createGroup && create.gid == nil && create.group == account.account
+                if create.createGroup && !privateGroup {
                     var groupadd = ["groupadd"]
                     if let gid = create.gid { groupadd += ["-g", String(gid)] }
                     groupadd += ["--", create.group]
                     script += "run_create \(name) \(groupadd.map(Shell.quote).joined(separator: " "))\n"
                 }
-                var useradd = ["useradd", "-m", "-d", create.home, "-s", create.shell, "-g", create.group, "-p", "*"]
+                var useradd = ["useradd", "-m", "-d", create.home, "-s", create.shell]
+                    + (privateGroup ? ["-U"] : ["-g", create.group]) + ["-p", "*"]
                 if let uid = create.uid { useradd += ["-u", String(uid)] }
                 useradd += ["--", account.account]
                 script += "run_create \(name) \(useradd.map(Shell.quote).joined(separator: " "))\n"

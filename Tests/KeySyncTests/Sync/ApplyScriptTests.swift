@@ -88,6 +88,22 @@ import Testing
         #expect(script.contains("run_create 'app' 'useradd' '-m' '-d' '/srv/app' '-s' '/bin/sh' '-g' 'staff' '-p' '*' '--' 'app'\n"))
     }
 
+    /// A new private group of the account's own name with no gid asked for
+    /// comes with `useradd -U`; a gid or another name needs `groupadd` first.
+    @Test func privateGroupComesWithUseraddU() throws {
+        let privateGroup = ApplyScript.render([AccountApply(account: "app", create: AccountCreation(
+            uid: 1500, gid: nil, group: "app", createGroup: true, home: "/home/app", shell: "/bin/bash"))])
+        #expect(!privateGroup.contains("'groupadd'"))
+        #expect(privateGroup.contains("run_create 'app' 'useradd' '-m' '-d' '/home/app' '-s' '/bin/bash' '-U' '-p' '*' '-u' '1500' '--' 'app'\n"))
+        let withGID = ApplyScript.render([AccountApply(account: "app", create: AccountCreation(
+            uid: nil, gid: 1500, group: "app", createGroup: true, home: "/home/app", shell: "/bin/bash"))])
+        #expect(withGID.contains("run_create 'app' 'groupadd' '-g' '1500' '--' 'app'\n"))
+        #expect(withGID.contains("'-g' 'app' '-p'"))
+        let otherName = ApplyScript.render([AccountApply(account: "app", create: AccountCreation(
+            uid: nil, gid: nil, group: "apps", createGroup: true, home: "/home/app", shell: "/bin/bash"))])
+        #expect(otherName.contains("run_create 'app' 'groupadd' '--' 'apps'\n"))
+    }
+
     // MARK: Outcomes
 
     @Test func parsesEveryOutcome() throws {
