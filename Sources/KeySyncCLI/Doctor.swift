@@ -86,21 +86,11 @@ extension KeySyncCommand {
                 parallel: parallel ?? inventory.parallel, key: key,
                 diagnostics: ProbeScript.Diagnostics(logPaths: sshdLog, logLines: logLines), tryLogin: tryLogin,
                 rotations: rotations, fix: fix, selectionText: selectionText))
-            let cancellation = Cancellation()
-            let interrupt = InterruptHandler { cancellation.cancel() }
-            defer { interrupt.restore() }
-            let progress = ProgressLine(enabled: isatty(STDERR_FILENO) != 0 && !json)
-            let report: DoctorReport
-            do {
-                report = try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, host in
+            let report = try ProgressLine.interruptible(showing: !json) { cancellation, progress in
+                try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, host in
                     progress.update(done: done.done, total: done.total, failed: host.status == .failed)
                 }
-            } catch {
-                progress.finish()
-                printError("error: \(error)")
-                throw ExitCode(1)
             }
-            progress.finish()
             print(json ? try JSONOutput.string(report) : report.text(verbose: verbose), terminator: json ? "\n" : "")
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }

@@ -45,21 +45,11 @@ enum SyncCommandRunner {
             + options.selection.group.map { "--group \($0)" }).joined(separator: " ")
         let run = SyncRun(inventory: inventory, targets: targets, settings: settings,
                           acceptNewHostKeys: options.acceptNewHostKeys, selectionText: selection)
-        let cancellation = Cancellation()
-        let interrupt = InterruptHandler { cancellation.cancel() }
-        defer { interrupt.restore() }
-        let progress = ProgressLine(enabled: isatty(STDERR_FILENO) != 0 && !options.json)
-        let report: RunReport
-        do {
-            report = try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, result in
+        let report = try ProgressLine.interruptible(showing: !options.json) { cancellation, progress in
+            try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, result in
                 progress.update(done: done.done, total: done.total, failed: result.status == .failed)
             }
-        } catch {
-            progress.finish()
-            printError("error: \(error)")
-            throw ExitCode(1)
         }
-        progress.finish()
         if options.json {
             print(try JSONOutput.string(report))
         } else {
@@ -136,6 +126,20 @@ final class ProgressLine: @unchecked Sendable {
     func finish() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    /// Runs a fleet operation with Ctrl-C (and SIGTERM) cancelling it and, on
+    /// a terminal, a progress line; an error is printed and exits 1.
+    static func interruptible<Report>(showing: Bool, _ body: (Cancellation, ProgressLine) throws -> Report) throws -> Report {
+        let cancellation = Cancellation()
+        let interrupt = InterruptHandler { cancellation.cancel() }
+        defer { interrupt.restore() }
+        let progress = ProgressLine(enabled: isatty(STDERR_FILENO) != 0 && showing)
+        // The progress line goes before anything else is printed.
+        return try exitOnError {
+            defer { progress.finish() }
+            return try body(cancellation, progress)
+        }
     }
 }
 
