@@ -129,7 +129,27 @@ struct InventoryLoader {
             message = "invalid YAML: " + problem
         default: break
         }
+        // At the end of a text without a final newline, libyaml reports the
+        // line after the last one; point at the end of the last line instead.
+        let lines = Self.yamlLineLengths(text)
+        if line > lines.count { (line, column) = (lines.count, lines[lines.count - 1] + 1) }
         return Diagnostic(file: path, line: line, column: column, message: message)
+    }
+
+    /// The length in Unicode scalars of each line as libyaml counts lines
+    /// (`\r\n`, `\r`, `\n`, U+0085, U+2028 and U+2029 end one); never empty.
+    static func yamlLineLengths(_ text: String) -> [Int] {
+        var lengths = [0]
+        var previousCR = false
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n" where previousCR: break
+            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": lengths.append(0)
+            default: lengths[lengths.count - 1] += 1
+            }
+            previousCR = scalar == "\r"
+        }
+        return lengths
     }
 
     // MARK: Sections
