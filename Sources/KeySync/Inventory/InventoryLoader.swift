@@ -123,9 +123,10 @@ struct InventoryLoader {
                 message += "; YAML does not allow tabs for indentation, use spaces"
             }
         case .reader(let problem, let offset, _, _):
-            let before = text.prefix(offset ?? 0)
-            line = before.count { $0 == "\n" } + 1
-            column = before.reversed().prefix { $0 != "\n" }.count + 1
+            // libyaml's offset counts UTF-8 bytes, not Characters (a CRLF or an
+            // accented letter is one Character).
+            let before = Self.yamlLineLengths(String(decoding: text.utf8.prefix(offset ?? 0), as: UTF8.self))
+            (line, column) = (before.count, before[before.count - 1] + 1)
             message = "invalid YAML: " + problem
         default: break
         }
