@@ -123,9 +123,9 @@ struct InventoryLoader {
                 message += "; YAML does not allow tabs for indentation, use spaces"
             }
         case .reader(let problem, let offset, _, _):
-            // libyaml's offset counts UTF-8 bytes, not Characters (a CRLF or an
-            // accented letter is one Character).
-            let before = Self.yamlLineLengths(String(decoding: text.utf8.prefix(offset ?? 0), as: UTF8.self))
+            // Yams gives the offset in Characters; count lines the way libyaml
+            // does (a CRLF is one Character, not "\n") and columns in scalars.
+            let before = Self.yamlLineLengths(String(text.prefix(offset ?? 0)))
             (line, column) = (before.count, before[before.count - 1] + 1)
             message = "invalid YAML: " + problem
         default: break

@@ -171,6 +171,10 @@ struct InventoryLoadingTests {
         ("unclosed flow list", "projects:\n  p:\n    hosts: [web-1, web-2\n", 4, 1, "invalid YAML:"),
         ("bad indentation", "defaults:\n  user: ops\n port: 22\n", 3, 2, "invalid YAML:"),
         ("control character", "defaults:\n  user: o\u{7}ps\n", 2, 10, "invalid YAML: control characters are not allowed"),
+        // Found by FuzzInventory: libyaml's offset counts bytes, and CRLF is one Character.
+        ("control character after CRLF and é", "defaults:\r\n  user: café\u{7}\r\n", 2, 13, "control characters are not allowed"),
+        // Found by FuzzInventory: libyaml reports the line after the last one.
+        ("unclosed flow list, no final newline", "projects:\n  p:\n    hosts: [web-1, web-2", 3, 25, "invalid YAML:"),
         ("undefined alias", "defaults: *nothing\n", 1, 11, "found undefined alias"),
         ("two documents", "defaults: {}\n---\nhosts: {}\n", 2, 1, "invalid YAML:"),
         ("a scalar document", "just text\n", 1, 1, "the inventory must be a mapping"),
