@@ -66,7 +66,15 @@ struct InventoryLoader {
 
     // MARK: Document
 
+    /// Lists and mappings nested deeper than this are refused before Yams
+    /// builds nodes (recursively: deeper texts could overflow the stack).
+    static let maxNesting = 100
+
     mutating func load(_ text: String) throws(InventoryError) -> Inventory {
+        if let (line, column) = YAMLNesting.firstTooDeep(text, limit: Self.maxNesting) {
+            throw .invalid([Diagnostic(file: path, line: line, column: column,
+                message: "invalid YAML: lists and mappings nested more than \(Self.maxNesting) levels deep")])
+        }
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text, .basic) else {

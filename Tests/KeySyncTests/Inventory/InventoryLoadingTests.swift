@@ -183,4 +183,16 @@ struct InventoryLoadingTests {
     func malformedYAMLIsLocated(_ name: String, _ yaml: String, _ line: Int, _ column: Int, _ message: String) {
         F.expectError(yaml, at: line, column, message)
     }
+
+    /// 5 000 nested lists (10 KB) overflowed the stack in Yams and crashed
+    /// keysync; nesting is now measured first (found while writing the fuzz targets).
+    @Test func deepNestingIsRefusedWithALocationInsteadOfCrashing() {
+        let deep = "hosts: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n"
+        F.expectError(deep, at: 1, 107, "nested more than 100 levels deep")
+        let unclosed = "defaults:\n  user: " + String(repeating: "{a: ", count: 20_000)
+        F.expectError(unclosed, at: 2, 9 + 4 * 98, "nested more than 100 levels deep")
+        // 100 levels are still read (and refused for what they are).
+        let allowed = "hosts: " + String(repeating: "[", count: 99) + String(repeating: "]", count: 99) + "\n"
+        F.expectError(allowed, at: 1, 8, "hosts must be a mapping")
+    }
 }
