@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "keysync", targets: ["KeySyncCLI"]),
         .executable(name: "keysync-bench", targets: ["KeySyncBench"]),
         .library(name: "KeySync", targets: ["KeySync"]),
+        // The invariants the fuzz targets in Fuzz/ check (also run by KeySyncTests); not for operators.
+        .library(name: "KeySyncFuzzChecks", targets: ["KeySyncFuzzChecks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -51,9 +53,14 @@ let package = Package(
             name: "KeySyncBench",
             dependencies: ["KeySync"]
         ),
+        // Per-input checks shared by the libFuzzer targets (Fuzz/) and FuzzRegressionTests.
+        .target(
+            name: "KeySyncFuzzChecks",
+            dependencies: ["KeySync"]
+        ),
         .testTarget(
             name: "KeySyncTests",
-            dependencies: ["KeySync", "KeySyncCLI"],
+            dependencies: ["KeySync", "KeySyncCLI", "KeySyncFuzzChecks"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

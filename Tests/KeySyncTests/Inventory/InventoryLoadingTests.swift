@@ -171,6 +171,10 @@ struct InventoryLoadingTests {
         ("unclosed flow list", "projects:\n  p:\n    hosts: [web-1, web-2\n", 4, 1, "invalid YAML:"),
         ("bad indentation", "defaults:\n  user: ops\n port: 22\n", 3, 2, "invalid YAML:"),
         ("control character", "defaults:\n  user: o\u{7}ps\n", 2, 10, "invalid YAML: control characters are not allowed"),
+        // Found by FuzzInventory: libyaml's offset counts bytes, and CRLF is one Character.
+        ("control character after CRLF and é", "defaults:\r\n  user: café\u{7}\r\n", 2, 13, "control characters are not allowed"),
+        // Found by FuzzInventory: libyaml reports the line after the last one.
+        ("unclosed flow list, no final newline", "projects:\n  p:\n    hosts: [web-1, web-2", 3, 25, "invalid YAML:"),
         ("undefined alias", "defaults: *nothing\n", 1, 11, "found undefined alias"),
         ("two documents", "defaults: {}\n---\nhosts: {}\n", 2, 1, "invalid YAML:"),
         ("a scalar document", "just text\n", 1, 1, "the inventory must be a mapping"),
@@ -178,5 +182,17 @@ struct InventoryLoadingTests {
     ] as [(String, String, Int, Int, String)])
     func malformedYAMLIsLocated(_ name: String, _ yaml: String, _ line: Int, _ column: Int, _ message: String) {
         F.expectError(yaml, at: line, column, message)
+    }
+
+    /// 5 000 nested lists (10 KB) overflowed the stack in Yams and crashed
+    /// keysync; nesting is now measured first (found while writing the fuzz targets).
+    @Test func deepNestingIsRefusedWithALocationInsteadOfCrashing() {
+        let deep = "hosts: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n"
+        F.expectError(deep, at: 1, 107, "nested more than 100 levels deep")
+        let unclosed = "defaults:\n  user: " + String(repeating: "{a: ", count: 20_000)
+        F.expectError(unclosed, at: 2, 9 + 4 * 98, "nested more than 100 levels deep")
+        // 100 levels are still read (and refused for what they are).
+        let allowed = "hosts: " + String(repeating: "[", count: 99) + String(repeating: "]", count: 99) + "\n"
+        F.expectError(allowed, at: 1, 8, "hosts must be a mapping")
     }
 }

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets (run from anywhere; rewrites
+Fuzz/Corpus/authorized_keys/ and Fuzz/Corpus/inventory/). Seeds are small
+on purpose: libFuzzer mutates from them."""
+import base64, os, pathlib, re, shutil, struct
+
+root = pathlib.Path(__file__).resolve().parents[2]
+fixtures = root / "Tests/KeySyncTests/Fixtures/keys"
+out = pathlib.Path(__file__).resolve().parent
+
+def pub(name):
+    return (fixtures / name).read_text().strip()
+
+def sshstr(b):
+    return struct.pack(">I", len(b)) + b
+
+def fields(line):
+    blob = base64.b64decode(line.split()[1])
+    parts, i = [], 0
+    while i < len(blob):
+        n = struct.unpack(">I", blob[i:i + 4])[0]
+        parts.append(blob[i + 4:i + 4 + n]); i += 4 + n
+    return parts
+
+# Security-key keys, built from real curve points (no token needed).
+ed = fields(pub("id_ed25519.pub"))
+ec = fields(pub("id_ecdsa256.pub"))
+sk_ed = "sk-ssh-ed25519@openssh.com " + base64.b64encode(
+    sshstr(b"sk-ssh-ed25519@openssh.com") + sshstr(ed[1]) + sshstr(b"ssh:")).decode() + " sk-ed25519 on a token"
+sk_ec = "sk-ecdsa-sha2-nistp256@openssh.com " + base64.b64encode(
+    sshstr(b"sk-ecdsa-sha2-nistp256@openssh.com") + sshstr(b"nistp256") + sshstr(ec[2]) + sshstr(b"ssh:")).decode() + " sk-ecdsa"
+
+keys = {p.name: pub(p.name) for p in sorted(fixtures.glob("*.pub"))}
+ed25519, rsa = keys["id_ed25519.pub"], keys["id_rsa2048.pub"]
+rsa_body = rsa.split(" ", 1)[1]
+
+ak = out / "authorized_keys"
+shutil.rmtree(ak, ignore_errors=True); ak.mkdir(parents=True)
+def seed(name, data):
+    (ak / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+
+for name, line in keys.items():                       # every type, certificates included
+    seed("type-" + name.replace(".pub", ""), line + "\n")
+seed("type-sk-ed25519", sk_ed + "\n")
+seed("type-sk-ecdsa", sk_ec + "\n")
+seed("rsa-sha2-tokens", "rsa-sha2-256 " + rsa_body + "\nrsa-sha2-512 " + rsa_body + "\n")
+seed("options", "\n".join([
+    'from="10.0.0.0/8,!10.1.0.0/16,*.example.com",no-agent-forwarding,no-port-forwarding,no-X11-forwarding,no-pty ' + ed25519,
+    'command="echo \\"hi there\\"; exit",restrict,pty ' + ed25519,
+    'environment="PATH=/usr/bin",permitopen="host:22",permitopen="[::1]:*",permitlisten="8080",tunnel="1" ' + ed25519,
+    'expiry-time="20300101",principals="alice,bob",cert-authority ' + keys["ca_ed25519.pub"],
+    'expiry-time="202001011200Z",no-user-rc,no-touch-required,verify-required ' + ed25519,
+    'no-pty, ' + ed25519,
+    'from="10.0.0.1/8",from="x" ' + ed25519,
+    'NO-PTY,Restrict ' + sk_ed,
+]) + "\n")
+seed("quoted-blanks", 'command="a b\tc",no-pty ssh-ed25519 ' + ed25519.split(" ")[1] + ' comment with "quotes"\n'
+     'command="unterminated ' + ed25519 + '\n')
+seed("comments-blank", "# authorized_keys of deploy\n\n   \n\t# indented comment\n" + ed25519 + "\n#\n")
+seed("crlf", "# crlf file\r\n" + ed25519 + "\r\n" + rsa + "\r\nssh-ed25519 " + ed25519.split(" ")[1] + "\r\n")
+seed("no-final-newline", "# last line has no newline\n" + ed25519)
+seed("non-utf8", b"# caf\xe9 \xff\xfe\n" + ed25519.encode() + b" r\xc3\xa9sum\xc3\xa9 \xc3\x28 \xed\xa0\x80\n\xf0\x9f\x98\x80 not a key\n")
+seed("nul-byte", ed25519.encode() + b"\x00 hidden after NUL\n\x00ssh-ed25519\n")
+seed("invalid-lines", "\n".join([
+    "ssh-ed25519", "ssh-ed25519 AAAA", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ4ERdIb1VS3sua2hawzag==",
+    "ssh-foo " + ed25519.split(" ")[1], "ssh-rsa " + ed25519.split(" ")[1], "bogus-option " + ed25519,
+    "no-pty, no-X11-forwarding " + ed25519, "command=\"x\",command=\"y\" " + ed25519,
+]) + "\n")
+block = lambda p, r, body, nl="\n": f"# keysync:begin project={p} role={r}{nl}" + "".join(l + nl for l in body) + f"# keysync:end project={p} role={r}{nl}"
+seed("block", "# hand-written\n" + rsa + "\n" + block("usersample", "deploy", ["no-agent-forwarding " + ed25519]) + "# after\n")
+seed("block-crlf", "x\r\n" + block("p", "r", [ed25519, sk_ec], "\r\n"))
+seed("blocks-two", block("a", "b", [ed25519]) + rsa + "\n" + block("c", "d", [rsa, "# inside", "", "bad line"]))
+seed("blocks-duplicate", block("p", "r", [ed25519]) + "# between\n" + block("p", "r", [rsa]))
+seed("markers-broken", "\n".join([
+    "# keysync:begin project=p role=r", ed25519, "# keysync:begin project=q role=s", rsa,
+    "# keysync:end project=q role=s", "# keysync:end project=x role=y", "# keysync:begin project=p",
+    "#keysync:end\trole=r project=p", "# keysync:begin project=a role=b", sk_ed,
+]))
+seed("empty", b"")
+seed("newlines", b"\n\n\r\n\r\r\n")
+
+# Inventories: the repository's example, variants that load (inline keys), and broken ones.
+inv = out / "inventory"
+shutil.rmtree(inv, ignore_errors=True); inv.mkdir(parents=True)
+def iseed(name, text):
+    (inv / name).write_bytes(text.encode() if isinstance(text, str) else text)
+example = (root / "inventory.example").read_text()
+iseed("example-as-is", example)
+def inline(m):
+    line = (root / m.group(2)).read_text().strip().replace('"', '\\"')
+    return f'{m.group(1)}public: "{line}"'
+inlined = re.sub(r"(\s*)file: (examples/keys/\S+\.pub)", inline, example)
+iseed("example-inline-keys", inlined)
+iseed("minimal", f"""defaults: {{ user: ops }}
+keys:
+  k1: {{ public: "{ed25519}" }}
+hosts:
+  h1: {{ address: 127.0.0.1 }}
+projects:
+  p:
+    hosts: [h1]
+    roles:
+      r: {{ keys: [k1] }}
+""")
+iseed("anchors-merge", f"""defaults:
+  user: ops
+  agent: true
+  connect_timeout: 2.5
+hosts:
+  web-1: &web
+    groups: [web, edge]
+    port: 2222
+    user: deploy
+    address: 10.0.0.1
+  web-2: {{ <<: *web, address: "10.0.0.2" }}
+  v6: {{ address: "fe80::1%eth0", become: none, user: root }}
+  named: {{ address: db.example.com., known_hosts: ~/kh, identity: keys/id }}
+keys:
+  ka: {{ public: "{ed25519} ka", options: 'from="10.0.0.0/8",no-pty' }}
+  kb: {{ public: "{sk_ed}" }}
+  kc: {{ public: "{rsa}" }}
+revoked: [SHA256:Kgf5W/0sww1xJhEfhiFYIx2SSD/WAXGY6Ixngw8nd34, kc]
+projects:
+  shop:
+    hosts: ["group:web", v6]
+    roles:
+      deploy: {{ account: shop, uid: 1001, gid: 1001, group: shop, shell: /bin/bash, home: /srv/shop, create: yes, keys: [ka, kb] }}
+      admin: {{ account: root, uid: 0, exclusive: true, keys: [kb] }}
+  billing:
+    hosts: [named, web-1]
+    roles:
+      deploy: {{ account: shop, keys: [ka] }}
+  empty:
+    hosts: [v6]
+""")
+iseed("bad-tab", "hosts:\n\tweb: {address: 1.2.3.4}\n")
+iseed("bad-unclosed", 'keys:\n  k: { public: "ssh-ed25519 AAAA }\n')
+iseed("bad-duplicate-unknown", "hosts:\n  a: {address: 1.1.1.1, colour: red}\n  a: {address: 1.1.1.2}\nprojects:\n  p: {hosts: [b, group:x], roles: {r: {keys: [nope], uid: -1, shell: bin/sh}}}\nextra: 1\n")
+iseed("bad-types", "defaults: {user: [x], port: '22', parallel: 0, become: maybe, agent: 3}\nhosts: [a, b]\nrevoked: {a: b}\n")
+iseed("bad-options", f'keys:\n  k: {{public: "{ed25519}", options: "no-pty, from=x"}}\n  j: {{file: ~bob/k.pub}}\n  l: {{public: x, file: y}}\n')
+iseed("multi-doc", "hosts: {}\n---\nhosts: {}\n")
+iseed("empty", "")
+iseed("flow-nested", "{defaults: {user: u}, hosts: {h: {address: '::1', groups: [g]}}, projects: {p: {hosts: ['group:g'], roles: {r: {}}}}}\n")
+print("seeds:", len(list(ak.iterdir())), "authorized_keys,", len(list(inv.iterdir())), "inventory")

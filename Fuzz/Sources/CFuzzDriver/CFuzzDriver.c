@@ -1,0 +1,2 @@
+// Nothing to compile: LLVMFuzzerRunDriver comes from libFuzzer (-sanitize=fuzzer).
+#include "CFuzzDriver.h"
