@@ -322,16 +322,22 @@ public final class SSHConnection {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             var progressed = false
+            // Set when sending stopped because the socket was full: the wait
+            // below must then also wake when it can be written again, or
+            // both sides could wait for each other.
+            var sendBlocked = false
             if command.written < command.input.count {
                 let n = command.input[command.written...].withUnsafeBytes { raw in
                     keysync_channel_write(channel, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
                 }
                 if n > 0 { command.written += n; progressed = true }
-                else if n < 0 && n != LIBSSH2_ERROR_EAGAIN { throw lost(session) }
+                else if n == LIBSSH2_ERROR_EAGAIN { sendBlocked = Self.blockedOutbound(session) }
+                else if n < 0 { throw lost(session) }
             } else if command.inputClosed && !command.eofSent {
                 let rc = keysync_channel_send_eof(channel)
                 if rc == 0 { command.eofSent = true; progressed = true }
-                else if rc != LIBSSH2_ERROR_EAGAIN { throw lost(session) }
+                else if rc == LIBSSH2_ERROR_EAGAIN { sendBlocked = Self.blockedOutbound(session) }
+                else { throw lost(session) }
             }
             var drained = true
             for (stream, isStdout) in [(Int32(0), true), (Int32(SSH_EXTENDED_DATA_STDERR), false)] {
@@ -353,8 +359,12 @@ public final class SSHConnection {
             }
             if libssh2_channel_eof(channel) != 0 && drained { return true }
             if done() { return false }
-            if !progressed { try wait(session, deadline: command.deadline, timeout: command.timeoutError) }
+            if !progressed { try wait(session, deadline: command.deadline, timeout: command.timeoutError, writable: sendBlocked) }
         }
+    }
+
+    private static func blockedOutbound(_ session: OpaquePointer) -> Bool {
+        libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0
     }
 
     /// Closes `command`'s channel and returns what it printed and its exit status.
@@ -400,9 +410,9 @@ public final class SSHConnection {
         }
     }
 
-    private func wait(_ session: OpaquePointer, deadline: Deadline, timeout: SSHError) throws(SSHError) {
+    private func wait(_ session: OpaquePointer, deadline: Deadline, timeout: SSHError, writable: Bool = false) throws(SSHError) {
         let directions = libssh2_session_block_directions(session)
-        var events: Int16 = 0
+        var events: Int16 = writable ? Int16(POLLOUT) : 0
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
