@@ -202,10 +202,10 @@ import Testing
         #expect(try fleet.exec(host: host, ["cat", file]).stdout == otherWriter)
     }
 
-    /// Push sends the apply script to the shell that ran the probe once the
-    /// probe's reply has ended with `@end NONCE`. Lines in a host's file that
-    /// look like that end (with no nonce, or another one) must neither cut
-    /// the reply short nor start the apply early: they are kept verbatim.
+    /// The probe's reply ends with `@end NONCE` and the apply's with `@end`.
+    /// Lines in a host's file that look like either end, or like an apply
+    /// result, must not cut the probe reply short or fake an outcome: they
+    /// are kept verbatim and the push converges.
     @Test func fileLinesLikeTheProbesEndDoNotCutItShort() throws {
         let host = 41
         try removeAccount([host])

@@ -296,10 +296,10 @@ public final class SSHConnection {
     }
 
     /// Starts `command` and returns it running, its input still open: the
-    /// caller can send part of the input, read the answer, then send more
-    /// (the sync engine sends the apply script to the shell that ran the
-    /// probe, saving a second `sudo` and channel per changed host). The
-    /// whole conversation shares one deadline, `timeout` seconds from now.
+    /// caller can send part of the input, read the answer, then send more.
+    /// The whole conversation shares one deadline, `timeout` seconds from
+    /// now. (The sync engine does not keep the probe's shell for the apply:
+    /// see docs/sync.md, "One shell for probe and apply — tried, not kept".)
     public func start(_ command: String, timeout: Double) throws(SSHError) -> RemoteCommand {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let deadline = Deadline(seconds: timeout)
@@ -486,8 +486,8 @@ private extension Int32 {
 public final class RemoteCommand {
     private let connection: SSHConnection
     fileprivate let channel: OpaquePointer
-    fileprivate private(set) var deadline: Deadline
-    fileprivate private(set) var timeoutError: SSHError
+    fileprivate let deadline: Deadline
+    fileprivate let timeoutError: SSHError
     fileprivate var input: [UInt8] = []
     fileprivate var written = 0
     fileprivate var inputClosed = false
@@ -515,12 +515,6 @@ public final class RemoteCommand {
     /// Sends end-of-file once the queued input is written.
     public func closeInput() { inputClosed = true }
 
-    /// Gives what comes next its own `timeout` seconds from now (the apply
-    /// after the probe: the controller's planning in between does not count).
-    public func restartDeadline(timeout: Double) {
-        deadline = Deadline(seconds: timeout)
-        timeoutError = .commandTimeout(host: connection.endpoint.label, seconds: timeout)
-    }
 
     /// Sends queued input and reads until stdout ends with `marker` (true),
     /// or the output ends without it (false: the command exited or failed;

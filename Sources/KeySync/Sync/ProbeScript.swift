@@ -46,9 +46,6 @@ public enum ProbeScript {
         return script
     }
 
-    /// The reply's last line: `@end NONCE`.
-    public static func endLine(nonce: String) -> [UInt8] { Array("\n@end \(nonce)\n".utf8) }
-
     /// 128 random bits as hex.
     public static func makeNonce() -> String {
         var generator = SystemRandomNumberGenerator()

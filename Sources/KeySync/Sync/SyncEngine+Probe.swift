@@ -4,16 +4,6 @@ extension SyncEngine {
         let connection: SSHConnection
         let identity: SSHIdentity
         let probe: HostProbe
-        /// With `keepShell`: the root shell that ran the probe, still reading
-        /// its input, for the apply script (`runApply(_:in:job:)`).
-        var shell: ProbeShell?
-    }
-
-    /// The probe's shell left waiting for more input after its reply.
-    struct ProbeShell {
-        let command: RemoteCommand
-        /// Bytes of stdout that were the probe's reply.
-        let replyLength: Int
     }
 
     /// The probe's outcome for one host.
@@ -25,11 +15,8 @@ extension SyncEngine {
 
     /// Connects to `job`'s host, authenticates and runs the read-only probe
     /// (with the doctor part when `diagnostics` is set): the first half of
-    /// `converge`, shared with `keysync doctor`. With `keepShell`, the shell
-    /// that ran the probe keeps reading its input after the reply (which ends
-    /// with a nonce line no file content can fake), so an apply script sent
-    /// next runs without a second `sudo` and channel.
-    func connectAndProbe(_ job: HostJob, diagnostics: ProbeScript.Diagnostics? = nil, keepShell: Bool = false) -> ProbeOutcome {
+    /// `converge`, shared with `keysync doctor`.
+    func connectAndProbe(_ job: HostJob, diagnostics: ProbeScript.Diagnostics? = nil) -> ProbeOutcome {
         let identity: SSHIdentity
         switch identities[job.identity] {
         case .success(let loaded)?: identity = loaded
@@ -46,22 +33,13 @@ extension SyncEngine {
         let label = job.endpoint.label
         let requests = job.accounts.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
         do {
-            let nonce = ProbeScript.makeNonce()
-            let script = ProbeScript.render(requests, nonce: nonce, diagnostics: diagnostics)
-            let command = try connection.start(job.become.shellCommand, timeout: job.commandTimeout)
-            command.send(Array(script.utf8))
-            if !keepShell { command.closeInput() }
-            let replied = try command.read(untilStdoutEndsWith: ProbeScript.endLine(nonce: nonce))
-            let reply = keepShell && replied
-                ? ExecResult(stdout: command.stdout, stderr: command.stderr, exitStatus: 0)
-                : try command.finish()
+            let script = ProbeScript.render(requests, diagnostics: diagnostics)
+            let reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout)
             if let failure = Self.becomeFailure(reply, label: label, become: job.become) {
                 connection.close()
                 return .failed(failure.named(job.host))
             }
-            let shell = keepShell && replied ? ProbeShell(command: command, replyLength: reply.stdout.count) : nil
-            return .probed(ProbedHost(connection: connection, identity: identity, probe: try HostProbe(reply: reply.stdout),
-                                      shell: shell))
+            return .probed(ProbedHost(connection: connection, identity: identity, probe: try HostProbe(reply: reply.stdout)))
         } catch let error as SSHError {
             connection.close()
             return .failed(.failed(job.host, kind: error.kind, error: error.description))

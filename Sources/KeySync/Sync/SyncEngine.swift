@@ -85,7 +85,7 @@ public struct SyncEngine: Sendable {
     /// One host, start to end. Never throws: every failure becomes a `failed` result.
     func converge(_ job: HostJob, snapshot: SnapshotHook?) -> HostResult {
         let probed: ProbedHost
-        switch connectAndProbe(job, keepShell: settings.mode == .push && !settings.dryRun) {
+        switch connectAndProbe(job) {
         case .probed(let host): probed = host
         case .failed(let result): return result
         }
@@ -139,13 +139,7 @@ public struct SyncEngine: Sendable {
         result.snapshots = snapshots
 
         let outcomes: [String: ApplyOutcome]
-        let reply: Result<[String: ApplyOutcome], Failure>
-        if let shell = probed.shell {
-            reply = Self.runApply(applies, in: shell, job: job)
-        } else {
-            reply = Self.runApply(applies, on: connection, job: job)
-        }
-        switch reply {
+        switch Self.runApply(applies, on: connection, job: job) {
         case .success(let found): outcomes = found
         case .failure(let failure):
             var failed = failure.result
@@ -187,29 +181,12 @@ public struct SyncEngine: Sendable {
 
     /// Runs the apply script for `applies` in a new root shell and parses one outcome per account.
     static func runApply(_ applies: [AccountApply], on connection: SSHConnection, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
-        applyOutcomes(job: job) { () throws(SSHError) -> (ExecResult, Int) in
-            (try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies).utf8), timeout: job.commandTimeout), 0)
-        }
-    }
-
-    /// Runs the apply script for `applies` in the shell that ran the probe.
-    static func runApply(_ applies: [AccountApply], in shell: ProbeShell, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
-        applyOutcomes(job: job) { () throws(SSHError) -> (ExecResult, Int) in
-            shell.command.restartDeadline(timeout: job.commandTimeout)
-            shell.command.send(Array(ApplyScript.render(applies).utf8))
-            return (try shell.command.finish(), shell.replyLength)
-        }
-    }
-
-    /// Parses the apply reply that starts at byte `offset` of what `run` returns.
-    private static func applyOutcomes(job: HostJob, _ run: () throws(SSHError) -> (ExecResult, Int)) -> Result<[String: ApplyOutcome], Failure> {
         let label = job.endpoint.label
         do {
-            let (reply, offset) = try run()
-            if offset == 0, let failure = becomeFailure(reply, label: label, become: job.become) {
-                return .failure(Failure(result: failure.named(job.host)))
-            }
-            return .success(try ApplyScript.outcomes(from: Array(reply.stdout[min(offset, reply.stdout.count)...])))
+            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies).utf8),
+                                            timeout: job.commandTimeout)
+            if let failure = becomeFailure(reply, label: label, become: job.become) { return .failure(Failure(result: failure.named(job.host))) }
+            return .success(try ApplyScript.outcomes(from: reply.stdout))
         } catch let error as SSHError {
             return .failure(Failure(result: .failed(job.host, kind: error.kind,
                                                     error: "\(error.description) (during apply; the file is either old or new, never partial)")))
