@@ -240,7 +240,7 @@ struct InventoryLoader {
                 source = reader.string(node, "\(what): public").map { (Array($0.utf8), path, node) }
             case (nil, .some(let node)):
                 guard let file = path(node, "\(what): file") else { break }
-                switch FileReader.contents(of: file) {
+                switch FileReader.contents(of: file, regularFileAtMost: 1 << 20) {
                 case .success(let bytes): source = (bytes, file, node)
                 case .failure(let failure) where failure.isMissing: reader.error("\(what): key file \(file) not found", at: node)
                 case .failure(let failure): reader.error("\(what): cannot read key file \(file): \(failure.reason)", at: node)

@@ -94,10 +94,23 @@ enum InventoryRules {
 /// Reading files with the system's reason on failure.
 enum FileReader {
     /// The bytes of `path`, or `strerror` text such as "No such file or directory".
-    static func contents(of path: String) -> Result<[UInt8], FileReadError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// With `regularFileAtMost`, anything but a regular file (a FIFO would
+    /// block, /dev/zero never ends) or a file larger than that many bytes is
+    /// refused before reading: for key files, which are a few hundred bytes.
+    static func contents(of path: String, regularFileAtMost limit: Int? = nil) -> Result<[UInt8], FileReadError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (limit == nil ? 0 : O_NONBLOCK))
         guard fd >= 0 else { return .failure(.init(errno: errno)) }
         defer { close(fd) }
+        if let limit {
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { return .failure(.init(errno: errno)) }
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                return .failure(FileReadError(reason: "not a regular file (a FIFO, device or folder)"))
+            }
+            guard info.st_size <= limit else {
+                return .failure(FileReadError(reason: "\(info.st_size) bytes: larger than a public key file can be (\(limit >> 10) KiB)"))
+            }
+        }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -119,5 +132,10 @@ struct FileReadError: Error {
     init(errno code: Int32) {
         reason = String(cString: strerror(code))
         isMissing = code == ENOENT
+    }
+
+    init(reason: String) {
+        self.reason = reason
+        isMissing = false
     }
 }

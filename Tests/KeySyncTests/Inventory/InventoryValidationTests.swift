@@ -222,7 +222,11 @@ struct InventoryValidationTests {
         .init(name: "key file unreadable", yaml: """
             keys:
               alice: {file: keys}
-            """, line: 2, column: 17, message: #"key "alice": cannot read key file \#(InventoryFixtures.directory)/keys: Is a directory"#),
+            """, line: 2, column: 17, message: #"key "alice": cannot read key file \#(InventoryFixtures.directory)/keys: not a regular file (a FIFO, device or folder)"#),
+        .init(name: "key file that never ends", yaml: """
+            keys:
+              alice: {file: /dev/zero}
+            """, line: 2, column: 17, message: #"key "alice": cannot read key file /dev/zero: not a regular file"#),
         .init(name: "invalid inline key", yaml: """
             keys:
               alice:
@@ -435,6 +439,26 @@ struct InventoryValidationTests {
                 file: keys/alice.pub
                 options: 'bogus-option,from="10.0.0.0/8'
             """, at: 4, 14, #"key "alice": invalid options:"#)
+    }
+
+    /// A FIFO as a key file would block the read forever; a huge file is not
+    /// a public key: both are refused at once, with the file named.
+    @Test func fifoAndOversizedKeyFilesAreRefusedWithoutReading() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keysync-keyfiles-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fifo = folder.appendingPathComponent("fifo.pub").path, big = folder.appendingPathComponent("big.pub").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try Data(count: (1 << 20) + 1).write(to: URL(fileURLWithPath: big))
+        let diagnostics = InventoryFixtures.diagnostics("""
+            keys:
+              alice: {file: \(fifo)}
+              bob: {file: \(big)}
+            """)
+        #expect(diagnostics.map(\.message) == [
+            #"key "alice": cannot read key file \#(fifo): not a regular file (a FIFO, device or folder)"#,
+            #"key "bob": cannot read key file \#(big): 1048577 bytes: larger than a public key file can be (1024 KiB)"#,
+        ])
     }
 
     @Test func collectsEveryErrorInFileOrder() {
