@@ -416,14 +416,24 @@ public final class SSHConnection {
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
-        switch Self.poll(fd: socketFD, events: events, deadline: deadline) {
+        // Wake at least every `libssh2Recheck` to ask libssh2 again even if
+        // the socket stayed quiet: libssh2 can hold a complete packet it has
+        // already read (the socket then never becomes readable for it), and
+        // a poll that waits for the socket alone would sit out the whole
+        // command timeout. The deadline is still the caller's.
+        let slice = Deadline(seconds: min(Self.libssh2Recheck, max(deadline.remainingSeconds, 0.001)))
+        switch Self.poll(fd: socketFD, events: events, deadline: slice) {
         case .ready: return
+        case .timedOut where deadline.remainingMilliseconds > 0: return
         case .timedOut: throw timeout
         case .failed(let code): throw .connectionLost(host: endpoint.label, reason: String(cString: strerror(code)))
         }
     }
 
     enum PollResult { case ready, timedOut, failed(Int32) }
+
+    /// Longest wait on the socket before libssh2 is asked again (see `wait`).
+    static let libssh2Recheck = 0.1
 
     static func poll(fd: Int32, events: Int16, deadline: Deadline) -> PollResult {
         while true {
@@ -444,6 +454,11 @@ struct Deadline {
 
     init(seconds: Double) {
         end = DispatchTime.now() + .nanoseconds(Int(max(seconds, 0.001) * 1e9))
+    }
+
+    var remainingSeconds: Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        return end.uptimeNanoseconds > now ? Double(end.uptimeNanoseconds - now) / 1e9 : 0
     }
 
     var remainingMilliseconds: Int32 {
