@@ -94,10 +94,7 @@ final class KeySigner: @unchecked Sendable {
     static func ed25519(seed: [UInt8], publicKey: [UInt8]) -> KeySigner? {
         guard seed.count == 32, publicKey.count == 32,
               let pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, seed, 32) else { return nil }
-        var writer = SSHWireWriter()
-        writer.string("ssh-ed25519")
-        writer.string(publicKey)
-        let signer = KeySigner(key: pkey, algorithm: .ed25519, publicBlob: writer.bytes)
+        let signer = KeySigner(key: pkey, algorithm: .ed25519, publicBlob: ed25519Blob(publicKey))
         // A seed that does not give the stated public key is a corrupt file.
         return signer.rawPublicKey() == publicKey ? signer : nil
     }
@@ -124,11 +121,7 @@ final class KeySigner: @unchecked Sendable {
         var pkey: OpaquePointer?
         guard EVP_PKEY_fromdata_init(pctx) == 1,
               EVP_PKEY_fromdata(pctx, &pkey, KEYSYNC_EVP_PKEY_KEYPAIR, params) == 1, let pkey else { return nil }
-        var writer = SSHWireWriter()
-        writer.string("ecdsa-sha2-" + curve)
-        writer.string(curve)
-        writer.string(point)
-        return KeySigner(key: pkey, algorithm: .ecdsa(curve: curve), publicBlob: writer.bytes)
+        return KeySigner(key: pkey, algorithm: .ecdsa(curve: curve), publicBlob: ecdsaBlob(curve: curve, point: point))
     }
 
     /// Reads a PEM private key (PKCS#1, SEC1 or PKCS#8, optionally encrypted):
@@ -160,10 +153,7 @@ final class KeySigner: @unchecked Sendable {
             var length = 32
             var raw = [UInt8](repeating: 0, count: 32)
             guard EVP_PKEY_get_raw_public_key(pkey, &raw, &length) == 1, length == 32 else { EVP_PKEY_free(pkey); return nil }
-            var writer = SSHWireWriter()
-            writer.string("ssh-ed25519")
-            writer.string(raw)
-            return KeySigner(key: pkey, algorithm: .ed25519, publicBlob: writer.bytes)
+            return KeySigner(key: pkey, algorithm: .ed25519, publicBlob: ed25519Blob(raw))
         case EVP_PKEY_EC:
             let curves = ["prime256v1": "nistp256", "secp384r1": "nistp384", "secp521r1": "nistp521"]
             var name = [CChar](repeating: 0, count: 64)
@@ -176,11 +166,8 @@ final class KeySigner: @unchecked Sendable {
                 EVP_PKEY_free(pkey)
                 return nil
             }
-            var writer = SSHWireWriter()
-            writer.string("ecdsa-sha2-" + curve)
-            writer.string(curve)
-            writer.string(Array(point.prefix(pointLength)))
-            return KeySigner(key: pkey, algorithm: .ecdsa(curve: curve), publicBlob: writer.bytes)
+            return KeySigner(key: pkey, algorithm: .ecdsa(curve: curve),
+                             publicBlob: ecdsaBlob(curve: curve, point: Array(point.prefix(pointLength))))
         default:
             EVP_PKEY_free(pkey)
             return nil
@@ -223,6 +210,23 @@ final class KeySigner: @unchecked Sendable {
         var raw = [UInt8](repeating: 0, count: 32)
         guard EVP_PKEY_get_raw_public_key(key, &raw, &length) == 1 else { return nil }
         return Array(raw.prefix(length))
+    }
+
+    /// `string "ssh-ed25519", string A`.
+    private static func ed25519Blob(_ publicKey: [UInt8]) -> [UInt8] {
+        var writer = SSHWireWriter()
+        writer.string("ssh-ed25519")
+        writer.string(publicKey)
+        return writer.bytes
+    }
+
+    /// `string "ecdsa-sha2-CURVE", string CURVE, string Q`.
+    private static func ecdsaBlob(curve: String, point: [UInt8]) -> [UInt8] {
+        var writer = SSHWireWriter()
+        writer.string("ecdsa-sha2-" + curve)
+        writer.string(curve)
+        writer.string(point)
+        return writer.bytes
     }
 
     private static func blob(e: [UInt8], n: [UInt8]) -> [UInt8] {

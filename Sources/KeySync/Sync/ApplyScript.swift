@@ -207,9 +207,10 @@ public enum ApplyScript {
     unlock_account() { # name: '!'... followed by nothing or '*' becomes '*'; a hash behind the '!' is never replaced
         name=$1
         case "$failed_accounts" in *" $name "*) return 0 ;; esac
-        sp=$(getent shadow "$name") || { fail_account "$name" error "no shadow entry"; return 0; }
+        lookup shadow "$name"
+        [ -n "$found" ] || { fail_account "$name" error "no shadow entry"; return 0; }
         IFS=: read -r _name pw _rest <<EOF
-    $sp
+    $found
     EOF
         case "$pw" in '!'*) ;; *) fail_account "$name" conflict "the shadow password field is no longer locked; left alone"; return 0 ;; esac
         rest=$pw
