@@ -16,7 +16,7 @@ func cpuSeconds() -> (user: Double, system: Double, maxRSSKiB: Int) {
 let arguments = CommandLine.arguments
 // `keysync-bench probe-script ACCOUNT…`: the probe push and check run, for profiling it on a host.
 if arguments.count >= 3, arguments[1] == "probe-script" {
-    print(ProbeScript.render(arguments.dropFirst(2).map { ProbeRequest(account: $0) }), terminator: "")
+    print(ProbeScript.render(arguments.dropFirst(2).map { ProbeRequest(account: $0) }, nonce: ProbeScript.makeNonce()), terminator: "")
     exit(0)
 }
 // `keysync-bench apply-script ACCOUNT…`: the apply push runs on a fresh host (group, account, one key written).
@@ -26,7 +26,7 @@ if arguments.count >= 3, arguments[1] == "apply-script" {
         AccountApply(account: account,
                      create: AccountCreation(uid: nil, gid: nil, group: account, createGroup: true, home: "/home/\(account)", shell: "/bin/bash"),
                      write: FileWrite(path: "/home/\(account)/.ssh/authorized_keys", expectedHash: "absent", content: content))
-    }), terminator: "")
+    }, nonce: ProbeScript.makeNonce()), terminator: "")
     exit(0)
 }
 guard arguments.count >= 4, arguments[1] == "transport" else {

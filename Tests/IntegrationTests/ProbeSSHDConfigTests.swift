@@ -68,10 +68,10 @@ import Testing
         }
 
         let reply = try fleet.exec(host: host, ["sh", "-s", "--", "127.0.0.1 40000 22"],
-                                   stdin: Data(ProbeScript.render([ProbeRequest(account: account)]).utf8))
+                                   stdin: Data(ProbeScript.render([ProbeRequest(account: account)], nonce: "n0").utf8))
         #expect(reply.succeeded, "\(reply.stderr)")
         #expect(reply.stderr.isEmpty, "the probe wrote to stderr: \(reply.stderr)")
-        let probe = try HostProbe(reply: Array(reply.stdout.utf8))
+        let probe = try HostProbe(reply: Array(reply.stdout.utf8), nonce: "n0")
         let ops = try #require(probe.accounts[account])
         #expect(ops.sshd["authorizedkeysfile"] == expected["authorizedkeysfile"], "\(variant)")
         #expect(ops.sshd["usepam"] == expected["usepam"], "\(variant)")

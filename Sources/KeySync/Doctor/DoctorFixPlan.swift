@@ -97,6 +97,10 @@ public struct DoctorFixPlan: Hashable, Sendable {
                     refusals[index] = "not the keys file \(keysPath)"
                 } else if account.file?.kind != .regular || account.directory?.kind != .directory {
                     refusals[index] = "no keys file to rewrite (keysync push writes one)"
+                } else if let owner = account.directory?.uid, owner != account.uid {
+                    refusals[index] = "\(folder) is owned by uid \(owner), not \(name); keysync writes as the account and never chowns (as root: chown \(name): \(folder))"
+                } else if let unsafe = account.intermediateFolders.first(where: { $0.stat.kind != .directory && $0.stat.kind != .absent }) {
+                    refusals[index] = "\(unsafe.path) is not a folder (a symlink is never written through)"
                 } else if let error = account.readError {
                     refusals[index] = error
                 } else {

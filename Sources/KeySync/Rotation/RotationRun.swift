@@ -40,7 +40,7 @@ public struct RotationRun: Sendable {
 
     static let identityOption = "verify_identity", projectsOption = "projects", newKeyFileOption = "new_key_file"
     /// Drift that means a push step wrote nothing for the account.
-    static let blockingDrift: Set<DriftKind> = [.symlink, .unsupportedPath, .lockoutRefused, .conflict]
+    static let blockingDrift: Set<DriftKind> = [.symlink, .unsupportedPath, .lockoutRefused, .conflict, .dirOwner, .fileTooLarge]
     /// Drift that means sshd would refuse a key login as the account.
     static let loginBreakers: Set<DriftKind> = [.accountMissing, .accountLocked, .accountExpired, .passwordChangeRequired,
                                                 .shellInvalid, .fileOwner, .dirOwner, .homeUnsafe, .symlink, .unsupportedPath]
@@ -281,7 +281,7 @@ public struct RotationRun: Sendable {
     static func pushFailure(_ result: HostResult, account: String) -> String? {
         if result.status == .failed { return result.error ?? "failed" }
         let blocking = result.drift.filter {
-            $0.account == account && (blockingDrift.contains($0.kind) || $0.kind == .accountMissing && !$0.repairable)
+            $0.account == account && (blockingDrift.contains($0.kind) || [.accountMissing, .dirMode].contains($0.kind) && !$0.repairable)
         }
         return blocking.isEmpty ? nil : blocking.map(\.detail).joined(separator: "; ") + "; nothing written for \(account)"
     }

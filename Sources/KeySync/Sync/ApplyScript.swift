@@ -78,18 +78,26 @@ public enum ApplyOutcome: Hashable, Sendable {
 
 /// The POSIX `sh` script that applies a plan on one host, run as root.
 ///
-/// Safety rules (DESIGN.md, "Writing on a host"): nothing is followed
-/// through a symlink; the file is written *as the account* (setpriv) into a
-/// temp file in the same folder, fsynced and renamed over the old one, so a
-/// crash leaves either the old or the new bytes; the rename happens only if
-/// the file still has the hash the plan was made from. Leftover temp files
-/// from an interrupted run are removed first. Content travels base64-encoded
-/// so any bytes (CRLF, no final newline, invalid UTF-8) survive.
+/// Safety rules (DESIGN.md, "Writing on a host" and "Threat model"):
+/// nothing is followed through a symlink; every folder from home to the
+/// key file is checked; the file is written *as the account* (setpriv) into
+/// a temp file in the same folder, fsynced and renamed over the old one, so
+/// a crash leaves either the old or the new bytes; the rename happens only
+/// if the file still has the hash the plan was made from. Root never
+/// chowns anything, and chmods only a home that root owns inside a folder
+/// only root can change (`restrict_home`): between a check and a root
+/// `chown`/`chmod` by path, the account could swap in a link to any file.
+/// Commands that run as the account get stdin from /dev/null and never the
+/// reply's file descriptor (a process of the account's uid can be opened
+/// through /proc by that account). Leftover temp files from an interrupted
+/// run are removed first. Content travels base64-encoded so any bytes
+/// (CRLF, no final newline, invalid UTF-8) survive. Every result line and
+/// the end line carry the controller's nonce.
 public enum ApplyScript {
-    static let marker = "KEYSYNC-APPLY 1"
+    static let marker = "KEYSYNC-APPLY 2"
 
-    public static func render(_ accounts: [AccountApply]) -> String {
-        var script = Shell.lookupFunctions + prelude
+    public static func render(_ accounts: [AccountApply], nonce: String) -> String {
+        var script = "nonce=\(Shell.quote(nonce))\n" + Shell.lookupFunctions + prelude
         for account in accounts {
             let name = Shell.quote(account.account)
             if let create = account.create {
@@ -122,46 +130,70 @@ public enum ApplyScript {
                 let content = Data(write.content).base64EncodedString()
                 script += "write_file \(name) \(Shell.quote(write.directory)) \(Shell.quote(write.path)) \(Shell.quote(write.expectedHash)) '\(SHA256Digest.hex(write.content))' '\(content)'\n"
             } else {
-                script += "echo \"result $(printf '%s' \(name)) done\"\n"
+                script += "result \(name) done\n"
             }
         }
-        script += "echo '@end'\n"
+        script += ProbeScript.endLine
         return script
     }
 
-    /// Parses the apply reply into one outcome per account.
-    public static func outcomes(from reply: [UInt8]) throws(ProbeError) -> [String: ApplyOutcome] {
+    /// Parses the apply reply into one outcome per account; throws when it
+    /// is cut off or a result or end line does not carry `nonce`.
+    public static func outcomes(from reply: [UInt8], nonce: String) throws(ProbeError) -> [String: ApplyOutcome] {
         var reader = ByteLineReader(reply)
         guard reader.line() == Substring(marker) else { throw .malformed("apply reply has no marker") }
+        guard !nonce.isEmpty else { throw .malformed("no nonce to check the reply against") }
         var results: [String: ApplyOutcome] = [:]
         var ended = false
-        while let line = reader.line() {
-            if line == "@end" { ended = true; continue }
-            let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
-            guard fields.count >= 3, fields[0] == "result" else { continue }
-            let account = String(fields[1])
-            let rest = fields.count > 3 ? String(fields[3]) : ""
-            switch fields[2] {
-            case "ok": results[account] = .written(hash: rest)
-            case "done": results[account] = results[account] ?? .done
-            case "conflict": results[account] = .conflict(rest)
-            default: results[account] = .failed(rest)
+        while !ended, let line = reader.line() {
+            let fields = line.split(separator: " ", maxSplits: 4, omittingEmptySubsequences: false)
+            switch fields.first {
+            case "@end":
+                guard fields.count == 2, fields[1] == Substring(nonce) else { throw .malformed("apply end line without the controller's nonce") }
+                ended = true
+            case "result":
+                guard fields.count >= 4, fields[1] == Substring(nonce) else { throw .malformed("apply result without the controller's nonce") }
+                let account = String(fields[2])
+                let rest = fields.count > 4 ? String(fields[4]) : ""
+                switch fields[3] {
+                case "ok": results[account] = .written(hash: rest)
+                case "done": results[account] = results[account] ?? .done
+                case "conflict": results[account] = .conflict(rest)
+                default: results[account] = .failed(rest)
+                }
+            default:
+                continue
             }
         }
         guard ended else { throw .malformed("apply reply ended early (connection or command cut off)") }
+        guard reader.atEnd else { throw .malformed("bytes after the apply end line") }
         return results
     }
 
-    private static let prelude = #"""
+    /// `result NAME KIND [TEXT]`: one reply line with the nonce, whatever TEXT holds.
+    static let resultFunction = #"""
+    result() {
+        case ${3:-} in
+            *"$nl"*) printf 'result %s %s %s %s\n' "$nonce" "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')" ;;
+            *) printf 'result %s %s %s %s\n' "$nonce" "$1" "$2" "${3:-}" ;;
+        esac
+    }
+
+    """#
+
+    private static let prelude = resultFunction + #"""
     set -u
     export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
     umask 077
-    echo 'KEYSYNC-APPLY 1'
+    exec 4>&1
+    printf '%s\n' 'KEYSYNC-APPLY 2'
     failed_accounts=' '
-    as_user() { # uid gid cmd... : run as the account, never as root
+    # as_user UID GID CMD...: as the account, never as root; no stdin, and
+    # never the reply (callers send its output to /dev/null or capture it).
+    as_user() {
         u=$1; g=$2; shift 2
         if command -v setpriv >/dev/null 2>&1; then
-            setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@"
+            setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@" </dev/null 4>&-
         else
             echo "setpriv (util-linux) is required to write as the account" >&2
             return 1
@@ -169,54 +201,47 @@ public enum ApplyScript {
     }
     file_hash() {
         if [ -L "$1" ]; then echo symlink
-        elif [ -f "$1" ]; then h=$(dd if="$1" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null | sha256sum); echo "${h%% *}"
+        elif [ -f "$1" ]; then h=$(dd if="$1" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null </dev/null | sha256sum); echo "${h%% *}"
         elif [ -e "$1" ]; then echo other
         else echo absent
         fi
     }
-    result() { echo "result $*"; }
-    oneline() { printf '%s' "$1" | tr '\n' ' ' | cut -c1-"$2"; } # text width: an error on one line
+    oneline() { printf '%s' "$1" | tr '\n\r' '  ' | cut -c1-"$2"; } # text width: an error on one line
     lookup_account() { # name: sets uid gid home from passwd, fails if missing
         lookup passwd "$1"
         [ -n "$found" ] || return 1
-        IFS=: read -r _name _pw uid gid _gecos home _shell <<EOF
+        IFS=: read -r _ _ uid gid _ home _ <<EOF
     $found
     EOF
+    }
+    fail_account() { # name kind reason: reports and skips the account's later steps
+        result "$1" "$2" "$3"; failed_accounts="$failed_accounts$1 "
     }
     run_create() { # name cmd...
         name=$1; shift
         case "$failed_accounts" in *" $name "*) return 0 ;; esac
-        if ! out=$("$@" 2>&1); then
-            failed_accounts="$failed_accounts$name "
-            result "$name" error "$1 failed: $(oneline "$out" 300)"
+        if ! out=$("$@" 2>&1 </dev/null 4>&-); then
+            fail_account "$name" error "$1 failed: $(oneline "$out" 300)"
         fi
-    }
-    fix_home() {
-        name=$1
-        case "$failed_accounts" in *" $name "*) return 0 ;; esac
-        lookup_account "$name" || { result "$name" error "account missing"; failed_accounts="$failed_accounts$name "; return 0; }
-        if [ -L "$home" ] || [ ! -d "$home" ]; then
-            result "$name" error "home $home is missing or a symlink"; failed_accounts="$failed_accounts$name "; return 0
-        fi
-        chown -h -- "$uid:$gid" "$home" && as_user "$uid" "$gid" chmod go-w -- "$home" ||
-            { result "$name" error "cannot fix home $home"; failed_accounts="$failed_accounts$name "; }
-    }
-    fail_account() { # name kind reason: reports and skips the account's later steps
-        result "$1" "$2" "$3"; failed_accounts="$failed_accounts$1 "
     }
     unlock_account() { # name: '!'... followed by nothing or '*' becomes '*'; a hash behind the '!' is never replaced
         name=$1
         case "$failed_accounts" in *" $name "*) return 0 ;; esac
         lookup shadow "$name"
         [ -n "$found" ] || { fail_account "$name" error "no shadow entry"; return 0; }
-        IFS=: read -r _name pw _rest <<EOF
+        IFS=: read -r _ pw _ <<EOF
     $found
     EOF
         case "$pw" in '!'*) ;; *) fail_account "$name" conflict "the shadow password field is no longer locked; left alone"; return 0 ;; esac
         rest=$pw
         while [ "${rest#!}" != "$rest" ]; do rest=${rest#!}; done
         case "$rest" in '' | '*') ;; *) fail_account "$name" conflict "a password hash sits behind the '!' (usermod -U restores it); left alone"; return 0 ;; esac
-        err=$(usermod -p '*' -- "$name" 2>&1) || fail_account "$name" error "usermod -p '*' failed: $(oneline "$err" 200)"
+        err=$(usermod -p '*' -- "$name" 2>&1 </dev/null 4>&-) || fail_account "$name" error "usermod -p '*' failed: $(oneline "$err" 200)"
+    }
+    fix_home() { # name: `push --fix-home`, chmod go-w of the account's home as restrict_home does it
+        case "$failed_accounts" in *" $1 "*) return 0 ;; esac
+        lookup_account "$1" || { fail_account "$1" error "account missing"; return 0; }
+        restrict_home "$1" "$home"
     }
     restrict_home() { # name home: chmod go-w, never chown; as the account when it owns home, as root when root does
         name=$1; want=$2
@@ -241,45 +266,63 @@ public enum ApplyScript {
             fi
             err=$(chmod go-w -- "$home" 2>&1) || { fail_account "$name" error "cannot chmod $home: $(oneline "$err" 200)"; return 0; }
         else
-            fail_account "$name" conflict "home $home is owned by uid $owner, neither $name nor root; left alone"
+            fail_account "$name" conflict "home $home is owned by uid $owner, neither $name nor root; keysync never chowns it"
         fi
+    }
+    # key_folders HOME DIR: every folder from HOME (exclusive) down to DIR,
+    # one per line; empty when DIR is not under HOME.
+    key_folders() {
+        h=${1%/}
+        case $2 in "$h"/*) ;; *) return 0 ;; esac
+        rest=${2#"$h"/}
+        d=$h
+        while [ -n "$rest" ]; do
+            d=$d/${rest%%/*}
+            case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
+            printf '%s\n' "$d"
+        done
     }
     write_file() { # name dir file expected-hash new-hash base64-content
         name=$1; dir=$2; file=$3; expected=$4; new_hash=$5; content=$6
         case "$failed_accounts" in *" $name "*) return 0 ;; esac
         lookup_account "$name" || { result "$name" error "account missing"; return 0; }
         if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
-        if [ -L "$dir" ]; then result "$name" conflict "$dir is a symlink"; return 0; fi
-        if [ ! -e "$dir" ]; then
-            err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$dir" 2>&1) ||
-                { result "$name" error "cannot create $dir as $name: $(oneline "$err" 200)"; return 0; }
-            # Made just now by the account with mode 0700: nothing to chown, chmod or clean up.
-            if [ -L "$dir" ] || [ ! -d "$dir" ]; then result "$name" conflict "$dir is not a directory"; return 0; fi
-        else
-            if [ ! -d "$dir" ]; then result "$name" conflict "$dir is not a directory"; return 0; fi
-            # The account's own folder takes chmod from the account; one it does not own is given to it first.
-            if ! as_user "$uid" "$gid" chmod 700 -- "$dir" 2>/dev/null; then
-                err=$(chown -h -- "$uid:$gid" "$dir" 2>&1) ||
-                    { result "$name" error "cannot chown $dir: $(oneline "$err" 200)"; return 0; }
-                err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1) ||
-                    { result "$name" error "cannot chmod $dir: $(oneline "$err" 200)"; return 0; }
+        folders=$(key_folders "$home" "$dir")
+        [ -n "$folders" ] || { result "$name" error "$dir is not under the home $home"; return 0; }
+        # Each folder on the way: never a link; a missing one is made by the account.
+        while IFS= read -r d; do
+            if [ -L "$d" ]; then result "$name" conflict "$d is a symlink"; return 0; fi
+            if [ ! -e "$d" ]; then
+                err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$d" 2>&1 >/dev/null) ||
+                    { result "$name" error "cannot create $d as $name: $(oneline "$err" 200)"; return 0; }
             fi
-            # Temp files a killed run left behind (the glob is a builtin; find runs only if there are any).
-            for stale in "$dir"/.keysync-*; do
-                [ -e "$stale" ] || [ -L "$stale" ] || break
-                as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete 2>/dev/null || true
-                break
-            done
+            if [ -L "$d" ] || [ ! -d "$d" ]; then result "$name" conflict "$d is not a directory"; return 0; fi
+        done <<EOF
+    $folders
+    EOF
+        # The key folder takes chmod from the account; one the account does not own is left alone.
+        owner=$(stat -c %u -- "$dir" 2>/dev/null) || owner=
+        if [ "$owner" != "$uid" ]; then
+            result "$name" conflict "$dir is owned by uid $owner, not $name; keysync never chowns it (as root: chown $uid:$gid $dir)"; return 0
         fi
+        err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1 >/dev/null) ||
+            { result "$name" error "cannot chmod $dir: $(oneline "$err" 200)"; return 0; }
+        # Temp files a killed run left behind (the glob is a builtin; find runs only if there are any).
+        for stale in "$dir"/.keysync-*; do
+            [ -e "$stale" ] || [ -L "$stale" ] || break
+            as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete >/dev/null 2>&1 || true
+            break
+        done
         current=$(file_hash "$file")
         if [ "$current" != "$expected" ]; then
-            result "$name" conflict "$file changed since it was read (now: $current)"; return 0
+            result "$name" conflict "$file changed since it was read"; return 0
         fi
         # As the account: dd creates the temp file exclusively (0600 under
         # umask 077) and fsyncs it. The rename happens only for the complete
         # content: if the script is killed mid-write, the pipe ends early and
         # the hash cannot match.
-        if ! err=$(printf '%s' "$content" | base64 -d | as_user "$uid" "$gid" sh -c '
+        # shellcheck disable=SC2016 # $1..$3 and $$ belong to the inner shell
+        if ! err=$(printf '%s' "$content" | base64 -d | setpriv --reuid="$uid" --regid="$gid" --clear-groups -- sh -c '
             umask 077
             t="$1/.keysync-$$"
             if dd of="$t" conv=excl,fsync bs=65536 status=none && h=$(sha256sum < "$t") && [ "${h%% *}" = "$3" ] &&
@@ -288,7 +331,7 @@ public enum ApplyScript {
                 exit 0
             fi
             rm -f "$t"
-            exit 1' sh "$dir" "$file" "$new_hash" 2>&1); then
+            exit 1' sh "$dir" "$file" "$new_hash" 2>&1 4>&-); then
             result "$name" error "write failed, old file kept: $(oneline "$err" 300)"; return 0
         fi
         # The temp file had exactly these bytes before the atomic rename.

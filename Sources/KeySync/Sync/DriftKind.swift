@@ -27,12 +27,15 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     case lockoutRefused = "lockout_refused"
     /// AuthorizedKeysFile outside a folder under home: reported, never written.
     case unsupportedPath = "unsupported_path"
+    /// The keys file is larger than keysync reads (``ProbeScript/fileSizeLimit``):
+    /// nothing read or written; `push` reports the host as failed.
+    case fileTooLarge = "file_too_large"
 
     /// Whether `push` repairs this kind (the rest is reported only).
     public var isRepairedByPush: Bool {
         switch self {
         case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
-             .fileMode, .fileOwner, .dirMode, .dirOwner:
+             .fileMode, .fileOwner, .dirMode:
             return true
         default:
             return false

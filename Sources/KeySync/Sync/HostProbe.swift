@@ -75,6 +75,15 @@ public struct AccountProbe: Hashable, Sendable {
     public var home: FileStat?
     public var directory: FileStat?
     public var file: FileStat?
+    /// The folders strictly between home and the key folder (a nested
+    /// AuthorizedKeysFile such as `.config/ssh/authorized_keys`), top down,
+    /// as lstat saw them; `absent` for one that does not exist.
+    public var intermediateFolders: [PathStat] = []
+    /// The key file's size and hard-link count from lstat, when it exists.
+    public var fileSize: Int?
+    public var fileLinks: Int?
+    /// The key file is larger than ``ProbeScript/fileSizeLimit`` (its size): not read.
+    public var tooLarge: Int?
     /// The file's bytes, when it is a regular file that could be read.
     public var content: [UInt8]?
     public var readError: String?
@@ -90,6 +99,24 @@ public struct AccountProbe: Hashable, Sendable {
     public var contentHash: String { content.map { SHA256Digest.hex($0) } ?? "absent" }
 
     public init(account: String) { self.account = account }
+
+    /// Paths the probe stats for `file` under `home`: home, each folder
+    /// between, the key folder, the file (or, outside home: home, the
+    /// file's folder and the file).
+    static func keyPaths(home: String, file: String) -> [String] {
+        let base = home.hasSuffix("/") ? String(home.dropLast()) : home
+        guard file.hasPrefix(base + "/") else {
+            return [home, (file as NSString).deletingLastPathComponent, file]
+        }
+        var paths = [home]
+        var folder = base
+        let parts = file.dropFirst(base.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        for part in parts.dropLast() {
+            folder += "/" + part
+            paths.append(folder)
+        }
+        return paths + [file]
+    }
 }
 
 /// The whole probe reply for one host.
@@ -104,19 +131,28 @@ public struct HostProbe: Hashable, Sendable {
     public var logSources: [String] = []
     public var configLines: [SSHDConfigLine] = []
 
-    /// Parses a probe reply; throws when it is not one (truncated, a banner, an error page).
-    public init(reply: [UInt8]) throws(ProbeError) {
+    /// Parses a probe reply; throws when it is not one (truncated, a banner,
+    /// an error page) or when a frame does not carry `nonce`, the one the
+    /// script was rendered with. Never traps, whatever the bytes.
+    public init(reply: [UInt8], nonce: String) throws(ProbeError) {
         var cursor = ByteLineReader(reply)
         guard let first = cursor.line(), first == Substring(ProbeScript.marker) else {
             throw .malformed("reply does not start with the probe marker")
         }
+        guard !nonce.isEmpty else { throw .malformed("no nonce to check the reply against") }
         var current: AccountProbe?
         var ended = false
         func flush() {
             if let account = current { accounts[account.account] = account }
             current = nil
         }
-        while let line = cursor.line() {
+        /// `value` is `NONCE REST`; REST, or a throw when the nonce is not ours.
+        func framed(_ value: Substring, _ what: String) throws(ProbeError) -> Substring {
+            let (given, rest) = Self.split(value)
+            guard given == Substring(nonce) else { throw .malformed("\(what) without the controller's nonce") }
+            return rest
+        }
+        while !ended, let line = cursor.line() {
             let (key, value) = Self.split(line)
             switch key {
             case "euid": euid = Int(value)
@@ -127,35 +163,30 @@ public struct HostProbe: Hashable, Sendable {
             case "config": SSHDConfigLine(probeLine: value).map { configLines.append($0) }
             case "@account":
                 flush()
-                current = AccountProbe(account: String(value))
+                let name = try framed(value, "an account section")
+                current = AccountProbe(account: String(name))
             case "@end":
+                _ = try framed(value, "the end line")
                 flush()
                 ended = true
+            case "content-begin", "keyfile_content-begin":
+                let encoding = try framed(value, "a file frame")
+                guard current != nil else { throw .malformed("file bytes outside an account section") }
+                let name = key.dropLast("-begin".count)
+                guard let bytes = cursor.bytes(until: Array("\n\(name)-end \(nonce) ".utf8)), let status = cursor.line() else {
+                    throw .malformed("truncated file content for \(current!.account)")
+                }
+                let content: [UInt8]?
+                switch encoding {
+                case "": content = bytes
+                case "base64": content = Data(base64Encoded: Data(bytes)).map { [UInt8]($0) }
+                default: throw .malformed("unknown file encoding \(encoding)")
+                }
+                guard let content else { throw .malformed("invalid base64 file content for \(current!.account)") }
+                Self.applyContent(content, status: status, frame: name, to: &current!)
             default:
                 guard current != nil else { continue }
-                if key == "content" {
-                    guard let length = Int(value), let bytes = cursor.bytes(length), cursor.line() == "" else {
-                        throw .malformed("truncated authorized_keys content for \(current!.account)")
-                    }
-                    current!.content = bytes
-                } else if key == "content-begin" || key == "keyfile_content-begin" {
-                    // Bytes up to "\ncontent-end NONCE STATUS": the nonce is the
-                    // controller's, so file content cannot fake the boundary.
-                    let name = key.dropLast("-begin".count)
-                    guard !value.isEmpty, let bytes = cursor.bytes(until: Array("\n\(name)-end \(value) ".utf8)),
-                          let status = cursor.line() else {
-                        throw .malformed("truncated authorized_keys content for \(current!.account)")
-                    }
-                    if name == "keyfile_content" {
-                        if status == "0", let last = current!.diagnostics?.keyFiles.indices.last {
-                            current!.diagnostics!.keyFiles[last].content = bytes
-                        }
-                    } else if status == "0" {
-                        current!.content = bytes
-                    } else {
-                        current!.readError = "cannot read \(current!.path ?? "authorized_keys") (dd exit \(status))"
-                    }
-                } else if key == "stat" {
+                if key == "stat" {
                     Self.applyStat(value, to: &current!)
                 } else {
                     Self.apply(key: key, value: value, to: &current!)
@@ -163,6 +194,7 @@ public struct HostProbe: Hashable, Sendable {
             }
         }
         guard ended else { throw .malformed("reply ended early (connection or command cut off)") }
+        guard cursor.atEnd else { throw .malformed("bytes after the end line") }
     }
 
     private static func split(_ line: Substring) -> (Substring, Substring) {
@@ -170,15 +202,43 @@ public struct HostProbe: Hashable, Sendable {
         return (line[..<space], line[line.index(after: space)...])
     }
 
-    /// `stat %F|%a|%u|%g|%s|%n` of home, folder or file, matched by path
-    /// (a path that vanished before `stat` ran simply stays absent).
+    /// A file frame's bytes: the content when the read worked (status 0);
+    /// more bytes than the limit mean the file is too large, whatever the status.
+    private static func applyContent(_ bytes: [UInt8], status: Substring, frame: Substring, to probe: inout AccountProbe) {
+        if frame == "keyfile_content" {
+            if status == "0", bytes.count <= ProbeScript.fileSizeLimit, let last = probe.diagnostics?.keyFiles.indices.last {
+                probe.diagnostics!.keyFiles[last].content = bytes
+            }
+            return
+        }
+        if bytes.count > ProbeScript.fileSizeLimit {
+            probe.tooLarge = max(probe.fileSize ?? 0, bytes.count)
+            probe.content = nil
+        } else if status == "0" {
+            probe.content = bytes
+            probe.readError = nil
+        } else if probe.content == nil {
+            probe.readError = "\(probe.account) cannot read \(probe.path ?? "authorized_keys") (exit \(status.prefix(8)))"
+        }
+    }
+
+    /// `stat %F|%a|%u|%g|%s|%h|%n` of home, a folder on the way or the file,
+    /// matched by path (a path that does not exist has no line and stays absent).
     private static func applyStat(_ value: Substring, to probe: inout AccountProbe) {
-        let parts = value.split(separator: "|", maxSplits: 5, omittingEmptySubsequences: false)
-        guard parts.count == 6, let stat = FileStat(probeLine: parts[0..<5].joined(separator: "|")[...]) else { return }
-        let path = String(parts[5])
-        if let file = probe.path, path == file { probe.file = stat }
-        if let file = probe.path, path == (file as NSString).deletingLastPathComponent { probe.directory = stat }
+        let parts = value.split(separator: "|", maxSplits: 6, omittingEmptySubsequences: false)
+        guard parts.count == 7, let stat = FileStat(probeLine: parts[0..<5].joined(separator: "|")[...]) else { return }
+        let path = String(parts[6])
+        guard let file = probe.path else { return }
+        if path == file {
+            probe.file = stat
+            probe.fileSize = Int(parts[4])
+            probe.fileLinks = Int(parts[5])
+        }
+        if path == (file as NSString).deletingLastPathComponent { probe.directory = stat }
         if let home = probe.homePath, path == home { probe.home = stat }
+        if let index = probe.intermediateFolders.firstIndex(where: { $0.path == path }) {
+            probe.intermediateFolders[index].stat = stat
+        }
     }
 
     private static func apply(key: Substring, value: Substring, to probe: inout AccountProbe) {
@@ -203,11 +263,21 @@ public struct HostProbe: Hashable, Sendable {
             let lower = name.lowercased()
             // allowusers etc. repeat: keep every value.
             probe.sshd[lower] = probe.sshd[lower].map { $0 + " " + setting } ?? String(setting)
-        case "path": probe.path = String(value)
-        case "stat_home": probe.home = FileStat(probeLine: value)
-        case "stat_dir": probe.directory = FileStat(probeLine: value)
-        case "stat_file": probe.file = FileStat(probeLine: value)
-        case "read_error": probe.readError = String(value)
+        case "path":
+            // Every path on the way starts absent; the stat lines that follow say what exists.
+            let path = String(value)
+            probe.path = path
+            probe.file = .absent
+            probe.directory = .absent
+            if let home = probe.homePath {
+                probe.home = .absent
+                let paths = AccountProbe.keyPaths(home: home, file: path)
+                let underHome = path.hasPrefix(home.hasSuffix("/") ? home : home + "/")
+                probe.intermediateFolders = underHome && paths.count > 3
+                    ? paths[1..<(paths.count - 2)].map { PathStat(path: $0, stat: .absent) } : []
+            }
+        case "too_large": probe.tooLarge = Int(value) ?? Int.max
+        case "read_refused": probe.readError = "\(probe.account): \(value)"
         default: AccountDiagnostics.apply(key: key, value: value, to: &probe.diagnostics)
         }
     }
@@ -230,32 +300,30 @@ struct ByteLineReader {
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
+    /// Whether every byte has been read (a final `\n` counts as read).
+    var atEnd: Bool { offset >= bytes.count }
+
     /// The next line without its `\n` (decoded leniently), or nil at the end.
     mutating func line() -> Substring? {
         guard offset < bytes.count else { return nil }
         let end = bytes[offset...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
         let text = String(decoding: bytes[offset..<end], as: UTF8.self)
-        offset = min(end + 1, bytes.count + 1)
+        offset = end < bytes.count ? end + 1 : end
         return Substring(text)
     }
 
     /// The bytes before the next occurrence of `marker`; the reader moves past the marker.
     mutating func bytes(until marker: [UInt8]) -> [UInt8]? {
-        guard !marker.isEmpty, bytes.count - offset >= marker.count else { return nil }
+        guard let first = marker.first, bytes.count - offset >= marker.count else { return nil }
         var index = offset
-        while index + marker.count <= bytes.count {
-            if bytes[index] == marker[0] && bytes[index..<index + marker.count].elementsEqual(marker) {
+        let last = bytes.count - marker.count
+        while index <= last {
+            if bytes[index] == first && bytes[index..<index + marker.count].elementsEqual(marker) {
                 defer { offset = index + marker.count }
                 return Array(bytes[offset..<index])
             }
             index += 1
         }
         return nil
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8]? {
-        guard count >= 0, offset + count <= bytes.count else { return nil }
-        defer { offset += count }
-        return Array(bytes[offset..<offset + count])
     }
 }

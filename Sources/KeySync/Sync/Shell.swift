@@ -10,8 +10,12 @@ public enum Shell {
     /// sets `$found` to what `getent DB KEY` prints, reading /etc/passwd,
     /// /etc/group or /etc/shadow with builtins when nsswitch.conf says those
     /// come from files only (no fork, no exec: most of a host's cost per
-    /// check is processes started); otherwise it asks getent.
+    /// check is processes started); otherwise it asks getent. `$found` is
+    /// always one line: a directory service can return a GECOS field with a
+    /// line break in it, which must not become a line of the reply.
     static let lookupFunctions = #"""
+    nl='
+    '
     nss_files=yes
     [ -r /etc/nsswitch.conf ] || nss_files=
     while read -r db sources; do
@@ -24,6 +28,7 @@ public enum Shell {
         found=
         if [ -z "$nss_files" ] || [ ! -r "/etc/$1" ]; then
             found=$(getent "$1" "$2" 2>/dev/null) || found=
+            case $found in *"$nl"*) found=$(printf '%s' "$found" | tr '\n' ' ') ;; esac
             return 0
         fi
         case $2 in

@@ -33,13 +33,14 @@ extension SyncEngine {
         let label = job.endpoint.label
         let requests = job.accounts.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
         do {
-            let script = ProbeScript.render(requests, diagnostics: diagnostics)
+            let nonce = ProbeScript.makeNonce()
+            let script = ProbeScript.render(requests, nonce: nonce, diagnostics: diagnostics)
             let reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout)
             if let failure = Self.becomeFailure(reply, label: label, become: job.become) {
                 connection.close()
                 return .failed(failure.named(job.host))
             }
-            return .probed(ProbedHost(connection: connection, identity: identity, probe: try HostProbe(reply: reply.stdout)))
+            return .probed(ProbedHost(connection: connection, identity: identity, probe: try HostProbe(reply: reply.stdout, nonce: nonce)))
         } catch let error as SSHError {
             connection.close()
             return .failed(.failed(job.host, kind: error.kind, error: error.description))

@@ -122,6 +122,7 @@ public struct SyncEngine: Sendable {
             case .push:
                 result.status = settings.dryRun && !result.changes.isEmpty ? .changed
                     : unresolved(result.drift).isEmpty ? .ok : .drift
+                Self.failIfRevocationBlocked(&result, label: label)
             }
             return result
         }
@@ -159,7 +160,24 @@ public struct SyncEngine: Sendable {
             // Something was written: `changed`, even if drift push cannot repair remains (it is listed).
             result.status = .changed
         }
+        Self.failIfRevocationBlocked(&result, label: label)
         return result
+    }
+
+    /// A push that cannot make a revocation land on a host must not look
+    /// like success: a revoked key left where keysync cannot write, or a
+    /// keys file too large to read (it may hold one), fails the host.
+    static func failIfRevocationBlocked(_ result: inout HostResult, label: String) {
+        let tooLarge = result.drift.filter { $0.kind == .fileTooLarge }
+        let revoked = result.drift.filter { $0.kind == .revokedKey && !$0.repairable }
+        guard !tooLarge.isEmpty || !revoked.isEmpty else { return }
+        let reasons = (tooLarge + revoked).map { "\($0.account): \($0.detail)" }
+        let message = "\(label): " + reasons.joined(separator: "; ")
+        result.error = result.error.map { $0 + "; " + message } ?? message
+        if result.status != .failed {
+            result.errorKind = tooLarge.isEmpty ? "revocation_blocked" : "file_too_large"
+            result.status = .failed
+        }
     }
 
     /// Why nothing may be written on this host, or nil: writes need root and setpriv.
@@ -183,10 +201,11 @@ public struct SyncEngine: Sendable {
     static func runApply(_ applies: [AccountApply], on connection: SSHConnection, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         let label = job.endpoint.label
         do {
-            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies).utf8),
+            let nonce = ProbeScript.makeNonce()
+            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies, nonce: nonce).utf8),
                                             timeout: job.commandTimeout)
             if let failure = becomeFailure(reply, label: label, become: job.become) { return .failure(Failure(result: failure.named(job.host))) }
-            return .success(try ApplyScript.outcomes(from: reply.stdout))
+            return .success(try ApplyScript.outcomes(from: reply.stdout, nonce: nonce))
         } catch let error as SSHError {
             return .failure(Failure(result: .failed(job.host, kind: error.kind,
                                                     error: "\(error.description) (during apply; the file is either old or new, never partial)")))

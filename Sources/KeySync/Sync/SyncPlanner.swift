@@ -110,14 +110,19 @@ public enum SyncPlanner {
         switch probe.home?.kind {
         case .symlink?:
             plan.report(.symlink, "home \(homePath) is a symlink; nothing written for \(name)")
-            return
+            return reportRevokedUnreachable(probe, options: options, into: &plan)
         case .directory?:
             if let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
-                if options.fixHome {
+                // --fix-home only removes group/other write (never chown): a
+                // home owned by another user stays as it is.
+                let chmodFixes = probe.home!.uid == 0 || probe.home!.uid == probe.uid
+                if options.fixHome && chmodFixes {
                     fixHome = true
                     plan.changes.append("fix home \(homePath) (\(reason))")
                 }
-                plan.report(.homeUnsafe, reason + (options.fixHome ? "" : "; run push --fix-home to repair"))
+                let hint = !chmodFixes ? "; keysync never changes who owns a home (as root: chown \(name): \(homePath))"
+                    : options.fixHome ? "" : "; run push --fix-home to repair"
+                plan.report(.homeUnsafe, reason + hint)
             }
         default:
             plan.report(.homeUnsafe, "home \(homePath) is missing or not a directory; nothing written for \(name)")
@@ -134,17 +139,39 @@ public enum SyncPlanner {
         // never be chowned to one account.
         guard dirPath.hasPrefix(homePath.hasSuffix("/") ? homePath : homePath + "/") else {
             plan.report(.unsupportedPath, "AuthorizedKeysFile \(path) is not in a folder under the home \(homePath); keysync leaves it alone")
-            return
+            return reportRevokedUnreachable(probe, options: options, into: &plan)
+        }
+        // Folders between home and the key folder (a nested AuthorizedKeysFile):
+        // keysync creates missing ones as the account and changes none that exist.
+        for folder in probe.intermediateFolders {
+            switch folder.stat.kind {
+            case .absent:
+                continue
+            case .directory:
+                if let reason = StrictModes.unsafeReason(folder.stat, path: folder.path, probe: probe, what: "folder") {
+                    let kind: DriftKind = folder.stat.uid != 0 && folder.stat.uid != probe.uid ? .dirOwner : .dirMode
+                    plan.report(kind, reason + "; keysync changes only the key folder \(dirPath), nothing written for \(name)")
+                    return reportRevokedUnreachable(probe, options: options, into: &plan)
+                }
+            case .symlink:
+                plan.report(.symlink, "\(folder.path) is a symlink; nothing written for \(name)")
+                return reportRevokedUnreachable(probe, options: options, into: &plan)
+            default:
+                plan.report(.symlink, "\(folder.path) is not a directory; nothing written for \(name)")
+                return reportRevokedUnreachable(probe, options: options, into: &plan)
+            }
         }
         if let dir = probe.directory {
             switch dir.kind {
             case .symlink:
                 plan.report(.symlink, "\(dirPath) is a symlink; nothing written for \(name)")
-                return
+                return reportRevokedUnreachable(probe, options: options, into: &plan)
             case .directory:
                 if dir.uid != probe.uid {
-                    plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name)")
-                    rewrite = true
+                    // Writes run as the account, and root never chowns a path
+                    // the account could swap for a link to another file.
+                    plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name); keysync writes as the account and never chowns (as root: chown \(name): \(dirPath))")
+                    return reportRevokedUnreachable(probe, options: options, into: &plan)
                 }
                 if dir.mode != 0o700 {
                     plan.report(.dirMode, "\(dirPath) has mode \(octal(dir.mode)), want 0700")
@@ -161,7 +188,7 @@ public enum SyncPlanner {
             switch file.kind {
             case .symlink:
                 plan.report(.symlink, "\(path) is a symlink; left untouched")
-                return
+                return reportRevokedUnreachable(probe, options: options, into: &plan)
             case .regular:
                 if file.uid != probe.uid {
                     plan.report(.fileOwner, "\(path) is owned by uid \(file.uid), not \(name) (sshd cannot use it)")
@@ -178,8 +205,12 @@ public enum SyncPlanner {
                 return
             }
         }
+        if let size = probe.tooLarge {
+            plan.report(.fileTooLarge, "\(path) is \(size) bytes, more than keysync reads (\(ProbeScript.fileSizeLimit) bytes); nothing read or written, so revoked keys in it cannot be removed")
+            return
+        }
         if let error = probe.readError {
-            failures.append("\(name): \(error)")
+            failures.append("\(name): \(error)" + readRefusalReason(probe))
             return
         }
         let content = planContent(desired, current: probe.content, options: options, scope: scope, into: &plan)
@@ -195,6 +226,27 @@ public enum SyncPlanner {
         } else if fixHome {
             plan.apply = AccountApply(account: name, fixHome: true)
         }
+    }
+
+    /// Revoked keys in a file keysync will not write (a symlink on the way,
+    /// a folder it does not own): reported, never repairable, so a push
+    /// reports the host as failed instead of leaving them silently.
+    /// `content` is what the account itself can read there (as sshd reads it).
+    static func reportRevokedUnreachable(_ probe: AccountProbe, options: PlanOptions, into plan: inout AccountPlan) {
+        guard let content = probe.content, !options.revoked.isEmpty else { return }
+        for line in AuthorizedKeysFile(bytes: content).keyLines {
+            guard let key = line.entry?.key, options.revoked.contains(key.fingerprint) else { continue }
+            plan.report(.revokedKey, "revoked key \(key.type) \(key.fingerprint) on line \(line.number) of \(probe.path ?? "the keys file"), which keysync cannot write", fingerprint: key.fingerprint)
+        }
+    }
+
+    /// Why the probe did not read a root-owned file as root, for the failure message.
+    static func readRefusalReason(_ probe: AccountProbe) -> String {
+        guard probe.file?.kind == .regular, probe.file?.uid == 0 else { return "" }
+        if let links = probe.fileLinks, links > 1 {
+            return "; it is owned by root and has \(links) hard links: keysync reads a root-owned key file only when it has one (another link could be someone else's file). Fix: replace it with a copy owned by the account"
+        }
+        return "; it is owned by root: keysync reads it as root only when no folder on the way is a link and fs.protected_hardlinks is 1"
     }
 
     /// Shadow and shell state that only doctor or an operator can fix.
@@ -246,17 +298,17 @@ public enum AuthorizedKeysPath {
 
 /// sshd's StrictModes check of a home directory (`auth_secure_path`).
 enum StrictModes {
-    /// Why sshd would refuse this home, or nil. Debian's sshd also accepts
+    /// Why sshd would refuse this home (or a folder on the way to the keys file), or nil. Debian's sshd also accepts
     /// group write when the group is the account's private group.
-    static func unsafeReason(_ stat: FileStat, path: String, probe: AccountProbe) -> String? {
+    static func unsafeReason(_ stat: FileStat, path: String, probe: AccountProbe, what: String = "home") -> String? {
         if stat.uid != 0 && stat.uid != probe.uid {
-            return "home \(path) is owned by uid \(stat.uid), not \(probe.account) or root (StrictModes refuses it)"
+            return "\(what) \(path) is owned by uid \(stat.uid), not \(probe.account) or root (StrictModes refuses it)"
         }
         if stat.mode & 0o002 != 0 {
-            return "home \(path) is world-writable (mode \(SyncPlanner.octal(stat.mode)); StrictModes refuses it)"
+            return "\(what) \(path) is world-writable (mode \(SyncPlanner.octal(stat.mode)); StrictModes refuses it)"
         }
         if stat.mode & 0o020 != 0 && !(stat.gid == probe.gid && probe.groupName == probe.account) {
-            return "home \(path) is group-writable (mode \(SyncPlanner.octal(stat.mode)); StrictModes refuses it)"
+            return "\(what) \(path) is group-writable (mode \(SyncPlanner.octal(stat.mode)); StrictModes refuses it)"
         }
         return nil
     }

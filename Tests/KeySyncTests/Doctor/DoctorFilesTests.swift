@@ -126,7 +126,7 @@ import Testing
         fixture.walk = []
         fixture.config = ["AuthorizedKeysFile /etc/ssh/authorized_keys/%u"]
         fixture.extraAccountLines = ["keyfile unlisted\tregular file|600|1001|1001|\(managed.count)\t/home/usersample/.ssh/authorized_keys",
-                                     "keyfile_content-begin n0nce", String(decoding: managed, as: UTF8.self), "keyfile_content-end n0nce 0"]
+                                     "keyfile_content-begin \(FakeProbe.nonce)", String(decoding: managed, as: UTF8.self), "keyfile_content-end \(FakeProbe.nonce) 0"]
         let finding = try fixture.finding(.keysFileElsewhere)
         #expect(finding.severity == .error)
         #expect(finding.fix == "sed -i '1c AuthorizedKeysFile /etc/ssh/authorized_keys/%u .ssh/authorized_keys' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
@@ -149,7 +149,7 @@ import Testing
         let managed = fixture.account.content!
         fixture.account.content = Array("# nothing here\n".utf8)
         fixture.extraAccountLines = ["keyfile listed\tregular file|600|1001|1001|\(managed.count)\t/home/usersample/.ssh/authorized_keys2",
-                                     "keyfile_content-begin n0nce", String(decoding: managed, as: UTF8.self), "keyfile_content-end n0nce 0"]
+                                     "keyfile_content-begin \(FakeProbe.nonce)", String(decoding: managed, as: UTF8.self), "keyfile_content-end \(FakeProbe.nonce) 0"]
         #expect(try fixture.problems() == [])
     }
 

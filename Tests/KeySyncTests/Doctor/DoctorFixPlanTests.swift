@@ -77,7 +77,6 @@ import Testing
         (nil, "regular file|600|0|0|100", DoctorCode.fileUnreadable, "no"),
         (nil, "regular file|644|0|0|100", .fileOwner, "yes"),
         ("directory|777|1001|1001|4096", nil, .directoryUnsafe, "yes"),
-        ("directory|700|1002|1001|4096", nil, .directoryUnsafe, "yes"),
         (nil, "regular file|666|1001|1001|100", .fileUnsafe, "yes"),
     ] as [(String?, String?, DoctorCode, String)])
     func keysFileAndFolderAreRewrittenAsTheAccount(_ dir: String?, _ file: String?, _ code: DoctorCode, _ access: String) throws {
@@ -101,7 +100,18 @@ import Testing
         fixture.fileAccess = "no"
         let result = try plan(fixture)
         #expect(result.plan.apply == nil)
-        #expect(try refusal(result, .fileUnreadable).contains("symlink"))
+        #expect(result.plan.actions.isEmpty)
+        #expect(result.findings.contains { $0.code == .symlink })
+    }
+
+    /// A `.ssh` the account does not own: `--fix` never chowns it (as root, by
+    /// path, the account could swap in a link); the refusal gives the command.
+    @Test func aFolderTheAccountDoesNotOwnIsNotChowned() throws {
+        var fixture = try DoctorFixture()
+        fixture.account.dirStat = "directory|700|1002|1001|4096"
+        let result = try plan(fixture)
+        #expect(result.plan.apply == nil)
+        #expect(try refusal(result, .directoryUnsafe).contains("never chowns"))
     }
 
     @Test func aKeysFileOutsideHomeIsLeftAlone() throws {

@@ -8,24 +8,24 @@ import Testing
 
     /// Everything the script runs before the accounts, with the log collection done.
     static func prelude(_ diagnostics: ProbeScript.Diagnostics) -> String {
-        ProbeScript.render([], diagnostics: diagnostics).droppingEndLine
+        ProbeScript.render([], nonce: "n0", diagnostics: diagnostics).droppingEndLine
             .replacingOccurrences(of: ProbeScript.Diagnostics.epilogue, with: "")
     }
 
     @Test func scriptParsesAndTheSyncProbeIsUnchanged() throws {
-        try LocalShell.syntaxCheck(ProbeScript.render(ProbeScriptTests.requests, diagnostics: Self.diagnostics))
-        let plain = ProbeScript.render(ProbeScriptTests.requests)
+        try LocalShell.syntaxCheck(ProbeScript.render(ProbeScriptTests.requests, nonce: "n0", diagnostics: Self.diagnostics))
+        let plain = ProbeScript.render(ProbeScriptTests.requests, nonce: "n0")
         #expect(!plain.contains("diagnose_account"))
         #expect(!plain.contains("diag_"))
-        let doctor = ProbeScript.render(ProbeScriptTests.requests, diagnostics: Self.diagnostics)
-        #expect(doctor.hasSuffix(ProbeScript.Diagnostics.epilogue + "echo \"@end $nonce\"\n"))
+        let doctor = ProbeScript.render(ProbeScriptTests.requests, nonce: "n0", diagnostics: Self.diagnostics)
+        #expect(doctor.hasSuffix(ProbeScript.Diagnostics.epilogue + ProbeScript.endLine))
         #expect(doctor.components(separatedBy: "\ndiagnose_account ").count == ProbeScriptTests.requests.count + 1)
     }
 
     @Test func logPathsArriveAsLiteralArguments() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let script = ProbeScript.render([], diagnostics: Self.diagnostics)
+        let script = ProbeScript.render([], nonce: "n0", diagnostics: Self.diagnostics)
         let start = try #require(script.range(of: "\ndiag_collect_logs "))
         let end = try #require(script.range(of: "\ndiag_config\n", range: start.upperBound..<script.endIndex))
         let output = try LocalShell.run(StubCalls.stubs(["diag_collect_logs"], recordingInto: folder.file("calls").path)
@@ -38,8 +38,9 @@ import Testing
     @Test func parsesTheDoctorLines() throws {
         var fixture = try DoctorFixture()
         fixture.config = ["DenyUsers bob", "  AllowUsers=ops usersample"]
+        let n = FakeProbe.nonce
         fixture.extraAccountLines = ["keyfile listed\tregular file|600|1001|1001|4\t/home/usersample/.ssh/authorized_keys2",
-                                     "keyfile_content-begin n0nce", "a\nb\n", "keyfile_content-end n0nce 0", "keyfile unlisted\tabsent\t/x y/.ssh/authorized_keys"]
+                                     "keyfile_content-begin \(n)", "a\nb\n", "keyfile_content-end \(n) 0", "keyfile unlisted\tabsent\t/x y/.ssh/authorized_keys"]
         fixture.logLines = ["User usersample not allowed because account is locked"]
         let probe = try fixture.probe()
         #expect(probe.clientAddress == "127.0.0.1")
@@ -71,7 +72,7 @@ import Testing
     ])
     func shadowLockNeverCarriesTheHash(_ entry: String, _ expected: String) throws {
         let script = Self.prelude(ProbeScript.Diagnostics())
-            + "getent() { printf '%s\\n' \(Shell.quote(entry)); }\nid() { echo u; }\n"
+            + "lookup() { found=\(Shell.quote(entry)); }\nid() { echo u; }\n"
             + "name=u pw='u:x:1:1::/nonexistent:/bin/sh' home=/nonexistent file=/nonexistent/.ssh/authorized_keys p_uid=1 p_gid=1 settings=''\n"
             + "diagnose_account u\n"
         let output = try LocalShell.run(script, arguments: ["-s", "--", "127.0.0.1 1 22"])
@@ -119,10 +120,10 @@ import Testing
     @Test(.enabled(if: getuid() == 0, "reads /etc/shadow: needs root"))
     func realProbeWithDiagnostics() throws {
         let script = ProbeScript.render([ProbeRequest(account: "root", uid: 0, gid: 0, group: "root"),
-                                         ProbeRequest(account: "keysync-nosuchuser")], diagnostics: ProbeScript.Diagnostics())
+                                         ProbeRequest(account: "keysync-nosuchuser")], nonce: "n0", diagnostics: ProbeScript.Diagnostics())
         let output = try LocalShell.run(script, arguments: ["-s", "--", "127.0.0.1 40000 22"])
         #expect(output.status == 0, "\(output.stderr)")
-        let probe = try HostProbe(reply: output.stdout)
+        let probe = try HostProbe(reply: output.stdout, nonce: "n0")
         #expect(probe.clientAddress == "127.0.0.1")
         let root = try #require(probe.accounts["root"]?.diagnostics)
         #expect(root.groups.contains("root"))

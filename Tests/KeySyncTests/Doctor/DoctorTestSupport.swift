@@ -55,20 +55,22 @@ struct DoctorFixture {
     }
 
     var reply: [UInt8] {
-        var host = "client_addr \(clientAddress)\n"
+        var host = "client_addr \(clientAddress)\nsshd_version \(version)\n"
         host += logSources.map { "log_source \($0)\n" }.joined()
         host += config.enumerated().map { "config \($0.offset + 1)\t/etc/ssh/sshd_config\t\($0.element)\n" }.joined()
-        var lines = ["shell_listed \(shellListed ? "yes" : "no")", "log_checked"]
+        // In the order the probe prints them: diagnose_account runs after probe_account.
+        var lines: [String] = []
         if account.exists {
-            lines += ["groups \(groups)", "shadow_lock \(lock) \(shadowFields)", "file_access \(fileAccess)"] + (walk ?? defaultWalk)
+            lines += ["groups \(groups) ", "shadow_lock \(lock) \(shadowFields)", "file_access \(fileAccess)"] + (walk ?? defaultWalk)
         }
-        lines += extraAccountLines + logLines.map { "log \($0)" }
-        let header = FakeProbe.header.replacingOccurrences(of: "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024", with: version)
-        return Array((header + host).utf8) + account.bytes + Array(lines.map { $0 + "\n" }.joined().utf8) + Array("@end\n".utf8)
+        lines += extraAccountLines + ["log_checked "] + logLines.map { "log \($0)" }
+        var fake = account
+        fake.shellListed = shellListed
+        return Array((FakeProbe.header + host).utf8) + fake.bytes() + Array(lines.map { $0 + "\n" }.joined().utf8) + Array(FakeProbe.end.utf8)
     }
 
     func probe(sourceLocation: SourceLocation = #_sourceLocation) throws -> HostProbe {
-        try HostProbe(reply: reply)
+        try HostProbe(reply: reply, nonce: FakeProbe.nonce)
     }
 
     /// The findings for the fixture, on day 20000.

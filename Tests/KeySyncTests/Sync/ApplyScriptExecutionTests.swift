@@ -65,16 +65,18 @@ struct LocalSandbox {
 
     /// Runs the apply script like the engine does (`sh -s`) and parses its outcomes.
     func apply(_ accounts: [AccountApply], sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: ApplyOutcome] {
-        let output = try LocalShell.run(ApplyScript.render(accounts), arguments: ["-s", "--", "127.0.0.1 40000 22"])
+        let nonce = ProbeScript.makeNonce()
+        let output = try LocalShell.run(ApplyScript.render(accounts, nonce: nonce), arguments: ["-s", "--", "127.0.0.1 40000 22"])
         #expect(output.status == 0, "\(output.stderr)", sourceLocation: sourceLocation)
-        return try ApplyScript.outcomes(from: output.stdout)
+        return try ApplyScript.outcomes(from: output.stdout, nonce: nonce)
     }
 
     /// Runs the real probe for `targets` and plans from it.
     func plan(_ targets: [AccountTarget], options: PlanOptions = PlanOptions()) throws -> HostPlan {
         let requests = targets.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
-        let output = try LocalShell.run(ProbeScript.render(requests), arguments: ["-s", "--", "127.0.0.1 40000 22"])
-        return SyncPlanner.plan(probe: try HostProbe(reply: output.stdout), accounts: targets, options: options)
+        let nonce = ProbeScript.makeNonce()
+        let output = try LocalShell.run(ProbeScript.render(requests, nonce: nonce), arguments: ["-s", "--", "127.0.0.1 40000 22"])
+        return SyncPlanner.plan(probe: try HostProbe(reply: output.stdout, nonce: nonce), accounts: targets, options: options)
     }
 
     /// lstat: kind, permission bits, owner.
@@ -154,7 +156,7 @@ struct ApplyScriptExecutionTests {
         defer { box.tearDown() }
         let (uid, _) = try box.addUser("kstest1")
         let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
-        try box.sh("mkdir -m 777 \(Shell.quote(dir)) && chmod 777 \(Shell.quote(dir))")
+        try box.sh("mkdir -m 777 \(Shell.quote(dir)) && chmod 777 \(Shell.quote(dir)) && chown kstest1: \(Shell.quote(dir))")
         try LocalSandbox.write(path, content)
         try box.sh("chown root:root \(Shell.quote(path)) && chmod 644 \(Shell.quote(path))")
 
@@ -163,6 +165,54 @@ struct ApplyScriptExecutionTests {
         #expect(LocalSandbox.lstatInfo(dir).map { $0.mode == 0o700 && $0.uid == uid } == true)
         #expect(LocalSandbox.lstatInfo(path).map { $0.mode == 0o600 && $0.uid == uid } == true)
         #expect(LocalSandbox.read(path) == content)
+    }
+
+    /// A key folder owned by root is never chowned (between a check and a
+    /// root chown by path the account could swap in a hard link to any file):
+    /// a conflict naming the fix, folder and file untouched.
+    @Test func aRootOwnedKeyFolderIsLeftAlone() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
+        try box.sh("mkdir -m 755 \(Shell.quote(dir))")
+        try LocalSandbox.write(path, content)
+        try box.sh("chmod 644 \(Shell.quote(path))")
+        let outcomes = try box.apply([write(path, Array("new\n".utf8), expected: SHA256Digest.hex(content))])
+        guard case .conflict(let reason)? = outcomes["kstest1"] else {
+            Issue.record("want a conflict, got \(outcomes)")
+            return
+        }
+        #expect(reason.contains("never chowns"))
+        #expect(LocalSandbox.lstatInfo(dir).map { $0.mode == 0o755 && $0.uid == 0 } == true)
+        #expect(LocalSandbox.read(path) == content)
+    }
+
+    /// Every folder between home and a nested key folder: a missing one is
+    /// made by the account (0700), a symlinked one stops the write.
+    @Test func nestedKeyFoldersAreMadeByTheAccountAndNeverFollowed() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        let (uid, _) = try box.addUser("kstest1")
+        let home = box.home("kstest1")
+        let path = home + "/.config/ssh/authorized_keys"
+        let first = try box.apply([write(path, content, expected: "absent")])
+        #expect(first == ["kstest1": .written(hash: SHA256Digest.hex(content))])
+        for folder in [home + "/.config", home + "/.config/ssh"] {
+            #expect(LocalSandbox.lstatInfo(folder).map { $0.kind == "dir" && $0.mode == 0o700 && $0.uid == uid } == true, "\(folder)")
+        }
+        #expect(LocalSandbox.read(path) == content)
+
+        // .config swapped for a link to a folder root owns: nothing is written there.
+        let elsewhere = box.base.path + "/elsewhere"
+        try box.sh("mkdir -p \(Shell.quote(elsewhere))/ssh && rm -rf \(Shell.quote(home))/.config && ln -s \(Shell.quote(elsewhere)) \(Shell.quote(home))/.config")
+        let second = try box.apply([write(path, Array("x\n".utf8), expected: "absent")])
+        guard case .conflict(let reason)? = second["kstest1"] else {
+            Issue.record("want a conflict, got \(second)")
+            return
+        }
+        #expect(reason.contains("is a symlink"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere + "/ssh").isEmpty)
     }
 
     @Test func symlinkedFileIsNotFollowed() throws {
@@ -223,9 +273,9 @@ struct ApplyScriptExecutionTests {
         let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
         try box.sh("mkdir -m 700 \(Shell.quote(dir)) && mkfifo -m 600 \(Shell.quote(path)) && chown -R kstest1: \(Shell.quote(dir))")
         for expected in ["absent", SHA256Digest.hex([UInt8]())] {
-            let script = ApplyScript.render([write(path, content, expected: expected)])
+            let script = ApplyScript.render([write(path, content, expected: expected)], nonce: "n0")
             let output = try LocalShell.run(script, arguments: ["-c", "exec timeout -s KILL 10 sh -s"])
-            let outcomes = try ApplyScript.outcomes(from: output.stdout)
+            let outcomes = try ApplyScript.outcomes(from: output.stdout, nonce: "n0")
             #expect(outcomes["kstest1"].map { if case .conflict = $0 { true } else { false } } == true, "\(outcomes)")
         }
         #expect(LocalSandbox.lstatInfo(path)?.kind == "other")
@@ -248,7 +298,29 @@ struct ApplyScriptExecutionTests {
         let home = box.home("kstest1")
         try box.sh("chmod 777 \(Shell.quote(home)) && chown root: \(Shell.quote(home))")
         #expect(try box.apply([AccountApply(account: "kstest1", fixHome: true)]) == ["kstest1": .done])
+        // Only chmod: a home root owns stays root's (sshd accepts that).
+        #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o755 && $0.uid == 0 } == true)
+        // The account's own home: chmod as the account.
+        try box.sh("chmod 777 \(Shell.quote(home)) && chown kstest1: \(Shell.quote(home))")
+        #expect(try box.apply([AccountApply(account: "kstest1", fixHome: true)]) == ["kstest1": .done])
         #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o755 && $0.uid == uid } == true)
+    }
+
+    /// `--fix-home` never chowns: someone else's home is a conflict, left as it is.
+    @Test func fixHomeLeavesSomeoneElsesHomeAlone() throws {
+        var box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let (other, _) = try box.addUser("kstest2")
+        let home = box.home("kstest1")
+        try box.sh("chmod 777 \(Shell.quote(home)) && chown kstest2: \(Shell.quote(home))")
+        let outcomes = try box.apply([AccountApply(account: "kstest1", fixHome: true)])
+        guard case .conflict(let reason)? = outcomes["kstest1"] else {
+            Issue.record("want a conflict, got \(outcomes)")
+            return
+        }
+        #expect(reason.contains("never chowns"))
+        #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o777 && $0.uid == other } == true)
     }
 
     /// `doctor --fix`: go-w on home without changing its owner (as the

@@ -15,9 +15,9 @@ import Testing
     }
 
     @Test func everyRenderedScriptParses() throws {
-        try LocalShell.syntaxCheck(ApplyScript.render([]))
-        try LocalShell.syntaxCheck(ApplyScript.render(Hostile.values.map(Self.hostileApply)))
-        try LocalShell.syntaxCheck(ApplyScript.render([AccountApply(account: "a"), AccountApply(account: "b", fixHome: true)]))
+        try LocalShell.syntaxCheck(ApplyScript.render([], nonce: "n0"))
+        try LocalShell.syntaxCheck(ApplyScript.render(Hostile.values.map(Self.hostileApply), nonce: "n0"))
+        try LocalShell.syntaxCheck(ApplyScript.render([AccountApply(account: "a"), AccountApply(account: "b", fixHome: true)], nonce: "n0"))
     }
 
     /// The script body passes every value as one literal word: stubs record
@@ -27,12 +27,12 @@ import Testing
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let apply = Self.hostileApply(value)
-        let body = ApplyScript.render([apply]).droppingPrelude(of: ApplyScript.render([]))
+        let body = ApplyScript.render([apply], nonce: "n0").droppingPrelude(of: ApplyScript.render([], nonce: "n0"))
         let log = folder.file("calls").path
-        let output = try LocalShell.run(StubCalls.stubs(["run_create", "unlock_account", "fix_home", "restrict_home", "write_file"], recordingInto: log) + body,
+        let output = try LocalShell.run(StubCalls.stubs(["run_create", "unlock_account", "fix_home", "restrict_home", "write_file"], recordingInto: log) + "nonce=n0\n" + body,
                                         directory: folder.url)
         #expect(output.status == 0, "\(output.stderr)")
-        #expect(output.text == "@end\n")
+        #expect(output.text == "@end n0\n")
         let calls = try StubCalls.calls(in: folder.file("calls"))
         let create = try #require(apply.create)
         let write = try #require(apply.write)
@@ -51,12 +51,13 @@ import Testing
     }
 
     @Test func valuesAppearOnlyInsideSingleQuotes() throws {
-        let body = ApplyScript.render(Hostile.values.map(Self.hostileApply)).droppingPrelude(of: ApplyScript.render([]))
-        let remainder = unquotedRemainder(body)
+        let body = ApplyScript.render(Hostile.values.map(Self.hostileApply), nonce: "n0").droppingPrelude(of: ApplyScript.render([], nonce: "n0"))
+        #expect(body.hasSuffix(ProbeScript.endLine))
+        let remainder = unquotedRemainder(String(body.dropLast(ProbeScript.endLine.count)))
         for line in remainder.split(separator: "\n") {
             // Outside quotes: a function name, then quoted words (now `'`), escaped quotes (`\`) and numbers.
             let words = line.split(separator: " ")
-            #expect(["run_create", "unlock_account", "fix_home", "restrict_home", "write_file", "echo"].contains(String(words.first ?? "")), "\(line)")
+            #expect(["run_create", "unlock_account", "fix_home", "restrict_home", "write_file", "result"].contains(String(words.first ?? "")), "\(line)")
             for word in words.dropFirst() {
                 #expect(word.allSatisfy { $0 == "'" || $0 == "\\" }, "unquoted text \(word) in \(line)")
             }
@@ -65,7 +66,7 @@ import Testing
 
     @Test func contentTravelsAsBase64AndDecodesToTheExactBytes() throws {
         let content: [UInt8] = [0x23, 0x0d, 0x0a, 0xff, 0x00, 0x27, 0x24, 0x28, 0x60]  // # CR LF ff NUL ' $ ( `
-        let script = ApplyScript.render([AccountApply(account: "alice", write: FileWrite(path: "/x/.ssh/ak", expectedHash: "absent", content: content))])
+        let script = ApplyScript.render([AccountApply(account: "alice", write: FileWrite(path: "/x/.ssh/ak", expectedHash: "absent", content: content))], nonce: "n0")
         let line = try #require(script.split(separator: "\n").first { $0.hasPrefix("write_file ") })
         let base64 = try #require(line.split(separator: " ").last).dropFirst().dropLast()
         #expect(Data(base64Encoded: String(base64)).map([UInt8].init) == content)
@@ -74,16 +75,17 @@ import Testing
     @Test func accountWithoutWriteReportsDone() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let body = ApplyScript.render([AccountApply(account: "alice", fixHome: true), AccountApply(account: "bob")])
-            .droppingPrelude(of: ApplyScript.render([]))
-        let output = try LocalShell.run(StubCalls.stubs(["fix_home"], recordingInto: folder.file("calls").path) + body)
-        #expect(output.text == "result alice done\nresult bob done\n@end\n")
-        #expect(try ApplyScript.outcomes(from: Array("KEYSYNC-APPLY 1\n".utf8) + output.stdout) == ["alice": .done, "bob": .done])
+        let body = ApplyScript.render([AccountApply(account: "alice", fixHome: true), AccountApply(account: "bob")], nonce: "n0")
+            .droppingPrelude(of: ApplyScript.render([], nonce: "n0"))
+        let output = try LocalShell.run(StubCalls.stubs(["fix_home"], recordingInto: folder.file("calls").path)
+                                        + "nonce=n0\nnl='\n'\n" + ApplyScript.resultFunction + body)
+        #expect(output.text == "result n0 alice done \nresult n0 bob done \n@end n0\n")
+        #expect(try ApplyScript.outcomes(from: Array("KEYSYNC-APPLY 2\n".utf8) + output.stdout, nonce: "n0") == ["alice": .done, "bob": .done])
     }
 
     @Test func createWithoutGroupOrUidOmitsThem() throws {
         let script = ApplyScript.render([AccountApply(account: "app", create: AccountCreation(
-            uid: nil, gid: nil, group: "staff", createGroup: false, home: "/srv/app", shell: "/bin/sh"))])
+            uid: nil, gid: nil, group: "staff", createGroup: false, home: "/srv/app", shell: "/bin/sh"))], nonce: "n0")
         #expect(!script.contains("'groupadd'"))
         #expect(script.contains("run_create 'app' 'useradd' '-m' '-d' '/srv/app' '-s' '/bin/sh' '-g' 'staff' '-p' '*' '--' 'app'\n"))
     }
@@ -92,15 +94,15 @@ import Testing
     /// comes with `useradd -U`; a gid or another name needs `groupadd` first.
     @Test func privateGroupComesWithUseraddU() throws {
         let privateGroup = ApplyScript.render([AccountApply(account: "app", create: AccountCreation(
-            uid: 1500, gid: nil, group: "app", createGroup: true, home: "/home/app", shell: "/bin/bash"))])
+            uid: 1500, gid: nil, group: "app", createGroup: true, home: "/home/app", shell: "/bin/bash"))], nonce: "n0")
         #expect(!privateGroup.contains("'groupadd'"))
         #expect(privateGroup.contains("run_create 'app' 'useradd' '-m' '-d' '/home/app' '-s' '/bin/bash' '-U' '-p' '*' '-u' '1500' '--' 'app'\n"))
         let withGID = ApplyScript.render([AccountApply(account: "app", create: AccountCreation(
-            uid: nil, gid: 1500, group: "app", createGroup: true, home: "/home/app", shell: "/bin/bash"))])
+            uid: nil, gid: 1500, group: "app", createGroup: true, home: "/home/app", shell: "/bin/bash"))], nonce: "n0")
         #expect(withGID.contains("run_create 'app' 'groupadd' '-g' '1500' '--' 'app'\n"))
         #expect(withGID.contains("'-g' 'app' '-p'"))
         let otherName = ApplyScript.render([AccountApply(account: "app", create: AccountCreation(
-            uid: nil, gid: nil, group: "apps", createGroup: true, home: "/home/app", shell: "/bin/bash"))])
+            uid: nil, gid: nil, group: "apps", createGroup: true, home: "/home/app", shell: "/bin/bash"))], nonce: "n0")
         #expect(otherName.contains("run_create 'app' 'groupadd' '--' 'apps'\n"))
     }
 
@@ -108,23 +110,22 @@ import Testing
 
     @Test func parsesEveryOutcome() throws {
         let reply = """
-        KEYSYNC-APPLY 1
+        KEYSYNC-APPLY 2
         useradd: warning: noise that is not a result
-        result alice ok 0123abcd
-        result bob conflict /home/bob/.ssh/authorized_keys changed since it was read (now: absent)
-        result carol error useradd failed: useradd: UID 1001 is not unique
-        result dave done
-        result erin error cannot fix home /home/erin
-        result erin done
-        result frank weird something
-        result
-        @end
+        result n0 alice ok 0123abcd
+        result n0 bob conflict /home/bob/.ssh/authorized_keys changed since it was read
+        result n0 carol error useradd failed: useradd: UID 1001 is not unique
+        result n0 dave done
+        result n0 erin error cannot fix home /home/erin
+        result n0 erin done
+        result n0 frank weird something
+        @end n0
 
         """
-        let outcomes = try ApplyScript.outcomes(from: Array(reply.utf8))
+        let outcomes = try ApplyScript.outcomes(from: Array(reply.utf8), nonce: "n0")
         #expect(outcomes == [
             "alice": .written(hash: "0123abcd"),
-            "bob": .conflict("/home/bob/.ssh/authorized_keys changed since it was read (now: absent)"),
+            "bob": .conflict("/home/bob/.ssh/authorized_keys changed since it was read"),
             "carol": .failed("useradd failed: useradd: UID 1001 is not unique"),
             "dave": .done,
             "erin": .failed("cannot fix home /home/erin"),
@@ -133,18 +134,32 @@ import Testing
     }
 
     @Test(arguments: [
-        "KEYSYNC-APPLY 1\nresult alice ok abc\n",
-        "KEYSYNC-APPLY 1\nresult alice ok abc\n@en",
-        "KEYSYNC-APPLY 1\n",
-        "KEYSYNC-APPLY 1",
+        "KEYSYNC-APPLY 2\nresult n0 alice ok abc\n",
+        "KEYSYNC-APPLY 2\nresult n0 alice ok abc\n@end n",
+        "KEYSYNC-APPLY 2\n",
+        "KEYSYNC-APPLY 2",
     ])
     func missingEndIsAnError(_ reply: String) {
-        #expect(throws: ProbeError.self) { try ApplyScript.outcomes(from: Array(reply.utf8)) }
+        #expect(throws: ProbeError.self) { try ApplyScript.outcomes(from: Array(reply.utf8), nonce: "n0") }
     }
 
-    @Test(arguments: ["", "result alice ok abc\n@end\n", "KEYSYNC-PROBE 1\n@end\n", "sudo: a password is required\n"])
+    /// A result or end line a process on the host printed (an account's
+    /// process that found the reply through /proc, an error text with a line
+    /// break) lacks the nonce: the reply is refused, never read as a result.
+    @Test(arguments: [
+        "KEYSYNC-APPLY 2\nresult alice ok abc\n@end n0\n",
+        "KEYSYNC-APPLY 2\nresult n1 alice ok abc\n@end n0\n",
+        "KEYSYNC-APPLY 2\nresult n0 alice error x\n@end\n",
+        "KEYSYNC-APPLY 2\nresult n0 alice error x\n@end n1\n",
+        "KEYSYNC-APPLY 2\nresult n0 alice error x\n@end n0\nresult n0 alice ok abc\n",
+    ])
+    func linesWithoutTheNonceAreRefused(_ reply: String) {
+        #expect(throws: ProbeError.self) { try ApplyScript.outcomes(from: Array(reply.utf8), nonce: "n0") }
+    }
+
+    @Test(arguments: ["", "result n0 alice ok abc\n@end n0\n", "KEYSYNC-PROBE 2\n@end n0\n", "KEYSYNC-APPLY 1\n@end n0\n", "sudo: a password is required\n"])
     func missingMarkerIsAnError(_ reply: String) {
-        #expect(throws: ProbeError.malformed("apply reply has no marker")) { try ApplyScript.outcomes(from: Array(reply.utf8)) }
+        #expect(throws: ProbeError.malformed("apply reply has no marker")) { try ApplyScript.outcomes(from: Array(reply.utf8), nonce: "n0") }
     }
 
     @Test func fileWriteDirectory() {

@@ -15,12 +15,10 @@ import Testing
         dave.shadow = "locked:0:0:99999:7:30:19999"
         dave.shellValid = false
         dave.fileStat = "symbolic link|777|0|0|11"
-        dave.dirStat = "absent"
 
         let probe = try FakeProbe.probe([alice, bob, dave])
         #expect(probe.euid == 0)
         #expect(probe.hasSetpriv)
-        #expect(probe.sshdVersion?.hasPrefix("OpenSSH_9.2p1") == true)
         #expect(probe.accounts.keys.sorted() == ["alice", "bob", "dave"])
 
         let a = try #require(probe.accounts["alice"])
@@ -54,7 +52,7 @@ import Testing
         #expect(d.shadow == ShadowState(password: .locked, lastChange: 0, maxDays: 99999, inactiveDays: 30, expire: 19999))
         #expect(!d.shellValid)
         #expect(d.file?.kind == .symlink)
-        #expect(d.directory == .absent)
+        #expect(d.directory?.kind == .directory)
         #expect(d.content == nil)
     }
 
@@ -71,8 +69,9 @@ import Testing
         #expect(probe.accounts["alice"]?.file == .absent)
     }
 
-    /// Content is length-prefixed: any bytes, including lines that look like
-    /// reply keywords, are the file's bytes.
+    /// Content is framed by the controller's nonce: any bytes, including
+    /// lines that look like reply keywords or frames with another nonce, are
+    /// the file's bytes.
     @Test(arguments: [
         "line one\r\nline two\r\n",
         "no final newline",
@@ -81,7 +80,9 @@ import Testing
         "@end\n",
         "@end",
         "a\n@end\n@account mallory\npasswd mallory:x:0:0::/root:/bin/sh\ncontent 3\nabc\n",
+        "\ncontent-end 00 0\n@account 00 mallory\n@end 00\n",
         "content 99999\n",
+        "content 9223372036854775807\n",
         "\n\n\n",
     ])
     func contentBytesSurviveFraming(_ text: String) throws {
@@ -104,12 +105,61 @@ import Testing
         #expect(probe.accounts["alice"]?.contentHash == SHA256Digest.hex(content), sourceLocation: sourceLocation)
     }
 
-    @Test func readErrorIsKept() throws {
+    @Test func aFailedReadIsAReadError() throws {
         var alice = FakeAccount.existing("alice", content: nil)
-        alice.fileStat = "regular file|600|1001|1001|10"
-        alice.readError = "cannot read /home/alice/.ssh/authorized_keys"
+        alice.fileStat = "regular file|600|0|0|10"
+        alice.readStatus = 1
         let probe = try FakeProbe.probe([alice])
-        #expect(probe.accounts["alice"]?.readError == "cannot read /home/alice/.ssh/authorized_keys")
+        #expect(probe.accounts["alice"]?.readError == "alice cannot read /home/alice/.ssh/authorized_keys (exit 1)")
+        #expect(probe.accounts["alice"]?.content == nil)
+    }
+
+    /// The seed incident: the read as the account fails, the root read
+    /// (base64, after its checks) follows and wins.
+    @Test func aRootReadAfterAFailedAccountReadGivesTheContent() throws {
+        var alice = FakeAccount.existing("alice", content: nil)
+        alice.fileStat = "regular file|600|0|0|6"
+        alice.readStatus = 1
+        let n = FakeProbe.nonce
+        let reply = Array(FakeProbe.header.utf8) + alice.bytes() + Array("content-begin \(n) base64\naGVsbG8K\ncontent-end \(n) 0\n\(FakeProbe.end)".utf8)
+        let probe = try HostProbe(reply: reply, nonce: n)
+        #expect(probe.accounts["alice"]?.content == Array("hello\n".utf8))
+        #expect(probe.accounts["alice"]?.readError == nil)
+    }
+
+    @Test func aTooLargeFileIsNotContent() throws {
+        var alice = FakeAccount.existing("alice", content: nil)
+        alice.fileStat = "regular file|600|1001|1001|99999999"
+        alice.tooLarge = 99_999_999
+        let probe = try FakeProbe.probe([alice])
+        #expect(probe.accounts["alice"]?.tooLarge == 99_999_999)
+        #expect(probe.accounts["alice"]?.content == nil)
+        #expect(probe.accounts["alice"]?.fileSize == 99_999_999)
+    }
+
+    /// More bytes than the limit in a frame (a file that grew, or a link to
+    /// an endless file read as the account) mean too large, whatever the status.
+    @Test func aFrameLongerThanTheLimitIsTooLarge() throws {
+        var alice = FakeAccount.existing("alice", content: [UInt8](repeating: 0x61, count: ProbeScript.fileSizeLimit + 1))
+        alice.fileStat = "symbolic link|777|1001|1001|9"
+        let probe = try FakeProbe.probe([alice])
+        #expect(probe.accounts["alice"]?.content == nil)
+        #expect(probe.accounts["alice"]?.tooLarge == ProbeScript.fileSizeLimit + 1)
+    }
+
+    /// Every folder between home and a nested key folder is reported, absent ones too.
+    @Test func nestedKeyFilesReportEveryFolderOnTheWay() throws {
+        var alice = FakeAccount.existing("alice", content: Array("x\n".utf8))
+        alice.pathOverride = "/home/alice/.config/ssh/keys/authorized_keys"
+        alice.folderStats["/home/alice/.config"] = "directory|775|1001|1001|4096"
+        alice.folderStats["/home/alice/.config/ssh"] = "symbolic link|777|1001|1001|3"
+        let a = try #require(try FakeProbe.probe([alice]).accounts["alice"])
+        #expect(a.intermediateFolders == [
+            PathStat(path: "/home/alice/.config", stat: FileStat(kind: .directory, mode: 0o775, uid: 1001, gid: 1001)),
+            PathStat(path: "/home/alice/.config/ssh", stat: FileStat(kind: .symlink, mode: 0o777, uid: 1001, gid: 1001)),
+        ])
+        // Nothing below the link was stated.
+        #expect(a.directory == .absent && a.file == .absent)
     }
 
     @Test(arguments: [
@@ -136,34 +186,61 @@ import Testing
         // Every prefix that stops before `@end` is an error, never a silently shorter probe.
         for cut in 0..<(full.count - 1) {
             #expect(throws: ProbeError.self, "prefix of \(cut) bytes") {
-                try HostProbe(reply: Array(full.prefix(cut)))
+                try HostProbe(reply: Array(full.prefix(cut)), nonce: FakeProbe.nonce)
             }
         }
-        _ = try HostProbe(reply: full)
+        _ = try HostProbe(reply: full, nonce: FakeProbe.nonce)
     }
 
-    @Test func contentLongerThanTheReplyThrows() {
-        let reply = Array((FakeProbe.header + "@account alice\ncontent 500\nshort\n@end\n").utf8)
-        #expect(throws: ProbeError.self) { try HostProbe(reply: reply) }
+    // MARK: - Frames a host could forge
+
+    /// Every frame must carry the controller's nonce: a GECOS field or a file
+    /// that prints `@account`, `@end` or `content-begin` with another nonce
+    /// (or none) makes the reply malformed, never a second account.
+    @Test(arguments: [
+        "@account mallory\n",
+        "@account 00 mallory\n",
+        "@end\n",
+        "@end 00\n",
+        "content-begin 00\nabc\ncontent-end 00 0\n",
+        "content-begin\nabc\ncontent-end  0\n",
+        "keyfile_content-begin 00\nabc\nkeyfile_content-end 00 0\n",
+        // The old length dialect is gone: `content N` is an unknown key, never a length.
+        "content 9223372036854775807\n@end\n",
+    ])
+    func framesWithoutTheNonceAreRefused(_ forged: String) {
+        let alice = FakeAccount.existing("alice", content: nil)
+        let reply = Array(FakeProbe.header.utf8) + alice.bytes() + Array(forged.utf8) + Array(FakeProbe.end.utf8)
+        #expect(throws: ProbeError.self) { try HostProbe(reply: reply, nonce: FakeProbe.nonce) }
     }
 
-    @Test func contentWithoutTheTrailingNewlineThrows() {
-        let reply = Array((FakeProbe.header + "@account alice\ncontent 3\nabcX@end\n").utf8)
-        #expect(throws: ProbeError.self) { try HostProbe(reply: reply) }
+    @Test func aReplyForAnotherNonceIsRefused() {
+        #expect(throws: ProbeError.self) { try HostProbe(reply: FakeProbe.reply([.existing("a", content: nil)]), nonce: "ffff") }
+    }
+
+    @Test func bytesAfterTheEndLineAreRefused() {
+        let reply = FakeProbe.reply([.existing("a", content: nil)]) + Array("@account x\n".utf8)
+        #expect(throws: ProbeError.self) { try HostProbe(reply: reply, nonce: FakeProbe.nonce) }
+    }
+
+    @Test func anUnterminatedFrameThrows() {
+        let reply = Array((FakeProbe.header + "@account \(FakeProbe.nonce) alice\ncontent-begin \(FakeProbe.nonce)\nshort\n" + FakeProbe.end).utf8)
+        #expect(throws: ProbeError.self) { try HostProbe(reply: reply, nonce: FakeProbe.nonce) }
     }
 
     @Test(arguments: [
-        "", "\n", "Welcome to Ubuntu!\nKEYSYNC-PROBE 1\n@end\n", "sudo: a password is required\n",
-        "KEYSYNC-PROBE 2\n@end\n", "keysync-probe 1\n@end\n", "KEYSYNC-APPLY 1\n@end\n",
+        "", "\n", "Welcome to Ubuntu!\nKEYSYNC-PROBE 2\n@end \(FakeProbe.nonce)\n", "sudo: a password is required\n",
+        "KEYSYNC-PROBE 1\n@end \(FakeProbe.nonce)\n", "keysync-probe 2\n@end \(FakeProbe.nonce)\n",
+        "KEYSYNC-APPLY 2\n@end \(FakeProbe.nonce)\n",
     ])
     func missingMarkerThrows(_ text: String) {
-        #expect(throws: ProbeError.self) { try HostProbe(reply: Array(text.utf8)) }
+        #expect(throws: ProbeError.self) { try HostProbe(reply: Array(text.utf8), nonce: FakeProbe.nonce) }
     }
 
     @Test func missingEndThrows() {
-        let reply = Array((FakeProbe.header + "@account alice\npasswd \n").utf8)
+        let reply = Array((FakeProbe.header + "@account \(FakeProbe.nonce) alice\npasswd \n").utf8)
         #expect(throws: ProbeError.malformed("reply ended early (connection or command cut off)")) {
-            try HostProbe(reply: reply)
+            try HostProbe(reply: reply, nonce: FakeProbe.nonce)
         }
     }
 

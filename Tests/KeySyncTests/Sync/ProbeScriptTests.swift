@@ -9,14 +9,23 @@ import Testing
     ] + Hostile.values.map { ProbeRequest(account: "u" + $0, uid: 7, gid: nil, group: "g" + $0) }
 
     @Test func renderedScriptParses() throws {
-        try LocalShell.syntaxCheck(ProbeScript.render([]))
-        try LocalShell.syntaxCheck(ProbeScript.render(Self.requests))
+        try LocalShell.syntaxCheck(ProbeScript.render([], nonce: "0"))
+        try LocalShell.syntaxCheck(ProbeScript.render(Self.requests, nonce: "0"))
     }
 
     @Test func startsWithTheMarkerAndEndsWithEnd() {
-        let script = ProbeScript.render(Self.requests)
-        #expect(script.contains("echo '\(ProbeScript.marker)'\n"))
-        #expect(script.hasSuffix("echo \"@end $nonce\"\n"))
+        let script = ProbeScript.render(Self.requests, nonce: "0")
+        #expect(script.contains("printf '%s\\n' '\(ProbeScript.marker)'\n"))
+        #expect(script.hasSuffix(ProbeScript.endLine))
+    }
+
+    /// Host values reach the reply through `printf '%s'`: dash's `echo`
+    /// turns a `\n` in a GECOS field into a line break.
+    @Test func theProbeNeverEchoesAValue() {
+        let script = ProbeScript.render(Self.requests, nonce: "0", diagnostics: ProbeScript.Diagnostics())
+        for line in script.split(separator: "\n") where line.contains("echo ") {
+            #expect(!line.contains("echo \"") || line.contains("echo \"$?\""), "\(line)")
+        }
     }
 
     @Test func hostileAccountAndGroupNamesArriveAsLiteralArguments() throws {
@@ -38,8 +47,8 @@ import Testing
     @Test func valuesAppearOnlyInsideSingleQuotes() {
         let body = ProbeScript.render(Self.requests, nonce: "0").droppingPrelude(of: ProbeScript.render([], nonce: "0"))
         // The end line names the prelude's nonce variable, no inventory value.
-        #expect(body.hasSuffix("echo \"@end $nonce\"\n"))
-        for line in unquotedRemainder(String(body.dropLast("echo \"@end $nonce\"\n".count))).split(separator: "\n") {
+        #expect(body.hasSuffix(ProbeScript.endLine))
+        for line in unquotedRemainder(String(body.dropLast(ProbeScript.endLine.count))).split(separator: "\n") {
             let words = line.split(separator: " ")
             #expect(["probe_account", "echo"].contains(String(words.first ?? "")), "\(line)")
             for word in words.dropFirst() {
@@ -56,10 +65,10 @@ import Testing
         let script = ProbeScript.render([
             ProbeRequest(account: "root", uid: 0, gid: 0, group: "root"),
             ProbeRequest(account: missing, uid: 0, gid: 0, group: "root"),
-        ])
+        ], nonce: "n0")
         let output = try LocalShell.run(script, arguments: ["-s", "--", "127.0.0.1 40000 22"])
         #expect(output.status == 0, "\(output.stderr)")
-        let probe = try HostProbe(reply: output.stdout)
+        let probe = try HostProbe(reply: output.stdout, nonce: "n0")
         #expect(probe.euid == 0)
         let root = try #require(probe.accounts["root"])
         #expect(root.exists && root.uid == 0 && root.gid == 0)
@@ -111,7 +120,7 @@ import Testing
             ("%h/k", #"/home/back\slash\t"#, "u"),
             ("%h/%u", "/home/a&b", "a"),
         ]
-        var script = ProbeScript.render([]) + "echo '---'\n"
+        var script = ProbeScript.render([], nonce: "0") + "echo '---'\n"
         for (token, home, user) in cases {
             script += "expand_akf \(Shell.quote(token)) \(Shell.quote(home)) \(Shell.quote(user))\n"
         }

@@ -136,10 +136,71 @@ enum PlannerFixture {
     @Test func readErrorFailsTheHost() throws {
         var account = FakeAccount.existing("alice", content: nil)
         account.fileStat = "regular file|600|1001|1001|10"
-        account.readError = "cannot read /home/alice/.ssh/authorized_keys"
+        account.readStatus = 1
         let host = try F.plan([account], [F.target("alice", [])])
         #expect(host.failure?.contains("cannot read") == true)
         #expect(host.accounts.first?.apply == nil)
+    }
+
+    /// A root-owned file with two links was not read as root (another link
+    /// could be someone else's file): the failure says why and what to do.
+    @Test func aRootOwnedFileWithTwoLinksFailsWithTheReason() throws {
+        var account = FakeAccount.existing("alice", content: nil)
+        account.fileStat = "regular file|600|0|0|10"
+        account.fileLinks = 2
+        account.readStatus = 1
+        let host = try F.plan([account], [F.target("alice", [])])
+        #expect(host.failure?.contains("2 hard links") == true, "\(host.failure ?? "")")
+        #expect(host.accounts.first?.apply == nil)
+    }
+
+    @Test func aTooLargeFileIsReportedAndNothingIsWritten() throws {
+        var account = FakeAccount.existing("alice", content: nil)
+        account.fileStat = "regular file|600|1001|1001|9999999"
+        account.tooLarge = 9_999_999
+        let host = try F.plan([account], [F.target("alice", [F.entry("k", try SyncKeys.ed25519())])])
+        #expect(host.failure == nil)
+        #expect(host.accounts.first?.drift.map(\.kind) == [.fileTooLarge])
+        #expect(host.accounts.first?.drift.first?.repairable == false)
+        #expect(host.accounts.first?.apply == nil)
+    }
+
+    /// A revoked key behind a symlink (read as the account, as sshd reads
+    /// it) cannot be removed: reported, not repairable, nothing written.
+    @Test func aRevokedKeyBehindASymlinkIsReportedAsUnrepairable() throws {
+        let key = try SyncKeys.ed25519()
+        var account = FakeAccount.existing("alice", content: F.bytes(SyncKeys.line(key) + "\n"))
+        account.fileStat = "symbolic link|777|1001|1001|12"
+        let plan = try F.single(account, F.target("alice", []), options: PlanOptions(revoked: [key.fingerprint]))
+        #expect(plan.drift.map(\.kind) == [.symlink, .revokedKey])
+        #expect(plan.drift.allSatisfy { !$0.repairable })
+        #expect(plan.apply == nil)
+    }
+
+    /// Folders between home and a nested key folder are never changed: a
+    /// link or an unsafe one stops the write.
+    @Test(arguments: [
+        ("symbolic link|777|1001|1001|3", DriftKind.symlink),
+        ("directory|777|1001|1001|4096", .dirMode),
+        ("directory|755|1002|1002|4096", .dirOwner),
+        ("regular file|600|1001|1001|0", .symlink),
+    ])
+    func nestedKeyFoldersAreCheckedOnTheWay(_ folder: String, _ kind: DriftKind) throws {
+        var account = FakeAccount.existing("alice", content: nil)
+        account.pathOverride = "/home/alice/.config/ssh/authorized_keys"
+        account.folderStats["/home/alice/.config"] = folder
+        let plan = try F.single(account, F.target("alice", [F.entry("k", try SyncKeys.ed25519())]))
+        #expect(plan.drift.map(\.kind) == [kind])
+        #expect(plan.drift.allSatisfy { !$0.repairable })
+        #expect(plan.apply == nil)
+    }
+
+    @Test func missingNestedFoldersAreCreatedByTheWrite() throws {
+        var account = FakeAccount.existing("alice", content: nil)
+        account.pathOverride = "/home/alice/.config/ssh/authorized_keys"
+        account.folderStats["/home/alice/.config"] = "absent"
+        let plan = try F.single(account, F.target("alice", [F.entry("k", try SyncKeys.ed25519())]))
+        #expect(plan.apply?.write?.path == "/home/alice/.config/ssh/authorized_keys")
     }
 
     // MARK: Owners, modes, symlinks
@@ -164,8 +225,7 @@ enum PlannerFixture {
 
     @Test(arguments: [
         ("directory|777|1001|1001|4096", "regular file|600|1001|1001|1", [DriftKind.dirMode]),
-        ("directory|700|0|0|4096", "regular file|600|1001|1001|1", [.dirOwner]),
-        ("directory|755|0|0|4096", "regular file|644|0|0|1", [.dirOwner, .dirMode, .fileOwner, .fileMode]),
+        ("directory|700|1001|1001|4096", "regular file|644|0|0|1", [.fileOwner, .fileMode]),
         ("directory|700|1001|1001|4096", "regular file|664|1001|1001|1", [.fileMode]),
     ])
     func modesAndOwnersAreRepaired(_ dir: String, _ file: String, _ kinds: [DriftKind]) throws {
@@ -181,6 +241,20 @@ enum PlannerFixture {
         #expect(plan.apply?.write?.content == content)
         let again = try F.replan(after: plan, account, target)
         #expect(again.apply == nil && again.drift.isEmpty)
+    }
+
+    /// A key folder the account does not own is never chowned (as root, by
+    /// path, the account could swap in a link): reported with the fix, nothing written.
+    @Test(arguments: ["directory|700|0|0|4096", "directory|755|1002|1002|4096"])
+    func aKeyFolderTheAccountDoesNotOwnIsReportedNotChowned(_ dir: String) throws {
+        let key = try SyncKeys.ed25519()
+        var account = FakeAccount.existing("usersample", content: F.bytes(SyncKeys.line(key) + "\n"))
+        account.dirStat = dir
+        let plan = try F.single(account, F.target("usersample", [F.entry("k", key)]))
+        #expect(plan.drift.map(\.kind) == [.dirOwner])
+        #expect(plan.drift.first?.repairable == false)
+        #expect(plan.drift.first?.detail.contains("chown usersample: /home/usersample/.ssh") == true)
+        #expect(plan.apply == nil)
     }
 
     enum Link: String, CaseIterable { case file, directory, home, fileIsFifo, directoryIsFile }
@@ -231,10 +305,12 @@ enum PlannerFixture {
         #expect(plan.drift.allSatisfy { !$0.repairable })
         #expect(plan.apply == nil)
 
+        // --fix-home only chmods: someone else's home stays someone else's.
+        let chmodFixes = unsafe && !home.contains("|1002|")
         let fixing = try F.single(account, target, options: PlanOptions(fixHome: true))
         #expect(fixing.drift.map(\.kind) == (unsafe ? [.homeUnsafe] : []))
-        #expect(fixing.drift.allSatisfy { $0.repairable })
-        #expect(fixing.apply == (unsafe ? AccountApply(account: "usersample", fixHome: true) : nil))
+        #expect(fixing.drift.allSatisfy { $0.repairable == chmodFixes })
+        #expect(fixing.apply == (chmodFixes ? AccountApply(account: "usersample", fixHome: true) : nil))
     }
 
     @Test func unsafeHomeWithFixHomeAlsoWrites() throws {

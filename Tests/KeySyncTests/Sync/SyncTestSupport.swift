@@ -26,7 +26,10 @@ enum SyncKeys {
     }
 }
 
-/// One account section of a fake probe reply, in the order the probe script prints it.
+/// One account section of a fake probe reply, byte for byte as the probe
+/// script prints it (`ProbeScript`): the same lines in the same order, the
+/// same nonce frames, `stat` lines only for paths that exist and none below
+/// a path that is not a folder.
 struct FakeAccount {
     var name: String
     var exists = true
@@ -39,13 +42,21 @@ struct FakeAccount {
     var shadow: String? = "star:19000:0:99999:7::"
     var today = 20000
     var shellValid = true
+    var shellListed = true
     var sshd = ["authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2", "strictmodes yes"]
-    /// Lines as `stat -c '%F|%a|%u|%g|%s'` prints them, or `absent`.
+    /// As `stat -c '%F|%a|%u|%g|%s'` prints them, or `absent` (no line).
     var homeStat: String?
     var dirStat: String?
     var fileStat: String?
+    /// Folders between home and the key folder (nested AuthorizedKeysFile), by path.
+    var folderStats: [String: String] = [:]
+    /// Hard links of the key file (`%h`).
+    var fileLinks = 1
     var content: [UInt8]?
-    var readError: String?
+    /// The read failed: an empty frame with this exit status.
+    var readStatus: Int?
+    /// The file is larger than the probe reads: `too_large SIZE`, no frame.
+    var tooLarge: Int?
     /// Requested uid/gid/group: the clash lines (empty value = nobody owns it).
     var uidOwner: String?? = nil
     var gidOwner: String?? = nil
@@ -75,40 +86,72 @@ struct FakeAccount {
         return account
     }
 
-    var bytes: [UInt8] {
-        var out = "@account \(name)\n"
-        if let owner = uidOwner { out += "uid_owner \(owner ?? "")\n" }
-        if let owner = gidOwner { out += "gid_owner \(owner ?? "")\n" }
+    /// The `stat` lines, top down, as `probe_paths` prints them.
+    var statLines: [String] {
+        let paths = AccountProbe.keyPaths(home: homePath, file: path)
+        let dir = (path as NSString).deletingLastPathComponent
+        var lines: [String] = []
+        for (index, component) in paths.enumerated() {
+            let isFile = index == paths.count - 1
+            let stat: String?
+            if isFile {
+                stat = fileStat ?? content.map { "regular file|600|\(uid)|\(gid)|\($0.count)" } ?? (readStatus != nil ? "regular file|600|\(uid)|\(gid)|10" : nil)
+            } else if component == dir {
+                stat = dirStat ?? "directory|700|\(uid)|\(gid)|4096"
+            } else if index == 0 {
+                stat = homeStat ?? "directory|755|\(uid)|\(gid)|4096"
+            } else {
+                stat = folderStats[component] ?? "directory|700|\(uid)|\(gid)|4096"
+            }
+            guard let stat, stat != "absent" else { break }
+            let links = isFile ? fileLinks : 2
+            lines.append("stat \(stat)|\(links)|\(component)")
+            if !isFile && !stat.hasPrefix("directory|") { break }
+        }
+        return lines
+    }
+
+    func bytes(nonce: String = FakeProbe.nonce) -> [UInt8] {
+        var out = "@account \(nonce) \(name)\n"
         for line in sshd { out += "sshd \(line)\n" }
-        if let gid = groupNameGID { out += "group_name_gid \(gid.map(String.init) ?? "")\n" }
-        guard exists else { return Array((out + "passwd \n").utf8) }
+        guard exists else {
+            out += "passwd \n"
+            if let owner = uidOwner { out += "uid_owner \(owner ?? "")\n" }
+            if let owner = gidOwner { out += "gid_owner \(owner ?? "")\n" }
+            if let gid = groupNameGID { out += "group_name_gid \(gid.map(String.init) ?? "")\n" }
+            return Array(out.utf8)
+        }
         out += "passwd \(name):x:\(uid):\(gid):Test User,,,:\(homePath):\(shell)\n"
         out += "group \(groupName ?? name)\n"
         if let shadow { out += "shadow \(shadow)\n" }
         out += "today \(today)\n"
         out += "shell_valid \(shellValid ? "yes" : "no")\n"
+        out += "shell_listed \(shellListed ? "yes" : "no")\n"
         out += "path \(path)\n"
-        out += "stat_home \(homeStat ?? "directory|755|\(uid)|\(gid)|4096")\n"
-        out += "stat_dir \(dirStat ?? "directory|700|\(uid)|\(gid)|4096")\n"
-        out += "stat_file \(fileStat ?? (content.map { "regular file|600|\(uid)|\(gid)|\($0.count)" } ?? "absent"))\n"
-        if let readError { out += "read_error \(readError)\n" }
+        out += statLines.map { $0 + "\n" }.joined()
+        if let tooLarge { return Array((out + "too_large \(tooLarge)\n").utf8) }
         var bytes = Array(out.utf8)
         if let content {
-            bytes += Array("content \(content.count)\n".utf8) + content + [0x0a]
+            bytes += Array("content-begin \(nonce)\n".utf8) + content + Array("\ncontent-end \(nonce) 0\n".utf8)
+        } else if let readStatus {
+            bytes += Array("content-begin \(nonce)\n\ncontent-end \(nonce) \(readStatus)\n".utf8)
         }
         return bytes
     }
 }
 
 enum FakeProbe {
-    static let header = "KEYSYNC-PROBE 1\neuid 0\nsshd_version OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\nsetpriv yes\n"
+    /// The nonce fake replies are framed with (a real run makes a fresh one).
+    static let nonce = "0123456789abcdef0123456789abcdef"
+    static let header = "KEYSYNC-PROBE 2\neuid 0\nsetpriv yes\n"
+    static let end = "@end \(nonce)\n"
 
     static func reply(_ accounts: [FakeAccount]) -> [UInt8] {
-        Array(header.utf8) + accounts.flatMap(\.bytes) + Array("@end\n".utf8)
+        Array(header.utf8) + accounts.flatMap { $0.bytes() } + Array(end.utf8)
     }
 
     static func probe(_ accounts: [FakeAccount], sourceLocation: SourceLocation = #_sourceLocation) throws -> HostProbe {
-        try HostProbe(reply: reply(accounts))
+        try HostProbe(reply: reply(accounts), nonce: nonce)
     }
 }
 
@@ -161,10 +204,10 @@ extension String {
         return String(dropFirst(prelude.count))
     }
 
-    /// The script without its last line, `echo '@end'` (apply) or `echo "@end $nonce"` (probe).
+    /// The script without its last line, `printf '@end %s\n' "$nonce"` (probe and apply).
     var droppingEndLine: String {
-        for end in ["echo '@end'\n", "echo \"@end $nonce\"\n"] where hasSuffix(end) { return String(dropLast(end.count)) }
-        preconditionFailure("no end line")
+        precondition(hasSuffix(ProbeScript.endLine), "no end line")
+        return String(dropLast(ProbeScript.endLine.count))
     }
 }
 
