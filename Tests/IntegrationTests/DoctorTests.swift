@@ -373,14 +373,23 @@ import Testing
         #expect(try stat(35, "/home/usersample") == "ops 777")
     }
 
-    @Test func fixRepairsTheModeAndOwnerOfDotSSH() throws {
+    /// A world-writable `.ssh` of the account's own is repaired (as the
+    /// account); one owned by someone else is never chowned (as root, by path,
+    /// the account could swap in a link to any file): refused, with the command.
+    @Test func fixRepairsTheModeOfDotSSHAndNeverItsOwner() throws {
         let workspace = try Workspace()
         let inventory = try prepare(36, workspace)
-        try require(fleet.exec(host: 36, ["sh", "-c", "chown ops /home/usersample/.ssh && chmod 0777 /home/usersample/.ssh"]))
+        try require(fleet.exec(host: 36, ["sh", "-c", "chmod 0777 /home/usersample/.ssh"]))
         #expect(try !login(36, workspace).succeeded)
         try expectFixed(try doctorFix(inventory, host: 36), host: 36, .directoryUnsafe)
         #expect(try stat(36, "/home/usersample/.ssh") == "usersample 700")
         #expect(try login(36, workspace).succeeded)
+
+        try require(fleet.exec(host: 36, ["sh", "-c", "chown ops /home/usersample/.ssh && chmod 0777 /home/usersample/.ssh"]))
+        let report = try doctorFix(inventory, host: 36)
+        let folder = try #require(findings(report, "h36").first { $0.code == .directoryUnsafe })
+        #expect(folder.fixed == false && folder.fixRefused?.contains("never chowns") == true, "\(folder)")
+        #expect(try stat(36, "/home/usersample/.ssh") == "ops 777")
     }
 
     /// Through the binary: exit codes and the JSON `fixed` fields.

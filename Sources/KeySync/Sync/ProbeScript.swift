@@ -112,8 +112,9 @@ public enum ProbeScript {
     if command -v setpriv >/dev/null 2>&1; then has_setpriv=yes; else has_setpriv=no; fi
     put setpriv "$has_setpriv"
     # Root reads only where unprivileged users cannot hard-link other users' files.
-    protected_hardlinks=0
-    read -r protected_hardlinks 2>/dev/null < /proc/sys/fs/protected_hardlinks || protected_hardlinks=0
+    # (dash reads /proc/sys byte by byte and sees no final newline: read fails but sets the value.)
+    protected_hardlinks=
+    read -r protected_hardlinks 2>/dev/null < /proc/sys/fs/protected_hardlinks || :
     today=
     set_today() { [ -n "$today" ] || today=$(( $(date +%s) / 86400 )); }
     # sshd_config without Match blocks: the first value of a keyword wins, as
