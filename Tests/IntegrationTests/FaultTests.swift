@@ -650,9 +650,9 @@ import Testing
         #expect(try world.keysync("push", inventory: "a.yml").status == 0)
         defer { try? fleet.removeFaultAccounts([host]) }
 
-        try FaultCheck.run("10 MB authorized_keys (≈100 000 keys) with non-UTF-8 bytes, a NUL, CRLF and no final newline",
-                           expected: "handled (or refused with a message), never a crash; every unmanaged byte kept; the new key logs in") { check in
-            // Unmanaged lines after keysync's block: invalid UTF-8, a NUL, CRLF, 10 MB of distinct keys, no final newline.
+        try FaultCheck.run("3.5 MB authorized_keys (≈35 000 keys) with non-UTF-8 bytes, a NUL, CRLF and no final newline",
+                           expected: "handled, never a crash; every unmanaged byte kept; the new key logs in") { check in
+            // Unmanaged lines after keysync's block: invalid UTF-8, a NUL, CRLF, 3.5 MB of distinct keys, no final newline.
             try fleet.sh(host, """
                 python3 - <<'EOF'
                 import base64, os, struct
@@ -661,7 +661,7 @@ import Testing
                     return base64.b64encode(struct.pack(">I", len(t)) + t + struct.pack(">I", 32) + os.urandom(32)).decode()
                 out = bytearray(b"# caf\\xe9 \\xff\\xfe not UTF-8\\r\\n# a NUL \\x00 here\\n")
                 i = 0
-                while len(out) < 10 * 1024 * 1024:
+                while len(out) < 3584 * 1024:
                     out += ('no-pty ssh-ed25519 %s bulk-%06d\\r\\n' % (blob(), i)).encode()
                     i += 1
                 out += b"# last line without newline \\xc3\\x28"
@@ -688,6 +688,27 @@ import Testing
             check.require(kept.hasPrefix("kept"), "unmanaged bytes lost")
             check.require(login == 0, "the new key does not log in")
             check.require([0, 2].contains(again.status), "check: \(again.stderr.suffix(500))")
+        }
+
+        try FaultCheck.run("the account grows its authorized_keys past the read limit (4 MiB), with a revoked key in it",
+                           expected: "check: file_too_large drift, exit 2; push: the host fails (file_too_large, revocation cannot land), exit 3; the file byte-identical; nothing of it in the database") { check in
+            // As the account: 5 MiB of comment lines after a key the inventory then revokes.
+            try fleet.sh(host, """
+                su -s /bin/sh fz0 -c 'f=/home/fz0/.ssh/authorized_keys; head -c 5242880 /dev/zero | tr "\\0" "#" | fold -w 100 | sed "s/^/# filler /" >> "$f"'
+                """)
+            let before = try fleet.sh(host, "sha256sum < /home/fz0/.ssh/authorized_keys")
+            try world.writeInventory("c.yml", .init(hosts: [host], keys: ["kb"], revoked: ["ka"]))
+            let checked = try world.keysync("check", inventory: "c.yml", ["--json"], timeout: 300)
+            let checkKinds = try world.report(checked).hosts.first?.drift.map(\.kind.rawValue) ?? []
+            let push = try world.keysync("push", inventory: "c.yml", ["--json"], timeout: 300)
+            let pushed = try world.report(push).hosts.first
+            let after = try fleet.sh(host, "sha256sum < /home/fz0/.ssh/authorized_keys")
+            let leaked = try world.databaseContains("# filler")
+            check.observe("check exit \(checked.status) drift \(checkKinds.joined(separator: ",")); push exit \(push.status) \(pushed?.status.rawValue ?? "?") (\(pushed?.error?.prefix(90) ?? "")); file \(before == after ? "byte-identical" : "CHANGED"); file bytes in the database: \(leaked ? "YES" : "none")")
+            check.require(checked.status == 2 && checkKinds.contains("file_too_large"), "check: \(checked.stdout.prefix(400))")
+            check.require(push.status == 3 && pushed?.status == .failed && pushed?.error?.contains("more than keysync reads") == true, "push: \(push.stdout.prefix(400))")
+            check.require(before == after, "the file changed")
+            check.require(!leaked, "file bytes reached the database")
         }
     }
 

@@ -196,6 +196,23 @@ final class FaultWorld: @unchecked Sendable {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Whether any value in any table of the database holds `text` (as text or bytes).
+    func databaseContains(_ text: String) throws -> Bool {
+        let result = try TestFleet.run(["python3", "-c", """
+            import sqlite3, sys
+            db, needle = sqlite3.connect(sys.argv[1]), sys.argv[2].encode()
+            found = False
+            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                for row in db.execute('SELECT * FROM "%s"' % table):
+                    for v in row:
+                        b = v if isinstance(v, bytes) else str(v).encode() if v is not None else b""
+                        found = found or needle in b
+            print("yes" if found else "no")
+            """, database, text])
+        guard result.succeeded else { throw FaultSetupError(description: "database search: \(result)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "yes"
+    }
+
     /// Rows of one SQL query on the database file, tab-separated (Python's sqlite3).
     func query(_ sql: String) throws -> [String] {
         let result = try TestFleet.run(["python3", "-c", """
