@@ -49,6 +49,27 @@ extension String {
             .replacingOccurrences(of: "\n", with: "\\n")
     }
 
+    /// Encoded JSON with every ``Unicode/Scalar/isUnsafeInText`` character
+    /// above ASCII written as a `\uXXXX` escape. JSONEncoder escapes
+    /// U+0000–U+001F in strings (the line feeds left are the layout's) but
+    /// leaves DEL, C1 controls (U+009B is a CSI to some terminals), U+2028/
+    /// U+2029 and bidi controls raw, to reach a terminal where `--json` output
+    /// is read. Outside strings JSON has only ASCII, so the document is the same.
+    public var jsonControlsEscaped: String {
+        func unsafe(_ scalar: Unicode.Scalar) -> Bool { scalar.value >= 0x7F && scalar.isUnsafeInText }
+        guard unicodeScalars.contains(where: unsafe) else { return self }
+        var out = ""
+        for scalar in unicodeScalars {
+            if unsafe(scalar) {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     /// Safe to print on a terminal: control characters (escape sequences a
     /// host could plant in a key comment or file, a CR that would overprint
     /// the line) and the other ``Unicode/Scalar/isUnsafeInText`` characters
