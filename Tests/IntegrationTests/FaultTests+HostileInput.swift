@@ -218,7 +218,7 @@ extension FaultTests {
         let foreign = try copy("foreign.db")
         chmod(foreign, 0o600)
         try #require(chown(foreign, 65534, 65534) == 0, "chown nobody")
-        cases.append(("database owned by another user (nobody)", foreign, foreign, #"it is owned by .*uid 65534.*, not by .*Fix: run keysync as its owner, or if the file is yours: chown "#))
+        cases.append(("database owned by another user (nobody)", foreign, foreign, #"it is owned by .*uid 65534.*, not by .*Fix: run keysync as its owner, or if the file is yours: chown root .*foreign\.db$"#))
         let shared = ws.file("shared")
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
         chmod(shared, 0o777)

@@ -43,9 +43,8 @@ extension Store {
                 throw .unsafeFile(path: file, problem: "it is not a regular file", fix: "choose another path with --db or KEYSYNC_DB")
             }
             if info.st_uid != owner {
-                let me = userName(owner)
-                throw .unsafeFile(path: file, problem: "it is owned by \(userName(info.st_uid)), not by \(me), who runs keysync",
-                                  fix: "run keysync as its owner, or if the file is yours: chown \(me) \(quoted)")
+                throw .unsafeFile(path: file, problem: "it is owned by \(userName(info.st_uid)), not by \(userName(owner)), who runs keysync",
+                                  fix: "run keysync as its owner, or if the file is yours: chown \(bareUserName(owner)) \(quoted)")
             }
             if info.st_mode & 0o077 != 0 {
                 let who = info.st_mode & 0o022 != 0 ? "readable or writable" : "readable"
@@ -63,8 +62,14 @@ extension Store {
 
     /// `alice (uid 1000)`, or `uid 1000` when the user is unknown.
     private static func userName(_ uid: uid_t) -> String {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid \(uid)" }
-        return "\(String(cString: name)) (uid \(uid))"
+        let name = bareUserName(uid)
+        return name == String(uid) ? "uid \(uid)" : "\(name) (uid \(uid))"
+    }
+
+    /// `alice`, or `1000` when the user is unknown: what `chown` takes.
+    private static func bareUserName(_ uid: uid_t) -> String {
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return String(uid) }
+        return String(cString: name)
     }
 
     /// The path as a shell word, for the fix command.

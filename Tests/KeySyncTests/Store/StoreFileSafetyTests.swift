@@ -89,14 +89,16 @@ import Testing
     @Test func aFileOwnedBySomeoneElseIsRefused() throws {
         try withTemporaryDirectory { dir in
             let path = try Self.makeDatabase(dir)
-            let error = #expect(throws: StoreError.self) { try Store.checkFileSafety(path, owner: geteuid() &+ 4242) }
+            let stranger: uid_t = 3_999_999_001  // no such user: shown as a number
+            let error = #expect(throws: StoreError.self) { try Store.checkFileSafety(path, owner: stranger) }
             guard case .unsafeFile(let named, let problem, let fix) = error else {
                 Issue.record("expected unsafeFile, got \(String(describing: error))")
                 return
             }
             #expect(named == path)
-            #expect(problem.contains("it is owned by") && problem.contains("uid \(geteuid())") && problem.contains("uid \(geteuid() &+ 4242)"), "\(problem)")
-            #expect(fix.contains("chown") && fix.hasSuffix(" \(path)"), "\(fix)")
+            #expect(problem.contains("it is owned by") && problem.contains("uid \(geteuid())")
+                    && problem.hasSuffix("not by uid 3999999001, who runs keysync"), "\(problem)")
+            #expect(fix == "run keysync as its owner, or if the file is yours: chown 3999999001 \(path)", "\(fix)")
             #expect(throws: Never.self) { try Store.checkFileSafety(path) }
         }
     }
