@@ -41,7 +41,15 @@ struct SelectionOptions: ParsableArguments {
 }
 
 /// Writes one line to stderr (diagnostics and progress never go to stdout).
+/// Errors can quote a host (sudo's stderr, a path from the probe): control
+/// characters are shown escaped, line feeds between messages kept.
 func printError(_ line: String) {
+    printStyled(line.terminalSafe(keepingNewlines: true))
+}
+
+/// Writes `line` to stderr as it is: for text keysync styled itself
+/// (coloured diagnostics, whose messages ``Diagnostic`` already made safe).
+func printStyled(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
@@ -51,10 +59,14 @@ extension InventoryOption {
     func loadInventory() throws -> Inventory {
         do {
             let inventory = try Inventory.load(path: resolvedInventoryPath)
-            inventory.warnings.forEach { printError($0.rendered()) }
+            inventory.warnings.forEach { printStyled($0.rendered()) }
             return inventory
         } catch {
-            printError(error.diagnostics.isEmpty ? error.description : error.diagnostics.map { $0.rendered() }.joined(separator: "\n"))
+            if error.diagnostics.isEmpty {
+                printError(error.description)
+            } else {
+                printStyled(error.diagnostics.map { $0.rendered() }.joined(separator: "\n"))
+            }
             throw ExitCode(1)
         }
     }

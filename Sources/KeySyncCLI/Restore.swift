@@ -42,12 +42,12 @@ extension KeySyncCommand {
             }
             switch result.status {
             case .failed:
-                print("\(host): FAILED: \(result.error ?? "unknown error") (run \(restoreRun))")
+                print("\(host.terminalSafe()): FAILED: \((result.error ?? "unknown error").terminalSafe()) (run \(restoreRun))")
                 throw ExitCode(3)
             case .ok:
-                print("\(host): already as before run \(runID); nothing written (run \(restoreRun))")
+                print("\(host.terminalSafe()): already as before run \(runID); nothing written (run \(restoreRun))")
             default:
-                result.changes.forEach { print("\(host): \($0)") }
+                result.changes.forEach { print("\(host.terminalSafe()): \($0.terminalSafe())") }
                 print("restored (run \(restoreRun))")
             }
         }

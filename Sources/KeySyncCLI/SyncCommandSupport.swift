@@ -53,47 +53,19 @@ enum SyncCommandRunner {
         if options.json {
             print(try JSONOutput.string(report))
         } else {
-            printText(report, mode: mode, dryRun: dryRun)
+            print(report.text(mode: mode, dryRun: dryRun), terminator: "")
         }
         let code = report.exitCode(for: mode, dryRun: dryRun)
         if code != 0 { throw ExitCode(code) }
     }
-
-    /// One line per changed, drifting or failed host, then the summary.
-    static func printText(_ report: RunReport, mode: SyncEngine.Mode, dryRun: Bool) {
-        for host in report.hosts where host.status != .ok {
-            if host.status == .failed {
-                print("\(host.host): FAILED: \(host.error ?? "unknown error")")
-                continue
-            }
-            if host.changes.isEmpty {
-                print("\(host.host): drift")
-            } else {
-                print("\(host.host): \(dryRun ? "would change" : "changed"): \(host.changes.joined(separator: "; "))")
-            }
-            if let diff = host.diff { print(diff, terminator: diff.hasSuffix("\n") ? "" : "\n") }
-            for item in host.drift {
-                let account = item.account.isEmpty ? "" : "\(item.account): "
-                let note = mode == .push && !dryRun && !item.repairable ? " (not repaired)" : ""
-                print("  \(item.kind.rawValue): \(account)\(item.detail)\(note)")
-            }
-        }
-        let s = report.summary
-        let verb = mode == .check ? "checked" : (dryRun ? "planned" : "pushed")
-        var line = "\(verb) \(s.hosts) host\(s.hosts == 1 ? "" : "s") in \(String(format: "%.1f", s.seconds)) s: "
-        line += "\(s.changed) \(dryRun ? "would change" : "changed"), \(s.drift) with drift, \(s.failed) failed"
-        if let run = report.run { line += " (run \(run))" }
-        if report.interrupted { line += " — INTERRUPTED" }
-        print(line)
-    }
 }
 
-/// JSON with stable key order.
+/// JSON with stable key order; control characters from hosts only as `\u` escapes.
 enum JSONOutput {
     static func string<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        return String(decoding: try encoder.encode(value), as: UTF8.self).jsonControlsEscaped
     }
 }
 

@@ -18,13 +18,15 @@ public struct Diagnostic: Hashable, Sendable, Comparable, CustomStringConvertibl
     /// What is wrong and what was expected, without the location.
     public var message: String
 
-    /// Creates a diagnostic.
+    /// Creates a diagnostic. Control characters in `message` (a value quoted
+    /// from the inventory) are made visible, so a diagnostic is always one
+    /// line and cannot drive the terminal it is printed on.
     public init(file: String, line: Int, column: Int, severity: Severity = .error, message: String) {
         self.file = file
         self.line = line
         self.column = column
         self.severity = severity
-        self.message = message
+        self.message = message.terminalSafe()
     }
 
     /// `file:line:col: severity: message`.

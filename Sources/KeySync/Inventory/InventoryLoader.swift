@@ -222,6 +222,12 @@ struct InventoryLoader {
             brokenKeys.insert(name)
             guard let fields = reader.fields(of: value, what, allowed: Self.keyFields) else { continue }
             let options = fields["options"].flatMap { node in reader.string(node, "\(what): options").flatMap { text -> String? in
+                // A line break inside a quoted value (`command="…\n…"`) parses
+                // as options but would start a second, unrestricted key line.
+                if let problem = UnsafeText.problem(text, "options") {
+                    reader.error("\(what): \(problem)", at: node)
+                    return nil
+                }
                 do throws(KeyParseError) {
                     _ = try AuthorizedKeyOptions.parse(text)
                     return text
@@ -237,7 +243,16 @@ struct InventoryLoader {
             case (.some, .some(let node)):
                 reader.error("\(what): give either public or file, not both", at: fields.values["file"]?.key ?? node)
             case (.some(let node), nil):
-                source = reader.string(node, "\(what): public").map { (Array($0.utf8), path, node) }
+                guard let text = reader.string(node, "\(what): public") else { break }
+                // One line; a block scalar's final line break is fine. (Other
+                // characters: the comment is checked below, the rest must parse.)
+                var line = Substring(text)
+                while let last = line.last, last == "\n" || last == "\r\n" || last == "\r" { line = line.dropLast() }
+                if let (position, scalar) = UnsafeText.first(in: String(line), where: UnsafeText.isLineBreak) {
+                    reader.error("\(what): public must be one line (an OpenSSH public key line); found \(UnsafeText.name(of: scalar)) at character \(position) of \(UnsafeText.quoted(String(line), around: position))", at: node)
+                    break
+                }
+                source = (Array(text.utf8), path, node)
             case (nil, .some(let node)):
                 guard let file = path(node, "\(what): file") else { break }
                 switch FileReader.contents(of: file, regularFileAtMost: 1 << 20) {
@@ -252,6 +267,12 @@ struct InventoryLoader {
                 publicKey = try KeyImporter.importKey(from: source.bytes, path: source.path)
             } catch {
                 reader.error("\(what): invalid key: \(error.description)", at: source.node)
+                continue
+            }
+            // The comment is written after the key on its authorized_keys line.
+            let commentWhat = fields["file"] == nil ? "the key comment" : "the key comment in \(source.path)"
+            if let problem = UnsafeText.problem(publicKey.comment, commentWhat) {
+                reader.error("\(what): \(problem)", at: source.node)
                 continue
             }
             let key = InventoryKey(name: name, publicKey: publicKey, options: options,
@@ -410,7 +431,9 @@ struct InventoryLoader {
         }
         func passwdPath(_ field: String) -> String? {
             fields[field].flatMap { node in reader.string(node, "\(what): \(field)").map { value in
-                if let problem = InventoryRules.passwdPathProblem(value) { reader.error("\(what): \(field) \"\(value)\" \(problem)", at: node) }
+                if let problem = InventoryRules.passwdPathProblem(value) {
+                    reader.error("\(what): \(field) \(UnsafeText.quoted(value, around: UnsafeText.first(in: value)?.position ?? 1)) \(problem)", at: node)
+                }
                 return value
             } }
         }

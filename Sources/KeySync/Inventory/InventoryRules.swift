@@ -31,12 +31,15 @@ enum InventoryRules {
         return nil
     }
 
-    /// An absolute path that fits in a passwd field (no `:` and no control characters).
+    /// An absolute path that fits in a passwd field: no `:` (the field
+    /// separator) and none of the ``Unicode/Scalar/isUnsafeInText`` characters
+    /// (a line feed would add a line to /etc/passwd).
     static func passwdPathProblem(_ path: String) -> String? {
         guard path.hasPrefix("/") else { return "must be an absolute path" }
-        guard !path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: ":") }) else {
-            return "must not contain ':' or control characters"
+        if let (position, scalar) = UnsafeText.first(in: path) {
+            return "must not hold ':' or control or line-separator characters; found \(UnsafeText.name(of: scalar)) at character \(position)"
         }
+        guard !path.contains(":") else { return "must not hold ':' or control or line-separator characters; found ':'" }
         return nil
     }
 
@@ -54,6 +57,12 @@ enum InventoryRules {
             if address.hasPrefix("[") { return .failure(.init("write IPv6 addresses without brackets")) }
             let parts = address.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false)
             guard let ip = canonicalIP(String(parts[0]), family: AF_INET6) else { return .failure(.init("is not a valid IPv6 address")) }
+            // The zone is an interface name or number; it also lands in
+            // known_hosts lines (accept-new), so nothing that could end one.
+            if parts.count == 2, !(1...15).contains(parts[1].utf8.count)
+                || !parts[1].utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) {
+                return .failure(.init("has an invalid zone after % (an interface name or number: letters, digits, '.', '_', '-')"))
+            }
             return .success(parts.count == 2 ? ip + "%" + parts[1] : ip)
         }
         let labels = address.split(separator: ".", omittingEmptySubsequences: false)

@@ -35,6 +35,10 @@ public struct AuthorizedKeyOptions: Hashable, Sendable {
     public static func parse(_ text: String) throws(KeyParseError) -> AuthorizedKeyOptions {
         let bytes = Array(text.utf8)
         guard !bytes.contains(0) else { throw .invalid("options contain a NUL byte") }
+        // sshd never sees one inside a line; written out, it would start a new line.
+        guard !bytes.contains(0x0a), !bytes.contains(0x0d) else {
+            throw .invalid("options contain a line break, which would end the authorized_keys line")
+        }
         let (options, end) = try parsePrefix(bytes[...])
         guard end == bytes.endIndex else {
             throw .invalid("unexpected blank in options at column \(end + 1) (a space after a comma, or an unquoted space)")

@@ -62,10 +62,12 @@ public struct LintReport: Encodable, Sendable {
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{\"lines\":[]}"
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self).jsonControlsEscaped } ?? "{\"lines\":[]}"
     }
 
     /// One row per line, problems indented below their line, and a summary.
+    /// Comments, options and problems quote the file, often one copied from a
+    /// host: control characters are shown escaped (the file's own lines hold no line feed).
     public func text() -> String {
         let width = String(lines.last?.line ?? 0).count
         var out = lines.map { row -> String in
@@ -77,7 +79,8 @@ public struct LintReport: Encodable, Sendable {
                 if !row.options.isEmpty { fields.append("[" + row.options.map(\.display).joined(separator: ",") + "]") }
             }
             let problems = row.details.map { "\n" + String(repeating: " ", count: width + 2) + "\($0.severity.rawValue): \($0)" }
-            return fields.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + problems.joined()
+            return (fields.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + problems.joined())
+                .terminalSafe(keepingNewlines: true)
         }
         let keys = lines.filter { $0.kind == "key" }.count
         let invalid = lines.filter { $0.kind == "invalid" }.count

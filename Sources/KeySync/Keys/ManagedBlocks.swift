@@ -16,7 +16,7 @@ public struct ManagedBlockID: Hashable, Sendable, Comparable, CustomStringConver
 
     /// True when `name` can appear in a marker line.
     public static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && !name.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7f }
+        !name.isEmpty && !name.unicodeScalars.contains { $0.properties.isWhitespace || $0.isUnsafeInText }
     }
 
     /// `# keysync:begin project=P role=R`

@@ -8,6 +8,6 @@ enum ReportJSON {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         // The documents are plain structs of strings, numbers and dates: encoding cannot fail.
-        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+        return String(decoding: try! encoder.encode(value), as: UTF8.self).jsonControlsEscaped
     }
 }

@@ -108,9 +108,9 @@ public struct RotationReport: Codable, Sendable {
             switch host.phase {
             case .failed:
                 let kept = host.completedPhase == .pending ? "keeps the old key" : "keeps both keys"
-                lines.append("  \(host.host) \(host.account): FAILED after \(host.completedPhase.rawValue) (\(kept)): \(host.error ?? "unknown error")")
+                lines.append("  \(host.host) \(host.account): FAILED after \(host.completedPhase.rawValue) (\(kept)): \((host.error ?? "unknown error").terminalSafe())")
             default:
-                lines.append("  \(host.host) \(host.account): \(host.phase.rawValue)" + (host.error.map { " (\($0))" } ?? ""))
+                lines.append("  \(host.host) \(host.account): \(host.phase.rawValue)" + (host.error.map { " (\($0.terminalSafe()))" } ?? ""))
             }
         }
         let s = summary

@@ -316,10 +316,17 @@ public struct RotationRun: Sendable {
 
     // MARK: - Keys
 
+    /// The new key of a rotation; its comment goes onto every host's
+    /// authorized_keys line and into the inventory, so it must be printable.
     static func importKey(_ path: String) throws -> PublicKey {
-        do { return try KeyImporter.importKey(contentsOf: path) } catch {
+        let key: PublicKey
+        do { key = try KeyImporter.importKey(contentsOf: path) } catch {
             throw RotationError.unreadableKey(path: path, reason: error.description)
         }
+        if let problem = UnsafeText.problem(key.comment, "the key comment") {
+            throw RotationError.unreadableKey(path: path, reason: problem)
+        }
+        return key
     }
 
     /// Loads `path` as an identity and checks that it is the private half of `new`.

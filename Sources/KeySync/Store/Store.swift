@@ -18,8 +18,11 @@ public struct Store: Sendable {
     public let path: String
 
     /// Opens (creating with mode 0600 if missing) the database file at `path`
-    /// and migrates it to the current schema.
+    /// and migrates it to the current schema. A file another user could read,
+    /// write or swap is refused before anything is opened (see
+    /// ``checkFileSafety(_:owner:)``).
     public init(path: String) throws {
+        try Self.checkFileSafety(path)
         try Self.createFile(path)
         let pool: DatabasePool
         do {

@@ -6,6 +6,9 @@ import GRDB
 public enum StoreError: Error, Equatable, Sendable {
     /// The file could not be opened as a SQLite database.
     case cannotOpen(path: String, reason: String)
+    /// The database file (or its `-wal`/`-shm`, or its folder) could be read,
+    /// written or swapped by another user; nothing was opened. `fix` is the command that helps.
+    case unsafeFile(path: String, problem: String, fix: String)
     /// The file was migrated by a newer keysync (it lists migrations this build does not know).
     case newerSchema(path: String, migrations: [String])
     /// A schema migration failed; the database is left at the previous version.
@@ -32,6 +35,8 @@ extension StoreError: CustomStringConvertible, LocalizedError {
         switch self {
         case let .cannotOpen(path, reason):
             return "\(path): cannot open the keysync database: \(reason). Check the path and its permissions, or choose another file with --db or KEYSYNC_DB."
+        case let .unsafeFile(path, problem, fix):
+            return "\(path.terminalSafe()): refusing to use the keysync database: \(problem). Fix: \(fix)"
         case let .newerSchema(path, migrations):
             return "\(path): this database was written by a newer keysync (unknown schema migrations: \(migrations.joined(separator: ", "))). Upgrade keysync (this is \(KeySyncVersion.string)) to use it."
         case let .migrationFailed(path, reason):

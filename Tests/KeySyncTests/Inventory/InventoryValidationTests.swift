@@ -315,7 +315,7 @@ struct InventoryValidationTests {
                 hosts: [web-1]
                 roles:
                   deploy: {home: "/home/a:b"}
-            """, line: 7, column: 22, message: "must not contain ':' or control characters"),
+            """, line: 7, column: 22, message: #"home "/home/a:b" must not hold ':' or control or line-separator characters; found ':'"#),
         .init(name: "uid conflict between roles on the same host", yaml: """
             defaults: {user: ops}
             hosts: {web-1: {address: 127.77.0.1}}
