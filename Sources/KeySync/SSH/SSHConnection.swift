@@ -45,7 +45,7 @@ public final class SSHConnection {
     /// The host this connection talks to.
     public let endpoint: SSHEndpoint
     /// Set when accept-new trusted this host's key during this connection.
-    public private(set) var acceptedHostKey: String?
+    public private(set) var acceptedHostKey: AcceptedHostKey?
     /// The host key the server presented.
     public private(set) var hostKey: PublicKey?
 
@@ -154,9 +154,7 @@ public final class SSHConnection {
         let blob = raw.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
         hostKey = blob.sshBlobKeyType.map { PublicKey(type: $0, blob: blob) }
         do {
-            let outcome = try hostKeys.verify(label: endpoint.label, host: endpoint.address, port: endpoint.port,
-                                              blob: blob, policy: endpoint.hostKeyPolicy)
-            if case .accepted(let fingerprint) = outcome { acceptedHostKey = fingerprint }
+            if case .accepted(let key) = try hostKeys.verify(endpoint, blob: blob) { acceptedHostKey = key }
         } catch let error as SSHError {
             throw error
         } catch {
@@ -164,17 +162,29 @@ public final class SSHConnection {
         }
     }
 
-    /// Prefer curve25519-sha256 and ed25519, keeping secure fallbacks; host key
-    /// types already in known_hosts go first so a host known only by its RSA
-    /// key is not reported as unknown.
+    /// Prefer curve25519-sha256 and ed25519, keeping secure fallbacks; the
+    /// host key algorithms come from `hostKeyPreference(knownKeyTypes:)`.
     private func setPreferences(_ session: OpaquePointer, knownHostKeyTypes: [String]) {
         let kex = "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group14-sha256"
-        var hostKeyTypes = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256"]
-        let knownFirst = knownHostKeyTypes.flatMap { $0 == "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256"] : [$0] }
-            .filter(hostKeyTypes.contains)
-        if !knownFirst.isEmpty { hostKeyTypes = knownFirst + hostKeyTypes.filter { !knownFirst.contains($0) } }
+        let hostKeyTypes = Self.hostKeyPreference(knownKeyTypes: knownHostKeyTypes)
         _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_KEX, kex)
         _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, hostKeyTypes.joined(separator: ","))
+    }
+
+    /// Host key algorithms keysync offers (SHA-1 `ssh-rsa` and DSA are not among them).
+    static let hostKeyAlgorithms = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                                    "rsa-sha2-512", "rsa-sha2-256"]
+
+    /// The host key algorithms to offer a host that known_hosts knows by
+    /// `knownKeyTypes`, as OpenSSH's `order_hostkeyalgs` does: the algorithms
+    /// of known keys first, the rest after, each part in keysync's order (an
+    /// `ssh-rsa` key is asked for as rsa-sha2-512/256). Without it a host
+    /// known by its ECDSA key that also has an ed25519 key would answer with
+    /// ed25519, a key keysync cannot check — which it refuses
+    /// (`KnownHosts.Verdict.otherType`).
+    static func hostKeyPreference(knownKeyTypes: [String]) -> [String] {
+        let known = Set(knownKeyTypes.flatMap { $0 == "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256"] : [$0] })
+        return hostKeyAlgorithms.filter(known.contains) + hostKeyAlgorithms.filter { !known.contains($0) }
     }
 
     // MARK: Authentication

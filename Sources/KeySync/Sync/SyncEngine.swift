@@ -77,6 +77,7 @@ public struct SyncEngine: Sendable {
             var result = cancellation.isCancelled
                 ? HostResult.failed(job.host, kind: "interrupted", error: "\(job.host): not started (interrupted)")
                 : converge(job, snapshot: snapshot)
+            result.acceptedHostKey = hostKeys.acceptedKey(forHost: job.host)
             result.milliseconds = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
             return result
         }
@@ -98,7 +99,6 @@ public struct SyncEngine: Sendable {
         options.loginKeyFingerprint = options.loginKeyFingerprint ?? identity.publicKey?.fingerprint
         let plan = SyncPlanner.plan(probe: probe, accounts: job.accounts, scope: job.projectScope, options: options)
         var result = HostResult(host: job.host, status: .ok)
-        result.acceptedHostKey = connection.acceptedHostKey
         if let failure = plan.failure {
             result = .failed(job.host, kind: "plan_failed", error: "\(label): \(failure)")
         }
