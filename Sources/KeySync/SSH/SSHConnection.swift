@@ -48,6 +48,12 @@ public final class SSHConnection {
     public private(set) var acceptedHostKey: AcceptedHostKey?
     /// The host key the server presented.
     public private(set) var hostKey: PublicKey?
+    /// The public key the server accepted in `authenticate(with:)`. For an
+    /// agent it is the agent key that worked (not the first one it holds):
+    /// the lockout guard must protect the key keysync really logs in with.
+    /// nil before authentication, or when libssh2 derived the key itself
+    /// (an encrypted PEM key that keysync does not parse).
+    public private(set) var authenticatedKey: PublicKey?
 
     private var socketFD: Int32 = -1
     private var session: OpaquePointer?
@@ -214,20 +220,28 @@ public final class SSHConnection {
                 }
             }
             if rc != 0 { throw refused(identity: identity.label, blob: publicBlob, algorithm: publicBlob?.sshBlobKeyType, libssh2Code: rc) }
+            authenticatedKey = publicBlob.flatMap(Self.publicKey)
         case let .signer(signer):
             let box = SignContext { data in signer.sign(data) }
             let rc = try authenticate(blob: signer.authenticationBlob, context: box, deadline: deadline)
             if rc != 0 {
                 throw refused(identity: identity.label, blob: signer.publicBlob, algorithm: signer.authenticationName, libssh2Code: rc)
             }
+            authenticatedKey = Self.publicKey(signer.publicBlob)
         case let .agent(socketPath):
-            try authenticateWithAgent(socketPath: socketPath, deadline: deadline)
+            authenticatedKey = Self.publicKey(try authenticateWithAgent(socketPath: socketPath, deadline: deadline))
         }
+    }
+
+    private static func publicKey(_ blob: [UInt8]) -> PublicKey? {
+        blob.sshBlobKeyType.map { PublicKey(type: $0, blob: blob) }
     }
 
     private var authTimeout: SSHError { .connectionLost(host: endpoint.label, reason: "authentication timed out") }
 
-    private func authenticateWithAgent(socketPath: String, deadline: Deadline) throws(SSHError) {
+    /// Offers the agent's keys in the agent's order; returns the blob of the
+    /// one the server accepted.
+    private func authenticateWithAgent(socketPath: String, deadline: Deadline) throws(SSHError) -> [UInt8] {
         let agent: SSHAgentClient
         let identities: [SSHAgentClient.Identity]
         do {
@@ -248,7 +262,7 @@ public final class SSHConnection {
                 try? agent.sign(blob: identity.blob, data: Array(data), flags: isRSA ? SSHAgentClient.signRSASHA256 : 0)
             }
             let blob = isRSA ? Self.renamed(identity.blob, to: "rsa-sha2-256") : identity.blob
-            if try authenticate(blob: blob, context: box, deadline: deadline) == 0 { return }
+            if try authenticate(blob: blob, context: box, deadline: deadline) == 0 { return identity.blob }
             tried.append("\(identity.blob.sshBlobKeyType ?? "?") \(Fingerprint.sha256(of: identity.blob))")
         }
         throw .authFailed(host: endpoint.label, user: endpoint.user,

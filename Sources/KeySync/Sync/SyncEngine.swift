@@ -96,7 +96,7 @@ public struct SyncEngine: Sendable {
 
         var options = settings.plan
         options.loginUser = job.endpoint.user
-        options.loginKeyFingerprint = options.loginKeyFingerprint ?? identity.publicKey?.fingerprint
+        options.loginKeyFingerprint = options.loginKeyFingerprint ?? Self.loginKeyFingerprint(connection, identity)
         let plan = SyncPlanner.plan(probe: probe, accounts: job.accounts, scope: job.projectScope, options: options)
         var result = HostResult(host: job.host, status: .ok)
         if let failure = plan.failure {
@@ -160,6 +160,13 @@ public struct SyncEngine: Sendable {
             result.status = .changed
         }
         return result
+    }
+
+    /// The key the lockout guard protects: the one the server accepted on
+    /// this connection (with `agent: true`, the agent key that worked), else
+    /// the identity's own public key.
+    static func loginKeyFingerprint(_ connection: SSHConnection, _ identity: SSHIdentity) -> String? {
+        connection.authenticatedKey?.fingerprint ?? identity.publicKey?.fingerprint
     }
 
     /// Why nothing may be written on this host, or nil: writes need root and setpriv.
