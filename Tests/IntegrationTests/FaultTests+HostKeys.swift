@@ -71,7 +71,7 @@ extension FaultTests {
             let leaked = Self.afterHandshake.filter { log.contains($0) }
             let created = try fleet.exec(host: host, ["getent", "passwd", "fz0"]).status == 0
             let error = result?.error?.replacingOccurrences(of: known, with: "known_hosts") ?? ""
-            check.observe("\(result?.errorKind ?? "missing") (\"\(error.prefix(170))\"); exit \(push.status); known_hosts \(after == before ? "unchanged" : "CHANGED"); accepted_host_keys \(report.acceptedHostKeys.count); sshd: \(leaked.isEmpty ? "no auth/session lines" : "saw \(leaked)")")
+            check.observe("\(result?.errorKind ?? "missing") (\"\(error.prefix(200))\"); exit \(push.status); known_hosts \(after == before ? "unchanged" : "CHANGED"); accepted_host_keys \(report.acceptedHostKeys.count); sshd: \(leaked.isEmpty ? "no auth/session lines" : "saw \(leaked)")")
             check.require(result?.errorKind == "host_key_mismatch", "error kind \(result?.errorKind ?? "missing")")
             check.require(result?.error?.contains("knows this host by ssh-rsa only") == true, "error: \(result?.error ?? "")")
             check.require(push.status == 3, "exit \(push.status)")
@@ -117,7 +117,7 @@ extension FaultTests {
                 let seen = result?.errorKind ?? result?.status.rawValue ?? "missing"
                 let accepted = report.acceptedHostKeys.filter { $0.host == name }
                 let row = rows.filter { $0.hasPrefix(name + "\t") }
-                check.observe("\(seen); known_hosts +\(lines.filter { $0 == expectedLines[host] }.count) line; accepted_host_keys \(accepted.map { "\($0.keyType) \($0.fingerprint)" }); row \(row.joined())")
+                check.observe("\(seen); known_hosts +\(lines.filter { $0 == expectedLines[host] }.count) line; accepted_host_keys \(accepted.map { "\($0.keyType) \($0.fingerprint)" }); host_keys row \(row.joined().replacingOccurrences(of: "\t", with: " "))")
                 check.require(seen == outcome, "\(name): \(seen) \(result?.error ?? "")")
                 check.require(lines.filter { $0 == expectedLines[host] }.count == 1, "known_hosts:\n\(lines.joined(separator: "\n"))")
                 check.require(accepted.count == 1 && accepted.first?.fingerprint == expectedFingerprints[host]
