@@ -12,6 +12,9 @@ extension KeySyncCommand {
                 with the inventory's settings, refuses symlinks and paths sshd no longer reads, keeps a snapshot \
                 of the current content (so the restore itself can be undone), and writes only if the file still \
                 has the content it just read. A file that did not exist before the run is never deleted. \
+                Keys revoked since (inventory `revoked:`, keys retired by rotations) are left out of what is \
+                restored, each one listed. Like push, restore refuses (lockout_refused) to remove the key \
+                keysync logs in with or to leave an account that has keys with none, unless --force. \
                 Exit 0 restored, 1 bad input, 3 the host failed.
                 """
         )
@@ -31,6 +34,9 @@ extension KeySyncCommand {
         @Flag(name: .long, help: "Print what would be restored and write nothing.")
         var dryRun = false
 
+        @Flag(name: .long, help: "Allow a restore the lockout guard refuses (removing keysync's own login key, emptying an account); revoked keys still stay out.")
+        var force = false
+
         func run() throws {
             print(try render(), terminator: "")
             guard !dryRun else { return }
@@ -38,8 +44,9 @@ extension KeySyncCommand {
             let store = try databaseOption.openStore()
             let (restoreRun, result) = try exitOnError {
                 try SyncRun.restore(inventory: inventory, store: store, host: host, runID: runID, account: account,
-                                    passphrase: Passphrase.prompt)
+                                    force: force, passphrase: Passphrase.prompt)
             }
+            result.changes.forEach { print("\(host.terminalSafe()): \($0.terminalSafe())") }
             switch result.status {
             case .failed:
                 print("\(host.terminalSafe()): FAILED: \((result.error ?? "unknown error").terminalSafe()) (run \(restoreRun))")
@@ -47,7 +54,6 @@ extension KeySyncCommand {
             case .ok:
                 print("\(host.terminalSafe()): already as before run \(runID); nothing written (run \(restoreRun))")
             default:
-                result.changes.forEach { print("\(host.terminalSafe()): \($0.terminalSafe())") }
                 print("restored (run \(restoreRun))")
             }
         }

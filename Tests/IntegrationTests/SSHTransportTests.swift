@@ -119,6 +119,28 @@ import Testing
         #expect(try connection.exec("id -un", timeout: 10).stdoutText == "\(fleet.user)\n")
     }
 
+    /// The key the server accepted is known after authentication: with an
+    /// agent whose first key is refused, the second (the one that logged in),
+    /// for the lockout guard; with a key file, that file's key.
+    @Test func authenticatedKeyIsTheAgentKeyThatLoggedIn() throws {
+        let workspace = try Workspace()
+        let stranger = try workspace.generateKey("stranger")
+        let agent = try SSHAgentProcess(socket: workspace.file("agent.sock"), keys: [stranger, fleet.keyPath(.ecdsa)])
+        defer { agent.stop() }
+        let fingerprints = try agent.fingerprints()
+        #expect(fingerprints.count == 2)
+        let viaAgent = try SSHConnection(endpoint: endpoint(8), hostKeys: HostKeyVerifier())
+        #expect(viaAgent.authenticatedKey == nil)
+        try viaAgent.authenticate(with: try SSHIdentity.load(.agent(socketPath: agent.socket)))
+        #expect(viaAgent.authenticatedKey?.fingerprint == fingerprints.last)
+        #expect(viaAgent.authenticatedKey?.type == "ecdsa-sha2-nistp256")
+
+        let file = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
+        let viaFile = try SSHConnection(endpoint: endpoint(8), hostKeys: HostKeyVerifier())
+        try viaFile.authenticate(with: file)
+        #expect(viaFile.authenticatedKey?.fingerprint == file.publicKey?.fingerprint && file.publicKey != nil)
+    }
+
     /// A conversation with one command: part of the input, its answer, more
     /// input, the rest (how push sends the apply script to the probe's shell).
     @Test func remoteCommandTakesInputInParts() throws {
@@ -176,7 +198,8 @@ import Testing
             _ = try SSHConnection(endpoint: endpoint(5, knownHosts: path), hostKeys: HostKeyVerifier())
         }
         let accepted = try SSHConnection(endpoint: endpoint(5, knownHosts: path, accept: true), hostKeys: HostKeyVerifier())
-        #expect(accepted.acceptedHostKey?.hasPrefix("SHA256:") == true)
+        #expect(accepted.acceptedHostKey?.fingerprint.hasPrefix("SHA256:") == true)
+        #expect(accepted.acceptedHostKey?.keyType == "ssh-ed25519" && accepted.acceptedHostKey?.knownHosts == path)
         // The appended line is now trusted by a strict connection, and hashed entries work too.
         _ = try SSHConnection(endpoint: endpoint(5, knownHosts: path), hostKeys: HostKeyVerifier())
         let hashed = try TestFleet.run(["ssh-keygen", "-H", "-f", path])

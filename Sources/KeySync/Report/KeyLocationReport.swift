@@ -24,7 +24,8 @@ public struct KeyLocationReport: Sendable {
         var table = TextTable(header: ["HOST", "ACCOUNT", "MANAGED", "TYPE", "LAST SEEN", "RUN", "IN LATEST SCAN", "COMMENT"])
         table.rows = sightings.map { sighting in
             let key = sighting.key
-            return [.init(key.host), .init(key.account), .init(key.managed ? "yes" : "no"), .init(key.keyType),
+            // Account '' is the host itself: a host key accept-new trusted.
+            return [.init(key.host), .init(key.account == Store.hostKeyAccount ? "(host key)" : key.account), .init(key.managed ? "yes" : "no"), .init(key.keyType),
                     .init(key.lastSeenAt.reportText), .init(key.lastSeenRun.map(String.init) ?? "-"),
                     .init(sighting.seenInLatestScan ? "yes" : "no"), .init(key.comment)]
         }

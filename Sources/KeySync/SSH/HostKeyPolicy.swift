@@ -5,13 +5,40 @@ public enum HostKeyPolicy: Hashable, Sendable {
     /// Only keys already in the known_hosts file (the default).
     case knownHosts(path: String)
     /// Trust on first use: an unknown host's key is appended to the file;
-    /// a *changed* key is still refused.
+    /// a *changed* key is still refused, and so is a key of another type
+    /// for a host the file knows by one type (OpenSSH would append it).
     case acceptNew(path: String)
 
     var path: String {
         switch self {
         case .knownHosts(let path), .acceptNew(let path): return path
         }
+    }
+}
+
+/// A host key that `--accept-new-host-keys` trusted on first use: appended
+/// to `knownHosts`, recorded in the database (`host_keys`, account '') and
+/// listed in push/check `--json` as `accepted_host_keys`.
+public struct AcceptedHostKey: Codable, Hashable, Sendable {
+    /// Inventory host name.
+    public var host: String
+    /// The address and port the key was appended for (`[address]:port` unless 22).
+    public var address: String
+    public var port: Int
+    /// `ssh-ed25519`, `ecdsa-sha2-nistp256`, …
+    public var keyType: String
+    /// `SHA256:…`, as `ssh-keygen -l` prints it.
+    public var fingerprint: String
+    /// The known_hosts file the line was appended to.
+    public var knownHosts: String
+
+    enum CodingKeys: String, CodingKey {
+        case host, address, port, keyType = "key_type", fingerprint, knownHosts = "known_hosts"
+    }
+
+    public init(host: String, address: String, port: Int, keyType: String, fingerprint: String, knownHosts: String) {
+        (self.host, self.address, self.port) = (host, address, port)
+        (self.keyType, self.fingerprint, self.knownHosts) = (keyType, fingerprint, knownHosts)
     }
 }
 
@@ -22,11 +49,13 @@ public final class HostKeyVerifier: @unchecked Sendable {
     public enum Outcome: Equatable, Sendable {
         case known
         /// The key was unknown and appended under accept-new.
-        case accepted(fingerprint: String)
+        case accepted(AcceptedHostKey)
     }
 
     private let lock = NSLock()
     private var files: [String: KnownHosts] = [:]
+    /// Keys appended under accept-new, by inventory host name.
+    private var accepted: [String: AcceptedHostKey] = [:]
 
     public init() {}
 
@@ -35,8 +64,17 @@ public final class HostKeyVerifier: @unchecked Sendable {
         try knownHosts(policy.path).knownKeyTypes(host: host, port: port)
     }
 
-    /// Verifies `blob` for `host`:`port`; throws the typed reason if it is not trusted.
-    func verify(label: String, host: String, port: Int, blob: [UInt8], policy: HostKeyPolicy) throws -> Outcome {
+    /// The key accept-new appended for inventory host `host` through this
+    /// verifier, if any. Kept here, not only on the connection, so that a
+    /// host that fails after the handshake (authentication, sudo, probe)
+    /// still reports and records the key that is now in known_hosts.
+    public func acceptedKey(forHost host: String) -> AcceptedHostKey? {
+        lock.withLock { accepted[host] }
+    }
+
+    /// Verifies the key `blob` that `endpoint` offered; throws the typed reason if it is not trusted.
+    func verify(_ endpoint: SSHEndpoint, blob: [UInt8]) throws -> Outcome {
+        let (label, host, port, policy) = (endpoint.label, endpoint.address, endpoint.port, endpoint.hostKeyPolicy)
         let keyType = blob.sshBlobKeyType ?? "unknown"
         let fingerprint = Fingerprint.sha256(of: blob)
         lock.lock()
@@ -49,6 +87,10 @@ public final class HostKeyVerifier: @unchecked Sendable {
             throw SSHError.hostKeyRevoked(host: label, fingerprint: fingerprint)
         case .mismatch:
             throw SSHError.hostKeyMismatch(host: label, keyType: keyType, fingerprint: fingerprint, knownHostsPath: policy.path)
+        case .otherType(let knownTypes):
+            // Known by another type: never trust on first use (see KnownHosts.Verdict.otherType).
+            throw SSHError.hostKeyTypeChanged(host: label, keyType: keyType, fingerprint: fingerprint,
+                                              knownTypes: knownTypes, knownHostsPath: policy.path)
         case .unknown:
             guard case .acceptNew(let path) = policy else {
                 throw SSHError.hostKeyUnknown(host: label, keyType: keyType, fingerprint: fingerprint, knownHostsPath: policy.path)
@@ -58,7 +100,10 @@ public final class HostKeyVerifier: @unchecked Sendable {
             var updated = known
             updated.entries += KnownHosts(contents: line).entries
             files[path] = updated
-            return .accepted(fingerprint: fingerprint)
+            let key = AcceptedHostKey(host: endpoint.name, address: host, port: port, keyType: keyType,
+                                      fingerprint: fingerprint, knownHosts: path)
+            accepted[endpoint.name] = key
+            return .accepted(key)
         }
     }
 

@@ -21,7 +21,16 @@ public struct KnownHosts: Sendable {
     /// What known_hosts says about a key a server offered.
     public enum Verdict: Equatable, Sendable {
         case match
+        /// The host is known with another key of the same type.
         case mismatch
+        /// The host is known, but only by other key types (`known`, in file
+        /// order). keysync asks a known host for its known types first (see
+        /// `SSHConnection.hostKeyPreference`), so a host that answers with
+        /// another type no longer holds the known key — or is not that host.
+        /// OpenSSH's accept-new would append the new key here; keysync
+        /// refuses it like a changed key.
+        case otherType(known: [String])
+        /// known_hosts says nothing about the host: trust on first use may add it.
         case unknown
         case revoked
     }
@@ -54,6 +63,7 @@ public struct KnownHosts: Sendable {
         let plain = matching.filter { !$0.revoked }
         if plain.contains(where: { $0.blob == blob }) { return .match }
         if plain.contains(where: { $0.keyType == keyType }) { return .mismatch }
+        if !plain.isEmpty { return .otherType(known: knownKeyTypes(host: host, port: port)) }
         return .unknown
     }
 

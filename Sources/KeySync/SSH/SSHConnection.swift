@@ -45,9 +45,15 @@ public final class SSHConnection {
     /// The host this connection talks to.
     public let endpoint: SSHEndpoint
     /// Set when accept-new trusted this host's key during this connection.
-    public private(set) var acceptedHostKey: String?
+    public private(set) var acceptedHostKey: AcceptedHostKey?
     /// The host key the server presented.
     public private(set) var hostKey: PublicKey?
+    /// The public key the server accepted in `authenticate(with:)`. For an
+    /// agent it is the agent key that worked (not the first one it holds):
+    /// the lockout guard must protect the key keysync really logs in with.
+    /// nil before authentication, or when libssh2 derived the key itself
+    /// (an encrypted PEM key that keysync does not parse).
+    public private(set) var authenticatedKey: PublicKey?
 
     private var socketFD: Int32 = -1
     private var session: OpaquePointer?
@@ -154,9 +160,7 @@ public final class SSHConnection {
         let blob = raw.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
         hostKey = blob.sshBlobKeyType.map { PublicKey(type: $0, blob: blob) }
         do {
-            let outcome = try hostKeys.verify(label: endpoint.label, host: endpoint.address, port: endpoint.port,
-                                              blob: blob, policy: endpoint.hostKeyPolicy)
-            if case .accepted(let fingerprint) = outcome { acceptedHostKey = fingerprint }
+            if case .accepted(let key) = try hostKeys.verify(endpoint, blob: blob) { acceptedHostKey = key }
         } catch let error as SSHError {
             throw error
         } catch {
@@ -164,17 +168,29 @@ public final class SSHConnection {
         }
     }
 
-    /// Prefer curve25519-sha256 and ed25519, keeping secure fallbacks; host key
-    /// types already in known_hosts go first so a host known only by its RSA
-    /// key is not reported as unknown.
+    /// Prefer curve25519-sha256 and ed25519, keeping secure fallbacks; the
+    /// host key algorithms come from `hostKeyPreference(knownKeyTypes:)`.
     private func setPreferences(_ session: OpaquePointer, knownHostKeyTypes: [String]) {
         let kex = "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group14-sha256"
-        var hostKeyTypes = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256"]
-        let knownFirst = knownHostKeyTypes.flatMap { $0 == "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256"] : [$0] }
-            .filter(hostKeyTypes.contains)
-        if !knownFirst.isEmpty { hostKeyTypes = knownFirst + hostKeyTypes.filter { !knownFirst.contains($0) } }
+        let hostKeyTypes = Self.hostKeyPreference(knownKeyTypes: knownHostKeyTypes)
         _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_KEX, kex)
         _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, hostKeyTypes.joined(separator: ","))
+    }
+
+    /// Host key algorithms keysync offers (SHA-1 `ssh-rsa` and DSA are not among them).
+    static let hostKeyAlgorithms = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                                    "rsa-sha2-512", "rsa-sha2-256"]
+
+    /// The host key algorithms to offer a host that known_hosts knows by
+    /// `knownKeyTypes`, as OpenSSH's `order_hostkeyalgs` does: the algorithms
+    /// of known keys first, the rest after, each part in keysync's order (an
+    /// `ssh-rsa` key is asked for as rsa-sha2-512/256). Without it a host
+    /// known by its ECDSA key that also has an ed25519 key would answer with
+    /// ed25519, a key keysync cannot check — which it refuses
+    /// (`KnownHosts.Verdict.otherType`).
+    static func hostKeyPreference(knownKeyTypes: [String]) -> [String] {
+        let known = Set(knownKeyTypes.flatMap { $0 == "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256"] : [$0] })
+        return hostKeyAlgorithms.filter(known.contains) + hostKeyAlgorithms.filter { !known.contains($0) }
     }
 
     // MARK: Authentication
@@ -204,20 +220,28 @@ public final class SSHConnection {
                 }
             }
             if rc != 0 { throw refused(identity: identity.label, blob: publicBlob, algorithm: publicBlob?.sshBlobKeyType, libssh2Code: rc) }
+            authenticatedKey = publicBlob.flatMap(Self.publicKey)
         case let .signer(signer):
             let box = SignContext { data in signer.sign(data) }
             let rc = try authenticate(blob: signer.authenticationBlob, context: box, deadline: deadline)
             if rc != 0 {
                 throw refused(identity: identity.label, blob: signer.publicBlob, algorithm: signer.authenticationName, libssh2Code: rc)
             }
+            authenticatedKey = Self.publicKey(signer.publicBlob)
         case let .agent(socketPath):
-            try authenticateWithAgent(socketPath: socketPath, deadline: deadline)
+            authenticatedKey = Self.publicKey(try authenticateWithAgent(socketPath: socketPath, deadline: deadline))
         }
+    }
+
+    private static func publicKey(_ blob: [UInt8]) -> PublicKey? {
+        blob.sshBlobKeyType.map { PublicKey(type: $0, blob: blob) }
     }
 
     private var authTimeout: SSHError { .connectionLost(host: endpoint.label, reason: "authentication timed out") }
 
-    private func authenticateWithAgent(socketPath: String, deadline: Deadline) throws(SSHError) {
+    /// Offers the agent's keys in the agent's order; returns the blob of the
+    /// one the server accepted.
+    private func authenticateWithAgent(socketPath: String, deadline: Deadline) throws(SSHError) -> [UInt8] {
         let agent: SSHAgentClient
         let identities: [SSHAgentClient.Identity]
         do {
@@ -238,7 +262,7 @@ public final class SSHConnection {
                 try? agent.sign(blob: identity.blob, data: Array(data), flags: isRSA ? SSHAgentClient.signRSASHA256 : 0)
             }
             let blob = isRSA ? Self.renamed(identity.blob, to: "rsa-sha2-256") : identity.blob
-            if try authenticate(blob: blob, context: box, deadline: deadline) == 0 { return }
+            if try authenticate(blob: blob, context: box, deadline: deadline) == 0 { return identity.blob }
             tried.append("\(identity.blob.sshBlobKeyType ?? "?") \(Fingerprint.sha256(of: identity.blob))")
         }
         throw .authFailed(host: endpoint.label, user: endpoint.user,

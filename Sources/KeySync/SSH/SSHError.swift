@@ -15,6 +15,11 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
     case hostKeyUnknown(host: String, keyType: String, fingerprint: String, knownHostsPath: String)
     /// known_hosts has a different key of the same type: possible man-in-the-middle.
     case hostKeyMismatch(host: String, keyType: String, fingerprint: String, knownHostsPath: String)
+    /// known_hosts knows this host only by other key types (`knownTypes`), and
+    /// the host offered `keyType` although it was asked for those first: the
+    /// known key is gone or this is not that host. Refused under
+    /// `--accept-new-host-keys` too (nothing is appended).
+    case hostKeyTypeChanged(host: String, keyType: String, fingerprint: String, knownTypes: [String], knownHostsPath: String)
     /// The host key is marked `@revoked` in known_hosts.
     case hostKeyRevoked(host: String, fingerprint: String)
     /// The server refused every offered key.
@@ -44,6 +49,8 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(host): host key \(type) \(fp) is not in \(path); nothing was sent. Verify it out of band and add it, or run once with --accept-new-host-keys"
         case let .hostKeyMismatch(host, type, fp, path):
             return "\(host): HOST KEY CHANGED: server offered \(type) \(fp), which differs from \(path); nothing was sent. If the host was rebuilt, remove the old line (ssh-keygen -R) and verify the new key"
+        case let .hostKeyTypeChanged(host, type, fp, known, path):
+            return "\(host): HOST KEY CHANGED: \(path) knows this host by \(known.joined(separator: ", ")) only, but it offered \(type) \(fp) (keysync asked for the known type first); nothing was sent and nothing was appended. If the host really dropped that key, verify the new one out of band and replace the old line (ssh-keygen -R)"
         case let .hostKeyRevoked(host, fp):
             return "\(host): host key \(fp) is marked @revoked in known_hosts; nothing was sent"
         case let .authFailed(host, user, reason):
@@ -64,7 +71,7 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .resolve, .connectFailed, .connectTimeout, .handshakeTimeout, .handshakeFailed, .connectionLost:
             return "host_unreachable"
-        case .hostKeyUnknown, .hostKeyMismatch, .hostKeyRevoked:
+        case .hostKeyUnknown, .hostKeyMismatch, .hostKeyTypeChanged, .hostKeyRevoked:
             return "host_key_mismatch"
         case .authFailed, .identity:
             return "auth_failed"

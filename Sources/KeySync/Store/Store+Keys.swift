@@ -25,6 +25,20 @@ extension Store {
         }
     }
 
+    /// The SSH host keys `--accept-new-host-keys` trusted for `host`, oldest
+    /// first. They live in `host_keys` under account '' (the host itself, as
+    /// in `drift`), so `keysync where FINGERPRINT` finds them too; `seen` is
+    /// `first_seen_run/at` (the run that appended the key to known_hosts).
+    public func acceptedHostKeys(host: String) throws -> [HostKey] {
+        try read("read the accepted host keys of \(host)") { db in
+            try HostKey.filter(HostKey.Columns.host == host && HostKey.Columns.account == Self.hostKeyAccount)
+                .order(Column("first_seen_at"), HostKey.Columns.fingerprint).fetchAll(db)
+        }
+    }
+
+    /// The `host_keys.account` of a host's own SSH host keys: '' is the host itself.
+    public static let hostKeyAccount = ""
+
     /// Every key seen on `host` (of one account, if given), by account and fingerprint.
     public func keys(host: String, account: String? = nil) throws -> [HostKey] {
         try read("read the keys seen on \(host)") { db in
@@ -32,5 +46,14 @@ extension Store {
             if let account { request = request.filter(HostKey.Columns.account == account) }
             return try request.order(HostKey.Columns.account, HostKey.Columns.fingerprint).fetchAll(db)
         }
+    }
+}
+
+extension Store.SeenKey {
+    /// The `host_keys` row of a host key accept-new appended to known_hosts.
+    init(acceptedHostKey key: AcceptedHostKey) {
+        self.init(account: Store.hostKeyAccount, fingerprint: key.fingerprint, keyType: key.keyType,
+                  comment: "host key accepted into \(key.knownHosts) for \(KnownHosts.lookupName(host: key.address, port: key.port))",
+                  managed: false)
     }
 }

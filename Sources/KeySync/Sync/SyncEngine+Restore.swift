@@ -18,6 +18,14 @@ extension SyncEngine {
     /// reads, snapshot the current content (so a restore can be undone too),
     /// compare-and-swap on the hash just read, write as the account.
     ///
+    /// Push's key rules hold too (`settings.plan`): a revoked key
+    /// (`plan.revoked`: inventory `revoked:` and rotation-retired keys) never
+    /// comes back — its lines are left out of the restored bytes, even with
+    /// `--force`, and each one is listed in `changes`; and the lockout guard
+    /// (`SyncPlanner.lockoutRefusal`) refuses, unless `plan.force`, a restore
+    /// that would remove the key keysync logged in with or leave an account
+    /// that has keys with none (`lockout_refused`; that file is not written).
+    ///
     /// A file that did not exist before the run is not deleted: keysync never
     /// deletes an authorized_keys file; the error says to remove it by hand.
     public func restore(_ job: HostJob, files: [RestoreFile], snapshot: SnapshotHook? = nil) -> HostResult {
@@ -28,6 +36,9 @@ extension SyncEngine {
         }
         defer { probed.connection.close() }
         let label = job.endpoint.label
+        var options = settings.plan
+        options.loginUser = job.endpoint.user
+        options.loginKeyFingerprint = options.loginKeyFingerprint ?? Self.loginKeyFingerprint(probed.connection, probed.identity)
         var result = HostResult(host: job.host, status: .ok)
         var applies: [AccountApply] = [], before: [Snapshot] = [], problems: [String] = []
         for file in files {
@@ -43,11 +54,22 @@ extension SyncEngine {
                 problems.append("\(file.path) or a folder above it is a symlink; nothing restored there")
                 continue
             }
-            guard let content = file.content else {
+            guard let snapshotContent = file.content else {
                 problems.append("\(file.path) did not exist before that run; keysync never deletes it — remove it by hand if you mean to")
                 continue
             }
+            let (content, keptOut) = Self.withoutRevoked(snapshotContent, revoked: options.revoked)
+            result.changes += keptOut.map { line in
+                "not restoring revoked key \(line.entry!.key.type) \(line.entry!.key.fingerprint) (line \(line.number) of the snapshot) to \(file.path)"
+            }
             if account.content == content { continue }
+            let current = AuthorizedKeysFile(bytes: account.content ?? [])
+            if let refusal = SyncPlanner.lockoutRefusal(account: file.account, old: current, new: content, options: options) {
+                result.drift.append(DriftItem(account: file.account, kind: .lockoutRefused, detail: refusal.detail,
+                                              fingerprint: refusal.fingerprint))
+                problems.append("\(file.path) not restored: \(refusal.change)")
+                continue
+            }
             if let current = account.content { before.append(Snapshot(account: file.account, path: file.path, content: current)) }
             applies.append(AccountApply(account: file.account,
                                         write: FileWrite(path: file.path, expectedHash: account.contentHash, content: content)))
@@ -73,12 +95,21 @@ extension SyncEngine {
         }
         if !problems.isEmpty {
             result.status = .failed
-            result.errorKind = "restore_failed"
+            result.errorKind = result.drift.contains { $0.kind == .lockoutRefused } ? DriftKind.lockoutRefused.rawValue : "restore_failed"
             result.error = "\(label): " + problems.joined(separator: "; ")
         } else {
             result.status = result.hashesAfter.isEmpty ? .ok : .changed
         }
         return result
+    }
+
+    /// `content` without the key lines whose fingerprint is in `revoked`
+    /// (inside managed blocks or not), and the lines left out.
+    static func withoutRevoked(_ content: [UInt8], revoked: Set<String>) -> (bytes: [UInt8], keptOut: [AuthorizedKeysFile.Line]) {
+        let file = AuthorizedKeysFile(bytes: content)
+        let keptOut = file.keyLines.filter { revoked.contains($0.entry!.key.fingerprint) }
+        guard !keptOut.isEmpty else { return (content, []) }
+        return (file.removingKeys(withFingerprints: revoked).serialized(), keptOut)
     }
 }
 
@@ -88,7 +119,12 @@ extension SyncRun {
     /// `keysync restore --host H --run ID`: puts back what run `runID` wrote
     /// over on `host` (every account, or one), recorded as a `restore` run
     /// (not a scan: it neither opens nor closes drift). Returns the run id and the host's result.
+    ///
+    /// Keys revoked since (the inventory's `revoked:` and keys retired by
+    /// rotations, as for push) are left out of what is restored; `force`
+    /// lets the restore past the lockout guard (see `SyncEngine.restore`).
     public static func restore(inventory: Inventory, store: Store, host name: String, runID: Int64, account: String? = nil,
+                               force: Bool = false,
                                passphrase: @escaping (String) -> String? = { _ in nil }) throws -> (run: Int64, result: HostResult) {
         guard let host = inventory.host(named: name) else { throw RestoreError.unknownHost(name) }
         let snapshots = try store.snapshots(host: name, runID: runID, account: account)
@@ -96,7 +132,9 @@ extension SyncRun {
         let files = snapshots.map { SyncEngine.RestoreFile(account: $0.ref.account, path: $0.ref.path, content: $0.content) }
         let accounts = Array(Set(files.map(\.account))).sorted().map { AccountTarget(name: $0, blocks: []) }
         let job = job(for: host, accounts: accounts)
-        let engine = SyncEngine(jobs: [job], settings: SyncEngine.Settings(mode: .push), passphrase: passphrase)
+        let revoked = inventory.revokedFingerprints.union(try store.retiredFingerprints())
+        let engine = SyncEngine(jobs: [job], settings: SyncEngine.Settings(mode: .push, plan: PlanOptions(revoked: revoked, force: force)),
+                                passphrase: passphrase)
         let restoreRun = try store.beginRun(command: "restore", selection: "--host \(name) --run \(runID)",
                                             inventoryHash: inventory.inventoryHash)
         let started = Date()

@@ -77,6 +77,7 @@ public struct SyncEngine: Sendable {
             var result = cancellation.isCancelled
                 ? HostResult.failed(job.host, kind: "interrupted", error: "\(job.host): not started (interrupted)")
                 : converge(job, snapshot: snapshot)
+            result.acceptedHostKey = hostKeys.acceptedKey(forHost: job.host)
             result.milliseconds = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
             return result
         }
@@ -95,10 +96,9 @@ public struct SyncEngine: Sendable {
 
         var options = settings.plan
         options.loginUser = job.endpoint.user
-        options.loginKeyFingerprint = options.loginKeyFingerprint ?? identity.publicKey?.fingerprint
+        options.loginKeyFingerprint = options.loginKeyFingerprint ?? Self.loginKeyFingerprint(connection, identity)
         let plan = SyncPlanner.plan(probe: probe, accounts: job.accounts, scope: job.projectScope, options: options)
         var result = HostResult(host: job.host, status: .ok)
-        result.acceptedHostKey = connection.acceptedHostKey
         if let failure = plan.failure {
             result = .failed(job.host, kind: "plan_failed", error: "\(label): \(failure)")
         }
@@ -178,6 +178,13 @@ public struct SyncEngine: Sendable {
             result.errorKind = tooLarge.isEmpty ? "revocation_blocked" : "file_too_large"
             result.status = .failed
         }
+    }
+
+    /// The key the lockout guard protects: the one the server accepted on
+    /// this connection (with `agent: true`, the agent key that worked), else
+    /// the identity's own public key.
+    static func loginKeyFingerprint(_ connection: SSHConnection, _ identity: SSHIdentity) -> String? {
+        connection.authenticatedKey?.fingerprint ?? identity.publicKey?.fingerprint
     }
 
     /// Why nothing may be written on this host, or nil: writes need root and setpriv.

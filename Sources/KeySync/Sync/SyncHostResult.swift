@@ -35,8 +35,9 @@ public struct HostResult: Sendable {
     /// sha256 of the account files before and after (path → hash).
     public var hashesBefore: [String: String] = [:]
     public var hashesAfter: [String: String] = [:]
-    /// Set when accept-new trusted this host's key during the run.
-    public var acceptedHostKey: String?
+    /// Set when accept-new trusted this host's key during the run (also when
+    /// the host failed after the handshake: the key is in known_hosts now).
+    public var acceptedHostKey: AcceptedHostKey?
     public var milliseconds: Int = 0
 
     public init(host: String, status: HostStatus) {

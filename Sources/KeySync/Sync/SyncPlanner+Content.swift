@@ -103,28 +103,45 @@ extension SyncPlanner {
         }
         plan.newContent = new
 
-        // Lockout guard.
-        // Revoked keys do not count: removing a compromised last key is the point.
+        if let refusal = lockoutRefusal(account: name, old: file, new: new, options: options) {
+            plan.changes = plan.changes.filter { $0.hasPrefix("fix home") } + [refusal.change]
+            plan.report(.lockoutRefused, refusal.detail, fingerprint: refusal.fingerprint)
+            plan.diff = nil
+            return old
+        }
+        return new
+    }
+
+    /// Why the lockout guard refuses to replace `old` with `new` in `name`'s
+    /// file, or nil. Shared by push (`planContent`) and `restore`.
+    struct LockoutRefusal: Equatable, Sendable {
+        /// The plan's change line (`refused: …; use --force …`).
+        var change: String
+        /// The `lockout_refused` drift detail.
+        var detail: String
+        /// keysync's login key, when that is what would go.
+        var fingerprint: String?
+    }
+
+    /// The lockout guard, unless `options.force`: refuses to remove the key
+    /// keysync logs in with from the login user's own file, and to leave an
+    /// account that had keys with none. Revoked keys do not count as keys the
+    /// account had: removing a compromised last key is the point.
+    static func lockoutRefusal(account name: String, old file: AuthorizedKeysFile, new: [UInt8],
+                               options: PlanOptions) -> LockoutRefusal? {
+        guard !options.force else { return nil }
         let oldKeys = Set(file.keyLines.compactMap { $0.entry?.key.fingerprint })
         let oldUsable = oldKeys.subtracting(options.revoked)
         let newKeys = Set(AuthorizedKeysFile(bytes: new).keyLines.compactMap { $0.entry?.key.fingerprint })
-        if !options.force {
-            if name == options.loginUser, let login = options.loginKeyFingerprint, oldKeys.contains(login), !newKeys.contains(login) {
-                plan.changes = plan.changes.filter { $0.hasPrefix("fix home") }
-                    + ["refused: this would remove \(login), the key keysync logs in with as \(name); use --force if you really mean it"]
-                plan.report(.lockoutRefused, "would remove keysync's own login key \(login) from \(name)", fingerprint: login)
-                plan.diff = nil
-                return old
-            }
-            if !oldUsable.isEmpty && newKeys.isEmpty {
-                plan.changes = plan.changes.filter { $0.hasPrefix("fix home") }
-                    + ["refused: this would leave \(name) with no keys (it has \(oldUsable.count)); use --force if you really mean it"]
-                plan.report(.lockoutRefused, "would remove every key of \(name)")
-                plan.diff = nil
-                return old
-            }
+        if name == options.loginUser, let login = options.loginKeyFingerprint, oldKeys.contains(login), !newKeys.contains(login) {
+            return LockoutRefusal(change: "refused: this would remove \(login), the key keysync logs in with as \(name); use --force if you really mean it",
+                                  detail: "would remove keysync's own login key \(login) from \(name)", fingerprint: login)
         }
-        return new
+        if !oldUsable.isEmpty && newKeys.isEmpty {
+            return LockoutRefusal(change: "refused: this would leave \(name) with no keys (it has \(oldUsable.count)); use --force if you really mean it",
+                                  detail: "would remove every key of \(name)")
+        }
+        return nil
     }
 
     /// Fingerprints that appear on more than one key line of `bytes` (a

@@ -26,6 +26,13 @@ public struct RunReport: Codable, Sendable {
     public var summary: Summary
     /// Set when the run stopped early (SIGINT).
     public var interrupted: Bool
+    /// Host keys `--accept-new-host-keys` appended to known_hosts in this run,
+    /// in host order (always present; empty without the flag).
+    public var acceptedHostKeys: [AcceptedHostKey] = []
+
+    enum CodingKeys: String, CodingKey {
+        case run, hosts, summary, interrupted, acceptedHostKeys = "accepted_host_keys"
+    }
 
     /// Exit code per DESIGN.md: 3 if any host failed, else 2 for drift (check), else 0.
     public func exitCode(for mode: SyncEngine.Mode, dryRun: Bool) -> Int32 {
@@ -138,7 +145,8 @@ public struct SyncRun: Sendable {
                                 counts: Store.RunCounts(hosts: summary.hosts, changed: summary.changed,
                                                         drift: summary.drift, failed: summary.failed))
         }
-        return RunReport(run: runID, hosts: hosts, summary: summary, interrupted: interrupted)
+        return RunReport(run: runID, hosts: hosts, summary: summary, interrupted: interrupted,
+                         acceptedHostKeys: results.compactMap(\.acceptedHostKey))
     }
 }
 
@@ -180,7 +188,7 @@ final class ResultRecorder: @unchecked Sendable {
             changes: result.changes.map { Store.ChangeRecord(detail: $0) },
             seenKeys: result.seenKeys.map {
                 Store.SeenKey(account: $0.account, fingerprint: $0.fingerprint, keyType: $0.type, comment: $0.comment, managed: $0.managed)
-            },
+            } + (result.acceptedHostKey.map { [Store.SeenKey(acceptedHostKey: $0)] } ?? []),
             snapshots: [])
         let now = Date()
         let batch: [Store.HostRecord] = lock.withLock {

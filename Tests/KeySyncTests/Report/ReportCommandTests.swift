@@ -323,6 +323,11 @@ import Testing
         #expect(!RestorePlan(host: "web-1", run: run, snapshots: [odd]).text(content: false).contains("ssh-ed25519"))
     }
 
+    @Test func restoreForceIsAFlagOffByDefault() throws {
+        #expect(try parse(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--force"]).force)
+        #expect(try !parse(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2"]).force)
+    }
+
     @Test func restoreParsing() {
         #expect(parseError(["restore", "--host", "web-1"]) == "Missing expected argument '--run <run>'")
         #expect(parseError(["restore", "--run", "3"]) == "Missing expected argument '--host <host>'")

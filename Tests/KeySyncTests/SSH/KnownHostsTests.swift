@@ -29,7 +29,8 @@ import Testing
         #expect(known.verify(host: "10.0.0.11", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .match)
         #expect(known.verify(host: "WEB-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .match)
         #expect(known.verify(host: "web-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobB) == .mismatch)
-        #expect(known.verify(host: "web-1", port: 22, keyType: "ecdsa-sha2-nistp256", blob: Self.blobB) == .unknown)
+        // Known by ed25519 only: another type is not "unknown" (accept-new must not append it).
+        #expect(known.verify(host: "web-1", port: 22, keyType: "ecdsa-sha2-nistp256", blob: Self.blobB) == .otherType(known: ["ssh-ed25519"]))
         // A non-default port is looked up as [host]:port only.
         #expect(known.verify(host: "db-1", port: 2222, keyType: "ssh-ed25519", blob: Self.blobB) == .match)
         #expect(known.verify(host: "db-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobB) == .unknown)
@@ -66,6 +67,31 @@ import Testing
             """)
         #expect(known.knownKeyTypes(host: "web-1", port: 22) == ["ssh-rsa", "ecdsa-sha2-nistp256"])
         #expect(known.knownKeyTypes(host: "web-2", port: 22).isEmpty)
+    }
+
+    @Test func aHostKnownByOneTypeIsNotUnknownForAnother() {
+        let known = KnownHosts(contents: """
+            web-1 ssh-rsa \(Self.a)
+            web-1 ecdsa-sha2-nistp256 \(Self.b)
+            @revoked web-2 ssh-ed25519 \(Self.a)
+            """)
+        #expect(known.verify(host: "web-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobA + [1])
+                    == .otherType(known: ["ssh-rsa", "ecdsa-sha2-nistp256"]))
+        // A host whose only line is @revoked is not known: a new key is unknown, the revoked one revoked.
+        #expect(known.verify(host: "web-2", port: 22, keyType: "ssh-ed25519", blob: Self.blobB) == .unknown)
+        #expect(known.verify(host: "web-2", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .revoked)
+    }
+
+    /// OpenSSH's order_hostkeyalgs: algorithms of known keys first, then the rest, each in keysync's order.
+    @Test(arguments: [
+        ([String](), ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256"]),
+        (["ecdsa-sha2-nistp256"], ["ecdsa-sha2-nistp256", "ssh-ed25519", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256"]),
+        (["ssh-rsa"], ["rsa-sha2-512", "rsa-sha2-256", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"]),
+        (["ssh-rsa", "ssh-ed25519"], ["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"]),
+        (["ssh-dss"], ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256"]),
+    ])
+    func hostKeyPreferenceAsksForKnownTypesFirst(_ known: [String], _ expected: [String]) {
+        #expect(SSHConnection.hostKeyPreference(knownKeyTypes: known) == expected)
     }
 
     @Test func acceptNewLineForm() {

@@ -41,4 +41,33 @@ import Testing
         try store.recordHostResult(Store.HostRecord(host: "web-1", status: .ok, seenKeys: [seen("root")]), runID: older, at: hour(1))
         #expect(try store.whereKey(fingerprint: Self.leaked).first?.key.lastSeenRun == newer)
     }
+
+    /// A key accept-new appended is recorded as the host's own key (account
+    /// ''), also when the host failed after the handshake, and shown in JSON.
+    @Test func anAcceptedHostKeyIsRecordedAsTheHostsOwnKeyAndListedInJSON() throws {
+        let store = try Store.inMemory()
+        let run = try store.beginRun(command: "push")
+        let key = AcceptedHostKey(host: "web-1", address: "10.0.0.11", port: 2222, keyType: "ssh-ed25519",
+                                  fingerprint: "SHA256:hostKeyOfWeb1", knownHosts: "/k/known_hosts")
+        var result = HostResult.failed("web-1", kind: "auth_failed", error: "web-1: authentication failed")
+        result.acceptedHostKey = key
+        let recorder = ResultRecorder(store: store, runID: run)
+        recorder.record(result, writes: true)
+        try recorder.finish()
+        let recorded = try store.acceptedHostKeys(host: "web-1")
+        #expect(recorded.map(\.fingerprint) == ["SHA256:hostKeyOfWeb1"])
+        #expect(recorded.first?.firstSeenRun == run && recorded.first?.keyType == "ssh-ed25519" && recorded.first?.managed == false)
+        #expect(recorded.first?.comment == "host key accepted into /k/known_hosts for [10.0.0.11]:2222")
+        let sightings = try store.whereKey(fingerprint: "SHA256:hostKeyOfWeb1")
+        #expect(sightings.map(\.key.account) == [Store.hostKeyAccount])
+        #expect(KeyLocationReport(fingerprint: "SHA256:hostKeyOfWeb1", sightings: sightings).text().contains("(host key)"))
+
+        let report = RunReport(run: run, hosts: [], summary: .init(hosts: 1, changed: 0, drift: 0, failed: 1, seconds: 0),
+                               interrupted: false, acceptedHostKeys: [key])
+        let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any])
+        let listed = try #require(object["accepted_host_keys"] as? [[String: Any]])
+        #expect(listed.count == 1 && Set(listed[0].keys) == ["host", "address", "port", "key_type", "fingerprint", "known_hosts"])
+        #expect(listed[0]["fingerprint"] as? String == "SHA256:hostKeyOfWeb1" && listed[0]["port"] as? Int == 2222)
+        #expect(try JSONDecoder().decode(RunReport.self, from: JSONEncoder().encode(report)).acceptedHostKeys == [key])
+    }
 }

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// `keysync restore` keeps push's key rules against real sshd (issue 15): a
+/// revoked or retired key never comes back, and the lockout guard holds.
+/// Hosts 25–27 of the fault suite.
+extension FaultTests {
+    /// `keysync restore --inventory INVENTORY --db DB --host H --run ID ARGS…`.
+    func restore(_ world: FaultWorld, inventory: String, host: Int, run: Int64, _ arguments: [String] = []) throws -> CommandResult {
+        try KeySyncBinary.run(["restore", "--inventory", world.workspace.file(inventory), "--db", world.database,
+                               "--host", "h\(host)", "--run", String(run)] + arguments)
+    }
+
+    /// `SHA256:…` and base64 blob of the workspace key `name`.
+    func keyFacts(_ world: FaultWorld, _ name: String) throws -> (fingerprint: String, blob: String) {
+        let fingerprint = try #require(try TestFleet.fingerprints(ofKeysIn: world.workspace.file(name + ".pub")).first)
+        let blob = try String(contentsOfFile: world.workspace.file(name + ".pub"), encoding: .utf8).split(separator: " ")[1]
+        return (fingerprint, String(blob))
+    }
+
+    /// Error kind and drift kinds the newest `restore` run recorded for `host`.
+    func lastRestoreRecord(_ world: FaultWorld, host: Int) throws -> (kind: String, drift: [String]) {
+        let newest = "(SELECT MAX(id) FROM runs WHERE command = 'restore')"
+        let kind = try world.query("SELECT IFNULL(error_kind, status) FROM host_results WHERE host = 'h\(host)' AND run_id = \(newest)")
+        let drift = try world.query("SELECT kind FROM drift WHERE host = 'h\(host)' AND run_id = \(newest)")
+        return (kind.first ?? "missing", drift)
+    }
+
+    @Test func restoreLeavesRevokedAndRetiredKeysOut() throws {
+        let host = 25
+        try fleet.removeFaultAccounts([host])
+        let world = try FaultWorld(fleet)
+        try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka", "kb", "kc"]))
+        try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka"]))
+        try world.writeInventory("c.yml", .init(hosts: [host], keys: ["ka"], revoked: ["kb"]))
+        let first = try world.keysync("push", inventory: "a.yml")
+        try #require(first.status == 0, "\(first)")
+        let run = try #require(try world.report(try world.keysync("push", inventory: "b.yml", ["--json"])).run)
+        let file = "/home/fz0/.ssh/authorized_keys"
+        // The account edits its file after that run; kb is revoked in the inventory and kc retired by a rotation since.
+        try fleet.sh(host, "su -s /bin/sh fz0 -c 'echo \"# added after run \(run)\" >> \(file)'")
+        let (ka, kb, kc) = (try keyFacts(world, "ka"), try keyFacts(world, "kb"), try keyFacts(world, "kc"))
+        let store = try Store(path: world.database)
+        try store.recordRetired(fingerprint: kc.fingerprint, keyName: "kc", rotationID: nil)
+        let snapshot = String(decoding: try #require(try store.snapshots(host: "h\(host)", runID: run).first?.content), as: UTF8.self)
+        let expected = snapshot.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.contains(kb.blob) && !$0.contains(kc.blob) }.joined(separator: "\n")
+
+        try FaultCheck.run("restore of a snapshot holding a since-revoked key (inventory revoked:) and a rotation-retired key",
+                           expected: "both left out of the restored file and listed with their fingerprints; the rest restored byte for byte; the revoked key no longer logs in; exit 0") { check in
+            check.require(snapshot.contains(kb.blob) && snapshot.contains(kc.blob) && snapshot.contains(ka.blob), "snapshot:\n\(snapshot)")
+            let restored = try restore(world, inventory: "c.yml", host: host, run: run)
+            let after = String(decoding: try fleet.read(host: host, file), as: UTF8.self)
+            let kbLogin = try fleet.login(host: host, user: "fz0", key: world.workspace.file("kb")).status
+            let kaLogin = try fleet.login(host: host, user: "fz0", key: world.workspace.file("ka")).status
+            let listed = [kb.fingerprint, kc.fingerprint].filter { restored.stdout.contains("not restoring revoked key ssh-ed25519 \($0)") }
+            check.observe("exit \(restored.status); listed \(listed.count) of 2 kept out; file \(after == expected ? "= snapshot without them" : "DIFFERENT"); login kb exit \(kbLogin), ka exit \(kaLogin)")
+            check.require(restored.status == 0, "\(restored)")
+            check.require(listed.count == 2, "not listed: \(restored.stdout)")
+            check.require(after == expected, "file:\n\(after)\nexpected:\n\(expected)")
+            check.require(kbLogin != 0 && kaLogin == 0, "logins: kb \(kbLogin), ka \(kaLogin)")
+        }
+    }
+
+    @Test func restoreRefusesToRemoveItsLoginKeyOrEmptyAnAccountWithoutForce() throws {
+        let loginHost = 26, emptyHost = 27
+        try fleet.removeFaultAccounts([loginHost, emptyHost])
+        let world = try FaultWorld(fleet)
+        let file = "/home/fz0/.ssh/authorized_keys"
+        // h26: run 2 gave fz0 kb, the key keysync now logs in with as fz0.
+        try world.writeInventory("a.yml", .init(hosts: [loginHost], keys: ["ka"]))
+        try world.writeInventory("b.yml", .init(hosts: [loginHost], keys: ["ka", "kb"]))
+        try world.writeInventory("login.yml", .init(hosts: [loginHost], keys: ["ka", "kb"],
+                                                    hostSettings: ["h\(loginHost)": "user: fz0, identity: \(world.workspace.file("kb"))"]))
+        let first = try world.keysync("push", inventory: "a.yml")
+        try #require(first.status == 0, "\(first)")
+        let loginRun = try #require(try world.report(try world.keysync("push", inventory: "b.yml", ["--json"])).run)
+        let sudo = try fleet.grantSudo(host: loginHost, account: "fz0")
+        defer { sudo.undo() }
+        // h27: fz0's file held only a comment before run 3 gave it ka.
+        try fleet.sh(emptyHost, """
+            groupadd -g 3100 fz0 && useradd -u 3100 -g 3100 -m -d /home/fz0 -s /bin/bash -p '*' fz0 &&
+            install -d -o fz0 -g fz0 -m 700 /home/fz0/.ssh && printf '# placeholder\\n' > \(file) &&
+            chown fz0:fz0 \(file) && chmod 600 \(file)
+            """)
+        try world.writeInventory("e.yml", .init(hosts: [emptyHost], keys: ["ka"]))
+        let emptyRun = try #require(try world.report(try world.keysync("push", inventory: "e.yml", ["--json"])).run)
+        let kb = try keyFacts(world, "kb")
+
+        let cases = [
+            (loginHost, "login.yml", loginRun, "restore would remove keysync's own login key (the run being undone added it)",
+             "refused: this would remove \(kb.fingerprint), the key keysync logs in with as fz0"),
+            (emptyHost, "e.yml", emptyRun, "restore would leave an account that has keys with none",
+             "refused: this would leave fz0 with no keys (it has 1)"),
+        ]
+        for (host, inventory, run, fault, reason) in cases {
+            try FaultCheck.run(fault, expected: "lockout_refused (error kind and drift), file unchanged, exit 3; restore --force writes the snapshot") { check in
+                let snapshot = try #require(try Store(path: world.database).snapshots(host: "h\(host)", runID: run).first?.content)
+                let before = try fleet.read(host: host, file)
+                let refused = try restore(world, inventory: inventory, host: host, run: run)
+                let unchanged = try fleet.read(host: host, file) == before
+                let recorded = try lastRestoreRecord(world, host: host)
+                let forced = try restore(world, inventory: inventory, host: host, run: run, ["--force"])
+                let restored = try fleet.read(host: host, file) == snapshot
+                check.observe("exit \(refused.status), \(recorded.kind), drift \(recorded.drift.joined(separator: ",")); file \(unchanged ? "unchanged" : "CHANGED"); --force exit \(forced.status), file \(restored ? "= snapshot" : "NOT the snapshot")")
+                check.require(refused.status == 3 && refused.stdout.contains(reason), "\(refused)")
+                check.require(recorded.kind == "lockout_refused" && recorded.drift == ["lockout_refused"], "recorded \(recorded)")
+                check.require(unchanged, "\(file) changed without --force")
+                check.require(forced.status == 0 && restored, "--force: \(forced)")
+            }
+        }
+    }
+}
