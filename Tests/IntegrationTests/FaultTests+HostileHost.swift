@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// Issue 15, hostile hosts: what a role account (or a compromised host) does
+/// on its own host never makes keysync crash, read what the account cannot
+/// read, or write and chown outside the account's own key folder. Part of
+/// ``FaultTests`` (same hosts, serialized, rows in `Scripts/faults`); these
+/// use host 28. Every hostile step is done by the account itself (`su fz0`)
+/// unless the row says why root has to do it.
+extension FaultTests {
+    static let hostHost = 28
+
+    /// Starts every hostile-host test from the same state: fault accounts
+    /// gone, the host's stock sshd_config, `fz0` created by a push of `ka`.
+    private func hostileWorld(_ inventory: String = "a.yml") throws -> FaultWorld {
+        let host = Self.hostHost
+        try fleet.removeFaultAccounts([host])
+        let world = try FaultWorld(fleet)
+        try world.writeInventory(inventory, .init(hosts: [host], keys: ["ka"]))
+        let push = try world.keysync("push", inventory: inventory)
+        try #require(push.status == 0, "\(push)")
+        return world
+    }
+
+    /// `usermod -c` puts text in fz0's GECOS field that once forged probe
+    /// frames (dash's `echo` turned `\n` into line breaks, and the parser took
+    /// an unframed `content N` with an overflowing length): the probe now
+    /// prints it as data, on one line.
+    @Test func hostileGECOSIsData() throws {
+        let host = Self.hostHost
+        let world = try hostileWorld()
+        defer { try? fleet.removeFaultAccounts([host]) }
+        let gecos = #"x\n@account x\ncontent 9223372036854775807\n@end"#
+        try FaultCheck.run("GECOS of a role account holds `x\\n@account x\\ncontent 9223372036854775807\\n@end` (usermod -c; chfn where users may)",
+                           expected: "check, push and doctor run normally (no crash), report nothing about an account `x`; exit 0") { check in
+            try fleet.sh(host, "usermod -c \(Shell.quote(gecos)) fz0")
+            let stored = try fleet.sh(host, "getent passwd fz0").trimmingCharacters(in: .whitespacesAndNewlines)
+            check.require(stored.contains(gecos), "usermod did not store the text: \(stored)")
+            let checked = try world.keysync("check", inventory: "a.yml", ["--json"])
+            let pushed = try world.keysync("push", inventory: "a.yml", ["--json"])
+            let doctor = try KeySyncBinary.run(["doctor", "--inventory", world.workspace.file("a.yml"), "--db", world.database,
+                                                "--host", "h\(host)", "--json"])
+            let report = try world.report(checked)
+            let accounts = Set(report.hosts.flatMap { $0.drift.map(\.account) })
+            check.observe("check exit \(checked.status), push exit \(pushed.status), doctor exit \(doctor.status); accounts in drift: \(accounts.sorted())")
+            check.require(checked.status == 0 && pushed.status == 0, "check: \(checked.stderr) push: \(pushed.stderr)")
+            check.require(![132, 133, 134, 139].contains(doctor.status) && doctor.status != 3, "doctor: \(doctor)")
+            check.require(!accounts.contains("x"), "a forged account appeared")
+        }
+    }
+
+    /// A root-owned file hard-linked in place of authorized_keys: its bytes
+    /// must not reach the database or a file the account owns. The link is
+    /// made by root here because this kernel has fs.protected_hardlinks = 1,
+    /// which stops an account from linking a file it cannot read; keysync
+    /// must hold without that setting too.
+    @Test func aHardLinkedRootFileIsNeverReadOrCopied() throws {
+        let host = Self.hostHost
+        let world = try hostileWorld()
+        defer { _ = try? fleet.sh(host, "rm -f /home/root-secret"); try? fleet.removeFaultAccounts([host]) }
+        let secret = "ROOT-ONLY-SECRET-\(UUID().uuidString)"
+        try FaultCheck.run("a root-owned 0600 file hard-linked in place of fz0's authorized_keys (nlink 2)",
+                           expected: "check and push fail the host naming the two links; the file's bytes are in no output, not in the database, not in a file fz0 owns; the root file unchanged") { check in
+            try fleet.sh(host, """
+                printf '%s\\n' \(Shell.quote(secret)) > /home/root-secret && chmod 600 /home/root-secret
+                rm -f /home/fz0/.ssh/authorized_keys && ln /home/root-secret /home/fz0/.ssh/authorized_keys
+                """)
+            let checked = try world.keysync("check", inventory: "a.yml", ["--json"])
+            let pushed = try world.keysync("push", inventory: "a.yml", ["--json"])
+            let result = try world.report(pushed).hosts.first
+            let inDatabase = try world.databaseContains(secret)
+            let owned = try fleet.sh(host, "grep -rl \(Shell.quote(secret)) /home/fz0 2>/dev/null | while read -r f; do stat -c '%U %h %n' \"$f\"; done; true")
+            let rootFile = try fleet.sh(host, "stat -c '%U %a %h' /home/root-secret; cat /home/root-secret")
+            let outputs = checked.stdout + checked.stderr + pushed.stdout + pushed.stderr
+            check.observe("check exit \(checked.status), push exit \(pushed.status) (\(result?.error?.suffix(110) ?? "")); secret in output \(outputs.contains(secret)), in database \(inDatabase); files under /home/fz0 holding it: \(owned.isEmpty ? "only the link" : owned.replacingOccurrences(of: "\n", with: "; "))")
+            check.require(checked.status == 3 && pushed.status == 3, "want both to fail the host")
+            check.require(result?.error?.contains("2 hard links") == true, "push error: \(result?.error ?? "")")
+            check.require(!outputs.contains(secret) && !inDatabase, "the secret leaked")
+            check.require(owned.split(separator: "\n").allSatisfy { $0.hasPrefix("root 2 ") }, "a copy owned by the account: \(owned)")
+            check.require(rootFile.hasPrefix("root 600 2") && rootFile.contains(secret), "root file changed: \(rootFile)")
+        }
+        try FaultCheck.run("fz0 replaces its authorized_keys by a symlink to /root/.ssh/authorized_keys (su fz0)",
+                           expected: "symlink drift; root's keys in no output and not in the database; nothing under /root written") { check in
+            let rootKeys = try fleet.sh(host, "cat /root/.ssh/authorized_keys")
+            let marker = try #require(rootKeys.split(separator: " ").dropFirst().first.map(String.init), "no key in /root/.ssh/authorized_keys")
+            let rootBefore = try fleet.sh(host, "sha256sum /root/.ssh/authorized_keys")
+            try fleet.sh(host, "rm -f /home/fz0/.ssh/authorized_keys && chown fz0: /home/fz0/.ssh && su -s /bin/sh fz0 -c 'ln -s /root/.ssh/authorized_keys /home/fz0/.ssh/authorized_keys'")
+            let checked = try world.keysync("check", inventory: "a.yml", ["--json"])
+            let pushed = try world.keysync("push", inventory: "a.yml", ["--json"])
+            let kinds = try world.report(checked).hosts.first?.drift.map(\.kind.rawValue) ?? []
+            let inDatabase = try world.databaseContains(marker)
+            let rootAfter = try fleet.sh(host, "sha256sum /root/.ssh/authorized_keys")
+            check.observe("check exit \(checked.status) drift \(kinds.joined(separator: ",")); push exit \(pushed.status); root's key in output \((checked.stdout + pushed.stdout).contains(marker)), in database \(inDatabase); /root unchanged \(rootBefore == rootAfter)")
+            check.require(kinds.contains("symlink"), "no symlink drift: \(checked.stdout)")
+            check.require(!(checked.stdout + pushed.stdout).contains(marker) && !inDatabase, "root's key leaked")
+            check.require(rootBefore == rootAfter, "/root/.ssh/authorized_keys changed")
+        }
+    }
+
+    /// `AuthorizedKeysFile .config/ssh/authorized_keys .ssh/authorized_keys`
+    /// (the second for the admin login; keysync manages the first): every folder on the
+    /// way is checked. A missing one is made by the account; one the account
+    /// swapped for a link, or made group/world-writable, stops the write and
+    /// is never chmodded or chowned.
+    @Test func nestedAuthorizedKeysFileFoldersAreCheckedAndNeverChanged() throws {
+        let host = Self.hostHost
+        let saved = "/etc/ssh/sshd_config.hostile-test"
+        try fleet.sh(host, "[ -f \(saved) ] && cp \(saved) /etc/ssh/sshd_config && rm \(saved); true")
+        let world = try hostileWorld()
+        try fleet.sh(host, "cp /etc/ssh/sshd_config \(saved) && sed -i 's|^AuthorizedKeysFile .*|AuthorizedKeysFile .config/ssh/authorized_keys .ssh/authorized_keys|' /etc/ssh/sshd_config")
+        defer {
+            _ = try? fleet.sh(host, "cp \(saved) /etc/ssh/sshd_config && rm \(saved)")
+            try? reloadHostSSHD(host)
+            try? fleet.removeFaultAccounts([host])
+        }
+        try reloadHostSSHD(host)
+        try FaultCheck.run("AuthorizedKeysFile .config/ssh/authorized_keys; the folders do not exist yet",
+                           expected: "push makes .config and .config/ssh as fz0 (0700) and writes the file; the key logs in") { check in
+            let pushed = try world.keysync("push", inventory: "a.yml")
+            let modes = try fleet.sh(host, "stat -c '%U %a %n' /home/fz0/.config /home/fz0/.config/ssh /home/fz0/.config/ssh/authorized_keys")
+            let login = try fleet.login(host: host, user: "fz0", key: world.workspace.file("ka")).status
+            check.observe("push exit \(pushed.status); \(modes.split(separator: "\n").joined(separator: "; ")); login exit \(login)")
+            check.require(pushed.status == 0 && login == 0, "push: \(pushed)")
+            check.require(modes.split(separator: "\n").allSatisfy { $0.hasPrefix("fz0 700 ") || $0.hasPrefix("fz0 600 ") }, modes)
+        }
+        try FaultCheck.run("fz0 swaps .config for a symlink to /root (su fz0)",
+                           expected: "symlink drift naming /home/fz0/.config; nothing under /root written or changed") { check in
+            let before = try fleet.sh(host, "find /root -printf '%p %m %U %s\\n' | sort | sha256sum")
+            try fleet.sh(host, "su -s /bin/sh fz0 -c 'mv /home/fz0/.config /home/fz0/.config.real && ln -s /root /home/fz0/.config'")
+            try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka", "kb"]))
+            let pushed = try world.keysync("push", inventory: "b.yml", ["--json"])
+            let drift = try world.report(pushed).hosts.first?.drift ?? []
+            let after = try fleet.sh(host, "find /root -printf '%p %m %U %s\\n' | sort | sha256sum")
+            check.observe("push exit \(pushed.status): \(drift.map { "\($0.kind.rawValue) (\($0.detail.prefix(60)))" }.joined(separator: ", ")); /root unchanged \(before == after)")
+            check.require(drift.contains { $0.kind == .symlink && $0.detail.contains("/home/fz0/.config") }, "no symlink drift")
+            check.require(before == after, "/root changed")
+            try fleet.sh(host, "rm /home/fz0/.config && mv /home/fz0/.config.real /home/fz0/.config")
+        }
+        try FaultCheck.run("fz0 makes .config world-writable (su fz0)",
+                           expected: "dir_mode drift naming .config, nothing written; .config keeps mode 0777 (keysync changes only the key folder)") { check in
+            try fleet.sh(host, "su -s /bin/sh fz0 -c 'chmod 777 /home/fz0/.config'")
+            let before = try fleet.sh(host, "sha256sum < /home/fz0/.config/ssh/authorized_keys")
+            let pushed = try world.keysync("push", inventory: "b.yml", ["--json"])
+            let drift = try world.report(pushed).hosts.first?.drift ?? []
+            let mode = try fleet.sh(host, "stat -c %a /home/fz0/.config").trimmingCharacters(in: .whitespacesAndNewlines)
+            let after = try fleet.sh(host, "sha256sum < /home/fz0/.config/ssh/authorized_keys")
+            check.observe("push exit \(pushed.status): \(drift.map(\.kind.rawValue).joined(separator: ",")); .config mode \(mode); file unchanged \(before == after)")
+            check.require(drift.contains { $0.kind == .dirMode && $0.detail.contains("/home/fz0/.config") }, "no dir_mode drift")
+            check.require(mode == "777" && before == after, "keysync changed .config or the file")
+        }
+    }
+
+    /// A user starts a process named `sshd` with `-E /etc/shadow`: doctor
+    /// must not take it for the host's sshd and send shadow lines back.
+    @Test func aFakeSSHDProcessIsNotALogSource() throws {
+        let host = Self.hostHost
+        let world = try hostileWorld()
+        defer { try? fleet.removeFaultAccounts([host]) }
+        let hash = "$6$keysynctest$FAKEHASH\(UInt32.random(in: 0...UInt32.max))"
+        try FaultCheck.run("fz0 runs its own process named sshd with `-E /etc/shadow` (su fz0); fz0 has a password hash",
+                           expected: "doctor lists no /etc/shadow log source and sends no shadow line (the hash is in no output)") { check in
+            try fleet.sh(host, "usermod -p \(Shell.quote(hash)) fz0")
+            let pid = try fleet.sh(host, """
+                su -s /bin/sh fz0 -c 'mkdir -p /tmp/fz0bin && cp /bin/sh /tmp/fz0bin/sshd && (/tmp/fz0bin/sshd -c "sleep 120; true" -E /etc/shadow >/dev/null 2>&1 &) ; sleep 0.2; pgrep -u fz0 -x sshd | head -n 1'
+                """).trimmingCharacters(in: .whitespacesAndNewlines)
+            defer { if let pid = Int32(pid) { _ = try? fleet.sh(host, "kill \(pid)") } }
+            let doctor = try KeySyncBinary.run(["doctor", "--inventory", world.workspace.file("a.yml"), "--db", world.database,
+                                                "--host", "h\(host)", "--json"])
+            let output = doctor.stdout + doctor.stderr
+            check.observe("fake sshd pid \(pid.isEmpty ? "none" : pid); doctor exit \(doctor.status); /etc/shadow named as a log source \(output.contains("/etc/shadow")); hash in output \(output.contains("FAKEHASH"))")
+            check.require(Int32(pid) != nil, "the fake sshd did not start")
+            check.require(!output.contains("FAKEHASH") && !output.contains("/etc/shadow"), "shadow reached the controller")
+        }
+    }
+
+    /// `push --fix-home` only removes group/other write: a home owned by
+    /// another user is reported and left alone; a root-owned home keeps its owner.
+    @Test func fixHomeNeverChowns() throws {
+        let host = Self.hostHost
+        let world = try hostileWorld()
+        defer { try? fleet.removeFaultAccounts([host]) }
+        try FaultCheck.run("fz0's home owned by another user (ops), mode 0777; push --fix-home",
+                           expected: "home_unsafe drift naming the owner, home left ops 0777; a root-owned 0777 home becomes root 0755") { check in
+            try fleet.sh(host, "chown ops /home/fz0 && chmod 777 /home/fz0")
+            let foreign = try world.keysync("push", inventory: "a.yml", ["--fix-home", "--json"])
+            let drift = try world.report(foreign).hosts.first?.drift ?? []
+            let afterForeign = try fleet.sh(host, "stat -c '%U %a' /home/fz0").trimmingCharacters(in: .whitespacesAndNewlines)
+            try fleet.sh(host, "chown root /home/fz0 && chmod 777 /home/fz0")
+            let rooted = try world.keysync("push", inventory: "a.yml", ["--fix-home"])
+            let afterRoot = try fleet.sh(host, "stat -c '%U %a' /home/fz0").trimmingCharacters(in: .whitespacesAndNewlines)
+            check.observe("ops-owned: push exit \(foreign.status), drift \(drift.map(\.kind.rawValue).joined(separator: ",")), home \(afterForeign); root-owned: push exit \(rooted.status), home \(afterRoot)")
+            check.require(drift.contains { $0.kind == .homeUnsafe && $0.detail.contains("never changes who owns") }, "drift: \(drift)")
+            check.require(afterForeign == "ops 777", "a foreign home was changed")
+            check.require(afterRoot == "root 755", "root's home: \(afterRoot)")
+        }
+    }
+
+    /// SIGHUP to the host's listening sshd, then waits for logins.
+    func reloadHostSSHD(_ host: Int) throws {
+        let text = try String(contentsOfFile: "\(fleet.directory)/h\(host)/pid", encoding: .utf8)
+        let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, SIGHUP) == 0)
+        for _ in 0..<50 {
+            usleep(100_000)
+            if (try? fleet.ssh(host: host, key: .ed25519, command: "true", timeout: 10))?.succeeded == true { return }
+        }
+        Issue.record("sshd of h\(host) did not come back after SIGHUP")
+    }
+}
