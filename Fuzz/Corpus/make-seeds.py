@@ -76,6 +76,15 @@ seed("markers-broken", "\n".join([
     "# keysync:end project=q role=s", "# keysync:end project=x role=y", "# keysync:begin project=p",
     "#keysync:end\trole=r project=p", "# keysync:begin project=a role=b", sk_ed,
 ]))
+# Stray markers around a block (issue 22): removing the block, or merging a
+# second block with its id, must not pair the strays around it.
+seed("markers-stray-around-block", "\n".join([
+    "# keysync:begin project=a role=b", "# a line the user wrote under a broken marker",
+]) + "\n" + block("x", "y", [ed25519]) + "# keysync:end project=a role=b\n")
+seed("markers-stray-around-block-keys", "# keysync:begin project=a role=b\n" + rsa + "\n"
+     + block("x", "y", [ed25519]) + sk_ed + "\n# keysync:end project=a role=b\n")
+seed("markers-stray-around-duplicate", block("p", "r", [ed25519]) + "# keysync:begin project=a role=b\n" + rsa + "\n"
+     + block("p", "r", [sk_ed]) + "# keysync:end project=a role=b\n")
 seed("empty", b"")
 seed("newlines", b"\n\n\r\n\r\r\n")
 

@@ -5,7 +5,7 @@ import Testing
 /// `push` and `check` against real sshd hosts (issue 6). Each test owns its
 /// hosts (disjoint index ranges), so suites can run side by side. Host
 /// ranges in use by integration suites: 0–12 transport (read-only), 20–29
-/// faults, 30–39 doctor, 40–49 rotation, 50–58 here, 70–119 the fleet test here.
+/// faults, 30–39 doctor, 40–49 rotation, 50–59 and 62 here, 70–119 the fleet test here.
 @Suite struct SyncEngineTests {
     let fleet: TestFleet
 
@@ -272,6 +272,63 @@ import Testing
         #expect(report.hosts[0].status == .changed)
         #expect(report.hosts[0].diff?.contains("+# keysync:begin project=usersample role=deploy") == true)
         #expect(try fleet.exec(host: host, ["getent", "passwd", "usersample"]).status != 0)
+    }
+
+    /// Issue 22 on a real host: the account owner puts a stray begin and end
+    /// for usersample/deploy around the ci block keysync wrote, with only
+    /// their own keys in between. A push that removes the ci block (host no
+    /// longer in ci) must not make those keys a usersample/deploy block: the
+    /// ci block is emptied, every other byte stays, `check` reports both
+    /// strays as `invalid_marker`, and the next push changes nothing.
+    @Test func strayMarkersAroundARemovedBlockNeverTakeTheUsersLines() throws {
+        let host = 62
+        try removeAccount([host])
+        let workspace = try Workspace()
+        let both = try inventory(workspace, hosts: [host], secondProject: [host])
+        let store = try Store.inMemory()
+        #expect(try run(both, .push, store: store).summary.failed == 0)
+        let file = "/home/usersample/.ssh/authorized_keys"
+        let pushed = AuthorizedKeysFile(bytes: try fleet.read(host: host, file))
+        func text(_ id: ManagedBlockID) throws -> String {
+            let block = try #require(pushed.managedBlock(id))
+            return pushed.lines[(block.begin - 1)..<block.end].map(\.text).joined(separator: "\n") + "\n"
+        }
+        let deploy = try ManagedBlockID(project: "usersample", role: "deploy"), ci = try ManagedBlockID(project: "ci", role: "deploy")
+        let realBlock = try text(deploy), ciBlock = try text(ci)
+        try workspace.generateKey("mine")
+        try workspace.generateKey("mine2")
+        let mine = try workspace.publicKey("mine").openSSHLine, mine2 = try workspace.publicKey("mine2").openSSHLine
+        let head = "\(deploy.beginMarker)\n\(mine)\n", tail = "\(mine2)\n\(deploy.endMarker)\n"
+        let planted = head + ciBlock + tail + realBlock
+        let plant = try fleet.exec(host: host, ["su", "-s", "/bin/sh", "usersample", "-c", "cat > \(file)"], stdin: Data(planted.utf8))
+        #expect(plant.status == 0, "\(plant.stderr)")
+        #expect(try fleet.read(host: host, file) == Array(planted.utf8))
+
+        // The same inventory without project ci (same keys): its block is stale.
+        var yaml = try String(contentsOfFile: workspace.file("inventory.yml"), encoding: .utf8).components(separatedBy: "\n")
+        let ciStart = try #require(yaml.firstIndex(of: "  ci:"))
+        #expect(yaml[ciStart + 5] == "        keys: [kp-deploy]")
+        yaml.removeSubrange(ciStart...(ciStart + 5))
+        try workspace.write("only-deploy.yml", yaml.joined(separator: "\n"))
+        let onlyDeploy = try Inventory.load(path: workspace.file("only-deploy.yml"))
+        #expect(onlyDeploy.projects.map(\.name) == ["usersample"])
+        let push = try run(onlyDeploy, .push, store: store)
+        #expect(push.summary.failed == 0, "\(push.hosts)")
+        let emptied = "\(ci.beginMarker)\n\(ci.endMarker)\n"
+        #expect(String(decoding: try fleet.read(host: host, file), as: UTF8.self) == head + emptied + tail + realBlock)
+        #expect(try fleet.login(host: host, user: "usersample", key: workspace.file("mine")).status == 0)
+        #expect(try fleet.login(host: host, user: "usersample", key: workspace.file("mine2")).status == 0)
+        #expect(try fleet.login(host: host, user: "usersample", key: workspace.file("kp-deploy")).status != 0)
+
+        let check = try run(onlyDeploy, .check, store: store)
+        #expect(check.exitCode(for: .check, dryRun: false) == 2)
+        let drift = check.hosts[0].drift
+        #expect(drift.map(\.kind) == [.invalidMarker, .invalidMarker])
+        #expect(drift.first?.detail.hasPrefix("keysync marker line 1: begin marker for project=usersample role=deploy") == true)
+        #expect(drift.last?.detail.hasPrefix("keysync marker line 6: end marker for project=usersample role=deploy") == true)
+        let again = try run(onlyDeploy, .push, store: store)
+        #expect(again.summary.changed == 0 && again.summary.failed == 0)
+        #expect(String(decoding: try fleet.read(host: host, file), as: UTF8.self) == head + emptied + tail + realBlock)
     }
 
     @Test func restorePutsBackWhatAPushWroteOver() throws {

@@ -61,12 +61,22 @@ public struct MarkerProblem: Hashable, Sendable, CustomStringConvertible {
 /// Managed blocks and pure edits. Every edit returns a new file in which
 /// every line it does not touch keeps its bytes.
 ///
-/// Rules for markers: a block is a begin marker followed, with no other begin
-/// marker in between, by the end marker with the same project and role. A
-/// begin without its end, an end without its begin, and a second block for
-/// the same id are reported in `markerProblems`; lines around a broken
-/// marker count as unmanaged, and a replaced block whose begin was orphaned is
-/// written again at the end of the file (the stray marker stays as a comment).
+/// Rules for markers: a block is what keysync writes as one, a begin marker,
+/// only key lines, and the end marker with the same project and role. Any
+/// other line before the end (a comment, a blank or invalid line, another
+/// marker) means a person or another tool wrote there, so the begin marker
+/// does not open a block. A begin without its end, an end without its begin,
+/// and a second block for the same id are reported in `markerProblems`; stray
+/// markers and the lines around them count as unmanaged, and a block whose
+/// begin is stray is written again at the end of the file (the stray marker
+/// stays as a comment).
+///
+/// Block identity survives edits: after any edit the bytes read back to the
+/// same blocks (minus a removed one, with a replaced one) and the same stray
+/// markers, so a later run cannot take a person's lines for a block. Only
+/// removing a block's lines could change that (a stray begin before it and a
+/// stray end after it, with nothing but key lines between them and the
+/// block, would pair up); such a block loses its keys but keeps its markers.
 extension AuthorizedKeysFile {
     private enum Marker {
         case begin(ManagedBlockID), end(ManagedBlockID), malformed(String)
@@ -91,41 +101,70 @@ extension AuthorizedKeysFile {
         }
     }
 
+    /// Index (0-based) of the first line at or after `index` that is not a
+    /// key line: what decides whether a begin marker before it opens a block.
+    private func firstNonKeyLine(from index: Int) -> Int {
+        lines[index...].firstIndex { $0.entry == nil } ?? lines.count
+    }
+
+    /// True when `line` is the end marker for `id`.
+    private func isEndMarker(_ line: Line, of id: ManagedBlockID) -> Bool {
+        if case .end(let other)? = Marker(line) { other == id } else { false }
+    }
+
     private func scanBlocks() -> (blocks: [ManagedBlock], problems: [MarkerProblem]) {
         var blocks: [ManagedBlock] = []
         var problems: [MarkerProblem] = []
-        var open: (id: ManagedBlockID, line: Int, keys: [Line])?
-        for line in lines {
+        var pairedEnds = Set<Int>()
+        var firstBegin: [ManagedBlockID: Int] = [:]
+        for (index, line) in lines.enumerated() {
             switch Marker(line) {
             case nil:
-                if line.entry != nil { open?.keys.append(line) }
+                break
             case .malformed(let message):
                 problems.append(MarkerProblem(line: line.number, message: message))
-            case .begin(let id):
-                if let unclosed = open {
-                    problems.append(MarkerProblem(line: unclosed.line, message:
-                        "begin marker for \(unclosed.id) has no end marker before line \(line.number); its lines are unmanaged"))
-                }
-                open = (id, line.number, [])
             case .end(let id):
-                if let block = open, block.id == id {
-                    if let first = blocks.first(where: { $0.id == id }) {
-                        problems.append(MarkerProblem(line: block.line, message:
-                            "second block for \(id) (the first starts at line \(first.begin)); keysync merges them on the next write"))
-                    }
-                    blocks.append(ManagedBlock(id: id, begin: block.line, end: line.number, keyLines: block.keys))
-                    open = nil
-                } else {
+                if !pairedEnds.contains(line.number) {
                     problems.append(MarkerProblem(line: line.number, message:
                         "end marker for \(id) without a matching begin marker; left as a comment"))
                 }
+            case .begin(let id):
+                let stop = firstNonKeyLine(from: index + 1)
+                guard stop < lines.count, isEndMarker(lines[stop], of: id) else {
+                    problems.append(MarkerProblem(line: line.number, message: Self.strayBegin(id, before: stop < lines.count ? lines[stop] : nil)))
+                    continue
+                }
+                if let first = firstBegin[id] {
+                    problems.append(MarkerProblem(line: line.number, message:
+                        "second block for \(id) (the first starts at line \(first)); keysync merges them on the next write"))
+                } else {
+                    firstBegin[id] = line.number
+                }
+                blocks.append(ManagedBlock(id: id, begin: line.number, end: lines[stop].number,
+                                           keyLines: Array(lines[(index + 1)..<stop])))
+                pairedEnds.insert(lines[stop].number)
             }
         }
-        if let unclosed = open {
-            problems.append(MarkerProblem(line: unclosed.line, message:
-                "begin marker for \(unclosed.id) has no end marker; its lines are unmanaged"))
-        }
         return (blocks, problems)
+    }
+
+    /// Why the begin marker for `id` opens no block: `next` is the first line
+    /// after it that is not a key line (nil at the end of the file).
+    private static func strayBegin(_ id: ManagedBlockID, before next: Line?) -> String {
+        guard let next else { return "begin marker for \(id) has no end marker; left as a comment, its lines are unmanaged" }
+        let what = switch Marker(next) {
+        case .begin(let other)?: "the begin marker for \(other)"
+        case .end(let other)?: "the end marker for \(other)"
+        case .malformed?: "a broken marker"
+        case nil: switch next.kind {
+            case .blank: "a blank line"
+            case .comment: "a comment"
+            case .invalid: "an invalid line"
+            case .key: "a key line"
+            }
+        }
+        return "begin marker for \(id) is followed by \(what) on line \(next.number), not by key lines and its end marker "
+            + "(keysync writes nothing else in a block); left as a comment, the lines after it are unmanaged"
     }
 
     /// The well-formed managed blocks, in file order.
@@ -145,29 +184,68 @@ extension AuthorizedKeysFile {
 
     /// Replaces the block `id` with one holding `entries`, or appends it at the
     /// end of the file (after adding a final newline if the file lacks one).
-    /// Later blocks with the same id are removed.
+    /// Later blocks with the same id are removed (or emptied, see `removingBlock`).
     public func replacingBlock(_ id: ManagedBlockID, with entries: [AuthorizedKeyEntry]) -> AuthorizedKeysFile {
         let matching = managedBlocks.filter { $0.id == id }
         let ending = lineEnding(near: matching.first?.begin)
         let blockLines = ([id.beginMarker] + entries.map(\.line) + [id.endMarker]).map { Array($0.utf8) + ending }
-        var out = LineBuilder()
-        if let first = matching.first {
-            let removed = Set(matching.flatMap(\.lineNumbers))
-            for line in lines {
-                if line.number == first.begin { blockLines.forEach { out.add($0) } }
-                if !removed.contains(line.number) { out.keep(line) }
-            }
-        } else {
+        guard let first = matching.first else {
+            var out = LineBuilder()
             lines.forEach { $0.hasNewline ? out.keep($0) : out.add($0.bytes + ending) }
             blockLines.forEach { out.add($0) }
+            return AuthorizedKeysFile(lines: out.lines)
+        }
+        return rewriting(first, as: blockLines, removing: matching.dropFirst())
+    }
+
+    /// Removes every block with `id`, markers included. A block that sits
+    /// between a stray begin marker and a stray end marker for one id, with
+    /// only key lines between them and it, loses only its keys and stays as
+    /// an empty block: without its markers the strays would pair up and the
+    /// lines between them, which keysync does not own, would read as a block.
+    public func removingBlock(_ id: ManagedBlockID) -> AuthorizedKeysFile {
+        rewriting(nil, as: [], removing: managedBlocks.filter { $0.id == id }[...])
+    }
+
+    /// One pass over the file: `first` (if any) becomes `blockLines`, each of
+    /// `removed` (blocks in file order, after `first`) goes whole or, where
+    /// that would pair the strays around it, loses only its keys. Linear in
+    /// the file, however many blocks an account owner repeats.
+    private func rewriting(_ first: ManagedBlock?, as blockLines: [[UInt8]],
+                           removing removed: ArraySlice<ManagedBlock>) -> AuthorizedKeysFile {
+        var out = LineBuilder()
+        var removed = removed
+        var lastNonKey: Line?  // the last line written that is not a key line
+        var index = 0
+        while index < lines.count {
+            let line = lines[index]
+            if let first, line.number == first.begin {
+                blockLines.forEach { out.add($0) }
+                lastNonKey = out.lines.last
+                index = first.end
+            } else if let block = removed.first, line.number == block.begin {
+                removed.removeFirst()
+                let next = firstNonKeyLine(from: block.end)
+                if Self.wouldPair(lastNonKey, next < lines.count ? lines[next] : nil) {
+                    out.keep(line)
+                    out.keep(lines[block.end - 1])
+                    lastNonKey = out.lines.last
+                }
+                index = block.end
+            } else {
+                out.keep(line)
+                if line.entry == nil { lastNonKey = line }
+                index += 1
+            }
         }
         return AuthorizedKeysFile(lines: out.lines)
     }
 
-    /// Removes every block with `id`, markers included.
-    public func removingBlock(_ id: ManagedBlockID) -> AuthorizedKeysFile {
-        let removed = Set(managedBlocks.filter { $0.id == id }.flatMap(\.lineNumbers))
-        return removingLines { removed.contains($0.number) }
+    /// True when `before` is a begin marker and `after` the end marker of the
+    /// same id: with only key lines left between them, they would form a block.
+    private static func wouldPair(_ before: Line?, _ after: Line?) -> Bool {
+        guard let before, let after, case .begin(let id)? = Marker(before), case .end(let other)? = Marker(after) else { return false }
+        return id == other
     }
 
     /// Removes every key line, inside or outside blocks, whose key has one of these

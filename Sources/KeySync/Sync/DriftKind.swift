@@ -8,6 +8,11 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     case duplicateKey = "duplicate_key"
     case unmanagedKey = "unmanaged_key"
     case invalidLine = "invalid_line"
+    /// A keysync marker that forms no block (stray, unbalanced, hand-edited
+    /// block, no project/role): left as an unmanaged comment and reported
+    /// with its line number, never repaired, since the lines around it may
+    /// be a person's.
+    case invalidMarker = "invalid_marker"
     case fileMode = "file_mode"
     case fileOwner = "file_owner"
     case dirMode = "dir_mode"

@@ -23,7 +23,7 @@ extension SyncPlanner {
         var blockOfLine: [Int: ManagedBlockID] = [:]
         for block in file.managedBlocks { for number in block.lineNumbers { blockOfLine[number] = block.id } }
         for problem in file.markerProblems {
-            plan.report(.invalidLine, "keysync marker \(problem) (left as it is)")
+            plan.report(.invalidMarker, "keysync marker \(problem) (left as it is)")
         }
         for line in file.lines {
             guard case .key(let entry) = line.kind else {

@@ -88,6 +88,39 @@ import Testing
         }
     }
 
+    /// keysync writes only key lines between its markers; any other line
+    /// there means someone else wrote in it, so it is no block and push
+    /// appends a fresh one instead of rewriting the lines inside.
+    @Test(arguments: ["# my note", "", "not a key", "# keysync:begin project=x role=y", "# keysync:end project=x role=y"])
+    func aBlockHoldsNothingButKeyLines(_ inside: String) throws {
+        let lines = [id.beginMarker, ed.openSSHLine, inside, rsa.openSSHLine, id.endMarker]
+        let edited = file(lines)
+        #expect(edited.managedBlocks.isEmpty)
+        #expect(edited.markerProblems.map(\.line).contains(1))
+        #expect(edited.markerProblems.map(\.line).contains(5))
+        #expect(edited.markerProblems.first { $0.line == 1 }?.message.contains("on line 3") == true)
+        let replaced = edited.replacingBlock(id, with: [AuthorizedKeyEntry(key: ecdsa)])
+        #expect(text(replaced) == text(edited) + "\(id.beginMarker)\n\(ecdsa.openSSHLine)\n\(id.endMarker)\n")
+        #expect(replaced.removingBlock(id) == edited)
+    }
+
+    /// Merging a second block into the first must not pair the stray markers
+    /// around the second one (issue 22): it is emptied, not removed.
+    @Test func mergingADuplicateBetweenStrayMarkersEmptiesIt() throws {
+        let stray = try ManagedBlockID(project: "a", role: "b")
+        let base = file([id.beginMarker, ed.openSSHLine, id.endMarker, stray.beginMarker, rsa.openSSHLine,
+                         id.beginMarker, ecdsa.openSSHLine, id.endMarker, stray.endMarker])
+        #expect(base.managedBlocks.map(\.id) == [id, id])
+        let merged = AuthorizedKeysFile(bytes: base.replacingBlock(id, with: [AuthorizedKeyEntry(key: ed)]).serialized())
+        #expect(merged.lines.map(\.text) == [id.beginMarker, ed.openSSHLine, id.endMarker, stray.beginMarker, rsa.openSSHLine,
+                                             id.beginMarker, id.endMarker, stray.endMarker])
+        #expect(merged.managedBlock(stray) == nil)
+        #expect(merged.replacingBlock(id, with: [AuthorizedKeyEntry(key: ed)]) == merged)
+        // Without the strays the duplicate goes whole.
+        let plain = file([id.beginMarker, ed.openSSHLine, id.endMarker, id.beginMarker, ecdsa.openSSHLine, id.endMarker])
+        #expect(plain.replacingBlock(id, with: [AuthorizedKeyEntry(key: ed)]).lines.map(\.text) == [id.beginMarker, ed.openSSHLine, id.endMarker])
+    }
+
     @Test func duplicateBlocksAreMergedIntoTheFirst() throws {
         let b = id.beginMarker, e = id.endMarker
         let twice = file([b, ed.openSSHLine, e, "# between", b, rsa.openSSHLine, e])

@@ -182,6 +182,32 @@ import Testing
         #expect(plan.apply?.write?.content == F.bytes(block([line(a)])))
     }
 
+    // MARK: Stray markers
+
+    /// Issue 22: a stray begin and end for usersample/deploy around a stale
+    /// block, with only the user's keys between them. Removing the stale
+    /// block must not make them a block the next plan would rewrite: the
+    /// stale block is emptied instead, and the strays are `invalid_marker`.
+    @Test func strayMarkersAroundAStaleBlockStayUnmanagedAndAreReported() throws {
+        let strays = "# keysync:begin project=usersample role=deploy\n\(line(e))\n"
+        let tail = "\(line(c))\n# keysync:end project=usersample role=deploy\n"
+        let before = strays + block([line(b)], project: "gone", role: "x") + tail
+        let account = FakeAccount.existing("usersample", content: F.bytes(before))
+        let target = F.target("usersample", [F.entry("ka", a)])
+        let plan = try F.single(account, target)
+        let markers = plan.drift.filter { $0.kind == .invalidMarker }.map(\.detail)
+        #expect(markers.count == 2)
+        #expect(markers.first?.hasPrefix("keysync marker line 1: begin marker for project=usersample role=deploy") == true)
+        #expect(markers.last?.hasPrefix("keysync marker line 7: end marker for project=usersample role=deploy") == true)
+        #expect(!plan.drift.contains { $0.kind == .invalidLine })
+        let write = try #require(plan.apply?.write)
+        #expect(write.content == F.bytes(strays + block([], project: "gone", role: "x") + tail + block([line(a)])))
+        // Planned again on what was written: the same strays, nothing to do.
+        let again = try F.replan(after: plan, account, target)
+        #expect(again.apply == nil)
+        #expect(again.drift.map(\.kind) == [.invalidMarker, .invalidMarker])
+    }
+
     // MARK: Lockout guard
 
     @Test func removingTheLoginKeyOfTheLoginUserIsRefusedUnlessForced() throws {
