@@ -161,15 +161,25 @@ extension FaultTests {
         try FaultCheck.run("fz0 runs its own process named sshd with `-E /etc/shadow` (su fz0); fz0 has a password hash",
                            expected: "doctor lists no /etc/shadow log source and sends no shadow line (the hash is in no output)") { check in
             try fleet.sh(host, "usermod -p \(Shell.quote(hash)) fz0")
+            // A copy of sh named sshd in a folder of fz0's own, in its own
+            // session. The test runner's pipes reach it as extra descriptors
+            // (Foundation's Process does not close them): closed first, or
+            // reading this command's output would wait for the fake to end.
             let pid = try fleet.sh(host, """
-                su -s /bin/sh fz0 -c 'mkdir -p /tmp/fz0bin && cp /bin/sh /tmp/fz0bin/sshd && (/tmp/fz0bin/sshd -c "sleep 120; true" -E /etc/shadow >/dev/null 2>&1 &) ; sleep 0.2; pgrep -u fz0 -x sshd | head -n 1'
+                python3 -c 'import os, sys; os.closerange(3, 65536); os.execvp(sys.argv[1], sys.argv[1:])' \\
+                    su -s /bin/sh fz0 -c 'd=$(mktemp -d) && cp /bin/sh "$d/sshd" && exec setsid "$d/sshd" -c "sleep 60; true" -E /etc/shadow </dev/null >/dev/null 2>&1' &
+                sleep 0.3
+                pgrep -u fz0 -x sshd -n
                 """).trimmingCharacters(in: .whitespacesAndNewlines)
-            defer { if let pid = Int32(pid) { _ = try? fleet.sh(host, "kill \(pid)") } }
+            // setsid made it a process group: its sleep goes with it (userdel needs fz0 idle).
+            defer { if let pid = Int32(pid) { _ = try? fleet.sh(host, "kill -- -\(pid); sleep 0.2") } }
+            let running = try fleet.sh(host, "cat /proc/\(pid)/comm; stat -c %U /proc/\(pid)").split(separator: "\n")
             let doctor = try KeySyncBinary.run(["doctor", "--inventory", world.workspace.file("a.yml"), "--db", world.database,
                                                 "--host", "h\(host)", "--json"])
+            let stillRunning = try fleet.exec(host: host, ["kill", "-0", pid]).succeeded
             let output = doctor.stdout + doctor.stderr
-            check.observe("fake sshd pid \(pid.isEmpty ? "none" : pid); doctor exit \(doctor.status); /etc/shadow named as a log source \(output.contains("/etc/shadow")); hash in output \(output.contains("FAKEHASH"))")
-            check.require(Int32(pid) != nil, "the fake sshd did not start")
+            check.observe("fake sshd pid \(pid) (\(running.joined(separator: ", ")), running through the doctor run: \(stillRunning)); doctor exit \(doctor.status); /etc/shadow named as a log source \(output.contains("/etc/shadow")); hash in output \(output.contains("FAKEHASH"))")
+            check.require(running == ["sshd", "fz0"] && stillRunning, "the fake sshd did not run as fz0 for the whole doctor run: \(running)")
             check.require(!output.contains("FAKEHASH") && !output.contains("/etc/shadow"), "shadow reached the controller")
         }
     }
