@@ -57,6 +57,49 @@ import Testing
         }
     }
 
+    /// A process that runs as the account can be opened through /proc by
+    /// that account: it must hold neither the script (stdin: an account
+    /// writing there would run commands as root) nor the reply (it could
+    /// read the nonce and forge frames). A stub `setpriv` records what the
+    /// read as the account and apply's `as_user` would hand over.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
+    func processesOfTheAccountGetNeitherTheScriptNorTheReply() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let record = folder.file("fds").path
+        let stub = """
+            setpriv() {
+                KS_RECORD=\(Shell.quote(record)) python3 -c 'import os
+            out = []
+            for f in sorted(os.listdir("/proc/self/fd"), key=int):
+                try: out.append(f + " " + os.readlink("/proc/self/fd/" + f))
+                except OSError: pass
+            open(os.environ["KS_RECORD"], "a").write("\\n".join(out) + "\\n--\\n")'
+            }
+
+            """
+        let probe = stub + ProbeScript.render([], nonce: "n0").droppingEndLine + "read_as_account content /etc/hostname 0 0\n"
+        let apply = stub + ApplyScript.render([], nonce: "n0").droppingEndLine + "as_user 1 1 true >/dev/null 2>&1\n"
+        for script in [probe, apply] {
+            let output = try LocalShell.run(script, arguments: ["-s"], directory: folder.url)
+            #expect(output.status == 0, "\(output.stderr)")
+        }
+        let sets = try String(contentsOfFile: record, encoding: .utf8).components(separatedBy: "--\n").filter { !$0.isEmpty }
+        #expect(sets.count == 2)
+        for set in sets {
+            let fds = Dictionary(uniqueKeysWithValues: set.split(separator: "\n").map { line in
+                let parts = line.split(separator: " ", maxSplits: 1)
+                return (Int(parts[0]) ?? -1, String(parts.count > 1 ? parts[1] : ""))
+            })
+            #expect(fds[0] == "/dev/null", "stdin is \(fds[0] ?? "closed"): \(set)")
+            // The only other descriptors: stdout/stderr (a pipe to a root process or /dev/null) and python's own.
+            for (fd, target) in fds where fd != 0 {
+                #expect(!target.contains("keysync-sh-"), "fd \(fd) reaches the script or the reply (\(target)): \(set)")
+                #expect(fd <= 2 || !target.hasPrefix("pipe:"), "fd \(fd) is an extra pipe (\(target)): \(set)")
+            }
+        }
+    }
+
     /// The real probe, run locally (read-only): its reply parses, and what it
     /// says about root and a missing account is right.
     @Test(.enabled(if: getuid() == 0, "reads /etc/shadow: needs root"))
