@@ -206,6 +206,41 @@ extension FaultTests {
         }
     }
 
+    /// A compromised host answers the probe itself (its `sudo` replaced):
+    /// with an endless reply, and with frames it made up. The controller
+    /// stops reading at the reply's limit, fails that host alone, and a
+    /// second host in the same run converges.
+    @Test func aCompromisedHostsReplyIsBoundedAndNeverTrusted() throws {
+        let host = Self.hostHost, healthy = 27
+        try fleet.removeFaultAccounts([host, healthy])
+        defer { try? fleet.removeFaultAccounts([host, healthy]) }
+        let world = try FaultWorld(fleet)
+        try world.writeInventory(.init(hosts: [host, healthy], keys: ["ka"]))
+        let replies = [
+            ("an endless reply (yes(1) after the marker, 1 GiB)", "printf 'KEYSYNC-PROBE 2\\n'; yes 'stat directory|700|0|0|4096|2|/' | head -c 1073741824"),
+            ("frames without the controller's nonce and an overflowing length", "printf 'KEYSYNC-PROBE 2\\neuid 0\\nsetpriv yes\\n@account x fz0\\ncontent 9223372036854775807\\n@end x\\n'"),
+        ]
+        for (label, body) in replies {
+            let fake = try fleet.replaceProgram(host: host, path: "/usr/bin/sudo", script: "#!/bin/sh\ncat >/dev/null\n\(body)\n")
+            let started = Date()
+            let push: CommandResult
+            do {
+                defer { fake.undo() }
+                push = try world.keysync("push", ["--json"], timeout: 300)
+            }
+            let seconds = Date().timeIntervalSince(started)
+            try FaultCheck.run("a compromised host answers the probe with \(label)",
+                               expected: "that host fails (reply over its limit / malformed) within its command_timeout, nothing written; the other host converges (changed or already ok); exit 3") { check in
+                let report = try world.report(push)
+                let bad = report.hosts.first { $0.host == "h\(host)" }
+                let good = report.hosts.first { $0.host == "h\(healthy)" }
+                check.observe("exit \(push.status) in \(String(format: "%.1f", seconds)) s; h\(host) \(bad?.status.rawValue ?? "?") (\(bad?.error?.suffix(100) ?? "")); h\(healthy) \(good?.status.rawValue ?? "?")")
+                check.require(push.status == 3 && bad?.status == .failed, "the compromised host did not fail: \(push.stdout.prefix(500))")
+                check.require(good?.status == .changed || good?.status == .ok, "the healthy host did not converge")
+            }
+        }
+    }
+
     /// SIGHUP to the host's listening sshd, then waits for logins.
     func reloadHostSSHD(_ host: Int) throws {
         let text = try String(contentsOfFile: "\(fleet.directory)/h\(host)/pid", encoding: .utf8)

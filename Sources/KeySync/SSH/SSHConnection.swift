@@ -59,7 +59,7 @@ public final class SSHConnection {
     private var session: OpaquePointer?
 
     /// Largest output one command may return; protects the controller from a hostile host.
-    static let outputLimit = 64 << 20
+    public static let outputLimit = 64 << 20
 
     /// Connects, completes the handshake and verifies the host key. Nothing is
     /// sent after the handshake unless the host key is trusted.
@@ -312,9 +312,12 @@ public final class SSHConnection {
     // MARK: Exec
 
     /// Runs `command`, feeds `stdin`, and collects stdout, stderr and the exit
-    /// status; throws `commandTimeout` past `timeout` seconds.
-    public func exec(_ command: String, stdin: [UInt8] = [], timeout: Double) throws(SSHError) -> ExecResult {
-        let running = try start(command, timeout: timeout)
+    /// status; throws `commandTimeout` past `timeout` seconds, and
+    /// `channelFailed` once the output passes `outputLimit` bytes (a host
+    /// cannot make the controller hold more than the caller expects).
+    public func exec(_ command: String, stdin: [UInt8] = [], timeout: Double,
+                     outputLimit: Int = SSHConnection.outputLimit) throws(SSHError) -> ExecResult {
+        let running = try start(command, timeout: timeout, outputLimit: outputLimit)
         running.send(stdin)
         return try running.finish()
     }
@@ -324,14 +327,15 @@ public final class SSHConnection {
     /// The whole conversation shares one deadline, `timeout` seconds from
     /// now. (The sync engine does not keep the probe's shell for the apply:
     /// see docs/sync.md, "One shell for probe and apply — tried, not kept".)
-    public func start(_ command: String, timeout: Double) throws(SSHError) -> RemoteCommand {
+    public func start(_ command: String, timeout: Double, outputLimit: Int = SSHConnection.outputLimit) throws(SSHError) -> RemoteCommand {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let deadline = Deadline(seconds: timeout)
         let timeoutError = SSHError.commandTimeout(host: endpoint.label, seconds: timeout)
         guard let channel = try retryPointer(deadline: deadline, timeout: timeoutError, { keysync_channel_open_session(session) }) else {
             throw .channelFailed(host: endpoint.label, reason: LibSSH2.lastError(session))
         }
-        let running = RemoteCommand(connection: self, channel: channel, deadline: deadline, timeoutError: timeoutError)
+        let running = RemoteCommand(connection: self, channel: channel, deadline: deadline, timeoutError: timeoutError,
+                                    outputLimit: outputLimit)
         try retry(deadline: deadline, timeout: timeoutError) {
             keysync_channel_exec(channel, command, UInt32(command.utf8.count))
         }.orThrow { .channelFailed(host: endpoint.label, reason: LibSSH2.lastError(session)) }
@@ -378,8 +382,8 @@ public final class SSHConnection {
                     throw lost(session)
                 }
             }
-            if command.stdout.count + command.stderr.count > Self.outputLimit {
-                throw .channelFailed(host: endpoint.label, reason: "command output exceeds \(Self.outputLimit >> 20) MiB")
+            if command.stdout.count + command.stderr.count > command.outputLimit {
+                throw .channelFailed(host: endpoint.label, reason: "command output exceeds \(command.outputLimit) bytes, more than this command can legitimately print")
             }
             if libssh2_channel_eof(channel) != 0 && drained { return true }
             if done() { return false }
@@ -527,6 +531,8 @@ public final class RemoteCommand {
     fileprivate let channel: OpaquePointer
     fileprivate let deadline: Deadline
     fileprivate let timeoutError: SSHError
+    /// Output beyond this many bytes fails the command.
+    fileprivate let outputLimit: Int
     fileprivate var input: [UInt8] = []
     fileprivate var written = 0
     fileprivate var inputClosed = false
@@ -536,11 +542,12 @@ public final class RemoteCommand {
     public fileprivate(set) var stderr: [UInt8] = []
     private var result: ExecResult?
 
-    fileprivate init(connection: SSHConnection, channel: OpaquePointer, deadline: Deadline, timeoutError: SSHError) {
+    fileprivate init(connection: SSHConnection, channel: OpaquePointer, deadline: Deadline, timeoutError: SSHError, outputLimit: Int) {
         self.connection = connection
         self.channel = channel
         self.deadline = deadline
         self.timeoutError = timeoutError
+        self.outputLimit = outputLimit
     }
 
     deinit { connection.free(channel) }

@@ -66,6 +66,17 @@ public enum ProbeScript {
     /// The script's last line.
     static let endLine = "printf '@end %s\\n' \"$nonce\"\n"
 
+    /// The most a well-behaved host prints for `accounts` accounts: each
+    /// file at most once as the account and once as root (base64), doctor's
+    /// other key files and log lines, plus the lines around them. The
+    /// transport stops reading past it, so a compromised host costs the
+    /// controller at most this much memory per host in flight.
+    public static func replyLimit(accounts: Int, diagnostics: Bool) -> Int {
+        let perFile = fileSizeLimit + 1 + (fileSizeLimit + 2) / 3 * 4 + 4096
+        let perAccount = perFile * (diagnostics ? 4 : 1) + (256 << 10)
+        return (1 << 20) + max(1, accounts) * perAccount
+    }
+
     /// 128 random bits as hex.
     public static func makeNonce() -> String {
         var generator = SystemRandomNumberGenerator()

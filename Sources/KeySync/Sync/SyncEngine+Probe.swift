@@ -35,7 +35,8 @@ extension SyncEngine {
         do {
             let nonce = ProbeScript.makeNonce()
             let script = ProbeScript.render(requests, nonce: nonce, diagnostics: diagnostics)
-            let reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout)
+            let reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout,
+                                            outputLimit: ProbeScript.replyLimit(accounts: requests.count, diagnostics: diagnostics != nil))
             if let failure = Self.becomeFailure(reply, label: label, become: job.become) {
                 connection.close()
                 return .failed(failure.named(job.host))

@@ -209,8 +209,9 @@ public struct SyncEngine: Sendable {
         let label = job.endpoint.label
         do {
             let nonce = ProbeScript.makeNonce()
+            // One result line per account and step: a megabyte is far more than a real apply prints.
             let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies, nonce: nonce).utf8),
-                                            timeout: job.commandTimeout)
+                                            timeout: job.commandTimeout, outputLimit: 1 << 20)
             if let failure = becomeFailure(reply, label: label, become: job.become) { return .failure(Failure(result: failure.named(job.host))) }
             return .success(try ApplyScript.outcomes(from: reply.stdout, nonce: nonce))
         } catch let error as SSHError {
