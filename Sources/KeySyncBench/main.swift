@@ -29,6 +29,31 @@ if arguments.count >= 3, arguments[1] == "apply-script" {
     }, nonce: ProbeScript.makeNonce()), terminator: "")
     exit(0)
 }
+// `keysync-bench render-scripts DIR`: every script keysync sends to hosts, rendered (for shellcheck).
+if arguments.count == 3, arguments[1] == "render-scripts" {
+    let folder = URL(fileURLWithPath: arguments[2])
+    let requests = [ProbeRequest(account: "usersample", uid: 1001, gid: 1001, group: "usersample"), ProbeRequest(account: "app")]
+    let content = Array("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiSQMq4mWJgVQWaFEj8H3pX9gDnSxFwvD0t5nJ1cXQm kp-bench\n".utf8)
+    let applies = [
+        AccountApply(account: "app", create: AccountCreation(uid: 1500, gid: 1500, group: "apps", createGroup: true, home: "/home/app", shell: "/bin/bash"),
+                     fixHome: true, write: FileWrite(path: "/home/app/.ssh/authorized_keys", expectedHash: "absent", content: content),
+                     unlock: true, restrictHome: "/home/app"),
+        AccountApply(account: "usersample"),
+    ]
+    let scripts = [
+        "probe.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce()),
+        "probe-doctor.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce(), diagnostics: ProbeScript.Diagnostics(logPaths: ["/var/log/extra.log"])),
+        "apply.sh": ApplyScript.render(applies, nonce: ProbeScript.makeNonce()),
+    ]
+    do {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (name, text) in scripts { try Data(text.utf8).write(to: folder.appendingPathComponent(name)) }
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 guard arguments.count >= 4, arguments[1] == "transport" else {
     FileHandle.standardError.write(Data("usage: keysync-bench transport INVENTORY COMMAND [PARALLEL]\n".utf8))
     exit(1)

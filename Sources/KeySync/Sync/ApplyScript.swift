@@ -130,7 +130,7 @@ public enum ApplyScript {
                 let content = Data(write.content).base64EncodedString()
                 script += "write_file \(name) \(Shell.quote(write.directory)) \(Shell.quote(write.path)) \(Shell.quote(write.expectedHash)) '\(SHA256Digest.hex(write.content))' '\(content)'\n"
             } else {
-                script += "result \(name) done\n"
+                script += "result \(name) 'done'\n"
             }
         }
         script += ProbeScript.endLine

@@ -124,6 +124,7 @@ extension ProbeScript {
         $settings
         EOF
             if [ -e "$file" ] && [ "$has_setpriv" = yes ]; then
+                # shellcheck disable=SC2016 # $1 belongs to the inner shell
                 r=$(setpriv --reuid="$p_uid" --regid="$p_gid" --init-groups sh -c 'if test -r "$1"; then echo yes; else echo no; fi' sh "$file" 2>/dev/null </dev/null 4>&-) || r=
                 case $r in yes | no) ;; *) r=unknown ;; esac
                 put file_access "$r"
@@ -137,13 +138,13 @@ extension ProbeScript {
                     d=${d%/*}
                     [ -n "$d" ] || d=/
                     printf 'walk %s\t%s\n' "$(diag_stat "$d")" "$d"
-                    [ "$d" != "$rhome" ] && [ "$d" != / ] && [ "$d" != . ] || break
+                    if [ "$d" = "$rhome" ] || [ "$d" = / ] || [ "$d" = . ]; then break; fi
                 done
             fi
             tokens=$(printf '%s\n' "$settings" | awk 'tolower($1) == "authorizedkeysfile" { for (i = 2; i <= NF; i++) print $i; exit }')
             listed=no
             while IFS= read -r t; do
-                [ -n "$t" ] && [ "$t" != none ] || continue
+                if [ -z "$t" ] || [ "$t" = none ]; then continue; fi
                 p=$(expand_akf "$t" "$home" "$name")
                 [ "$p" != "$home/.ssh/authorized_keys" ] || listed=yes
                 [ "$p" = "$file" ] || diag_keyfile listed "$p"
