@@ -1,6 +1,6 @@
 import Foundation
 
-/// The version of a host's sshd, as `sshd -V` (or, on sshd before 9.2,
+/// The version of a host's sshd, as `sshd -V` (or, on an older sshd without `-V`,
 /// the usage text after "illegal option -- V") prints it:
 /// `OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024`.
 public struct SSHDVersion: Hashable, Comparable, Sendable, CustomStringConvertible {

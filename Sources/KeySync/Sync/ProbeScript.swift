@@ -71,7 +71,7 @@ public enum ProbeScript {
 
     /// Only when a grant on the host ends: sshd's version says how to write
     /// `expiry-time` (7.7 added it, 9.1 its `Z` suffix). `sshd -V` is one
-    /// exec (sshd before 9.2 has no `-V` and prints its version in the usage
+    /// exec (an older sshd without `-V` prints its version in the usage
     /// text, before reading any config). sshd 7.7–9.0 read the time in local
     /// time, so for them `date` also gives the offset from UTC at each end
     /// (the login's TZ is sshd's: sshd passes its own TZ on).
