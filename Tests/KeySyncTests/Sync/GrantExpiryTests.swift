@@ -207,6 +207,14 @@ import Testing
         #expect(login.apply == nil)
     }
 
+    /// A key under rotation keeps its grant's end in every stage.
+    @Test func aRotatedKeyKeepsItsUntil() {
+        let overlay = RotationOverlay([RotationOverlay.Key(name: "kb", old: b, new: c, stages: [:], otherwise: .both)])
+        let staged = overlay.entries([entry("ka", a), entry("kb", b, until: Self.future)],
+                                     for: RotationPair(host: "h", account: "usersample"))
+        #expect(staged.map(\.until) == [nil, Self.future, Self.future])
+    }
+
     // MARK: Probe
 
     @Test func theProbeAsksForTheVersionOnlyWhenAGrantEnds() throws {
