@@ -215,6 +215,17 @@ import Testing
         #expect(staged.map(\.until) == [nil, Self.future, Self.future])
     }
 
+    /// doctor does not explain a login that fails because its grant ended.
+    @Test func doctorLeavesEndedGrantsAlone() throws {
+        var fixture = try DoctorFixture()
+        fixture.setContent("# the grant ended, push removed the line\n")
+        let now = Date(timeIntervalSince1970: 20000 * 86400)  // the fixture's clock
+        fixture.target.blocks[0].entries[0].until = now
+        #expect(try fixture.problems().isEmpty)
+        fixture.target.blocks[0].entries[0].until = now.addingTimeInterval(86400)
+        #expect(try fixture.problems() == [.keyMissing])
+    }
+
     // MARK: Probe
 
     @Test func theProbeAsksForTheVersionOnlyWhenAGrantEnds() throws {
