@@ -45,7 +45,7 @@ extension KeySyncCommand {
         }
 
         /// `{"inventory", "inventory_hash", "revoked", "hosts": [{"host", …, "accounts": [{"account", …,
-        /// "blocks": [{"project", "role", "keys": [{"name", "type", "fingerprint", "options"}]}]}]}]}`;
+        /// "blocks": [{"project", "role", "keys": [{"name", "type", "fingerprint", "options", "until"}]}]}]}]}`;
         /// absent optional values are left out.
         static func json(_ targets: [HostTarget], of inventory: KeySync.Inventory) throws -> String {
             let document = Document(
@@ -66,7 +66,8 @@ extension KeySyncCommand {
                                   exclusive: account.exclusive,
                                   blocks: account.blocks.map { block in
                                       .init(project: block.project, role: block.role, keys: block.entries.map {
-                                          .init(name: $0.keyName, type: $0.key.type, fingerprint: $0.key.fingerprint, options: $0.options)
+                                          .init(name: $0.keyName, type: $0.key.type, fingerprint: $0.key.fingerprint, options: $0.options,
+                                                until: $0.until?.formatted(Date.ISO8601FormatStyle()))
                                       })
                                   })
                         })
@@ -88,7 +89,7 @@ extension KeySyncCommand {
                 let create, exclusive: Bool, blocks: [Block]
             }
             struct Block: Encodable { let project, role: String, keys: [Key] }
-            struct Key: Encodable { let name, type, fingerprint: String, options: String? }
+            struct Key: Encodable { let name, type, fingerprint: String, options, until: String? }
             let inventory, inventory_hash: String, revoked: [String], hosts: [Host]
         }
     }

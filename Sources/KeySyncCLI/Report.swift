@@ -10,7 +10,7 @@ extension KeySyncCommand {
         static let configuration = CommandConfiguration(
             commandName: "report",
             abstract: "Report open drift and drift over time from the database (no SSH).",
-            discussion: "Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or inventory."
+            discussion: "Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or inventory. With --expiring, the grants that end soon, from the inventory."
         )
 
         @OptionGroup var databaseOption: DatabaseOption
@@ -34,6 +34,9 @@ extension KeySyncCommand {
         @Option(help: "Only this drift kind, e.g. file_mode or revoked_key (repeatable).")
         var kind: [String] = []
 
+        @Option(help: "Instead of drift: the inventory's grants (until:) that end within this age (14d) or by this date, and those already ended. Needs the inventory, not the database.")
+        var expiring: String?
+
         func validate() throws {
             guard TimeSpec(since) != nil else { throw ValidationError("--since: expected \(TimeSpec.expected), got \"\(since)\"") }
             let unknown = kind.filter { DriftKind(rawValue: $0) == nil }
@@ -42,6 +45,10 @@ extension KeySyncCommand {
                                       + DriftKind.allCases.map(\.rawValue).joined(separator: ", "))
             }
             if output?.isEmpty == true { throw ValidationError("--output needs a file name") }
+            if let expiring {
+                guard TimeSpec(expiring) != nil else { throw ValidationError("--expiring: expected \(TimeSpec.expected), got \"\(expiring)\"") }
+                guard kind.isEmpty else { throw ValidationError("--kind selects drift; it does not apply to --expiring") }
+            }
         }
 
         func run() throws {
@@ -52,6 +59,13 @@ extension KeySyncCommand {
 
         /// The report in the chosen format; errors are printed and exit 1.
         func render(colour: Bool = false, now: Date = Date()) throws -> String {
+            if let expiring {
+                let inventory = try inventoryOption.loadInventory()
+                let report = try exitOnError {
+                    try ExpiringGrantsReport(inventory: inventory, within: TimeSpec(expiring)!, projects: project, hosts: host, now: now)
+                }
+                return format.render(report, colour: colour)
+            }
             var filter = Store.DriftFilter.selecting(hosts: host, kinds: kind)
             if !project.isEmpty {
                 let path = inventoryOption.resolvedInventoryPath

@@ -1,10 +1,11 @@
 /// Each managed key: in a file sshd reads, a type sshd accepts, big enough,
 /// options that do not refuse it, no earlier line that shadows it.
 extension Examination {
-    /// The inventory entries for this account (only `context.key` when set).
+    /// The inventory entries for this account (only `context.key` when set),
+    /// without grants that have ended: their login is meant to fail.
     var managedEntries: [(block: DesiredBlock, entry: DesiredEntry)] {
         target.blocks.flatMap { block in block.entries.map { (block, $0) } }
-            .filter { context.key == nil || $0.entry.keyName == context.key }
+            .filter { (context.key == nil || $0.entry.keyName == context.key) && !$0.entry.hasEnded(at: context.now) }
     }
 
     /// The files sshd reads keys from, in its order: the first AuthorizedKeysFile, then the others.

@@ -1,3 +1,4 @@
+import Foundation
 @preconcurrency import Yams
 
 /// Merging roles into per-host accounts, and the cross-role checks that need it.
@@ -49,12 +50,13 @@ extension InventoryLoader {
     func accounts(for projectList: [Int]) -> ([AccountTarget], [Finding]) {
         var accounts: [AccountTarget] = [], index: [String: Int] = [:], findings: [Finding] = []
         var setters: [String: RoleRef] = [:]                             // account, field → first role setting it
-        var grants: [String: (ref: RoleRef, options: String?)] = [:]     // account, fingerprint → first grant
+        var grants: [String: (ref: RoleRef, options: String?, until: Date?)] = [:]     // account, fingerprint → first grant
 
         func role(_ ref: RoleRef) -> String { "project \"\(projects[ref.project].name)\" role \"\(projects[ref.project].roles[ref.role].name)\"" }
         func node(_ ref: RoleRef, _ field: String) -> Node { roleNodes[ref.project][ref.role][field] ?? roleNodes[ref.project][ref.role].node }
         func keyNode(_ ref: RoleRef, _ name: String) -> Node {
-            node(ref, "keys").sequence?.first { $0.scalar?.string == name } ?? node(ref, "keys")
+            node(ref, "keys").sequence?.lazy.compactMap { $0.scalar != nil ? $0 : $0.mapping?.first { $0.key.scalar?.string == "key" }?.value }
+                .first { $0.scalar?.string == name } ?? node(ref, "keys")
         }
         func find(_ severity: Diagnostic.Severity, _ message: String, at node: Node) {
             let (line, column) = NodeReader.position(of: node)
@@ -88,16 +90,19 @@ extension InventoryLoader {
                 accounts[i].create = accounts[i].create || current.create
                 accounts[i].exclusive = accounts[i].exclusive || current.exclusive
 
-                let entries = current.keys.map { DesiredEntry(keys[keyIndex[$0]!]) }
+                let entries = current.keys.map { DesiredEntry(keys[keyIndex[$0]!], until: current.until[$0]) }
                 for entry in entries {
                     let grant = name + "\0" + entry.key.fingerprint
                     guard let prior = grants[grant] else {
-                        grants[grant] = (ref, entry.options)
+                        grants[grant] = (ref, entry.options, entry.until)
                         continue
                     }
                     let also = "\(role(ref)): key \"\(entry.keyName)\" is also granted to account \"\(name)\" by \(role(prior.ref)) (line \(NodeReader.line(of: node(prior.ref, "keys"))))"
                     if prior.options != entry.options {
                         find(.error, also + " with different options", at: keyNode(ref, entry.keyName))
+                    } else if prior.until != entry.until {
+                        // sshd tries every line of a key, so the later end would win on the host.
+                        find(.error, also + " with a different until", at: keyNode(ref, entry.keyName))
                     } else {
                         find(.warning, also + "; the file will hold it twice", at: keyNode(ref, entry.keyName))
                     }

@@ -439,8 +439,8 @@ struct InventoryLoader {
         }
         func flag(_ field: String) -> Bool { fields[field].flatMap { reader.bool($0, "\(what): \(field)") } ?? false }
 
-        var granted: [String] = [], fingerprints: [String: String] = [:]
-        for (keyName, keyNode) in reader.strings(fields["keys"], "\(what): keys") {
+        var granted: [String] = [], fingerprints: [String: String] = [:], until: [String: Date] = [:]
+        for (keyName, keyNode, ends) in grantItems(fields["keys"], "\(what): keys").map({ ($0.name, $0.node, $0.until) }) {
             guard let index = keyIndex[keyName] else {
                 if brokenKeys.contains(keyName) { continue }
                 reader.error("\(what): undefined key \"\(keyName)\"" + Suggestion.hint(for: keyName, in: keyIndex.keys), at: keyNode)
@@ -457,11 +457,12 @@ struct InventoryLoader {
             }
             fingerprints[key.fingerprint] = keyName
             granted.append(keyName)
+            if let ends { until[keyName] = ends }
         }
         let role = InventoryRole(
             name: name, account: account, uid: uid, gid: gid, group: unixName("group"),
             shell: passwdPath("shell"), home: passwdPath("home"), create: flag("create"),
-            keys: granted, exclusive: flag("exclusive"))
+            keys: granted, exclusive: flag("exclusive"), until: until)
         return (role, fields)
     }
 

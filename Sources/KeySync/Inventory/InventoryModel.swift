@@ -1,3 +1,5 @@
+import Foundation
+
 /// A host with `defaults` and built-in defaults applied: everything needed to connect.
 public struct InventoryHost: Hashable, Sendable {
     /// The host's name in the inventory (its key under `hosts`).
@@ -109,4 +111,7 @@ public struct InventoryRole: Hashable, Sendable {
     public var keys: [String]
     /// The file may hold only managed keys (default false).
     public var exclusive: Bool
+    /// When the grant of a key ends (`{ key: NAME, until: DATE }`), by key
+    /// name; keys granted without an end are absent.
+    public var until: [String: Date] = [:]
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One host to converge: its connection settings and the accounts keysync manages there.
 public struct HostTarget: Hashable, Sendable {
     public var host: InventoryHost
@@ -78,17 +80,23 @@ public struct DesiredEntry: Hashable, Sendable {
     public var key: PublicKey
     /// The `authorized_keys` options field, if any.
     public var options: String?
+    /// When the grant ends, whatever set it (a role's `{ key:, until: }`;
+    /// later a person's `until:`): from then on the line is not written and
+    /// is removed, and before it the line carries sshd's `expiry-time` where
+    /// the host's sshd supports it. Nil: the grant does not end.
+    public var until: Date?
 
     /// Creates an entry.
-    public init(keyName: String, key: PublicKey, options: String? = nil) {
+    public init(keyName: String, key: PublicKey, options: String? = nil, until: Date? = nil) {
         self.keyName = keyName
         self.key = key
         self.options = options
+        self.until = until
     }
 
-    /// Creates the entry for an inventory key.
-    public init(_ key: InventoryKey) {
-        self.init(keyName: key.name, key: key.publicKey, options: key.options)
+    /// Creates the entry for an inventory key, granted until `until` (nil: no end).
+    public init(_ key: InventoryKey, until: Date? = nil) {
+        self.init(keyName: key.name, key: key.publicKey, options: key.options, until: until)
     }
 
     /// The `authorized_keys` line: `[options ]type base64 [comment]`.

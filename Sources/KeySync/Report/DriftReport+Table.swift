@@ -17,7 +17,7 @@ extension DriftReport {
 
     private static func style(kind: String) -> String {
         let alarming: Set<DriftKind> = [.revokedKey, .unexpectedKey, .unmanagedKey, .hostKeyMismatch, .hostUnreachable,
-                                        .authFailed, .sudoFailed, .symlink]
+                                        .authFailed, .sudoFailed, .symlink, .grantExpired]
         return DriftKind(rawValue: kind).map(alarming.contains) == true ? "31" : "33"
     }
 }

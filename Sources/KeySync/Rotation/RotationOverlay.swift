@@ -86,8 +86,8 @@ public struct RotationOverlay: Sendable {
         return entries.flatMap { entry -> [DesiredEntry] in
             guard let key = keys[entry.keyName],
                   [key.old.fingerprint, key.new.fingerprint].contains(entry.key.fingerprint) else { return [entry] }
-            let old = DesiredEntry(keyName: entry.keyName, key: key.old, options: entry.options)
-            let new = DesiredEntry(keyName: entry.keyName, key: key.new, options: entry.options)
+            let old = DesiredEntry(keyName: entry.keyName, key: key.old, options: entry.options, until: entry.until)
+            let new = DesiredEntry(keyName: entry.keyName, key: key.new, options: entry.options, until: entry.until)
             switch key.stages[pair] ?? key.otherwise {
             case .old: return [old]
             case .both: return [old, new]

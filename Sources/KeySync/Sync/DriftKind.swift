@@ -35,12 +35,15 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// The keys file is larger than keysync reads (``ProbeScript/fileSizeLimit``):
     /// nothing read or written; `push` reports the host as failed.
     case fileTooLarge = "file_too_large"
+    /// A managed line whose grant has ended (`until:`) is still in the
+    /// file; push removes it.
+    case grantExpired = "grant_expired"
 
     /// Whether `push` repairs this kind (the rest is reported only).
     public var isRepairedByPush: Bool {
         switch self {
         case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
-             .fileMode, .fileOwner, .dirMode:
+             .fileMode, .fileOwner, .dirMode, .grantExpired:
             return true
         default:
             return false

@@ -123,6 +123,10 @@ public struct AccountProbe: Hashable, Sendable {
 public struct HostProbe: Hashable, Sendable {
     public var euid: Int?
     public var sshdVersion: String?
+    /// The host's offset from UTC (seconds east) at each grant end the probe
+    /// was asked about, by Unix time; only for sshd 7.7–9.0, whose
+    /// `expiry-time` is local time (``ExpiryTimeSyntax``).
+    public var utcOffsets: [Int: Int] = [:]
     public var hasSetpriv = false
     public var accounts: [String: AccountProbe] = [:]
     /// Doctor only: the address sshd sees the controller at, the log
@@ -157,6 +161,9 @@ public struct HostProbe: Hashable, Sendable {
             switch key {
             case "euid": euid = Int(value)
             case "sshd_version": sshdVersion = String(value)
+            case "utc_offset":
+                let (end, offset) = Self.split(value)
+                if let end = Int(end), let seconds = ExpiryTimeSyntax.offset(offset) { utcOffsets[end] = seconds }
             case "setpriv": hasSetpriv = value == "yes"
             case "client_addr": clientAddress = String(value)
             case "log_source": logSources.append(String(value))

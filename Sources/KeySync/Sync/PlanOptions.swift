@@ -1,3 +1,5 @@
+import Foundation
+
 /// Policy switches for planning.
 public struct PlanOptions: Hashable, Sendable {
     /// Fingerprints removed from every managed account (inventory `revoked` and rotation-retired keys).
@@ -12,6 +14,13 @@ public struct PlanOptions: Hashable, Sendable {
     public var fixHome: Bool
     /// Every project the inventory defines: a block of any other project is stale.
     public var knownProjects: Set<String> = []
+    /// The moment grants are judged at: one whose `until` is at or before
+    /// it has ended. The engine sets it once per run; planning never reads
+    /// the clock. Nil: no grant has ended.
+    public var now: Date?
+    /// How this host's sshd takes `expiry-time`; ``SyncPlanner/plan(probe:accounts:scope:options:)``
+    /// sets it from the probe.
+    public var expiryTime: ExpiryTimeSyntax = .unsupported
 
     public init(revoked: Set<String> = [], loginKeyFingerprint: String? = nil, loginUser: String? = nil,
                 force: Bool = false, fixHome: Bool = false) {

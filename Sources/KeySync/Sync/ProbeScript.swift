@@ -46,11 +46,17 @@ public enum ProbeScript {
     /// The script for `requests`. `$1` is the login's `SSH_CLIENT` (for `sshd -T -C addr=`).
     /// `nonce` frames the reply (``makeNonce()``; the parser must be given the same one).
     /// With `diagnostics`, each account section also carries what `keysync doctor` needs.
-    public static func render(_ requests: [ProbeRequest], nonce: String, diagnostics: Diagnostics? = nil) -> String {
+    /// With `grantEnds` (Unix times of the grants on this host that end), the
+    /// reply says how sshd takes `expiry-time` (``grantExpiry``).
+    public static func render(_ requests: [ProbeRequest], nonce: String, diagnostics: Diagnostics? = nil,
+                              grantEnds: [Int] = []) -> String {
         // Doctor wants sshd's own view (sshd -T) and its version, always.
         var script = "nonce=\(Shell.quote(nonce))\nread_limit=\(fileSizeLimit)\n"
             + (diagnostics == nil ? "" : "sshd_t=yes\n") + Shell.lookupFunctions + prelude
             + (diagnostics?.prelude ?? "")
+        if !grantEnds.isEmpty {
+            script += "grant_ends='\(Set(grantEnds).sorted().map(String.init).joined(separator: " "))'\n" + grantExpiry
+        }
         for request in requests {
             let uid = request.uid.map(String.init) ?? "-"
             let gid = request.gid.map(String.init) ?? "-"
@@ -62,6 +68,30 @@ public enum ProbeScript {
         script += endLine
         return script
     }
+
+    /// Only when a grant on the host ends: sshd's version says how to write
+    /// `expiry-time` (7.7 added it, 9.1 its `Z` suffix). `sshd -V` is one
+    /// exec (an older sshd without `-V` prints its version in the usage
+    /// text, before reading any config). sshd 7.7–9.0 read the time in local
+    /// time, so for them `date` also gives the offset from UTC at each end
+    /// (the login's TZ is sshd's: sshd passes its own TZ on).
+    static let grantExpiry = #"""
+    sshd_v=$("$sshd_bin" -V 2>&1 </dev/null) || :
+    sshd_release=
+    while IFS= read -r v_line; do
+        case $v_line in *OpenSSH_*) sshd_release=$v_line; break ;; esac
+    done <<EOF
+    $sshd_v
+    EOF
+    put sshd_version "${sshd_release:-unknown}"
+    case $sshd_release in
+        *OpenSSH_7.[7-9]* | *OpenSSH_8.* | *OpenSSH_9.0*)
+            for e in $grant_ends; do
+                put utc_offset "$e $(date -d "@$e" +%z 2>/dev/null </dev/null)"
+            done ;;
+    esac
+
+    """#
 
     /// The script's last line.
     static let endLine = "printf '@end %s\\n' \"$nonce\"\n"

@@ -34,7 +34,11 @@ extension SyncEngine {
         let requests = job.accounts.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
         do {
             let nonce = ProbeScript.makeNonce()
-            let script = ProbeScript.render(requests, nonce: nonce, diagnostics: diagnostics)
+            // sshd's version only matters where a grant ends later (doctor asks for it anyway).
+            let ends = diagnostics != nil ? [] : job.accounts.flatMap { $0.blocks.flatMap(\.entries) }
+                .compactMap(\.until).filter { until in settings.plan.now.map { until > $0 } ?? true }
+                .map { Int($0.timeIntervalSince1970.rounded(.down)) }
+            let script = ProbeScript.render(requests, nonce: nonce, diagnostics: diagnostics, grantEnds: ends)
             let reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout,
                                             outputLimit: ProbeScript.replyLimit(accounts: requests.count, diagnostics: diagnostics != nil))
             if let failure = Self.becomeFailure(reply, label: label, become: job.become) {

@@ -35,6 +35,9 @@ public struct SyncEngine: Sendable {
     /// Loads each distinct identity once (asking for a passphrase at most once each).
     public init(jobs: [HostJob], settings: Settings, hostKeys: HostKeyVerifier = HostKeyVerifier(),
                 cancellation: Cancellation = Cancellation(), passphrase: (String) -> String? = { _ in nil }) {
+        var settings = settings
+        // Grants are judged at one moment per run (planning never reads the clock).
+        if settings.plan.now == nil { settings.plan.now = Date() }
         self.settings = settings
         self.hostKeys = hostKeys
         self.cancellation = cancellation

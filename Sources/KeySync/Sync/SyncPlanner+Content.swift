@@ -5,6 +5,9 @@ extension SyncPlanner {
     ///   inventory's entries (retired/revoked keys never re-added).
     /// - Stale blocks (a project/role in scope that no longer names this
     ///   account, or a project the inventory no longer has) are removed.
+    /// - Grants that have ended (`until` at or before `options.now`) are not
+    ///   written, and removed if present (`grant_expired`); the others carry
+    ///   `expiry-time` where the host's sshd supports it.
     /// - Revoked keys are removed wherever they are, inside or outside blocks.
     /// - Exclusive accounts keep only their managed blocks.
     /// - Every other byte stays as it was.
@@ -53,8 +56,12 @@ extension SyncPlanner {
 
         // Desired blocks.
         let existingBlocks = file.managedBlocks
+        var ended = Set<String>()
         for block in desired.blocks {
-            let entries = block.entries.filter { !options.revoked.contains($0.key.fingerprint) }
+            let granted = block.entries.filter { !options.revoked.contains($0.key.fingerprint) }
+            let entries = granted.filter { !$0.hasEnded(at: options.now) }.map { $0.forHost(options.expiryTime) }
+            let endedHere = Set(granted.filter { $0.hasEnded(at: options.now) }.map(\.key.fingerprint))
+            ended.formUnion(endedHere)
             guard let id = try? ManagedBlockID(project: block.project, role: block.role) else {
                 plan.report(.invalidLine, "project \(block.project) role \(block.role) cannot be written as a block marker")
                 continue
@@ -75,6 +82,11 @@ extension SyncPlanner {
             let wanted = Set(entries.map(\.key.fingerprint))
             for entry in existing?.entries ?? [] where !wanted.contains(entry.key.fingerprint)
                 && !options.revoked.contains(entry.key.fingerprint) {
+                if endedHere.contains(entry.key.fingerprint) {
+                    let grant = granted.first { $0.key.fingerprint == entry.key.fingerprint }!
+                    plan.report(.grantExpired, "\(grant.keyName) (\(label)): the grant ended \(grant.until!.reportText) and the line is still there", fingerprint: entry.key.fingerprint)
+                    continue
+                }
                 plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) is in the block of \(label) but not in the inventory", fingerprint: entry.key.fingerprint)
             }
             updated = updated.replacingBlock(id, with: entries.compactMap { try? AuthorizedKeyEntry(optionsText: $0.options, key: $0.key) })
@@ -103,7 +115,7 @@ extension SyncPlanner {
         }
         plan.newContent = new
 
-        if let refusal = lockoutRefusal(account: name, old: file, new: new, options: options) {
+        if let refusal = lockoutRefusal(account: name, old: file, new: new, options: options, ended: ended) {
             plan.changes = plan.changes.filter { $0.hasPrefix("fix home") } + [refusal.change]
             plan.report(.lockoutRefused, refusal.detail, fingerprint: refusal.fingerprint)
             plan.diff = nil
@@ -126,12 +138,14 @@ extension SyncPlanner {
     /// The lockout guard, unless `options.force`: refuses to remove the key
     /// keysync logs in with from the login user's own file, and to leave an
     /// account that had keys with none. Revoked keys do not count as keys the
-    /// account had: removing a compromised last key is the point.
+    /// account had: removing a compromised last key is the point. Nor do
+    /// keys in `ended`, whose grants ended (`until`): the inventory named the
+    /// day; keysync's own login key stays guarded all the same.
     static func lockoutRefusal(account name: String, old file: AuthorizedKeysFile, new: [UInt8],
-                               options: PlanOptions) -> LockoutRefusal? {
+                               options: PlanOptions, ended: Set<String> = []) -> LockoutRefusal? {
         guard !options.force else { return nil }
         let oldKeys = Set(file.keyLines.compactMap { $0.entry?.key.fingerprint })
-        let oldUsable = oldKeys.subtracting(options.revoked)
+        let oldUsable = oldKeys.subtracting(options.revoked).subtracting(ended)
         let newKeys = Set(AuthorizedKeysFile(bytes: new).keyLines.compactMap { $0.entry?.key.fingerprint })
         if name == options.loginUser, let login = options.loginKeyFingerprint, oldKeys.contains(login), !newKeys.contains(login) {
             return LockoutRefusal(change: "refused: this would remove \(login), the key keysync logs in with as \(name); use --force if you really mean it",

@@ -49,6 +49,8 @@ public struct HostPlan: Sendable {
 public enum SyncPlanner {
     public static func plan(probe: HostProbe, accounts: [AccountTarget], scope: Set<String>? = nil,
                             options: PlanOptions) -> HostPlan {
+        var options = options
+        options.expiryTime = ExpiryTimeSyntax(sshdVersion: probe.sshdVersion, utcOffsets: probe.utcOffsets)
         var failures: [String] = []
         let plans = accounts.map { desired -> AccountPlan in
             guard let found = probe.accounts[desired.name] else {

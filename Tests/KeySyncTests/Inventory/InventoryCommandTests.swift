@@ -39,7 +39,7 @@ struct InventoryCommandTests {
     @Test func validateSummary() throws {
         let inventory = try example()
         #expect(KeySyncCommand.InventoryValidate.summary(of: inventory)
-            == "\(inventory.path): ok — 2 projects, 4 hosts, 4 keys, 1 revoked")
+            == "\(inventory.path): ok — 2 projects, 4 hosts, 5 keys, 1 revoked")
     }
 
     @Test func hostsTable() throws {
@@ -49,7 +49,9 @@ struct InventoryCommandTests {
             "HOST   ADDRESS           LOGIN  ACCOUNT              UID   PROJECT  ROLE     KEY            FINGERPRINT",
             "app-1  127.77.0.21:2222  ops    usersample           1001  billing  ci       kp-billing-ci  SHA256:hcMkQ/SyFF94V16DcJ10tjmTKPG094adFNY0AWaUvag",
             "app-1  127.77.0.21:2222  ops    billing (exclusive)  1002  billing  billing  kp-billing     SHA256:kN4XE68747KFcmx5ojijvNgIa8r4sCmm543ILpIs8Ao",
+            "app-1  127.77.0.21:2222  ops    billing (exclusive)  1002  billing  billing  kp-contractor  SHA256:G6862mOJJ1YNE5zAS4jP8FXafNMlHonDcgRH917lYIs",
             "db-1   127.77.0.31:22    root   billing (exclusive)  1002  billing  billing  kp-billing     SHA256:kN4XE68747KFcmx5ojijvNgIa8r4sCmm543ILpIs8Ao",
+            "db-1   127.77.0.31:22    root   billing (exclusive)  1002  billing  billing  kp-contractor  SHA256:G6862mOJJ1YNE5zAS4jP8FXafNMlHonDcgRH917lYIs",
             "db-1   127.77.0.31:22    root   usersample           1001  billing  ci       kp-billing-ci  SHA256:hcMkQ/SyFF94V16DcJ10tjmTKPG094adFNY0AWaUvag",
         ])
     }
@@ -76,6 +78,9 @@ struct InventoryCommandTests {
         #expect(key["type"] as? String == "ssh-rsa")
         #expect(key["fingerprint"] as? String == "SHA256:hcMkQ/SyFF94V16DcJ10tjmTKPG094adFNY0AWaUvag")
         #expect(key["options"] as? String == "no-pty,no-agent-forwarding")
+        #expect(key["until"] == nil)
+        let billing = try #require((accounts[0]["blocks"] as? [[String: Any]])?.first?["keys"] as? [[String: Any]])
+        #expect(billing.map { $0["until"] as? String } == [nil, "2027-01-01T00:00:00Z"])
     }
 
     @Test func diagnosticsAreColouredOnlyWhenAsked() {

@@ -134,7 +134,7 @@ struct InventoryLoadingTests {
         #expect(inventory.warnings == [])
         #expect(inventory.projects.map(\.name) == ["usersample", "billing"])
         #expect(inventory.hosts.count == 4)
-        #expect(inventory.keys.count == 4)
+        #expect(inventory.keys.count == 5)
         #expect(inventory.revokedFingerprints == ["SHA256:Kgf5W/0sww1xJhEfhiFYIx2SSD/WAXGY6Ixngw8nd34"])
         #expect(inventory.key(named: "kp-usersample")?.fingerprint == "SHA256:hLvskShAm6P48pz7rI5DGMBCxDLdHYekidyq7Aug0o8")
         #expect(inventory.key(named: "kp-deploy")?.options?.contains("no-agent-forwarding") == true)

@@ -56,9 +56,9 @@ import Testing
             OVERVIEW: Report open drift and drift over time from the database (no SSH).
 
             Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or
-            inventory.
+            inventory. With --expiring, the grants that end soon, from the inventory.
 
-            USAGE: keysync report [--db <db>] [--inventory <inventory>] [--since <since>] [--format <format>] [--output <output>] [--project <project> ...] [--host <host> ...] [--kind <kind> ...]
+            USAGE: keysync report [--db <db>] [--inventory <inventory>] [--since <since>] [--format <format>] [--output <output>] [--project <project> ...] [--host <host> ...] [--kind <kind> ...] [--expiring <expiring>]
 
             OPTIONS:
               --db <db>               SQLite database (default: $KEYSYNC_DB, then ./keysync.db).
@@ -72,6 +72,9 @@ import Testing
                                       inventory).
               --host <host>           Only this host (repeatable).
               --kind <kind>           Only this drift kind, e.g. file_mode or revoked_key (repeatable).
+              --expiring <expiring>   Instead of drift: the inventory's grants (until:) that end within this
+                                      age (14d) or by this date, and those already ended. Needs the inventory,
+                                      not the database.
               --version               Show the version.
               -h, --help              Show help information.
 

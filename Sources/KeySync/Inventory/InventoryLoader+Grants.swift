@@ -1,0 +1,55 @@
+import Foundation
+@preconcurrency import Yams
+
+/// A role's `keys:` items: a key name, or `{ key: NAME, until: DATE }` for a
+/// grant that ends (issue 16, "Grants that expire").
+extension InventoryLoader {
+    static let grantFields = ["key", "until"]
+
+    /// One item of a role's `keys:`.
+    struct GrantItem {
+        let name: String
+        /// The node that names the key (for diagnostics about the key).
+        let node: Node
+        /// When the grant ends; nil: it does not.
+        let until: Date?
+    }
+
+    /// The items of `node` (a list; null or absent is an empty list), each
+    /// reported where it is wrong.
+    mutating func grantItems(_ node: Node?, _ what: String) -> [GrantItem] {
+        guard let node, !NodeReader.isNull(node) else { return [] }
+        guard let sequence = node.sequence else {
+            reader.error("\(what) must be a list, found \(NodeReader.describe(node))", at: node)
+            return []
+        }
+        var items: [GrantItem] = []
+        for item in sequence {
+            guard item.mapping != nil else {
+                guard case .scalar = item else {
+                    reader.error("\(what) item must be a key name or { key: NAME, until: DATE }, found \(NodeReader.describe(item))", at: item)
+                    continue
+                }
+                if let name = reader.string(item, "\(what) item") { items.append(GrantItem(name: name, node: item, until: nil)) }
+                continue
+            }
+            guard let fields = reader.fields(of: item, "\(what) item", allowed: Self.grantFields) else { continue }
+            guard let keyNode = fields["key"] else {
+                reader.error("\(what) item needs key (a key name), as in { key: kp-contractor, until: 2026-12-31 }", at: item)
+                continue
+            }
+            guard let name = reader.string(keyNode, "\(what): key") else { continue }
+            var until: Date?
+            if let untilNode = fields["until"], let text = reader.string(untilNode, "\(what): key \"\(name)\": until") {
+                switch GrantUntil.parse(text) {
+                case .success(let date): until = date
+                case .failure(let problem):
+                    let shown = text.count > 40 ? text.prefix(40) + "…" : Substring(text)
+                    reader.error("\(what): key \"\(name)\": until \"\(shown)\" \(problem.reason)", at: untilNode)
+                }
+            }
+            items.append(GrantItem(name: name, node: keyNode, until: until))
+        }
+        return items
+    }
+}
