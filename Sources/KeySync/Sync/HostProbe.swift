@@ -189,7 +189,7 @@ public struct HostProbe: Hashable, Sendable {
                 if key == "stat" {
                     Self.applyStat(value, to: &current!)
                 } else {
-                    Self.apply(key: key, value: value, to: &current!)
+                    try Self.apply(key: key, value: value, to: &current!)
                 }
             }
         }
@@ -241,7 +241,7 @@ public struct HostProbe: Hashable, Sendable {
         }
     }
 
-    private static func apply(key: Substring, value: Substring, to probe: inout AccountProbe) {
+    private static func apply(key: Substring, value: Substring, to probe: inout AccountProbe) throws(ProbeError) {
         switch key {
         case "group_name_gid": probe.groupNameGID = Int(value)
         case "uid_owner": probe.uidOwner = value.isEmpty ? nil : String(value)
@@ -264,6 +264,13 @@ public struct HostProbe: Hashable, Sendable {
             // allowusers etc. repeat: keep every value.
             probe.sshd[lower] = probe.sshd[lower].map { $0 + " " + setting } ?? String(setting)
         case "path":
+            // The probe prints AuthorizedKeysFile made absolute with the home
+            // from passwd. A relative one (a relative home, or a forged reply)
+            // names no file keysync can check or write, and Foundation's
+            // deletingLastPathComponent traps on some (`D`, `a//`).
+            guard value.hasPrefix("/") else {
+                throw .malformed("the keys file path of \(probe.account) is not absolute: \(value.prefix(200))")
+            }
             // Every path on the way starts absent; the stat lines that follow say what exists.
             let path = String(value)
             probe.path = path
