@@ -241,6 +241,11 @@ public struct HostProbe: Hashable, Sendable {
         }
     }
 
+    /// A day count (a shadow field, `today`): nil unless it fits in 32 bits
+    /// (good until the year 5 879 610), so that doctor's day arithmetic
+    /// (today − last change > max + inactive) cannot overflow.
+    private static func day(_ text: Substring) -> Int? { Int32(text).map(Int.init) }
+
     private static func apply(key: Substring, value: Substring, to probe: inout AccountProbe) throws(ProbeError) {
         switch key {
         case "group_name_gid": probe.groupNameGID = Int(value)
@@ -252,9 +257,9 @@ public struct HostProbe: Hashable, Sendable {
         case "shadow":
             let f = value.split(separator: ":", omittingEmptySubsequences: false)
             guard f.count >= 7, let password = ShadowState.Password(rawValue: String(f[0])) else { return }
-            probe.shadow = ShadowState(password: password, lastChange: Int(f[1]), maxDays: Int(f[3]),
-                                       inactiveDays: Int(f[5]), expire: Int(f[6]))
-        case "today": probe.today = Int(value)
+            probe.shadow = ShadowState(password: password, lastChange: day(f[1]), maxDays: day(f[3]),
+                                       inactiveDays: day(f[5]), expire: day(f[6]))
+        case "today": probe.today = day(value)
         case "shell_valid": probe.shellValid = value == "yes"
         case "shell_listed": probe.shellListed = value == "yes"
         case "sshd_error": probe.sshdError = String(value)
