@@ -254,9 +254,8 @@ public enum ProbeReplyChecks {
             // in a folder under home, never through a link the probe saw.
             v.expect(write.path == found.path, "\(said): writes \(debugBytes(Array(write.path.utf8), limit: 60)), not the probed path")
             v.expect(write.expectedHash == found.contentHash, "\(said): the write's expected hash is not the probed content's")
-            let home = found.homePath ?? ""
-            v.expect(!home.isEmpty && write.directory.hasPrefix(home.hasSuffix("/") ? home : home + "/"),
-                     "\(said): writes into \(debugBytes(Array(write.directory.utf8), limit: 60)), not a folder under home \(debugBytes(Array(home.utf8), limit: 60))")
+            v.expect(found.homePath.map { isUnder(write.directory, home: $0) } == true,
+                     "\(said): writes into \(debugBytes(Array(write.directory.utf8), limit: 60)), not a folder under the probed home")
             let onTheWay = [found.home, found.directory, found.file] + found.intermediateFolders.map(\.stat)
             v.expect(!onTheWay.contains { $0?.kind == .symlink }, "\(said): writes through a path the probe saw as a symlink")
             v.expect(found.tooLarge == nil && found.readError == nil, "\(said): writes a file the probe could not read")
@@ -291,12 +290,11 @@ public enum ProbeReplyChecks {
             let named = fix.actions.flatMap(\.findings) + fix.refusals.keys
             v.expect(named.allSatisfy { findings.indices.contains($0) }, "\(said): a fix names a finding that does not exist")
             if let write = fix.apply?.write, let found {
-                // --fix rewrites the file as read, in place, and only under home.
+                // --fix rewrites the file as read, in place, and only under home
+                // (the inventory's when passwd gives none, as DoctorFixPlan documents).
                 v.expect(write.path == found.path && write.expectedHash == found.contentHash && write.content == (found.content ?? []),
                          "\(said): --fix rewrites something other than the probed file and bytes")
-                let home = found.homePath ?? ""
-                v.expect(!home.isEmpty && write.directory.hasPrefix(home.hasSuffix("/") ? home : home + "/"),
-                         "\(said): --fix writes outside home")
+                v.expect(isUnder(write.directory, home: found.homePath ?? target.home ?? "/home/\(target.name)"), "\(said): --fix writes outside home")
             }
             // Inventory names only in the report: host text is what must be made safe.
             accounts.append(DoctorReport.Account(account: "account-\(index)", findings: findings))
@@ -328,6 +326,11 @@ public enum ProbeReplyChecks {
                          "written hash \(debugBytes(Array(hash.utf8), limit: 70)) is not what a result line says")
             }
         }
+    }
+
+    /// keysync's rule for "a folder under home": strictly below it (an empty home is `/`, as for sshd).
+    static func isUnder(_ folder: String, home: String) -> Bool {
+        folder.hasPrefix(home.hasSuffix("/") ? home : home + "/")
     }
 
     /// Whether `haystack` contains `needle`.
