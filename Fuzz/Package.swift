@@ -25,5 +25,10 @@ let package = Package(
             name: "FuzzInventory",
             dependencies: ["CFuzzDriver", .product(name: "KeySyncFuzzChecks", package: "keysync")]
         ),
+        // Arbitrary bytes as a host's probe and apply replies: parse, plan, doctor.
+        .executableTarget(
+            name: "FuzzProbeReply",
+            dependencies: ["CFuzzDriver", .product(name: "KeySyncFuzzChecks", package: "keysync")]
+        ),
     ]
 )

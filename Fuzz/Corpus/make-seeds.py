@@ -1,7 +1,15 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets (run from anywhere; rewrites
-Fuzz/Corpus/authorized_keys/ and Fuzz/Corpus/inventory/). Seeds are small
-on purpose: libFuzzer mutates from them."""
+Fuzz/Corpus/authorized_keys/, Fuzz/Corpus/inventory/ and the hand-built
+seeds of Fuzz/Corpus/probe_reply/). Seeds are small on purpose: libFuzzer
+mutates from them.
+
+probe_reply seeds spell the controller's nonce `@N`; `@L` starting a file
+frame stands for ProbeScript.fileSizeLimit bytes
+(Sources/KeySyncFuzzChecks/ProbeReplyChecks.swift).
+The `real-*` seeds there are replies of the real probe run locally as root;
+this script keeps them. To write them again:
+    KEYSYNC_WRITE_PROBE_SEEDS=Fuzz/Corpus/probe_reply swift test --filter FuzzRegressionTests/realProbeReplies"""
 import base64, os, pathlib, re, shutil, struct
 
 root = pathlib.Path(__file__).resolve().parents[2]
@@ -150,4 +158,78 @@ iseed("bad-options", f'keys:\n  k: {{public: "{ed25519}", options: "no-pty, from
 iseed("multi-doc", "hosts: {}\n---\nhosts: {}\n")
 iseed("empty", "")
 iseed("flow-nested", "{defaults: {user: u}, hosts: {h: {address: '::1', groups: [g]}}, projects: {p: {hosts: ['group:g'], roles: {r: {}}}}}\n")
-print("seeds:", len(list(ak.iterdir())), "authorized_keys,", len(list(inv.iterdir())), "inventory")
+
+# Probe and apply replies (the grammar on ProbeScript and ApplyScript.outcomes).
+pr = out / "probe_reply"
+pr.mkdir(parents=True, exist_ok=True)
+for old in pr.iterdir():
+    if not old.name.startswith("real-"): old.unlink()
+def pseed(name, text):
+    (pr / name).write_bytes(text.encode() if isinstance(text, str) else text)
+ecdsa = keys["id_ecdsa256.pub"]                        # revoked in one of the harness's plans
+keyfile = ("# hand-written\n" + rsa + "\n" + ecdsa + "\n"
+           + block("fuzz", "deploy", [ed25519]) + block("other", "old", [rsa]))
+head = "KEYSYNC-PROBE 2\neuid 0\nsetpriv yes\n"
+def account(name, home, content=None, extra="", path=None, stats=None, uid=1001):
+    path = path or f"{home}/.ssh/authorized_keys"
+    text = (f"@account @N {name}\nsshd authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2\nsshd usepam yes\n"
+            f"passwd {name}:x:{uid}:{uid}:{name} user:{home}:/bin/sh\ngroup {name}\n"
+            f"shadow star:19000:0:99999:7:::\nshell_valid yes\nshell_listed yes\npath {path}\n")
+    folder = path.rsplit("/", 1)[0]
+    text += "".join(f"stat {s}\n" for s in (stats if stats is not None else [
+        f"directory|755|{uid}|{uid}|4096|3|{home}", f"directory|700|{uid}|{uid}|4096|2|{folder}",
+        f"regular file|600|{uid}|{uid}|{len(content or '')}|1|{path}"]))
+    if content is not None:
+        text += f"content-begin @N\n{content}\ncontent-end @N 0\n"
+    return text + extra
+end = "@end @N\n"
+pseed("probe-one-account", head + account("app", "/home/app", keyfile) + end)
+pseed("probe-two-accounts", head + account("app", "/home/app", ed25519 + "\n")
+      + account("root", "/root", ecdsa + " root@host\n", uid=0) + end)
+pseed("probe-base64-root-read", head + account("app", "/home/app", extra=
+      "content-begin @N\n\ncontent-end @N 1\ncontent-begin @N base64\n"
+      + base64.b64encode(keyfile.encode()).decode() + "\ncontent-end @N 0\n") + end)
+pseed("probe-no-file", head + account("app", "/home/app", stats=["directory|755|1001|1001|4096|3|/home/app"]) + end)
+pseed("probe-unreadable", head + account("app", "/home/app", extra="content-begin @N\n\ncontent-end @N 1\nread_refused the root-owned file changed while it was read\n") + end)
+pseed("probe-too-large", head + account("app", "/home/app", stats=[
+      "directory|755|1001|1001|4096|3|/home/app", "directory|700|1001|1001|4096|2|/home/app/.ssh",
+      "regular file|600|1001|1001|5000000|1|/home/app/.ssh/authorized_keys"], extra="too_large 5000000\n") + end)
+pseed("probe-at-limit", head + account("app", "/home/app", "@L") + end)
+pseed("probe-over-limit", head + account("app", "/home/app", "@Lx") + end)
+pseed("probe-nested-path", head + account("app", "/home/app", ed25519 + "\n", path="/home/app/.config/ssh/authorized_keys", stats=[
+      "directory|755|1001|1001|4096|3|/home/app", "directory|775|1001|1001|4096|3|/home/app/.config",
+      "symbolic link|777|1001|1001|9|1|/home/app/.config/ssh"]) + end)
+pseed("probe-outside-home", head + account("svc", "/nonexistent", ecdsa + "\n", path="/etc/ssh/keys/svc", stats=[
+      "directory|755|0|0|4096|2|/etc/ssh/keys", "regular file|644|0|0|100|1|/etc/ssh/keys/svc"]) + end)
+pseed("probe-symlink-home", head + account("app", "/home/app", keyfile, stats=[
+      "symbolic link|777|1001|1001|8|1|/home/app", "directory|700|1001|1001|4096|2|/home/app/.ssh",
+      "regular file|644|0|1001|10|2|/home/app/.ssh/authorized_keys"]) + end)
+pseed("probe-missing-account", head + "@account @N newacct\nsshd authorizedkeysfile .ssh/authorized_keys\npasswd \n"
+      "uid_owner other\ngid_owner staff\ngroup_name_gid 1001\n" + end)
+pseed("probe-locked-expired", head + account("app", "/home/app", keyfile).replace(
+      "shadow star:19000:0:99999:7:::", "shadow locked:0:0:99999:7:3:19000\ntoday 20000").replace(
+      "shell_valid yes", "shell_valid no\nsshd_error sshd -T failed (is sshd installed and its config valid?)") + end)
+pseed("probe-gecos-injection", head + account("app", "/home/app", ed25519 + "\n").replace(
+      "app user", "x\\n@account x\\ncontent 9223372036854775807\\n@end") + end)
+diag = ("groups app ssh-users\nshadow_lock 1 star 19000:0:99999:7:::\nfile_access no\n"
+        "sshd requiredrsasize 3072\nsshd permitrootlogin prohibit-password\n"
+        "sshd pubkeyacceptedalgorithms ssh-ed25519,rsa-sha2-512\nsshd strictmodes yes\nsshd allowusers ops app@10.0.0.0/8\n"
+        "walk_file regular file|600|1001|1001|120\t/home/app/.ssh/authorized_keys\n"
+        "walk directory|700|1001|1001|4096\t/home/app/.ssh\nwalk directory|775|1001|1001|4096\t/home/app\n"
+        "keyfile listed\tregular file|600|1001|1001|80\t/home/app/.ssh/authorized_keys2\n"
+        "keyfile_content-begin @N\n" + rsa + "\n\nkeyfile_content-end @N 0\n"
+        "keyfile unlisted\tabsent\t/home/app/.ssh/authorized_keys3\n"
+        "log Jan 1 sshd[13]: Authentication refused: bad ownership or modes for directory /home/app\n"
+        "log Jan 1 sshd[14]: userauth_pubkey: key type ssh-rsa not in PubkeyAcceptedAlgorithms [preauth]\n"
+        "log User app not allowed because account is locked\nlog_checked \n")
+pseed("probe-diagnostics", "KEYSYNC-PROBE 2\neuid 0\nsetpriv yes\nsshd_version OpenSSH_9.6p1\nclient_addr 10.0.0.5\n"
+      "log_source /var/log/auth.log\nconfig 12\t/etc/ssh/sshd_config\tAllowUsers ops app@10.0.0.0/8\n"
+      "config 3\t/etc/ssh/sshd_config.d/10.conf\tPubkeyAcceptedAlgorithms=ssh-ed25519\n"
+      + account("app", "/home/app", keyfile, extra=diag) + end)
+pseed("probe-empty", head + end)
+pseed("probe-cut-off", head + account("app", "/home/app", keyfile)[:-40])
+pseed("apply-results", "KEYSYNC-APPLY 2\nresult @N app ok " + "ab" * 32 + "\nresult @N app done\nresult @N root done\n"
+      "result @N svc conflict the file changed since the probe\nresult @N new failed useradd: exit 4 \\e[31m\n@end @N\n")
+pseed("apply-empty", "KEYSYNC-APPLY 2\n@end @N\n")
+print("seeds:", len(list(ak.iterdir())), "authorized_keys,", len(list(inv.iterdir())), "inventory,",
+      len(list(pr.iterdir())), "probe_reply")

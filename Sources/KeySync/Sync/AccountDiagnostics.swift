@@ -63,8 +63,11 @@ public struct SSHDConfigLine: Hashable, Sendable {
 public struct AccountDiagnostics: Hashable, Sendable {
     /// Every group the account is in (`id -Gn`).
     public var groups: [String] = []
-    /// Leading `!` of the shadow password field (`usermod -L`, `useradd` without a password).
+    /// Leading `!` of the shadow password field (`usermod -L`, `useradd` without a password),
+    /// 0 to `maxLockMarks`.
     public var lockMarks = 0
+    /// The most `!` kept: doctor prints them (a count from the host, so never negative or huge).
+    static let maxLockMarks = 16
     /// What follows the `!`s: `empty`, `star` or `hash` (the hash itself never leaves the host).
     public var passwordAfterLock: ShadowState.Password?
     /// Shadow fields 3–9 as written (`lstchg:min:max:warn:inactive:expire:reserved`).
@@ -89,7 +92,7 @@ public struct AccountDiagnostics: Hashable, Sendable {
         case "shadow_lock":
             let parts = value.split(separator: " ", maxSplits: 2)
             guard parts.count >= 2 else { return }
-            d.lockMarks = Int(parts[0]) ?? 0
+            d.lockMarks = min(max(Int(parts[0]) ?? 0, 0), Self.maxLockMarks)
             d.passwordAfterLock = ShadowState.Password(rawValue: String(parts[1]))
             d.shadowFields = parts.count > 2 ? String(parts[2]) : nil
         case "file_access": d.fileReadable = value == "yes" ? true : value == "no" ? false : nil

@@ -196,7 +196,7 @@ public struct HostProbe: Hashable, Sendable {
                 if key == "stat" {
                     Self.applyStat(value, to: &current!)
                 } else {
-                    Self.apply(key: key, value: value, to: &current!)
+                    try Self.apply(key: key, value: value, to: &current!)
                 }
             }
         }
@@ -248,7 +248,12 @@ public struct HostProbe: Hashable, Sendable {
         }
     }
 
-    private static func apply(key: Substring, value: Substring, to probe: inout AccountProbe) {
+    /// A day count (a shadow field, `today`): nil unless it fits in 32 bits
+    /// (good until the year 5 879 610), so that doctor's day arithmetic
+    /// (today − last change > max + inactive) cannot overflow.
+    private static func day(_ text: Substring) -> Int? { Int32(text).map(Int.init) }
+
+    private static func apply(key: Substring, value: Substring, to probe: inout AccountProbe) throws(ProbeError) {
         switch key {
         case "group_name_gid": probe.groupNameGID = Int(value)
         case "uid_owner": probe.uidOwner = value.isEmpty ? nil : String(value)
@@ -259,9 +264,9 @@ public struct HostProbe: Hashable, Sendable {
         case "shadow":
             let f = value.split(separator: ":", omittingEmptySubsequences: false)
             guard f.count >= 7, let password = ShadowState.Password(rawValue: String(f[0])) else { return }
-            probe.shadow = ShadowState(password: password, lastChange: Int(f[1]), maxDays: Int(f[3]),
-                                       inactiveDays: Int(f[5]), expire: Int(f[6]))
-        case "today": probe.today = Int(value)
+            probe.shadow = ShadowState(password: password, lastChange: day(f[1]), maxDays: day(f[3]),
+                                       inactiveDays: day(f[5]), expire: day(f[6]))
+        case "today": probe.today = day(value)
         case "shell_valid": probe.shellValid = value == "yes"
         case "shell_listed": probe.shellListed = value == "yes"
         case "sshd_error": probe.sshdError = String(value)
@@ -271,6 +276,13 @@ public struct HostProbe: Hashable, Sendable {
             // allowusers etc. repeat: keep every value.
             probe.sshd[lower] = probe.sshd[lower].map { $0 + " " + setting } ?? String(setting)
         case "path":
+            // The probe prints AuthorizedKeysFile made absolute with the home
+            // from passwd. A relative one (a relative home, or a forged reply)
+            // names no file keysync can check or write, and Foundation's
+            // deletingLastPathComponent traps on some (`D`, `a//`).
+            guard value.hasPrefix("/") else {
+                throw .malformed("the keys file path of \(probe.account) is not absolute: \(value.prefix(200))")
+            }
             // Every path on the way starts absent; the stat lines that follow say what exists.
             let path = String(value)
             probe.path = path

@@ -128,7 +128,7 @@ public enum SyncPlanner {
             }
         default:
             plan.report(.homeUnsafe, "home \(homePath) is missing or not a directory; nothing written for \(name)")
-            return
+            return reportRevokedUnreachable(probe, options: options, into: &plan)
         }
         var rewrite = false
         let dirPath = (path as NSString).deletingLastPathComponent
@@ -183,7 +183,7 @@ public enum SyncPlanner {
                 break
             default:
                 plan.report(.symlink, "\(dirPath) is not a directory; nothing written for \(name)")
-                return
+                return reportRevokedUnreachable(probe, options: options, into: &plan)
             }
         }
         if let file = probe.file {
@@ -204,7 +204,7 @@ public enum SyncPlanner {
                 break
             default:
                 plan.report(.symlink, "\(path) is not a regular file; left untouched")
-                return
+                return reportRevokedUnreachable(probe, options: options, into: &plan)
             }
         }
         if let size = probe.tooLarge {
@@ -231,8 +231,9 @@ public enum SyncPlanner {
     }
 
     /// Revoked keys in a file keysync will not write (a symlink on the way,
-    /// a folder it does not own): reported, never repairable, so a push
-    /// reports the host as failed instead of leaving them silently.
+    /// a folder it does not own, a home that is missing while the file lies
+    /// outside it): reported, never repairable, so a push reports the host
+    /// as failed instead of leaving them silently.
     /// `content` is what the account itself can read there (as sshd reads it).
     static func reportRevokedUnreachable(_ probe: AccountProbe, options: PlanOptions, into plan: inout AccountPlan) {
         guard let content = probe.content, !options.revoked.isEmpty else { return }

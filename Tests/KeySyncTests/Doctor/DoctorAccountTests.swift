@@ -77,6 +77,25 @@ import Testing
         #expect(try fixture.problems() == [])
     }
 
+    /// Numbers a host sends that once trapped doctor (Fuzz/Crashes/probe_reply):
+    /// a negative or huge `!` count (`String(repeating:count:)`), and day counts
+    /// whose difference overflows. Counts are clamped, days beyond 32 bits unknown.
+    @Test(arguments: [
+        ("-1 star", "star:0:0:99999:7::", []),
+        ("9223372036854775807 empty", "locked:19000:0:99999:7::", [DoctorCode.accountLocked]),
+        ("0 star", "star:-9223372036854775807:0:9223372036854775807:7:9223372036854775807:", []),
+        ("0 star", "star:19900:0:90:7:4294967296:", [.passwordExpired]),
+    ])
+    func hostileNumbersDoNotTrap(_ lock: String, _ shadow: String, _ codes: [DoctorCode]) throws {
+        var fixture = try DoctorFixture()
+        fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+        fixture.account.shadow = shadow
+        fixture.lock = lock
+        #expect(try fixture.problems().filter { $0 != .passwordChangeRequired } == codes)
+        let marks = try #require(fixture.probe().accounts["usersample"]?.diagnostics?.lockMarks)
+        #expect((0...AccountDiagnostics.maxLockMarks).contains(marks))
+    }
+
     @Test func shells() throws {
         var fixture = try DoctorFixture()
         fixture.account.shell = "/bin/nosuch"

@@ -228,6 +228,18 @@ import Testing
         #expect(throws: ProbeError.self) { try HostProbe(reply: reply, nonce: FakeProbe.nonce) }
     }
 
+    /// Found by FuzzProbeReply (Fuzz/Crashes/probe_reply): `path D` trapped
+    /// in Foundation's `deletingLastPathComponent`. The probe prints an
+    /// absolute path; a relative one is refused, whatever its length.
+    @Test(arguments: ["D", "a//", "é", ".", "home/alice/.ssh/authorized_keys", ""])
+    func aRelativeKeysFilePathIsRefused(_ path: String) {
+        let text = FakeProbe.header + "@account \(FakeProbe.nonce) alice\npasswd alice:x:1001:1001::/home/alice:/bin/sh\n"
+            + "path \(path)\nstat regular file|600|1001|1001|0|1|\(path)\n" + FakeProbe.end
+        #expect(throws: ProbeError.malformed("the keys file path of alice is not absolute: \(path)")) {
+            try HostProbe(reply: Array(text.utf8), nonce: FakeProbe.nonce)
+        }
+    }
+
     @Test(arguments: [
         "", "\n", "Welcome to Ubuntu!\nKEYSYNC-PROBE 2\n@end \(FakeProbe.nonce)\n", "sudo: a password is required\n",
         "KEYSYNC-PROBE 1\n@end \(FakeProbe.nonce)\n", "keysync-probe 2\n@end \(FakeProbe.nonce)\n",

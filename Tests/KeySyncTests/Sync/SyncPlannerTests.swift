@@ -177,6 +177,24 @@ enum PlannerFixture {
         #expect(plan.apply == nil)
     }
 
+    /// Found by FuzzProbeReply (Fuzz/Crashes/probe_reply): a home that is
+    /// missing, with AuthorizedKeysFile outside it (`/etc/ssh/keys/%u`, still
+    /// read as the account), left a revoked key there as plain `home_unsafe`
+    /// drift, so push did not fail the host.
+    @Test func aRevokedKeyUnderAMissingHomeIsReportedAsUnrepairable() throws {
+        let key = try SyncKeys.ed25519()
+        var account = FakeAccount.existing("svc", content: F.bytes(SyncKeys.line(key) + "\n"))
+        account.home = "/nonexistent"
+        account.homeStat = "absent"
+        account.pathOverride = "/etc/ssh/keys/svc"
+        account.dirStat = "directory|755|0|0|4096"
+        account.fileStat = "regular file|644|0|0|100"
+        let plan = try F.single(account, F.target("svc", []), options: PlanOptions(revoked: [key.fingerprint]))
+        #expect(plan.drift.map(\.kind) == [.homeUnsafe, .revokedKey])
+        #expect(plan.drift.allSatisfy { !$0.repairable })
+        #expect(plan.apply == nil)
+    }
+
     /// Folders between home and a nested key folder are never changed: a
     /// link or an unsafe one stops the write.
     @Test(arguments: [
