@@ -47,6 +47,7 @@ enum SyncCommandRunner {
         var run = SyncRun(inventory: inventory, targets: targets, settings: settings,
                           acceptNewHostKeys: options.acceptNewHostKeys, selectionText: selection)
         run.departedHosts = options.selection.departedListing
+        run.readsFormerAccounts = true
         let report = try ProgressLine.interruptible(showing: !options.json) { cancellation, progress in
             try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, result in
                 progress.update(done: done.done, total: done.total, failed: result.status == .failed)

@@ -62,6 +62,7 @@ import Testing
         var run = SyncRun(inventory: inventory, targets: targets,
                           settings: SyncEngine.Settings(mode: mode, parallel: 8, plan: PlanOptions(force: force)))
         run.departedHosts = projects.isEmpty ? .all : .projects(Set(projects))
+        run.readsFormerAccounts = true
         return try run.execute(store: store)
     }
 

@@ -31,15 +31,20 @@ public struct ManagedHistory: Sendable {
         ManagedHistory(accounts: try store.managedAccounts(), hosts: try store.managedHosts())
     }
 
-    /// `targets` with the accounts keysync left blocks in that no selected
-    /// role names any more added as ``AccountTarget/formerlyManaged`` (only
-    /// those holding a block this selection may remove: of a selected
-    /// project, or of a project the inventory no longer has), and without
-    /// the hosts left with no account at all.
-    public func apply(to targets: [HostTarget], knownProjects: Set<String>) -> [HostTarget] {
-        targets.compactMap { target in
+    /// `targets` with the accounts keysync left blocks in that no role of
+    /// the selected projects (all, without a scope) names on that host any
+    /// more added as ``AccountTarget/formerlyManaged`` (only those holding a
+    /// block this selection may remove: of a selected project, or of a
+    /// project the inventory no longer has), and without the hosts left with
+    /// no account at all. An account the inventory still names in scope is
+    /// never added, even when `targets` leave it out (a rotation's push
+    /// narrows them to the accounts due).
+    public func apply(to targets: [HostTarget], inventory: Inventory) -> [HostTarget] {
+        let knownProjects = Set(inventory.projects.map(\.name))
+        return targets.compactMap { target in
             var target = target
             let named = Set(target.accounts.map(\.name))
+                .union(Self.namedAccounts(inventory, host: target.host.name, scope: target.projectScope))
             for (account, blocks) in (accounts[target.host.name] ?? [:]).sorted(by: { $0.key < $1.key }) where !named.contains(account) {
                 guard Self.mayHold(blocks, scope: target.projectScope, knownProjects: knownProjects) else { continue }
                 var former = AccountTarget(name: account)
@@ -48,6 +53,13 @@ public struct ManagedHistory: Sendable {
             }
             return target.accounts.isEmpty ? nil : target
         }
+    }
+
+    /// The accounts a role of a project in `scope` (any, when nil) names on `host`.
+    static func namedAccounts(_ inventory: Inventory, host: String, scope: Set<String>?) -> Set<String> {
+        guard let index = inventory.hostIndex[host] else { return [] }
+        let accounts = inventory.accountsByProjects[inventory.hostProjects[index]] ?? []
+        return Set(accounts.filter { account in scope.map { scope in account.blocks.contains { scope.contains($0.project) } } ?? true }.map(\.name))
     }
 
     /// Whether recorded `blocks` may hold one that `scope` lets a push remove.

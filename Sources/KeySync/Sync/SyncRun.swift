@@ -63,6 +63,11 @@ public struct SyncRun: Sendable {
     /// (push and check: all, or those of the selected projects, unless the
     /// selection names hosts or groups). Needs a store.
     public var departedHosts: ManagedHistory.DepartedListing = .none
+    /// Also read the accounts the database says still hold keysync blocks
+    /// that no selected role names any more, to remove them (push and
+    /// check; not a rotation's push, which touches only the accounts due).
+    /// Needs a store.
+    public var readsFormerAccounts = false
 
     public init(inventory: Inventory, targets: [HostTarget], settings: SyncEngine.Settings,
                 acceptNewHostKeys: Bool = false, selectionText: String = "",
@@ -112,9 +117,9 @@ public struct SyncRun: Sendable {
         var run = self
         // Accounts keysync left blocks in that no selected role names any
         // more: read too, so stale blocks go (docs/sync.md, "Removing access").
-        let history = try store.map { try ManagedHistory.load(from: $0) }
-        run.targets = history?.apply(to: targets, knownProjects: settings.plan.knownProjects)
-            ?? targets.filter { !$0.accounts.isEmpty }
+        let history = readsFormerAccounts || departedHosts != .none ? try store.map { try ManagedHistory.load(from: $0) } : nil
+        run.targets = readsFormerAccounts ? history?.apply(to: targets, inventory: inventory) ?? targets : targets
+        run.targets.removeAll { $0.accounts.isEmpty }
         if let overlay = try rotationOverlay ?? store.map({ try RotationOverlay.load(from: $0, inventory: inventory) }) {
             run.targets = overlay.apply(to: run.targets)
         }

@@ -138,6 +138,7 @@ import Testing
             hosts: [web-1]
             roles:
               deploy: {account: svc, keys: [alice]}
+              admin: {account: shop, keys: [alice]}
           blog:
             hosts: [web-1]
             roles:
@@ -155,23 +156,29 @@ import Testing
     @Test func formerAccountsJoinTheirHostsAndEmptyHostsDrop() throws {
         let inventory = try InventoryFixtures.load(Self.yaml)
         let targets = try inventory.select(includingHostsWithoutBlocks: true)
-        #expect(names(targets) == ["web-1: svc", "lab-1: "])
+        #expect(names(targets) == ["web-1: svc shop", "lab-1: "])
         let recorded = history([
             ("web-1", "svc", [.init(project: "shop", role: "deploy")]),
             ("web-1", "old", [.init(project: "shop", role: "deploy")]),
+            ("web-1", "shop", [.init(project: "blog", role: "writer")]),
             ("lab-1", "svc", nil),
             ("gone-1", "svc", [.init(project: "shop", role: "deploy")]),
         ])
-        let known: Set<String> = ["shop", "blog"]
-        #expect(names(recorded.apply(to: targets, knownProjects: known)) == ["web-1: svc old*", "lab-1: svc*"])
-        #expect(names(history([]).apply(to: targets, knownProjects: known)) == ["web-1: svc"])
+        #expect(names(recorded.apply(to: targets, inventory: inventory)) == ["web-1: svc shop old*", "lab-1: svc*"])
+        #expect(names(history([]).apply(to: targets, inventory: inventory)) == ["web-1: svc shop"])
 
-        // --project blog: `old` holds only a shop block, which blog may not touch; lab-1's is not known yet.
+        // --project blog: `old` holds only a shop block, which blog may not touch; `shop` holds a blog
+        // block although only shop names it now; lab-1's blocks are not known yet.
         let blog = try inventory.select(projects: ["blog"], includingHostsWithoutBlocks: true)
-        #expect(names(recorded.apply(to: blog, knownProjects: known)) == ["web-1: svc", "lab-1: svc*"])
+        #expect(names(recorded.apply(to: blog, inventory: inventory)) == ["web-1: svc shop*", "lab-1: svc*"])
         // A block of a project the inventory no longer has is stale for any scope.
         let gone = history([("web-1", "old", [.init(project: "retired", role: "x")])])
-        #expect(names(gone.apply(to: blog, knownProjects: known)) == ["web-1: svc old*"])
+        #expect(names(gone.apply(to: blog, inventory: inventory)) == ["web-1: svc old*"])
+
+        // Targets narrowed to some accounts (a rotation's push): an account the inventory names is never former.
+        var narrowed = try inventory.select()
+        narrowed[0].accounts.removeAll { $0.name == "svc" }
+        #expect(names(recorded.apply(to: narrowed, inventory: inventory)) == ["web-1: shop old*"])
     }
 
     @Test func departedHostsAreListedByScopeUntilRetired() throws {
