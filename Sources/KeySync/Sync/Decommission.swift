@@ -207,7 +207,8 @@ public struct DecommissionReport: Codable, Sendable {
         if status == .failed {
             out += "\(name): FAILED: \((error ?? "unknown error").terminalSafe())\n"
         } else if !changes.isEmpty {
-            out += "\(name): \(action == .dryRun ? "would change" : "changed"): \(changes.joined(separator: "; ").terminalSafe())\n"
+            let verb = action == .dryRun ? "would change" : status == .changed ? "changed" : "nothing written"
+            out += "\(name): \(verb): \(changes.joined(separator: "; ").terminalSafe())\n"
         }
         if let diff { out += diff.terminalSafe(keepingNewlines: true) + (diff.hasSuffix("\n") ? "" : "\n") }
         for item in drift where item.kind != .hostDeparted {

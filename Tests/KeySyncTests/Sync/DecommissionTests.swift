@@ -77,6 +77,26 @@ import Testing
         #expect(report.text().hasSuffix("gone-1: recorded as gone, not contacted; no longer reported (run \(report.run))\n"))
     }
 
+    @Test func textSaysWhatStaysAndDepartedHostsAreNotRepairs() {
+        let refused = DecommissionReport(
+            run: 7, host: "gone-1", action: .decommission, address: "10.0.0.9", port: 22, user: "ops", status: .drift,
+            decommissioned: false, error: nil, errorKind: nil, accounts: ["svc"], changes: ["refused: this would leave svc with no keys"],
+            drift: [DriftItem(account: "svc", kind: .lockoutRefused, detail: "would remove every key of svc"),
+                    DriftItem(account: "", kind: .hostDeparted, detail: "gone")],
+            diff: nil, remaining: 1, seconds: 0.1)
+        #expect(refused.exitCode == 2)
+        #expect(refused.text() == """
+            gone-1: nothing written: refused: this would leave svc with no keys
+              lockout_refused: svc: would remove every key of svc (not repaired)
+            gone-1: NOT decommissioned: 1 item(s) above stay (still reported as host_departed; run 7)
+
+            """)
+        let departed = RunReport(run: 3, hosts: [.init(host: "gone-1", status: .drift, changes: [],
+                                                       drift: [DriftItem(account: "", kind: .hostDeparted, detail: "gone")])],
+                                 summary: .init(hosts: 1, changed: 0, drift: 1, failed: 0, seconds: 0), interrupted: false)
+        #expect(departed.text(mode: .push, dryRun: false).hasPrefix("gone-1: drift\n  host_departed: gone\n"))
+    }
+
     /// The departed host must answer with the key keysync verified when it
     /// last reached it; known_hosts is not consulted.
     @Test func theRecordedHostKeyIsTheOnlyOneTrusted() throws {
