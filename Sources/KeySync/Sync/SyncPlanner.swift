@@ -15,9 +15,10 @@ public struct AccountPlan: Sendable {
     public var seenKeys: [SeenKey] = []
     /// Unified diff old → new, when the content changes.
     public var diff: String?
-    /// The keysync blocks the file holds before the run; nil when it was not
-    /// read (an absent file or account: none). Recorded with the blocks
-    /// written, so a later run knows where stale ones may be left.
+    /// The keysync blocks the file holds before the run (none for an absent
+    /// file or account); nil when a file is there that could not be read.
+    /// Recorded with the blocks written, so a later run knows where stale
+    /// ones may be left.
     public var blocksBefore: [ManagedBlockID]?
 
     init(account: String) { self.account = account }
