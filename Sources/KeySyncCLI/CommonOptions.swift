@@ -73,14 +73,26 @@ extension InventoryOption {
 }
 
 extension SelectionOptions {
-    /// The selected hosts of `inventory`; unknown names are printed to stderr and exit 1.
-    func targets(in inventory: Inventory) throws -> [HostTarget] {
+    /// The selected hosts of `inventory` (with `includingHostsWithoutBlocks`,
+    /// also those no selected project names); unknown names are printed to stderr and exit 1.
+    func targets(in inventory: Inventory, includingHostsWithoutBlocks: Bool = false) throws -> [HostTarget] {
         do {
-            return try inventory.select(projects: project, hosts: host, groups: group)
+            return try inventory.select(projects: project, hosts: host, groups: group,
+                                        includingHostsWithoutBlocks: includingHostsWithoutBlocks)
         } catch {
             printError(error.description)
             throw ExitCode(1)
         }
+    }
+}
+
+extension SelectionOptions {
+    /// Which departed hosts push and check list: none when hosts or groups
+    /// are named (a host that left the inventory is in neither), else those
+    /// of the selected projects, or all.
+    var departedListing: ManagedHistory.DepartedListing {
+        if !host.isEmpty || !group.isEmpty { return .none }
+        return project.isEmpty ? .all : .projects(Set(project))
     }
 }
 

@@ -30,7 +30,8 @@ enum SyncCommandRunner {
     static func run(_ options: SyncOptions, mode: SyncEngine.Mode, dryRun: Bool = false,
                     force: Bool = false, fixHome: Bool = false) throws {
         let inventory = try options.inventoryOption.loadInventory()
-        let targets = try options.selection.targets(in: inventory)
+        // Hosts in no selected project stay in: the database may know blocks there that are stale now.
+        let targets = try options.selection.targets(in: inventory, includingHostsWithoutBlocks: true)
         let store: Store
         do {
             store = try Store(path: options.databaseOption.resolvedDatabasePath)
@@ -43,8 +44,10 @@ enum SyncCommandRunner {
             plan: PlanOptions(force: force, fixHome: fixHome))
         let selection = (options.selection.project.map { "--project \($0)" } + options.selection.host.map { "--host \($0)" }
             + options.selection.group.map { "--group \($0)" }).joined(separator: " ")
-        let run = SyncRun(inventory: inventory, targets: targets, settings: settings,
+        var run = SyncRun(inventory: inventory, targets: targets, settings: settings,
                           acceptNewHostKeys: options.acceptNewHostKeys, selectionText: selection)
+        run.departedHosts = options.selection.departedListing
+        run.readsFormerAccounts = true
         let report = try ProgressLine.interruptible(showing: !options.json) { cancellation, progress in
             try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, result in
                 progress.update(done: done.done, total: done.total, failed: result.status == .failed)

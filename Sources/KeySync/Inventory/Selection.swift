@@ -41,6 +41,10 @@ public struct AccountTarget: Hashable, Sendable {
     public var exclusive: Bool
     /// Desired managed blocks, one per project and role, in inventory order.
     public var blocks: [DesiredBlock]
+    /// No selected role names this account here any more, but the database
+    /// says keysync wrote blocks into it: it is read only to remove those
+    /// blocks (and revoked keys), never created or otherwise judged.
+    public var formerlyManaged = false
 
     /// Creates an account target.
     public init(name: String, uid: UInt32? = nil, gid: UInt32? = nil, group: String? = nil,
@@ -107,9 +111,13 @@ extension Inventory {
     /// The hosts to converge, in inventory order, each with its accounts and blocks.
     ///
     /// `hosts` and `groups` together pick hosts (their union); `projects` picks
-    /// blocks. Empty lists select everything. Hosts and accounts left without
-    /// blocks are omitted. Unknown names throw ``InventoryError/unknownSelection(_:)``.
-    public func select(projects: [String] = [], hosts: [String] = [], groups: [String] = []) throws(InventoryError) -> [HostTarget] {
+    /// blocks. Empty lists select everything. Accounts left without blocks are
+    /// omitted, and so are hosts left without accounts unless
+    /// `includingHostsWithoutBlocks` (push and check keep them: the database
+    /// may know blocks there that are stale now). Unknown names throw
+    /// ``InventoryError/unknownSelection(_:)``.
+    public func select(projects: [String] = [], hosts: [String] = [], groups: [String] = [],
+                       includingHostsWithoutBlocks: Bool = false) throws(InventoryError) -> [HostTarget] {
         var unknown: [String] = []
         func check<V>(_ names: [String], _ kind: String, _ table: [String: V]) {
             for name in names where table[name] == nil {
@@ -125,7 +133,8 @@ extension Inventory {
         let picked: Set<Int>? = hosts.isEmpty && groups.isEmpty ? nil
             : Set(hosts.compactMap { hostIndex[$0] } + groups.flatMap { groupMembers[$0] ?? [] })
         return self.hosts.indices.compactMap { index -> HostTarget? in
-            guard picked?.contains(index) ?? true, var accounts = accountsByProjects[hostProjects[index]] else { return nil }
+            guard picked?.contains(index) ?? true else { return nil }
+            var accounts = accountsByProjects[hostProjects[index]] ?? []
             if let scope {
                 accounts = accounts.compactMap { account in
                     var account = account
@@ -133,7 +142,8 @@ extension Inventory {
                     return account.blocks.isEmpty ? nil : account
                 }
             }
-            return accounts.isEmpty ? nil : HostTarget(host: self.hosts[index], accounts: accounts, projectScope: scope)
+            return accounts.isEmpty && !includingHostsWithoutBlocks ? nil
+                : HostTarget(host: self.hosts[index], accounts: accounts, projectScope: scope)
         }
     }
 }

@@ -28,7 +28,8 @@ extension RunReport {
             }
             for item in host.drift {
                 let account = item.account.isEmpty ? "" : "\(item.account.terminalSafe()): "
-                let note = mode == .push && !dryRun && !item.repairable ? " (not repaired)" : ""
+                // A departed host is not contacted: nothing there was for this run to repair.
+                let note = mode == .push && !dryRun && !item.repairable && item.kind != .hostDeparted ? " (not repaired)" : ""
                 out += "  \(item.kind.rawValue): \(account)\(item.detail.terminalSafe())\(note)\n"
             }
         }

@@ -8,10 +8,16 @@ public enum HostKeyPolicy: Hashable, Sendable {
     /// a *changed* key is still refused, and so is a key of another type
     /// for a host the file knows by one type (OpenSSH would append it).
     case acceptNew(path: String)
+    /// Only this key: the one the database recorded when keysync last
+    /// reached the host (`keysync decommission`, for a host that left the
+    /// inventory, whose known_hosts line may be gone already).
+    case recorded(key: PublicKey)
 
+    /// The known_hosts file, or what stands for it in messages.
     var path: String {
         switch self {
         case .knownHosts(let path), .acceptNew(let path): return path
+        case .recorded: return "the host key keysync recorded"
         }
     }
 }
@@ -61,7 +67,8 @@ public final class HostKeyVerifier: @unchecked Sendable {
 
     /// Host key types known for `host`, to order key-exchange preferences.
     func knownKeyTypes(host: String, port: Int, policy: HostKeyPolicy) throws -> [String] {
-        try knownHosts(policy.path).knownKeyTypes(host: host, port: port)
+        if case .recorded(let key) = policy { return [key.type] }
+        return try knownHosts(policy.path).knownKeyTypes(host: host, port: port)
     }
 
     /// The key accept-new appended for inventory host `host` through this
@@ -77,6 +84,13 @@ public final class HostKeyVerifier: @unchecked Sendable {
         let (label, host, port, policy) = (endpoint.label, endpoint.address, endpoint.port, endpoint.hostKeyPolicy)
         let keyType = blob.sshBlobKeyType ?? "unknown"
         let fingerprint = Fingerprint.sha256(of: blob)
+        if case .recorded(let key) = policy {
+            guard blob == key.blob else {
+                throw SSHError.hostKeyMismatch(host: label, keyType: keyType, fingerprint: fingerprint,
+                                               knownHostsPath: "\(policy.path) (\(key.type) \(key.fingerprint))")
+            }
+            return .known
+        }
         lock.lock()
         defer { lock.unlock() }
         let known = try knownHosts(policy.path, locked: true)

@@ -22,6 +22,13 @@ extension Store {
         /// Contents before writing; usually already stored by
         /// ``Store/recordSnapshot(host:account:path:content:runID:at:)`` before the write.
         public var snapshots: [SnapshotInput]
+        /// How the run reached the host (recorded in `managed_hosts` for
+        /// `decommission`); nil when it did not log in, or must not update it.
+        public var endpoint: HostEndpoint?
+        /// The keysync blocks each account's file held after the run, for the
+        /// accounts whose file was read (an absent file: none). Accounts not
+        /// listed keep what an earlier run recorded.
+        public var accountBlocks: [String: [BlockRef]] = [:]
 
         /// A host's result; `scanned` defaults to `status != .failed`.
         public init(

@@ -146,6 +146,54 @@ extension Store {
                 CREATE INDEX retired_keys_rotation ON retired_keys(rotation_id);
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                -- How keysync reached each host it manages (from the last run
+                -- that logged in), so `keysync decommission` can reach it after
+                -- it left the inventory. address NULL: known only from runs
+                -- before v2. retired: `decommission` cleaned it, or `--forget`
+                -- said the machine is gone; either way it is no longer reported
+                -- as host_departed (until it is managed again).
+                CREATE TABLE managed_hosts (
+                    host            TEXT PRIMARY KEY NOT NULL,
+                    address         TEXT,
+                    port            INTEGER,
+                    user            TEXT,
+                    identity        TEXT,              -- private key file; NULL with agent
+                    agent           BOOLEAN NOT NULL DEFAULT 0,
+                    become          TEXT,              -- sudo | none
+                    connect_timeout REAL,
+                    command_timeout REAL,
+                    host_key        TEXT,              -- 'type base64', verified against known_hosts
+                    known_hosts     TEXT,
+                    last_run        INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+                    last_reached_at DATETIME,
+                    retired         TEXT CHECK (retired IN ('decommissioned', 'forgotten')),
+                    retired_run     INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+                    retired_at      DATETIME
+                );
+
+                -- The keysync blocks an account's file held after the last run
+                -- that read it: one 'project role' per line, '' none, NULL not
+                -- read since v2 (the account is known from snapshots or managed
+                -- keys). Accounts with blocks are read again even when no role
+                -- names them any more, so push can remove what is stale.
+                CREATE TABLE managed_accounts (
+                    host       TEXT NOT NULL,
+                    account    TEXT NOT NULL,
+                    blocks     TEXT,
+                    updated_at DATETIME NOT NULL,
+                    PRIMARY KEY (host, account)
+                );
+
+                INSERT OR IGNORE INTO managed_accounts (host, account, blocks, updated_at)
+                SELECT host, account, NULL, CURRENT_TIMESTAMP FROM snapshot_refs
+                UNION SELECT host, account, NULL, CURRENT_TIMESTAMP FROM host_keys WHERE managed AND account <> '';
+
+                INSERT OR IGNORE INTO managed_hosts (host, last_reached_at)
+                SELECT host, MAX(recorded_at) FROM host_results WHERE scanned GROUP BY host;
+                """)
+        }
         return migrator
     }
 }

@@ -64,6 +64,7 @@ extension Store {
                     _ = try insertSnapshot(db, host: record.host, account: snapshot.account, path: snapshot.path,
                                            content: snapshot.content, runID: runID, at: date)
                 }
+                try recordManaged(db, record, runID: runID, at: date)
             }
         }
     }

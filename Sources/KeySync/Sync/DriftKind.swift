@@ -38,12 +38,21 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// A managed line whose grant has ended (`until:`) is still in the
     /// file; push removes it.
     case grantExpired = "grant_expired"
+    /// A keysync block whose project/role no longer maps to this host and
+    /// account (the host left the project, no role names the account here
+    /// any more, or the project is gone): `push` removes it, as it would any
+    /// access the inventory no longer grants.
+    case staleBlock = "stale_block"
+    /// A host keysync managed (the database says so) that is no longer
+    /// under `hosts:`: listed, never contacted, until `keysync decommission`
+    /// cleans it (or `--forget` records that the machine is gone).
+    case hostDeparted = "host_departed"
 
     /// Whether `push` repairs this kind (the rest is reported only).
     public var isRepairedByPush: Bool {
         switch self {
         case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
-             .fileMode, .fileOwner, .dirMode, .grantExpired:
+             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock:
             return true
         default:
             return false

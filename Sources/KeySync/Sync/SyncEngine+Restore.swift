@@ -91,6 +91,11 @@ extension SyncEngine {
                 let applied = Self.collect(outcomes, for: applies)
                 result.hashesAfter = applied.written
                 problems += applied.problems
+                // What was put back may hold blocks no role names now: the next push reads those accounts.
+                for apply in applies {
+                    guard let write = apply.write, applied.written[write.path] != nil else { continue }
+                    result.accountBlocks[apply.account] = AuthorizedKeysFile(bytes: write.content).managedBlocks.map(\.id)
+                }
             }
         }
         if !problems.isEmpty {

@@ -105,10 +105,12 @@ public struct SyncEngine: Sendable {
         if let failure = plan.failure {
             result = .failed(job.host, kind: "plan_failed", error: "\(label): \(failure)")
         }
+        result.endpoint = Self.endpoint(job, connection)
         for account in plan.accounts {
             result.drift += account.drift
             result.seenKeys += account.seenKeys
             if let path = account.path { result.hashesBefore[path] = account.oldHash }
+            if let blocks = account.blocksBefore { result.accountBlocks[account.account] = blocks }
         }
         guard plan.failure == nil else { return result }
 
@@ -153,6 +155,10 @@ public struct SyncEngine: Sendable {
 
         let applied = Self.collect(outcomes, for: applies)
         result.hashesAfter = applied.written
+        for account in plan.accounts {
+            guard let path = account.path, applied.written[path] != nil, let new = account.newContent else { continue }
+            result.accountBlocks[account.account] = AuthorizedKeysFile(bytes: new).managedBlocks.map(\.id)
+        }
         result.drift += applied.conflicts.map { DriftItem(account: $0.account, kind: .conflict, detail: $0.reason) }
         let errors = applied.problems
         if !errors.isEmpty {
@@ -188,6 +194,22 @@ public struct SyncEngine: Sendable {
     /// the identity's own public key.
     static func loginKeyFingerprint(_ connection: SSHConnection, _ identity: SSHIdentity) -> String? {
         connection.authenticatedKey?.fingerprint ?? identity.publicKey?.fingerprint
+    }
+
+    /// How `job` reached its host on `connection`: recorded in the database,
+    /// so `keysync decommission` can reach it after it left the inventory.
+    static func endpoint(_ job: HostJob, _ connection: SSHConnection) -> Store.HostEndpoint {
+        var identity: String?
+        if case .file(let path) = job.identity { identity = path }
+        var knownHosts: String?
+        switch job.endpoint.hostKeyPolicy {
+        case .knownHosts(let path), .acceptNew(let path): knownHosts = path
+        case .recorded: knownHosts = nil
+        }
+        return Store.HostEndpoint(address: job.endpoint.address, port: job.endpoint.port, user: job.endpoint.user,
+                                  identity: identity, become: job.become.rawValue,
+                                  connectTimeout: job.endpoint.connectTimeout, commandTimeout: job.commandTimeout,
+                                  hostKey: connection.hostKey.map { "\($0.type) \($0.base64)" }, knownHosts: knownHosts)
     }
 
     /// Why nothing may be written on this host, or nil: writes need root and setpriv.

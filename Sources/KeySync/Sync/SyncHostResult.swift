@@ -39,6 +39,11 @@ public struct HostResult: Sendable {
     /// the host failed after the handshake: the key is in known_hosts now).
     public var acceptedHostKey: AcceptedHostKey?
     public var milliseconds: Int = 0
+    /// How the host was reached, once the probe answered (recorded for `keysync decommission`).
+    public var endpoint: Store.HostEndpoint?
+    /// The keysync blocks each account's file holds after this run, for the
+    /// accounts whose file was read (see `Store.HostRecord.accountBlocks`).
+    public var accountBlocks: [String: [ManagedBlockID]] = [:]
 
     public init(host: String, status: HostStatus) {
         self.host = host

@@ -4,7 +4,8 @@ extension SyncPlanner {
     /// - Managed blocks of the account's projects/roles are replaced with the
     ///   inventory's entries (retired/revoked keys never re-added).
     /// - Stale blocks (a project/role in scope that no longer names this
-    ///   account, or a project the inventory no longer has) are removed.
+    ///   account, or a project the inventory no longer has) are removed and
+    ///   reported as `stale_block`.
     /// - Grants that have ended (`until` at or before `options.now`) are not
     ///   written, and removed if present (`grant_expired`); the others carry
     ///   `expiry-time` where the host's sshd supports it.
@@ -91,15 +92,14 @@ extension SyncPlanner {
             }
             updated = updated.replacingBlock(id, with: entries.compactMap { try? AuthorizedKeyEntry(optionsText: $0.options, key: $0.key) })
         }
-        // Stale blocks.
-        let desiredPairs = Set(desired.blocks.map { "\($0.project)\u{0}\($0.role)" })
-        for block in existingBlocks where !desiredPairs.contains("\(block.id.project)\u{0}\(block.id.role)") {
-            let inScope = scope.map { $0.contains(block.id.project) } ?? true
-            guard inScope || !options.knownProjects.contains(block.id.project) else { continue }
-            for entry in block.entries where !options.revoked.contains(entry.key.fingerprint) {
-                plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) is in a stale block (\(block.id))", fingerprint: entry.key.fingerprint)
-            }
-            updated = updated.removingBlock(block.id)
+        // Stale blocks, one `stale_block` each (an emptied block kept between
+        // stray markers changes nothing when removed again: not reported again).
+        let desiredIDs = Set(desired.blocks.compactMap { try? ManagedBlockID(project: $0.project, role: $0.role) })
+        for block in existingBlocks where isStale(block.id, desired: desiredIDs, scope: scope, options: options) {
+            let removed = updated.removingBlock(block.id)
+            guard removed.serialized() != updated.serialized() else { continue }
+            plan.report(.staleBlock, staleDetail(block, account: name, options: options))
+            updated = removed
         }
         if !options.revoked.isEmpty { updated = updated.removingKeys(withFingerprints: options.revoked) }
         if desired.exclusive { updated = updated.removingUnmanagedKeys() }

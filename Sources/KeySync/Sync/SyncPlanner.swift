@@ -15,6 +15,11 @@ public struct AccountPlan: Sendable {
     public var seenKeys: [SeenKey] = []
     /// Unified diff old → new, when the content changes.
     public var diff: String?
+    /// The keysync blocks the file holds before the run (none for an absent
+    /// file or account); nil when a file is there that could not be read.
+    /// Recorded with the blocks written, so a later run knows where stale
+    /// ones may be left.
+    public var blocksBefore: [ManagedBlockID]?
 
     init(account: String) { self.account = account }
 
@@ -60,6 +65,7 @@ public enum SyncPlanner {
             var plan = AccountPlan(account: desired.name)
             planAccount(desired, found, scope: scope, options: options, into: &plan, failures: &failures)
             plan.markRepairable()
+            plan.blocksBefore = blocks(in: found)
             return plan
         }
         return HostPlan(accounts: plans, failure: failures.isEmpty ? nil : failures.joined(separator: "; "))
@@ -69,6 +75,8 @@ public enum SyncPlanner {
                             into plan: inout AccountPlan, failures: inout [String]) {
         let name = desired.name
         guard probe.exists else {
+            // Nothing of keysync's is left in an account that is gone.
+            if desired.formerlyManaged { return }
             guard desired.create else {
                 plan.report(.accountMissing, "account \(name) does not exist (create: false)")
                 return
@@ -99,7 +107,12 @@ public enum SyncPlanner {
             return
         }
 
-        accountState(probe, into: &plan)
+        if desired.formerlyManaged {
+            // Read only for what keysync left there: no block or revoked key, nothing to say.
+            guard formerAccountHolds(probe, scope: scope, options: options) else { return }
+        } else {
+            accountState(probe, into: &plan)
+        }
         guard let homePath = probe.homePath, let path = probe.path else {
             failures.append("account \(name) has no home directory in passwd")
             return
@@ -114,7 +127,7 @@ public enum SyncPlanner {
             plan.report(.symlink, "home \(homePath) is a symlink; nothing written for \(name)")
             return reportRevokedUnreachable(probe, options: options, into: &plan)
         case .directory?:
-            if let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
+            if !desired.formerlyManaged, let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
                 // --fix-home only removes group/other write (never chown): a
                 // home owned by another user stays as it is.
                 let chmodFixes = probe.home!.uid == 0 || probe.home!.uid == probe.uid

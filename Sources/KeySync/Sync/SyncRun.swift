@@ -34,11 +34,14 @@ public struct RunReport: Codable, Sendable {
         case run, hosts, summary, interrupted, acceptedHostKeys = "accepted_host_keys"
     }
 
-    /// Exit code per DESIGN.md: 3 if any host failed, else 2 for drift (check), else 0.
+    /// Exit code per DESIGN.md: 3 if any host failed, else 2 for drift
+    /// (check) or a host that left the inventory (`host_departed`, push
+    /// too), else 0.
     public func exitCode(for mode: SyncEngine.Mode, dryRun: Bool) -> Int32 {
         if interrupted { return 130 }
         if summary.failed > 0 { return 3 }
         if mode == .check && summary.drift > 0 { return 2 }
+        if hosts.contains(where: { $0.drift.contains { $0.kind == .hostDeparted } }) { return 2 }
         return 0
     }
 }
@@ -56,6 +59,15 @@ public struct SyncRun: Sendable {
     /// Which version of a rotated key each account gets (see docs/rotation.md);
     /// nil: built from the store's rotations when the run has a store.
     public var rotationOverlay: RotationOverlay?
+    /// Which hosts that left the inventory to list as `host_departed`
+    /// (push and check: all, or those of the selected projects, unless the
+    /// selection names hosts or groups). Needs a store.
+    public var departedHosts: ManagedHistory.DepartedListing = .none
+    /// Also read the accounts the database says still hold keysync blocks
+    /// that no selected role names any more, to remove them (push and
+    /// check; not a rotation's push, which touches only the accounts due).
+    /// Needs a store.
+    public var readsFormerAccounts = false
 
     public init(inventory: Inventory, targets: [HostTarget], settings: SyncEngine.Settings,
                 acceptNewHostKeys: Bool = false, selectionText: String = "",
@@ -103,8 +115,13 @@ public struct SyncRun: Sendable {
         settings.plan.knownProjects = Set(inventory.projects.map(\.name))
         let command = self.command ?? (settings.mode == .push ? (settings.dryRun ? "push-dry-run" : "push") : "check")
         var run = self
+        // Accounts keysync left blocks in that no selected role names any
+        // more: read too, so stale blocks go (docs/sync.md, "Removing access").
+        let history = readsFormerAccounts || departedHosts != .none ? try store.map { try ManagedHistory.load(from: $0) } : nil
+        run.targets = readsFormerAccounts ? history?.apply(to: targets, inventory: inventory) ?? targets : targets
+        run.targets.removeAll { $0.accounts.isEmpty }
         if let overlay = try rotationOverlay ?? store.map({ try RotationOverlay.load(from: $0, inventory: inventory) }) {
-            run.targets = overlay.apply(to: targets)
+            run.targets = overlay.apply(to: run.targets)
         }
         // Runs whose keysync died without a word (SIGKILL, power loss) still say
         // `running`; their process is gone, so close them as interrupted.
@@ -117,7 +134,9 @@ public struct SyncRun: Sendable {
                                         inventoryHash: inventory.inventoryHash, startedAt: started)
         let recorder = ResultRecorder(store: store, runID: runID)
         let writes = settings.mode == .push && !settings.dryRun
-        let results = engine.run(jobs, snapshot: { host, snapshots in
+        let departed = history?.departedHosts(departedHosts, inventory: inventory) ?? []
+        for host in departed { recorder.record(host, writes: false, scanned: false) }
+        let engineResults = engine.run(jobs, snapshot: { host, snapshots in
             guard let store, let runID else { return }
             for snapshot in snapshots {
                 _ = try store.recordSnapshot(host: host, account: snapshot.account, path: snapshot.path,
@@ -129,6 +148,7 @@ public struct SyncRun: Sendable {
         })
 
         let interrupted = cancellation.isCancelled
+        let results = engineResults + departed
         let hosts = results.map {
             RunReport.Host(host: $0.host, status: $0.status, error: $0.error, changes: $0.changes, drift: $0.drift,
                            diff: $0.diffs.isEmpty ? nil : $0.diffs.joined())
@@ -175,7 +195,7 @@ final class ResultRecorder: @unchecked Sendable {
     func record(_ result: HostResult, writes: Bool, scanned: Bool? = nil) {
         guard store != nil, runID != nil else { return }
         let repaired = writes && result.status != .failed
-        let record = Store.HostRecord(
+        var record = Store.HostRecord(
             host: result.host,
             status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: scanned,
             error: result.error, errorKind: result.errorKind, milliseconds: result.milliseconds,
@@ -190,6 +210,8 @@ final class ResultRecorder: @unchecked Sendable {
                 Store.SeenKey(account: $0.account, fingerprint: $0.fingerprint, keyType: $0.type, comment: $0.comment, managed: $0.managed)
             } + (result.acceptedHostKey.map { [Store.SeenKey(acceptedHostKey: $0)] } ?? []),
             snapshots: [])
+        record.endpoint = result.endpoint
+        record.accountBlocks = result.accountBlocks.mapValues { $0.map { Store.BlockRef(project: $0.project, role: $0.role) } }
         let now = Date()
         let batch: [Store.HostRecord] = lock.withLock {
             pending.append(record)

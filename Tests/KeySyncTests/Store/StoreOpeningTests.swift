@@ -50,6 +50,8 @@ import Testing
                 let path = "\(dir)/keysync.db"
                 if applied > 0 {
                     try Store.migrator.migrate(DatabasePool(path: path), upTo: migrations[applied - 1])
+                    // GRDB creates files with the umask's mode; keysync refuses one others can read.
+                    for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
                 }
                 let store = try Store(path: path)
                 #expect(try sql(store, Store.migrator.appliedMigrations) == migrations)

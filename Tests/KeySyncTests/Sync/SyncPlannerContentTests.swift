@@ -166,9 +166,11 @@ import Testing
         options.knownProjects = ["usersample", "other"]
         let plan = try F.single(account, target, scope: ["usersample"], options: options)
         #expect(plan.apply?.write?.content == F.bytes(block([line(a)]) + block([line(c)], project: "other", role: "deploy")))
-        let unexpected = plan.drift.filter { $0.kind == .unexpectedKey }.compactMap(\.fingerprint)
-        #expect(Set(unexpected) == [b.fingerprint, d.fingerprint])
-        #expect(plan.drift.map(\.kind).allSatisfy { $0 == .unexpectedKey })
+        #expect(plan.drift.map(\.detail) == [
+            "block project=usersample role=old: no role of project usersample names usersample on this host any more; it still grants 1 key: \(b.fingerprint)",
+            "block project=gone role=deploy: project gone is no longer in the inventory; it still grants 1 key: \(d.fingerprint)",
+        ])
+        #expect(plan.drift.allSatisfy { $0.kind == .staleBlock && $0.repairable })
         let again = try F.replan(after: plan, account, target, scope: ["usersample"], options: options)
         #expect(again.apply == nil && again.drift.isEmpty)
     }

@@ -1,0 +1,308 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// Issue 16, removing access, against real sshd: a block whose project or
+/// role no longer maps to the host and account goes (`stale_block`), a
+/// host that left `hosts:` is listed (`host_departed`) until `decommission`
+/// cleans it or `--forget` records it gone, and the lockout guard holds on
+/// every one of these paths. Each test ends with a real login that fails
+/// because the access was taken away.
+///
+/// Hosts 63–69: 63–67 one per test, 69 the host the projects keep when a
+/// test's own host leaves them (every project needs one), 68 spare.
+/// Serialized: the tests share host 69.
+@Suite(.serialized) struct RemovalTests {
+    let fleet: TestFleet
+    static let anchor = 69
+
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 70) }
+
+    /// Keys `kp-usersample`, `kp-deploy` and `mine` (never in the inventory: the account owner's own).
+    func workspace(_ name: String = #function) throws -> Workspace {
+        let workspace = try Workspace(name)
+        for key in ["kp-usersample", "kp-deploy", "mine", "stranger"] { try workspace.generateKey(key) }
+        return workspace
+    }
+
+    /// Writes `file` with `hosts:` for `hosts` and the given projects (YAML
+    /// under `projects:`), and loads it.
+    @discardableResult
+    func inventory(_ workspace: Workspace, _ file: String, hosts: [Int], projects: String, revoked: String = "",
+                   extraKeys: String = "") throws -> Inventory {
+        try workspace.write(file, """
+            \(fleet.inventoryDefaults())
+            keys:
+              kp-usersample: { file: kp-usersample.pub }
+              kp-deploy: { file: kp-deploy.pub }
+            \(extraKeys)
+            \(revoked)
+            hosts:
+            \(fleet.inventoryHosts(hosts))
+            projects:
+            \(projects)
+            """)
+        return try Inventory.load(path: workspace.file(file))
+    }
+
+    /// Project `name` on `hosts` with role `deploy` for account `usersample` and `key`.
+    func project(_ name: String, _ hosts: [Int], key: String = "kp-usersample", account: String = "usersample") -> String {
+        """
+          \(name):
+            hosts: [\(hosts.map { "h\($0)" }.joined(separator: ", "))]
+            roles:
+              deploy: { account: \(account), uid: 1631, gid: 1631, home: /home/\(account), shell: /bin/bash, create: true, keys: [\(key)] }
+        """
+    }
+
+    /// push or check as the CLI runs them: hosts in no project kept, departed hosts listed.
+    func run(_ inventory: Inventory, _ mode: SyncEngine.Mode, store: Store, force: Bool = false,
+             projects: [String] = []) throws -> RunReport {
+        let targets = try inventory.select(projects: projects, includingHostsWithoutBlocks: true)
+        var run = SyncRun(inventory: inventory, targets: targets,
+                          settings: SyncEngine.Settings(mode: mode, parallel: 8, plan: PlanOptions(force: force)))
+        run.departedHosts = projects.isEmpty ? .all : .projects(Set(projects))
+        run.readsFormerAccounts = true
+        return try run.execute(store: store)
+    }
+
+    func resetAccounts(_ host: Int) throws {
+        try fleet.exec(host: host, ["sh", "-c", "for u in usersample builder; do userdel -r $u 2>/dev/null; groupdel $u 2>/dev/null; done; true"])
+    }
+
+    /// `usersample` (uid 1631) with a keys file holding the owner's own key `mine`, written as the account.
+    func createAccount(_ host: Int, _ workspace: Workspace) throws {
+        try resetAccounts(host)
+        let mine = try String(contentsOfFile: workspace.file("mine.pub"), encoding: .utf8)
+        let made = try fleet.exec(host: host, ["sh", "-c", """
+            groupadd -g 1631 usersample && useradd -u 1631 -g 1631 -m -d /home/usersample -s /bin/bash -p '*' usersample &&
+            su -s /bin/sh usersample -c 'umask 077 && mkdir -p ~/.ssh && cat > ~/.ssh/authorized_keys'
+            """], stdin: Data(mine.utf8))
+        try #require(made.status == 0, "\(made)")
+    }
+
+    func login(_ host: Int, _ user: String, _ workspace: Workspace, _ key: String) throws -> Int32 {
+        try fleet.login(host: host, user: user, key: workspace.file(key)).status
+    }
+
+    func kinds(_ report: RunReport, _ host: Int) -> [DriftKind] {
+        report.hosts.first { $0.host == "h\(host)" }?.drift.map(\.kind) ?? []
+    }
+
+    let file = "/home/usersample/.ssh/authorized_keys"
+
+    /// A host dropped from every project keeps its place under `hosts:`:
+    /// `check` reports its blocks as `stale_block`, `push --project ci`
+    /// removes only ci's, `push` the rest; the owner's own key stays.
+    @Test func hostDroppedFromItsProjectsLosesTheirBlocks() throws {
+        let host = 63
+        let workspace = try workspace()
+        try createAccount(host, workspace)
+        try resetAccounts(Self.anchor)
+        let both = try inventory(workspace, "both.yml", hosts: [host, Self.anchor],
+                                 projects: project("usersample", [host, Self.anchor]) + "\n" + project("ci", [host], key: "kp-deploy"))
+        let store = try Store(path: workspace.file("keysync.db"))
+        let first = try run(both, .push, store: store)
+        try #require(first.summary.failed == 0, "\(first.hosts)")
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0)
+        #expect(try login(host, "usersample", workspace, "kp-deploy") == 0)
+
+        let dropped = try inventory(workspace, "dropped.yml", hosts: [host, Self.anchor],
+                                    projects: project("usersample", [Self.anchor]) + "\n" + project("ci", [Self.anchor], key: "kp-deploy"))
+        #expect(try dropped.select().map(\.host.name) == ["h\(Self.anchor)"], "h\(host) is in no project")
+        let check = try run(dropped, .check, store: store)
+        #expect(check.exitCode(for: .check, dryRun: false) == 2)
+        #expect(kinds(check, host) == [.staleBlock, .staleBlock])
+
+        let ci = try run(dropped, .push, store: store, projects: ["ci"])
+        #expect(ci.hosts.first { $0.host == "h\(host)" }?.status == .changed, "\(ci.hosts)")
+        #expect(try login(host, "usersample", workspace, "kp-deploy") != 0, "ci's block is gone")
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0, "usersample's block is not ci's to touch")
+
+        let push = try run(dropped, .push, store: store)
+        #expect(push.exitCode(for: .push, dryRun: false) == 0, "\(push.hosts)")
+        let mine = try String(contentsOfFile: workspace.file("mine.pub"), encoding: .utf8)
+        #expect(String(decoding: try fleet.read(host: host, file), as: UTF8.self) == mine)
+        let recheck = try run(dropped, .check, store: store)
+        #expect(recheck.exitCode(for: .check, dryRun: false) == 0)
+        #expect(!recheck.hosts.contains { $0.host == "h\(host)" }, "nothing of keysync's left there: not contacted any more")
+        #expect(try login(host, "usersample", workspace, "mine") == 0)
+        #expect(try login(host, "usersample", workspace, "kp-usersample") != 0)
+    }
+
+    /// A role removed from the project: its account keeps a block no role
+    /// names. It held the account's only keys, so the lockout guard refuses
+    /// (the login still works) until `--force`.
+    @Test func accountNoRoleNamesAnyMoreLosesItsBlockOnlyWithForce() throws {
+        let host = 64
+        let workspace = try workspace()
+        try resetAccounts(host)
+        let builder = """
+              build: { account: builder, uid: 1632, gid: 1632, home: /home/builder, shell: /bin/bash, create: true, keys: [kp-deploy] }
+        """
+        let withBuilder = try inventory(workspace, "a.yml", hosts: [host], projects: project("usersample", [host]) + "\n" + builder)
+        let store = try Store(path: workspace.file("keysync.db"))
+        try #require(try run(withBuilder, .push, store: store).summary.failed == 0)
+        #expect(try login(host, "builder", workspace, "kp-deploy") == 0)
+
+        let without = try inventory(workspace, "b.yml", hosts: [host], projects: project("usersample", [host]))
+        let check = try run(without, .check, store: store)
+        #expect(kinds(check, host) == [.staleBlock, .lockoutRefused])
+        #expect(check.hosts[0].drift.first?.account == "builder")
+
+        let refused = try run(without, .push, store: store)
+        #expect(refused.hosts[0].status == .drift)
+        #expect(kinds(refused, host) == [.staleBlock, .lockoutRefused])
+        #expect(try login(host, "builder", workspace, "kp-deploy") == 0, "the guard held")
+
+        let forced = try run(without, .push, store: store, force: true)
+        #expect(forced.hosts[0].status == .changed, "\(forced.hosts)")
+        #expect(try login(host, "builder", workspace, "kp-deploy") != 0)
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0)
+        #expect(try run(without, .check, store: store).exitCode(for: .check, dryRun: false) == 0)
+    }
+
+    /// A host removed from `hosts:` is listed, never contacted, by check and
+    /// push (exit 2); `keysync decommission --dry-run` shows the diff,
+    /// `keysync decommission` removes the block and a revoked key there,
+    /// keeps the owner's key, and the host is no longer reported.
+    @Test func departedHostIsListedThenDecommissioned() throws {
+        let host = 65
+        let workspace = try workspace()
+        try createAccount(host, workspace)
+        try resetAccounts(Self.anchor)
+        try inventory(workspace, "before.yml", hosts: [host, Self.anchor], projects: project("usersample", [host, Self.anchor]))
+        let db = workspace.file("keysync.db")
+        let pushed = try KeySyncProcess.run(["push", "--inventory", workspace.file("before.yml"), "--db", db])
+        try #require(pushed.status == 0, "\(pushed)")
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0)
+        // Someone pastes a key that is revoked later.
+        let stranger = try String(contentsOfFile: workspace.file("stranger.pub"), encoding: .utf8)
+        try fleet.exec(host: host, ["su", "-s", "/bin/sh", "usersample", "-c", "cat >> \(file)"], stdin: Data(stranger.utf8))
+        let fingerprint = try workspace.publicKey("stranger").fingerprint
+        let after = try inventory(workspace, "after.yml", hosts: [Self.anchor], projects: project("usersample", [Self.anchor]),
+                                  revoked: "revoked: [\(fingerprint)]")
+        let untouched = try fleet.read(host: host, file)
+
+        let check = try KeySyncProcess.run(["check", "--inventory", workspace.file("after.yml"), "--db", db, "--json"])
+        #expect(check.status == 2, "\(check)")
+        #expect(check.stdout.contains("\"kind\" : \"host_departed\"") && check.stdout.contains("\"host\" : \"h\(host)\""))
+        let store = try Store(path: db)
+        let push = try run(after, .push, store: store)
+        #expect(push.exitCode(for: .push, dryRun: false) == 2)
+        #expect(kinds(push, host) == [.hostDeparted])
+        let departedRow = try store.hostResults(runID: try #require(push.run)).first { $0.host == "h\(host)" }
+        #expect(departedRow?.scanned == false && departedRow?.status == .drift, "listed, not contacted")
+        #expect(try fleet.read(host: host, file) == untouched)
+
+        let decommission = ["decommission", "h\(host)", "--inventory", workspace.file("after.yml"), "--db", db, "--json"]
+        let dry = try KeySyncProcess.run(decommission + ["--dry-run"])
+        #expect(dry.status == 0, "\(dry)")
+        #expect(dry.stdout.contains("\"action\" : \"dry_run\"") && dry.stdout.contains("\"decommissioned\" : false"))
+        #expect(dry.stdout.contains("-# keysync:begin project=usersample role=deploy"))
+        #expect(try fleet.read(host: host, file) == untouched)
+        #expect(try KeySyncProcess.run(["check", "--inventory", workspace.file("after.yml"), "--db", db]).status == 2, "still departed")
+
+        let done = try KeySyncProcess.run(decommission)
+        #expect(done.status == 0, "\(done)")
+        let report = try JSONDecoder().decode(DecommissionReport.self, from: Data(done.stdout.utf8))
+        #expect(report.action == .decommission && report.decommissioned && report.status == .changed)
+        #expect(report.address == fleet.hosts[host].address && report.accounts == ["usersample"])
+        #expect(Set(report.drift.map(\.kind)) == [.staleBlock, .revokedKey])
+        let mine = try String(contentsOfFile: workspace.file("mine.pub"), encoding: .utf8)
+        #expect(String(decoding: try fleet.read(host: host, file), as: UTF8.self) == mine)
+        #expect(try store.snapshots(host: "h\(host)", runID: report.run).first?.content == untouched, "snapshot before the write")
+        #expect(try store.managedHost(named: "h\(host)")?.retired == .decommissioned)
+
+        let recheck = try KeySyncProcess.run(["check", "--inventory", workspace.file("after.yml"), "--db", db])
+        #expect(recheck.status == 0, "\(recheck)")
+        let again = try KeySyncProcess.run(["decommission", "h\(Self.anchor)", "--inventory", workspace.file("after.yml"), "--db", db])
+        #expect(again.status == 1 && again.stderr.contains("still under hosts:"), "\(again)")
+        #expect(try login(host, "usersample", workspace, "mine") == 0)
+        #expect(try login(host, "usersample", workspace, "stranger") != 0)
+        #expect(try login(host, "usersample", workspace, "kp-usersample") != 0)
+    }
+
+    /// Decommission keeps the lockout guard: it refuses to remove keysync's
+    /// own login key (an admin block in the login user's file) and an
+    /// account's last keys, and the host stays departed; with the login key
+    /// back outside any block, `--force` empties the account.
+    @Test func decommissionKeepsTheLockoutGuard() throws {
+        let host = 66
+        let workspace = try workspace()
+        try resetAccounts(host)
+        try resetAccounts(Self.anchor)
+        let adminFile = "/home/\(fleet.user)/.ssh/authorized_keys"
+        let original = try fleet.read(host: host, adminFile)
+        defer { _ = try? fleet.exec(host: host, ["sh", "-c", "cat > \(adminFile)"], stdin: Data(original)) }
+        let admin = """
+          admin:
+            hosts: [h\(host)]
+            roles:
+              ops: { account: \(fleet.user), keys: [kp-admin] }
+        """
+        try inventory(workspace, "before.yml", hosts: [host, Self.anchor],
+                      projects: project("usersample", [host, Self.anchor]) + "\n" + admin,
+                      extraKeys: "  kp-admin: { file: \(fleet.keyPath(.ed25519)).pub }")
+        let store = try Store(path: workspace.file("keysync.db"))
+        let before = try Inventory.load(path: workspace.file("before.yml"))
+        try #require(try run(before, .push, store: store).summary.failed == 0)
+        // The login key now only inside keysync's admin block.
+        let pushed = AuthorizedKeysFile(bytes: try fleet.read(host: host, adminFile))
+        let block = try #require(pushed.managedBlocks.first)
+        let onlyBlock = pushed.lines[(block.begin - 1)..<block.end].map(\.text).joined(separator: "\n") + "\n"
+        try fleet.exec(host: host, ["sh", "-c", "cat > \(adminFile)"], stdin: Data(onlyBlock.utf8))
+
+        let after = try inventory(workspace, "after.yml", hosts: [Self.anchor], projects: project("usersample", [Self.anchor]))
+        let usersampleBefore = try fleet.read(host: host, file)
+        let refused = try Decommission.run(host: "h\(host)", inventory: after, store: store)
+        #expect(refused.exitCode == 2 && !refused.decommissioned && refused.status == .drift, "\(refused)")
+        let refusals = refused.drift.filter { $0.kind == .lockoutRefused }
+        #expect(Set(refusals.map(\.account)) == [fleet.user, "usersample"])
+        #expect(refused.drift.last?.kind == .hostDeparted)
+        #expect(try fleet.read(host: host, adminFile) == Array(onlyBlock.utf8))
+        #expect(try fleet.read(host: host, file) == usersampleBefore)
+        #expect(ManagedHistory(accounts: try store.managedAccounts(), hosts: try store.managedHosts())
+            .departedHosts(.all, inventory: after).map(\.host) == ["h\(host)"], "still departed")
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0, "the guard held")
+
+        try fleet.exec(host: host, ["sh", "-c", "cat > \(adminFile)"], stdin: Data(original))
+        let forced = try Decommission.run(host: "h\(host)", inventory: after, store: store, force: true)
+        #expect(forced.exitCode == 0 && forced.decommissioned, "\(forced)")
+        #expect(try fleet.read(host: host, adminFile) == original)
+        #expect(try fleet.ssh(host: host, command: "true").status == 0, "keysync's own login still works")
+        #expect(try login(host, "usersample", workspace, "kp-usersample") != 0)
+    }
+
+    /// `--forget` contacts nothing (the old block still lets the key in),
+    /// and the host is no longer reported; if it comes back under `hosts:`
+    /// in no project, push still knows its block and removes it.
+    @Test func forgottenHostIsNotContactedAndCleanedIfItReturns() throws {
+        let host = 67
+        let workspace = try workspace()
+        try createAccount(host, workspace)
+        try resetAccounts(Self.anchor)
+        let before = try inventory(workspace, "before.yml", hosts: [host, Self.anchor], projects: project("usersample", [host, Self.anchor]))
+        let db = workspace.file("keysync.db")
+        let store = try Store(path: db)
+        try #require(try run(before, .push, store: store).summary.failed == 0)
+        let pushed = try fleet.read(host: host, file)
+
+        let gone = try inventory(workspace, "gone.yml", hosts: [Self.anchor], projects: project("usersample", [Self.anchor]))
+        #expect(kinds(try run(gone, .check, store: store), host) == [.hostDeparted])
+        let forget = try KeySyncProcess.run(["decommission", "h\(host)", "--forget", "--inventory", workspace.file("gone.yml"), "--db", db])
+        #expect(forget.status == 0 && forget.stdout.contains("recorded as gone, not contacted"), "\(forget)")
+        #expect(try KeySyncProcess.run(["decommission", "h\(host)", "--forget", "--dry-run", "--db", db]).status == 1)
+        let check = try run(gone, .check, store: store)
+        #expect(check.exitCode(for: .check, dryRun: false) == 0 && !check.hosts.contains { $0.host == "h\(host)" })
+        #expect(try fleet.read(host: host, file) == pushed, "not contacted")
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0)
+
+        let back = try inventory(workspace, "back.yml", hosts: [host, Self.anchor], projects: project("usersample", [Self.anchor]))
+        let push = try run(back, .push, store: store)
+        #expect(kinds(push, host) == [.staleBlock] && push.hosts.first { $0.host == "h\(host)" }?.status == .changed, "\(push.hosts)")
+        #expect(try store.managedHost(named: "h\(host)")?.retired == nil, "managed again")
+        #expect(try login(host, "usersample", workspace, "mine") == 0)
+        #expect(try login(host, "usersample", workspace, "kp-usersample") != 0)
+    }
+}
