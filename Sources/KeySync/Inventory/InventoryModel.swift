@@ -109,4 +109,7 @@ public struct InventoryRole: Hashable, Sendable {
     public var keys: [String]
     /// The file may hold only managed keys (default false).
     public var exclusive: Bool
+    /// People granted (`people:`), in order, without those who have left.
+    /// Their keys are also in `keys`, after the role's own, without repeats.
+    public var people: [String] = []
 }
