@@ -44,6 +44,7 @@ if arguments.count == 3, arguments[1] == "render-scripts" {
         "probe.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce()),
         "probe-doctor.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce(), diagnostics: ProbeScript.Diagnostics(logPaths: ["/var/log/extra.log"])),
         "apply.sh": ApplyScript.render(applies, nonce: ProbeScript.makeNonce()),
+        "probe-scan.sh": ProbeScript.renderScan(nonce: ProbeScript.makeNonce()),
     ]
     do {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
