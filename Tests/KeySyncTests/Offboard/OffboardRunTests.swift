@@ -170,5 +170,8 @@ import Testing
         #expect(command.inventoryOption.inventory == "i.yml" && command.databaseOption.db == "k.db")
         #expect(throws: (any Error).self) { try KeySyncCommand.parseAsRoot(["offboard"]) }
         #expect(throws: (any Error).self) { try KeySyncCommand.parseAsRoot(["offboard", "bob", "--parallel", "0"]) }
+        let history = try #require(try KeySyncCommand.parseAsRoot(["history", "--command", "offboard", "--command", "offboard-dry-run"])
+            as? KeySyncCommand.History)
+        #expect(history.command == ["offboard", "offboard-dry-run"])
     }
 }
