@@ -27,7 +27,7 @@ public struct KeyFinding: Hashable, Sendable {
     }
 
     /// The change line recorded for its removal.
-    var removal: String { "removed \(summary) of \(account)" }
+    var removal: String { "removed " + summary }
 }
 
 /// What `offboard` does with one keys file that holds the leaver's keys.
