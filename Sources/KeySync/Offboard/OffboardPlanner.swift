@@ -32,7 +32,9 @@ public struct KeyFinding: Hashable, Sendable {
 
 /// What `offboard` does with one keys file that holds the leaver's keys.
 public struct OffboardFilePlan: Sendable {
+    /// The account the file is read and written as.
     public var account: String
+    /// The keys file.
     public var path: String
     /// Every line with one of the keys, in file order.
     public var findings: [KeyFinding]
@@ -51,7 +53,9 @@ public struct OffboardFilePlan: Sendable {
 /// The plan for one host: files to rewrite, and files that could not be read
 /// (a host with one fails: nobody can say whether a key is in it).
 public struct OffboardHostPlan: Sendable {
+    /// Files holding at least one of the keys, in scan order.
     public var files: [OffboardFilePlan] = []
+    /// One message per file that could not be read (or account whose files could not be listed).
     public var unreadable: [String] = []
 
     /// Every finding, in file order.
@@ -70,6 +74,8 @@ public struct OffboardHostPlan: Sendable {
 /// the login user's file, and never counts a leaver's key as one an account
 /// must keep (removing a revoked last key is the point of revoking it).
 public enum OffboardPlanner {
+    /// The files of one host that hold the leaver's keys, and how each is rewritten (or why not).
+    ///
     /// - Parameters:
     ///   - sections: ``HostProbe/sections`` of a scan, one per file.
     ///   - keys: fingerprint → key name, the leaver's keys.

@@ -41,6 +41,7 @@ public struct OffboardReport: Codable, Sendable {
         }
     }
 
+    /// One host: its status and every key line found or still there.
     public struct Host: Codable, Sendable {
         public var host: String
         /// `ok` nothing found, `changed` every line found was removed,
@@ -54,6 +55,7 @@ public struct OffboardReport: Codable, Sendable {
         public var remaining: [Line]
     }
 
+    /// Counts over the whole run, as in `summary`.
     public struct Summary: Codable, Sendable {
         public var hosts: Int
         /// Key lines found, removed, still there (over all hosts).
