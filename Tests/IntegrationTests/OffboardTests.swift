@@ -202,4 +202,27 @@ import Testing
         #expect(try bobLogin(workspace, host: host, user: "ops") != 0, "bob (and keysync with bob's key) can no longer log in")
         #expect(try fleet.ssh(host: host, command: "true").succeeded, "the fleet admin's keys stay")
     }
+
+    /// A host that cannot be reached fails the run (exit 3) without keeping
+    /// the others from being cleaned.
+    @Test func anUnreachableHostIsExit3AndTheOthersAreStillCleaned() throws {
+        let host = 133
+        try fleet.reset(hosts: [host])
+        let workspace = try Workspace()
+        try writeInventory(workspace, hosts: [host], projectHosts: [], bobLeft: true)
+        // A loopback address of the fleet's range where no sshd listens (the fleet runs 140 hosts).
+        let text = try String(contentsOfFile: workspace.file("inventory.yml"), encoding: .utf8)
+        try workspace.write("inventory.yml", text + "\n  gone: { address: 127.\(fleet.base).0.250 }\n")
+        try append(host: host, "/home/ops/.ssh/authorized_keys", owner: "ops", try workspace.publicKey("kp-bob").openSSHLine + "\n")
+        #expect(try bobLogin(workspace, host: host, user: "ops") == 0)
+
+        let run = try keysync(workspace, ["offboard", "bob", "--json"])
+        #expect(run.status == 3, "\(run)")
+        let report = try JSONDecoder().decode(OffboardReport.self, from: Data(run.stdout.utf8))
+        #expect(report.hosts.map(\.host) == ["h\(host)", "gone"])
+        #expect(report.hosts.map(\.status) == [.changed, .failed])
+        #expect(report.hosts[1].error?.isEmpty == false)
+        #expect(report.summary.removed == 1 && report.summary.failed == 1)
+        #expect(try bobLogin(workspace, host: host, user: "ops") != 0)
+    }
 }
