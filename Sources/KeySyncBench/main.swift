@@ -45,6 +45,7 @@ if arguments.count == 3, arguments[1] == "render-scripts" {
         "probe-grants.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce(), grantEnds: [1_798_761_600, 1_785_456_000]),
         "probe-doctor.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce(), diagnostics: ProbeScript.Diagnostics(logPaths: ["/var/log/extra.log"])),
         "apply.sh": ApplyScript.render(applies, nonce: ProbeScript.makeNonce()),
+        "probe-scan.sh": ProbeScript.renderScan(nonce: ProbeScript.makeNonce()),
     ]
     do {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -7,7 +7,7 @@ extension KeySyncCommand {
         static let configuration = CommandConfiguration(
             commandName: "history",
             abstract: "Show runs and what they did on a host, newest first.",
-            discussion: "With --host: each run's drift, fixes, changes and snapshots on that host. Without: recent runs with their counts."
+            discussion: "With --host: each run's drift, fixes, changes and snapshots on that host. Without: recent runs with their counts. --command offboard lists the offboardings (the person is the selection)."
         )
 
         @OptionGroup var databaseOption: DatabaseOption
@@ -17,6 +17,9 @@ extension KeySyncCommand {
 
         @Option(help: "Only this account's drift, changes and snapshots (needs --host).")
         var account: String?
+
+        @Option(help: "Only runs of this command, e.g. offboard (repeatable).")
+        var command: [String] = []
 
         @Option(help: "At most this many runs.")
         var limit = 20
@@ -37,8 +40,12 @@ extension KeySyncCommand {
         func render() throws -> String {
             let store = try databaseOption.openStore()
             let history = try exitOnError {
-                if let host { return HistoryReport.host(host, account: account, try store.history(host: host, account: account, limit: limit)) }
-                return HistoryReport.runs(try store.runs(limit: limit))
+                let commands = command.isEmpty ? nil : Set(command)
+                if let host {
+                    return HistoryReport.host(host, account: account,
+                                              try store.history(host: host, account: account, commands: commands, limit: limit))
+                }
+                return HistoryReport.runs(try store.runs(commands: commands, limit: limit))
             }
             return json ? history.json() : history.text()
         }

@@ -21,12 +21,15 @@ public struct Inventory: Sendable {
     public let revokedFingerprints: Set<String>
     /// Every project, in file order.
     public let projects: [InventoryProject]
+    /// Every person (`people:`), in file order.
+    public let people: [InventoryPerson]
     /// Warnings found while validating (errors prevent loading).
     public let warnings: [Diagnostic]
 
     let hostIndex: [String: Int]
     let keyIndex: [String: Int]
     let projectIndex: [String: Int]
+    let personIndex: [String: Int]
     /// Group name → host indices, in file order.
     let groupMembers: [String: [Int]]
     /// Host index → indices of the projects that target it, ascending.
@@ -69,6 +72,12 @@ public struct Inventory: Sendable {
 
     /// The project named `name`.
     public func project(named name: String) -> InventoryProject? { projectIndex[name].map { projects[$0] } }
+
+    /// The person named `name`.
+    public func person(named name: String) -> InventoryPerson? { personIndex[name].map { people[$0] } }
+
+    /// `; did you mean "alice"?` for a person name not in `people:`, or the empty string.
+    public func personHint(for name: String) -> String { Suggestion.hint(for: name, in: personIndex.keys) }
 
     /// Group name → member host names, in file order.
     public var groups: [String: [String]] { groupMembers.mapValues { $0.map { hosts[$0].name } } }

@@ -3,15 +3,15 @@ import Foundation
 
 /// Builds an ``Inventory`` from YAML text in one pass over the nodes, collecting
 /// every diagnostic. Sections are read in dependency order (defaults, keys,
-/// revoked, hosts, projects) whatever their order in the file.
+/// revoked, people, hosts, projects) whatever their order in the file.
 struct InventoryLoader {
-    static let rootFields = ["defaults", "keys", "revoked", "hosts", "projects"]
+    static let rootFields = ["defaults", "keys", "revoked", "people", "hosts", "projects"]
     static let settingFields = ["user", "port", "identity", "agent", "known_hosts", "become", "connect_timeout", "command_timeout"]
     static let defaultsFields = settingFields + ["parallel"]
     static let hostFields = ["address"] + settingFields + ["groups"]
     static let keyFields = ["public", "file", "options"]
     static let projectFields = ["hosts", "roles"]
-    static let roleFields = ["account", "uid", "gid", "group", "shell", "home", "create", "keys", "exclusive"]
+    static let roleFields = ["account", "uid", "gid", "group", "shell", "home", "create", "keys", "exclusive", "people"]
 
     /// Connection settings as written in `defaults` or on a host (nil: not given).
     struct Settings {
@@ -47,6 +47,11 @@ struct InventoryLoader {
     var grantedKeys = Set<Int>()
     /// Revoked fingerprint → where it was revoked.
     var revoked: [String: Node] = [:]
+    /// `people:` (see InventoryLoader+People.swift).
+    var people: [InventoryPerson] = []
+    var personIndex: [String: Int] = [:]
+    /// People defined but not usable (already reported; references to them are not).
+    var brokenPeople = Set<String>()
     var hosts: [InventoryHost] = []
     var hostIndex: [String: Int] = [:]
     var groupMembers: [String: [Int]] = [:]
@@ -91,6 +96,7 @@ struct InventoryLoader {
             if let node = fields["defaults"] { readDefaults(node) }
             if let node = fields["keys"] { readKeys(node) }
             if let node = fields["revoked"] { readRevoked(node) }
+            if let node = fields["people"] { readPeople(node) }
             if let node = fields["hosts"] { readHosts(node) }
             hostProjects = Array(repeating: [], count: hosts.count)
             if let node = fields["projects"] { readProjects(node) }
@@ -101,8 +107,8 @@ struct InventoryLoader {
         guard reader.errorCount == 0 else { throw .invalid(diagnostics) }
         return Inventory(
             path: path, inventoryHash: SHA256Digest.hex(text.utf8), parallel: parallel,
-            hosts: hosts, keys: keys, revokedFingerprints: Set(revoked.keys), projects: projects,
-            warnings: diagnostics, hostIndex: hostIndex, keyIndex: keyIndex, projectIndex: projectIndex,
+            hosts: hosts, keys: keys, revokedFingerprints: Set(revoked.keys), projects: projects, people: people,
+            warnings: diagnostics, hostIndex: hostIndex, keyIndex: keyIndex, projectIndex: projectIndex, personIndex: personIndex,
             groupMembers: groupMembers, hostProjects: hostProjects, accountsByProjects: accounts)
     }
 
@@ -459,10 +465,11 @@ struct InventoryLoader {
             granted.append(keyName)
             if let ends { until[keyName] = ends }
         }
+        let people = readRolePeople(fields["people"], what, granted: &granted, fingerprints: &fingerprints, until: &until)
         let role = InventoryRole(
             name: name, account: account, uid: uid, gid: gid, group: unixName("group"),
             shell: passwdPath("shell"), home: passwdPath("home"), create: flag("create"),
-            keys: granted, exclusive: flag("exclusive"), until: until)
+            keys: granted, exclusive: flag("exclusive"), until: until, people: people)
         return (role, fields)
     }
 

@@ -111,7 +111,11 @@ public struct InventoryRole: Hashable, Sendable {
     public var keys: [String]
     /// The file may hold only managed keys (default false).
     public var exclusive: Bool
-    /// When the grant of a key ends (`{ key: NAME, until: DATE }`), by key
-    /// name; keys granted without an end are absent.
+    /// When the grant of a key ends (`{ key: NAME, until: DATE }`, or the
+    /// `until:` of the person it came from), by key name; keys granted
+    /// without an end are absent.
     public var until: [String: Date] = [:]
+    /// People granted (`people:`), in order, without those who have left.
+    /// Their keys are also in `keys`, after the role's own, without repeats.
+    public var people: [String] = []
 }

@@ -15,9 +15,11 @@ extension Store {
 
     /// Runs that touched `host`, newest first, at most `limit`. With `account`,
     /// only runs with drift, changes or snapshots of that account, and only those items.
-    public func history(host: String, account: String? = nil, limit: Int = 50) throws -> [HistoryEntry] {
+    /// With `commands`, only runs of those commands (e.g. `offboard`).
+    public func history(host: String, account: String? = nil, commands: Set<String>? = nil, limit: Int = 50) throws -> [HistoryEntry] {
         try read("read the history of \(host)") { db in
             let ofAccount: SQL = account.map { "AND account = \($0)" } ?? ""
+            let ofCommand: SQL = commands.map { "WHERE run_id IN (SELECT id FROM runs WHERE command IN \($0))" } ?? ""
             let hostResults: SQL = account == nil ? "SELECT run_id FROM host_results WHERE host = \(host) UNION" : ""
             let runIDs = try SQLRequest<Int64>(literal: """
                 SELECT run_id FROM (
@@ -25,7 +27,7 @@ extension Store {
                     SELECT run_id FROM drift WHERE host = \(host) \(ofAccount)
                     UNION SELECT run_id FROM changes WHERE host = \(host) \(ofAccount)
                     UNION SELECT run_id FROM snapshot_refs WHERE host = \(host) \(ofAccount)
-                ) ORDER BY run_id DESC LIMIT \(limit)
+                ) \(ofCommand) ORDER BY run_id DESC LIMIT \(limit)
                 """).fetchAll(db)
             func items<T: FetchableRecord & TableRecord>(_ type: T.Type, runID: KeyPath<T, Int64>) throws -> [Int64: [T]] {
                 let items = try SQLRequest<T>(literal: """

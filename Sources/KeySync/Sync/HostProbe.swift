@@ -129,6 +129,10 @@ public struct HostProbe: Hashable, Sendable {
     public var utcOffsets: [Int: Int] = [:]
     public var hasSetpriv = false
     public var accounts: [String: AccountProbe] = [:]
+    /// Every account section in reply order. The `offboard` scan sends one
+    /// per keys file, so an account with two AuthorizedKeysFile files appears
+    /// twice here (``accounts`` keeps its last).
+    public var sections: [AccountProbe] = []
     /// Doctor only: the address sshd sees the controller at, the log
     /// sources searched, and sshd_config lines that matter for logins.
     public var clientAddress: String?
@@ -147,7 +151,10 @@ public struct HostProbe: Hashable, Sendable {
         var current: AccountProbe?
         var ended = false
         func flush() {
-            if let account = current { accounts[account.account] = account }
+            if let account = current {
+                accounts[account.account] = account
+                sections.append(account)
+            }
             current = nil
         }
         /// `value` is `NONCE REST`; REST, or a throw when the nonce is not ours.

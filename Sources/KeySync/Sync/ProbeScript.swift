@@ -123,7 +123,7 @@ public enum ProbeScript {
     // Anything unusual (a `Match` block, a quoted AuthorizedKeysFile, NSS
     // sources beyond files, doctor's diagnostics) falls back to asking
     // `getent` and `sshd -T`.
-    private static let prelude = #"""
+    static let prelude = #"""
     set -u
     export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
     umask 077

@@ -39,7 +39,7 @@ struct InventoryCommandTests {
     @Test func validateSummary() throws {
         let inventory = try example()
         #expect(KeySyncCommand.InventoryValidate.summary(of: inventory)
-            == "\(inventory.path): ok — 2 projects, 4 hosts, 5 keys, 1 revoked")
+            == "\(inventory.path): ok — 2 projects, 4 hosts, 8 keys, 2 people, 2 revoked")
     }
 
     @Test func hostsTable() throws {
@@ -61,7 +61,8 @@ struct InventoryCommandTests {
         let text = try KeySyncCommand.InventoryHosts.json(try inventory.select(hosts: ["db-1"]), of: inventory)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(document["inventory_hash"] as? String == inventory.inventoryHash)
-        #expect(document["revoked"] as? [String] == ["SHA256:Kgf5W/0sww1xJhEfhiFYIx2SSD/WAXGY6Ixngw8nd34"])
+        // The second is kp-bob's: bob has left (people:).
+        #expect(document["revoked"] as? [String] == ["SHA256:Kgf5W/0sww1xJhEfhiFYIx2SSD/WAXGY6Ixngw8nd34", "SHA256:YZNSC9cHIWXZwaauuFRxBa1i8dOVM8+egczdwKUm8JY"])
         let host = try #require((document["hosts"] as? [[String: Any]])?.first)
         #expect(host["host"] as? String == "db-1")
         #expect(host["user"] as? String == "root")

@@ -134,8 +134,12 @@ struct InventoryLoadingTests {
         #expect(inventory.warnings == [])
         #expect(inventory.projects.map(\.name) == ["usersample", "billing"])
         #expect(inventory.hosts.count == 4)
-        #expect(inventory.keys.count == 5)
-        #expect(inventory.revokedFingerprints == ["SHA256:Kgf5W/0sww1xJhEfhiFYIx2SSD/WAXGY6Ixngw8nd34"])
+        #expect(inventory.keys.count == 8)
+        #expect(inventory.revokedFingerprints == ["SHA256:Kgf5W/0sww1xJhEfhiFYIx2SSD/WAXGY6Ixngw8nd34",
+                                                  try #require(inventory.key(named: "kp-bob")?.fingerprint)])
+        #expect(inventory.people.map(\.name) == ["alice", "bob"])
+        #expect(inventory.person(named: "alice")?.until.map(InventoryDate.text) == "2027-04-01")
+        #expect(inventory.person(named: "bob")?.left.map(InventoryDate.text) == "2026-12-05")
         #expect(inventory.key(named: "kp-usersample")?.fingerprint == "SHA256:hLvskShAm6P48pz7rI5DGMBCxDLdHYekidyq7Aug0o8")
         #expect(inventory.key(named: "kp-deploy")?.options?.contains("no-agent-forwarding") == true)
 
@@ -145,6 +149,7 @@ struct InventoryLoadingTests {
             name: "usersample", uid: 1001, gid: 1001, group: "usersample", shell: "/bin/bash",
             home: "/home/usersample", create: true, exclusive: false, blocks: usersample.blocks))
         #expect(usersample.blocks.map { "\($0.project)/\($0.role)" } == ["usersample/deploy", "billing/ci"])
+        #expect(usersample.blocks[0].entries.map(\.keyName) == ["kp-usersample", "kp-deploy", "kp-alice-laptop", "kp-alice-yubikey"])
         #expect(shared.accounts.map(\.name) == ["usersample", "billing"])
         #expect(shared.accounts[1].exclusive)
     }

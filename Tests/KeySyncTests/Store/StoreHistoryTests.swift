@@ -39,4 +39,16 @@ import Testing
         #expect(history.map(\.run.id) == [runID])
         #expect(history.first?.result == nil && history.first?.snapshots.count == 1)
     }
+
+    /// `keysync history --command offboard`: the offboardings, with or without a host.
+    @Test func onlyRunsOfTheGivenCommands() throws {
+        let store = try Store.inMemory()
+        let check = try recordRun(store, "check", at: hour(0), [host("web-1", missing("SHA256:a"))])
+        let offboard = try recordRun(store, "offboard", at: hour(1), [host("web-1"), host("web-2")])
+        try recordRun(store, "push", at: hour(2), [host("web-1")])
+        #expect(try store.runs(commands: ["offboard"]).map(\.id) == [offboard])
+        #expect(try store.history(host: "web-1", commands: ["offboard"]).map(\.run.id) == [offboard])
+        #expect(try store.history(host: "web-1", commands: ["offboard", "check"]).map(\.run.id) == [offboard, check])
+        #expect(try store.history(host: "web-2", commands: ["check"]).isEmpty)
+    }
 }

@@ -1,0 +1,143 @@
+import Foundation
+
+/// Why `offboard` refused to start: bad input (exit 1), nothing contacted,
+/// no run recorded.
+public enum OffboardError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No such person under `people:`; `hint` is `; did you mean "x"?` or empty.
+    case unknownPerson(String, hint: String)
+    /// The person has no `left:`: offboarding someone who has not left, by a
+    /// typo in the name, must not be one command away. Says which line to add, where.
+    case notLeft(Diagnostic)
+    /// The person has no keys in the inventory: there is nothing to look for,
+    /// and an offboard that looked for nothing must not report "none remains".
+    case noKeys(person: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownPerson(name, hint):
+            return "error: no person \"\(name)\" under people: in the inventory\(hint); nothing was contacted"
+        case let .notLeft(diagnostic):
+            return diagnostic.description
+        case let .noKeys(person):
+            return "error: person \"\(person)\" has no keys in the inventory, so there is nothing to look for; nothing was contacted"
+        }
+    }
+}
+
+/// `keysync offboard PERSON`: removes every key of a person who left from
+/// every account on every host of the inventory — managed or not, root and
+/// the login user included — verifies by reading again, and records the run
+/// (command `offboard`, selection the person's name) as the audit record.
+///
+/// Each host: one connection, a scan of every passwd account's keys files
+/// (``ProbeScript/renderScan(nonce:)``), pure planning (``OffboardPlanner``),
+/// a snapshot of each file before it is written, push's apply script
+/// (compare-and-swap, written as the account), and a second scan. Only the
+/// person's key lines go; every other byte stays.
+public struct OffboardRun: Sendable {
+    public let inventory: Inventory
+    public let person: InventoryPerson
+    /// The person's keys: fingerprint → key name.
+    public let keys: [String: String]
+    /// `dryRun`, `parallel`, and `plan.force` for the lockout guard.
+    public let settings: SyncEngine.Settings
+
+    /// Checks that `name` is a person who has left and has keys.
+    ///
+    /// - Parameter now: for the date the "add `left:`" message suggests.
+    public init(inventory: Inventory, person name: String, dryRun: Bool = false, force: Bool = false,
+                parallel: Int? = nil, now: Date = Date()) throws(OffboardError) {
+        guard let person = inventory.person(named: name) else {
+            throw .unknownPerson(name, hint: inventory.personHint(for: name))
+        }
+        guard person.left != nil else {
+            throw .notLeft(Diagnostic(file: inventory.path, line: person.line, column: person.column,
+                message: "person \"\(name)\" has not left: add `left: \(InventoryDate.day(now))` to their entry on line \(person.line), then run offboard again (nothing was contacted)"))
+        }
+        var keys: [String: String] = [:]
+        for keyName in person.keys {
+            guard let key = inventory.key(named: keyName), keys[key.fingerprint] == nil else { continue }
+            keys[key.fingerprint] = keyName
+        }
+        guard !keys.isEmpty else { throw .noKeys(person: name) }
+        self.inventory = inventory
+        self.person = person
+        self.keys = keys
+        settings = SyncEngine.Settings(mode: .push, dryRun: dryRun, parallel: parallel ?? inventory.parallel,
+                                       plan: PlanOptions(revoked: Set(keys.keys), force: force))
+    }
+
+    /// Every host of the inventory, in file order, whatever project it is in (or none).
+    public var jobs: [HostJob] { inventory.hosts.map { SyncRun.job(for: $0, accounts: []) } }
+
+    /// The command recorded in `runs`.
+    public var command: String { settings.dryRun ? "offboard-dry-run" : "offboard" }
+
+    /// Runs on every host and records the run. Throws ``SyncError`` before
+    /// contacting any host or recording anything when an identity cannot be
+    /// loaded or a known_hosts file is missing; store errors after the run.
+    public func execute(store: Store?, cancellation: Cancellation = Cancellation(),
+                        passphrase: @escaping (String) -> String? = { _ in nil },
+                        progress: (@Sendable (ParallelRunner.Progress, OffboardHostResult) -> Void)? = nil) throws -> OffboardReport {
+        let started = Date()
+        let jobs = self.jobs
+        let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
+        if let problem = engine.inputProblem(jobs) { throw problem }
+        _ = try? store?.interruptAbandonedRuns()
+        let runID = try store?.beginRun(command: command, selection: person.name, inventoryHash: inventory.inventoryHash,
+                                        startedAt: started)
+        let firstError = LockedError()
+        let keys = self.keys
+        let results = ParallelRunner(width: settings.parallel).run(jobs, onResult: { _, outcome, done in
+            if let store, let runID {
+                do { try store.recordHostResult(Self.record(outcome), runID: runID) } catch { firstError.keep(error) }
+            }
+            progress?(done, outcome)
+        }) { job in
+            engine.offboard(job, keys: keys) { host, snapshots in
+                guard let store, let runID else { return }
+                for snapshot in snapshots {
+                    try store.recordSnapshot(host: host, account: snapshot.account, path: snapshot.path,
+                                             content: snapshot.content, runID: runID)
+                }
+            }
+        }
+        let report = OffboardReport(run: runID, person: person, keys: keys.map { fingerprint, name in
+            OffboardReport.Key(name: name, type: inventory.key(named: name)?.publicKey.type ?? "", fingerprint: fingerprint)
+        }.sorted { ($0.name, $0.fingerprint) < ($1.name, $1.fingerprint) }, dryRun: settings.dryRun, results: results,
+            seconds: Date().timeIntervalSince(started), interrupted: cancellation.isCancelled)
+        if let store, let runID {
+            if let error = firstError.value { throw error }
+            let s = report.summary
+            try store.finishRun(id: runID, status: report.interrupted ? .interrupted : .completed,
+                                counts: Store.RunCounts(hosts: s.hosts, changed: report.hosts.filter { $0.status == .changed }.count,
+                                                        drift: report.hosts.filter { $0.status == .drift }.count, failed: s.failed))
+        }
+        return report
+    }
+
+    /// The store's record of a host: not a scan (it looked for one person's
+    /// keys, so it neither opens nor closes other drift); each key line found
+    /// is a `revoked_key` item, `fixed` when it was removed and verified gone.
+    static func record(_ outcome: OffboardHostResult) -> Store.HostRecord {
+        let result = outcome.result
+        return Store.HostRecord(
+            host: result.host, status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: false,
+            error: result.error, errorKind: result.errorKind, milliseconds: result.milliseconds,
+            hashBefore: result.hashesBefore.values.sorted().first, hashAfter: result.hashesAfter.values.sorted().first,
+            drift: result.drift.map {
+                Store.DriftRecord(account: $0.account, kind: $0.kind.rawValue, detail: $0.detail, fingerprint: $0.fingerprint,
+                                  fixed: $0.repairable)
+            },
+            changes: outcome.found.filter(\.removed).map { Store.ChangeRecord(account: $0.finding.account, detail: $0.finding.removal) },
+            seenKeys: result.acceptedHostKey.map { [Store.SeenKey(acceptedHostKey: $0)] } ?? [])
+    }
+}
+
+/// The first error of several threads.
+private final class LockedError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+    func keep(_ error: any Error) { lock.withLock { if self.error == nil { self.error = error } } }
+    var value: (any Error)? { lock.withLock { error } }
+}
