@@ -39,7 +39,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The shell keysync runs on hosts: embedded by Scripts/embed-scripts
+            // into Sync/EmbeddedScripts.swift (no resource bundle to ship).
+            exclude: ["Sync/Scripts"]
         ),
         .executableTarget(
             name: "KeySyncCLI",

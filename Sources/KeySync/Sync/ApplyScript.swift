@@ -97,7 +97,7 @@ public enum ApplyScript {
     static let marker = "KEYSYNC-APPLY 2"
 
     public static func render(_ accounts: [AccountApply], nonce: String) -> String {
-        var script = "nonce=\(Shell.quote(nonce))\n" + Shell.lookupFunctions + prelude
+        var script = Shell.assign("nonce", nonce) + Shell.lookupFunctions + prelude
         for account in accounts {
             let name = Shell.quote(account.account)
             if let create = account.create {
@@ -128,7 +128,8 @@ public enum ApplyScript {
             }
             if let write = account.write {
                 let content = Data(write.content).base64EncodedString()
-                script += "write_file \(name) \(Shell.quote(write.directory)) \(Shell.quote(write.path)) \(Shell.quote(write.expectedHash)) '\(SHA256Digest.hex(write.content))' '\(content)'\n"
+                script += "write_file " + [account.account, write.directory, write.path, write.expectedHash,
+                                           SHA256Digest.hex(write.content), content].map(Shell.quote).joined(separator: " ") + "\n"
             } else {
                 script += "result \(name) 'done'\n"
             }
@@ -171,172 +172,9 @@ public enum ApplyScript {
     }
 
     /// `result NAME KIND [TEXT]`: one reply line with the nonce, whatever TEXT holds.
-    static let resultFunction = #"""
-    result() {
-        case ${3:-} in
-            *"$nl"*) printf 'result %s %s %s %s\n' "$nonce" "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')" ;;
-            *) printf 'result %s %s %s %s\n' "$nonce" "$1" "$2" "${3:-}" ;;
-        esac
-    }
+    static let resultFunction = EmbeddedScripts.applyResult
 
-    """#
-
-    private static let prelude = resultFunction + #"""
-    set -u
-    export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
-    umask 077
-    exec 4>&1
-    printf '%s\n' 'KEYSYNC-APPLY 2'
-    failed_accounts=' '
-    # as_user UID GID CMD...: as the account, never as root; no stdin, and
-    # never the reply (callers send its output to /dev/null or capture it).
-    as_user() {
-        u=$1; g=$2; shift 2
-        if command -v setpriv >/dev/null 2>&1; then
-            setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@" </dev/null 4>&-
-        else
-            echo "setpriv (util-linux) is required to write as the account" >&2
-            return 1
-        fi
-    }
-    file_hash() {
-        if [ -L "$1" ]; then echo symlink
-        elif [ -f "$1" ]; then h=$(dd if="$1" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null </dev/null | sha256sum); echo "${h%% *}"
-        elif [ -e "$1" ]; then echo other
-        else echo absent
-        fi
-    }
-    oneline() { printf '%s' "$1" | tr '\n\r' '  ' | cut -c1-"$2"; } # text width: an error on one line
-    lookup_account() { # name: sets uid gid home from passwd, fails if missing
-        lookup passwd "$1"
-        [ -n "$found" ] || return 1
-        IFS=: read -r _ _ uid gid _ home _ <<EOF
-    $found
-    EOF
-    }
-    fail_account() { # name kind reason: reports and skips the account's later steps
-        result "$1" "$2" "$3"; failed_accounts="$failed_accounts$1 "
-    }
-    run_create() { # name cmd...
-        name=$1; shift
-        case "$failed_accounts" in *" $name "*) return 0 ;; esac
-        if ! out=$("$@" 2>&1 </dev/null 4>&-); then
-            fail_account "$name" error "$1 failed: $(oneline "$out" 300)"
-        fi
-    }
-    unlock_account() { # name: '!'... followed by nothing or '*' becomes '*'; a hash behind the '!' is never replaced
-        name=$1
-        case "$failed_accounts" in *" $name "*) return 0 ;; esac
-        lookup shadow "$name"
-        [ -n "$found" ] || { fail_account "$name" error "no shadow entry"; return 0; }
-        IFS=: read -r _ pw _ <<EOF
-    $found
-    EOF
-        case "$pw" in '!'*) ;; *) fail_account "$name" conflict "the shadow password field is no longer locked; left alone"; return 0 ;; esac
-        rest=$pw
-        while [ "${rest#!}" != "$rest" ]; do rest=${rest#!}; done
-        case "$rest" in '' | '*') ;; *) fail_account "$name" conflict "a password hash sits behind the '!' (usermod -U restores it); left alone"; return 0 ;; esac
-        err=$(usermod -p '*' -- "$name" 2>&1 </dev/null 4>&-) || fail_account "$name" error "usermod -p '*' failed: $(oneline "$err" 200)"
-    }
-    fix_home() { # name: `push --fix-home`, chmod go-w of the account's home as restrict_home does it
-        case "$failed_accounts" in *" $1 "*) return 0 ;; esac
-        lookup_account "$1" || { fail_account "$1" error "account missing"; return 0; }
-        restrict_home "$1" "$home"
-    }
-    restrict_home() { # name home: chmod go-w, never chown; as the account when it owns home, as root when root does
-        name=$1; want=$2
-        case "$failed_accounts" in *" $name "*) return 0 ;; esac
-        lookup_account "$name" || { fail_account "$name" error "account missing"; return 0; }
-        if [ "$home" != "$want" ]; then fail_account "$name" conflict "home is now $home, not $want"; return 0; fi
-        if [ -L "$home" ] || [ ! -d "$home" ]; then fail_account "$name" error "home $home is missing or a symlink"; return 0; fi
-        owner=$(stat -c %u -- "$home")
-        if [ "$owner" = "$uid" ]; then
-            err=$(as_user "$uid" "$gid" chmod go-w -- "$home" 2>&1) ||
-                { fail_account "$name" error "cannot chmod $home: $(oneline "$err" 200)"; return 0; }
-        elif [ "$owner" = 0 ]; then
-            # chmod as root follows a symlink swapped in after the check above:
-            # only safe when nobody but root can rename entries in home's folder.
-            pstat=$(stat -c '%u %a' -- "$(dirname -- "$home")/.") || pstat=
-            case "$pstat" in
-                "0 "*) pmode=${pstat#0 } ;;
-                *) fail_account "$name" conflict "the folder above $home is not owned by root; left alone"; return 0 ;;
-            esac
-            if [ $((0$pmode & 022)) -ne 0 ]; then
-                fail_account "$name" conflict "the folder above $home is writable by others; left alone"; return 0
-            fi
-            err=$(chmod go-w -- "$home" 2>&1) || { fail_account "$name" error "cannot chmod $home: $(oneline "$err" 200)"; return 0; }
-        else
-            fail_account "$name" conflict "home $home is owned by uid $owner, neither $name nor root; keysync never chowns it"
-        fi
-    }
-    # key_folders HOME DIR: every folder from HOME (exclusive) down to DIR,
-    # one per line; empty when DIR is not under HOME.
-    key_folders() {
-        h=${1%/}
-        case $2 in "$h"/*) ;; *) return 0 ;; esac
-        rest=${2#"$h"/}
-        d=$h
-        while [ -n "$rest" ]; do
-            d=$d/${rest%%/*}
-            case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
-            printf '%s\n' "$d"
-        done
-    }
-    write_file() { # name dir file expected-hash new-hash base64-content
-        name=$1; dir=$2; file=$3; expected=$4; new_hash=$5; content=$6
-        case "$failed_accounts" in *" $name "*) return 0 ;; esac
-        lookup_account "$name" || { result "$name" error "account missing"; return 0; }
-        if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
-        folders=$(key_folders "$home" "$dir")
-        [ -n "$folders" ] || { result "$name" error "$dir is not under the home $home"; return 0; }
-        # Each folder on the way: never a link; a missing one is made by the account.
-        while IFS= read -r d; do
-            if [ -L "$d" ]; then result "$name" conflict "$d is a symlink"; return 0; fi
-            if [ ! -e "$d" ]; then
-                err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$d" 2>&1 >/dev/null) ||
-                    { result "$name" error "cannot create $d as $name: $(oneline "$err" 200)"; return 0; }
-            fi
-            if [ -L "$d" ] || [ ! -d "$d" ]; then result "$name" conflict "$d is not a directory"; return 0; fi
-        done <<EOF
-    $folders
-    EOF
-        # The key folder takes chmod from the account; one the account does not own is left alone.
-        owner=$(stat -c %u -- "$dir" 2>/dev/null) || owner=
-        if [ "$owner" != "$uid" ]; then
-            result "$name" conflict "$dir is owned by uid $owner, not $name; keysync never chowns it (as root: chown $uid:$gid $dir)"; return 0
-        fi
-        err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1 >/dev/null) ||
-            { result "$name" error "cannot chmod $dir: $(oneline "$err" 200)"; return 0; }
-        # Temp files a killed run left behind (the glob is a builtin; find runs only if there are any).
-        for stale in "$dir"/.keysync-*; do
-            [ -e "$stale" ] || [ -L "$stale" ] || break
-            as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete >/dev/null 2>&1 || true
-            break
-        done
-        current=$(file_hash "$file")
-        if [ "$current" != "$expected" ]; then
-            result "$name" conflict "$file changed since it was read"; return 0
-        fi
-        # As the account: dd creates the temp file exclusively (0600 under
-        # umask 077) and fsyncs it. The rename happens only for the complete
-        # content: if the script is killed mid-write, the pipe ends early and
-        # the hash cannot match.
-        # shellcheck disable=SC2016 # $1..$3 and $$ belong to the inner shell
-        if ! err=$(printf '%s' "$content" | base64 -d | setpriv --reuid="$uid" --regid="$gid" --clear-groups -- sh -c '
-            umask 077
-            t="$1/.keysync-$$"
-            if dd of="$t" conv=excl,fsync bs=65536 status=none && h=$(sha256sum < "$t") && [ "${h%% *}" = "$3" ] &&
-                mv -fT "$t" "$2"; then
-                sync "$1" 2>/dev/null || true
-                exit 0
-            fi
-            rm -f "$t"
-            exit 1' sh "$dir" "$file" "$new_hash" 2>&1 4>&-); then
-            result "$name" error "write failed, old file kept: $(oneline "$err" 300)"; return 0
-        fi
-        # The temp file had exactly these bytes before the atomic rename.
-        result "$name" ok "$new_hash"
-    }
-
-    """#
+    /// `result`, then the functions `render` calls (apply.sh): `run_create`,
+    /// `unlock_account`, `fix_home`, `restrict_home`, `write_file`.
+    private static let prelude = resultFunction + EmbeddedScripts.apply
 }

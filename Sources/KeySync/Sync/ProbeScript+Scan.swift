@@ -20,7 +20,7 @@ extension ProbeScript {
     /// when the config has a `Match` block (every account is asked: an
     /// offboarding must not skip one for speed).
     public static func renderScan(nonce: String) -> String {
-        "nonce=\(Shell.quote(nonce))\nread_limit=\(fileSizeLimit)\n" + Shell.lookupFunctions + prelude + scanFunctions
+        Shell.assign("nonce", nonce) + Shell.assign("read_limit", fileSizeLimit) + Shell.lookupFunctions + prelude + scanFunctions
             + "scan_accounts\n" + endLine
     }
 
@@ -30,60 +30,6 @@ extension ProbeScript {
     /// instead of costing the controller unbounded memory.
     public static let scanReplyLimit = replyLimit(accounts: 16, diagnostics: false)
 
-    private static let scanFunctions = #"""
-    # scan_entry PASSWD-LINE: a section per existing AuthorizedKeysFile file of one account.
-    scan_entry() {
-        pw=$1
-        IFS=: read -r name _ p_uid p_gid _ home _ <<EOF
-    $pw
-    EOF
-        [ -n "$name" ] && [ -n "$home" ] || return 0
-        case $p_uid$p_gid in '' | *[!0-9]*) return 0 ;; esac
-        if [ -n "$sshd_t" ]; then
-            scan_akf=$("$sshd_bin" -T -C "user=$name,host=$client_addr,addr=$client_addr" 2>/dev/null </dev/null |
-                while read -r key value; do [ "$key" = authorizedkeysfile ] && { printf '%s\n' "$value"; break; }; done)
-            if [ -z "$scan_akf" ]; then
-                printf '@account %s %s\n' "$nonce" "$name"
-                put sshd_error "sshd -T failed for $name (is sshd installed and its config valid?)"
-                return 0
-            fi
-        else
-            scan_akf=$sshd_akf
-        fi
-        set -f
-        # shellcheck disable=SC2086 # split on blanks like sshd does (globbing is off)
-        set -- $scan_akf
-        set +f
-        for akf in "$@"; do
-            case $akf in
-                none) continue ;;
-                *%*) file=$(expand_akf "$akf" "$home" "$name") ;;
-                /*) file=$akf ;;
-                *) file=${home%/}/$akf ;;
-            esac
-            [ -e "$file" ] || [ -L "$file" ] || continue
-            case $file in *"$nl"*) file=$(printf '%s' "$file" | tr '\n' ' ') ;; esac
-            dir=${file%/*}
-            printf '@account %s %s\n' "$nonce" "$name"
-            put passwd "$pw"
-            put path "$file"
-            probe_paths "$home" "$file"
-        done
-    }
-    scan_accounts() {
-        if [ -n "$nss_files" ] && [ -r /etc/passwd ]; then
-            while IFS= read -r scan_line || [ -n "$scan_line" ]; do
-                scan_entry "$scan_line"
-            done < /etc/passwd
-        else
-            scan_list=$(getent passwd 2>/dev/null </dev/null) || scan_list=
-            while IFS= read -r scan_line; do
-                [ -z "$scan_line" ] || scan_entry "$scan_line"
-            done <<EOF
-    $scan_list
-    EOF
-        fi
-    }
-
-    """#
+    /// `scan_accounts` and `scan_entry` (probe-scan.sh).
+    private static let scanFunctions = EmbeddedScripts.probeScan
 }

@@ -51,17 +51,16 @@ public enum ProbeScript {
     public static func render(_ requests: [ProbeRequest], nonce: String, diagnostics: Diagnostics? = nil,
                               grantEnds: [Int] = []) -> String {
         // Doctor wants sshd's own view (sshd -T) and its version, always.
-        var script = "nonce=\(Shell.quote(nonce))\nread_limit=\(fileSizeLimit)\n"
-            + (diagnostics == nil ? "" : "sshd_t=yes\n") + Shell.lookupFunctions + prelude
+        var script = Shell.assign("nonce", nonce) + Shell.assign("read_limit", fileSizeLimit)
+            + (diagnostics == nil ? "" : Shell.assign("sshd_t", "yes")) + Shell.lookupFunctions + prelude
             + (diagnostics?.prelude ?? "")
         if !grantEnds.isEmpty {
-            script += "grant_ends='\(Set(grantEnds).sorted().map(String.init).joined(separator: " "))'\n" + grantExpiry
+            script += Shell.assign("grant_ends", Set(grantEnds).sorted().map(String.init).joined(separator: " ")) + grantExpiry
         }
         for request in requests {
             let uid = request.uid.map(String.init) ?? "-"
             let gid = request.gid.map(String.init) ?? "-"
-            let group = Shell.quote(request.group ?? "")
-            script += "probe_account \(Shell.quote(request.account)) \(uid) \(gid) \(group)\n"
+            script += "probe_account " + [request.account, uid, gid, request.group ?? ""].map(Shell.quote).joined(separator: " ") + "\n"
             if diagnostics != nil { script += "diagnose_account \(Shell.quote(request.account))\n" }
         }
         if diagnostics != nil { script += Diagnostics.epilogue }
@@ -75,23 +74,7 @@ public enum ProbeScript {
     /// text, before reading any config). sshd 7.7–9.0 read the time in local
     /// time, so for them `date` also gives the offset from UTC at each end
     /// (the login's TZ is sshd's: sshd passes its own TZ on).
-    static let grantExpiry = #"""
-    sshd_v=$("$sshd_bin" -V 2>&1 </dev/null) || :
-    sshd_release=
-    while IFS= read -r v_line; do
-        case $v_line in *OpenSSH_*) sshd_release=$v_line; break ;; esac
-    done <<EOF
-    $sshd_v
-    EOF
-    put sshd_version "${sshd_release:-unknown}"
-    case $sshd_release in
-        *OpenSSH_7.[7-9]* | *OpenSSH_8.* | *OpenSSH_9.0*)
-            for e in $grant_ends; do
-                put utc_offset "$e $(date -d "@$e" +%z 2>/dev/null </dev/null)"
-            done ;;
-    esac
-
-    """#
+    static let grantExpiry = EmbeddedScripts.probeGrantExpiry
 
     /// The script's last line.
     static let endLine = "printf '@end %s\\n' \"$nonce\"\n"
@@ -113,268 +96,8 @@ public enum ProbeScript {
         return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 
-    // Every process the probe starts costs the host a fork and an exec, and
-    // on a busy host (or hundreds of test hosts on two cores) that is most of
-    // what a check costs beyond the login itself: `sshd -T` alone costs more
-    // than `sudo cat`. So the common case uses shell builtins only — euid
-    // from /proc, passwd/group/shadow read from /etc when nsswitch says
-    // `files`, sshd_config read directly when it has no `Match` — and starts
-    // `stat` plus the read as the account (setpriv → dd, head) per account.
-    // Anything unusual (a `Match` block, a quoted AuthorizedKeysFile, NSS
-    // sources beyond files, doctor's diagnostics) falls back to asking
-    // `getent` and `sshd -T`.
-    static let prelude = #"""
-    set -u
-    export LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
-    umask 077
-    # fd 4 is the reply. Commands that run as an account get </dev/null and
-    # 4>&- and write into a pipe to a root process, never into the reply or
-    # the script: a process of the account's uid can be opened through /proc
-    # by that account.
-    exec 4>&1
-    client_addr=${1:-}
-    client_addr=${client_addr%% *}
-    [ -n "$client_addr" ] || client_addr=127.0.0.1
-    printf '%s\n' 'KEYSYNC-PROBE 2'
-    # put KEY VALUE: one reply line. lookup already made entries one line;
-    # anything else with a line break (a path from sshd -T) is flattened too.
-    put() {
-        case $2 in
-            *"$nl"*) printf '%s %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')" ;;
-            *) printf '%s %s\n' "$1" "$2" ;;
-        esac
-    }
-    euid=
-    while read -r k _ e _; do [ "$k" = Uid: ] && { euid=$e; break; }; done 2>/dev/null < /proc/self/status
-    [ -n "$euid" ] || euid=$(id -u)
-    put euid "$euid"
-    sshd_bin=/usr/sbin/sshd
-    [ -x "$sshd_bin" ] || sshd_bin=$(command -v sshd 2>/dev/null || echo sshd)
-    if command -v setpriv >/dev/null 2>&1; then has_setpriv=yes; else has_setpriv=no; fi
-    put setpriv "$has_setpriv"
-    # Root reads only where unprivileged users cannot hard-link other users' files.
-    # (dash reads /proc/sys byte by byte and sees no final newline: read fails but sets the value.)
-    protected_hardlinks=
-    read -r protected_hardlinks 2>/dev/null < /proc/sys/fs/protected_hardlinks || :
-    today=
-    set_today() { [ -n "$today" ] || today=$(( $(date +%s) / 86400 )); }
-    # sshd_config without Match blocks: the first value of a keyword wins, as
-    # in sshd; Include is read in place (relative to /etc/ssh, globs sorted).
-    # Variables are global (POSIX sh has no `local`): an Include's recursion
-    # may overwrite key/value/pattern/f, but each loop has expanded its list
-    # already and reads its own file descriptor, so nothing is lost.
-    sshd_t=${sshd_t:-}
-    sshd_akf=
-    sshd_pam=
-    sshd_config_read() { # FILE DEPTH
-        [ "$2" -lt 16 ] || { sshd_t=yes; return 0; }
-        [ -f "$1" ] || return 0
-        [ -r "$1" ] || { sshd_t=yes; return 0; }
-        while read -r key value; do
-            case $key in '' | '#'*) continue ;; esac
-            case $key in *=*) value=${key#*=}${value:+ $value}; key=${key%%=*} ;; esac
-            case $value in '='*) value=${value#=}; value=${value#"${value%%[! 	]*}"} ;; esac
-            case $key in
-                [Mm][Aa][Tt][Cc][Hh]) sshd_t=yes; return 0 ;;
-                [Ii][Nn][Cc][Ll][Uu][Dd][Ee])
-                    case $value in *'"'*) sshd_t=yes; return 0 ;; esac
-                    for pattern in $value; do
-                        case $pattern in /*) ;; *) pattern=/etc/ssh/$pattern ;; esac
-                        for f in $pattern; do sshd_config_read "$f" $(( $2 + 1 )); done
-                        [ -z "$sshd_t" ] || return 0
-                    done ;;
-                [Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Ee][Dd][Kk][Ee][Yy][Ss][Ff][Ii][Ll][Ee])
-                    case $value in *'"'* | *\\*) sshd_t=yes; return 0 ;; esac
-                    [ -n "$sshd_akf" ] || sshd_akf=$value ;;
-                [Uu][Ss][Ee][Pp][Aa][Mm])
-                    [ -n "$sshd_pam" ] || sshd_pam=$value ;;
-            esac
-        done < "$1"
-    }
-    sshd_words() { sshd_akf="$*"; }
-    if [ -z "$sshd_t" ]; then
-        if [ -f /etc/ssh/sshd_config ]; then sshd_config_read /etc/ssh/sshd_config 0; else sshd_t=yes; fi
-        set -f
-        # shellcheck disable=SC2086 # split on blanks like sshd does (globbing is off)
-        sshd_words ${sshd_akf:-.ssh/authorized_keys .ssh/authorized_keys2}
-        set +f
-        case $sshd_pam in [Yy][Ee][Ss]) sshd_pam=yes ;; *) sshd_pam=no ;; esac
-    fi
-    # read_as_account FRAME FILE UID GID: the file as the account reads it
-    # (sshd reads with the account's rights and follows links), between
-    # `FRAME-begin NONCE` and `\nFRAME-end NONCE STATUS`. At most
-    # read_limit + 1 bytes: more means the file is too large.
-    read_as_account() {
-        printf '%s-begin %s\n' "$1" "$nonce"
-        if [ "$has_setpriv" = yes ]; then
-            rc=$( { { setpriv --reuid="$3" --regid="$4" --init-groups -- \
-                        dd if="$2" iflag=nonblock bs=65536 status=none </dev/null 2>/dev/null 3>&- 4>&-
-                      echo "$?" >&3; } | head -c "$((read_limit + 1))" >&4 4>&-; } 3>&1 )
-        else
-            rc=127
-        fi
-        printf '\n%s-end %s %s\n' "$1" "$nonce" "${rc:-1}"
-    }
-    # read_as_root FRAME DIR DIR_ID FILE_ID FILE: the seed incident, a root-owned
-    # file with one link that the account cannot read. The folder is entered
-    # with `cd` and must be the one stat saw (device:inode), so later names
-    # are resolved in it and not through a link swapped in above; the file is
-    # opened without following a link or waiting on a FIFO, and must have the
-    # same device, inode, owner 0, one link, size and ctime before and after
-    # the read. The bytes are sent (base64) only after both checks.
-    read_as_root() {
-        data=$(
-            cd -P -- "$2" 2>/dev/null || exit 1
-            [ "$(stat -c %d:%i . 2>/dev/null)" = "$3" ] || exit 1
-            f=${5##*/}
-            before=$(stat -c '%d:%i|%u|%h|%F|%s|%z' -- "$f" 2>/dev/null) || exit 1
-            case $before in "$4|0|1|regular file|"* | "$4|0|1|regular empty file|"*) ;; *) exit 1 ;; esac
-            b64=$(dd if="$f" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null </dev/null |
-                head -c "$((read_limit + 1))" | base64 -w 0) || exit 1
-            after=$(stat -c '%d:%i|%u|%h|%F|%s|%z' -- "$f" 2>/dev/null) || exit 1
-            [ "$before" = "$after" ] && [ "$(stat -c %d:%i . 2>/dev/null)" = "$3" ] || exit 1
-            printf '%s' "$b64"
-        ) || return 1
-        printf '%s-begin %s base64\n%s\n%s-end %s 0\n' "$1" "$nonce" "$data" "$1" "$nonce"
-    }
-    expand_akf() { # token home user -> path, like sshd's percent_expand
-        case $1 in
-            *%*) ;;
-            /*) printf '%s\n' "$1"; return ;;
-            *) printf '%s\n' "$2/$1"; return ;;
-        esac
-        printf '%s\n' "$1" | KS_HOME=$2 KS_USER=$3 awk '{
-            h = ENVIRON["KS_HOME"]; u = ENVIRON["KS_USER"]; out = ""; s = $0
-            while ((i = index(s, "%")) > 0) {
-                c = substr(s, i + 1, 1); out = out substr(s, 1, i - 1)
-                if (c == "h") out = out h; else if (c == "u") out = out u
-                else if (c == "%") out = out "%"; else out = out "%" c
-                s = substr(s, i + 2)
-            }
-            out = out s
-            if (substr(out, 1, 1) != "/") out = h "/" out
-            print out
-        }'
-    }
-    probe_account() { # name uid gid group
-        name=$1
-        printf '@account %s %s\n' "$nonce" "$name"
-        settings=
-        akf=
-        if [ -n "$sshd_t" ]; then
-            settings=$("$sshd_bin" -T -C "user=$name,host=$client_addr,addr=$client_addr" 2>/dev/null)
-            while read -r key value; do
-                case $key in
-                    authorizedkeysfile) akf=${value%% *}; put sshd "$key $value" ;;
-                    strictmodes | pubkeyauthentication | pubkeyacceptedalgorithms | allowusers | allowgroups | \
-                    denyusers | denygroups | usepam | authorizedkeyscommand) put sshd "$key $value" ;;
-                esac
-            done <<EOF
-    $settings
-    EOF
-            [ -n "$settings" ] || put sshd_error "sshd -T failed (is sshd installed and its config valid?)"
-        else
-            akf=${sshd_akf%% *}
-            put sshd "authorizedkeysfile $sshd_akf"
-            put sshd "usepam $sshd_pam"
-        fi
-        lookup passwd "$name"; pw=$found
-        put passwd "$pw"
-        if [ -z "$pw" ]; then
-            # Only needed to create the account: who already has its ids and group.
-            if [ "$2" != "-" ]; then lookup passwd "$2"; put uid_owner "${found%%:*}"; fi
-            if [ "$3" != "-" ]; then lookup group "$3"; put gid_owner "${found%%:*}"; fi
-            if [ -n "$4" ]; then
-                lookup group "$4"; entry=$found
-                IFS=: read -r _ _ g_gid _ <<EOF
-    $entry
-    EOF
-                put group_name_gid "${g_gid:-}"
-            fi
-            return 0
-        fi
-        IFS=: read -r _ _ p_uid p_gid _ home shell <<EOF
-    $pw
-    EOF
-        lookup group "$p_gid"
-        put group "${found%%:*}"
-        lookup shadow "$name"; entry=$found
-        if [ -n "$entry" ]; then
-            IFS=: read -r _ s_pw s_lstchg s_min s_max s_warn s_inact s_expire _ <<EOF
-    $entry
-    EOF
-            case $s_pw in
-                '') class=empty ;;
-                '!'*) class=locked ;;
-                '*') class=star ;;
-                '*'*) class=locked ;;
-                *) class='hash' ;;
-            esac
-            s_pw=
-            # Only an expiry date needs today's day number (a `date` process).
-            [ -z "$s_expire" ] || set_today
-            put shadow "$class:$s_lstchg:$s_min:$s_max:$s_warn:$s_inact:$s_expire"
-        fi
-        [ -z "$today" ] || put today "$today"
-        [ -n "$shell" ] || shell=/bin/sh
-        if [ -f "$shell" ] && [ -x "$shell" ]; then put shell_valid yes; else put shell_valid no; fi
-        listed=no
-        while IFS= read -r line; do [ "$line" = "$shell" ] && listed=yes; done < /etc/shells 2>/dev/null
-        put shell_listed "$listed"
-        [ -n "$akf" ] || akf=.ssh/authorized_keys
-        file=$(expand_akf "$akf" "$home" "$name")
-        case $file in *"$nl"*) file=$(printf '%s' "$file" | tr '\n' ' ') ;; esac
-        dir=${file%/*}
-        put path "$file"
-        probe_paths "$home" "$file"
-    }
-    # probe_paths HOME FILE: lstat of every path from home down to the file
-    # (never following a link; lines below a link or a non-folder are not
-    # sent: they describe someone else's files), then the file's bytes.
-    probe_paths() {
-        h=${1%/}
-        case $2 in
-            "$h"/*)
-                rest=${2#"$h"/}
-                d=$h
-                set -- "$1"
-                while :; do
-                    case $rest in */*) ;; *) break ;; esac
-                    d=$d/${rest%%/*}
-                    rest=${rest#*/}
-                    set -- "$@" "$d"
-                done ;;
-            *) set -- "$1" "$dir" ;;
-        esac
-        set -- "$@" "$file"
-        stats=$(stat -c '%F|%a|%u|%g|%s|%h|%d:%i|%n' -- "$@" 2>/dev/null)
-        # Root reads only when no path on the way is a link or not a folder.
-        linked=no f_kind='' f_uid='' f_links='' f_size='' f_id='' d_id=''
-
-        while IFS='|' read -r kind mode uid gid size links id path; do
-            [ -n "$kind" ] || continue
-            [ "$linked" = yes ] || printf 'stat %s|%s|%s|%s|%s|%s|%s\n' "$kind" "$mode" "$uid" "$gid" "$size" "$links" "$path"
-            if [ "$path" = "$file" ]; then
-                f_kind=$kind f_uid=$uid f_links=$links f_size=$size f_id=$id
-            else
-                [ "$path" != "$dir" ] || d_id=$id
-                [ "$kind" = directory ] || linked=yes
-            fi
-        done <<EOF
-    $stats
-    EOF
-        case $f_kind in
-            'regular file' | 'regular empty file')
-                if [ "$f_size" -gt "$read_limit" ]; then put too_large "$f_size"; return 0; fi ;;
-            'symbolic link') ;;
-            *) return 0 ;;
-        esac
-        read_as_account content "$file" "$p_uid" "$p_gid"
-        [ "$rc" != 0 ] || return 0
-        if [ "$linked" = no ] && [ "$f_uid" = 0 ] && [ "$f_links" = 1 ] && [ "$protected_hardlinks" = 1 ] && [ -n "$d_id" ]; then
-            read_as_root content "$dir" "$d_id" "$f_id" "$file" || put read_refused "the root-owned file changed while it was read"
-        fi
-    }
-
-    """#
+    /// The probe's functions (probe.sh): the reply's first lines (marker,
+    /// euid, setpriv), sshd_config read without `sshd -T` when it has no
+    /// `Match`, `probe_account`, and the reads as the account and as root.
+    static let prelude = EmbeddedScripts.probe
 }

@@ -1,48 +1,32 @@
 /// POSIX shell quoting. Every value from the inventory or a host that goes
 /// into a script passes through `quote`.
+///
+/// The scripts themselves are shell files in `Sources/KeySync/Sync/Scripts/`
+/// (checked by shellcheck in Scripts/test), embedded byte for byte by
+/// Scripts/embed-scripts as ``EmbeddedScripts``; the Swift side only fills
+/// in values and calls their functions.
 public enum Shell {
     /// `value` as one single-quoted shell word; `'` becomes `'\''`.
     public static func quote(_ value: String) -> String {
         "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    /// Shell functions the probe and apply scripts share: `lookup DB KEY`
+    /// `name='value'` and a line break: a value the script text reads.
+    static func assign(_ name: String, _ value: String) -> String {
+        "\(name)=\(quote(value))\n"
+    }
+
+    /// `name='value'` and a line break, for a number.
+    static func assign(_ name: String, _ value: Int) -> String {
+        assign(name, String(value))
+    }
+
+    /// Shell functions the probe and apply scripts share (lookup.sh): `lookup DB KEY`
     /// sets `$found` to what `getent DB KEY` prints, reading /etc/passwd,
     /// /etc/group or /etc/shadow with builtins when nsswitch.conf says those
     /// come from files only (no fork, no exec: most of a host's cost per
     /// check is processes started); otherwise it asks getent. `$found` is
     /// always one line: a directory service can return a GECOS field with a
     /// line break in it, which must not become a line of the reply.
-    static let lookupFunctions = #"""
-    nl='
-    '
-    nss_files=yes
-    [ -r /etc/nsswitch.conf ] || nss_files=
-    while read -r db sources; do
-        case $db in
-            passwd: | group: | shadow:)
-                for s in $sources; do case $s in files | systemd) ;; *) nss_files= ;; esac; done ;;
-        esac
-    done 2>/dev/null < /etc/nsswitch.conf
-    lookup() { # DB KEY -> $found: the entry `getent DB KEY` prints (by name, or by id when KEY is a number)
-        found=
-        if [ -z "$nss_files" ] || [ ! -r "/etc/$1" ]; then
-            found=$(getent "$1" "$2" 2>/dev/null) || found=
-            case $found in *"$nl"*) found=$(printf '%s' "$found" | tr '\n' ' ') ;; esac
-            return 0
-        fi
-        case $2 in
-            '' | *[!0-9]*)
-                while IFS= read -r line; do
-                    case $line in "$2":*) found=$line; return 0 ;; esac
-                done < "/etc/$1" ;;
-            *)
-                while IFS= read -r line; do
-                    rest=${line#*:}; rest=${rest#*:}
-                    [ "${rest%%:*}" = "$2" ] && { found=$line; return 0; }
-                done < "/etc/$1" ;;
-        esac
-    }
-
-    """#
+    static let lookupFunctions = EmbeddedScripts.lookup
 }

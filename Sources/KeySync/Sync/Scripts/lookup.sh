@@ -1,0 +1,41 @@
+# shellcheck shell=sh
+# lookup.sh: the functions the probe and the apply script share, rendered
+# right after the values the Swift side fills in (Shell.lookupFunctions).
+#
+# lookup DB KEY sets $found to what `getent DB KEY` prints. When
+# nsswitch.conf says passwd, group and shadow come from files only, it reads
+# /etc/passwd, /etc/group or /etc/shadow with builtins (no fork, no exec:
+# most of a host's cost per check is processes started); otherwise it asks
+# getent. $found is always one line: a directory service can return a GECOS
+# field with a line break in it, which must not become a line of the reply.
+#
+# Defines: nl (one newline, for `case` patterns), nss_files, lookup.
+nl='
+'
+nss_files=yes
+[ -r /etc/nsswitch.conf ] || nss_files=
+while read -r db sources; do
+    case $db in
+        passwd: | group: | shadow:)
+            for s in $sources; do case $s in files | systemd) ;; *) nss_files= ;; esac; done ;;
+    esac
+done 2>/dev/null < /etc/nsswitch.conf
+lookup() { # DB KEY -> $found: the entry `getent DB KEY` prints (by name, or by id when KEY is a number)
+    found=
+    if [ -z "$nss_files" ] || [ ! -r "/etc/$1" ]; then
+        found=$(getent "$1" "$2" 2>/dev/null) || found=
+        case $found in *"$nl"*) found=$(printf '%s' "$found" | tr '\n' ' ') ;; esac
+        return 0
+    fi
+    case $2 in
+        '' | *[!0-9]*)
+            while IFS= read -r line; do
+                case $line in "$2":*) found=$line; return 0 ;; esac
+            done < "/etc/$1" ;;
+        *)
+            while IFS= read -r line; do
+                rest=${line#*:}; rest=${rest#*:}
+                [ "${rest%%:*}" = "$2" ] && { found=$line; return 0; }
+            done < "/etc/$1" ;;
+    esac
+}

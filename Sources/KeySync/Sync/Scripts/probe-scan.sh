@@ -1,0 +1,60 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # nonce, nl, client_addr, sshd_bin and sshd_akf come from ProbeScript.renderScan, lookup.sh and probe.sh (the rendered script is checked whole)
+# shellcheck disable=SC2034 # dir is read by probe_paths in probe.sh
+# probe-scan.sh: `keysync offboard`'s scan of every passwd account, after
+# lookup.sh and probe.sh (ProbeScript.renderScan, which then calls
+# scan_accounts and ends the reply). Sections are made by probe.sh's
+# probe_paths, so they read exactly like the probe's.
+# scan_entry PASSWD-LINE: a section per existing AuthorizedKeysFile file of one account.
+scan_entry() {
+    pw=$1
+    IFS=: read -r name _ p_uid p_gid _ home _ <<EOF
+$pw
+EOF
+    [ -n "$name" ] && [ -n "$home" ] || return 0
+    case $p_uid$p_gid in '' | *[!0-9]*) return 0 ;; esac
+    if [ -n "$sshd_t" ]; then
+        scan_akf=$("$sshd_bin" -T -C "user=$name,host=$client_addr,addr=$client_addr" 2>/dev/null </dev/null |
+            while read -r key value; do [ "$key" = authorizedkeysfile ] && { printf '%s\n' "$value"; break; }; done)
+        if [ -z "$scan_akf" ]; then
+            printf '@account %s %s\n' "$nonce" "$name"
+            put sshd_error "sshd -T failed for $name (is sshd installed and its config valid?)"
+            return 0
+        fi
+    else
+        scan_akf=$sshd_akf
+    fi
+    set -f
+    # shellcheck disable=SC2086 # split on blanks like sshd does (globbing is off)
+    set -- $scan_akf
+    set +f
+    for akf in "$@"; do
+        case $akf in
+            none) continue ;;
+            *%*) file=$(expand_akf "$akf" "$home" "$name") ;;
+            /*) file=$akf ;;
+            *) file=${home%/}/$akf ;;
+        esac
+        [ -e "$file" ] || [ -L "$file" ] || continue
+        case $file in *"$nl"*) file=$(printf '%s' "$file" | tr '\n' ' ') ;; esac
+        dir=${file%/*}
+        printf '@account %s %s\n' "$nonce" "$name"
+        put passwd "$pw"
+        put path "$file"
+        probe_paths "$home" "$file"
+    done
+}
+scan_accounts() {
+    if [ -n "$nss_files" ] && [ -r /etc/passwd ]; then
+        while IFS= read -r scan_line || [ -n "$scan_line" ]; do
+            scan_entry "$scan_line"
+        done < /etc/passwd
+    else
+        scan_list=$(getent passwd 2>/dev/null </dev/null) || scan_list=
+        while IFS= read -r scan_line; do
+            [ -z "$scan_line" ] || scan_entry "$scan_line"
+        done <<EOF
+$scan_list
+EOF
+    fi
+}
