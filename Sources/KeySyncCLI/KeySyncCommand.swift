@@ -35,9 +35,3 @@ struct KeySyncCommand: ParsableCommand {
         }
     }
 }
-
-/// Thrown by commands whose issue has not landed yet.
-struct NotImplemented: Error, CustomStringConvertible {
-    let command: String
-    var description: String { "keysync \(command) is not implemented yet" }
-}
