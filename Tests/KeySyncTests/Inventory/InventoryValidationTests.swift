@@ -430,9 +430,10 @@ struct InventoryValidationTests {
         InventoryFixtures.expectError(check.yaml, at: check.line, check.column, check.message)
     }
 
-    /// Enabled once the Keys module validates options (the placeholder accepts anything).
-    @Test(.enabled(if: (try? AuthorizedKeyOptions.parse("bogus-option")) == nil))
-    func invalidKeyOptions() {
+    /// Options are validated as sshd reads them: an unknown one, or an
+    /// unterminated quote, is an error at the options' column.
+    @Test func invalidKeyOptions() {
+        #expect(throws: KeyParseError.self) { try AuthorizedKeyOptions.parse("bogus-option") }
         InventoryFixtures.expectError("""
             keys:
               alice:
