@@ -141,29 +141,6 @@ import Testing
         #expect(viaFile.authenticatedKey?.fingerprint == file.publicKey?.fingerprint && file.publicKey != nil)
     }
 
-    /// A conversation with one command: part of the input, its answer, more
-    /// input, the rest (how push sends the apply script to the probe's shell).
-    @Test func remoteCommandTakesInputInParts() throws {
-        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
-        let connection = try SSHConnection(endpoint: endpoint(3), hostKeys: HostKeyVerifier())
-        try connection.authenticate(with: identity)
-        let shell = try connection.start("sudo -n sh -s", timeout: 20)
-        shell.send(Array("x=first; echo \"$x\"; id -u; echo END\n".utf8))
-        #expect(try shell.read(untilStdoutEndsWith: Array("\nEND\n".utf8)))
-        #expect(shell.stdout == Array("first\n0\nEND\n".utf8))
-        // The same shell (its variables survive) runs what is sent next.
-        shell.send(Array("echo \"$x then second\"; exit 7\n".utf8))
-        let result = try shell.finish()
-        #expect(result.stdoutText == "first\n0\nEND\nfirst then second\n")
-        #expect(result.exitStatus == 7)
-        // A command that exits before the marker: read says so, finish has the status.
-        let failing = try connection.start("sh -c 'echo no marker; exit 3'", timeout: 20)
-        #expect(try failing.read(untilStdoutEndsWith: Array("\nEND\n".utf8)) == false)
-        #expect(try failing.finish().exitStatus == 3)
-        // The connection still runs plain commands afterwards.
-        #expect(try connection.exec("echo ok", timeout: 10).stdoutText == "ok\n")
-    }
-
     @Test func oneMebibyteThroughCatIsIntact() throws {
         let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
         let connection = try SSHConnection(endpoint: endpoint(3), hostKeys: HostKeyVerifier())

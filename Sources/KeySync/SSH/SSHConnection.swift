@@ -323,10 +323,10 @@ public final class SSHConnection {
     }
 
     /// Starts `command` and returns it running, its input still open: the
-    /// caller can send part of the input, read the answer, then send more.
-    /// The whole conversation shares one deadline, `timeout` seconds from
-    /// now. (The sync engine does not keep the probe's shell for the apply:
-    /// see docs/sync.md, "One shell for probe and apply — tried, not kept".)
+    /// caller queues input with `send` and collects everything with
+    /// `finish`, all within one deadline, `timeout` seconds from now (what
+    /// `exec` does). There is no reading part of the answer before the end:
+    /// see docs/sync.md, "One shell for probe and apply — tried, not kept".
     public func start(_ command: String, timeout: Double, outputLimit: Int = SSHConnection.outputLimit) throws(SSHError) -> RemoteCommand {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let deadline = Deadline(seconds: timeout)
@@ -342,9 +342,9 @@ public final class SSHConnection {
         return running
     }
 
-    /// Moves data both ways on `command`'s channel until `done` says so or the
-    /// output ends; true when the output ended (EOF, everything read).
-    fileprivate func pump(_ command: RemoteCommand, until done: () -> Bool) throws(SSHError) -> Bool {
+    /// Moves data both ways on `command`'s channel until its output ends
+    /// (EOF, everything read).
+    fileprivate func pump(_ command: RemoteCommand) throws(SSHError) {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let channel = command.channel
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -385,8 +385,7 @@ public final class SSHConnection {
             if command.stdout.count + command.stderr.count > command.outputLimit {
                 throw .channelFailed(host: endpoint.label, reason: "command output exceeds \(command.outputLimit) bytes, more than this command can legitimately print")
             }
-            if libssh2_channel_eof(channel) != 0 && drained { return true }
-            if done() { return false }
+            if libssh2_channel_eof(channel) != 0 && drained { return }
             if !progressed { try wait(session, deadline: command.deadline, timeout: command.timeoutError, writable: sendBlocked) }
         }
     }
@@ -561,30 +560,14 @@ public final class RemoteCommand {
     /// Sends end-of-file once the queued input is written.
     public func closeInput() { inputClosed = true }
 
-
-    /// Sends queued input and reads until stdout ends with `marker` (true),
-    /// or the output ends without it (false: the command exited or failed;
-    /// `finish()` tells how).
-    public func read(untilStdoutEndsWith marker: [UInt8]) throws(SSHError) -> Bool {
-        if stdout.ends(with: marker) { return true }
-        _ = try connection.pump(self) { stdout.ends(with: marker) }
-        return stdout.ends(with: marker)
-    }
-
     /// Closes the input, reads everything to the end and returns the
     /// command's whole output and exit status.
     public func finish() throws(SSHError) -> ExecResult {
         if let result { return result }
         closeInput()
-        _ = try connection.pump(self) { false }
+        try connection.pump(self)
         let finished = try connection.close(self)
         result = finished
         return finished
-    }
-}
-
-private extension Array where Element == UInt8 {
-    func ends(with suffix: [UInt8]) -> Bool {
-        count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix)
     }
 }
