@@ -48,6 +48,8 @@ extension KeySyncCommand {
         @Flag(name: .long, help: "Text output: also show info findings (the sshd log lines, logins that worked).")
         var verbose = false
 
+        @OptionGroup var logging: LoggingOptions
+
         func validate() throws {
             if let parallel, parallel < 1 || parallel > 1024 { throw ValidationError("--parallel must be between 1 and 1024") }
             if logLines < 0 || logLines > 1000 { throw ValidationError("--log-lines must be between 0 and 1000") }
@@ -85,8 +87,8 @@ extension KeySyncCommand {
             let run = DoctorRun(inventory: inventory, targets: targets, options: DoctorRun.Options(
                 parallel: parallel ?? inventory.parallel, key: key,
                 diagnostics: ProbeScript.Diagnostics(logPaths: sshdLog, logLines: logLines), tryLogin: tryLogin,
-                rotations: rotations, fix: fix, selectionText: selectionText))
-            let report = try ProgressLine.interruptible(showing: !json) { cancellation, progress in
+                rotations: rotations, fix: fix, selectionText: selectionText, logger: logging.logger))
+            let report = try ProgressLine.interruptible(showing: !json && logging.quiet) { cancellation, progress in
                 try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, host in
                     progress.update(done: done.done, total: done.total, failed: host.status == .failed)
                 }

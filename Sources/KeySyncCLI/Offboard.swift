@@ -38,6 +38,8 @@ extension KeySyncCommand {
         @Flag(name: .long, help: "Print one JSON document instead of text.")
         var json = false
 
+        @OptionGroup var logging: LoggingOptions
+
         func validate() throws {
             if let parallel, parallel < 1 || parallel > 1024 {
                 throw ValidationError("--parallel must be between 1 and 1024")
@@ -46,15 +48,16 @@ extension KeySyncCommand {
 
         func run() throws {
             let inventory = try inventoryOption.loadInventory()
-            let offboard: OffboardRun
+            var offboard: OffboardRun
             do {
                 offboard = try OffboardRun(inventory: inventory, person: person, dryRun: dryRun, force: force, parallel: parallel)
             } catch {
                 if case .notLeft(let diagnostic) = error { printStyled(diagnostic.rendered()) } else { printError(error.description) }
                 throw ExitCode(1)
             }
+            offboard.settings.logger = logging.logger
             let store = try exitOnError { try Store(path: databaseOption.resolvedDatabasePath) }
-            let report = try ProgressLine.interruptible(showing: !json) { cancellation, progress in
+            let report = try ProgressLine.interruptible(showing: !json && logging.quiet) { cancellation, progress in
                 try offboard.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, outcome in
                     progress.update(done: done.done, total: done.total, failed: outcome.result.status == .failed)
                 }

@@ -18,6 +18,8 @@ struct SyncOptions: ParsableArguments {
           help: "Trust and record the key of a host not yet in known_hosts (a changed key is still refused).")
     var acceptNewHostKeys = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func validate() throws {
         if let parallel, parallel < 1 || parallel > 1024 {
             throw ValidationError("--parallel must be between 1 and 1024")
@@ -41,14 +43,14 @@ enum SyncCommandRunner {
         }
         let settings = SyncEngine.Settings(
             mode: mode, dryRun: dryRun, parallel: options.parallel ?? inventory.parallel,
-            plan: PlanOptions(force: force, fixHome: fixHome))
+            plan: PlanOptions(force: force, fixHome: fixHome), logger: options.logging.logger)
         let selection = (options.selection.project.map { "--project \($0)" } + options.selection.host.map { "--host \($0)" }
             + options.selection.group.map { "--group \($0)" }).joined(separator: " ")
         var run = SyncRun(inventory: inventory, targets: targets, settings: settings,
                           acceptNewHostKeys: options.acceptNewHostKeys, selectionText: selection)
         run.departedHosts = options.selection.departedListing
         run.readsFormerAccounts = true
-        let report = try ProgressLine.interruptible(showing: !options.json) { cancellation, progress in
+        let report = try ProgressLine.interruptible(showing: !options.json && options.logging.quiet) { cancellation, progress in
             try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, result in
                 progress.update(done: done.done, total: done.total, failed: result.status == .failed)
             }

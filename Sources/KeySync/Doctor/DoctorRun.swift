@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// One `keysync doctor`: per selected host one connection and one read-only
 /// probe with diagnostics (the engine's own connection code), then pure
@@ -21,9 +22,12 @@ public struct DoctorRun: Sendable {
         public var fix: Bool
         /// The selection as typed, recorded with a `--fix` run.
         public var selectionText: String
+        /// Where each host's phases are logged with their milliseconds (``HostPhase``).
+        public var logger: Logger
 
         public init(parallel: Int = 64, key: String? = nil, diagnostics: ProbeScript.Diagnostics = .init(),
-                    tryLogin: String? = nil, rotations: RotationOverlay? = nil, fix: Bool = false, selectionText: String = "") {
+                    tryLogin: String? = nil, rotations: RotationOverlay? = nil, fix: Bool = false, selectionText: String = "",
+                    logger: Logger = .disabled) {
             self.parallel = parallel
             self.key = key
             self.diagnostics = diagnostics
@@ -31,6 +35,7 @@ public struct DoctorRun: Sendable {
             self.rotations = rotations
             self.fix = fix
             self.selectionText = selectionText
+            self.logger = logger
         }
     }
 
@@ -72,7 +77,7 @@ public struct DoctorRun: Sendable {
         let targets = options.rotations?.apply(to: targets) ?? targets
         let jobs = SyncRun(inventory: inventory, targets: targets, settings: SyncEngine.Settings(mode: .check)).jobs
         let mode: SyncEngine.Mode = options.fix ? .push : .check
-        let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: mode, parallel: options.parallel),
+        let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: mode, parallel: options.parallel, logger: options.logger),
                                 cancellation: cancellation, passphrase: passphrase)
         let options = self.options
         let recorder = try options.fix ? FixRecorder(store: store, inventory: inventory, selection: options.selectionText, started: started) : nil

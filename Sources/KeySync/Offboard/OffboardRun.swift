@@ -39,8 +39,9 @@ public struct OffboardRun: Sendable {
     public let person: InventoryPerson
     /// The person's keys: fingerprint → key name.
     public let keys: [String: String]
-    /// `dryRun`, `parallel`, and `plan.force` for the lockout guard.
-    public let settings: SyncEngine.Settings
+    /// `dryRun`, `parallel`, and `plan.force` for the lockout guard; set
+    /// `logger` to log each host's phases.
+    public var settings: SyncEngine.Settings
 
     /// Checks that `name` is a person who has left and has keys.
     ///

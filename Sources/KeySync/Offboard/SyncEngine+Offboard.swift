@@ -53,15 +53,14 @@ extension SyncEngine {
         }
         let connection: SSHConnection
         do {
-            connection = try SSHConnection(endpoint: job.endpoint, hostKeys: hostKeys)
-            try connection.authenticate(with: identity)
+            connection = try connect(job, identity: identity)
         } catch {
             return OffboardHostResult(result: .failed(job.host, kind: error.kind, error: error.description))
         }
         defer { connection.close() }
 
         let first: HostProbe
-        switch Self.scan(job, on: connection) {
+        switch scan(job, on: connection) {
         case .success(let probe): first = probe
         case .failure(let failure): return OffboardHostResult(result: failure.result)
         }
@@ -105,7 +104,7 @@ extension SyncEngine {
                         rounds[index].append(AccountApply(account: write.account, write: write.write))
                     }
                     for applies in rounds {
-                        switch Self.runApply(applies, on: connection, job: job) {
+                        switch runApply(applies, on: connection, job: job) {
                         case .failure(let failure):
                             problems.append(Self.unlabelled(failure.result.error ?? "apply failed", label))
                             outcome.result.errorKind = failure.result.errorKind
@@ -133,7 +132,7 @@ extension SyncEngine {
         // Verify: what is there now, read again the same way.
         var after = plan
         if !written.isEmpty {
-            switch Self.scan(job, on: connection) {
+            switch scan(job, on: connection) {
             case .success(let probe):
                 after = OffboardPlanner.plan(sections: probe.sections, keys: keys, options: options)
                 problems += after.unreadable.filter { !plan.unreadable.contains($0) }
@@ -183,8 +182,16 @@ extension SyncEngine {
         text.hasPrefix(label + ": ") ? String(text.dropFirst(label.count + 2)) : text
     }
 
-    /// Runs the scan on an open connection and parses it; a failure names the host.
-    static func scan(_ job: HostJob, on connection: SSHConnection) -> Result<HostProbe, Failure> {
+    /// Runs the scan on an open connection and parses it (logged as the
+    /// host's `scan` phase); a failure names the host.
+    func scan(_ job: HostJob, on connection: SSHConnection) -> Result<HostProbe, Failure> {
+        let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.scan)
+        let result = Self.scanScript(job, on: connection)
+        phase.end(ok: (try? result.get()) != nil)
+        return result
+    }
+
+    private static func scanScript(_ job: HostJob, on connection: SSHConnection) -> Result<HostProbe, Failure> {
         let label = job.endpoint.label
         do {
             let nonce = ProbeScript.makeNonce()

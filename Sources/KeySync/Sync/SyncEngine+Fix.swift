@@ -30,7 +30,7 @@ extension SyncEngine {
         for apply in applies {
             if let write = apply.write { result.hashesBefore[write.path] = write.expectedHash }
         }
-        switch Self.runApply(applies, on: probed.connection, job: job) {
+        switch runApply(applies, on: probed.connection, job: job) {
         case .failure(let failure):
             return FixApplied(result: failure.result, failedAccounts: everyone)
         case .success(let outcomes):

@@ -25,11 +25,30 @@ extension SyncEngine {
         }
         let connection: SSHConnection
         do {
-            connection = try SSHConnection(endpoint: job.endpoint, hostKeys: hostKeys)
-            try connection.authenticate(with: identity)
+            connection = try connect(job, identity: identity)
         } catch {
             return .failed(.failed(job.host, kind: error.kind, error: error.description))
         }
+        let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.probe)
+        let outcome = probe(job, on: connection, identity: identity, diagnostics: diagnostics)
+        if case .probed = outcome { phase.end(ok: true) } else { phase.end(ok: false) }
+        return outcome
+    }
+
+    /// Opens a connection to `job`'s host (host key checked) and
+    /// authenticates with `identity`, logging both phases.
+    func connect(_ job: HostJob, identity: SSHIdentity) throws(SSHError) -> SSHConnection {
+        let log = HostPhaseLog(logger: settings.logger, host: job.host)
+        let connection = try log.measure(.connect) { () throws(SSHError) in
+            try SSHConnection(endpoint: job.endpoint, hostKeys: hostKeys)
+        }
+        try log.measure(.auth) { () throws(SSHError) in try connection.authenticate(with: identity) }
+        return connection
+    }
+
+    /// Runs the probe on an authenticated `connection`, which is closed when it fails.
+    private func probe(_ job: HostJob, on connection: SSHConnection, identity: SSHIdentity,
+                       diagnostics: ProbeScript.Diagnostics?) -> ProbeOutcome {
         let label = job.endpoint.label
         let requests = job.accounts.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
         do {

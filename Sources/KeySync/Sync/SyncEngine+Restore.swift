@@ -84,7 +84,7 @@ extension SyncEngine {
                 return .failed(job.host, kind: "store_failed", error: "\(label): snapshot not recorded, nothing written: \(error)")
             }
             result.snapshots = before
-            switch Self.runApply(applies, on: probed.connection, job: job) {
+            switch runApply(applies, on: probed.connection, job: job) {
             case .failure(let failure): return failure.result
             case .success(let outcomes):
                 // Every restore apply writes, so "done" (nothing written) cannot come back.

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Converges (`push`) or checks (`check`) hosts: per host one connection,
 /// one probe, pure planning, and at most one apply.
@@ -13,12 +14,17 @@ public struct SyncEngine: Sendable {
         public var dryRun: Bool
         public var parallel: Int
         public var plan: PlanOptions
+        /// Where each host's phases (connect, auth, probe, apply) are logged
+        /// with their milliseconds (``HostPhase``); nowhere by default.
+        public var logger: Logger
 
-        public init(mode: Mode, dryRun: Bool = false, parallel: Int = 64, plan: PlanOptions = PlanOptions()) {
+        public init(mode: Mode, dryRun: Bool = false, parallel: Int = 64, plan: PlanOptions = PlanOptions(),
+                    logger: Logger = .disabled) {
             self.mode = mode
             self.dryRun = dryRun
             self.parallel = parallel
             self.plan = plan
+            self.logger = logger
         }
     }
 
@@ -145,7 +151,7 @@ public struct SyncEngine: Sendable {
         result.snapshots = snapshots
 
         let outcomes: [String: ApplyOutcome]
-        switch Self.runApply(applies, on: connection, job: job) {
+        switch runApply(applies, on: connection, job: job) {
         case .success(let found): outcomes = found
         case .failure(let failure):
             var failed = failure.result
@@ -229,8 +235,16 @@ public struct SyncEngine: Sendable {
     /// A failed host as an `Error`, for `Result`.
     struct Failure: Error { let result: HostResult }
 
-    /// Runs the apply script for `applies` in a new root shell and parses one outcome per account.
-    static func runApply(_ applies: [AccountApply], on connection: SSHConnection, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
+    /// Runs the apply script for `applies` in a new root shell and parses one
+    /// outcome per account (logged as the host's `apply` phase).
+    func runApply(_ applies: [AccountApply], on connection: SSHConnection, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
+        let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.apply)
+        let result = Self.applyScript(applies, on: connection, job: job)
+        phase.end(ok: (try? result.get()) != nil)
+        return result
+    }
+
+    private static func applyScript(_ applies: [AccountApply], on connection: SSHConnection, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         let label = job.endpoint.label
         do {
             let nonce = ProbeScript.makeNonce()

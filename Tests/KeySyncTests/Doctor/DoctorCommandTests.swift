@@ -93,6 +93,8 @@ import Testing
               --json                  Print one JSON document instead of text.
               --verbose               Text output: also show info findings (the sshd log lines, logins that
                                       worked).
+              --log-level <level>     Log each host's phases (connect, auth, probe, apply) with milliseconds to
+                                      stderr; debug also when each starts. (values: info, debug)
               --version               Show the version.
               -h, --help              Show help information.
 
