@@ -200,7 +200,7 @@ import Testing
             _ = try fleet.exec(host: host, ["sh", "-c", "cat > \(file)"], stdin: Data(otherWriter.utf8))
         })
         #expect(results[0].status == .failed)
-        #expect(results[0].errorKind == "conflict")
+        #expect(results[0].errorKind == .conflict)
         #expect(try fleet.exec(host: host, ["cat", file]).stdout == otherWriter)
     }
 

@@ -123,7 +123,7 @@ public struct OffboardRun: Sendable {
         let result = outcome.result
         return Store.HostRecord(
             host: result.host, status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: false,
-            error: result.error, errorKind: result.errorKind, milliseconds: result.milliseconds,
+            error: result.error, errorKind: result.errorKind?.rawValue, milliseconds: result.milliseconds,
             hashBefore: result.hashesBefore.values.sorted().first, hashAfter: result.hashesAfter.values.sorted().first,
             drift: result.drift.map {
                 Store.DriftRecord(account: $0.account, kind: $0.kind.rawValue, detail: $0.detail, fingerprint: $0.fingerprint,

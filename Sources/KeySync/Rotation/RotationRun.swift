@@ -228,7 +228,7 @@ public struct RotationRun: Sendable {
         let recorder = PhaseRecorder(store: store, rotationID: context.rotation.id, events: events)
         let byHost = Dictionary(grouping: due, by: \.host)
         _ = try run.execute(store: store, cancellation: cancellation, passphrase: passphrase) { _, result in
-            guard result.errorKind != "interrupted" else { return }
+            guard result.errorKind != .interrupted else { return }
             for pair in byHost[result.host] ?? [] { recorder.record(pair, step, error: Self.pushFailure(result, account: pair.account)) }
         }
         try recorder.rethrow()
@@ -255,7 +255,7 @@ public struct RotationRun: Sendable {
             let newFingerprint = context.keys.new.fingerprint
             _ = SyncEngine(jobs: run.jobs, settings: run.settings, cancellation: cancellation, passphrase: passphrase)
                 .run(run.jobs, onResult: { _, result, _ in
-                    guard result.errorKind != "interrupted" else { return }
+                    guard result.errorKind != .interrupted else { return }
                     for pair in byHost[result.host] ?? [] {
                         recorder.record(pair, .verify, error: Self.fileFailure(result, account: pair.account, newFingerprint: newFingerprint))
                     }

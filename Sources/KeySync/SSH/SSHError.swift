@@ -67,18 +67,18 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// A stable short name for the database and JSON (`error_kind`).
-    public var kind: String {
+    public var kind: HostFailureKind {
         switch self {
         case .resolve, .connectFailed, .connectTimeout, .handshakeTimeout, .handshakeFailed, .connectionLost:
-            return "host_unreachable"
+            return .hostUnreachable
         case .hostKeyUnknown, .hostKeyMismatch, .hostKeyTypeChanged, .hostKeyRevoked:
-            return "host_key_mismatch"
+            return .hostKeyMismatch
         case .authFailed, .identity:
-            return "auth_failed"
+            return .authFailed
         case .channelFailed:
-            return "channel_failed"
+            return .channelFailed
         case .commandTimeout:
-            return "command_timeout"
+            return .commandTimeout
         }
     }
 

@@ -9,7 +9,7 @@ extension Store {
         /// and for commands that do not look for drift (`restore`).
         public var scanned: Bool
         public var error: String?
-        /// Typed failure reason, e.g. `host_key_mismatch`, `timeout`, `conflict`.
+        /// Why the host failed: a ``HostFailureKind`` raw value, e.g. `host_key_mismatch`, `command_timeout`, `conflict`.
         public var errorKind: String?
         public var milliseconds: Int
         /// SHA-256 hex of the `authorized_keys` bytes before and after.

@@ -24,7 +24,7 @@ extension SyncEngine {
         do {
             try snapshot?(job.host, result.snapshots)
         } catch {
-            return FixApplied(result: .failed(job.host, kind: "store_failed", error: "\(label): snapshot not recorded, nothing written: \(error)"),
+            return FixApplied(result: .failed(job.host, kind: .storeFailed, error: "\(label): snapshot not recorded, nothing written: \(error)"),
                               failedAccounts: everyone)
         }
         for apply in applies {
@@ -44,7 +44,7 @@ extension SyncEngine {
             })
             if !applied.problems.isEmpty {
                 result.status = .failed
-                result.errorKind = applied.conflicts.isEmpty ? "apply_failed" : "conflict"
+                result.errorKind = applied.conflicts.isEmpty ? .applyFailed : .conflict
                 result.error = "\(label): " + applied.problems.joined(separator: "; ")
             }
             return FixApplied(result: result, failedAccounts: failed)

@@ -81,7 +81,7 @@ extension SyncEngine {
             do {
                 try snapshot?(job.host, before)
             } catch {
-                return .failed(job.host, kind: "store_failed", error: "\(label): snapshot not recorded, nothing written: \(error)")
+                return .failed(job.host, kind: .storeFailed, error: "\(label): snapshot not recorded, nothing written: \(error)")
             }
             result.snapshots = before
             switch Self.runApply(applies, on: probed.connection, job: job) {
@@ -100,7 +100,7 @@ extension SyncEngine {
         }
         if !problems.isEmpty {
             result.status = .failed
-            result.errorKind = result.drift.contains { $0.kind == .lockoutRefused } ? DriftKind.lockoutRefused.rawValue : "restore_failed"
+            result.errorKind = result.drift.contains { $0.kind == .lockoutRefused } ? .lockoutRefused : .restoreFailed
             result.error = "\(label): " + problems.joined(separator: "; ")
         } else {
             result.status = result.hashesAfter.isEmpty ? .ok : .changed

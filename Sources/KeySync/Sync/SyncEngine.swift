@@ -78,7 +78,7 @@ public struct SyncEngine: Sendable {
         ParallelRunner(width: settings.parallel).run(jobs, onResult: onResult) { job in
             let started = DispatchTime.now()
             var result = cancellation.isCancelled
-                ? HostResult.failed(job.host, kind: "interrupted", error: "\(job.host): not started (interrupted)")
+                ? HostResult.failed(job.host, kind: .interrupted, error: "\(job.host): not started (interrupted)")
                 : converge(job, snapshot: snapshot)
             result.acceptedHostKey = hostKeys.acceptedKey(forHost: job.host)
             result.milliseconds = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
@@ -103,7 +103,7 @@ public struct SyncEngine: Sendable {
         let plan = SyncPlanner.plan(probe: probe, accounts: job.accounts, scope: job.projectScope, options: options)
         var result = HostResult(host: job.host, status: .ok)
         if let failure = plan.failure {
-            result = .failed(job.host, kind: "plan_failed", error: "\(label): \(failure)")
+            result = .failed(job.host, kind: .planFailed, error: "\(label): \(failure)")
         }
         result.endpoint = Self.endpoint(job, connection)
         for account in plan.accounts {
@@ -140,7 +140,7 @@ public struct SyncEngine: Sendable {
         do {
             try snapshot?(job.host, snapshots)
         } catch {
-            return .failed(job.host, kind: "store_failed", error: "\(label): snapshot not recorded, nothing written: \(error)")
+            return .failed(job.host, kind: .storeFailed, error: "\(label): snapshot not recorded, nothing written: \(error)")
         }
         result.snapshots = snapshots
 
@@ -163,7 +163,7 @@ public struct SyncEngine: Sendable {
         let errors = applied.problems
         if !errors.isEmpty {
             result.status = .failed
-            result.errorKind = result.drift.contains { $0.kind == .conflict } ? "conflict" : "apply_failed"
+            result.errorKind = result.drift.contains { $0.kind == .conflict } ? .conflict : .applyFailed
             result.error = "\(label): " + errors.joined(separator: "; ")
         } else {
             // Something was written: `changed`, even if drift push cannot repair remains (it is listed).
@@ -184,7 +184,7 @@ public struct SyncEngine: Sendable {
         let message = "\(label): " + reasons.joined(separator: "; ")
         result.error = result.error.map { $0 + "; " + message } ?? message
         if result.status != .failed {
-            result.errorKind = tooLarge.isEmpty ? "revocation_blocked" : "file_too_large"
+            result.errorKind = tooLarge.isEmpty ? .revocationBlocked : .fileTooLarge
             result.status = .failed
         }
     }
@@ -216,11 +216,11 @@ public struct SyncEngine: Sendable {
     static func writeRefusal(_ probe: HostProbe, job: HostJob) -> HostResult? {
         let label = job.endpoint.label
         if probe.euid != 0 {
-            return .failed(job.host, kind: "sudo_failed",
+            return .failed(job.host, kind: .sudoFailed,
                            error: "\(label): the probe did not run as root (euid \(probe.euid.map(String.init) ?? "?")); use become: sudo, or log in as root with become: none; nothing changed")
         }
         if !probe.hasSetpriv {
-            return .failed(job.host, kind: "apply_failed",
+            return .failed(job.host, kind: .applyFailed,
                            error: "\(label): setpriv (util-linux) is missing; keysync writes files as the account with it; nothing changed")
         }
         return nil
@@ -243,7 +243,7 @@ public struct SyncEngine: Sendable {
             return .failure(Failure(result: .failed(job.host, kind: error.kind,
                                                     error: "\(error.description) (during apply; the file is either old or new, never partial)")))
         } catch {
-            return .failure(Failure(result: .failed(job.host, kind: "apply_failed", error: "\(label): \(error)")))
+            return .failure(Failure(result: .failed(job.host, kind: .applyFailed, error: "\(label): \(error)")))
         }
     }
 
@@ -295,10 +295,10 @@ public struct SyncEngine: Sendable {
             } else {
                 reason = "sudo failed: \(stderr.prefix(300))"
             }
-            return .failed("", kind: "sudo_failed", error: "\(label): \(reason); nothing changed")
+            return .failed("", kind: .sudoFailed, error: "\(label): \(reason); nothing changed")
         }
         guard starts else {
-            return .failed("", kind: "probe_failed", error: "\(label): remote shell failed (exit \(reply.exitStatus)): \(stderr.prefix(300))")
+            return .failed("", kind: .probeFailed, error: "\(label): remote shell failed (exit \(reply.exitStatus)): \(stderr.prefix(300))")
         }
         return nil
     }

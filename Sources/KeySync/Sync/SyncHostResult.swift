@@ -22,8 +22,8 @@ public struct HostResult: Sendable {
     public var status: HostStatus
     /// Why the host failed, for people.
     public var error: String?
-    /// Short machine name of the failure (`host_unreachable`, `sudo_failed`, …).
-    public var errorKind: String?
+    /// Why the host failed, for machines (`error_kind`).
+    public var errorKind: HostFailureKind?
     /// What push changed (or, with --dry-run, would change).
     public var changes: [String] = []
     public var drift: [DriftItem] = []
@@ -52,12 +52,11 @@ public struct HostResult: Sendable {
 
     /// A failed host; failures that are drift kinds (`host_unreachable`,
     /// `sudo_failed`…) are also listed as a drift item so reports show them.
-    static func failed(_ host: String, kind: String, error: String) -> HostResult {
+    static func failed(_ host: String, kind: HostFailureKind, error: String) -> HostResult {
         var result = HostResult(host: host, status: .failed)
         result.error = error
         result.errorKind = kind
-        let driftKind = DriftKind(rawValue: kind) ?? (["command_timeout", "channel_failed"].contains(kind) ? .hostUnreachable : nil)
-        if let driftKind { result.drift = [DriftItem(account: "", kind: driftKind, detail: error)] }
+        if let driftKind = kind.driftKind { result.drift = [DriftItem(account: "", kind: driftKind, detail: error)] }
         return result
     }
 }

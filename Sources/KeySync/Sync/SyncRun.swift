@@ -198,7 +198,7 @@ final class ResultRecorder: @unchecked Sendable {
         var record = Store.HostRecord(
             host: result.host,
             status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: scanned,
-            error: result.error, errorKind: result.errorKind, milliseconds: result.milliseconds,
+            error: result.error, errorKind: result.errorKind?.rawValue, milliseconds: result.milliseconds,
             hashBefore: result.hashesBefore.values.sorted().first,
             hashAfter: result.hashesAfter.values.sorted().first,
             drift: result.drift.map {

@@ -16,7 +16,7 @@ extension Store {
         /// The probe succeeded: this result's drift is the whole picture of the host.
         public var scanned: Bool
         public var error: String?
-        /// Typed failure reason, e.g. `host_key_mismatch`, `timeout`, `conflict`.
+        /// Why the host failed: a ``HostFailureKind`` raw value, e.g. `host_key_mismatch`, `command_timeout`, `conflict`.
         public var errorKind: String?
         /// Wall time spent on the host, in milliseconds.
         public var milliseconds: Int
