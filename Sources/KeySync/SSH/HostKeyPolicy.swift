@@ -133,12 +133,14 @@ public final class HostKeyVerifier: @unchecked Sendable {
     private func append(_ line: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw SSHError.identity(path: path, reason: "cannot append to known_hosts: \(String(cString: strerror(errno)))")
+            throw SSHError.knownHosts(path: path, reason: "cannot append the host key: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         let bytes = Array(line.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else {
-            throw SSHError.identity(path: path, reason: "cannot append to known_hosts")
+        let written = write(fd, bytes, bytes.count)
+        guard written == bytes.count else {
+            let reason = written < 0 ? String(cString: strerror(errno)) : "short write"
+            throw SSHError.knownHosts(path: path, reason: "cannot append the host key: \(reason)")
         }
     }
 }

@@ -8,6 +8,9 @@ public enum HostFailureKind: String, CaseIterable, Codable, Sendable {
     case hostKeyMismatch = "host_key_mismatch"
     /// The server refused the identity, or it could not be loaded.
     case authFailed = "auth_failed"
+    /// The known_hosts file could not be read, or `--accept-new-host-keys`
+    /// could not append to it (a problem on the controller, not the host's identity).
+    case knownHostsFailed = "known_hosts_failed"
     /// Opening a channel or starting a command failed.
     case channelFailed = "channel_failed"
     /// A command did not finish before its deadline.
@@ -48,7 +51,7 @@ public enum HostFailureKind: String, CaseIterable, Codable, Sendable {
         case .conflict: return .conflict
         case .lockoutRefused: return .lockoutRefused
         case .fileTooLarge: return .fileTooLarge
-        case .probeFailed, .planFailed, .applyFailed, .storeFailed, .interrupted,
+        case .knownHostsFailed, .probeFailed, .planFailed, .applyFailed, .storeFailed, .interrupted,
              .revocationBlocked, .restoreFailed, .offboardFailed:
             return nil
         }

@@ -6,7 +6,7 @@ import Testing
 @Suite struct HostFailureKindTests {
     @Test func rawValuesAreTheContract() {
         #expect(HostFailureKind.allCases.map(\.rawValue) == [
-            "host_unreachable", "host_key_mismatch", "auth_failed", "channel_failed",
+            "host_unreachable", "host_key_mismatch", "auth_failed", "known_hosts_failed", "channel_failed",
             "command_timeout", "sudo_failed", "probe_failed", "plan_failed", "apply_failed", "conflict",
             "store_failed", "interrupted", "file_too_large", "revocation_blocked", "lockout_refused",
             "restore_failed", "offboard_failed",
