@@ -222,7 +222,7 @@ public struct RotationRun: Sendable {
         var settings = SyncEngine.Settings(mode: .push, parallel: parallel)
         // Retiring removes the old key from the account wherever it is, not only from the block.
         if step == .retire { settings.plan.revoked = [context.keys.old.fingerprint] }
-        let run = SyncRun(inventory: inventory, targets: targets(for: due), settings: settings,
+        let run = SyncRun(inventory: inventory, targets: try targets(for: due), settings: settings,
                           selectionText: "rotation \(context.rotation.id) \(step.rawValue)", command: "rotate",
                           rotationOverlay: stored.replacing(key))
         let recorder = PhaseRecorder(store: store, rotationID: context.rotation.id, events: events)
@@ -249,7 +249,7 @@ public struct RotationRun: Sendable {
             }
         } else {
             let overlay = try RotationOverlay.load(from: store, inventory: inventory)
-            let run = SyncRun(inventory: inventory, targets: overlay.apply(to: targets(for: due)),
+            let run = SyncRun(inventory: inventory, targets: overlay.apply(to: try targets(for: due)),
                               settings: SyncEngine.Settings(mode: .check, parallel: parallel))
             let byHost = Dictionary(grouping: due, by: \.host)
             let newFingerprint = context.keys.new.fingerprint
@@ -265,9 +265,10 @@ public struct RotationRun: Sendable {
     }
 
     /// The inventory's targets for `pairs`: their hosts, only their accounts (all blocks).
-    func targets(for pairs: [RotationPair]) -> [HostTarget] {
+    /// Throws what selecting the whole inventory throws, instead of running on no host.
+    func targets(for pairs: [RotationPair]) throws -> [HostTarget] {
         let accounts = Dictionary(grouping: pairs, by: \.host).mapValues { Set($0.map(\.account)) }
-        return ((try? inventory.select()) ?? []).compactMap { target in
+        return try inventory.select().compactMap { target in
             guard let wanted = accounts[target.host.name] else { return nil }
             var target = target
             target.accounts.removeAll { !wanted.contains($0.name) }
