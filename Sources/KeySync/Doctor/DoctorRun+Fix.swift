@@ -109,9 +109,7 @@ final class FixRecorder: @unchecked Sendable {
     func record(_ result: HostResult, fixed: [(account: String, finding: DoctorFinding)], changes: [(account: String, detail: String)] = []) {
         guard let store, let runID else { return }
         let record = Store.HostRecord(
-            host: result.host, status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: false, error: result.error, errorKind: result.errorKind?.rawValue,
-            milliseconds: result.milliseconds, hashBefore: result.hashesBefore.values.sorted().first,
-            hashAfter: result.hashesAfter.values.sorted().first,
+            result, scanned: false,
             drift: fixed.map { Store.DriftRecord(account: $0.account, kind: $0.finding.code.rawValue, detail: $0.finding.message, fixed: true) },
             changes: changes.map { Store.ChangeRecord(account: $0.account, detail: $0.detail) })
         do {

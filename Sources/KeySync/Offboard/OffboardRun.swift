@@ -120,17 +120,8 @@ public struct OffboardRun: Sendable {
     /// keys, so it neither opens nor closes other drift); each key line found
     /// is a `revoked_key` item, `fixed` when it was removed and verified gone.
     static func record(_ outcome: OffboardHostResult) -> Store.HostRecord {
-        let result = outcome.result
-        return Store.HostRecord(
-            host: result.host, status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: false,
-            error: result.error, errorKind: result.errorKind?.rawValue, milliseconds: result.milliseconds,
-            hashBefore: result.hashesBefore.values.sorted().first, hashAfter: result.hashesAfter.values.sorted().first,
-            drift: result.drift.map {
-                Store.DriftRecord(account: $0.account, kind: $0.kind.rawValue, detail: $0.detail, fingerprint: $0.fingerprint,
-                                  fixed: $0.repairable)
-            },
-            changes: outcome.found.filter(\.removed).map { Store.ChangeRecord(account: $0.finding.account, detail: $0.finding.removal) },
-            seenKeys: result.acceptedHostKey.map { [Store.SeenKey(acceptedHostKey: $0)] } ?? [])
+        Store.HostRecord(outcome.result, scanned: false, repaired: true,
+                         changes: outcome.found.filter(\.removed).map { Store.ChangeRecord(account: $0.finding.account, detail: $0.finding.removal) })
     }
 }
 

@@ -75,7 +75,7 @@ extension SyncEngine {
         var problems = plan.unreadable
         var why: [String: String] = [:]    // path → why its lines stay
         for file in plan.files {
-            outcome.result.hashesBefore[file.path] = SHA256Digest.hex(file.oldContent)
+            outcome.result.noteHash(before: SHA256Digest.hex(file.oldContent), account: file.account, path: file.path)
             if let blocked = file.blocked { why[file.path] = blocked }
             if let lockout = file.lockout {
                 outcome.result.drift.append(DriftItem(account: file.account, kind: .lockoutRefused, detail: "\(file.path): \(lockout.detail)",
@@ -112,7 +112,7 @@ extension SyncEngine {
                             for apply in applies { why[apply.write!.path] = "apply failed: " + Self.unlabelled(failure.result.error ?? "", label) }
                         case .success(let outcomes):
                             let applied = Self.collect(outcomes, for: applies)
-                            outcome.result.hashesAfter.merge(applied.written) { $1 }
+                            outcome.result.noteWritten(applied.written, by: applies)
                             written.formUnion(applied.written.keys)
                             problems += applied.problems
                             if !applied.conflicts.isEmpty { outcome.result.errorKind = .conflict }

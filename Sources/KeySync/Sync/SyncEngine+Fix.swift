@@ -28,14 +28,14 @@ extension SyncEngine {
                               failedAccounts: everyone)
         }
         for apply in applies {
-            if let write = apply.write { result.hashesBefore[write.path] = write.expectedHash }
+            if let write = apply.write { result.noteHash(before: write.expectedHash, account: apply.account, path: write.path) }
         }
         switch Self.runApply(applies, on: probed.connection, job: job) {
         case .failure(let failure):
             return FixApplied(result: failure.result, failedAccounts: everyone)
         case .success(let outcomes):
             let applied = Self.collect(outcomes, for: applies)
-            result.hashesAfter = applied.written
+            result.noteWritten(applied.written, by: applies)
             let failed = Set(applies.map(\.account).filter { account in
                 switch outcomes[account] {
                 case .written?, .done?: return false

@@ -73,7 +73,7 @@ extension SyncEngine {
             if let current = account.content { before.append(Snapshot(account: file.account, path: file.path, content: current)) }
             applies.append(AccountApply(account: file.account,
                                         write: FileWrite(path: file.path, expectedHash: account.contentHash, content: content)))
-            result.hashesBefore[file.path] = account.contentHash
+            result.noteHash(before: account.contentHash, account: file.account, path: file.path)
             result.changes.append("restore \(file.path) (\(content.count) bytes)")
         }
         if !applies.isEmpty {
@@ -89,7 +89,7 @@ extension SyncEngine {
             case .success(let outcomes):
                 // Every restore apply writes, so "done" (nothing written) cannot come back.
                 let applied = Self.collect(outcomes, for: applies)
-                result.hashesAfter = applied.written
+                result.noteWritten(applied.written, by: applies)
                 problems += applied.problems
                 // What was put back may hold blocks no role names now: the next push reads those accounts.
                 for apply in applies {
@@ -103,7 +103,7 @@ extension SyncEngine {
             result.errorKind = result.drift.contains { $0.kind == .lockoutRefused } ? .lockoutRefused : .restoreFailed
             result.error = "\(label): " + problems.joined(separator: "; ")
         } else {
-            result.status = result.hashesAfter.isEmpty ? .ok : .changed
+            result.status = result.wroteFiles ? .changed : .ok
         }
         return result
     }

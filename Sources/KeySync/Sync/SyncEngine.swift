@@ -109,7 +109,7 @@ public struct SyncEngine: Sendable {
         for account in plan.accounts {
             result.drift += account.drift
             result.seenKeys += account.seenKeys
-            if let path = account.path { result.hashesBefore[path] = account.oldHash }
+            if let path = account.path { result.noteHash(before: account.oldHash, account: account.account, path: path) }
             if let blocks = account.blocksBefore { result.accountBlocks[account.account] = blocks }
         }
         guard plan.failure == nil else { return result }
@@ -154,7 +154,7 @@ public struct SyncEngine: Sendable {
         }
 
         let applied = Self.collect(outcomes, for: applies)
-        result.hashesAfter = applied.written
+        result.noteWritten(applied.written, by: applies)
         for account in plan.accounts {
             guard let path = account.path, applied.written[path] != nil, let new = account.newContent else { continue }
             result.accountBlocks[account.account] = AuthorizedKeysFile(bytes: new).managedBlocks.map(\.id)

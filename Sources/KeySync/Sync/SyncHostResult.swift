@@ -32,9 +32,9 @@ public struct HostResult: Sendable {
     public var seenKeys: [SeenKey] = []
     /// Content before each write (taken before the write happened).
     public var snapshots: [Snapshot] = []
-    /// sha256 of the account files before and after (path → hash).
-    public var hashesBefore: [String: String] = [:]
-    public var hashesAfter: [String: String] = [:]
+    /// Each account's keys file the run read or wrote, by path: its sha256
+    /// before (`absent`: no file) and after a write.
+    public var files: [String: Store.FileHashRecord] = [:]
     /// Set when accept-new trusted this host's key during the run (also when
     /// the host failed after the handshake: the key is in known_hosts now).
     public var acceptedHostKey: AcceptedHostKey?
@@ -48,6 +48,22 @@ public struct HostResult: Sendable {
     public init(host: String, status: HostStatus) {
         self.host = host
         self.status = status
+    }
+
+    /// Whether the run wrote a keys file on the host.
+    var wroteFiles: Bool { files.values.contains { $0.hashAfter != nil } }
+
+    /// Notes the hash of `account`'s file at `path` before the run.
+    mutating func noteHash(before hash: String, account: String, path: String) {
+        files[path, default: Store.FileHashRecord(account: account, path: path)].hashBefore = hash
+    }
+
+    /// Notes the hashes an apply reported (`written`, by path), each for the account of its write.
+    mutating func noteWritten(_ written: [String: String], by applies: [AccountApply]) {
+        for apply in applies {
+            guard let path = apply.write?.path, let hash = written[path] else { continue }
+            files[path, default: Store.FileHashRecord(account: apply.account, path: path)].hashAfter = hash
+        }
     }
 
     /// A failed host; failures that are drift kinds (`host_unreachable`,

@@ -194,24 +194,7 @@ final class ResultRecorder: @unchecked Sendable {
 
     func record(_ result: HostResult, writes: Bool, scanned: Bool? = nil) {
         guard store != nil, runID != nil else { return }
-        let repaired = writes && result.status != .failed
-        var record = Store.HostRecord(
-            host: result.host,
-            status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: scanned,
-            error: result.error, errorKind: result.errorKind?.rawValue, milliseconds: result.milliseconds,
-            hashBefore: result.hashesBefore.values.sorted().first,
-            hashAfter: result.hashesAfter.values.sorted().first,
-            drift: result.drift.map {
-                Store.DriftRecord(account: $0.account, kind: $0.kind.rawValue, detail: $0.detail,
-                                  fingerprint: $0.fingerprint, fixed: repaired && $0.repairable)
-            },
-            changes: result.changes.map { Store.ChangeRecord(detail: $0) },
-            seenKeys: result.seenKeys.map {
-                Store.SeenKey(account: $0.account, fingerprint: $0.fingerprint, keyType: $0.type, comment: $0.comment, managed: $0.managed)
-            } + (result.acceptedHostKey.map { [Store.SeenKey(acceptedHostKey: $0)] } ?? []),
-            snapshots: [])
-        record.endpoint = result.endpoint
-        record.accountBlocks = result.accountBlocks.mapValues { $0.map { Store.BlockRef(project: $0.project, role: $0.role) } }
+        let record = Store.HostRecord(result, scanned: scanned, repaired: writes && result.status != .failed)
         let now = Date()
         let batch: [Store.HostRecord] = lock.withLock {
             pending.append(record)
