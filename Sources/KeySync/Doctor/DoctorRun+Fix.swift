@@ -81,11 +81,10 @@ extension DoctorRun {
 /// scan (`scanned` false: it neither opens nor closes drift — `check` does),
 /// with the fixes as changes, the findings fixed as `fixed` drift items
 /// (kind = finding code) and the snapshots taken before rewriting a file.
-final class FixRecorder: @unchecked Sendable {
+final class FixRecorder: Sendable {
     private let store: Store?
     private let runID: Int64?
-    private let lock = NSLock()
-    private var firstError: Error?
+    private let firstError = FirstError()
 
     init(store: Store?, inventory: Inventory, selection: String, started: Date) throws {
         self.store = store
@@ -115,14 +114,14 @@ final class FixRecorder: @unchecked Sendable {
         do {
             try store.recordHostResult(record, runID: runID)
         } catch {
-            lock.withLock { if firstError == nil { firstError = error } }
+            firstError.keep(error)
         }
     }
 
     /// Ends the run (counts from the recorded hosts); its id, nil without a store.
     func finish(_ hosts: [DoctorReport.Host], interrupted: Bool) throws -> Int64? {
         guard let store, let runID else { return nil }
-        if let error = lock.withLock({ firstError }) { throw error }
+        try firstError.rethrow()
         try store.finishRun(id: runID, status: interrupted ? .interrupted : .completed)
         return runID
     }

@@ -86,7 +86,7 @@ public struct OffboardRun: Sendable {
         _ = try? store?.interruptAbandonedRuns()
         let runID = try store?.beginRun(command: command, selection: person.name, inventoryHash: inventory.inventoryHash,
                                         startedAt: started)
-        let firstError = LockedError()
+        let firstError = FirstError()
         let keys = self.keys
         let results = ParallelRunner(width: settings.parallel).run(jobs, onResult: { _, outcome, done in
             if let store, let runID {
@@ -107,7 +107,7 @@ public struct OffboardRun: Sendable {
         }.sorted { ($0.name, $0.fingerprint) < ($1.name, $1.fingerprint) }, dryRun: settings.dryRun, results: results,
             seconds: Date().timeIntervalSince(started), interrupted: cancellation.isCancelled)
         if let store, let runID {
-            if let error = firstError.value { throw error }
+            try firstError.rethrow()
             let s = report.summary
             try store.finishRun(id: runID, status: report.interrupted ? .interrupted : .completed,
                                 counts: Store.RunCounts(hosts: s.hosts, changed: report.hosts.filter { $0.status == .changed }.count,
@@ -123,12 +123,4 @@ public struct OffboardRun: Sendable {
         Store.HostRecord(outcome.result, scanned: false, repaired: true,
                          changes: outcome.found.filter(\.removed).map { Store.ChangeRecord(account: $0.finding.account, detail: $0.finding.removal) })
     }
-}
-
-/// The first error of several threads.
-private final class LockedError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: (any Error)?
-    func keep(_ error: any Error) { lock.withLock { if self.error == nil { self.error = error } } }
-    var value: (any Error)? { lock.withLock { error } }
 }

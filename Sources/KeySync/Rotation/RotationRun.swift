@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Progress of a rotation, for a progress display.
 public enum RotationEvent: Sendable {
@@ -357,12 +358,11 @@ extension Store.RotationHost {
 
 /// Records each pair's step result as it arrives (one transaction each), so a
 /// killed run keeps what it finished; the first store error is kept.
-final class PhaseRecorder: @unchecked Sendable {
+final class PhaseRecorder: Sendable {
     private let store: Store
     private let rotationID: Int64
     private let events: (@Sendable (RotationEvent) -> Void)?
-    private let lock = NSLock()
-    private var firstError: Error?
+    private let firstError = FirstError()
 
     init(store: Store, rotationID: Int64, events: (@Sendable (RotationEvent) -> Void)?) {
         (self.store, self.rotationID, self.events) = (store, rotationID, events)
@@ -373,26 +373,25 @@ final class PhaseRecorder: @unchecked Sendable {
             try store.setRotationPhase(rotationID: rotationID, host: pair.host, account: pair.account,
                                        phase: error == nil ? step.phase : .failed, error: error)
         } catch {
-            lock.withLock { if firstError == nil { firstError = error } }
+            firstError.keep(error)
         }
         events?(.pairFinished(pair, step, error: error))
     }
 
     func rethrow() throws {
-        if let error = lock.withLock({ firstError }) { throw error }
+        try firstError.rethrow()
     }
 }
 
 /// Asks for each key file's passphrase at most once per run (the steps load identities anew).
-final class PassphraseMemo: @unchecked Sendable {
+final class PassphraseMemo: Sendable {
     private let ask: @Sendable (String) -> String?
-    private let lock = NSLock()
-    private var answers: [String: String?] = [:]
+    private let answers = Mutex<[String: String?]>([:])
 
     init(_ ask: @escaping @Sendable (String) -> String?) { self.ask = ask }
 
     func get(_ label: String) -> String? {
-        lock.withLock {
+        answers.withLock { answers in
             if let known = answers[label] { return known }
             let answer = ask(label)
             answers[label] = answer

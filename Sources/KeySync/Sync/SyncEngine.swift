@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Converges (`push`) or checks (`check`) hosts: per host one connection,
 /// one probe, pure planning, and at most one apply.
@@ -313,13 +314,12 @@ extension HostResult {
 }
 
 /// A flag shared between a signal handler and the workers.
-public final class Cancellation: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
+public final class Cancellation: Sendable {
+    private let cancelled = Mutex(false)
 
     public init() {}
 
-    public var isCancelled: Bool { lock.withLock { cancelled } }
+    public var isCancelled: Bool { cancelled.withLock { $0 } }
 
-    public func cancel() { lock.withLock { cancelled = true } }
+    public func cancel() { cancelled.withLock { $0 = true } }
 }
