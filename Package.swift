@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "keysync",
-    platforms: [.macOS(.v13)],
+    // macOS 15: `Mutex` (Synchronization), the one lock keysync uses.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "keysync", targets: ["KeySyncCLI"]),
         .executable(name: "keysync-bench", targets: ["KeySyncBench"]),

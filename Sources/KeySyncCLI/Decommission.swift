@@ -53,7 +53,7 @@ extension KeySyncCommand {
                 print(try JSONOutput.string(report))
             } else {
                 print(report.text(), terminator: "")
-                if report.errorKind == "host_key_mismatch" {
+                if report.errorKind == .hostKeyMismatch {
                     printError("hint: a rebuilt machine holds none of keysync's blocks; `keysync decommission \(host) --forget` records it as gone")
                 }
             }

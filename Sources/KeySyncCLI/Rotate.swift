@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeySync
+import Synchronization
 
 extension KeySyncCommand {
     /// `keysync rotate KEY --new-key FILE …`: phased rotation of a shared key.
@@ -91,27 +92,32 @@ extension KeySyncCommand {
 }
 
 /// `add 3/5, 1 failed` on stderr, redrawn in place on a terminal.
-final class RotationProgress: @unchecked Sendable {
+final class RotationProgress: Sendable {
+    /// The step shown and its counts.
+    private struct Line {
+        var step = "", done = 0, total = 0, failed = 0
+        var text: String { "\r\u{1B}[K\(step): \(done)/\(total), \(failed) failed" }
+    }
+
     private let enabled: Bool
-    private let lock = NSLock()
-    private var step = "", done = 0, total = 0, failed = 0
+    private let line = Mutex(Line())
 
     init(enabled: Bool) { self.enabled = enabled }
 
     func show(_ event: RotationEvent) {
         guard enabled else { return }
-        lock.withLock {
+        line.withLock { line in
             switch event {
             case let .stepStarted(step, wave, count):
-                (self.step, done, total, failed) = (wave == 0 ? step.rawValue : "\(step.rawValue) (wave \(wave + 1))", 0, count, 0)
+                line = Line(step: wave == 0 ? step.rawValue : "\(step.rawValue) (wave \(wave + 1))", total: count)
             case let .pairFinished(_, _, error):
-                done += 1
-                if error != nil { failed += 1 }
+                line.done += 1
+                if error != nil { line.failed += 1 }
             case .stepFinished:
-                FileHandle.standardError.write(Data("\r\u{1B}[K\(step): \(done)/\(total), \(failed) failed\n".utf8))
+                FileHandle.standardError.write(Data((line.text + "\n").utf8))
                 return
             }
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(step): \(done)/\(total), \(failed) failed".utf8))
+            FileHandle.standardError.write(Data(line.text.utf8))
         }
     }
 

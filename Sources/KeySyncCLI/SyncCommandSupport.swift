@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeySync
+import Synchronization
 
 /// Options shared by `push` and `check`.
 struct SyncOptions: ParsableArguments {
@@ -83,17 +84,16 @@ enum Passphrase {
 }
 
 /// `hosts done/total, failures, rate` on stderr, redrawn in place on a terminal.
-final class ProgressLine: @unchecked Sendable {
+final class ProgressLine: Sendable {
     private let enabled: Bool
     private let started = Date()
-    private let lock = NSLock()
-    private var failed = 0
+    private let failed = Mutex(0)
 
     init(enabled: Bool) { self.enabled = enabled }
 
     func update(done: Int, total: Int, failed isFailure: Bool) {
         guard enabled else { return }
-        lock.withLock {
+        self.failed.withLock { failed in
             if isFailure { failed += 1 }
             let rate = Double(done) / max(Date().timeIntervalSince(started), 0.001)
             FileHandle.standardError.write(Data("\r\u{1B}[K\(done)/\(total) hosts, \(failed) failed, \(String(format: "%.0f", rate))/s".utf8))

@@ -354,8 +354,8 @@ import Testing
                 _ = try fleet.exec(host: host, ["sh", "-c", "cat > \(file)"], stdin: Data(otherWriter.utf8))
             })
             let content = try fleet.read(host: host, file)
-            check.observe("\(results[0].status.rawValue) \(results[0].errorKind ?? "") (\"\(results[0].error?.prefix(100) ?? "")\"); file \(content == Array(otherWriter.utf8) ? "is the other writer's" : "CHANGED")")
-            check.require(results[0].status == .failed && results[0].errorKind == "conflict", "\(results[0])")
+            check.observe("\(results[0].status.rawValue) \(results[0].errorKind?.rawValue ?? "") (\"\(results[0].error?.prefix(100) ?? "")\"); file \(content == Array(otherWriter.utf8) ? "is the other writer's" : "CHANGED")")
+            check.require(results[0].status == .failed && results[0].errorKind == .conflict, "\(results[0])")
             check.require(content == Array(otherWriter.utf8), "file: \(String(decoding: content, as: UTF8.self))")
         }
     }

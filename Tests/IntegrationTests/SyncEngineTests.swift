@@ -200,7 +200,7 @@ import Testing
             _ = try fleet.exec(host: host, ["sh", "-c", "cat > \(file)"], stdin: Data(otherWriter.utf8))
         })
         #expect(results[0].status == .failed)
-        #expect(results[0].errorKind == "conflict")
+        #expect(results[0].errorKind == .conflict)
         #expect(try fleet.exec(host: host, ["cat", file]).stdout == otherWriter)
     }
 
@@ -333,6 +333,43 @@ import Testing
         #expect(String(decoding: try fleet.read(host: host, file), as: UTF8.self) == head + emptied + tail + realBlock)
     }
 
+    /// Each account's keys file is recorded with its own hashes
+    /// (`file_hashes`); with two files the host's own hash_before/hash_after stay empty.
+    @Test func everyAccountsFileIsRecordedWithItsHashes() throws {
+        let host = 58
+        try removeAccount([host])
+        try fleet.exec(host: host, ["sh", "-c", "userdel -r ksbilling 2>/dev/null; groupdel ksbilling 2>/dev/null; true"])
+        let workspace = try Workspace()
+        let billing = """
+          billing:
+            hosts: [h\(host)]
+            roles:
+              ops:
+                account: ksbilling
+                create: true
+                keys: [kp-deploy]
+        """
+        let inventory = try inventory(workspace, hosts: [host], extraProjects: billing)
+        let store = try Store.inMemory()
+        let push = try run(inventory, .push, store: store)
+        #expect(push.hosts[0].status == .changed, "\(push.hosts[0].error ?? "")")
+        let pushRun = try #require(push.run)
+        let files = try store.fileHashes(runID: pushRun)
+        #expect(files.map(\.account) == ["ksbilling", "usersample"])
+        for file in files {
+            let content = try fleet.read(host: host, file.path)
+            #expect(file.hashBefore == "absent" && file.hashAfter == SHA256Digest.hex(content), "\(file)")
+        }
+        let result = try #require(try store.hostResults(runID: pushRun).first)
+        #expect(result.hashBefore == nil && result.hashAfter == nil)
+        // A check reads both files again: before = what the push wrote, nothing after.
+        let check = try run(inventory, .check, store: store)
+        let checkRun = try #require(check.run)
+        let again = try store.fileHashes(runID: checkRun)
+        #expect(again.map(\.hashBefore) == files.map(\.hashAfter) && again.allSatisfy { $0.hashAfter == nil })
+        try fleet.exec(host: host, ["sh", "-c", "userdel -r ksbilling 2>/dev/null; groupdel ksbilling 2>/dev/null; true"])
+    }
+
     @Test func restorePutsBackWhatAPushWroteOver() throws {
         let host = 59
         try removeAccount([host])
@@ -354,6 +391,11 @@ import Testing
         #expect(result.status == .changed, "\(result.error ?? "")")
         #expect(try fleet.read(host: host, file) == Array(original.utf8))
         #expect(try fleet.exec(host: host, ["stat", "-c", "%a %U", file]).stdout == "600 usersample\n")
+        // Recorded per file: the restore replaced what the push wrote with the original.
+        let pushed = try #require(try store.fileHashes(runID: pushRun).first)
+        #expect(try store.fileHashes(runID: restoreRun) == [
+            Store.FileHash(runID: restoreRun, host: "h\(host)", account: "usersample", path: file,
+                           hashBefore: pushed.hashAfter, hashAfter: SHA256Digest.hex(Array(original.utf8)))])
         // The restore kept what it overwrote: restoring the restore brings the push's content back.
         #expect(try store.snapshots(host: "h\(host)", runID: restoreRun).count == 1)
         // A second restore finds the file already as before and writes nothing.

@@ -81,11 +81,10 @@ extension DoctorRun {
 /// scan (`scanned` false: it neither opens nor closes drift — `check` does),
 /// with the fixes as changes, the findings fixed as `fixed` drift items
 /// (kind = finding code) and the snapshots taken before rewriting a file.
-final class FixRecorder: @unchecked Sendable {
+final class FixRecorder: Sendable {
     private let store: Store?
     private let runID: Int64?
-    private let lock = NSLock()
-    private var firstError: Error?
+    private let firstError = FirstError()
 
     init(store: Store?, inventory: Inventory, selection: String, started: Date) throws {
         self.store = store
@@ -109,22 +108,20 @@ final class FixRecorder: @unchecked Sendable {
     func record(_ result: HostResult, fixed: [(account: String, finding: DoctorFinding)], changes: [(account: String, detail: String)] = []) {
         guard let store, let runID else { return }
         let record = Store.HostRecord(
-            host: result.host, status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: false, error: result.error, errorKind: result.errorKind,
-            milliseconds: result.milliseconds, hashBefore: result.hashesBefore.values.sorted().first,
-            hashAfter: result.hashesAfter.values.sorted().first,
+            result, scanned: false,
             drift: fixed.map { Store.DriftRecord(account: $0.account, kind: $0.finding.code.rawValue, detail: $0.finding.message, fixed: true) },
             changes: changes.map { Store.ChangeRecord(account: $0.account, detail: $0.detail) })
         do {
             try store.recordHostResult(record, runID: runID)
         } catch {
-            lock.withLock { if firstError == nil { firstError = error } }
+            firstError.keep(error)
         }
     }
 
     /// Ends the run (counts from the recorded hosts); its id, nil without a store.
     func finish(_ hosts: [DoctorReport.Host], interrupted: Bool) throws -> Int64? {
         guard let store, let runID else { return nil }
-        if let error = lock.withLock({ firstError }) { throw error }
+        try firstError.rethrow()
         try store.finishRun(id: runID, status: interrupted ? .interrupted : .completed)
         return runID
     }

@@ -87,7 +87,7 @@ public struct OffboardRun: Sendable {
         _ = try? store?.interruptAbandonedRuns()
         let runID = try store?.beginRun(command: command, selection: person.name, inventoryHash: inventory.inventoryHash,
                                         startedAt: started)
-        let firstError = LockedError()
+        let firstError = FirstError()
         let keys = self.keys
         let results = ParallelRunner(width: settings.parallel).run(jobs, onResult: { _, outcome, done in
             if let store, let runID {
@@ -108,7 +108,7 @@ public struct OffboardRun: Sendable {
         }.sorted { ($0.name, $0.fingerprint) < ($1.name, $1.fingerprint) }, dryRun: settings.dryRun, results: results,
             seconds: Date().timeIntervalSince(started), interrupted: cancellation.isCancelled)
         if let store, let runID {
-            if let error = firstError.value { throw error }
+            try firstError.rethrow()
             let s = report.summary
             try store.finishRun(id: runID, status: report.interrupted ? .interrupted : .completed,
                                 counts: Store.RunCounts(hosts: s.hosts, changed: report.hosts.filter { $0.status == .changed }.count,
@@ -121,24 +121,7 @@ public struct OffboardRun: Sendable {
     /// keys, so it neither opens nor closes other drift); each key line found
     /// is a `revoked_key` item, `fixed` when it was removed and verified gone.
     static func record(_ outcome: OffboardHostResult) -> Store.HostRecord {
-        let result = outcome.result
-        return Store.HostRecord(
-            host: result.host, status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: false,
-            error: result.error, errorKind: result.errorKind, milliseconds: result.milliseconds,
-            hashBefore: result.hashesBefore.values.sorted().first, hashAfter: result.hashesAfter.values.sorted().first,
-            drift: result.drift.map {
-                Store.DriftRecord(account: $0.account, kind: $0.kind.rawValue, detail: $0.detail, fingerprint: $0.fingerprint,
-                                  fixed: $0.repairable)
-            },
-            changes: outcome.found.filter(\.removed).map { Store.ChangeRecord(account: $0.finding.account, detail: $0.finding.removal) },
-            seenKeys: result.acceptedHostKey.map { [Store.SeenKey(acceptedHostKey: $0)] } ?? [])
+        Store.HostRecord(outcome.result, scanned: false, repaired: true,
+                         changes: outcome.found.filter(\.removed).map { Store.ChangeRecord(account: $0.finding.account, detail: $0.finding.removal) })
     }
-}
-
-/// The first error of several threads.
-private final class LockedError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: (any Error)?
-    func keep(_ error: any Error) { lock.withLock { if self.error == nil { self.error = error } } }
-    var value: (any Error)? { lock.withLock { error } }
 }

@@ -36,7 +36,7 @@ extension SyncEngine {
     func offboard(_ job: HostJob, keys: [String: String], snapshot: SnapshotHook?) -> OffboardHostResult {
         let started = DispatchTime.now()
         var outcome = cancellation.isCancelled
-            ? OffboardHostResult(result: .failed(job.host, kind: "interrupted", error: "\(job.host): not started (interrupted)"))
+            ? OffboardHostResult(result: .failed(job.host, kind: .interrupted, error: "\(job.host): not started (interrupted)"))
             : offboardConnected(job, keys: keys, snapshot: snapshot)
         outcome.result.acceptedHostKey = hostKeys.acceptedKey(forHost: job.host)
         outcome.result.milliseconds = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
@@ -49,7 +49,7 @@ extension SyncEngine {
         switch identities[job.identity] {
         case .success(let loaded)?: identity = loaded
         case .failure(let error)?: return OffboardHostResult(result: .failed(job.host, kind: error.kind, error: error.description))
-        case nil: return OffboardHostResult(result: .failed(job.host, kind: "auth_failed", error: "\(job.host): no identity"))
+        case nil: return OffboardHostResult(result: .failed(job.host, kind: .authFailed, error: "\(job.host): no identity"))
         }
         let connection: SSHConnection
         do {
@@ -74,7 +74,7 @@ extension SyncEngine {
         var problems = plan.unreadable
         var why: [String: String] = [:]    // path → why its lines stay
         for file in plan.files {
-            outcome.result.hashesBefore[file.path] = SHA256Digest.hex(file.oldContent)
+            outcome.result.noteHash(before: SHA256Digest.hex(file.oldContent), account: file.account, path: file.path)
             if let blocked = file.blocked { why[file.path] = blocked }
             if let lockout = file.lockout {
                 outcome.result.drift.append(DriftItem(account: file.account, kind: .lockoutRefused, detail: "\(file.path): \(lockout.detail)",
@@ -111,10 +111,10 @@ extension SyncEngine {
                             for apply in applies { why[apply.write!.path] = "apply failed: " + Self.unlabelled(failure.result.error ?? "", label) }
                         case .success(let outcomes):
                             let applied = Self.collect(outcomes, for: applies)
-                            outcome.result.hashesAfter.merge(applied.written) { $1 }
+                            outcome.result.noteWritten(applied.written, by: applies)
                             written.formUnion(applied.written.keys)
                             problems += applied.problems
-                            if !applied.conflicts.isEmpty { outcome.result.errorKind = "conflict" }
+                            if !applied.conflicts.isEmpty { outcome.result.errorKind = .conflict }
                             outcome.result.drift += applied.conflicts.map { DriftItem(account: $0.account, kind: .conflict, detail: $0.reason) }
                             for apply in applies where applied.written[apply.write!.path] == nil {
                                 why[apply.write!.path] = "not written: " + (applied.problems.first { $0.hasPrefix("\(apply.account):") } ?? "no result")
@@ -123,7 +123,7 @@ extension SyncEngine {
                     }
                 } catch {
                     problems.append("snapshot not recorded, nothing written: \(error)")
-                    outcome.result.errorKind = "store_failed"
+                    outcome.result.errorKind = .storeFailed
                     for write in writes { why[write.write.path] = "nothing written (snapshot not recorded)" }
                 }
             }
@@ -167,7 +167,7 @@ extension SyncEngine {
         }
         if !problems.isEmpty {
             outcome.result.status = .failed
-            outcome.result.errorKind = outcome.result.errorKind ?? "offboard_failed"
+            outcome.result.errorKind = outcome.result.errorKind ?? .offboardFailed
             outcome.result.error = "\(label): " + problems.joined(separator: "; ")
         } else if !outcome.remaining.isEmpty {
             outcome.result.status = .drift
@@ -202,7 +202,7 @@ extension SyncEngine {
         } catch let error as SSHError {
             return .failure(Failure(result: .failed(job.host, kind: error.kind, error: error.description)))
         } catch {
-            return .failure(Failure(result: .failed(job.host, kind: "probe_failed", error: "\(label): \(error)")))
+            return .failure(Failure(result: .failed(job.host, kind: .probeFailed, error: "\(label): \(error)")))
         }
     }
 }

@@ -47,14 +47,14 @@ public enum HistoryReport: Sendable {
     }
 
     /// With a host: `{"host", "account", "runs": [{"run", "command", "selection", "started_at", "finished_at",
-    /// "status", "result": {…}, "drift": […], "changes": […], "snapshots": […]}]}`; without: `{"runs": [{"run",
+    /// "status", "result": {…}, "drift": […], "changes": […], "snapshots": […], "files": […]}]}`; without: `{"runs": [{"run",
     /// "command", "selection", "started_at", "finished_at", "status", "summary": {"hosts", "changed", "drift",
     /// "failed", "seconds"}}]}`, as in the `push`/`check` JSON.
     public func json() -> String {
         struct Run: Encodable {
             let run: Int64, command, selection: String, started_at: Date, finished_at: Date?, status: String
             let summary: Summary?
-            let result: Result?, drift: [Drift]?, changes: [Change]?, snapshots: [Snapshot]?
+            let result: Result?, drift: [Drift]?, changes: [Change]?, snapshots: [Snapshot]?, files: [File]?
         }
         struct Summary: Encodable { let hosts, changed, drift, failed: Int, seconds: Double? }
         struct Result: Encodable {
@@ -63,6 +63,7 @@ public enum HistoryReport: Sendable {
         struct Drift: Encodable { let account, kind, detail: String, fingerprint: String?, fixed: Bool }
         struct Change: Encodable { let account, detail: String }
         struct Snapshot: Encodable { let account, path: String, hash: String?, taken_at: Date }
+        struct File: Encodable { let account, path: String, hash_before, hash_after: String? }
         struct Document: Encodable { let host, account: String?, runs: [Run] }
 
         func run(_ run: Store.Run, _ entry: Store.HistoryEntry?) -> Run {
@@ -80,6 +81,9 @@ public enum HistoryReport: Sendable {
                        changes: entry?.changes.map { Change(account: $0.account, detail: $0.detail) },
                        snapshots: entry?.snapshots.map {
                            Snapshot(account: $0.account, path: $0.path, hash: $0.hash, taken_at: $0.takenAt)
+                       },
+                       files: entry?.files.map {
+                           File(account: $0.account, path: $0.path, hash_before: $0.hashBefore, hash_after: $0.hashAfter)
                        })
         }
         switch self {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Progress of a rotation, for a progress display.
 public enum RotationEvent: Sendable {
@@ -222,13 +223,13 @@ public struct RotationRun: Sendable {
         var settings = SyncEngine.Settings(mode: .push, parallel: parallel)
         // Retiring removes the old key from the account wherever it is, not only from the block.
         if step == .retire { settings.plan.revoked = [context.keys.old.fingerprint] }
-        let run = SyncRun(inventory: inventory, targets: targets(for: due), settings: settings,
+        let run = SyncRun(inventory: inventory, targets: try targets(for: due), settings: settings,
                           selectionText: "rotation \(context.rotation.id) \(step.rawValue)", command: "rotate",
                           rotationOverlay: stored.replacing(key))
         let recorder = PhaseRecorder(store: store, rotationID: context.rotation.id, events: events)
         let byHost = Dictionary(grouping: due, by: \.host)
         _ = try run.execute(store: store, cancellation: cancellation, passphrase: passphrase) { _, result in
-            guard result.errorKind != "interrupted" else { return }
+            guard result.errorKind != .interrupted else { return }
             for pair in byHost[result.host] ?? [] { recorder.record(pair, step, error: Self.pushFailure(result, account: pair.account)) }
         }
         try recorder.rethrow()
@@ -249,13 +250,13 @@ public struct RotationRun: Sendable {
             }
         } else {
             let overlay = try RotationOverlay.load(from: store, inventory: inventory)
-            let run = SyncRun(inventory: inventory, targets: overlay.apply(to: targets(for: due)),
+            let run = SyncRun(inventory: inventory, targets: overlay.apply(to: try targets(for: due)),
                               settings: SyncEngine.Settings(mode: .check, parallel: parallel))
             let byHost = Dictionary(grouping: due, by: \.host)
             let newFingerprint = context.keys.new.fingerprint
             _ = SyncEngine(jobs: run.jobs, settings: run.settings, cancellation: cancellation, passphrase: passphrase)
                 .run(run.jobs, onResult: { _, result, _ in
-                    guard result.errorKind != "interrupted" else { return }
+                    guard result.errorKind != .interrupted else { return }
                     for pair in byHost[result.host] ?? [] {
                         recorder.record(pair, .verify, error: Self.fileFailure(result, account: pair.account, newFingerprint: newFingerprint))
                     }
@@ -265,9 +266,10 @@ public struct RotationRun: Sendable {
     }
 
     /// The inventory's targets for `pairs`: their hosts, only their accounts (all blocks).
-    func targets(for pairs: [RotationPair]) -> [HostTarget] {
+    /// Throws what selecting the whole inventory throws, instead of running on no host.
+    func targets(for pairs: [RotationPair]) throws -> [HostTarget] {
         let accounts = Dictionary(grouping: pairs, by: \.host).mapValues { Set($0.map(\.account)) }
-        return ((try? inventory.select()) ?? []).compactMap { target in
+        return try inventory.select().compactMap { target in
             guard let wanted = accounts[target.host.name] else { return nil }
             var target = target
             target.accounts.removeAll { !wanted.contains($0.name) }
@@ -356,12 +358,11 @@ extension Store.RotationHost {
 
 /// Records each pair's step result as it arrives (one transaction each), so a
 /// killed run keeps what it finished; the first store error is kept.
-final class PhaseRecorder: @unchecked Sendable {
+final class PhaseRecorder: Sendable {
     private let store: Store
     private let rotationID: Int64
     private let events: (@Sendable (RotationEvent) -> Void)?
-    private let lock = NSLock()
-    private var firstError: Error?
+    private let firstError = FirstError()
 
     init(store: Store, rotationID: Int64, events: (@Sendable (RotationEvent) -> Void)?) {
         (self.store, self.rotationID, self.events) = (store, rotationID, events)
@@ -372,26 +373,25 @@ final class PhaseRecorder: @unchecked Sendable {
             try store.setRotationPhase(rotationID: rotationID, host: pair.host, account: pair.account,
                                        phase: error == nil ? step.phase : .failed, error: error)
         } catch {
-            lock.withLock { if firstError == nil { firstError = error } }
+            firstError.keep(error)
         }
         events?(.pairFinished(pair, step, error: error))
     }
 
     func rethrow() throws {
-        if let error = lock.withLock({ firstError }) { throw error }
+        try firstError.rethrow()
     }
 }
 
 /// Asks for each key file's passphrase at most once per run (the steps load identities anew).
-final class PassphraseMemo: @unchecked Sendable {
+final class PassphraseMemo: Sendable {
     private let ask: @Sendable (String) -> String?
-    private let lock = NSLock()
-    private var answers: [String: String?] = [:]
+    private let answers = Mutex<[String: String?]>([:])
 
     init(_ ask: @escaping @Sendable (String) -> String?) { self.ask = ask }
 
     func get(_ label: String) -> String? {
-        lock.withLock {
+        answers.withLock { answers in
             if let known = answers[label] { return known }
             let answer = ask(label)
             answers[label] = answer

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How host keys are trusted. There is deliberately no "accept anything".
 public enum HostKeyPolicy: Hashable, Sendable {
@@ -50,7 +51,7 @@ public struct AcceptedHostKey: Codable, Hashable, Sendable {
 
 /// Checks offered host keys against known_hosts files, shared by all workers.
 /// Files are read once; accept-new appends are serialised.
-public final class HostKeyVerifier: @unchecked Sendable {
+public final class HostKeyVerifier: Sendable {
     /// What a successful check did.
     public enum Outcome: Equatable, Sendable {
         case known
@@ -58,17 +59,29 @@ public final class HostKeyVerifier: @unchecked Sendable {
         case accepted(AcceptedHostKey)
     }
 
-    private let lock = NSLock()
-    private var files: [String: KnownHosts] = [:]
-    /// Keys appended under accept-new, by inventory host name.
-    private var accepted: [String: AcceptedHostKey] = [:]
+    /// The files read so far, and the keys appended under accept-new.
+    private struct State {
+        var files: [String: KnownHosts] = [:]
+        /// Keys appended under accept-new, by inventory host name.
+        var accepted: [String: AcceptedHostKey] = [:]
+
+        /// The known_hosts file at `path`, read once.
+        mutating func knownHosts(_ path: String) throws -> KnownHosts {
+            if let cached = files[path] { return cached }
+            let loaded = try KnownHosts.load(path: path)
+            files[path] = loaded
+            return loaded
+        }
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
     /// Host key types known for `host`, to order key-exchange preferences.
     func knownKeyTypes(host: String, port: Int, policy: HostKeyPolicy) throws -> [String] {
         if case .recorded(let key) = policy { return [key.type] }
-        return try knownHosts(policy.path).knownKeyTypes(host: host, port: port)
+        return try state.withLock { try $0.knownHosts(policy.path) }.knownKeyTypes(host: host, port: port)
     }
 
     /// The key accept-new appended for inventory host `host` through this
@@ -76,7 +89,7 @@ public final class HostKeyVerifier: @unchecked Sendable {
     /// host that fails after the handshake (authentication, sudo, probe)
     /// still reports and records the key that is now in known_hosts.
     public func acceptedKey(forHost host: String) -> AcceptedHostKey? {
-        lock.withLock { accepted[host] }
+        state.withLock { $0.accepted[host] }
     }
 
     /// Verifies the key `blob` that `endpoint` offered; throws the typed reason if it is not trusted.
@@ -91,54 +104,47 @@ public final class HostKeyVerifier: @unchecked Sendable {
             }
             return .known
         }
-        lock.lock()
-        defer { lock.unlock() }
-        let known = try knownHosts(policy.path, locked: true)
-        switch known.verify(host: host, port: port, keyType: keyType, blob: blob) {
-        case .match:
-            return .known
-        case .revoked:
-            throw SSHError.hostKeyRevoked(host: label, fingerprint: fingerprint)
-        case .mismatch:
-            throw SSHError.hostKeyMismatch(host: label, keyType: keyType, fingerprint: fingerprint, knownHostsPath: policy.path)
-        case .otherType(let knownTypes):
-            // Known by another type: never trust on first use (see KnownHosts.Verdict.otherType).
-            throw SSHError.hostKeyTypeChanged(host: label, keyType: keyType, fingerprint: fingerprint,
-                                              knownTypes: knownTypes, knownHostsPath: policy.path)
-        case .unknown:
-            guard case .acceptNew(let path) = policy else {
-                throw SSHError.hostKeyUnknown(host: label, keyType: keyType, fingerprint: fingerprint, knownHostsPath: policy.path)
+        return try state.withLock { state throws -> Outcome in
+            let known = try state.knownHosts(policy.path)
+            switch known.verify(host: host, port: port, keyType: keyType, blob: blob) {
+            case .match:
+                return .known
+            case .revoked:
+                throw SSHError.hostKeyRevoked(host: label, fingerprint: fingerprint)
+            case .mismatch:
+                throw SSHError.hostKeyMismatch(host: label, keyType: keyType, fingerprint: fingerprint, knownHostsPath: policy.path)
+            case .otherType(let knownTypes):
+                // Known by another type: never trust on first use (see KnownHosts.Verdict.otherType).
+                throw SSHError.hostKeyTypeChanged(host: label, keyType: keyType, fingerprint: fingerprint,
+                                                  knownTypes: knownTypes, knownHostsPath: policy.path)
+            case .unknown:
+                guard case .acceptNew(let path) = policy else {
+                    throw SSHError.hostKeyUnknown(host: label, keyType: keyType, fingerprint: fingerprint, knownHostsPath: policy.path)
+                }
+                let line = KnownHosts.line(host: host, port: port, keyType: keyType, blob: blob)
+                try Self.append(line, to: path)
+                var updated = known
+                updated.entries += KnownHosts(contents: line).entries
+                state.files[path] = updated
+                let key = AcceptedHostKey(host: endpoint.name, address: host, port: port, keyType: keyType,
+                                          fingerprint: fingerprint, knownHosts: path)
+                state.accepted[endpoint.name] = key
+                return .accepted(key)
             }
-            let line = KnownHosts.line(host: host, port: port, keyType: keyType, blob: blob)
-            try append(line, to: path)
-            var updated = known
-            updated.entries += KnownHosts(contents: line).entries
-            files[path] = updated
-            let key = AcceptedHostKey(host: endpoint.name, address: host, port: port, keyType: keyType,
-                                      fingerprint: fingerprint, knownHosts: path)
-            accepted[endpoint.name] = key
-            return .accepted(key)
         }
     }
 
-    private func knownHosts(_ path: String, locked: Bool = false) throws -> KnownHosts {
-        if !locked { lock.lock() }
-        defer { if !locked { lock.unlock() } }
-        if let cached = files[path] { return cached }
-        let loaded = try KnownHosts.load(path: path)
-        files[path] = loaded
-        return loaded
-    }
-
-    private func append(_ line: String, to path: String) throws {
+    private static func append(_ line: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw SSHError.identity(path: path, reason: "cannot append to known_hosts: \(String(cString: strerror(errno)))")
+            throw SSHError.knownHosts(path: path, reason: "cannot append the host key: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         let bytes = Array(line.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else {
-            throw SSHError.identity(path: path, reason: "cannot append to known_hosts")
+        let written = write(fd, bytes, bytes.count)
+        guard written == bytes.count else {
+            let reason = written < 0 ? String(cString: strerror(errno)) : "short write"
+            throw SSHError.knownHosts(path: path, reason: "cannot append the host key: \(reason)")
         }
     }
 }

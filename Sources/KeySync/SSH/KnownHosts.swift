@@ -46,7 +46,7 @@ public struct KnownHosts: Sendable {
     public static func load(path: String) throws -> KnownHosts {
         guard FileManager.default.fileExists(atPath: path) else { return KnownHosts(contents: "") }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SSHError.identity(path: path, reason: "known_hosts file is not readable")
+            throw SSHError.knownHosts(path: path, reason: "the file is not readable")
         }
         return KnownHosts(contents: String(decoding: data, as: UTF8.self))
     }

@@ -26,6 +26,10 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
     case authFailed(host: String, user: String, reason: String)
     /// The identity could not be loaded (file missing, encrypted without passphrase…).
     case identity(path: String, reason: String)
+    /// The known_hosts file could not be read, or `--accept-new-host-keys`
+    /// could not append the host's key to it: the key is not trusted and
+    /// nothing is sent. A problem of the controller's file, not of the identity.
+    case knownHosts(path: String, reason: String)
     /// Opening a channel or starting a command failed.
     case channelFailed(host: String, reason: String)
     /// The command did not finish before its deadline.
@@ -57,6 +61,8 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(host): authentication as \(user) failed: \(reason)"
         case let .identity(path, reason):
             return "identity \(path): \(reason)"
+        case let .knownHosts(path, reason):
+            return "known_hosts \(path): \(reason); the host key is not trusted, nothing was sent"
         case let .channelFailed(host, reason):
             return "\(host): cannot run command: \(reason)"
         case let .commandTimeout(host, seconds):
@@ -67,18 +73,20 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// A stable short name for the database and JSON (`error_kind`).
-    public var kind: String {
+    public var kind: HostFailureKind {
         switch self {
         case .resolve, .connectFailed, .connectTimeout, .handshakeTimeout, .handshakeFailed, .connectionLost:
-            return "host_unreachable"
+            return .hostUnreachable
         case .hostKeyUnknown, .hostKeyMismatch, .hostKeyTypeChanged, .hostKeyRevoked:
-            return "host_key_mismatch"
+            return .hostKeyMismatch
         case .authFailed, .identity:
-            return "auth_failed"
+            return .authFailed
+        case .knownHosts:
+            return .knownHostsFailed
         case .channelFailed:
-            return "channel_failed"
+            return .channelFailed
         case .commandTimeout:
-            return "command_timeout"
+            return .commandTimeout
         }
     }
 

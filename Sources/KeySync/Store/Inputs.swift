@@ -9,12 +9,15 @@ extension Store {
         /// and for commands that do not look for drift (`restore`).
         public var scanned: Bool
         public var error: String?
-        /// Typed failure reason, e.g. `host_key_mismatch`, `timeout`, `conflict`.
+        /// Why the host failed: a ``HostFailureKind`` raw value, e.g. `host_key_mismatch`, `command_timeout`, `conflict`.
         public var errorKind: String?
         public var milliseconds: Int
-        /// SHA-256 hex of the `authorized_keys` bytes before and after.
+        /// SHA-256 hex of the `authorized_keys` bytes before and after, for
+        /// a host with one file (`host_results`); every file is in `files`.
         public var hashBefore: String?
         public var hashAfter: String?
+        /// Each keys file read or written, per account (`file_hashes`).
+        public var files: [FileHashRecord]
         public var drift: [DriftRecord]
         public var changes: [ChangeRecord]
         /// Every key read on the host, managed or not (for `keysync where`).
@@ -34,7 +37,7 @@ extension Store {
         public init(
             host: String, status: HostStatus, scanned: Bool? = nil,
             error: String? = nil, errorKind: String? = nil, milliseconds: Int = 0,
-            hashBefore: String? = nil, hashAfter: String? = nil,
+            hashBefore: String? = nil, hashAfter: String? = nil, files: [FileHashRecord] = [],
             drift: [DriftRecord] = [], changes: [ChangeRecord] = [],
             seenKeys: [SeenKey] = [], snapshots: [SnapshotInput] = []
         ) {
@@ -46,6 +49,7 @@ extension Store {
             self.milliseconds = milliseconds
             self.hashBefore = hashBefore
             self.hashAfter = hashAfter
+            self.files = files
             self.drift = drift
             self.changes = changes
             self.seenKeys = seenKeys
@@ -70,6 +74,21 @@ extension Store {
         /// A drift item.
         public init(account: String = "", kind: String, detail: String = "", fingerprint: String? = nil, fixed: Bool = false) {
             (self.account, self.kind, self.detail, self.fingerprint, self.fixed) = (account, kind, detail, fingerprint, fixed)
+        }
+    }
+
+    /// One account's keys file in a run: its hash before and after.
+    public struct FileHashRecord: Hashable, Sendable {
+        public var account: String
+        public var path: String
+        /// SHA-256 hex before the run; `absent` when there was no file.
+        public var hashBefore: String?
+        /// SHA-256 hex of what the run wrote; `nil` when it did not write the file.
+        public var hashAfter: String?
+
+        /// A file's hashes.
+        public init(account: String, path: String, hashBefore: String? = nil, hashAfter: String? = nil) {
+            (self.account, self.path, self.hashBefore, self.hashAfter) = (account, path, hashBefore, hashAfter)
         }
     }
 

@@ -194,6 +194,24 @@ extension Store {
                 SELECT host, MAX(recorded_at) FROM host_results WHERE scanned GROUP BY host;
                 """)
         }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                -- Each keys file a run read or wrote on a host, per account:
+                -- sha256 hex before ('absent': no file) and after the write
+                -- (NULL: not written). host_results.hash_before/hash_after hold
+                -- them only when the host has one file.
+                CREATE TABLE file_hashes (
+                    run_id      INTEGER NOT NULL,
+                    host        TEXT NOT NULL,
+                    account     TEXT NOT NULL,
+                    path        TEXT NOT NULL,
+                    hash_before TEXT,
+                    hash_after  TEXT,
+                    PRIMARY KEY (run_id, host, path),
+                    FOREIGN KEY (run_id, host) REFERENCES host_results(run_id, host) ON DELETE CASCADE
+                );
+                """)
+        }
         return migrator
     }
 }

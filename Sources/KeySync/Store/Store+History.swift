@@ -11,6 +11,8 @@ extension Store {
         public var drift: [Drift]
         public var changes: [Change]
         public var snapshots: [SnapshotRef]
+        /// The keys files the run read or wrote there, with their hashes.
+        public var files: [FileHash] = []
     }
 
     /// Runs that touched `host`, newest first, at most `limit`. With `account`,
@@ -42,10 +44,11 @@ extension Store {
             let drift = try items(Drift.self, runID: \.runID)
             let changes = try items(Change.self, runID: \.runID)
             let snapshots = try items(SnapshotRef.self, runID: \.runID)
+            let files = try items(FileHash.self, runID: \.runID)
             return runIDs.compactMap { id in
                 runs[id].map {
                     HistoryEntry(run: $0, result: results[id], drift: drift[id] ?? [],
-                                 changes: changes[id] ?? [], snapshots: snapshots[id] ?? [])
+                                 changes: changes[id] ?? [], snapshots: snapshots[id] ?? [], files: files[id] ?? [])
                 }
             }
         }

@@ -56,6 +56,10 @@ extension Store {
                 for change in record.changes {
                     try Change(runID: runID, host: record.host, account: change.account, detail: change.detail).insert(db)
                 }
+                for file in record.files {
+                    try FileHash(runID: runID, host: record.host, account: file.account, path: file.path,
+                                 hashBefore: file.hashBefore, hashAfter: file.hashAfter).insert(db)
+                }
                 for key in record.seenKeys {
                     try upsertKey.execute(arguments: [record.host, key.account, key.fingerprint, key.keyType, key.comment,
                                                       key.managed, runID, date, runID, date])
@@ -174,6 +178,14 @@ extension Store {
         try read("read the drift of run \(runID)") { db in
             try Drift.filter(Drift.Columns.runID == runID)
                 .order(Drift.Columns.host, Drift.Columns.account, Column.rowID).fetchAll(db)
+        }
+    }
+
+    /// The keys files recorded in a run with their hashes, by host, account and path.
+    public func fileHashes(runID: Int64) throws -> [FileHash] {
+        try read("read the file hashes of run \(runID)") { db in
+            try FileHash.filter(FileHash.Columns.runID == runID)
+                .order(FileHash.Columns.host, FileHash.Columns.account, FileHash.Columns.path).fetchAll(db)
         }
     }
 

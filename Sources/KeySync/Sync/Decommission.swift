@@ -177,7 +177,7 @@ public struct DecommissionReport: Codable, Sendable {
     /// Recorded as decommissioned or forgotten: no longer reported as `host_departed`.
     public var decommissioned: Bool
     public var error: String?
-    public var errorKind: String?
+    public var errorKind: HostFailureKind?
     /// The accounts read.
     public var accounts: [String]
     public var changes: [String]

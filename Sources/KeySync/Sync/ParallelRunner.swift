@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs one job per item with at most `width` in flight, on a fixed set of
 /// worker threads (never more than `width`, however many items).
@@ -58,39 +59,42 @@ public struct ParallelRunner: Sendable {
 }
 
 /// Shared between workers: the next index to take and the results so far.
-private final class RunnerState<Result>: @unchecked Sendable {
-    private let lock = NSLock()
-    private let callbackLock = NSLock()
-    private var next = 0
-    private var done = 0
-    private var slots: [Result?]
+private final class RunnerState<Result: Sendable>: Sendable {
+    private struct Slots {
+        var next = 0
+        var done = 0
+        var results: [Result?]
+    }
+
+    private let slots: Mutex<Slots>
+    /// Held while a callback runs, so callbacks run one at a time without holding up `nextIndex`.
+    private let callback = Mutex(())
     private let count: Int
 
     init(count: Int) {
         self.count = count
-        slots = Array(repeating: nil, count: count)
+        slots = Mutex(Slots(results: Array(repeating: nil, count: count)))
     }
 
     func nextIndex() -> Int? {
-        lock.withLock {
-            guard next < count else { return nil }
-            defer { next += 1 }
-            return next
+        slots.withLock { slots in
+            guard slots.next < count else { return nil }
+            defer { slots.next += 1 }
+            return slots.next
         }
     }
 
-    /// Stores a result, then reports progress under a second lock so
-    /// callbacks run one at a time without holding up `nextIndex`.
+    /// Stores a result, then reports progress under the callback lock.
     func store(_ result: Result, at index: Int, report: (ParallelRunner.Progress) -> Void) {
-        let progress = lock.withLock {
-            slots[index] = result
-            done += 1
-            return ParallelRunner.Progress(done: done, total: count)
+        let progress = slots.withLock { slots in
+            slots.results[index] = result
+            slots.done += 1
+            return ParallelRunner.Progress(done: slots.done, total: count)
         }
-        callbackLock.withLock { report(progress) }
+        callback.withLock { _ in report(progress) }
     }
 
     func results() -> [Result] {
-        lock.withLock { slots.map { $0! } }
+        slots.withLock { $0.results.map { $0! } }
     }
 }

@@ -24,18 +24,18 @@ extension SyncEngine {
         do {
             try snapshot?(job.host, result.snapshots)
         } catch {
-            return FixApplied(result: .failed(job.host, kind: "store_failed", error: "\(label): snapshot not recorded, nothing written: \(error)"),
+            return FixApplied(result: .failed(job.host, kind: .storeFailed, error: "\(label): snapshot not recorded, nothing written: \(error)"),
                               failedAccounts: everyone)
         }
         for apply in applies {
-            if let write = apply.write { result.hashesBefore[write.path] = write.expectedHash }
+            if let write = apply.write { result.noteHash(before: write.expectedHash, account: apply.account, path: write.path) }
         }
         switch runApply(applies, on: probed.connection, job: job) {
         case .failure(let failure):
             return FixApplied(result: failure.result, failedAccounts: everyone)
         case .success(let outcomes):
             let applied = Self.collect(outcomes, for: applies)
-            result.hashesAfter = applied.written
+            result.noteWritten(applied.written, by: applies)
             let failed = Set(applies.map(\.account).filter { account in
                 switch outcomes[account] {
                 case .written?, .done?: return false
@@ -44,7 +44,7 @@ extension SyncEngine {
             })
             if !applied.problems.isEmpty {
                 result.status = .failed
-                result.errorKind = applied.conflicts.isEmpty ? "apply_failed" : "conflict"
+                result.errorKind = applied.conflicts.isEmpty ? .applyFailed : .conflict
                 result.error = "\(label): " + applied.problems.joined(separator: "; ")
             }
             return FixApplied(result: result, failedAccounts: failed)

@@ -21,7 +21,7 @@ extension SyncEngine {
         switch identities[job.identity] {
         case .success(let loaded)?: identity = loaded
         case .failure(let error)?: return .failed(.failed(job.host, kind: error.kind, error: error.description))
-        case nil: return .failed(.failed(job.host, kind: "auth_failed", error: "\(job.host): no identity"))
+        case nil: return .failed(.failed(job.host, kind: .authFailed, error: "\(job.host): no identity"))
         }
         let connection: SSHConnection
         do {
@@ -70,7 +70,7 @@ extension SyncEngine {
             return .failed(.failed(job.host, kind: error.kind, error: error.description))
         } catch {
             connection.close()
-            return .failed(.failed(job.host, kind: "probe_failed", error: "\(label): \(error)"))
+            return .failed(.failed(job.host, kind: .probeFailed, error: "\(label): \(error)"))
         }
     }
 }

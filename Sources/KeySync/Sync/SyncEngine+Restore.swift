@@ -73,7 +73,7 @@ extension SyncEngine {
             if let current = account.content { before.append(Snapshot(account: file.account, path: file.path, content: current)) }
             applies.append(AccountApply(account: file.account,
                                         write: FileWrite(path: file.path, expectedHash: account.contentHash, content: content)))
-            result.hashesBefore[file.path] = account.contentHash
+            result.noteHash(before: account.contentHash, account: file.account, path: file.path)
             result.changes.append("restore \(file.path) (\(content.count) bytes)")
         }
         if !applies.isEmpty {
@@ -81,7 +81,7 @@ extension SyncEngine {
             do {
                 try snapshot?(job.host, before)
             } catch {
-                return .failed(job.host, kind: "store_failed", error: "\(label): snapshot not recorded, nothing written: \(error)")
+                return .failed(job.host, kind: .storeFailed, error: "\(label): snapshot not recorded, nothing written: \(error)")
             }
             result.snapshots = before
             switch runApply(applies, on: probed.connection, job: job) {
@@ -89,7 +89,7 @@ extension SyncEngine {
             case .success(let outcomes):
                 // Every restore apply writes, so "done" (nothing written) cannot come back.
                 let applied = Self.collect(outcomes, for: applies)
-                result.hashesAfter = applied.written
+                result.noteWritten(applied.written, by: applies)
                 problems += applied.problems
                 // What was put back may hold blocks no role names now: the next push reads those accounts.
                 for apply in applies {
@@ -100,10 +100,10 @@ extension SyncEngine {
         }
         if !problems.isEmpty {
             result.status = .failed
-            result.errorKind = result.drift.contains { $0.kind == .lockoutRefused } ? DriftKind.lockoutRefused.rawValue : "restore_failed"
+            result.errorKind = result.drift.contains { $0.kind == .lockoutRefused } ? .lockoutRefused : .restoreFailed
             result.error = "\(label): " + problems.joined(separator: "; ")
         } else {
-            result.status = result.hashesAfter.isEmpty ? .ok : .changed
+            result.status = result.wroteFiles ? .changed : .ok
         }
         return result
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Converges (`push`) or checks (`check`) hosts: per host one connection,
 /// one probe, pure planning, and at most one apply.
@@ -84,7 +85,7 @@ public struct SyncEngine: Sendable {
         ParallelRunner(width: settings.parallel).run(jobs, onResult: onResult) { job in
             let started = DispatchTime.now()
             var result = cancellation.isCancelled
-                ? HostResult.failed(job.host, kind: "interrupted", error: "\(job.host): not started (interrupted)")
+                ? HostResult.failed(job.host, kind: .interrupted, error: "\(job.host): not started (interrupted)")
                 : converge(job, snapshot: snapshot)
             result.acceptedHostKey = hostKeys.acceptedKey(forHost: job.host)
             result.milliseconds = Int((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
@@ -109,13 +110,13 @@ public struct SyncEngine: Sendable {
         let plan = SyncPlanner.plan(probe: probe, accounts: job.accounts, scope: job.projectScope, options: options)
         var result = HostResult(host: job.host, status: .ok)
         if let failure = plan.failure {
-            result = .failed(job.host, kind: "plan_failed", error: "\(label): \(failure)")
+            result = .failed(job.host, kind: .planFailed, error: "\(label): \(failure)")
         }
         result.endpoint = Self.endpoint(job, connection)
         for account in plan.accounts {
             result.drift += account.drift
             result.seenKeys += account.seenKeys
-            if let path = account.path { result.hashesBefore[path] = account.oldHash }
+            if let path = account.path { result.noteHash(before: account.oldHash, account: account.account, path: path) }
             if let blocks = account.blocksBefore { result.accountBlocks[account.account] = blocks }
         }
         guard plan.failure == nil else { return result }
@@ -146,7 +147,7 @@ public struct SyncEngine: Sendable {
         do {
             try snapshot?(job.host, snapshots)
         } catch {
-            return .failed(job.host, kind: "store_failed", error: "\(label): snapshot not recorded, nothing written: \(error)")
+            return .failed(job.host, kind: .storeFailed, error: "\(label): snapshot not recorded, nothing written: \(error)")
         }
         result.snapshots = snapshots
 
@@ -160,7 +161,7 @@ public struct SyncEngine: Sendable {
         }
 
         let applied = Self.collect(outcomes, for: applies)
-        result.hashesAfter = applied.written
+        result.noteWritten(applied.written, by: applies)
         for account in plan.accounts {
             guard let path = account.path, applied.written[path] != nil, let new = account.newContent else { continue }
             result.accountBlocks[account.account] = AuthorizedKeysFile(bytes: new).managedBlocks.map(\.id)
@@ -169,7 +170,7 @@ public struct SyncEngine: Sendable {
         let errors = applied.problems
         if !errors.isEmpty {
             result.status = .failed
-            result.errorKind = result.drift.contains { $0.kind == .conflict } ? "conflict" : "apply_failed"
+            result.errorKind = result.drift.contains { $0.kind == .conflict } ? .conflict : .applyFailed
             result.error = "\(label): " + errors.joined(separator: "; ")
         } else {
             // Something was written: `changed`, even if drift push cannot repair remains (it is listed).
@@ -190,7 +191,7 @@ public struct SyncEngine: Sendable {
         let message = "\(label): " + reasons.joined(separator: "; ")
         result.error = result.error.map { $0 + "; " + message } ?? message
         if result.status != .failed {
-            result.errorKind = tooLarge.isEmpty ? "revocation_blocked" : "file_too_large"
+            result.errorKind = tooLarge.isEmpty ? .revocationBlocked : .fileTooLarge
             result.status = .failed
         }
     }
@@ -222,11 +223,11 @@ public struct SyncEngine: Sendable {
     static func writeRefusal(_ probe: HostProbe, job: HostJob) -> HostResult? {
         let label = job.endpoint.label
         if probe.euid != 0 {
-            return .failed(job.host, kind: "sudo_failed",
+            return .failed(job.host, kind: .sudoFailed,
                            error: "\(label): the probe did not run as root (euid \(probe.euid.map(String.init) ?? "?")); use become: sudo, or log in as root with become: none; nothing changed")
         }
         if !probe.hasSetpriv {
-            return .failed(job.host, kind: "apply_failed",
+            return .failed(job.host, kind: .applyFailed,
                            error: "\(label): setpriv (util-linux) is missing; keysync writes files as the account with it; nothing changed")
         }
         return nil
@@ -257,7 +258,7 @@ public struct SyncEngine: Sendable {
             return .failure(Failure(result: .failed(job.host, kind: error.kind,
                                                     error: "\(error.description) (during apply; the file is either old or new, never partial)")))
         } catch {
-            return .failure(Failure(result: .failed(job.host, kind: "apply_failed", error: "\(label): \(error)")))
+            return .failure(Failure(result: .failed(job.host, kind: .applyFailed, error: "\(label): \(error)")))
         }
     }
 
@@ -309,10 +310,10 @@ public struct SyncEngine: Sendable {
             } else {
                 reason = "sudo failed: \(stderr.prefix(300))"
             }
-            return .failed("", kind: "sudo_failed", error: "\(label): \(reason); nothing changed")
+            return .failed("", kind: .sudoFailed, error: "\(label): \(reason); nothing changed")
         }
         guard starts else {
-            return .failed("", kind: "probe_failed", error: "\(label): remote shell failed (exit \(reply.exitStatus)): \(stderr.prefix(300))")
+            return .failed("", kind: .probeFailed, error: "\(label): remote shell failed (exit \(reply.exitStatus)): \(stderr.prefix(300))")
         }
         return nil
     }
@@ -327,13 +328,12 @@ extension HostResult {
 }
 
 /// A flag shared between a signal handler and the workers.
-public final class Cancellation: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
+public final class Cancellation: Sendable {
+    private let cancelled = Mutex(false)
 
     public init() {}
 
-    public var isCancelled: Bool { lock.withLock { cancelled } }
+    public var isCancelled: Bool { cancelled.withLock { $0 } }
 
-    public func cancel() { lock.withLock { cancelled = true } }
+    public func cancel() { cancelled.withLock { $0 = true } }
 }

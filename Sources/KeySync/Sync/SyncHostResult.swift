@@ -22,8 +22,8 @@ public struct HostResult: Sendable {
     public var status: HostStatus
     /// Why the host failed, for people.
     public var error: String?
-    /// Short machine name of the failure (`host_unreachable`, `sudo_failed`, …).
-    public var errorKind: String?
+    /// Why the host failed, for machines (`error_kind`).
+    public var errorKind: HostFailureKind?
     /// What push changed (or, with --dry-run, would change).
     public var changes: [String] = []
     public var drift: [DriftItem] = []
@@ -32,9 +32,9 @@ public struct HostResult: Sendable {
     public var seenKeys: [SeenKey] = []
     /// Content before each write (taken before the write happened).
     public var snapshots: [Snapshot] = []
-    /// sha256 of the account files before and after (path → hash).
-    public var hashesBefore: [String: String] = [:]
-    public var hashesAfter: [String: String] = [:]
+    /// Each account's keys file the run read or wrote, by path: its sha256
+    /// before (`absent`: no file) and after a write.
+    public var files: [String: Store.FileHashRecord] = [:]
     /// Set when accept-new trusted this host's key during the run (also when
     /// the host failed after the handshake: the key is in known_hosts now).
     public var acceptedHostKey: AcceptedHostKey?
@@ -50,14 +50,29 @@ public struct HostResult: Sendable {
         self.status = status
     }
 
+    /// Whether the run wrote a keys file on the host.
+    var wroteFiles: Bool { files.values.contains { $0.hashAfter != nil } }
+
+    /// Notes the hash of `account`'s file at `path` before the run.
+    mutating func noteHash(before hash: String, account: String, path: String) {
+        files[path, default: Store.FileHashRecord(account: account, path: path)].hashBefore = hash
+    }
+
+    /// Notes the hashes an apply reported (`written`, by path), each for the account of its write.
+    mutating func noteWritten(_ written: [String: String], by applies: [AccountApply]) {
+        for apply in applies {
+            guard let path = apply.write?.path, let hash = written[path] else { continue }
+            files[path, default: Store.FileHashRecord(account: apply.account, path: path)].hashAfter = hash
+        }
+    }
+
     /// A failed host; failures that are drift kinds (`host_unreachable`,
     /// `sudo_failed`…) are also listed as a drift item so reports show them.
-    static func failed(_ host: String, kind: String, error: String) -> HostResult {
+    static func failed(_ host: String, kind: HostFailureKind, error: String) -> HostResult {
         var result = HostResult(host: host, status: .failed)
         result.error = error
         result.errorKind = kind
-        let driftKind = DriftKind(rawValue: kind) ?? (["command_timeout", "channel_failed"].contains(kind) ? .hostUnreachable : nil)
-        if let driftKind { result.drift = [DriftItem(account: "", kind: driftKind, detail: error)] }
+        if let driftKind = kind.driftKind { result.drift = [DriftItem(account: "", kind: driftKind, detail: error)] }
         return result
     }
 }

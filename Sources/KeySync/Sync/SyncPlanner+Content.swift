@@ -116,6 +116,7 @@ extension SyncPlanner {
         plan.newContent = new
 
         if let refusal = lockoutRefusal(account: name, old: file, new: new, options: options, ended: ended) {
+            plan.lockout = refusal
             plan.changes = plan.changes.filter { $0.hasPrefix("fix home") } + [refusal.change]
             plan.report(.lockoutRefused, refusal.detail, fingerprint: refusal.fingerprint)
             plan.diff = nil

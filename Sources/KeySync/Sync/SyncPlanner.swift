@@ -20,6 +20,9 @@ public struct AccountPlan: Sendable {
     /// Recorded with the blocks written, so a later run knows where stale
     /// ones may be left.
     public var blocksBefore: [ManagedBlockID]?
+    /// The lockout guard refused the new content: nothing is written to the
+    /// file (a `--fix-home` still applies); `changes` says why (`refused: …`).
+    var lockout: SyncPlanner.LockoutRefusal?
 
     init(account: String) { self.account = account }
 
@@ -229,7 +232,7 @@ public enum SyncPlanner {
             return
         }
         let content = planContent(desired, current: probe.content, options: options, scope: scope, into: &plan)
-        if plan.changes.contains(where: { $0.hasPrefix("refused:") }) {
+        if plan.lockout != nil {
             plan.apply = fixHome ? AccountApply(account: name, fixHome: true) : nil
             return
         }

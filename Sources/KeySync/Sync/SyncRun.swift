@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The JSON document of `push`/`check --json` (DESIGN.md): run id, one
 /// entry per host, and a summary.
@@ -176,16 +177,26 @@ public struct SyncRun: Sendable {
 /// `finish()` writes the rest: an interrupted run (SIGINT) keeps every host
 /// it finished; only a SIGKILL can lose the last batch (those hosts are
 /// probed again by the next run; nothing on them depends on it).
-final class ResultRecorder: @unchecked Sendable {
+final class ResultRecorder: Sendable {
     static let batchSize = 64
     static let batchDelay: TimeInterval = 0.5
 
+    /// Records not written yet, and when the oldest of them arrived.
+    private struct Pending {
+        var records: [Store.HostRecord] = []
+        var since: Date?
+
+        /// Takes every record, leaving none.
+        mutating func take() -> [Store.HostRecord] {
+            defer { (records, since) = ([], nil) }
+            return records
+        }
+    }
+
     private let store: Store?
     private let runID: Int64?
-    private let lock = NSLock()
-    private var pending: [Store.HostRecord] = []
-    private var pendingSince: Date?
-    private var firstError: Error?
+    private let pending = Mutex(Pending())
+    private let firstError = FirstError()
 
     init(store: Store?, runID: Int64?) {
         self.store = store
@@ -194,42 +205,22 @@ final class ResultRecorder: @unchecked Sendable {
 
     func record(_ result: HostResult, writes: Bool, scanned: Bool? = nil) {
         guard store != nil, runID != nil else { return }
-        let repaired = writes && result.status != .failed
-        var record = Store.HostRecord(
-            host: result.host,
-            status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: scanned,
-            error: result.error, errorKind: result.errorKind, milliseconds: result.milliseconds,
-            hashBefore: result.hashesBefore.values.sorted().first,
-            hashAfter: result.hashesAfter.values.sorted().first,
-            drift: result.drift.map {
-                Store.DriftRecord(account: $0.account, kind: $0.kind.rawValue, detail: $0.detail,
-                                  fingerprint: $0.fingerprint, fixed: repaired && $0.repairable)
-            },
-            changes: result.changes.map { Store.ChangeRecord(detail: $0) },
-            seenKeys: result.seenKeys.map {
-                Store.SeenKey(account: $0.account, fingerprint: $0.fingerprint, keyType: $0.type, comment: $0.comment, managed: $0.managed)
-            } + (result.acceptedHostKey.map { [Store.SeenKey(acceptedHostKey: $0)] } ?? []),
-            snapshots: [])
-        record.endpoint = result.endpoint
-        record.accountBlocks = result.accountBlocks.mapValues { $0.map { Store.BlockRef(project: $0.project, role: $0.role) } }
+        let record = Store.HostRecord(result, scanned: scanned, repaired: writes && result.status != .failed)
         let now = Date()
-        let batch: [Store.HostRecord] = lock.withLock {
-            pending.append(record)
-            if pendingSince == nil { pendingSince = now }
-            guard pending.count >= Self.batchSize || now.timeIntervalSince(pendingSince!) >= Self.batchDelay else { return [] }
-            defer { pending = []; pendingSince = nil }
-            return pending
+        let batch: [Store.HostRecord] = pending.withLock { pending in
+            pending.records.append(record)
+            let since = pending.since ?? now
+            pending.since = since
+            guard pending.records.count >= Self.batchSize || now.timeIntervalSince(since) >= Self.batchDelay else { return [] }
+            return pending.take()
         }
         write(batch)
     }
 
     /// Writes what is still pending, then throws the first error any write met.
     func finish() throws {
-        write(lock.withLock {
-            defer { pending = []; pendingSince = nil }
-            return pending
-        })
-        if let error = lock.withLock({ firstError }) { throw error }
+        write(pending.withLock { $0.take() })
+        try firstError.rethrow()
     }
 
     private func write(_ batch: [Store.HostRecord]) {
@@ -237,7 +228,7 @@ final class ResultRecorder: @unchecked Sendable {
         do {
             try store.recordHostResults(batch, runID: runID)
         } catch {
-            lock.withLock { if firstError == nil { firstError = error } }
+            firstError.keep(error)
         }
     }
 }

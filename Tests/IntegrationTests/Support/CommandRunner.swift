@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What a finished subprocess left behind.
 struct CommandResult: Sendable, CustomStringConvertible {
@@ -119,17 +120,13 @@ func spawnWithDefaultSignalMask(_ process: Process) throws {
 }
 
 /// Bytes read by the two reader threads, handed over under a lock.
-private final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var out = Data()
-    private var err = Data()
+private final class OutputCollector: Sendable {
+    private let output = Mutex((out: Data(), err: Data()))
 
-    func setStdout(_ data: Data) { lock.withLock { out = data } }
-    func setStderr(_ data: Data) { lock.withLock { err = data } }
+    func setStdout(_ data: Data) { output.withLock { $0.out = data } }
+    func setStderr(_ data: Data) { output.withLock { $0.err = data } }
 
     func snapshot() -> (String, String) {
-        lock.withLock {
-            (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-        }
+        output.withLock { (String(decoding: $0.out, as: UTF8.self), String(decoding: $0.err, as: UTF8.self)) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 
 /// One row of the fault table that `Scripts/faults` prints: the fault that
 /// was injected, what keysync must do, what it did, and whether that passed.
@@ -93,14 +94,14 @@ final class FaultCheck: @unchecked Sendable {
 
 /// Appends rows to `$KEYSYNC_FAULTS_REPORT`.
 enum FaultReport {
-    private static let lock = NSLock()
+    private static let lock = Mutex(())
 
     static func append(_ row: FaultRow) {
         guard let path = ProcessInfo.processInfo.environment["KEYSYNC_FAULTS_REPORT"], !path.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(row) else { return }
-        lock.withLock {
+        lock.withLock { _ in
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else { return }
             defer { close(fd) }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The real-sshd test fleet that `Scripts/testfleet` runs on loopback
 /// addresses (see README.md, "How the test fleet works").
@@ -243,16 +244,13 @@ enum TestFleetError: Error, CustomStringConvertible {
     }
 }
 
-/// A value behind an `NSLock`, for process-wide test state.
-final class LockedState<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
+/// A value behind a `Mutex` that closures can share (a `Mutex` itself cannot be captured by an escaping closure).
+final class LockedState<Value>: Sendable {
+    private let value: Mutex<Value>
 
-    init(_ value: Value) { self.value = value }
+    init(_ value: sending Value) { self.value = Mutex(value) }
 
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
+    func withLock<R, E: Error>(_ body: (inout sending Value) throws(E) -> sending R) throws(E) -> sending R {
+        try value.withLock(body)
     }
 }

@@ -44,7 +44,9 @@ enum ReportFixture {
             Store.HostRecord(host: "db-1", status: .ok, milliseconds: 700, seenKeys: [bobOnDB]),
         ])
         let second = try recordRun(store, "push", at: hour(1), [
-            Store.HostRecord(host: "web-1", status: .changed, milliseconds: 1200, hashBefore: SHA256Digest.hex(before), hashAfter: "ab12", drift: [
+            Store.HostRecord(host: "web-1", status: .changed, milliseconds: 1200, hashBefore: SHA256Digest.hex(before), hashAfter: "ab12",
+                             files: [Store.FileHashRecord(account: "usersample", path: usersampleFile, hashBefore: SHA256Digest.hex(before), hashAfter: "ab12")],
+                             drift: [
                 Store.DriftRecord(account: "usersample", kind: "missing_key", detail: "kp-usersample", fingerprint: alice, fixed: true),
                 mode("0644", fixed: true),
             ], changes: [

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KeySync
+import Synchronization
 
 /// The orchestrator without sshd: bad input, hosts that refuse connections,
 /// and the end of a rotation (retirement, inventory update) on a store whose
@@ -203,22 +204,21 @@ import Testing
 }
 
 /// Collects rotation events from worker threads.
-final class EventLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var events: [RotationEvent] = []
+final class EventLog: Sendable {
+    private let events = Mutex<[RotationEvent]>([])
 
-    func append(_ event: RotationEvent) { lock.withLock { events.append(event) } }
+    func append(_ event: RotationEvent) { events.withLock { $0.append(event) } }
 
     /// `step wave count` per started step.
     var steps: [String] {
-        lock.withLock {
+        events.withLock { events in
             events.compactMap { if case let .stepStarted(step, wave, count) = $0 { "\(step.rawValue) \(wave) \(count)" } else { nil } }
         }
     }
 
     /// `step host` per finished pair.
     var pairs: [String] {
-        lock.withLock {
+        events.withLock { events in
             events.compactMap { if case let .pairFinished(pair, step, _) = $0 { "\(step.rawValue) \(pair.host)" } else { nil } }
         }
     }

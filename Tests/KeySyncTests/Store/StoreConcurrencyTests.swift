@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import KeySync
+import Synchronization
 
 @Suite struct StoreConcurrencyTests {
     /// Like a cron `check` while an operator runs `push`: two independent
@@ -86,9 +87,8 @@ extension StoreConcurrencyTests {
 }
 
 /// Errors gathered from worker threads.
-final class Failures: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [String] = []
-    func append(_ item: String) { lock.withLock { items.append(item) } }
-    var all: [String] { lock.withLock { items } }
+final class Failures: Sendable {
+    private let items = Mutex<[String]>([])
+    func append(_ item: String) { items.withLock { $0.append(item) } }
+    var all: [String] { items.withLock { $0 } }
 }

@@ -49,7 +49,7 @@ import Testing
         let run = try store.beginRun(command: "push")
         let key = AcceptedHostKey(host: "web-1", address: "10.0.0.11", port: 2222, keyType: "ssh-ed25519",
                                   fingerprint: "SHA256:hostKeyOfWeb1", knownHosts: "/k/known_hosts")
-        var result = HostResult.failed("web-1", kind: "auth_failed", error: "web-1: authentication failed")
+        var result = HostResult.failed("web-1", kind: .authFailed, error: "web-1: authentication failed")
         result.acceptedHostKey = key
         let recorder = ResultRecorder(store: store, runID: run)
         recorder.record(result, writes: true)

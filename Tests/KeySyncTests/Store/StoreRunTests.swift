@@ -40,6 +40,25 @@ import Testing
         }
     }
 
+    @Test func fileHashesAreRecordedPerAccountAndGoWithTheirHostResult() throws {
+        let store = try Store.inMemory()
+        let runID = try store.beginRun(command: "push")
+        let files = [Store.FileHashRecord(account: "usersample", path: "/home/usersample/.ssh/authorized_keys", hashBefore: "aa", hashAfter: "bb"),
+                     Store.FileHashRecord(account: "billing", path: "/home/billing/.ssh/authorized_keys", hashBefore: "absent")]
+        try store.recordHostResult(Store.HostRecord(host: "web-1", status: .changed, files: files), runID: runID)
+        let read = try store.fileHashes(runID: runID)
+        #expect(read.map(\.account) == ["billing", "usersample"])
+        #expect(read[0] == Store.FileHash(runID: runID, host: "web-1", account: "billing", path: "/home/billing/.ssh/authorized_keys",
+                                          hashBefore: "absent", hashAfter: nil))
+        #expect(read[1].hashBefore == "aa" && read[1].hashAfter == "bb")
+        // Recording the host again replaces its files; deleting the run takes them along.
+        try store.recordHostResult(Store.HostRecord(host: "web-1", status: .ok, files: [files[1]]), runID: runID)
+        #expect(try store.fileHashes(runID: runID).map(\.account) == ["billing"])
+        try store.finishRun(id: runID, finishedAt: hour(0))
+        #expect(try store.prune(keepingRunsNewerThan: Date().addingTimeInterval(60)).runs == 1)
+        #expect(try store.fileHashes(runID: runID).isEmpty)
+    }
+
     @Test func recordingAHostAgainReplacesItsResult() throws {
         let store = try Store.inMemory()
         let runID = try store.beginRun(command: "check")

@@ -110,7 +110,7 @@ import Testing
         do {
             _ = try verifier.verify(endpoint, blob: other.blob)
         } catch let error as SSHError {
-            #expect(error.kind == "host_key_mismatch")
+            #expect(error.kind == .hostKeyMismatch)
             #expect(error.description.contains("the host key keysync recorded (\(hostKey.type) \(hostKey.fingerprint))"))
         }
     }

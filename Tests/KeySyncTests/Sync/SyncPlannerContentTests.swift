@@ -222,6 +222,7 @@ import Testing
         #expect(refused.apply == nil)
         #expect(refused.changes.count == 1)
         #expect(refused.changes.first?.hasPrefix("refused:") == true)
+        #expect(refused.lockout?.fingerprint == a.fingerprint && refused.lockout?.change == refused.changes.first)
         #expect(refused.drift.contains { $0.kind == .lockoutRefused && $0.fingerprint == a.fingerprint })
         #expect(refused.drift.allSatisfy { !$0.repairable })
         #expect(refused.diff == nil)
@@ -230,7 +231,7 @@ import Testing
         forced.force = true
         let plan = try F.single(account, target, options: forced)
         #expect(plan.apply?.write?.content == F.bytes(block([line(b)], project: "admin", role: "ops")))
-        #expect(!plan.drift.contains { $0.kind == .lockoutRefused })
+        #expect(!plan.drift.contains { $0.kind == .lockoutRefused } && plan.lockout == nil)
     }
 
     @Test func theLoginKeyOfAnotherUserIsNotProtected() throws {
@@ -260,6 +261,7 @@ import Testing
         #expect(refused.apply == nil)
         #expect(refused.drift.contains { $0.kind == .lockoutRefused })
         #expect(refused.changes.first?.contains("no keys") == true)
+        #expect(refused.lockout?.detail == "would remove every key of usersample")
 
         let forced = try F.single(account, target, options: PlanOptions(force: true))
         #expect(forced.apply?.write?.content == F.bytes(block([])))

@@ -16,11 +16,12 @@ extension Store {
         /// The probe succeeded: this result's drift is the whole picture of the host.
         public var scanned: Bool
         public var error: String?
-        /// Typed failure reason, e.g. `host_key_mismatch`, `timeout`, `conflict`.
+        /// Why the host failed: a ``HostFailureKind`` raw value, e.g. `host_key_mismatch`, `command_timeout`, `conflict`.
         public var errorKind: String?
         /// Wall time spent on the host, in milliseconds.
         public var milliseconds: Int
-        /// SHA-256 hex of the file before and after the run (equal when unchanged).
+        /// SHA-256 hex of the file before and after the run (equal when
+        /// unchanged), when the host has one file; per file: ``Store/FileHash``.
         public var hashBefore: String?
         public var hashAfter: String?
         public var recordedAt: Date
@@ -36,6 +37,30 @@ extension Store {
             public static let host = Column(CodingKeys.host)
             public static let status = Column(CodingKeys.status)
             public static let scanned = Column(CodingKeys.scanned)
+        }
+    }
+
+    /// One keys file a run read or wrote on a host (table `file_hashes`).
+    public struct FileHash: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+        public static let databaseTableName = "file_hashes"
+        public var runID: Int64
+        public var host: String
+        public var account: String
+        public var path: String
+        /// SHA-256 hex before the run; `absent` when there was no file.
+        public var hashBefore: String?
+        /// SHA-256 hex of what the run wrote; `nil` when it did not write the file.
+        public var hashAfter: String?
+
+        enum CodingKeys: String, CodingKey {
+            case runID = "run_id", host, account, path, hashBefore = "hash_before", hashAfter = "hash_after"
+        }
+
+        public enum Columns {
+            public static let runID = Column(CodingKeys.runID)
+            public static let host = Column(CodingKeys.host)
+            public static let account = Column(CodingKeys.account)
+            public static let path = Column(CodingKeys.path)
         }
     }
 }

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// What the verifier does when the known_hosts file itself is the problem:
+/// the host fails `known_hosts_failed` (the controller's file), never
+/// `auth_failed` (the identity was never tried), and nothing is trusted.
+@Suite struct HostKeyVerifierTests {
+    static func endpoint(_ policy: HostKeyPolicy) -> SSHEndpoint {
+        SSHEndpoint(name: "web-1", address: "10.0.0.11", port: 22, user: "ops", hostKeyPolicy: policy)
+    }
+
+    @Test func acceptNewThatCannotAppendTrustsNothing() throws {
+        let folder = try TemporaryFolder("keysync-known-hosts")
+        defer { folder.remove() }
+        let path = folder.file("missing-folder/known_hosts").path
+        let key = try SyncKeys.ed25519()
+        let verifier = HostKeyVerifier()
+        #expect {
+            _ = try verifier.verify(Self.endpoint(.acceptNew(path: path)), blob: key.blob)
+        } throws: { error in
+            guard let error = error as? SSHError, case .knownHosts(path, let reason) = error else { return false }
+            return error.kind == .knownHostsFailed && reason.hasPrefix("cannot append the host key: ")
+                && error.description.hasSuffix("the host key is not trusted, nothing was sent")
+        }
+        #expect(verifier.acceptedKey(forHost: "web-1") == nil)
+        // Still unknown: the next try appends again (and fails the same way), it never passes.
+        #expect(throws: SSHError.self) { try verifier.verify(Self.endpoint(.acceptNew(path: path)), blob: key.blob) }
+    }
+
+    @Test func anUnreadableKnownHostsFileIsNotAnIdentityError() throws {
+        let folder = try TemporaryFolder("keysync-known-hosts")
+        defer { folder.remove() }
+        // A folder where the file should be: it exists but cannot be read, even as root.
+        let path = folder.file("known_hosts").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let key = try SyncKeys.ed25519()
+        #expect {
+            _ = try HostKeyVerifier().verify(Self.endpoint(.knownHosts(path: path)), blob: key.blob)
+        } throws: { error in
+            (error as? SSHError)?.kind == .knownHostsFailed
+                && (error as? SSHError)?.description == "known_hosts \(path): the file is not readable; the host key is not trusted, nothing was sent"
+        }
+    }
+}
