@@ -26,10 +26,10 @@ import Testing
         #expect(doctor.selection.project == ["a", "b"] && doctor.selection.host == ["h1"] && doctor.selection.group == ["web"])
         #expect(doctor.account == "usersample" && doctor.key == "kp-usersample")
         #expect(doctor.sshdLog == ["/var/log/a", "/var/log/b"] && doctor.logLines == 3)
-        #expect(doctor.tryLogin == "id" && doctor.parallel == 8 && doctor.fix && doctor.json && doctor.verbose)
+        #expect(doctor.tryLogin == "id" && doctor.parallelOption.parallel == 8 && doctor.fix && doctor.output.json && doctor.verbose)
         #expect(doctor.inventoryOption.inventory == "i.yml" && doctor.databaseOption.db == "k.db")
         let plain = try parse([])
-        #expect(plain.logLines == 10 && !plain.json && !plain.fix && plain.account == nil && plain.sshdLog.isEmpty)
+        #expect(plain.logLines == 10 && !plain.output.json && !plain.fix && plain.account == nil && plain.sshdLog.isEmpty)
     }
 
     @Test func validation() {

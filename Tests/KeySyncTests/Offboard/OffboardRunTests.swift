@@ -166,7 +166,7 @@ import Testing
         let command = try #require(try KeySyncCommand.parseAsRoot(["offboard", "bob", "--dry-run", "--json", "--force",
                                                                      "--parallel", "8", "--inventory", "i.yml", "--db", "k.db"])
             as? KeySyncCommand.Offboard)
-        #expect(command.person == "bob" && command.dryRun && command.json && command.force && command.parallel == 8)
+        #expect(command.person == "bob" && command.dryRun && command.output.json && command.force && command.parallelOption.parallel == 8)
         #expect(command.inventoryOption.inventory == "i.yml" && command.databaseOption.db == "k.db")
         #expect(throws: (any Error).self) { try KeySyncCommand.parseAsRoot(["offboard"]) }
         #expect(throws: (any Error).self) { try KeySyncCommand.parseAsRoot(["offboard", "bob", "--parallel", "0"]) }

@@ -22,7 +22,7 @@ import Testing
         let start = try parse(["kp-usersample", "--new-key", "new.pub", "--verify-identity", "new", "--project", "a",
                                "--project", "b", "--canary", "2", "--parallel", "8", "--json"])
         #expect(start.key == "kp-usersample" && start.newKey == "new.pub" && start.verifyIdentity == "new")
-        #expect(start.project == ["a", "b"] && start.canary == 2 && start.parallel == 8 && start.json && start.status == nil)
+        #expect(start.project == ["a", "b"] && start.canary == 2 && start.parallelOption.parallel == 8 && start.output.json && start.status == nil)
         #expect(try parse(["--resume", "7"]).resume == 7)
         #expect(try parse(["--resume", "7", "--verify-identity", "k"]).verifyIdentity == "k")
         #expect(try parse(["--status"]).status == 0)

@@ -23,7 +23,7 @@ import Testing
 
     @Test func parsesTheHostAndItsFlags() throws {
         let command = try parse(["web-9", "--dry-run", "--force", "--json", "--db", "k.db", "--inventory", "i.yml"])
-        #expect(command.host == "web-9" && command.dryRun && command.force && command.json && !command.forget)
+        #expect(command.host == "web-9" && command.dryRun && command.force && command.output.json && !command.forget)
         #expect(try parse(["web-9", "--forget"]).forget)
         #expect(message([]) == "Missing expected argument '<host>'")
         #expect(message(["web-9", "--forget", "--dry-run"]) == "--forget contacts nothing: it cannot be combined with --dry-run or --force")
