@@ -6,16 +6,7 @@ import Testing
 
 @Suite struct RotationCLITests {
     func parse(_ arguments: [String]) throws -> KeySyncCommand.Rotate {
-        try #require(try KeySyncCommand.parseAsRoot(["rotate"] + arguments) as? KeySyncCommand.Rotate)
-    }
-
-    func message(_ arguments: [String]) -> String {
-        do {
-            _ = try KeySyncCommand.parseAsRoot(["rotate"] + arguments)
-            return "parsed"
-        } catch {
-            return KeySyncCommand.message(for: error)
-        }
+        try parseCommand(KeySyncCommand.Rotate.self, ["rotate"] + arguments)
     }
 
     @Test func parsesAStartAResumeAndAStatus() throws {
@@ -40,7 +31,7 @@ import Testing
         (["kp", "--status"], "--status only shows a rotation; it takes no KEY and no other option but --db and --json"),
     ])
     func badUsageIsExplained(_ arguments: [String], _ expected: String) {
-        #expect(message(arguments) == expected)
+        #expect(parseError(["rotate"] + arguments) == expected)
     }
 
     @Test func statusAndBadInputExitCodes() throws {
