@@ -27,9 +27,9 @@ import Testing
         let good = 20, hanging = 21
         try fleet.removeFaultAccounts([good, hanging])
         let world = try FaultWorld(fleet)
-        let silent = try SilentListener(address: fleet.spareAddress(11))
+        let silent = try TestListener(.silent, address: fleet.spareAddress(11))
         defer { silent.stop() }
-        let banner = try BannerThenCloseListener(address: fleet.spareAddress(12))
+        let banner = try TestListener(.bannerThenClose, address: fleet.spareAddress(12))
         defer { banner.stop() }
         try world.writeInventory(.init(
             hosts: [good, hanging],
