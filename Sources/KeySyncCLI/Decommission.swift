@@ -34,8 +34,7 @@ extension KeySyncCommand {
         @Flag(name: .long, help: "Allow removals the lockout guard refuses (keysync's own login key, an account's last keys).")
         var force = false
 
-        @Flag(name: .long, help: "Print one JSON document instead of text.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if forget && (dryRun || force) { throw ValidationError("--forget contacts nothing: it cannot be combined with --dry-run or --force") }
@@ -49,13 +48,9 @@ extension KeySyncCommand {
                     : try KeySync.Decommission.run(host: host, inventory: inventory, store: store, dryRun: dryRun,
                                                    force: force, passphrase: Passphrase.prompt)
             }
-            if json {
-                print(try JSONOutput.string(report))
-            } else {
-                print(report.text(), terminator: "")
-                if report.errorKind == .hostKeyMismatch {
-                    printError("hint: a rebuilt machine holds none of keysync's blocks; `keysync decommission \(host) --forget` records it as gone")
-                }
+            try output.print(report, text: report.text())
+            if !output.json && report.errorKind == .hostKeyMismatch {
+                printError("hint: a rebuilt machine holds none of keysync's blocks; `keysync decommission \(host) --forget` records it as gone")
             }
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }

@@ -36,14 +36,12 @@ extension KeySyncCommand {
         @Option(name: .customLong("try-login"), help: ArgumentHelp("Also log in as each account with this private key (before probing) and quote the server's answer.", valueName: "private-key"))
         var tryLogin: String?
 
-        @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
-        var parallel: Int?
+        @OptionGroup var parallelOption: ParallelOption
 
         @Flag(name: .long, help: "Apply the safe fixes (owners, modes, unlock of accounts the inventory creates), record them, and examine again.")
         var fix = false
 
-        @Flag(name: .long, help: "Print one JSON document instead of text.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         @Flag(name: .long, help: "Text output: also show info findings (the sshd log lines, logins that worked).")
         var verbose = false
@@ -51,7 +49,6 @@ extension KeySyncCommand {
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
-            if let parallel, parallel < 1 || parallel > 1024 { throw ValidationError("--parallel must be between 1 and 1024") }
             if logLines < 0 || logLines > 1000 { throw ValidationError("--log-lines must be between 0 and 1000") }
         }
 
@@ -81,19 +78,18 @@ extension KeySyncCommand {
                     throw ExitCode(1)
                 }
             }
-            let selectionText = (selection.project.map { "--project \($0)" } + selection.host.map { "--host \($0)" }
-                + selection.group.map { "--group \($0)" } + [account.map { "--account \($0)" }, key.map { "--key \($0)" }].compactMap { $0 })
+            let selectionText = (selection.arguments + [account.map { "--account \($0)" }, key.map { "--key \($0)" }].compactMap { $0 })
                 .joined(separator: " ")
             let run = DoctorRun(inventory: inventory, targets: targets, options: DoctorRun.Options(
-                parallel: parallel ?? inventory.parallel, key: key,
+                parallel: parallelOption.width(for: inventory), key: key,
                 diagnostics: ProbeScript.Diagnostics(logPaths: sshdLog, logLines: logLines), tryLogin: tryLogin,
                 rotations: rotations, fix: fix, selectionText: selectionText, logger: logging.logger))
-            let report = try ProgressLine.interruptible(showing: !json && logging.quiet) { cancellation, progress in
+            let report = try ProgressLine.interruptible(showing: !output.json && logging.quiet) { cancellation, progress in
                 try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, host in
                     progress.update(done: done.done, total: done.total, failed: host.status == .failed)
                 }
             }
-            print(json ? try JSONOutput.string(report) : report.text(verbose: verbose), terminator: json ? "\n" : "")
+            try output.print(report, text: report.text(verbose: verbose))
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }
     }

@@ -24,8 +24,7 @@ extension KeySyncCommand {
         @Option(help: "At most this many runs.")
         var limit = 20
 
-        @Flag(name: .long, help: "Print one JSON document instead of a table.")
-        var json = false
+        @OptionGroup var output: TableOutputOptions
 
         func validate() throws {
             if account != nil && host == nil { throw ValidationError("--account needs --host") }
@@ -47,7 +46,7 @@ extension KeySyncCommand {
                 }
                 return HistoryReport.runs(try store.runs(commands: commands, limit: limit))
             }
-            return json ? history.json() : history.text()
+            return output.json ? history.json() : history.text()
         }
     }
 }

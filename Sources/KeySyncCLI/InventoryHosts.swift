@@ -12,14 +12,13 @@ extension KeySyncCommand {
 
         @OptionGroup var inventoryOption: InventoryOption
         @OptionGroup var selection: SelectionOptions
-        @Flag(name: .long, help: "Print one JSON document instead of a table.")
-        var json = false
+        @OptionGroup var output: TableOutputOptions
 
         func run() throws {
             let inventory = try inventoryOption.loadInventory()
             let targets = try selection.targets(in: inventory)
             if targets.isEmpty { printError("no host has managed accounts in this selection") }
-            print(json ? try Self.json(targets, of: inventory) : Self.table(targets))
+            print(output.json ? try Self.json(targets, of: inventory) : Self.table(targets))
         }
 
         /// One row per key of each block of each account of each host; `-` for an empty block.

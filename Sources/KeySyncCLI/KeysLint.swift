@@ -14,12 +14,11 @@ extension KeySyncCommand {
         @Argument(help: "The authorized_keys file.")
         var file: String
 
-        @Flag(help: "Print one JSON document instead of a table.")
-        var json = false
+        @OptionGroup var output: TableOutputOptions
 
         func run() throws {
             let report = LintReport(file: AuthorizedKeysFile(bytes: try KeyImporter.readFile(file)), now: Date())
-            print(json ? report.json() : report.text())
+            print(output.json ? report.json() : report.text())
             if report.hasProblems { throw ExitCode(2) }
         }
     }

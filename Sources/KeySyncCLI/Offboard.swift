@@ -32,37 +32,29 @@ extension KeySyncCommand {
         @Flag(name: .long, help: "Allow what the lockout guard refuses (removing the key keysync logs in with).")
         var force = false
 
-        @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
-        var parallel: Int?
+        @OptionGroup var parallelOption: ParallelOption
 
-        @Flag(name: .long, help: "Print one JSON document instead of text.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         @OptionGroup var logging: LoggingOptions
-
-        func validate() throws {
-            if let parallel, parallel < 1 || parallel > 1024 {
-                throw ValidationError("--parallel must be between 1 and 1024")
-            }
-        }
 
         func run() throws {
             let inventory = try inventoryOption.loadInventory()
             var offboard: OffboardRun
             do {
-                offboard = try OffboardRun(inventory: inventory, person: person, dryRun: dryRun, force: force, parallel: parallel)
+                offboard = try OffboardRun(inventory: inventory, person: person, dryRun: dryRun, force: force, parallel: parallelOption.parallel)
             } catch {
                 if case .notLeft(let diagnostic) = error { printStyled(diagnostic.rendered()) } else { printError(error.description) }
                 throw ExitCode(1)
             }
             offboard.settings.logger = logging.logger
-            let store = try exitOnError { try Store(path: databaseOption.resolvedDatabasePath) }
-            let report = try ProgressLine.interruptible(showing: !json && logging.quiet) { cancellation, progress in
+            let store = try databaseOption.openOrCreateStore()
+            let report = try ProgressLine.interruptible(showing: !output.json && logging.quiet) { cancellation, progress in
                 try offboard.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, outcome in
                     progress.update(done: done.done, total: done.total, failed: outcome.result.status == .failed)
                 }
             }
-            print(json ? try JSONOutput.string(report) : report.text(), terminator: json ? "\n" : "")
+            try output.print(report, text: report.text())
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }
     }

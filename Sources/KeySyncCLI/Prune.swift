@@ -16,8 +16,7 @@ extension KeySyncCommand {
         @Option(help: "Keep runs newer than this: an age (90d, 12w…) or an ISO 8601 date in the past.")
         var keep: String
 
-        @Flag(name: .long, help: "Print one JSON document instead of text.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard let spec = TimeSpec(keep) else { throw ValidationError("--keep: expected \(TimeSpec.expected), got \"\(keep)\"") }
@@ -33,7 +32,7 @@ extension KeySyncCommand {
             let store = try databaseOption.openStore()
             let cutoff = TimeSpec(keep)!.date(relativeTo: now)
             let report = PruneReport(cutoff: cutoff, result: try exitOnError { try store.prune(keepingRunsNewerThan: cutoff) })
-            return json ? report.json() : report.text()
+            return output.json ? report.json() : report.text()
         }
     }
 }

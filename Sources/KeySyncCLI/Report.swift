@@ -83,36 +83,3 @@ extension KeySyncCommand {
         }
     }
 }
-
-// Shared by report, where, history, prune and restore.
-
-extension DatabaseOption {
-    /// Opens the database, which must exist (these commands only read what
-    /// `push` and `check` recorded); on failure prints why and exits 1.
-    func openStore() throws -> Store {
-        let path = resolvedDatabasePath
-        guard FileManager.default.fileExists(atPath: path) else {
-            printError("error: no keysync database at \(path); run `keysync check` first, or name it with --db or KEYSYNC_DB")
-            throw ExitCode(1)
-        }
-        return try exitOnError { try Store(path: path) }
-    }
-}
-
-/// Runs `body`; an error other than an exit code is printed as `error: …` and exits 1.
-func exitOnError<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let exit as ExitCode {
-        throw exit
-    } catch {
-        printError("error: \(error)")
-        throw ExitCode(1)
-    }
-}
-
-/// Prints `text` as is, or with `output` writes it there atomically with `mode`.
-func emit(_ text: String, to output: String?, mode: UInt16) throws {
-    guard let output else { return print(text, terminator: "") }
-    try exitOnError { try AtomicFile.write(Array(text.utf8), to: output, mode: mode) }
-}

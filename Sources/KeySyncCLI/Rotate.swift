@@ -36,11 +36,9 @@ extension KeySyncCommand {
         @Option(name: .long, help: "Hosts that go through all three phases first; a failure there stops the rotation before other hosts are touched.")
         var canary = 0
 
-        @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
-        var parallel: Int?
+        @OptionGroup var parallelOption: ParallelOption
 
-        @Flag(name: .long, help: "Print one JSON document instead of text.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         @Option(name: .long, help: ArgumentHelp("Continue rotation ID where it stopped.", valueName: "id"))
         var resume: Int64?
@@ -49,10 +47,9 @@ extension KeySyncCommand {
         var status: Int64? = nil
 
         func validate() throws {
-            if let parallel, parallel < 1 || parallel > 1024 { throw ValidationError("--parallel must be between 1 and 1024") }
             if canary < 0 { throw ValidationError("--canary must be 0 or more") }
             if status != nil {
-                guard key == nil, newKey == nil, verifyIdentity == nil, project.isEmpty, canary == 0, resume == nil, parallel == nil else {
+                guard key == nil, newKey == nil, verifyIdentity == nil, project.isEmpty, canary == 0, resume == nil, parallelOption.parallel == nil else {
                     throw ValidationError("--status only shows a rotation; it takes no KEY and no other option but --db and --json")
                 }
             } else if resume != nil {
@@ -68,16 +65,16 @@ extension KeySyncCommand {
         func run() throws {
             if let status {
                 let report = try exitOnError { try RotationRun.status(of: try databaseOption.openStore(), id: status == 0 ? nil : status) }
-                print(json ? try JSONOutput.string(report) : report.text(verbose: true), terminator: json ? "\n" : "")
+                try output.print(report, text: report.text(verbose: true))
                 return
             }
             let inventory = try inventoryOption.loadInventory()
-            let store = try resume == nil ? exitOnError { try Store(path: databaseOption.resolvedDatabasePath) } : databaseOption.openStore()
+            let store = try resume == nil ? databaseOption.openOrCreateStore() : databaseOption.openStore()
             let cancellation = Cancellation()
             let interrupt = InterruptHandler { cancellation.cancel() }
             defer { interrupt.restore() }
-            let progress = RotationProgress(enabled: isatty(STDERR_FILENO) != 0 && !json)
-            let rotation = RotationRun(inventory: inventory, store: store, parallel: parallel, cancellation: cancellation,
+            let progress = RotationProgress(enabled: isatty(STDERR_FILENO) != 0 && !output.json)
+            let rotation = RotationRun(inventory: inventory, store: store, parallel: parallelOption.parallel, cancellation: cancellation,
                                        passphrase: { Passphrase.prompt($0) }, events: { progress.show($0) })
             let report = try exitOnError {
                 if let resume { return try rotation.resume(id: resume, keyName: key, newKeyPath: newKey, verifyIdentity: verifyIdentity) }
@@ -85,7 +82,7 @@ extension KeySyncCommand {
                                                 projects: project, canary: canary))
             }
             progress.finish()
-            print(json ? try JSONOutput.string(report) : report.text(), terminator: json ? "\n" : "")
+            try output.print(report, text: report.text())
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }
     }

@@ -22,8 +22,7 @@ extension KeySyncCommand {
         @Argument(help: "A SHA256: fingerprint, a public key file or line, or an inventory key name.")
         var key: String
 
-        @Flag(name: .long, help: "Print one JSON document instead of a table.")
-        var json = false
+        @OptionGroup var output: TableOutputOptions
 
         func run() throws {
             print(try render(), terminator: "")
@@ -35,7 +34,7 @@ extension KeySyncCommand {
             let store = try databaseOption.openStore()
             let report = KeyLocationReport(fingerprint: fingerprint, label: label,
                                            sightings: try exitOnError { try store.whereKey(fingerprint: fingerprint) })
-            return json ? report.json() : report.text()
+            return output.json ? report.json() : report.text()
         }
 
         /// Why KEY names no key.

@@ -17,7 +17,7 @@ import Testing
     func prepare(_ host: Int, _ workspace: Workspace, before: String? = nil, extraHosts: String = "",
                  adminKey: TestFleet.KeyKind = .ed25519, create: Bool = true,
                  sourceLocation: SourceLocation = #_sourceLocation) throws -> Inventory {
-        try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; rm -rf /home/usersample; groupdel usersample 2>/dev/null; true"])
+        try fleet.removeAccounts(on: [host])
         // An sshd_config left edited by an interrupted run goes back first.
         if try fleet.exec(host: host, ["sh", "-c", "[ -f \(Self.savedConfig) ] && cp \(Self.savedConfig) \(Self.config) && rm \(Self.savedConfig)"]).succeeded {
             try reloadSSHD(host)

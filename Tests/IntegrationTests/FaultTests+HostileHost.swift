@@ -12,15 +12,9 @@ extension FaultTests {
     static let hostHost = 28
 
     /// Starts every hostile-host test from the same state: fault accounts
-    /// gone, the host's stock sshd_config, `fz0` created by a push of `ka`.
-    private func hostileWorld(_ inventory: String = "a.yml") throws -> FaultWorld {
-        let host = Self.hostHost
-        try fleet.removeFaultAccounts([host])
-        let world = try FaultWorld(fleet)
-        try world.writeInventory(inventory, .init(hosts: [host], keys: ["ka"]))
-        let push = try world.keysync("push", inventory: inventory)
-        try #require(push.status == 0, "\(push)")
-        return world
+    /// gone, `fz0` created by a push of `ka` (`a.yml`).
+    private func hostileWorld(name: String = #function, sourceLocation: SourceLocation = #_sourceLocation) throws -> FaultWorld {
+        try FaultWorld.pushed(fleet, hosts: [Self.hostHost], name: name, sourceLocation: sourceLocation)
     }
 
     /// `usermod -c` puts text in fz0's GECOS field that once forged probe

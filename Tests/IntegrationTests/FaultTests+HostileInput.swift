@@ -21,13 +21,8 @@ extension FaultTests {
     /// escapes, and the line itself is kept byte for byte.
     @Test func hostileKeyCommentFromTheAccountIsPrintedEscaped() throws {
         let host = Self.hostileHost
-        try fleet.removeFaultAccounts([host])
         defer { try? fleet.removeFaultAccounts([host]) }
-        let world = try FaultWorld(fleet)
-        try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka"]))
-        try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka", "kb"]))
-        let setup = try world.keysync("push", inventory: "a.yml")
-        try #require(setup.status == 0, "\(setup)")
+        let world = try FaultWorld.pushed(fleet, hosts: [host])
 
         try world.workspace.generateKey("planted")
         let planted = try world.workspace.publicKey("planted")

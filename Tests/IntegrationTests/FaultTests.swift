@@ -27,9 +27,9 @@ import Testing
         let good = 20, hanging = 21
         try fleet.removeFaultAccounts([good, hanging])
         let world = try FaultWorld(fleet)
-        let silent = try SilentListener(address: fleet.spareAddress(11))
+        let silent = try TestListener(.silent, address: fleet.spareAddress(11))
         defer { silent.stop() }
-        let banner = try BannerThenCloseListener(address: fleet.spareAddress(12))
+        let banner = try TestListener(.bannerThenClose, address: fleet.spareAddress(12))
         defer { banner.stop() }
         try world.writeInventory(.init(
             hosts: [good, hanging],
@@ -109,12 +109,7 @@ import Testing
     @Test func sudoThatAsksForAPasswordOrIsMissingChangesNothing() throws {
         let needsPassword = 24, missing = 25
         let hosts = [needsPassword, missing]
-        try fleet.removeFaultAccounts(hosts)
-        let world = try FaultWorld(fleet)
-        try world.writeInventory("a.yml", .init(hosts: hosts, keys: ["ka"]))
-        try world.writeInventory("b.yml", .init(hosts: hosts, keys: ["ka", "kb"]))
-        let first = try world.keysync("push", inventory: "a.yml")
-        #expect(first.status == 0, "\(first)")
+        let world = try FaultWorld.pushed(fleet, hosts: hosts)
         let before = try hosts.map { try fleet.authorizedKeysHashes(host: $0, accounts: ["fz0"]) }
 
         let password = try fleet.sudoNeedsPassword(host: needsPassword)
@@ -147,12 +142,7 @@ import Testing
     @Test func fullAndReadOnlyHomeFailTheWriteAndKeepTheOldFile() throws {
         let full = 26, readOnly = 27
         let hosts = [full, readOnly]
-        try fleet.removeFaultAccounts(hosts)
-        let world = try FaultWorld(fleet)
-        try world.writeInventory("a.yml", .init(hosts: hosts, keys: ["ka"]))
-        try world.writeInventory("b.yml", .init(hosts: hosts, keys: ["ka", "kb", "kc"]))
-        let first = try world.keysync("push", inventory: "a.yml")
-        #expect(first.status == 0, "\(first)")
+        let world = try FaultWorld.pushed(fleet, hosts: hosts, next: ["ka", "kb", "kc"])
         let file = "/home/fz0/.ssh/authorized_keys"
         let before = try hosts.map { try fleet.read(host: $0, file) }
 
@@ -336,11 +326,7 @@ import Testing
 
     @Test func secondWriterBetweenProbeAndApplyIsAConflict() throws {
         let host = 28
-        try fleet.removeFaultAccounts([host])
-        let world = try FaultWorld(fleet)
-        try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka"]))
-        try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka", "kb"]))
-        #expect(try world.keysync("push", inventory: "a.yml").status == 0)
+        let world = try FaultWorld.pushed(fleet, hosts: [host])
 
         try FaultCheck.run("second writer edits the file between probe and apply",
                            expected: "conflict (compare-and-swap), the other writer's content kept byte for byte") { check in
@@ -364,12 +350,7 @@ import Testing
 
     @Test func symlinkedFileDirOrHomeIsNeverWrittenThrough() throws {
         let hosts = [20, 21, 22]
-        try fleet.removeFaultAccounts(hosts)
-        let world = try FaultWorld(fleet)
-        try world.writeInventory("a.yml", .init(hosts: hosts, keys: ["ka"]))
-        try world.writeInventory("b.yml", .init(hosts: hosts, keys: ["ka", "kb"]))
-        let first = try world.keysync("push", inventory: "a.yml")
-        #expect(first.status == 0, "\(first)")
+        let world = try FaultWorld.pushed(fleet, hosts: hosts)
         defer { try? fleet.removeFaultAccounts(hosts) }
         // Each attack points at root's own login keys.
         let attacks: [(host: Int, fault: String, script: String)] = [
@@ -519,12 +500,8 @@ import Testing
 
     @Test func badInputIsRefusedWithALocatedMessageAndTouchesNothing() throws {
         let host = 29
-        try fleet.removeFaultAccounts([host])
-        let world = try FaultWorld(fleet)
+        let world = try FaultWorld.pushed(fleet, hosts: [host])
         let ws = world.workspace
-        try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka"]))
-        try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka", "kb"]))
-        #expect(try world.keysync("push", inventory: "a.yml").status == 0)
         let good = try String(contentsOfFile: ws.file("b.yml"), encoding: .utf8)
 
         // Variants of the good inventory `b.yml`, each broken in one way.
@@ -643,11 +620,7 @@ import Testing
 
     @Test func hugeFileWithInvalidBytesIsHandledAndItsUnmanagedBytesKept() throws {
         let host = 28
-        try fleet.removeFaultAccounts([host])
-        let world = try FaultWorld(fleet)
-        try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka"]))
-        try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka", "kb"]))
-        #expect(try world.keysync("push", inventory: "a.yml").status == 0)
+        let world = try FaultWorld.pushed(fleet, hosts: [host])
         defer { try? fleet.removeFaultAccounts([host]) }
 
         try FaultCheck.run("3.5 MB authorized_keys (≈35 000 keys) with non-UTF-8 bytes, a NUL, CRLF and no final newline",

@@ -70,7 +70,7 @@ struct FleetTests {
     @Test("a silent listener accepts TCP and never answers, so ssh times out")
     func silentListenerHangs() throws {
         let fleet = try TestFleet.shared(minimumHosts: 1)
-        let listener = try SilentListener(address: fleet.spareAddress(0), lifetime: 60)
+        let listener = try TestListener(.silent, address: fleet.spareAddress(0), lifetime: 60)
         defer { listener.stop() }
         let started = Date()
         let result = try CommandRunner.run([

@@ -59,12 +59,6 @@ import Testing
         return try SyncRun(inventory: inventory, targets: try inventory.select(), settings: settings).execute(store: store)
     }
 
-    func removeAccount(_ hosts: [Int]) throws {
-        for host in hosts {
-            try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
-        }
-    }
-
     func lines(_ host: Int) throws -> [String] {
         String(decoding: try fleet.read(host: host, Self.file), as: UTF8.self).split(separator: "\n").map(String.init)
     }
@@ -78,7 +72,7 @@ import Testing
     /// month is written with `expiry-time` and its login works.
     @Test func aGrantInThePastGoesAndOneInTheFutureCarriesExpiryTime() throws {
         let hosts = [150, 151]
-        try removeAccount(hosts)
+        try fleet.removeAccounts(on: hosts)
         let workspace = try Workspace()
         for key in ["kp-usersample", "kp-contractor", "kp-former"] { try workspace.generateKey(key) }
         let now = Date()
@@ -122,7 +116,7 @@ import Testing
     /// is still there (`check`: `grant_expired`), and push removes it.
     @Test func sshdRefusesAGrantAtItsEndBeforeKeysyncRemovesIt() throws {
         let host = 152
-        try removeAccount([host])
+        try fleet.removeAccounts(on: [host])
         let workspace = try Workspace()
         for key in ["kp-usersample", "kp-contractor"] { try workspace.generateKey(key) }
         let end = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 70).rounded(.down))

@@ -67,7 +67,7 @@ import Testing
     }
 
     func resetAccounts(_ host: Int) throws {
-        try fleet.exec(host: host, ["sh", "-c", "for u in usersample builder; do userdel -r $u 2>/dev/null; groupdel $u 2>/dev/null; done; true"])
+        try fleet.removeAccounts(["usersample", "builder"], on: [host])
     }
 
     /// `usersample` (uid 1631) with a keys file holding the owner's own key `mine`, written as the account.

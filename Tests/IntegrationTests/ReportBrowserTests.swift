@@ -9,9 +9,7 @@ import Testing
     @Test func htmlReportRendersInHeadlessChromium() throws {
         let fleet = try TestFleet.shared(minimumHosts: 62)
         let hosts = [60, 61]
-        for host in hosts {
-            try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
-        }
+        try fleet.removeAccounts(on: hosts)
         let workspace = try Workspace()
         try workspace.generateKey("kp-usersample")
         try workspace.write("inventory.yml", """

@@ -14,15 +14,9 @@ extension RotationTests {
     /// whole run: no sample may lack both keys.
     @Test func killNineDuringAddAndRetireThenResumeNeverLeavesAHostWithoutAKey() throws {
         let hosts = Array(150...159)
-        try reset(hosts)
-        let workspace = try Workspace()
-        _ = try inventory(workspace, hosts: hosts)
+        let (workspace, _, store, old, new) = try begin(hosts, binary: true)
         let db = workspace.file("keysync.db"), inv = workspace.file("inventory.yml")
-        let push = try KeySyncProcess.run(["push", "--inventory", inv, "--db", db])
-        #expect(push.status == 0, "\(push)")
-        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
         let oldBlob = try blob(old + ".pub"), newBlob = try blob(new + ".pub")
-        let store = try Store(path: db)
 
         let watch = try HostKeyWatch.start(fleet, hosts: hosts, file: Self.file, old: oldBlob, new: newBlob)
         var stopped = false

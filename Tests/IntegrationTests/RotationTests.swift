@@ -12,16 +12,27 @@ import Testing
 
     init() throws { fleet = try TestFleet.shared(minimumHosts: 160) }
 
-    /// Removes `usersample` from `hosts` (8 at a time), so each test starts from scratch.
-    func reset(_ hosts: some Sequence<Int>) throws {
-        let fleet = fleet
-        let failures = ParallelRunner(width: 8).run(Array(hosts)) { host -> String? in
-            do {
-                let result = try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
-                return result.succeeded ? nil : "\(result)"
-            } catch { return "h\(host): \(error)" }
+    /// How most tests begin: `usersample` removed from `hosts`, the inventory
+    /// (`inventory(_:hosts:)`) pushed into `keysync.db` — by the keysync
+    /// binary with `binary`, else in process — and a new key pair made.
+    /// `old` and `new` are private key paths, each `.pub` beside it.
+    func begin(_ hosts: [Int], binary: Bool = false, name: String = #function,
+               sourceLocation: SourceLocation = #_sourceLocation)
+        throws -> (workspace: Workspace, inventory: Inventory, store: Store, old: String, new: String) {
+        try fleet.removeAccounts(on: hosts)
+        let workspace = try Workspace(name)
+        let inventory = try inventory(workspace, hosts: hosts)
+        let db = workspace.file("keysync.db")
+        let store: Store
+        if binary {
+            let push = try KeySyncProcess.run(["push", "--inventory", workspace.file("inventory.yml"), "--db", db])
+            #expect(push.status == 0, "\(push)", sourceLocation: sourceLocation)
+            store = try Store(path: db)
+        } else {
+            store = try Store(path: db)
+            #expect(try sync(inventory, .push, store: store).summary.failed == 0, sourceLocation: sourceLocation)
         }
-        if let failure = failures.compactMap({ $0 }).first { throw WorkspaceError.command(failure) }
+        return (workspace, inventory, store, workspace.file("kp-usersample"), try newKey(workspace))
     }
 
     /// Real `ssh` logins as `usersample` with `key` on `hosts` (8 at a time): exit statuses in host order (-1: could not run ssh).
@@ -122,17 +133,12 @@ import Testing
 
     @Test func rotatesWithARealLoginAndRetiresTheOldKeyEverywhere() throws {
         let hosts = Array(120...124)
-        try reset(hosts)
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: hosts)
-        let store = try Store(path: workspace.file("keysync.db"))
-        #expect(try sync(inventory, .push, store: store).summary.failed == 0)
+        let (workspace, inventory, store, old, new) = try begin(hosts)
         // An unmanaged line on one host must survive byte for byte.
         let stranger = try workspace.generateKey("stranger")
         try fleet.exec(host: 120, ["sh", "-c", "printf '# a comment\\r\\n%s\\n' \"$(cat)\" >> \(Self.file)"],
                        stdin: Data(try String(contentsOfFile: stranger + ".pub", encoding: .utf8).utf8))
         let before120 = try content(120)
-        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
         let oldFingerprint = try fingerprint(old + ".pub")
 
         let report = try RotationRun(inventory: inventory, store: store, parallel: 8)
@@ -172,7 +178,7 @@ import Testing
 
     @Test func failedHostsKeepBothKeysAndPushWorksUntilTheInventoryIsEdited() throws {
         let hosts = Array(125...129)
-        try reset(hosts)
+        try fleet.removeAccounts(on: hosts)
         let workspace = try Workspace()
         let down = ["hdown": "127.\(fleet.base).1.199"]  // nothing listens there
         var inventory = try inventory(workspace, hosts: hosts, inline: true, extraHosts: down)
@@ -228,16 +234,11 @@ import Testing
 
     @Test func aFailingCanaryTouchesNoOtherHost() throws {
         let hosts = Array(120...129)
-        try reset(hosts)
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: hosts)
-        let store = try Store.inMemory()
-        #expect(try sync(inventory, .push, store: store).summary.failed == 0)
+        let (workspace, inventory, store, old, new) = try begin(hosts)
         try fleet.exec(host: 121, ["usermod", "-L", "usersample"])  // the second of the two canaries fails
         let others = Array(122...129)
         let stat = { (hosts: [Int]) in try hosts.map { try fleet.exec(host: $0, ["stat", "-c", "%i %Y %Z %s", Self.file]).stdout } }
         let before = try zip(stat(others), contents(others)).map { $0 + $1 }
-        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
         let report = try RotationRun(inventory: inventory, store: store, parallel: 8)
             .start(.init(keyName: "kp-usersample", newKeyPath: new + ".pub", verifyIdentity: new, canary: 2))
         #expect(report.status == .stopped && report.exitCode == 3, "\(report.text())")
@@ -256,11 +257,7 @@ import Testing
     /// Issue 8, "Done when": 30 hosts, real logins before and after, unmanaged lines byte for byte.
     @Test func rotatesThirtyHostsWithARealLoginAndLeavesUnmanagedLinesAlone() throws {
         let hosts = Array(120...149)
-        try reset(hosts)
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: hosts)
-        let store = try Store(path: workspace.file("keysync.db"))
-        #expect(try sync(inventory, .push, store: store).summary.failed == 0)
+        let (workspace, inventory, store, old, new) = try begin(hosts)
         // Unmanaged lines before and after the block on every host: a CRLF comment, a blank
         // line, a stranger's key with options, trailing blanks, a key-looking comment.
         let stranger = try String(contentsOfFile: try workspace.generateKey("stranger") + ".pub", encoding: .utf8)
@@ -276,7 +273,6 @@ import Testing
         #expect(edits.compactMap { $0 } == [])
         let unmanagedBefore = try contents(hosts).map(Self.unmanaged)
         #expect(unmanagedBefore.allSatisfy { $0.contains(stranger) && $0.contains("#  tail \t \n") })
-        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
         #expect(parallelLogins(hosts, key: old) == Array(repeating: 0, count: 30))
 
         let clock = ContinuousClock.now
@@ -301,14 +297,9 @@ import Testing
     /// they keep both keys, the others are rotated; unlocking them and --resume finishes.
     @Test func threeHostsFailingVerificationKeepBothKeysUntilFixedAndResumed() throws {
         let hosts = Array(120...149), failing = [123, 136, 149]
-        try reset(hosts)
-        let workspace = try Workspace()
-        _ = try inventory(workspace, hosts: hosts)
+        let (workspace, _, _, old, new) = try begin(hosts, binary: true)
         let db = workspace.file("keysync.db"), inv = workspace.file("inventory.yml")
-        let push = try KeySyncProcess.run(["push", "--inventory", inv, "--db", db])
-        #expect(push.status == 0, "\(push)")
         for host in failing { try fleet.exec(host: host, ["usermod", "-L", "usersample"]) }  // sshd (UsePAM no) refuses key logins
-        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
         let oldBlob = try blob(old + ".pub"), newBlob = try blob(new + ".pub")
 
         let first = try KeySyncProcess.run(["rotate", "kp-usersample", "--new-key", new + ".pub", "--verify-identity", new,
@@ -342,12 +333,7 @@ import Testing
 
     @Test func anInterruptedRotationResumesWithoutRepeatingAPhase() throws {
         let hosts = Array(124...128)
-        try reset(hosts)
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: hosts)
-        let store = try Store(path: workspace.file("keysync.db"))
-        #expect(try sync(inventory, .push, store: store).summary.failed == 0)
-        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
+        let (workspace, inventory, store, old, new) = try begin(hosts)
 
         // Stop after phase 1, as Ctrl-C would between two steps.
         let cancellation = Cancellation()
@@ -391,12 +377,7 @@ import Testing
 
     @Test func anInterruptionDuringRetireNeverLeavesAnAccountWithoutAWorkingKey() throws {
         let hosts = Array(120...124)
-        try reset(hosts)
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: hosts)
-        let store = try Store(path: workspace.file("keysync.db"))
-        #expect(try sync(inventory, .push, store: store).summary.failed == 0)
-        let old = workspace.file("kp-usersample"), new = try newKey(workspace)
+        let (workspace, inventory, store, old, new) = try begin(hosts)
 
         // One host at a time; Ctrl-C as soon as the first host retired the old key.
         let cancellation = Cancellation()

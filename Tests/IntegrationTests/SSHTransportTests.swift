@@ -199,7 +199,7 @@ import Testing
     }
 
     @Test func closedPortAndSilentListenerFailAloneWithinTheirTimeouts() throws {
-        let silent = try SilentListener(address: fleet.spareAddress(1))
+        let silent = try TestListener(.silent, address: fleet.spareAddress(1))
         let closed = SSHEndpoint(name: "closed", address: fleet.spareAddress(2), port: 22, user: fleet.user,
                                  connectTimeout: 3, hostKeyPolicy: .knownHosts(path: fleet.knownHostsPath))
         let hanging = SSHEndpoint(name: "silent", address: silent.address, port: silent.port, user: fleet.user,

@@ -61,15 +61,9 @@ import Testing
         return try SyncRun(inventory: inventory, targets: targets, settings: settings).execute(store: store)
     }
 
-    func removeAccount(_ hosts: some Sequence<Int>) throws {
-        for host in hosts {
-            try fleet.exec(host: host, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
-        }
-    }
-
     @Test func fiftyHostsTwoProjectsFreshAccountsThenIdempotent() throws {
         let hosts = Array(70..<120)
-        try removeAccount(hosts)
+        try fleet.removeAccounts(on: hosts)
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: hosts, secondProject: Array(70..<95))
         // Host 70 already has the account with an unmanaged file: odd spacing, a comment, CRLF.
@@ -117,7 +111,7 @@ import Testing
 
     @Test func tamperingIsFoundAndRepaired() throws {
         let hosts = [50, 51, 52, 53]
-        try removeAccount(hosts)
+        try fleet.removeAccounts(on: hosts)
         let workspace = try Workspace()
         let stranger = try workspace.generateKey("stranger")
         let strangerLine = try String(contentsOfFile: stranger + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -163,7 +157,7 @@ import Testing
 
     @Test func symlinkedAuthorizedKeysIsNeverFollowed() throws {
         let host = 54
-        try removeAccount([host])
+        try fleet.removeAccounts(on: [host])
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: [host])
         let store = try Store.inMemory()
@@ -183,7 +177,7 @@ import Testing
 
     @Test func concurrentEditBetweenProbeAndApplyIsAConflict() throws {
         let host = 55
-        try removeAccount([host])
+        try fleet.removeAccounts(on: [host])
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: [host])
         let store = try Store.inMemory()
@@ -210,7 +204,7 @@ import Testing
     /// are kept verbatim and the push converges.
     @Test func fileLinesLikeTheProbesEndDoNotCutItShort() throws {
         let host = 41
-        try removeAccount([host])
+        try fleet.removeAccounts(on: [host])
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: [host])
         let store = try Store.inMemory()
@@ -266,7 +260,7 @@ import Testing
 
     @Test func dryRunShowsADiffAndWritesNothing() throws {
         let host = 57
-        try removeAccount([host])
+        try fleet.removeAccounts(on: [host])
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: [host])
         let store = try Store.inMemory()
@@ -284,7 +278,7 @@ import Testing
     /// strays as `invalid_marker`, and the next push changes nothing.
     @Test func strayMarkersAroundARemovedBlockNeverTakeTheUsersLines() throws {
         let host = 62
-        try removeAccount([host])
+        try fleet.removeAccounts(on: [host])
         let workspace = try Workspace()
         let both = try inventory(workspace, hosts: [host], secondProject: [host])
         let store = try Store.inMemory()
@@ -337,8 +331,7 @@ import Testing
     /// (`file_hashes`); with two files the host's own hash_before/hash_after stay empty.
     @Test func everyAccountsFileIsRecordedWithItsHashes() throws {
         let host = 58
-        try removeAccount([host])
-        try fleet.exec(host: host, ["sh", "-c", "userdel -r ksbilling 2>/dev/null; groupdel ksbilling 2>/dev/null; true"])
+        try fleet.removeAccounts(["usersample", "ksbilling"], on: [host])
         let workspace = try Workspace()
         let billing = """
           billing:
@@ -372,7 +365,7 @@ import Testing
 
     @Test func restorePutsBackWhatAPushWroteOver() throws {
         let host = 59
-        try removeAccount([host])
+        try fleet.removeAccounts(on: [host])
         let workspace = try Workspace()
         let inventory = try inventory(workspace, hosts: [host])
         let original = "# hand-made\r\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4 old"

@@ -1,42 +1,6 @@
 import CLibSSH2
 import Foundation
 
-/// Where and how to reach one host.
-public struct SSHEndpoint: Hashable, Sendable {
-    /// Inventory name, used in messages.
-    public var name: String
-    public var address: String
-    public var port: Int
-    public var user: String
-    public var connectTimeout: Double
-    public var hostKeyPolicy: HostKeyPolicy
-
-    public init(name: String, address: String, port: Int = 22, user: String,
-                connectTimeout: Double = 10, hostKeyPolicy: HostKeyPolicy) {
-        self.name = name
-        self.address = address
-        self.port = port
-        self.user = user
-        self.connectTimeout = connectTimeout
-        self.hostKeyPolicy = hostKeyPolicy
-    }
-
-    /// `name (address:port)`, or just the address when they are the same.
-    public var label: String {
-        name == address ? "\(address):\(port)" : "\(name) (\(address):\(port))"
-    }
-}
-
-/// What a remote command returned.
-public struct ExecResult: Sendable {
-    public var stdout: [UInt8]
-    public var stderr: [UInt8]
-    public var exitStatus: Int32
-
-    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
-}
-
 /// One authenticated SSH connection: owns a socket and a non-blocking
 /// libssh2 session and frees both. Not `Sendable`: each worker creates and
 /// owns its own. Every wait is a `poll` on the socket with a deadline, so a
@@ -343,8 +307,8 @@ public final class SSHConnection {
     }
 
     /// Moves data both ways on `command`'s channel until its output ends
-    /// (EOF, everything read).
-    fileprivate func pump(_ command: RemoteCommand) throws(SSHError) {
+    /// (EOF, everything read). For `RemoteCommand`.
+    func pump(_ command: RemoteCommand) throws(SSHError) {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let channel = command.channel
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -394,8 +358,8 @@ public final class SSHConnection {
         libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0
     }
 
-    /// Closes `command`'s channel and returns what it printed and its exit status.
-    fileprivate func close(_ command: RemoteCommand) throws(SSHError) -> ExecResult {
+    /// Closes `command`'s channel and returns what it printed and its exit status. For `RemoteCommand`.
+    func close(_ command: RemoteCommand) throws(SSHError) -> ExecResult {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let channel = command.channel
         try retry(deadline: command.deadline, timeout: command.timeoutError) { libssh2_channel_close(channel) }
@@ -405,8 +369,8 @@ public final class SSHConnection {
         return ExecResult(stdout: command.stdout, stderr: command.stderr, exitStatus: libssh2_channel_get_exit_status(channel))
     }
 
-    /// Frees a channel while its session lives (freeing the session frees its channels).
-    fileprivate func free(_ channel: OpaquePointer) {
+    /// Frees a channel while its session lives (freeing the session frees its channels). For `RemoteCommand`.
+    func free(_ channel: OpaquePointer) {
         if session != nil { libssh2_channel_free(channel) }
     }
 
@@ -475,99 +439,9 @@ public final class SSHConnection {
     }
 }
 
-/// A point in time after which an operation has failed.
-struct Deadline {
-    let end: DispatchTime
-
-    init(seconds: Double) {
-        end = DispatchTime.now() + .nanoseconds(Int(max(seconds, 0.001) * 1e9))
-    }
-
-    var remainingSeconds: Double {
-        let now = DispatchTime.now().uptimeNanoseconds
-        return end.uptimeNanoseconds > now ? Double(end.uptimeNanoseconds - now) / 1e9 : 0
-    }
-
-    var remainingMilliseconds: Int32 {
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard end.uptimeNanoseconds > now else { return 0 }
-        return Int32(min((end.uptimeNanoseconds - now + 999_999) / 1_000_000, UInt64(Int32.max)))
-    }
-}
-
-/// Carries a Swift signer through libssh2's `void **abstract`.
-final class SignContext {
-    let sign: (UnsafeRawBufferPointer) -> [UInt8]?
-    init(sign: @escaping (UnsafeRawBufferPointer) -> [UInt8]?) { self.sign = sign }
-}
-
-/// libssh2's sign callback: the signature goes back in a `malloc` buffer that libssh2 frees.
-private let signCallback: @convention(c) (
-    OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?, UnsafeMutablePointer<Int>?,
-    UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
-) -> Int32 = { _, signature, signatureLength, data, dataLength, abstract in
-    guard let abstract, let raw = abstract.pointee, let signature, let signatureLength else { return -1 }
-    let context = Unmanaged<SignContext>.fromOpaque(raw).takeUnretainedValue()
-    guard let bytes = context.sign(UnsafeRawBufferPointer(start: data, count: dataLength)),
-          let buffer = malloc(bytes.count)?.assumingMemoryBound(to: UInt8.self) else { return -1 }
-    buffer.initialize(from: bytes, count: bytes.count)
-    signature.pointee = buffer
-    signatureLength.pointee = bytes.count
-    return 0
-}
-
 private extension Int32 {
     /// Throws `error()` unless this libssh2 return code is success.
     func orThrow(_ error: () -> SSHError) throws(SSHError) {
         if self != 0 { throw error() }
-    }
-}
-
-/// A command running on an `SSHConnection`, its input open until
-/// `closeInput()` or `finish()`. Used by one thread, like its connection.
-public final class RemoteCommand {
-    private let connection: SSHConnection
-    fileprivate let channel: OpaquePointer
-    fileprivate let deadline: Deadline
-    fileprivate let timeoutError: SSHError
-    /// Output beyond this many bytes fails the command.
-    fileprivate let outputLimit: Int
-    fileprivate var input: [UInt8] = []
-    fileprivate var written = 0
-    fileprivate var inputClosed = false
-    fileprivate var eofSent = false
-    /// Everything the command printed so far.
-    public fileprivate(set) var stdout: [UInt8] = []
-    public fileprivate(set) var stderr: [UInt8] = []
-    private var result: ExecResult?
-
-    fileprivate init(connection: SSHConnection, channel: OpaquePointer, deadline: Deadline, timeoutError: SSHError, outputLimit: Int) {
-        self.connection = connection
-        self.channel = channel
-        self.deadline = deadline
-        self.timeoutError = timeoutError
-        self.outputLimit = outputLimit
-    }
-
-    deinit { connection.free(channel) }
-
-    /// Queues `bytes` for the command's standard input (sent while reading).
-    public func send(_ bytes: [UInt8]) {
-        precondition(!inputClosed, "input already closed")
-        input += bytes
-    }
-
-    /// Sends end-of-file once the queued input is written.
-    public func closeInput() { inputClosed = true }
-
-    /// Closes the input, reads everything to the end and returns the
-    /// command's whole output and exit status.
-    public func finish() throws(SSHError) -> ExecResult {
-        if let result { return result }
-        closeInput()
-        try connection.pump(self)
-        let finished = try connection.close(self)
-        result = finished
-        return finished
     }
 }

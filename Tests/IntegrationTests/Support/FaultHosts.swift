@@ -195,67 +195,6 @@ extension TestFleet {
     }
 }
 
-/// A TCP listener on a spare loopback address that misbehaves in one way:
-/// it sends an SSH banner and then closes the connection (a host that dies
-/// mid-handshake). A `python3` child, stopped by PID.
-final class BannerThenCloseListener {
-    let address: String
-    let port: Int
-    private let process: Process
-
-    init(address: String, port: Int = 22, lifetime: TimeInterval = 300) throws {
-        precondition(address.hasPrefix("127."), "test listeners stay on loopback")
-        self.address = address
-        self.port = port
-        let script = """
-            import socket, sys, time
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((sys.argv[1], int(sys.argv[2])))
-            s.listen(64)
-            s.settimeout(0.5)
-            print("ready", flush=True)
-            end = time.time() + float(sys.argv[3])
-            while time.time() < end:
-                try:
-                    c = s.accept()[0]
-                except socket.timeout:
-                    continue
-                try:
-                    c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n")
-                    c.settimeout(1.0)
-                    c.recv(65536)  # the client's banner and key exchange init
-                except OSError:
-                    pass
-                c.close()
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["--default-signal=PIPE", "python3", "-c", script, address, String(port), String(lifetime)]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try spawnWithDefaultSignalMask(process)
-        self.process = process
-        let line = out.fileHandleForReading.availableData
-        guard String(decoding: line, as: UTF8.self).hasPrefix("ready") else {
-            process.waitUntilExit()
-            let reason = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw CommandError.launchFailed(argv: ["python3", "(banner-then-close listener on \(address):\(port))"], reason: reason)
-        }
-    }
-
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    deinit { stop() }
-}
-
 /// Serialises fault-suite runs that share one fleet: hosts 20–29 are
 /// tampered with, and two test processes doing that at once (say a branch's
 /// and main's) would break each other's faults. The first test of a process

@@ -97,6 +97,19 @@ final class FaultWorld: @unchecked Sendable {
         for key in ["ka", "kb", "kc"] { try workspace.generateKey(key) }
     }
 
+    /// Where most fault tests start: the fault accounts gone from `hosts`,
+    /// `a.yml` (fz0 with `ka`) pushed, `b.yml` (fz0 with `next`) written.
+    static func pushed(_ fleet: TestFleet, hosts: [Int], next: [String] = ["ka", "kb"], name: String = #function,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws -> FaultWorld {
+        try fleet.removeFaultAccounts(hosts)
+        let world = try FaultWorld(fleet, name: name)
+        try world.writeInventory("a.yml", .init(hosts: hosts, keys: ["ka"]))
+        try world.writeInventory("b.yml", .init(hosts: hosts, keys: next))
+        let push = try world.keysync("push", inventory: "a.yml")
+        try #require(push.status == 0, "\(push)", sourceLocation: sourceLocation)
+        return world
+    }
+
     /// An inventory for a fault test.
     struct InventorySpec {
         /// Fleet host indices.

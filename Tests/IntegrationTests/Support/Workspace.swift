@@ -78,6 +78,20 @@ extension TestFleet {
         ], timeout: 60)
     }
 
+    /// Removes `accounts` (with their homes and groups) from `hosts`, 8 hosts
+    /// at a time, so a test starts from scratch.
+    func removeAccounts(_ accounts: [String] = ["usersample"], on hosts: some Sequence<Int>) throws {
+        let fleet = self
+        let script = "for u in \(accounts.joined(separator: " ")); do userdel -r $u 2>/dev/null; rm -rf /home/$u; groupdel $u 2>/dev/null; done; true"
+        let failures = ParallelRunner(width: 8).run(Array(hosts)) { host -> String? in
+            do {
+                let result = try fleet.exec(host: host, ["sh", "-c", script])
+                return result.succeeded ? nil : "h\(host): \(result)"
+            } catch { return "h\(host): \(error)" }
+        }
+        if let failure = failures.compactMap({ $0 }).first { throw WorkspaceError.command(failure) }
+    }
+
     /// The bytes of a file inside host `host`.
     func read(host: Int, _ path: String) throws -> [UInt8] {
         let result = try exec(host: host, ["cat", path])

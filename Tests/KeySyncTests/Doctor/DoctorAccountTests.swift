@@ -11,9 +11,7 @@ import Testing
 
     @Test(arguments: [("1 empty", "!", "'*'"), ("2 empty", "!!", "'*'"), ("1 star", "!*", "'*'"), ("1 hash", "!<password hash>", "-U")])
     func lockedWithoutPAMIsAnError(_ lock: String, _ shown: String, _ fixPart: String) throws {
-        var fixture = try DoctorFixture()
-        fixture.account.shadow = "locked:19000:0:99999:7::"
-        fixture.lock = lock
+        var fixture = try DoctorFixture.locked(lock)
         fixture.logLines = ["User usersample not allowed because account is locked", "Connection closed by invalid user x"]
         let finding = try fixture.finding(.accountLocked)
         #expect(finding.severity == .error)
@@ -33,9 +31,7 @@ import Testing
 
     /// A `*`-prefixed field is not a lock for sshd on Linux (only `!` is).
     @Test func aStarPrefixIsNotALock() throws {
-        var fixture = try DoctorFixture()
-        fixture.account.shadow = "locked:19000:0:99999:7::"
-        fixture.lock = "0 star"
+        let fixture = try DoctorFixture.locked("0 star")
         #expect(try fixture.problems() == [])
     }
 

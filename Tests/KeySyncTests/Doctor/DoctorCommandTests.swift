@@ -6,17 +6,7 @@ import Testing
 
 @Suite struct DoctorCommandTests {
     func parse(_ arguments: [String]) throws -> KeySyncCommand.Doctor {
-        try #require(try KeySyncCommand.parseAsRoot(["doctor"] + arguments) as? KeySyncCommand.Doctor)
-    }
-
-    func parseError(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) -> String {
-        do {
-            let command = try KeySyncCommand.parseAsRoot(["doctor"] + arguments)
-            Issue.record("parsed: \(command)", sourceLocation: sourceLocation)
-            return ""
-        } catch {
-            return KeySyncCommand.message(for: error)
-        }
+        try parseCommand(KeySyncCommand.Doctor.self, ["doctor"] + arguments)
     }
 
     @Test func parsesEveryOption() throws {
@@ -26,15 +16,15 @@ import Testing
         #expect(doctor.selection.project == ["a", "b"] && doctor.selection.host == ["h1"] && doctor.selection.group == ["web"])
         #expect(doctor.account == "usersample" && doctor.key == "kp-usersample")
         #expect(doctor.sshdLog == ["/var/log/a", "/var/log/b"] && doctor.logLines == 3)
-        #expect(doctor.tryLogin == "id" && doctor.parallel == 8 && doctor.fix && doctor.json && doctor.verbose)
+        #expect(doctor.tryLogin == "id" && doctor.parallelOption.parallel == 8 && doctor.fix && doctor.output.json && doctor.verbose)
         #expect(doctor.inventoryOption.inventory == "i.yml" && doctor.databaseOption.db == "k.db")
         let plain = try parse([])
-        #expect(plain.logLines == 10 && !plain.json && !plain.fix && plain.account == nil && plain.sshdLog.isEmpty)
+        #expect(plain.logLines == 10 && !plain.output.json && !plain.fix && plain.account == nil && plain.sshdLog.isEmpty)
     }
 
     @Test func validation() {
-        #expect(parseError(["--parallel", "0"]) == "--parallel must be between 1 and 1024")
-        #expect(parseError(["--log-lines", "1001"]) == "--log-lines must be between 0 and 1000")
+        #expect(parseError(["doctor", "--parallel", "0"]) == "--parallel must be between 1 and 1024")
+        #expect(parseError(["doctor", "--log-lines", "1001"]) == "--log-lines must be between 0 and 1000")
     }
 
     /// Unknown keys and selections that leave nothing exit 1 before any host is contacted.

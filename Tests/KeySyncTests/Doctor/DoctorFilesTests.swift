@@ -49,16 +49,7 @@ import Testing
         ]
         #expect(try fixture.finding(.fileUnsafe).fix == "chmod go-w /srv/usersample/.ssh/authorized_keys")
         // A file outside home: sshd walks up to /.
-        fixture.account.sshd = fixture.account.sshd.map { $0.hasPrefix("authorizedkeysfile") ? "authorizedkeysfile /etc/ssh/keys/%u" : $0 }
-        fixture.account.pathOverride = "/etc/ssh/keys/usersample"
-        fixture.account.fileStat = "regular file|644|0|0|100"
-        fixture.walk = [
-            "walk_file regular file|644|0|0|100\t/etc/ssh/keys/usersample",
-            "walk directory|1777|0|0|4096\t/etc/ssh/keys",
-            "walk directory|755|0|0|4096\t/etc/ssh",
-            "walk directory|755|0|0|4096\t/etc",
-            "walk directory|755|0|0|4096\t/",
-        ]
+        fixture.keysFileOutsideHome(fileStat: "regular file|644|0|0|100", folderStat: "directory|1777|0|0|4096")
         let finding = try fixture.finding(.directoryUnsafe)
         #expect(finding.fix == "chmod go-w /etc/ssh/keys")
         #expect(!(try fixture.problems()).contains(.fileOwner))

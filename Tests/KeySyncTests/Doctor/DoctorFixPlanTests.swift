@@ -25,9 +25,7 @@ import Testing
 
     @Test(arguments: [("0 empty", "!"), ("1 empty", "!"), ("1 star", "!*"), ("2 empty", "!!")])
     func lockedAccountTheInventoryCreatesIsUnlocked(_ lock: String, _ shown: String) throws {
-        var fixture = try DoctorFixture()
-        fixture.account.shadow = "locked:19000:0:99999:7::"
-        fixture.lock = lock
+        let fixture = try DoctorFixture.locked(lock)
         let (plan, findings) = try plan(fixture)
         guard lock.hasPrefix("0") else {
             #expect(plan.apply == AccountApply(account: "usersample", unlock: true))
@@ -40,19 +38,15 @@ import Testing
     }
 
     @Test func lockedAccountTheInventoryDoesNotCreateStaysLocked() throws {
-        var fixture = try DoctorFixture()
+        var fixture = try DoctorFixture.locked("1 empty")
         fixture.target = try DoctorFixture.target(keys: [("kp-usersample", fixture.key, nil)], create: false)
-        fixture.account.shadow = "locked:19000:0:99999:7::"
-        fixture.lock = "1 empty"
         let result = try plan(fixture)
         #expect(result.plan.apply == nil)
         #expect(try refusal(result, .accountLocked).contains("does not create usersample"))
     }
 
     @Test func aPasswordHashBehindTheLockIsNeverReplaced() throws {
-        var fixture = try DoctorFixture()
-        fixture.account.shadow = "locked:19000:0:99999:7::"
-        fixture.lock = "1 hash"
+        let fixture = try DoctorFixture.locked("1 hash")
         let result = try plan(fixture)
         #expect(result.plan.apply == nil)
         #expect(try refusal(result, .accountLocked).contains("password hash"))
@@ -116,16 +110,7 @@ import Testing
 
     @Test func aKeysFileOutsideHomeIsLeftAlone() throws {
         var fixture = try DoctorFixture()
-        fixture.account.sshd = fixture.account.sshd.map { $0.hasPrefix("authorizedkeysfile") ? "authorizedkeysfile /etc/ssh/keys/%u" : $0 }
-        fixture.account.pathOverride = "/etc/ssh/keys/usersample"
-        fixture.account.fileStat = "regular file|666|0|0|100"
-        fixture.walk = [
-            "walk_file regular file|666|0|0|100\t/etc/ssh/keys/usersample",
-            "walk directory|755|0|0|4096\t/etc/ssh/keys",
-            "walk directory|755|0|0|4096\t/etc/ssh",
-            "walk directory|755|0|0|4096\t/etc",
-            "walk directory|755|0|0|4096\t/",
-        ]
+        fixture.keysFileOutsideHome(fileStat: "regular file|666|0|0|100")
         let result = try plan(fixture)
         #expect(result.plan.apply == nil)
         #expect(try refusal(result, .fileUnsafe).contains("not in a folder under home"))

@@ -75,11 +75,9 @@ import Testing
     }
 
     @Test func findingsAreSortedBySeverityKeepingTheirOrder() throws {
-        var fixture = try DoctorFixture()
+        var fixture = try DoctorFixture.locked("1 empty")
         fixture.account.homeStat = "directory|777|1001|1001|4096"
         fixture.account.shell = "/usr/sbin/nologin"
-        fixture.account.shadow = "locked:19000:0:99999:7::"
-        fixture.lock = "1 empty"
         fixture.logLines = ["something"]
         #expect(try fixture.findings().map(\.code) == [.accountLocked, .homeUnsafe, .shellNoLogin, .sshdLog])
     }

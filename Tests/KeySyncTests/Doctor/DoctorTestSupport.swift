@@ -33,6 +33,31 @@ struct DoctorFixture {
         account.content = Array(SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)]).utf8)
     }
 
+    /// The fixture with the account locked; `lock` is the probe's
+    /// `shadow_lock` answer (`1 empty`: one `!` and nothing behind it).
+    static func locked(_ lock: String) throws -> DoctorFixture {
+        var fixture = try DoctorFixture()
+        fixture.account.shadow = "locked:19000:0:99999:7::"
+        fixture.lock = lock
+        return fixture
+    }
+
+    /// sshd reads the keys from `/etc/ssh/keys/%u`, outside home: the file
+    /// has `fileStat`, `/etc/ssh/keys` has `folderStat`, and the walk goes
+    /// up to `/` through root-owned 0755 folders.
+    mutating func keysFileOutsideHome(fileStat: String, folderStat: String = "directory|755|0|0|4096") {
+        account.sshd = account.sshd.map { $0.hasPrefix("authorizedkeysfile") ? "authorizedkeysfile /etc/ssh/keys/%u" : $0 }
+        account.pathOverride = "/etc/ssh/keys/usersample"
+        account.fileStat = fileStat
+        walk = [
+            "walk_file \(fileStat)\t/etc/ssh/keys/usersample",
+            "walk \(folderStat)\t/etc/ssh/keys",
+            "walk directory|755|0|0|4096\t/etc/ssh",
+            "walk directory|755|0|0|4096\t/etc",
+            "walk directory|755|0|0|4096\t/",
+        ]
+    }
+
     /// An account target with one block `usersample/deploy` holding `keys`.
     static func target(keys: [(String, PublicKey, String?)], create: Bool = true) throws -> AccountTarget {
         AccountTarget(name: "usersample", uid: 1001, gid: 1001, create: create, blocks: [

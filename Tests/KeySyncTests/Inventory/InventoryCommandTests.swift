@@ -27,7 +27,7 @@ struct InventoryCommandTests {
         #expect(hosts.selection.project == ["a", "b"])
         #expect(hosts.selection.host == ["h"])
         #expect(hosts.selection.group == ["g"])
-        #expect(hosts.json)
+        #expect(hosts.output.json)
         #expect(hosts.inventoryOption.inventory == "x.yml")
         #expect(try KeySyncCommand.parseAsRoot(["inventory", "validate"]) is KeySyncCommand.InventoryValidate)
     }

@@ -7,7 +7,7 @@ import Testing
 @Suite struct KeysCLITests {
     @Test func parsesKeysSubcommands() throws {
         let lint = try #require(try KeySyncCommand.parseAsRoot(["keys", "lint", "ak", "--json"]) as? KeySyncCommand.KeysLint)
-        #expect(lint.file == "ak" && lint.json)
+        #expect(lint.file == "ak" && lint.output.json)
         let fingerprint = try #require(try KeySyncCommand.parseAsRoot(["keys", "fingerprint", "a", "b"])
             as? KeySyncCommand.KeysFingerprint)
         #expect(fingerprint.files == ["a", "b"])

@@ -163,15 +163,13 @@ import Testing
     }
 
     @Test func commandLine() throws {
-        let command = try #require(try KeySyncCommand.parseAsRoot(["offboard", "bob", "--dry-run", "--json", "--force",
-                                                                     "--parallel", "8", "--inventory", "i.yml", "--db", "k.db"])
-            as? KeySyncCommand.Offboard)
-        #expect(command.person == "bob" && command.dryRun && command.json && command.force && command.parallel == 8)
+        let command = try parseCommand(KeySyncCommand.Offboard.self, ["offboard", "bob", "--dry-run", "--json", "--force",
+                                                                      "--parallel", "8", "--inventory", "i.yml", "--db", "k.db"])
+        #expect(command.person == "bob" && command.dryRun && command.output.json && command.force && command.parallelOption.parallel == 8)
         #expect(command.inventoryOption.inventory == "i.yml" && command.databaseOption.db == "k.db")
         #expect(throws: (any Error).self) { try KeySyncCommand.parseAsRoot(["offboard"]) }
         #expect(throws: (any Error).self) { try KeySyncCommand.parseAsRoot(["offboard", "bob", "--parallel", "0"]) }
-        let history = try #require(try KeySyncCommand.parseAsRoot(["history", "--command", "offboard", "--command", "offboard-dry-run"])
-            as? KeySyncCommand.History)
+        let history = try parseCommand(KeySyncCommand.History.self, ["history", "--command", "offboard", "--command", "offboard-dry-run"])
         #expect(history.command == ["offboard", "offboard-dry-run"])
     }
 }

@@ -110,23 +110,14 @@ import Testing
 
     // MARK: The command
 
-    func parseError(_ arguments: [String]) -> String {
-        do {
-            _ = try KeySyncCommand.parseAsRoot(arguments)
-            return ""
-        } catch {
-            return KeySyncCommand.message(for: error)
-        }
-    }
-
     @Test func theCommandNeedsOnlyTheInventory() throws {
         try withTemporaryDirectory { dir in
             try Self.yaml.write(toFile: "\(dir)/inventory.yml", atomically: true, encoding: .utf8)
             try FileManager.default.createDirectory(atPath: "\(dir)/keys", withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: InventoryFixtures.directory + "/keys/carol.pub", toPath: "\(dir)/keys/carol.pub")
-            let command = try #require(try KeySyncCommand.parseAsRoot([
+            let command = try parseCommand(KeySyncCommand.Report.self, [
                 "report", "--expiring", "30d", "--inventory", "\(dir)/inventory.yml", "--db", "\(dir)/none.db", "--format", "csv",
-            ]) as? KeySyncCommand.Report)
+            ])
             #expect(command.expiring == "30d")
             #expect(try command.render(now: Self.now).split(separator: "\r\n").count == 4)
             #expect(!FileManager.default.fileExists(atPath: "\(dir)/none.db"))

@@ -16,21 +16,6 @@ import Testing
         }
     }
 
-    func parse<C: ParsableCommand>(_ type: C.Type, _ arguments: [String]) throws -> C {
-        try #require(try KeySyncCommand.parseAsRoot(arguments) as? C)
-    }
-
-    /// The message ArgumentParser prints for `arguments`, which must not parse.
-    func parseError(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) -> String {
-        do {
-            let command = try KeySyncCommand.parseAsRoot(arguments)
-            Issue.record("parsed: \(command)", sourceLocation: sourceLocation)
-            return ""
-        } catch {
-            return KeySyncCommand.message(for: error)
-        }
-    }
-
     func expectExit(_ code: Int32, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
         let error = #expect(throws: ExitCode.self, sourceLocation: sourceLocation) { try body() }
         #expect(error?.rawValue == code, sourceLocation: sourceLocation)
@@ -39,10 +24,10 @@ import Testing
     // MARK: report
 
     @Test func reportParsing() throws {
-        let defaults = try parse(KeySyncCommand.Report.self, ["report"])
+        let defaults = try parseCommand(KeySyncCommand.Report.self, ["report"])
         #expect(defaults.since == "7d" && defaults.format == .table && defaults.output == nil)
         #expect(defaults.project.isEmpty && defaults.host.isEmpty && defaults.kind.isEmpty)
-        let full = try parse(KeySyncCommand.Report.self, [
+        let full = try parseCommand(KeySyncCommand.Report.self, [
             "report", "--since", "2024-05-01", "--format", "prometheus", "--output", "/tmp/k.prom", "--project", "a",
             "--project", "b", "--host", "web-1", "--kind", "file_mode", "--kind", "revoked_key", "--db", "k.db", "--inventory", "i.yml",
         ])
@@ -92,9 +77,9 @@ import Testing
 
     @Test func reportRendersFromTheDatabaseFile() throws {
         try withFleet { (db, inventory) throws in
-            let report = try parse(KeySyncCommand.Report.self, ["report", "--db", db, "--since", "2023-11-14", "--format", "csv"])
+            let report = try parseCommand(KeySyncCommand.Report.self, ["report", "--db", db, "--since", "2023-11-14", "--format", "csv"])
             #expect(try report.render(now: hour(25)) == ReportFormat.csv.render(ReportFixture.report(Store(path: db))))
-            let project = try parse(KeySyncCommand.Report.self, ["report", "--db", db, "--inventory", inventory, "--project", "billing"])
+            let project = try parseCommand(KeySyncCommand.Report.self, ["report", "--db", db, "--inventory", inventory, "--project", "billing"])
             #expect(lines(try project.render(now: hour(25)))[1].hasPrefix("db-1  billing  account_locked"))
             #expect(lines(try project.render(now: hour(25))).count == 5)
         }
@@ -102,13 +87,13 @@ import Testing
 
     @Test func reportFailsClearlyWithoutADatabaseOrInventory() throws {
         try withFleet { (db, _) throws in
-            expectExit(1) { _ = try parse(KeySyncCommand.Report.self, ["report", "--db", db + ".missing"]).render() }
+            expectExit(1) { _ = try parseCommand(KeySyncCommand.Report.self, ["report", "--db", db + ".missing"]).render() }
             #expect(!FileManager.default.fileExists(atPath: db + ".missing"))
             expectExit(1) {
-                _ = try parse(KeySyncCommand.Report.self, ["report", "--db", db, "--inventory", db + ".yml", "--project", "billing"]).render()
+                _ = try parseCommand(KeySyncCommand.Report.self, ["report", "--db", db, "--inventory", db + ".yml", "--project", "billing"]).render()
             }
             expectExit(1) {
-                _ = try parse(KeySyncCommand.Report.self, ["report", "--db", db, "--inventory", db.replacingOccurrences(of: "keysync.db", with: "inventory.yml"),
+                _ = try parseCommand(KeySyncCommand.Report.self, ["report", "--db", db, "--inventory", db.replacingOccurrences(of: "keysync.db", with: "inventory.yml"),
                                                             "--project", "bilink"]).render()
             }
         }
@@ -120,7 +105,7 @@ import Testing
             let dir = URL(fileURLWithPath: db).deletingLastPathComponent().path
             let output = "\(dir)/out/keysync.\(format.rawValue)"
             try FileManager.default.createDirectory(atPath: "\(dir)/out", withIntermediateDirectories: false)
-            let command = try parse(KeySyncCommand.Report.self, ["report", "--db", db, "--format", format.rawValue, "--output", output])
+            let command = try parseCommand(KeySyncCommand.Report.self, ["report", "--db", db, "--format", format.rawValue, "--output", output])
             try command.run()
             let written = try String(contentsOfFile: output, encoding: .utf8)
             // The same report apart from the generation time.
@@ -137,7 +122,7 @@ import Testing
     @Test func whereByFingerprintNameFileAndLine() throws {
         try withFleet { (db, inventory) throws in
             func whereText(_ key: String, json: Bool = false) throws -> String {
-                try parse(KeySyncCommand.Where.self, ["where", key, "--db", db, "--inventory", inventory] + (json ? ["--json"] : [])).render()
+                try parseCommand(KeySyncCommand.Where.self, ["where", key, "--db", db, "--inventory", inventory] + (json ? ["--json"] : [])).render()
             }
             #expect(try whereText(ReportFixture.bob) == """
                 SHA256:c90/8g40PjjHo56cJFRy66U9iLA2iqDMv/L93+KqJho: seen in 2 accounts on 2 hosts
@@ -168,8 +153,8 @@ import Testing
     @Test func whereAKeyNeverSeenIsNotAnError() throws {
         try withFleet { (db, _) throws in
             let nowhere = InventoryFixtures.carolFingerprint
-            #expect(try parse(KeySyncCommand.Where.self, ["where", nowhere, "--db", db]).render() == "\(nowhere): not seen on any host\n")
-            let json = try parse(KeySyncCommand.Where.self, ["where", nowhere, "--db", db, "--json"]).render()
+            #expect(try parseCommand(KeySyncCommand.Where.self, ["where", nowhere, "--db", db]).render() == "\(nowhere): not seen on any host\n")
+            let json = try parseCommand(KeySyncCommand.Where.self, ["where", nowhere, "--db", db, "--json"]).render()
             #expect(json == "{\n  \"fingerprint\" : \"\(nowhere)\",\n  \"sightings\" : [\n\n  ]\n}\n")
         }
     }
@@ -179,10 +164,10 @@ import Testing
             let garbage = db + ".garbage.pub"
             try "not a key\n".write(toFile: garbage, atomically: true, encoding: .utf8)
             for key in ["SHA256:tooshort", "SHA256:" + String(repeating: "!", count: 43), garbage, "kp-nobody", "ssh-ed25519 AAAA broken"] {
-                expectExit(1) { _ = try parse(KeySyncCommand.Where.self, ["where", key, "--db", db, "--inventory", inventory]).render() }
+                expectExit(1) { _ = try parseCommand(KeySyncCommand.Where.self, ["where", key, "--db", db, "--inventory", inventory]).render() }
             }
             // A key name needs the inventory.
-            expectExit(1) { _ = try parse(KeySyncCommand.Where.self, ["where", "kp-billing", "--db", db, "--inventory", db + ".none"]).render() }
+            expectExit(1) { _ = try parseCommand(KeySyncCommand.Where.self, ["where", "kp-billing", "--db", db, "--inventory", db + ".none"]).render() }
         }
     }
 
@@ -199,7 +184,7 @@ import Testing
     @Test func historyOfAHostNewestFirst() throws {
         try withFleet { (db, _) throws in
             func history(_ arguments: String...) throws -> String {
-                try parse(KeySyncCommand.History.self, ["history", "--db", db] + arguments).render()
+                try parseCommand(KeySyncCommand.History.self, ["history", "--db", db] + arguments).render()
             }
             #expect(try history("--host", "web-1") == """
                 RUN  STARTED               COMMAND  STATUS   ACCOUNT     WHAT      DETAIL
@@ -234,7 +219,7 @@ import Testing
 
     @Test func historyJSON() throws {
         try withFleet { (db, _) throws in
-            let hostJSON = try parse(KeySyncCommand.History.self, ["history", "--db", db, "--host", "web-1", "--limit", "2", "--json"]).render()
+            let hostJSON = try parseCommand(KeySyncCommand.History.self, ["history", "--db", db, "--host", "web-1", "--limit", "2", "--json"]).render()
             let host = try #require(try JSONSerialization.jsonObject(with: Data(hostJSON.utf8)) as? [String: Any])
             let runs = try #require(host["runs"] as? [[String: Any]])
             #expect(host["host"] as? String == "web-1" && runs.map { $0["run"] as? Int } == [3, 2])
@@ -246,7 +231,7 @@ import Testing
             #expect(files.count == 1 && files[0]["account"] as? String == "usersample" && files[0]["path"] as? String == ReportFixture.usersampleFile)
             #expect(files[0]["hash_before"] as? String == SHA256Digest.hex(ReportFixture.before) && files[0]["hash_after"] as? String == "ab12")
             #expect((runs[0]["files"] as? [[String: Any]])?.isEmpty == true)
-            let allJSON = try parse(KeySyncCommand.History.self, ["history", "--db", db, "--json", "--limit", "1"]).render()
+            let allJSON = try parseCommand(KeySyncCommand.History.self, ["history", "--db", db, "--json", "--limit", "1"]).render()
             let all = try #require((try JSONSerialization.jsonObject(with: Data(allJSON.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
             #expect(all.count == 1 && all[0]["run"] as? Int == 3 && all[0]["drift"] == nil)
             let summary = try #require(all[0]["summary"] as? [String: Any])
@@ -263,10 +248,10 @@ import Testing
 
     @Test func pruneSaysWhatItRemoved() throws {
         try withFleet { (db, _) throws in
-            let prune = try parse(KeySyncCommand.Prune.self, ["prune", "--keep", "12h", "--db", db])
+            let prune = try parseCommand(KeySyncCommand.Prune.self, ["prune", "--keep", "12h", "--db", db])
             #expect(try prune.render(now: hour(25)) == "removed 2 runs, 1 snapshot content and 1 key sighting from before 2023-11-15T11:13:20Z\n")
             #expect(try Store(path: db).runs().map(\.id) == [3])
-            let json = try parse(KeySyncCommand.Prune.self, ["prune", "--keep", "12h", "--db", db, "--json"]).render(now: hour(25))
+            let json = try parseCommand(KeySyncCommand.Prune.self, ["prune", "--keep", "12h", "--db", db, "--json"]).render(now: hour(25))
             #expect(json == """
                 {
                   "cutoff" : "2023-11-15T11:13:20Z",
@@ -289,7 +274,7 @@ import Testing
 
     @Test func restoreDryRunShowsTheEarlierContent() throws {
         try withFleet { (db, _) throws in
-            let restore = try parse(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--dry-run", "--db", db])
+            let restore = try parseCommand(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--dry-run", "--db", db])
             #expect(restore.runID == 2 && restore.dryRun)
             #expect(try restore.render() == """
                 would restore 1 file on web-1 to the content before run 2 (push, 2023-11-14T23:13:20Z):
@@ -302,11 +287,11 @@ import Testing
 
     @Test func restoreDoesNotPretendToWrite() throws {
         try withFleet { (db, _) throws in
-            expectExit(1) { try parse(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--db", db]).run() }
+            expectExit(1) { try parseCommand(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--db", db]).run() }
             // Nothing to restore: a run without snapshots on the host, an unknown run, another account.
             for arguments in [["--host", "db-1", "--run", "2"], ["--host", "web-1", "--run", "99"],
                               ["--host", "web-1", "--run", "2", "--account", "root"]] {
-                expectExit(1) { _ = try parse(KeySyncCommand.Restore.self, ["restore", "--dry-run", "--db", db] + arguments).render() }
+                expectExit(1) { _ = try parseCommand(KeySyncCommand.Restore.self, ["restore", "--dry-run", "--db", db] + arguments).render() }
             }
         }
     }
@@ -331,8 +316,8 @@ import Testing
     }
 
     @Test func restoreForceIsAFlagOffByDefault() throws {
-        #expect(try parse(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--force"]).force)
-        #expect(try !parse(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2"]).force)
+        #expect(try parseCommand(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--force"]).force)
+        #expect(try !parseCommand(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2"]).force)
     }
 
     @Test func restoreParsing() {

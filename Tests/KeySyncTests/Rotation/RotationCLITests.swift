@@ -6,23 +6,14 @@ import Testing
 
 @Suite struct RotationCLITests {
     func parse(_ arguments: [String]) throws -> KeySyncCommand.Rotate {
-        try #require(try KeySyncCommand.parseAsRoot(["rotate"] + arguments) as? KeySyncCommand.Rotate)
-    }
-
-    func message(_ arguments: [String]) -> String {
-        do {
-            _ = try KeySyncCommand.parseAsRoot(["rotate"] + arguments)
-            return "parsed"
-        } catch {
-            return KeySyncCommand.message(for: error)
-        }
+        try parseCommand(KeySyncCommand.Rotate.self, ["rotate"] + arguments)
     }
 
     @Test func parsesAStartAResumeAndAStatus() throws {
         let start = try parse(["kp-usersample", "--new-key", "new.pub", "--verify-identity", "new", "--project", "a",
                                "--project", "b", "--canary", "2", "--parallel", "8", "--json"])
         #expect(start.key == "kp-usersample" && start.newKey == "new.pub" && start.verifyIdentity == "new")
-        #expect(start.project == ["a", "b"] && start.canary == 2 && start.parallel == 8 && start.json && start.status == nil)
+        #expect(start.project == ["a", "b"] && start.canary == 2 && start.parallelOption.parallel == 8 && start.output.json && start.status == nil)
         #expect(try parse(["--resume", "7"]).resume == 7)
         #expect(try parse(["--resume", "7", "--verify-identity", "k"]).verifyIdentity == "k")
         #expect(try parse(["--status"]).status == 0)
@@ -40,7 +31,7 @@ import Testing
         (["kp", "--status"], "--status only shows a rotation; it takes no KEY and no other option but --db and --json"),
     ])
     func badUsageIsExplained(_ arguments: [String], _ expected: String) {
-        #expect(message(arguments) == expected)
+        #expect(parseError(["rotate"] + arguments) == expected)
     }
 
     @Test func statusAndBadInputExitCodes() throws {

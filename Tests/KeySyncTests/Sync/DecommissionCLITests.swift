@@ -9,21 +9,16 @@ import Testing
 /// for a selection that can contain them.
 @Suite struct DecommissionCLITests {
     func parse(_ arguments: [String]) throws -> KeySyncCommand.Decommission {
-        try #require(try KeySyncCommand.parseAsRoot(["decommission"] + arguments) as? KeySyncCommand.Decommission)
+        try parseCommand(KeySyncCommand.Decommission.self, ["decommission"] + arguments)
     }
 
-    func message(_ arguments: [String]) -> String {
-        do {
-            _ = try KeySyncCommand.parseAsRoot(["decommission"] + arguments)
-            return "parsed"
-        } catch {
-            return KeySyncCommand.message(for: error)
-        }
+    func message(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) -> String {
+        parseError(["decommission"] + arguments, sourceLocation: sourceLocation)
     }
 
     @Test func parsesTheHostAndItsFlags() throws {
         let command = try parse(["web-9", "--dry-run", "--force", "--json", "--db", "k.db", "--inventory", "i.yml"])
-        #expect(command.host == "web-9" && command.dryRun && command.force && command.json && !command.forget)
+        #expect(command.host == "web-9" && command.dryRun && command.force && command.output.json && !command.forget)
         #expect(try parse(["web-9", "--forget"]).forget)
         #expect(message([]) == "Missing expected argument '<host>'")
         #expect(message(["web-9", "--forget", "--dry-run"]) == "--forget contacts nothing: it cannot be combined with --dry-run or --force")
@@ -32,7 +27,7 @@ import Testing
 
     @Test func departedHostsAreListedUnlessHostsOrGroupsAreNamed() throws {
         func listing(_ arguments: [String]) throws -> ManagedHistory.DepartedListing {
-            try #require(try KeySyncCommand.parseAsRoot(["check"] + arguments) as? KeySyncCommand.Check).options.selection.departedListing
+            try parseCommand(KeySyncCommand.Check.self, ["check"] + arguments).options.selection.departedListing
         }
         #expect(try listing([]) == .all)
         #expect(try listing(["--project", "a", "--project", "b"]) == .projects(["a", "b"]))

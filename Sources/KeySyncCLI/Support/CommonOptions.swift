@@ -30,7 +30,7 @@ struct DatabaseOption: ParsableArguments {
     }
 }
 
-/// Host selection shared by push, check, doctor and rotate.
+/// Host selection shared by push, check, doctor and `inventory hosts`.
 struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Select a project (repeatable).")
     var project: [String] = []
@@ -40,17 +40,41 @@ struct SelectionOptions: ParsableArguments {
     var group: [String] = []
 }
 
-/// Writes one line to stderr (diagnostics and progress never go to stdout).
-/// Errors can quote a host (sudo's stderr, a path from the probe): control
-/// characters are shown escaped, line feeds between messages kept.
-func printError(_ line: String) {
-    printStyled(line.terminalSafe(keepingNewlines: true))
+/// `--parallel`, 1 to 1024; without it the inventory's `parallel` (else 64).
+struct ParallelOption: ParsableArguments {
+    @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
+    var parallel: Int?
+
+    func validate() throws {
+        if let parallel, parallel < 1 || parallel > 1024 {
+            throw ValidationError("--parallel must be between 1 and 1024")
+        }
+    }
+
+    /// `--parallel`, else the inventory's `parallel`.
+    func width(for inventory: Inventory) -> Int { parallel ?? inventory.parallel }
 }
 
-/// Writes `line` to stderr as it is: for text keysync styled itself
-/// (coloured diagnostics, whose messages ``Diagnostic`` already made safe).
-func printStyled(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+/// `--json` for commands whose other output is text.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print one JSON document instead of text.")
+    var json = false
+
+    /// Prints `report` as one JSON document (and a line feed), or `text`,
+    /// which ends its own lines.
+    func print<Report: Encodable>(_ report: Report, text: @autoclosure () -> String) throws {
+        if json {
+            Swift.print(try JSONOutput.string(report))
+        } else {
+            Swift.print(text(), terminator: "")
+        }
+    }
+}
+
+/// `--json` for commands whose other output is a table.
+struct TableOutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print one JSON document instead of a table.")
+    var json = false
 }
 
 extension InventoryOption {
@@ -72,6 +96,26 @@ extension InventoryOption {
     }
 }
 
+extension DatabaseOption {
+    /// Opens the database, which must exist (report, where, history, prune,
+    /// restore and rotate's --status and --resume only read or continue what
+    /// other commands recorded); on failure prints why and exits 1.
+    func openStore() throws -> Store {
+        let path = resolvedDatabasePath
+        guard FileManager.default.fileExists(atPath: path) else {
+            printError("error: no keysync database at \(path); run `keysync check` first, or name it with --db or KEYSYNC_DB")
+            throw ExitCode(1)
+        }
+        return try exitOnError { try Store(path: path) }
+    }
+
+    /// Opens the database, creating it if it does not exist (the commands
+    /// that record runs); on failure prints why and exits 1.
+    func openOrCreateStore() throws -> Store {
+        try exitOnError { try Store(path: resolvedDatabasePath) }
+    }
+}
+
 extension SelectionOptions {
     /// The selected hosts of `inventory` (with `includingHostsWithoutBlocks`,
     /// also those no selected project names); unknown names are printed to stderr and exit 1.
@@ -84,24 +128,17 @@ extension SelectionOptions {
             throw ExitCode(1)
         }
     }
-}
 
-extension SelectionOptions {
+    /// The selection as it is recorded with a run: `--project a --host h1 --group web`.
+    var arguments: [String] {
+        project.map { "--project \($0)" } + host.map { "--host \($0)" } + group.map { "--group \($0)" }
+    }
+
     /// Which departed hosts push and check list: none when hosts or groups
     /// are named (a host that left the inventory is in neither), else those
     /// of the selected projects, or all.
     var departedListing: ManagedHistory.DepartedListing {
         if !host.isEmpty || !group.isEmpty { return .none }
         return project.isEmpty ? .all : .projects(Set(project))
-    }
-}
-
-extension Diagnostic {
-    /// `file:line:col: error: message`, with the severity coloured when stderr
-    /// is a terminal and `NO_COLOR` is unset.
-    func rendered(colour: Bool = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil) -> String {
-        guard colour else { return description }
-        let code = severity == .error ? "1;31" : "1;35"
-        return "\u{1B}[1m\(file):\(line):\(column):\u{1B}[0m \u{1B}[\(code)m\(severity.rawValue):\u{1B}[0m \(message)"
     }
 }

@@ -9,23 +9,14 @@ struct SyncOptions: ParsableArguments {
     @OptionGroup var databaseOption: DatabaseOption
     @OptionGroup var selection: SelectionOptions
 
-    @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
-    var parallel: Int?
-
-    @Flag(name: .long, help: "Print one JSON document instead of text.")
-    var json = false
+    @OptionGroup var parallelOption: ParallelOption
+    @OptionGroup var output: OutputOptions
 
     @Flag(name: .customLong("accept-new-host-keys"),
           help: "Trust and record the key of a host not yet in known_hosts (a changed key is still refused).")
     var acceptNewHostKeys = false
 
     @OptionGroup var logging: LoggingOptions
-
-    func validate() throws {
-        if let parallel, parallel < 1 || parallel > 1024 {
-            throw ValidationError("--parallel must be between 1 and 1024")
-        }
-    }
 }
 
 /// Runs push or check and prints the result; shared by both commands.
@@ -35,51 +26,23 @@ enum SyncCommandRunner {
         let inventory = try options.inventoryOption.loadInventory()
         // Hosts in no selected project stay in: the database may know blocks there that are stale now.
         let targets = try options.selection.targets(in: inventory, includingHostsWithoutBlocks: true)
-        let store: Store
-        do {
-            store = try Store(path: options.databaseOption.resolvedDatabasePath)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
+        let store = try options.databaseOption.openOrCreateStore()
         let settings = SyncEngine.Settings(
-            mode: mode, dryRun: dryRun, parallel: options.parallel ?? inventory.parallel,
+            mode: mode, dryRun: dryRun, parallel: options.parallelOption.width(for: inventory),
             plan: PlanOptions(force: force, fixHome: fixHome), logger: options.logging.logger)
-        let selection = (options.selection.project.map { "--project \($0)" } + options.selection.host.map { "--host \($0)" }
-            + options.selection.group.map { "--group \($0)" }).joined(separator: " ")
         var run = SyncRun(inventory: inventory, targets: targets, settings: settings,
-                          acceptNewHostKeys: options.acceptNewHostKeys, selectionText: selection)
+                          acceptNewHostKeys: options.acceptNewHostKeys,
+                          selectionText: options.selection.arguments.joined(separator: " "))
         run.departedHosts = options.selection.departedListing
         run.readsFormerAccounts = true
-        let report = try ProgressLine.interruptible(showing: !options.json && options.logging.quiet) { cancellation, progress in
+        let report = try ProgressLine.interruptible(showing: !options.output.json && options.logging.quiet) { cancellation, progress in
             try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, result in
                 progress.update(done: done.done, total: done.total, failed: result.status == .failed)
             }
         }
-        if options.json {
-            print(try JSONOutput.string(report))
-        } else {
-            print(report.text(mode: mode, dryRun: dryRun), terminator: "")
-        }
+        try options.output.print(report, text: report.text(mode: mode, dryRun: dryRun))
         let code = report.exitCode(for: mode, dryRun: dryRun)
         if code != 0 { throw ExitCode(code) }
-    }
-}
-
-/// JSON with stable key order; control characters from hosts only as `\u` escapes.
-enum JSONOutput {
-    static func string<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self).jsonControlsEscaped
-    }
-}
-
-/// Asks for a key passphrase on the terminal, once per key.
-enum Passphrase {
-    static func prompt(_ label: String) -> String? {
-        guard isatty(STDIN_FILENO) != 0, let raw = getpass("Passphrase for \(label): ") else { return nil }
-        return String(cString: raw)
     }
 }
 
@@ -117,26 +80,5 @@ final class ProgressLine: Sendable {
             defer { progress.finish() }
             return try body(cancellation, progress)
         }
-    }
-}
-
-/// SIGINT/SIGTERM: stop starting hosts; in-flight hosts finish their step.
-final class InterruptHandler {
-    private var sources: [DispatchSourceSignal] = []
-
-    init(_ handler: @escaping @Sendable () -> Void) {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler(handler: handler)
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    func restore() {
-        sources.forEach { $0.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
     }
 }

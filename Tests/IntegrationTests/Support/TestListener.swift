@@ -1,15 +1,52 @@
 import Foundation
 
-/// A TCP listener that accepts connections and never sends a byte — the
-/// "host that hangs after connect" for timeout tests. It runs as a `python3`
-/// child process on a loopback address, ends by itself after `lifetime`
-/// seconds, and is stopped by ``stop()`` (or when released).
+/// A TCP listener on a spare loopback address that misbehaves in one way
+/// (see ``Behaviour``). It runs as a `python3` child process, ends by itself
+/// after `lifetime` seconds, and is stopped by PID with ``stop()`` (or when
+/// released).
 ///
 /// ```swift
-/// let hang = try SilentListener(address: fleet.spareAddress(0))
+/// let hang = try TestListener(.silent, address: fleet.spareAddress(0))
 /// // connect to hang.address:hang.port; expect a banner timeout
 /// ```
-final class SilentListener {
+final class TestListener {
+    enum Behaviour {
+        /// Accepts connections and never sends a byte: the host that hangs after connect.
+        case silent
+        /// Sends an SSH banner, reads what the client sends, then closes the
+        /// connection: a host that dies mid-handshake.
+        case bannerThenClose
+
+        /// The body of the listener's accept loop, in Python (indented for it).
+        fileprivate var loop: String {
+            switch self {
+            case .silent:
+                return """
+                        try:
+                            held.append(s.accept()[0])
+                        except socket.timeout:
+                            pass
+                    """
+            case .bannerThenClose:
+                return """
+                        try:
+                            c = s.accept()[0]
+                        except socket.timeout:
+                            continue
+                        try:
+                            c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n")
+                            c.settimeout(1.0)
+                            c.recv(65536)  # the client's banner and key exchange init
+                        except OSError:
+                            pass
+                        c.close()
+                    """
+            }
+        }
+
+        fileprivate var name: String { self == .silent ? "silent listener" : "banner-then-close listener" }
+    }
+
     /// Address it listens on.
     let address: String
     /// Port it listens on.
@@ -17,7 +54,7 @@ final class SilentListener {
     private let process: Process
 
     /// Starts listening on `address:port` and returns once the socket is bound.
-    init(address: String, port: Int = 22, lifetime: TimeInterval = 300) throws {
+    init(_ behaviour: Behaviour, address: String, port: Int = 22, lifetime: TimeInterval = 300) throws {
         precondition(address.hasPrefix("127."), "test listeners stay on loopback")
         self.address = address
         self.port = port
@@ -31,10 +68,7 @@ final class SilentListener {
             print("ready", flush=True)
             held, end = [], time.time() + float(sys.argv[3])
             while time.time() < end:
-                try:
-                    held.append(s.accept()[0])
-                except socket.timeout:
-                    pass
+            \(behaviour.loop)
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -47,7 +81,7 @@ final class SilentListener {
         do {
             try spawnWithDefaultSignalMask(process)
         } catch {
-            throw CommandError.launchFailed(argv: ["python3", "(silent listener)"], reason: "\(error)")
+            throw CommandError.launchFailed(argv: ["python3", "(\(behaviour.name))"], reason: "\(error)")
         }
         self.process = process
         // The first line is "ready" once bound; EOF means it failed (address in use…).
@@ -55,7 +89,7 @@ final class SilentListener {
         guard String(decoding: line, as: UTF8.self).hasPrefix("ready") else {
             process.waitUntilExit()
             let reason = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw CommandError.launchFailed(argv: ["python3", "(silent listener on \(address):\(port))"], reason: reason)
+            throw CommandError.launchFailed(argv: ["python3", "(\(behaviour.name) on \(address):\(port))"], reason: reason)
         }
     }
 
