@@ -20,7 +20,7 @@ import Testing
         try fleet.removeAccounts(on: [host])
         // An sshd_config left edited by an interrupted run goes back first.
         if try fleet.exec(host: host, ["sh", "-c", "[ -f \(Self.savedConfig) ] && cp \(Self.savedConfig) \(Self.config) && rm \(Self.savedConfig)"]).succeeded {
-            try reloadSSHD(host)
+            try fleet.reloadSSHD(host: host)
         }
         if let before { try require(fleet.exec(host: host, ["sh", "-c", before]), sourceLocation: sourceLocation) }
         try workspace.generateKey("kp-usersample")
@@ -83,7 +83,7 @@ import Testing
         let reloads = fix.contains(ConfigFix.reload)
         try require(fleet.exec(host: host, ["sh", "-c", fix.replacingOccurrences(of: ConfigFix.reload, with: "sshd -t")]),
                     sourceLocation: sourceLocation)
-        if reloads { try reloadSSHD(host) }
+        if reloads { try fleet.reloadSSHD(host: host) }
     }
 
     func login(_ host: Int, _ workspace: Workspace) throws -> CommandResult {
@@ -94,21 +94,6 @@ import Testing
         try #require(result.succeeded, "\(result)", sourceLocation: sourceLocation)
     }
 
-    /// SIGHUP to the host's listening sshd (it re-executes and re-reads its
-    /// config), then waits until it accepts logins again.
-    func reloadSSHD(_ host: Int) throws {
-        let text = try String(contentsOfFile: "\(fleet.directory)/h\(host)/pid", encoding: .utf8)
-        let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(kill(pid, SIGHUP) == 0)
-        for _ in 0..<50 {
-            usleep(100_000)
-            for key in [TestFleet.KeyKind.ed25519, .rsa] where (try? fleet.ssh(host: host, key: key, command: "true", timeout: 10))?.succeeded == true {
-                return
-            }
-        }
-        Issue.record("sshd of h\(host) did not come back after SIGHUP")
-    }
-
     static let config = "/etc/ssh/sshd_config", savedConfig = "/etc/ssh/sshd_config.doctor-test"
 
     /// Edits the host's sshd_config for the test's body and restores it afterwards.
@@ -117,9 +102,9 @@ import Testing
         try require(fleet.exec(host: host, ["sh", "-c", "cp \(config) \(saved) && echo \(Shell.quote(line)) >> \(config)"]))
         defer {
             _ = try? fleet.exec(host: host, ["sh", "-c", "cp \(saved) \(config) && rm \(saved)"])
-            try? reloadSSHD(host)
+            try? fleet.reloadSSHD(host: host)
         }
-        try reloadSSHD(host)
+        try fleet.reloadSSHD(host: host)
         try body()
     }
 

@@ -105,10 +105,10 @@ extension FaultTests {
         try fleet.sh(host, "cp /etc/ssh/sshd_config \(saved) && sed -i 's|^AuthorizedKeysFile .*|AuthorizedKeysFile .config/ssh/authorized_keys .ssh/authorized_keys|' /etc/ssh/sshd_config")
         defer {
             _ = try? fleet.sh(host, "cp \(saved) /etc/ssh/sshd_config && rm \(saved)")
-            try? reloadHostSSHD(host)
+            try? fleet.reloadSSHD(host: host)
             try? fleet.removeFaultAccounts([host])
         }
-        try reloadHostSSHD(host)
+        try fleet.reloadSSHD(host: host)
         try FaultCheck.run("AuthorizedKeysFile .config/ssh/authorized_keys; the folders do not exist yet",
                            expected: "push makes .config and .config/ssh as fz0 (0700) and writes the file; the key logs in") { check in
             let pushed = try world.keysync("push", inventory: "a.yml")
@@ -233,17 +233,5 @@ extension FaultTests {
                 check.require(good?.status == .changed || good?.status == .ok, "the healthy host did not converge")
             }
         }
-    }
-
-    /// SIGHUP to the host's listening sshd, then waits for logins.
-    func reloadHostSSHD(_ host: Int) throws {
-        let text = try String(contentsOfFile: "\(fleet.directory)/h\(host)/pid", encoding: .utf8)
-        let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(kill(pid, SIGHUP) == 0)
-        for _ in 0..<50 {
-            usleep(100_000)
-            if (try? fleet.ssh(host: host, key: .ed25519, command: "true", timeout: 10))?.succeeded == true { return }
-        }
-        Issue.record("sshd of h\(host) did not come back after SIGHUP")
     }
 }

@@ -7,16 +7,7 @@ extension DriftReport {
     /// Content-Security-Policy forbids loading any); every value from the
     /// database is HTML-escaped. The page is also well-formed XML.
     func html() -> String {
-        """
-        <!DOCTYPE html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8"/>
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"/>
-        <meta name="viewport" content="width=device-width, initial-scale=1"/>
-        <title>keysync drift report</title>
-        <style>
-        body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+        HTMLPage.head(title: "keysync drift report", style: """
         table{border-collapse:collapse;margin-bottom:1.5em}
         th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top;white-space:nowrap}
         td:last-child{white-space:normal}
@@ -28,8 +19,7 @@ extension DriftReport {
         .drift{color:#a05a00}
         .ok,.changed{color:#1b7a1b}
         code{font-size:.9em}
-        </style>
-        </head>
+        """) + """
         <body>
         <h1>keysync drift report</h1>
         <p>Generated \(generatedAt.reportText), history since \(since.reportText). \(summaryLine.htmlEscaped).</p>
@@ -129,4 +119,27 @@ extension DriftReport {
 
     /// An SVG coordinate with one decimal, so output is stable.
     private static func coordinate(_ value: Double) -> String { String(format: "%.1f", value) }
+}
+
+/// The head every keysync HTML page shares: no scripts, fonts or external
+/// assets (a Content-Security-Policy forbids loading any), well-formed XML.
+enum HTMLPage {
+    /// `<!DOCTYPE html>` through `</head>`, with the common body style and `style`.
+    static func head(title: String, style: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8"/>
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"/>
+        <meta name="viewport" content="width=device-width, initial-scale=1"/>
+        <title>\(title.htmlEscaped)</title>
+        <style>
+        body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+        \(style)
+        </style>
+        </head>
+
+        """
+    }
 }

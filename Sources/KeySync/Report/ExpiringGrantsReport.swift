@@ -127,23 +127,13 @@ public struct ExpiringGrantsReport: Sendable {
             "<tr>" + [grant.project, grant.role, grant.account, grant.key, grant.until.reportText].map { "<td>\($0.htmlEscaped)</td>" }.joined()
                 + "<td class=\"\(grant.ended ? "bad" : "soon")\">\(left(grant).htmlEscaped)</td><td>\(grant.hosts)</td></tr>\n"
         }.joined()
-        return """
-        <!DOCTYPE html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8"/>
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"/>
-        <meta name="viewport" content="width=device-width, initial-scale=1"/>
-        <title>keysync grants ending</title>
-        <style>
-        body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+        return HTMLPage.head(title: "keysync grants ending", style: """
         table{border-collapse:collapse}
         th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;white-space:nowrap}
         th{background:#f3f3f3}
         .bad{color:#b00020}
         .soon{color:#a05a00}
-        </style>
-        </head>
+        """) + """
         <body>
         <h1>keysync grants ending by \(horizon.reportText)</h1>
         <p>Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).</p>

@@ -32,6 +32,22 @@ struct FaultSetupError: Error, CustomStringConvertible {
 }
 
 extension TestFleet {
+    /// SIGHUP to host `host`'s listening sshd (it re-executes and re-reads
+    /// its config; sessions stay), then waits until it accepts logins again.
+    func reloadSSHD(host: Int) throws {
+        let text = try String(contentsOfFile: "\(directory)/h\(host)/pid", encoding: .utf8)
+        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, SIGHUP) == 0 else {
+            throw FaultSetupError(description: "h\(host): no sshd to reload (pid file says \(text.debugDescription))")
+        }
+        for _ in 0..<50 {
+            usleep(100_000)
+            for key in [KeyKind.ed25519, .rsa] where (try? ssh(host: host, key: key, command: "true", timeout: 10))?.succeeded == true {
+                return
+            }
+        }
+        throw FaultSetupError(description: "sshd of h\(host) did not come back after SIGHUP")
+    }
+
     /// The role accounts the fault suite manages (`fz0`…`fz9`); no other suite uses them.
     static let faultAccounts = (0..<10).map { "fz\($0)" }
 
