@@ -145,6 +145,72 @@ extension FaultTests {
         }
     }
 
+    /// `AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2` (the
+    /// compiled-in default): the account copies its key into the second
+    /// file, which keysync does not write. Revoking the key must not look
+    /// done while sshd still accepts it from there.
+    @Test func aRevokedKeyInASecondKeysFileFailsTheHost() throws {
+        let host = Self.hostHost
+        let saved = "/etc/ssh/sshd_config.hostile-test"
+        try fleet.sh(host, "[ -f \(saved) ] && cp \(saved) /etc/ssh/sshd_config && rm \(saved); true")
+        let world = try hostileWorld()
+        try fleet.sh(host, "cp /etc/ssh/sshd_config \(saved) && sed -i 's|^AuthorizedKeysFile .*|AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2|' /etc/ssh/sshd_config")
+        defer {
+            _ = try? fleet.sh(host, "cp \(saved) /etc/ssh/sshd_config && rm \(saved)")
+            try? fleet.reloadSSHD(host: host)
+            try? fleet.removeFaultAccounts([host])
+        }
+        try fleet.reloadSSHD(host: host)
+        try world.writeInventory("revoked.yml", .init(hosts: [host], keys: ["kb"], revoked: ["ka"]))
+        try FaultCheck.run("fz0 copies its key ka into ~/.ssh/authorized_keys2 (su fz0); the inventory then revokes ka",
+                           expected: "check: revoked_key naming authorized_keys2; push removes ka from authorized_keys but fails the host (revocation_blocked, exit 3) naming authorized_keys2; after the line is removed by hand push succeeds and ka no longer logs in") { check in
+            try fleet.sh(host, "su -s /bin/sh fz0 -c 'grep -v \"^#\" /home/fz0/.ssh/authorized_keys > /home/fz0/.ssh/authorized_keys2'")
+            let checked = try world.keysync("check", inventory: "revoked.yml", ["--json"])
+            let drift = try world.report(checked).hosts.first?.drift ?? []
+            let pushed = try world.keysync("push", inventory: "revoked.yml", ["--json"])
+            let result = try world.report(pushed).hosts.first
+            let kind = try world.hostResults(run: try #require(try world.report(pushed).run))["h\(host)"]?.errorKind
+            let loginStill = try fleet.login(host: host, user: "fz0", key: world.workspace.file("ka")).status
+            let firstFile = try fleet.sh(host, "cat /home/fz0/.ssh/authorized_keys")
+            let kaKey = try String(contentsOfFile: world.workspace.file("ka") + ".pub", encoding: .utf8).split(separator: " ")[1]
+            check.observe("check exit \(checked.status): \(drift.filter { $0.kind == .revokedKey }.map { String($0.detail.prefix(90)) }); push exit \(pushed.status) \(kind ?? "-"); ka still logs in via authorized_keys2: \(loginStill == 0)")
+            check.require(drift.contains { $0.kind == .revokedKey && $0.detail.contains("authorized_keys2") }, "no revoked_key for authorized_keys2")
+            check.require(pushed.status == 3 && kind == HostFailureKind.revocationBlocked.rawValue, "push must fail the host: \(pushed.stdout)")
+            check.require(result?.error?.contains("authorized_keys2") == true, "error does not name the file: \(result?.error ?? "")")
+            check.require(!firstFile.contains(String(kaKey)), "ka still in authorized_keys")
+            check.require(loginStill == 0, "ka should still log in through authorized_keys2 (else the test proves nothing)")
+            try fleet.sh(host, "su -s /bin/sh fz0 -c 'rm /home/fz0/.ssh/authorized_keys2'")
+            let again = try world.keysync("push", inventory: "revoked.yml")
+            let loginAfter = try fleet.login(host: host, user: "fz0", key: world.workspace.file("ka")).status
+            check.observe("after rm by hand: push exit \(again.status); ka login exit \(loginAfter)")
+            check.require(again.status == 0 && loginAfter != 0, "push: \(again)")
+        }
+    }
+
+    /// fz0 links its authorized_keys into a folder whose name holds a line
+    /// break and a forged doctor line (a `config` line naming /root/.bashrc
+    /// with an AllowUsers that runs a command): doctor resolves the link as
+    /// the account and prints every line through `put`, so nothing is forged.
+    @Test func aLinkTargetWithALineBreakForgesNoDoctorLine() throws {
+        let host = Self.hostHost
+        let world = try hostileWorld()
+        defer { try? fleet.removeFaultAccounts([host]) }
+        try FaultCheck.run("fz0 links ~/.ssh/authorized_keys into `x<LF>sshd allowusers zz<LF>config 1<TAB>/root/.bashrc<TAB>AllowUsers zz;id>/tmp/pwn` (su fz0)",
+                           expected: "doctor runs (no crash); no AllowUsers finding and no fix that edits /root/.bashrc") { check in
+            try fleet.sh(host, """
+                su -s /bin/sh fz0 -c 'cd /home/fz0 && d=$(printf "x\\nsshd allowusers zz\\nconfig 1\\t/root/.bashrc\\tAllowUsers zz;id>/tmp/pwn") && mkdir -p "$d" && cp .ssh/authorized_keys "$d/k" && ln -sf "/home/fz0/$d/k" .ssh/authorized_keys'
+                """)
+            let listed = try fleet.sh(host, "ls -b /home/fz0")
+            check.require(listed.contains("\\n"), "the folder with a line break was not made: \(listed)")
+            let doctor = try KeySyncBinary.run(["doctor", "--inventory", world.workspace.file("a.yml"), "--db", world.database,
+                                                "--host", "h\(host)", "--json"])
+            let forgedFinding = doctor.stdout.contains("AllowUsers (zz"), forgedFix = doctor.stdout.contains("' /root/.bashrc")
+            check.observe("doctor exit \(doctor.status); forged AllowUsers finding \(forgedFinding), fix editing /root/.bashrc \(forgedFix)")
+            check.require(![132, 133, 134, 139].contains(doctor.status), "doctor crashed: \(doctor)")
+            check.require(!forgedFinding && !forgedFix, "a forged line reached doctor: \(doctor.stdout.prefix(2000))")
+        }
+    }
+
     /// A user starts a process named `sshd` with `-E /etc/shadow`: doctor
     /// must not take it for the host's sshd and send shadow lines back.
     @Test func aFakeSSHDProcessIsNotALogSource() throws {

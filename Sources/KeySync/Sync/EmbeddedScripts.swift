@@ -56,9 +56,9 @@ oneline() { printf '%s' "$1" | tr '\n\r' '  ' | cut -c1-"$2"; } # text width: an
 lookup_account() { # name: sets uid gid home from passwd, fails if missing
     lookup passwd "$1"
     [ -n "$found" ] || return 1
-    IFS=: read -r _ _ uid gid _ home _ <<EOF
-$found
-EOF
+    passwd_fields "$found"
+    # shellcheck disable=SC2154 # pf_* come from passwd_fields in lookup.sh
+    uid=$pf_uid gid=$pf_gid home=$pf_home
 }
 fail_account() { # name kind reason: reports and skips the account's later steps
     result "$1" "$2" "$3"; failed_accounts="$failed_accounts$1 "
@@ -199,7 +199,8 @@ EOF
 # getent. $found is always one line: a directory service can return a GECOS
 # field with a line break in it, which must not become a line of the reply.
 #
-# Defines: nl (one newline, for `case` patterns), nss_files, lookup.
+# Defines: nl (one newline, for `case` patterns), nss_files, lookup,
+# passwd_fields.
 nl='
 '
 nss_files=yes
@@ -228,6 +229,18 @@ lookup() { # DB KEY -> $found: the entry `getent DB KEY` prints (by name, or by 
                 [ "${rest%%:*}" = "$2" ] && { found=$line; return 0; }
             done < "/etc/$1" ;;
     esac
+}
+# passwd_fields ENTRY: sets pf_uid pf_gid pf_home pf_shell from a passwd
+# entry. Uid and gid are taken from the left, shell and home from the right:
+# getent prints a directory service's GECOS field raw, and a ':' in it must
+# not shift the home keysync manages away from the one sshd uses.
+# shellcheck disable=SC2034 # pf_* are read by probe.sh, probe-scan.sh and apply.sh
+passwd_fields() {
+    pf_rest=${1#*:}; pf_rest=${pf_rest#*:}
+    pf_uid=${pf_rest%%:*}; pf_rest=${pf_rest#*:}
+    pf_gid=${pf_rest%%:*}; pf_rest=${pf_rest#*:}
+    pf_shell=${pf_rest##*:}; pf_rest=${pf_rest%:*}
+    pf_home=${pf_rest##*:}
 }
 
 """#
@@ -299,7 +312,7 @@ diag_stat() { # path: `%F|%a|%u|%g|%s` or `absent`, never following a symlink
     if [ -L "$1" ] || [ -e "$1" ]; then stat -c '%F|%a|%u|%g|%s' -- "$1" 2>/dev/null || echo error; else echo absent; fi
 }
 diag_keyfile() { # listed|unlisted path; the bytes as the account reads them
-    printf 'keyfile %s\t%s\t%s\n' "$1" "$(diag_stat "$2")" "$2"
+    put keyfile "$1	$(diag_stat "$2")	$2"
     if [ -f "$2" ] && [ ! -L "$2" ]; then read_as_account keyfile_content "$2" "$p_uid" "$p_gid"; fi
 }
 diagnose_account() { # name; runs right after probe_account for the same name
@@ -333,15 +346,21 @@ EOF
         case $r in yes | no) ;; *) r=unknown ;; esac
         put file_access "$r"
     fi
-    real=$(readlink -f -- "$file" 2>/dev/null) || real=
+    # The link is resolved as the account, so the walk shows only folders the
+    # account can pass through itself (root would see into any folder), and
+    # every line goes through put: a link target may hold a line break.
+    real=
+    if [ "$has_setpriv" = yes ]; then
+        real=$(setpriv --reuid="$p_uid" --regid="$p_gid" --init-groups -- readlink -f -- "$file" 2>/dev/null </dev/null 4>&-) || real=
+    fi
     if [ -n "$real" ]; then
-        printf 'walk_file %s\t%s\n' "$(diag_stat "$real")" "$real"
+        put walk_file "$(diag_stat "$real")	$real"
         rhome=$(readlink -f -- "$home" 2>/dev/null) || rhome=$home
         d=$real
         while :; do
             d=${d%/*}
             [ -n "$d" ] || d=/
-            printf 'walk %s\t%s\n' "$(diag_stat "$d")" "$d"
+            put walk "$(diag_stat "$d")	$d"
             if [ "$d" = "$rhome" ] || [ "$d" = / ] || [ "$d" = . ]; then break; fi
         done
     fi
@@ -420,9 +439,9 @@ esac
 # scan_entry PASSWD-LINE: a section per existing AuthorizedKeysFile file of one account.
 scan_entry() {
     pw=$1
-    IFS=: read -r name _ p_uid p_gid _ home _ <<EOF
-$pw
-EOF
+    name=${pw%%:*}
+    passwd_fields "$pw"
+    p_uid=$pf_uid p_gid=$pf_gid home=$pf_home
     [ -n "$name" ] && [ -n "$home" ] || return 0
     case $p_uid$p_gid in '' | *[!0-9]*) return 0 ;; esac
     if [ -n "$sshd_t" ]; then
@@ -462,9 +481,20 @@ scan_accounts() {
             scan_entry "$scan_line"
         done < /etc/passwd
     else
+        # A line break in a directory service's GECOS field splits an entry
+        # and could forge one (`evil:x:0:0::/home/attacker:/bin/sh`): each
+        # name is looked up again on its own (lookup gives one line) and
+        # scanned once, with that entry.
         scan_list=$(getent passwd 2>/dev/null </dev/null) || scan_list=
+        scan_seen=' '
         while IFS= read -r scan_line; do
-            [ -z "$scan_line" ] || scan_entry "$scan_line"
+            scan_name=${scan_line%%:*}
+            case $scan_name in '' | *' '*) continue ;; esac
+            case $scan_seen in *" $scan_name "*) continue ;; esac
+            lookup passwd "$scan_name"
+            [ "${found%%:*}" = "$scan_name" ] || continue
+            scan_seen="$scan_seen$scan_name "
+            scan_entry "$found"
         done <<EOF
 $scan_list
 EOF
@@ -628,12 +658,12 @@ probe_account() { # name uid gid group
     name=$1
     printf '@account %s %s\n' "$nonce" "$name"
     settings=
-    akf=
+    akf_all=
     if [ -n "$sshd_t" ]; then
         settings=$("$sshd_bin" -T -C "user=$name,host=$client_addr,addr=$client_addr" 2>/dev/null)
         while read -r key value; do
             case $key in
-                authorizedkeysfile) akf=${value%% *}; put sshd "$key $value" ;;
+                authorizedkeysfile) akf_all=$value; put sshd "$key $value" ;;
                 strictmodes | pubkeyauthentication | pubkeyacceptedalgorithms | allowusers | allowgroups | \
                 denyusers | denygroups | usepam | authorizedkeyscommand) put sshd "$key $value" ;;
             esac
@@ -642,7 +672,7 @@ $settings
 EOF
         [ -n "$settings" ] || put sshd_error "sshd -T failed (is sshd installed and its config valid?)"
     else
-        akf=${sshd_akf%% *}
+        akf_all=$sshd_akf
         put sshd "authorizedkeysfile $sshd_akf"
         put sshd "usepam $sshd_pam"
     fi
@@ -661,9 +691,8 @@ EOF
         fi
         return 0
     fi
-    IFS=: read -r _ _ p_uid p_gid _ home shell <<EOF
-$pw
-EOF
+    passwd_fields "$pw"
+    p_uid=$pf_uid p_gid=$pf_gid home=$pf_home shell=$pf_shell
     lookup group "$p_gid"
     put group "${found%%:*}"
     lookup shadow "$name"; entry=$found
@@ -689,12 +718,36 @@ EOF
     listed=no
     while IFS= read -r line; do [ "$line" = "$shell" ] && listed=yes; done < /etc/shells 2>/dev/null
     put shell_listed "$listed"
+    akf=${akf_all%% *}
     [ -n "$akf" ] || akf=.ssh/authorized_keys
     file=$(expand_akf "$akf" "$home" "$name")
     case $file in *"$nl"*) file=$(printf '%s' "$file" | tr '\n' ' ') ;; esac
     dir=${file%/*}
     put path "$file"
     probe_paths "$home" "$file"
+    probe_other_files
+}
+# probe_other_files: the files after the first in AuthorizedKeysFile (the
+# default's .ssh/authorized_keys2). sshd reads them too, so a revoked key or,
+# in an exclusive account, an unmanaged one there must be reported; keysync
+# writes only the first. Each one that exists is read as the account, as
+# sshd reads it (a test as root says only whether the name exists).
+probe_other_files() {
+    set -f
+    # shellcheck disable=SC2086 # split on blanks like sshd does (globbing is off)
+    set -- $akf_all
+    set +f
+    [ "$#" -gt 1 ] || return 0
+    shift
+    for token; do
+        [ "$token" != none ] || continue
+        other=$(expand_akf "$token" "$home" "$name")
+        case $other in *"$nl"*) other=$(printf '%s' "$other" | tr '\n' ' ') ;; esac
+        [ "$other" != "$file" ] || continue
+        [ -e "$other" ] || [ -L "$other" ] || continue
+        put other_path "$other"
+        read_as_account other_content "$other" "$p_uid" "$p_gid"
+    done
 }
 # probe_paths HOME FILE: lstat of every path from home down to the file
 # (never following a link; lines below a link or a non-folder are not

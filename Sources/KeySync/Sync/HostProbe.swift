@@ -87,6 +87,10 @@ public struct AccountProbe: Hashable, Sendable {
     /// The file's bytes, when it is a regular file that could be read.
     public var content: [UInt8]?
     public var readError: String?
+    /// The files after the first in AuthorizedKeysFile that exist (the
+    /// default's `.ssh/authorized_keys2`), read as the account: sshd reads
+    /// them too, keysync never writes them.
+    public var otherFiles: [OtherKeysFile] = []
     /// What the doctor part of the probe found; nil unless it was asked for.
     public var diagnostics: AccountDiagnostics?
 
@@ -117,6 +121,20 @@ public struct AccountProbe: Hashable, Sendable {
         }
         return paths + [file]
     }
+}
+
+/// A further AuthorizedKeysFile file as the probe read it.
+public struct OtherKeysFile: Hashable, Sendable {
+    public enum Read: Hashable, Sendable {
+        case content([UInt8])
+        /// More than ``ProbeScript/fileSizeLimit`` bytes: not kept.
+        case tooLarge
+        /// The account could not read it (so neither can sshd); the exit status.
+        case unreadable(String)
+    }
+    public var path: String
+    /// Nil until its frame arrives (a reply cut off before it).
+    public var read: Read?
 }
 
 /// The whole probe reply for one host.
@@ -183,7 +201,7 @@ public struct HostProbe: Hashable, Sendable {
                 _ = try framed(value, "the end line")
                 flush()
                 ended = true
-            case "content-begin", "keyfile_content-begin":
+            case "content-begin", "keyfile_content-begin", "other_content-begin":
                 let encoding = try framed(value, "a file frame")
                 guard current != nil else { throw .malformed("file bytes outside an account section") }
                 let name = key.dropLast("-begin".count)
@@ -219,6 +237,12 @@ public struct HostProbe: Hashable, Sendable {
     /// A file frame's bytes: the content when the read worked (status 0);
     /// more bytes than the limit mean the file is too large, whatever the status.
     private static func applyContent(_ bytes: [UInt8], status: Substring, frame: Substring, to probe: inout AccountProbe) {
+        if frame == "other_content" {
+            guard let last = probe.otherFiles.indices.last, probe.otherFiles[last].read == nil else { return }
+            probe.otherFiles[last].read = bytes.count > ProbeScript.fileSizeLimit ? .tooLarge
+                : status == "0" ? .content(bytes) : .unreadable(String(status.prefix(8)))
+            return
+        }
         if frame == "keyfile_content" {
             if status == "0", bytes.count <= ProbeScript.fileSizeLimit, let last = probe.diagnostics?.keyFiles.indices.last {
                 probe.diagnostics!.keyFiles[last].content = bytes
@@ -255,6 +279,16 @@ public struct HostProbe: Hashable, Sendable {
         }
     }
 
+    /// A passwd entry's seven fields. A directory service's GECOS field may
+    /// hold ':' (getent prints it raw): the fields after the fourth and before
+    /// the last two are GECOS, so home and shell are counted from the right,
+    /// as the probe's `passwd_fields` does, and never shift.
+    static func passwdFields(_ entry: Substring) -> [String] {
+        let fields = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard fields.count > 7 else { return fields }
+        return Array(fields[..<4]) + [fields[4..<(fields.count - 2)].joined(separator: ":")] + Array(fields.suffix(2))
+    }
+
     /// A day count (a shadow field, `today`): nil unless it fits in 32 bits
     /// (good until the year 5 879 610), so that doctor's day arithmetic
     /// (today − last change > max + inactive) cannot overflow.
@@ -266,7 +300,7 @@ public struct HostProbe: Hashable, Sendable {
         case "uid_owner": probe.uidOwner = value.isEmpty ? nil : String(value)
         case "gid_owner": probe.gidOwner = value.isEmpty ? nil : String(value)
         case "passwd":
-            probe.passwd = value.isEmpty ? nil : value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            probe.passwd = value.isEmpty ? nil : passwdFields(value)
         case "group": probe.groupName = value.isEmpty ? nil : String(value)
         case "shadow":
             let f = value.split(separator: ":", omittingEmptySubsequences: false)
@@ -302,6 +336,11 @@ public struct HostProbe: Hashable, Sendable {
                 probe.intermediateFolders = underHome && paths.count > 3
                     ? paths[1..<(paths.count - 2)].map { PathStat(path: $0, stat: .absent) } : []
             }
+        case "other_path":
+            guard value.hasPrefix("/") else {
+                throw .malformed("a keys file path of \(probe.account) is not absolute: \(value.prefix(200))")
+            }
+            probe.otherFiles.append(OtherKeysFile(path: String(value)))
         case "too_large": probe.tooLarge = Int(value) ?? Int.max
         case "read_refused": probe.readError = "\(probe.account): \(value)"
         default: AccountDiagnostics.apply(key: key, value: value, to: &probe.diagnostics)

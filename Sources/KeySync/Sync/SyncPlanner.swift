@@ -68,6 +68,7 @@ public enum SyncPlanner {
             var plan = AccountPlan(account: desired.name)
             planAccount(desired, found, scope: scope, options: options, into: &plan, failures: &failures)
             plan.markRepairable()
+            reportOtherFiles(desired, found, options: options, into: &plan)
             plan.blocksBefore = blocks(in: found)
             return plan
         }
@@ -256,6 +257,38 @@ public enum SyncPlanner {
         for line in AuthorizedKeysFile(bytes: content).keyLines {
             guard let key = line.entry?.key, options.revoked.contains(key.fingerprint) else { continue }
             plan.report(.revokedKey, "revoked key \(key.type) \(key.fingerprint) on line \(line.number) of \(probe.path ?? "the keys file"), which keysync cannot write", fingerprint: key.fingerprint)
+        }
+    }
+
+    /// The files after the first in AuthorizedKeysFile (the default's
+    /// `.ssh/authorized_keys2`): sshd reads them too, keysync writes only the
+    /// first. A revoked key there, or any key in an exclusive account, is
+    /// reported after `markRepairable`, so it stays unrepairable and a push
+    /// fails the host (`revocation_blocked`) instead of claiming the key is
+    /// gone; so does a file too large to read. The fix is by hand.
+    static func reportOtherFiles(_ desired: AccountTarget, _ probe: AccountProbe, options: PlanOptions,
+                                 into plan: inout AccountPlan) {
+        let exclusive = desired.exclusive && !desired.formerlyManaged
+        guard probe.exists, !options.revoked.isEmpty || exclusive else { return }
+        let primary = probe.path ?? "the first keys file"
+        for other in probe.otherFiles {
+            switch other.read {
+            case .content(let bytes)?:
+                for line in AuthorizedKeysFile(bytes: bytes).keyLines {
+                    guard let key = line.entry?.key else { continue }
+                    let place = "on line \(line.number) of \(other.path), which sshd also reads (keysync writes only \(primary)); remove it there by hand"
+                    if options.revoked.contains(key.fingerprint) {
+                        plan.report(.revokedKey, "revoked key \(key.type) \(key.fingerprint) \(place)", fingerprint: key.fingerprint)
+                    } else if exclusive {
+                        plan.report(.unmanagedKey, "unmanaged key \(key.type) \(key.fingerprint) in exclusive account \(place)", fingerprint: key.fingerprint)
+                    }
+                }
+            case .tooLarge?:
+                plan.report(.fileTooLarge, "\(other.path), which sshd also reads, is more than keysync reads (\(ProbeScript.fileSizeLimit) bytes); revoked keys in it cannot be checked")
+            case .unreadable?, nil:
+                // The account cannot read it, so sshd (reading as the account) cannot use it either.
+                continue
+            }
         }
     }
 

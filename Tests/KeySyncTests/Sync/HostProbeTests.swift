@@ -3,6 +3,23 @@ import Testing
 @testable import KeySync
 
 @Suite struct HostProbeTests {
+    /// A directory service's GECOS field may hold ':' (getent prints it raw):
+    /// home and shell are counted from the right, in Swift and on the host
+    /// (lookup.sh's passwd_fields), so the field cannot move keysync to a
+    /// decoy home while sshd reads the real one.
+    @Test(arguments: [
+        ("alice:x:1001:1002:Alice,,,:/home/alice:/bin/bash", "1001|1002|/home/alice|/bin/bash"),
+        ("alice:x:1001:1002:A:/home/alice/decoy:/home/alice/s:/home/alice:/bin/bash", "1001|1002|/home/alice|/bin/bash"),
+        ("svc:x:7:8::/srv/svc:", "7|8|/srv/svc|"),
+    ])
+    func aColonInGECOSDoesNotShiftHomeOrShell(entry: String, expected: String) throws {
+        let fields = HostProbe.passwdFields(entry[...])
+        #expect(fields.count == 7)
+        #expect([fields[2], fields[3], fields[5], fields[6]].joined(separator: "|") == expected)
+        let shell = try LocalShell.run(EmbeddedScripts.lookup + "\npasswd_fields \(Shell.quote(entry))\nprintf '%s|%s|%s|%s' \"$pf_uid\" \"$pf_gid\" \"$pf_home\" \"$pf_shell\"\n")
+        #expect(shell.text == expected)
+    }
+
     @Test func parsesAFullReplyWithSeveralAccounts() throws {
         var alice = FakeAccount.existing("alice", content: Array("ssh-ed25519 AAAA x\n".utf8))
         alice.sshd.append("allowusers ops")

@@ -177,6 +177,48 @@ enum PlannerFixture {
         #expect(plan.apply == nil)
     }
 
+    /// sshd also reads the files after the first in AuthorizedKeysFile
+    /// (`.ssh/authorized_keys2` by default); keysync writes only the first.
+    /// A revoked key there (or any key, in an exclusive account) is
+    /// reported and never repairable, so push fails the host; a file the
+    /// account cannot read is one sshd cannot use either.
+    @Test func keysInASecondKeysFileAreReportedAndNeverRepairable() throws {
+        let revoked = try SyncKeys.ed25519(), other = try SyncKeys.ecdsa256(), granted = try SyncKeys.rsa3072()
+        var account = FakeAccount.existing("alice", content: F.bytes(SyncKeys.line(revoked) + "\n"))
+        account.otherFiles = [
+            (path: "/home/alice/.ssh/authorized_keys2", content: F.bytes("# hand\n" + SyncKeys.line(other) + "\n" + SyncKeys.line(revoked) + "\n"), status: 0),
+            (path: "/home/alice/.ssh/unreadable", content: F.bytes(SyncKeys.line(revoked) + "\n"), status: 1),
+        ]
+        let options = PlanOptions(revoked: [revoked.fingerprint])
+        let plan = try F.single(account, F.target("alice", [F.entry("g", granted)]), options: options)
+        let second = plan.drift.filter { $0.detail.contains("authorized_keys2") }
+        #expect(second.map(\.kind) == [.revokedKey])
+        #expect(second.first?.detail.contains("line 3 of /home/alice/.ssh/authorized_keys2") == true)
+        #expect(second.allSatisfy { !$0.repairable })
+        #expect(!plan.drift.contains { $0.detail.contains("unreadable") })
+        // The first file is still repaired: the revoked line goes, the grant comes.
+        #expect(plan.drift.contains { $0.kind == .revokedKey && $0.repairable })
+        #expect(plan.apply?.write?.path == "/home/alice/.ssh/authorized_keys")
+
+        let exclusive = try F.single(account, F.target("alice", [F.entry("g", granted)], exclusive: true), options: PlanOptions())
+        let unmanaged = exclusive.drift.filter { $0.detail.contains("authorized_keys2") }
+        #expect(unmanaged.map(\.kind) == [.unmanagedKey, .unmanagedKey])
+        #expect(unmanaged.allSatisfy { !$0.repairable })
+
+        let plain = try F.single(account, F.target("alice", [F.entry("g", granted)]), options: PlanOptions())
+        #expect(!plain.drift.contains { $0.detail.contains("authorized_keys2") })
+    }
+
+    /// A second keys file too large to read may hold a revoked key.
+    @Test func aTooLargeSecondKeysFileIsUnrepairable() throws {
+        let revoked = try SyncKeys.ed25519()
+        var account = FakeAccount.existing("alice", content: F.bytes(""))
+        account.otherFiles = [(path: "/home/alice/.ssh/authorized_keys2",
+                               content: [UInt8](repeating: 0x61, count: ProbeScript.fileSizeLimit + 1), status: 0)]
+        let plan = try F.single(account, F.target("alice", []), options: PlanOptions(revoked: [revoked.fingerprint]))
+        #expect(plan.drift.filter { !$0.repairable }.map(\.kind) == [.fileTooLarge])
+    }
+
     /// Found by FuzzProbeReply (Fuzz/Crashes/probe_reply): a home that is
     /// missing, with AuthorizedKeysFile outside it (`/etc/ssh/keys/%u`, still
     /// read as the account), left a revoked key there as plain `home_unsafe`

@@ -57,6 +57,8 @@ struct FakeAccount {
     var readStatus: Int?
     /// The file is larger than the probe reads: `too_large SIZE`, no frame.
     var tooLarge: Int?
+    /// Further AuthorizedKeysFile files that exist: path, bytes and the read's exit status.
+    var otherFiles: [(path: String, content: [UInt8], status: Int)] = []
     /// Requested uid/gid/group: the clash lines (empty value = nobody owns it).
     var uidOwner: String?? = nil
     var gidOwner: String?? = nil
@@ -129,12 +131,17 @@ struct FakeAccount {
         out += "shell_listed \(shellListed ? "yes" : "no")\n"
         out += "path \(path)\n"
         out += statLines.map { $0 + "\n" }.joined()
-        if let tooLarge { return Array((out + "too_large \(tooLarge)\n").utf8) }
+        if let tooLarge { out += "too_large \(tooLarge)\n" }
         var bytes = Array(out.utf8)
-        if let content {
+        if tooLarge != nil {
+        } else if let content {
             bytes += Array("content-begin \(nonce)\n".utf8) + content + Array("\ncontent-end \(nonce) 0\n".utf8)
         } else if let readStatus {
             bytes += Array("content-begin \(nonce)\n\ncontent-end \(nonce) \(readStatus)\n".utf8)
+        }
+        for other in otherFiles {
+            bytes += Array("other_path \(other.path)\nother_content-begin \(nonce)\n".utf8) + other.content
+                + Array("\nother_content-end \(nonce) \(other.status)\n".utf8)
         }
         return bytes
     }

@@ -34,9 +34,9 @@ oneline() { printf '%s' "$1" | tr '\n\r' '  ' | cut -c1-"$2"; } # text width: an
 lookup_account() { # name: sets uid gid home from passwd, fails if missing
     lookup passwd "$1"
     [ -n "$found" ] || return 1
-    IFS=: read -r _ _ uid gid _ home _ <<EOF
-$found
-EOF
+    passwd_fields "$found"
+    # shellcheck disable=SC2154 # pf_* come from passwd_fields in lookup.sh
+    uid=$pf_uid gid=$pf_gid home=$pf_home
 }
 fail_account() { # name kind reason: reports and skips the account's later steps
     result "$1" "$2" "$3"; failed_accounts="$failed_accounts$1 "

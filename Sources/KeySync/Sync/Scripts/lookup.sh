@@ -9,7 +9,8 @@
 # getent. $found is always one line: a directory service can return a GECOS
 # field with a line break in it, which must not become a line of the reply.
 #
-# Defines: nl (one newline, for `case` patterns), nss_files, lookup.
+# Defines: nl (one newline, for `case` patterns), nss_files, lookup,
+# passwd_fields.
 nl='
 '
 nss_files=yes
@@ -38,4 +39,16 @@ lookup() { # DB KEY -> $found: the entry `getent DB KEY` prints (by name, or by 
                 [ "${rest%%:*}" = "$2" ] && { found=$line; return 0; }
             done < "/etc/$1" ;;
     esac
+}
+# passwd_fields ENTRY: sets pf_uid pf_gid pf_home pf_shell from a passwd
+# entry. Uid and gid are taken from the left, shell and home from the right:
+# getent prints a directory service's GECOS field raw, and a ':' in it must
+# not shift the home keysync manages away from the one sshd uses.
+# shellcheck disable=SC2034 # pf_* are read by probe.sh, probe-scan.sh and apply.sh
+passwd_fields() {
+    pf_rest=${1#*:}; pf_rest=${pf_rest#*:}
+    pf_uid=${pf_rest%%:*}; pf_rest=${pf_rest#*:}
+    pf_gid=${pf_rest%%:*}; pf_rest=${pf_rest#*:}
+    pf_shell=${pf_rest##*:}; pf_rest=${pf_rest%:*}
+    pf_home=${pf_rest##*:}
 }

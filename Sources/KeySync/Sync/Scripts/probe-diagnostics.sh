@@ -63,7 +63,7 @@ diag_stat() { # path: `%F|%a|%u|%g|%s` or `absent`, never following a symlink
     if [ -L "$1" ] || [ -e "$1" ]; then stat -c '%F|%a|%u|%g|%s' -- "$1" 2>/dev/null || echo error; else echo absent; fi
 }
 diag_keyfile() { # listed|unlisted path; the bytes as the account reads them
-    printf 'keyfile %s\t%s\t%s\n' "$1" "$(diag_stat "$2")" "$2"
+    put keyfile "$1	$(diag_stat "$2")	$2"
     if [ -f "$2" ] && [ ! -L "$2" ]; then read_as_account keyfile_content "$2" "$p_uid" "$p_gid"; fi
 }
 diagnose_account() { # name; runs right after probe_account for the same name
@@ -97,15 +97,21 @@ EOF
         case $r in yes | no) ;; *) r=unknown ;; esac
         put file_access "$r"
     fi
-    real=$(readlink -f -- "$file" 2>/dev/null) || real=
+    # The link is resolved as the account, so the walk shows only folders the
+    # account can pass through itself (root would see into any folder), and
+    # every line goes through put: a link target may hold a line break.
+    real=
+    if [ "$has_setpriv" = yes ]; then
+        real=$(setpriv --reuid="$p_uid" --regid="$p_gid" --init-groups -- readlink -f -- "$file" 2>/dev/null </dev/null 4>&-) || real=
+    fi
     if [ -n "$real" ]; then
-        printf 'walk_file %s\t%s\n' "$(diag_stat "$real")" "$real"
+        put walk_file "$(diag_stat "$real")	$real"
         rhome=$(readlink -f -- "$home" 2>/dev/null) || rhome=$home
         d=$real
         while :; do
             d=${d%/*}
             [ -n "$d" ] || d=/
-            printf 'walk %s\t%s\n' "$(diag_stat "$d")" "$d"
+            put walk "$(diag_stat "$d")	$d"
             if [ "$d" = "$rhome" ] || [ "$d" = / ] || [ "$d" = . ]; then break; fi
         done
     fi

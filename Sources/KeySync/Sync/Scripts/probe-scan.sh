@@ -8,9 +8,9 @@
 # scan_entry PASSWD-LINE: a section per existing AuthorizedKeysFile file of one account.
 scan_entry() {
     pw=$1
-    IFS=: read -r name _ p_uid p_gid _ home _ <<EOF
-$pw
-EOF
+    name=${pw%%:*}
+    passwd_fields "$pw"
+    p_uid=$pf_uid p_gid=$pf_gid home=$pf_home
     [ -n "$name" ] && [ -n "$home" ] || return 0
     case $p_uid$p_gid in '' | *[!0-9]*) return 0 ;; esac
     if [ -n "$sshd_t" ]; then
@@ -50,9 +50,20 @@ scan_accounts() {
             scan_entry "$scan_line"
         done < /etc/passwd
     else
+        # A line break in a directory service's GECOS field splits an entry
+        # and could forge one (`evil:x:0:0::/home/attacker:/bin/sh`): each
+        # name is looked up again on its own (lookup gives one line) and
+        # scanned once, with that entry.
         scan_list=$(getent passwd 2>/dev/null </dev/null) || scan_list=
+        scan_seen=' '
         while IFS= read -r scan_line; do
-            [ -z "$scan_line" ] || scan_entry "$scan_line"
+            scan_name=${scan_line%%:*}
+            case $scan_name in '' | *' '*) continue ;; esac
+            case $scan_seen in *" $scan_name "*) continue ;; esac
+            lookup passwd "$scan_name"
+            [ "${found%%:*}" = "$scan_name" ] || continue
+            scan_seen="$scan_seen$scan_name "
+            scan_entry "$found"
         done <<EOF
 $scan_list
 EOF

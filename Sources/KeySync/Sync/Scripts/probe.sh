@@ -151,12 +151,12 @@ probe_account() { # name uid gid group
     name=$1
     printf '@account %s %s\n' "$nonce" "$name"
     settings=
-    akf=
+    akf_all=
     if [ -n "$sshd_t" ]; then
         settings=$("$sshd_bin" -T -C "user=$name,host=$client_addr,addr=$client_addr" 2>/dev/null)
         while read -r key value; do
             case $key in
-                authorizedkeysfile) akf=${value%% *}; put sshd "$key $value" ;;
+                authorizedkeysfile) akf_all=$value; put sshd "$key $value" ;;
                 strictmodes | pubkeyauthentication | pubkeyacceptedalgorithms | allowusers | allowgroups | \
                 denyusers | denygroups | usepam | authorizedkeyscommand) put sshd "$key $value" ;;
             esac
@@ -165,7 +165,7 @@ $settings
 EOF
         [ -n "$settings" ] || put sshd_error "sshd -T failed (is sshd installed and its config valid?)"
     else
-        akf=${sshd_akf%% *}
+        akf_all=$sshd_akf
         put sshd "authorizedkeysfile $sshd_akf"
         put sshd "usepam $sshd_pam"
     fi
@@ -184,9 +184,8 @@ EOF
         fi
         return 0
     fi
-    IFS=: read -r _ _ p_uid p_gid _ home shell <<EOF
-$pw
-EOF
+    passwd_fields "$pw"
+    p_uid=$pf_uid p_gid=$pf_gid home=$pf_home shell=$pf_shell
     lookup group "$p_gid"
     put group "${found%%:*}"
     lookup shadow "$name"; entry=$found
@@ -212,12 +211,36 @@ EOF
     listed=no
     while IFS= read -r line; do [ "$line" = "$shell" ] && listed=yes; done < /etc/shells 2>/dev/null
     put shell_listed "$listed"
+    akf=${akf_all%% *}
     [ -n "$akf" ] || akf=.ssh/authorized_keys
     file=$(expand_akf "$akf" "$home" "$name")
     case $file in *"$nl"*) file=$(printf '%s' "$file" | tr '\n' ' ') ;; esac
     dir=${file%/*}
     put path "$file"
     probe_paths "$home" "$file"
+    probe_other_files
+}
+# probe_other_files: the files after the first in AuthorizedKeysFile (the
+# default's .ssh/authorized_keys2). sshd reads them too, so a revoked key or,
+# in an exclusive account, an unmanaged one there must be reported; keysync
+# writes only the first. Each one that exists is read as the account, as
+# sshd reads it (a test as root says only whether the name exists).
+probe_other_files() {
+    set -f
+    # shellcheck disable=SC2086 # split on blanks like sshd does (globbing is off)
+    set -- $akf_all
+    set +f
+    [ "$#" -gt 1 ] || return 0
+    shift
+    for token; do
+        [ "$token" != none ] || continue
+        other=$(expand_akf "$token" "$home" "$name")
+        case $other in *"$nl"*) other=$(printf '%s' "$other" | tr '\n' ' ') ;; esac
+        [ "$other" != "$file" ] || continue
+        [ -e "$other" ] || [ -L "$other" ] || continue
+        put other_path "$other"
+        read_as_account other_content "$other" "$p_uid" "$p_gid"
+    done
 }
 # probe_paths HOME FILE: lstat of every path from home down to the file
 # (never following a link; lines below a link or a non-folder are not
