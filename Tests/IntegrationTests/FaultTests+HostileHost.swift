@@ -92,6 +92,35 @@ extension FaultTests {
         }
     }
 
+    /// A root-owned 0600 file in fz0's home (left by `sudo vim`, or a secret
+    /// dropped there) that fz0 renames to its keys file (renaming needs only
+    /// write access to the folders, not to the file): the probe reads it as
+    /// root (the seed incident's path), and must not hand it to fz0.
+    @Test func aRootOnlyFileRenamedToTheKeysFileIsNotHandedToTheAccount() throws {
+        let host = Self.hostHost
+        let world = try hostileWorld()
+        defer { try? fleet.removeFaultAccounts([host]) }
+        let secret = "DB_PASSWORD=\(UUID().uuidString)"
+        try FaultCheck.run("root leaves a 0600 file with a secret in /home/fz0; fz0 renames it to ~/.ssh/authorized_keys (su fz0)",
+                           expected: "check reports file_owner naming the lines that are not keys; push writes nothing; the file stays root's 0600; the secret is in no output and not in the database") { check in
+            try fleet.sh(host, """
+                printf '%s\\n' \(Shell.quote(secret)) > /home/fz0/.viminfo && chmod 600 /home/fz0/.viminfo
+                su -s /bin/sh fz0 -c 'mv -f /home/fz0/.viminfo /home/fz0/.ssh/authorized_keys'
+                """)
+            let checked = try world.keysync("check", inventory: "a.yml", ["--json"])
+            let pushed = try world.keysync("push", inventory: "a.yml", ["--json"])
+            let drift = try world.report(checked).hosts.first?.drift ?? []
+            let owner = try fleet.sh(host, "stat -c '%U %a' /home/fz0/.ssh/authorized_keys").trimmingCharacters(in: .whitespacesAndNewlines)
+            let readable = try fleet.sh(host, "su -s /bin/sh fz0 -c 'cat /home/fz0/.ssh/authorized_keys' >/dev/null 2>&1 && echo yes || echo no").trimmingCharacters(in: .whitespacesAndNewlines)
+            let outputs = checked.stdout + checked.stderr + pushed.stdout + pushed.stderr
+            let inDatabase = try world.databaseContains(secret)
+            check.observe("check exit \(checked.status) drift \(drift.map(\.kind.rawValue)); push exit \(pushed.status); file \(owner), fz0 can read it: \(readable); secret in output \(outputs.contains(secret)), in database \(inDatabase)")
+            check.require(drift.contains { $0.kind == .fileOwner && $0.detail.contains("not keys") }, "no file_owner drift about a file that is not keys")
+            check.require(owner == "root 600" && readable == "no", "the file was handed to fz0: \(owner), readable \(readable)")
+            check.require(!outputs.contains(secret) && !inDatabase, "the secret leaked")
+        }
+    }
+
     /// `AuthorizedKeysFile .config/ssh/authorized_keys .ssh/authorized_keys`
     /// (the second for the admin login; keysync manages the first): every folder on the
     /// way is checked. A missing one is made by the account; one the account

@@ -103,6 +103,8 @@ public struct DoctorFixPlan: Hashable, Sendable {
                     refusals[index] = "\(unsafe.path) is not a folder (a symlink is never written through)"
                 } else if let error = account.readError {
                     refusals[index] = error
+                } else if let reason = SyncPlanner.rootFileThatIsNotKeys(account) {
+                    refusals[index] = reason
                 } else {
                     rewrite = FileWrite(path: keysPath, expectedHash: account.contentHash, content: account.content ?? [])
                     rewriteFindings.append(index)

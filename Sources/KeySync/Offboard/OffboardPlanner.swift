@@ -155,6 +155,7 @@ public enum OffboardPlanner {
     static func writeBlocker(_ probe: AccountProbe, path: String) -> String? {
         let name = probe.account
         guard let home = probe.homePath else { return "\(name) has no home in passwd" }
+        if let reason = SyncPlanner.rootFileThatIsNotKeys(probe) { return reason }
         let dir = (path as NSString).deletingLastPathComponent
         guard dir.hasPrefix(home.hasSuffix("/") ? home : home + "/") else {
             return "\(path) is not in a folder under the home \(home) of \(name); keysync never writes there (remove the line by hand)"

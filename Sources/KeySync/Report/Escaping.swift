@@ -20,11 +20,21 @@ extension String {
     }
 
     /// One RFC 4180 field: quoted (with `"` doubled) when it holds a comma,
-    /// a quote, CR or LF, or starts or ends with a blank.
+    /// a quote, CR or LF, or starts or ends with a blank. Other control
+    /// characters (an escape sequence in a key comment the account wrote)
+    /// are shown as `\u{1B}`-style codes: CSV goes to terminals too.
     var csvField: String {
-        let needsQuotes = unicodeScalars.contains { ",\"\r\n".unicodeScalars.contains($0) }
-            || first?.isWhitespace == true || last?.isWhitespace == true
-        return needsQuotes ? "\"" + replacingOccurrences(of: "\"", with: "\"\"") + "\"" : self
+        var text = ""
+        for scalar in unicodeScalars {
+            if scalar.isUnsafeInText && !"\r\n\t".unicodeScalars.contains(scalar) {
+                text += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                text.unicodeScalars.append(scalar)
+            }
+        }
+        let needsQuotes = text.unicodeScalars.contains { ",\"\r\n".unicodeScalars.contains($0) }
+            || text.first?.isWhitespace == true || text.last?.isWhitespace == true
+        return needsQuotes ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 
     /// Plain text inside a Markdown table cell: CommonMark punctuation that

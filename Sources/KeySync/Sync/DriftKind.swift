@@ -48,6 +48,18 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// cleans it (or `--forget` records that the machine is gone).
     case hostDeparted = "host_departed"
 
+    /// Kinds reported once per line of a keys file, so a file the account
+    /// writes decides how many there are: listed up to a bound per account
+    /// (``AccountPlan/listedPerKind``), the rest counted in one item.
+    public var isPerLine: Bool {
+        switch self {
+        case .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey, .invalidLine, .invalidMarker, .grantExpired:
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Whether `push` repairs this kind (the rest is reported only).
     public var isRepairedByPush: Bool {
         switch self {

@@ -23,6 +23,14 @@ public struct AccountPlan: Sendable {
     /// The lockout guard refused the new content: nothing is written to the
     /// file (a `--fix-home` still applies); `changes` says why (`refused: …`).
     var lockout: SyncPlanner.LockoutRefusal?
+    /// Items of a per-line kind (``DriftKind/isPerLine``) past the first
+    /// ``listedPerKind``: counted, then summed up in one item by
+    /// `listUnlisted`. A 4 MiB file of `x` lines is two million invalid
+    /// lines; listing each would cost the controller memory, the database
+    /// millions of rows and the operator the one line that matters.
+    private var unlisted: [DriftKind: Int] = [:]
+    private var listed: [DriftKind: Int] = [:]
+    static let listedPerKind = 100
 
     init(account: String) { self.account = account }
 
@@ -41,7 +49,27 @@ public struct AccountPlan: Sendable {
     }
 
     mutating func report(_ kind: DriftKind, _ detail: String, fingerprint: String? = nil) {
+        if kind.isPerLine {
+            guard listed[kind, default: 0] < Self.listedPerKind else {
+                unlisted[kind, default: 0] += 1
+                return
+            }
+            listed[kind, default: 0] += 1
+        }
         drift.append(DriftItem(account: account, kind: kind, detail: detail, fingerprint: fingerprint))
+    }
+
+    /// One item per kind that had more than ``listedPerKind``, repairable
+    /// as the listed ones of that kind are.
+    mutating func listUnlisted() {
+        for kind in DriftKind.allCases {
+            guard let count = unlisted[kind] else { continue }
+            var item = DriftItem(account: account, kind: kind,
+                                 detail: "\(count) more \(kind.rawValue) items in \(account)'s keys files, not listed (keysync lists the first \(Self.listedPerKind) of a kind)")
+            item.repairable = drift.last { $0.kind == kind }?.repairable ?? false
+            drift.append(item)
+        }
+        unlisted = [:]
     }
 }
 
@@ -69,6 +97,7 @@ public enum SyncPlanner {
             planAccount(desired, found, scope: scope, options: options, into: &plan, failures: &failures)
             plan.markRepairable()
             reportOtherFiles(desired, found, options: options, into: &plan)
+            plan.listUnlisted()
             plan.blocksBefore = blocks(in: found)
             return plan
         }
@@ -209,6 +238,11 @@ public enum SyncPlanner {
                 plan.report(.symlink, "\(path) is a symlink; left untouched")
                 return reportRevokedUnreachable(probe, options: options, into: &plan)
             case .regular:
+                if let reason = rootFileThatIsNotKeys(probe) {
+                    plan.oldContent = nil
+                    plan.report(.fileOwner, reason)
+                    return reportRevokedUnreachable(probe, options: options, into: &plan)
+                }
                 if file.uid != probe.uid {
                     plan.report(.fileOwner, "\(path) is owned by uid \(file.uid), not \(name) (sshd cannot use it)")
                     rewrite = true
@@ -290,6 +324,22 @@ public enum SyncPlanner {
                 continue
             }
         }
+    }
+
+    /// A root-owned keys file the account could not read is read as root
+    /// (the seed incident) and then rewritten as the account. An account can
+    /// rename any root-owned file in a folder it may write (`sudo vim`'s
+    /// ~/.viminfo, a secrets file dropped in its home) to its keys file: such
+    /// a file is taken over only when every line is a key, a comment or blank.
+    /// Otherwise the reason, and nothing of it is written or kept.
+    static func rootFileThatIsNotKeys(_ probe: AccountProbe) -> String? {
+        guard probe.file?.kind == .regular, probe.file?.uid == 0, probe.uid != 0, let content = probe.content else { return nil }
+        let invalid = AuthorizedKeysFile(bytes: content).lines.filter {
+            if case .invalid = $0.kind { return true } else { return false }
+        }
+        guard let first = invalid.first else { return nil }
+        let path = probe.path ?? "the keys file"
+        return "\(path) is owned by root and \(invalid.count) of its lines (the first: line \(first.number)) are not keys, comments or blank: keysync does not hand a root-owned file that may not be a keys file to \(probe.account), nor keep its bytes. Fix: look at it as root; if it is \(probe.account)'s keys, chown \(probe.account): \(path)"
     }
 
     /// Why the probe did not read a root-owned file as root, for the failure message.

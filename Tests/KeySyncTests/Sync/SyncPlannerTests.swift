@@ -209,6 +209,22 @@ enum PlannerFixture {
         #expect(!plain.drift.contains { $0.detail.contains("authorized_keys2") })
     }
 
+    /// A file the account fills with junk lines does not make a drift item
+    /// per line: the first 100 of a kind are listed, the rest counted.
+    @Test func perLineDriftIsListedUpToABoundAndCounted() throws {
+        let key = try SyncKeys.ed25519()
+        let junk = String(repeating: "x\n", count: 250) + String(repeating: SyncKeys.line(key) + "\n", count: 3)
+        let account = FakeAccount.existing("alice", content: F.bytes(junk))
+        let plan = try F.single(account, F.target("alice", []), options: PlanOptions(revoked: [key.fingerprint]))
+        let invalid = plan.drift.filter { $0.kind == .invalidLine }
+        #expect(invalid.count == AccountPlan.listedPerKind + 1)
+        #expect(invalid.last?.detail.hasPrefix("150 more invalid_line items") == true)
+        #expect(plan.drift.filter { $0.kind == .revokedKey }.count == 3)
+        // The write still removes every revoked line.
+        let written = String(decoding: try #require(plan.apply?.write?.content), as: UTF8.self)
+        #expect(!written.contains(SyncKeys.line(key)))
+    }
+
     /// A second keys file too large to read may hold a revoked key.
     @Test func aTooLargeSecondKeysFileIsUnrepairable() throws {
         let revoked = try SyncKeys.ed25519()
@@ -264,6 +280,25 @@ enum PlannerFixture {
     }
 
     // MARK: Owners, modes, symlinks
+
+    /// The account renamed a root-only file (a secret, ~/.viminfo) to its
+    /// keys file; the probe read it as root. It is not handed to the
+    /// account: nothing written, its bytes not kept, doctor --fix refuses.
+    @Test func aRootOwnedFileThatIsNotAKeysFileIsNotTakenOver() throws {
+        let key = try SyncKeys.ed25519()
+        let content = F.bytes("# notes\n" + SyncKeys.line(key) + "\nDB_PASSWORD=hunter2\n")
+        var account = FakeAccount.existing("usersample", content: content)
+        account.fileStat = "regular file|600|0|0|\(content.count)"
+        let plan = try F.single(account, F.target("usersample", [F.entry("k", key)]))
+        #expect(plan.drift.map(\.kind) == [.fileOwner])
+        #expect(plan.drift.first?.detail.contains("line 3") == true)
+        #expect(plan.drift.allSatisfy { !$0.repairable })
+        #expect(plan.apply == nil)
+        #expect(plan.oldContent == nil)
+        #expect(!plan.drift.contains { $0.detail.contains("hunter2") })
+        let probe = try FakeProbe.probe([account])
+        #expect(SyncPlanner.rootFileThatIsNotKeys(try #require(probe.accounts["usersample"])) != nil)
+    }
 
     @Test func rootOwnedFileIsRewrittenWithTheSameBytes() throws {
         let key = try SyncKeys.ed25519()
