@@ -47,12 +47,16 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// under `hosts:`: listed, never contacted, until `keysync decommission`
     /// cleans it (or `--forget` records that the machine is gone).
     case hostDeparted = "host_departed"
+    /// A key an `adopt: true` role grants sits outside its block, on a line
+    /// keysync did not write (a fleet adopted from hand-kept files): `push`
+    /// moves that line into the block unchanged; nothing is added or removed.
+    case unwrappedKey = "unwrapped_key"
 
     /// Whether `push` repairs this kind (the rest is reported only).
     public var isRepairedByPush: Bool {
         switch self {
         case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
-             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock:
+             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock, .unwrappedKey:
             return true
         default:
             return false
