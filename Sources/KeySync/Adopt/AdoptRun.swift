@@ -40,6 +40,12 @@ public struct AdoptRun: Sendable {
         }
     }
 
+    /// Why `name` cannot be an `--account` (nor a role's `account:`), or nil;
+    /// the name is quoted safely in the reason.
+    public static func accountProblem(_ name: String) -> String? {
+        InventoryRules.unixNameProblem(name).map { "--account \(UnsafeText.quoted(name)) \($0)" }
+    }
+
     /// What `execute` returns: each host's scan and the draft.
     public struct Report: Sendable {
         public var scans: [AdoptHostScan]
