@@ -113,7 +113,7 @@ struct InventoryLoader {
     }
 
     /// A YAML syntax error as a located diagnostic.
-    private func yamlDiagnostic(_ error: any Error, text: String) -> Diagnostic {
+    func yamlDiagnostic(_ error: any Error, text: String) -> Diagnostic {
         var line = 1, column = 1, message = "invalid YAML: \(error)"
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
