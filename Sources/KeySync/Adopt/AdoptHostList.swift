@@ -34,7 +34,7 @@ public enum AdoptHostList {
     public static func parse(_ text: String, path: String) throws(AdoptError) -> [Entry] {
         var entries: [Entry] = [], problems: [Diagnostic] = []
         var names: [String: Int] = [:], endpoints: [String: (name: String, line: Int)] = [:]
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let number = index + 1
             var line = Substring(raw)
             if line.last == "\r" { line = line.dropLast() }

@@ -70,7 +70,7 @@ public struct AnsibleInventory: Sendable {
 
     /// INI files start with `[group]`, `host …` or comments; YAML ones with `all:` or another `group:` key.
     private static func looksLikeYAML(_ text: String) -> Bool {
-        for raw in text.split(separator: "\n") {
+        for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             return line == "---" || (line.hasSuffix(":") && !line.hasPrefix("[") && !line.contains(" "))
@@ -129,7 +129,7 @@ public struct AnsibleInventory: Sendable {
         var model = Model(path: path)
         enum Section { case hosts(String?), vars(String), children(String) }
         var section = Section.hosts(nil)
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let number = index + 1
             var line = Substring(raw)
             if line.last == "\r" { line = line.dropLast() }
