@@ -166,18 +166,31 @@ import Testing
         #expect(again.status == 0 && again.stdout.contains("0 changed"), "\(again)")
     }
 
-    @Test func inventoryHostsAndOnlyTheNamedAccount() throws {
+    @Test func fromAnAnsibleInventoryThroughInventoryHostsAndOnlyTheNamedAccount() throws {
         let host = 122
         try fleet.reset(hosts: [host])
         let workspace = try Workspace()
         try workspace.generateKey("carol")
         let carol = try workspace.publicKey("carol")
         try seed(host: host, account: "deploy", Array("\(carol.type) \(carol.base64) carol\n".utf8))
-        try workspace.write("inventory.yml", """
-            \(fleet.inventoryDefaults())
-            hosts:
-            \(fleet.inventoryHosts([host], groups: ["web"]))
+        // Start from an Ansible inventory, as docs/adopting.md does.
+        try workspace.write("hosts.ini", """
+            [web]
+            h\(host) ansible_host=\(fleet.hosts[host].address) ansible_user=\(fleet.user) ansible_python_interpreter=/usr/bin/python3
             """)
+        let imported = try keysync(["inventory", "import", "--ansible", workspace.file("hosts.ini"), "--output", workspace.file("inventory.yml")])
+        #expect(imported.status == 0, "\(imported)")
+        var text = try String(contentsOfFile: workspace.file("inventory.yml"), encoding: .utf8)
+        #expect(text.contains("#   line 2: ansible_python_interpreter (host h\(host)) not imported: keysync has no such setting\n"), "\(text)")
+        #expect(text.contains("defaults:\n  user: \(fleet.user)\nhosts:\n  h\(host): { address: \(fleet.hosts[host].address), groups: [web] }\n"), "\(text)")
+        text = text.replacingOccurrences(of: "defaults:\n", with: """
+            defaults:
+              identity: \(fleet.keyPath(.ed25519))
+              known_hosts: \(fleet.knownHostsPath)
+              command_timeout: 120
+
+            """)
+        try workspace.write("inventory.yml", text)
         let draftPath = workspace.file("draft.yml")
         let adopt = try keysync(["adopt", "--inventory-hosts", "--inventory", workspace.file("inventory.yml"),
                                  "--account", "deploy", "--output", draftPath])
@@ -185,7 +198,7 @@ import Testing
         let inventory = try Inventory.load(path: draftPath)
         #expect(inventory.projects.flatMap(\.roles).map(\.account) == ["deploy"])
         #expect(inventory.hosts.map(\.groups) == [["web", "adopted"]])
-        #expect(inventory.hosts.first?.connectTimeout == 10 && inventory.hosts.first?.commandTimeout == 120)
+        #expect(inventory.hosts.first?.commandTimeout == 120 && inventory.hosts.first?.user == fleet.user)
 
         // Never overwrites: the same output again is refused before any host is contacted.
         let again = try keysync(["adopt", "--inventory-hosts", "--inventory", workspace.file("inventory.yml"), "--output", draftPath])
