@@ -164,6 +164,16 @@ import Testing
         // The draft is now what the hosts have: push again changes nothing.
         let again = try keysync(["push", "--inventory", draftPath, "--db", db])
         #expect(again.status == 0 && again.stdout.contains("0 changed"), "\(again)")
+        // What check still reports is exactly what the draft listed as not adopted
+        // (the weak key is no drift: keysync does not own its line).
+        let check = try keysync(["check", "--json", "--inventory", draftPath, "--db", db])
+        #expect(check.status == 2, "\(check)")
+        let checked = try #require(try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any])
+        var kinds: [String: [String]] = [:]
+        for host in checked["hosts"] as? [[String: Any]] ?? [] {
+            kinds[host["host"] as? String ?? "?"] = (host["drift"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }.sorted()
+        }
+        #expect(kinds == ["h\(shared)": ["duplicate_key", "invalid_line"], "h\(twin)": ["duplicate_key", "invalid_line"], "h\(other)": []])
     }
 
     @Test func fromAnAnsibleInventoryThroughInventoryHostsAndOnlyTheNamedAccount() throws {
