@@ -93,9 +93,7 @@ extension KeySyncCommand {
                 do {
                     entries = try AdoptHostList.load(path: hosts)
                 } catch {
-                    if error.diagnostics.isEmpty { printError(error.description) } else {
-                        printStyled(error.diagnostics.map { $0.rendered() }.joined(separator: "\n"))
-                    }
+                    printBadInput(error.description, error.diagnostics)
                     throw ExitCode(1)
                 }
                 let home = FileManager.default.homeDirectoryForCurrentUser.path

@@ -35,9 +35,7 @@ extension KeySyncCommand {
             do {
                 inventory = try AnsibleInventory.load(path: ansible)
             } catch {
-                if error.diagnostics.isEmpty { printError(error.description) } else {
-                    printStyled(error.diagnostics.map { $0.rendered() }.joined(separator: "\n"))
-                }
+                printBadInput(error.description, error.diagnostics)
                 throw ExitCode(1)
             }
             let text = inventory.text()

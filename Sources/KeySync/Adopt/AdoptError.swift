@@ -8,6 +8,19 @@ public enum AdoptError: Error, Equatable, Sendable, CustomStringConvertible {
     /// There is no host to read (an empty list, an inventory without `hosts:`).
     case noHosts(String)
 
+    /// The UTF-8 text of the file at `path` (at most 16 MiB, a regular file).
+    static func text(of path: String) throws(AdoptError) -> String {
+        let bytes: [UInt8]
+        switch FileReader.contents(of: path, regularFileAtMost: 16 << 20) {
+        case .success(let contents): bytes = contents
+        case .failure(let failure): throw .unreadable(path: path, reason: failure.reason)
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .invalid([Diagnostic(file: path, line: 1, column: 1, message: "the file is not UTF-8 text")])
+        }
+        return text
+    }
+
     /// The located diagnostics, if the file itself is at fault.
     public var diagnostics: [Diagnostic] {
         if case .invalid(let diagnostics) = self { return diagnostics }

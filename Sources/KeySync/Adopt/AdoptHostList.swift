@@ -18,15 +18,7 @@ public enum AdoptHostList {
 
     /// Reads the list at `path`.
     public static func load(path: String) throws(AdoptError) -> [Entry] {
-        let bytes: [UInt8]
-        switch FileReader.contents(of: path, regularFileAtMost: 16 << 20) {
-        case .success(let contents): bytes = contents
-        case .failure(let failure): throw .unreadable(path: path, reason: failure.reason)
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .invalid([Diagnostic(file: path, line: 1, column: 1, message: "the file is not UTF-8 text")])
-        }
-        return try parse(text, path: path)
+        try parse(AdoptError.text(of: path), path: path)
     }
 
     /// Parses list text as if read from `path` (diagnostics name it); every

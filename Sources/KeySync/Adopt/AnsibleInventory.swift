@@ -48,15 +48,7 @@ public struct AnsibleInventory: Sendable {
     /// Reads the inventory at `path`; YAML when it parses as a mapping of
     /// groups (or its name ends in .yml/.yaml), else INI.
     public static func load(path: String) throws(AdoptError) -> AnsibleInventory {
-        let bytes: [UInt8]
-        switch FileReader.contents(of: path, regularFileAtMost: 16 << 20) {
-        case .success(let contents): bytes = contents
-        case .failure(let failure): throw .unreadable(path: path, reason: failure.reason)
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .invalid([Diagnostic(file: path, line: 1, column: 1, message: "the file is not UTF-8 text")])
-        }
-        return try parse(text, path: path)
+        try parse(AdoptError.text(of: path), path: path)
     }
 
     /// Parses inventory text as if read from `path`.

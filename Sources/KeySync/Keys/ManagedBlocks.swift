@@ -186,16 +186,7 @@ extension AuthorizedKeysFile {
     /// end of the file (after adding a final newline if the file lacks one).
     /// Later blocks with the same id are removed (or emptied, see `removingBlock`).
     public func replacingBlock(_ id: ManagedBlockID, with entries: [AuthorizedKeyEntry]) -> AuthorizedKeysFile {
-        let matching = managedBlocks.filter { $0.id == id }
-        let ending = lineEnding(near: matching.first?.begin)
-        let blockLines = ([id.beginMarker] + entries.map(\.line) + [id.endMarker]).map { Array($0.utf8) + ending }
-        guard let first = matching.first else {
-            var out = LineBuilder()
-            lines.forEach { $0.hasNewline ? out.keep($0) : out.add($0.bytes + ending) }
-            blockLines.forEach { out.add($0) }
-            return AuthorizedKeysFile(lines: out.lines)
-        }
-        return rewriting(first, as: blockLines, removing: matching.dropFirst())
+        replacingBlock(id, withLines: entries.map { .entry($0) })
     }
 
     /// A line of a block written by ``replacingBlock(_:withLines:)``.
