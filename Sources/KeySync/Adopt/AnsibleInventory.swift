@@ -317,7 +317,7 @@ public struct AnsibleInventory: Sendable {
             }
             return out
         }
-        func readGroup(_ name: String, _ node: Node, depth: Int) {
+        func readGroup(_ name: String, _ node: Node) {
             model.group(name, line: position(node).0)
             if string(node).map({ $0.isEmpty || $0 == "~" || $0 == "null" }) == true { return }
             guard let mapping = node.mapping else {
@@ -364,7 +364,7 @@ public struct AnsibleInventory: Sendable {
                             continue
                         }
                         if !(model.children[name] ?? []).contains(child) { model.children[name, default: []].append(child) }
-                        readGroup(child, childValue, depth: depth + 1)
+                        readGroup(child, childValue)
                     }
                 default:
                     problem(key, "group \(UnsafeText.quoted(name)) has \(UnsafeText.quoted(string(key) ?? NodeReader.describe(key))); expected hosts, vars or children")
@@ -380,7 +380,7 @@ public struct AnsibleInventory: Sendable {
                 problem(key, "a group name must be a string, found \(NodeReader.describe(key))")
                 continue
             }
-            readGroup(name, value, depth: 0)
+            readGroup(name, value)
         }
         return try AnsibleInventory(model)
     }
