@@ -6,8 +6,8 @@ extension KeySyncCommand {
     struct Inventory: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "inventory",
-            abstract: "Offline inventory tools: validate, hosts.",
-            subcommands: [InventoryValidate.self, InventoryHosts.self]
+            abstract: "Offline inventory tools: validate, hosts, import.",
+            subcommands: [InventoryValidate.self, InventoryHosts.self, InventoryImport.self]
         )
     }
 }

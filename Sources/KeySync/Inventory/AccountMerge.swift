@@ -107,7 +107,8 @@ extension InventoryLoader {
                         find(.warning, also + "; the file will hold it twice", at: keyNode(ref, entry.keyName))
                     }
                 }
-                accounts[i].blocks.append(DesiredBlock(project: projects[project].name, role: current.name, entries: entries))
+                accounts[i].blocks.append(DesiredBlock(project: projects[project].name, role: current.name, entries: entries,
+                                                         adopt: current.adopt))
             }
         }
 

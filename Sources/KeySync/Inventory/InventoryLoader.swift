@@ -11,7 +11,7 @@ struct InventoryLoader {
     static let hostFields = ["address"] + settingFields + ["groups"]
     static let keyFields = ["public", "file", "options"]
     static let projectFields = ["hosts", "roles"]
-    static let roleFields = ["account", "uid", "gid", "group", "shell", "home", "create", "keys", "exclusive", "people"]
+    static let roleFields = ["account", "uid", "gid", "group", "shell", "home", "create", "keys", "exclusive", "people", "adopt"]
 
     /// Connection settings as written in `defaults` or on a host (nil: not given).
     struct Settings {
@@ -113,7 +113,7 @@ struct InventoryLoader {
     }
 
     /// A YAML syntax error as a located diagnostic.
-    private func yamlDiagnostic(_ error: any Error, text: String) -> Diagnostic {
+    func yamlDiagnostic(_ error: any Error, text: String) -> Diagnostic {
         var line = 1, column = 1, message = "invalid YAML: \(error)"
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
@@ -469,7 +469,7 @@ struct InventoryLoader {
         let role = InventoryRole(
             name: name, account: account, uid: uid, gid: gid, group: unixName("group"),
             shell: passwdPath("shell"), home: passwdPath("home"), create: flag("create"),
-            keys: granted, exclusive: flag("exclusive"), until: until, people: people)
+            keys: granted, exclusive: flag("exclusive"), until: until, people: people, adopt: flag("adopt"))
         return (role, fields)
     }
 

@@ -118,4 +118,10 @@ public struct InventoryRole: Hashable, Sendable {
     /// People granted (`people:`), in order, without those who have left.
     /// Their keys are also in `keys`, after the role's own, without repeats.
     public var people: [String] = []
+    /// `adopt: true`: a line outside every block that already holds one of
+    /// the role's keys with the same options is moved into the role's block
+    /// as it is, byte for byte, instead of a second copy being added (what
+    /// `keysync adopt` drafts; docs/adopting.md). Off by default: a normal
+    /// push never takes a line it did not write.
+    public var adopt: Bool = false
 }

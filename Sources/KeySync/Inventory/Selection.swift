@@ -68,12 +68,17 @@ public struct DesiredBlock: Hashable, Sendable {
     public var role: String
     /// Entries in the order the role lists its keys, without repeats; may be empty.
     public var entries: [DesiredEntry]
+    /// The role's `adopt: true`: lines of its keys found outside every block
+    /// are moved into its block unchanged, and its lines are kept byte for
+    /// byte while key and options match (``SyncPlanner`` and docs/adopting.md).
+    public var adopt: Bool
 
     /// Creates a block.
-    public init(project: String, role: String, entries: [DesiredEntry]) {
+    public init(project: String, role: String, entries: [DesiredEntry], adopt: Bool = false) {
         self.project = project
         self.role = role
         self.entries = entries
+        self.adopt = adopt
     }
 }
 

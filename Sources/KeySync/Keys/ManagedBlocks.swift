@@ -186,9 +186,32 @@ extension AuthorizedKeysFile {
     /// end of the file (after adding a final newline if the file lacks one).
     /// Later blocks with the same id are removed (or emptied, see `removingBlock`).
     public func replacingBlock(_ id: ManagedBlockID, with entries: [AuthorizedKeyEntry]) -> AuthorizedKeysFile {
+        replacingBlock(id, withLines: entries.map { .entry($0) })
+    }
+
+    /// A line of a block written by ``replacingBlock(_:withLines:)``.
+    public enum BlockLine: Hashable, Sendable {
+        /// A line kept as it is, its own terminator included (a line that
+        /// had none, the file's last, gets the block's).
+        case kept([UInt8])
+        /// An entry written the way keysync writes one.
+        case entry(AuthorizedKeyEntry)
+    }
+
+    /// Replaces the block `id` with `keyLines`, keeping the bytes of each
+    /// `.kept` line, or appends it at the end of the file; later blocks with
+    /// the same id go, as with ``replacingBlock(_:with:)``. For roles with
+    /// `adopt: true`, whose lines keysync keeps as it found them.
+    public func replacingBlock(_ id: ManagedBlockID, withLines keyLines: [BlockLine]) -> AuthorizedKeysFile {
         let matching = managedBlocks.filter { $0.id == id }
         let ending = lineEnding(near: matching.first?.begin)
-        let blockLines = ([id.beginMarker] + entries.map(\.line) + [id.endMarker]).map { Array($0.utf8) + ending }
+        let rendered = keyLines.map { line -> [UInt8] in
+            switch line {
+            case .kept(let bytes): bytes.last == 0x0a ? bytes : bytes + ending
+            case .entry(let entry): Array(entry.line.utf8) + ending
+            }
+        }
+        let blockLines = [Array(id.beginMarker.utf8) + ending] + rendered + [Array(id.endMarker.utf8) + ending]
         guard let first = matching.first else {
             var out = LineBuilder()
             lines.forEach { $0.hasNewline ? out.keep($0) : out.add($0.bytes + ending) }
@@ -196,6 +219,49 @@ extension AuthorizedKeysFile {
             return AuthorizedKeysFile(lines: out.lines)
         }
         return rewriting(first, as: blockLines, removing: matching.dropFirst())
+    }
+
+    /// Takes key lines outside every block out of the file, to be written
+    /// again inside blocks (`adopt: true` roles): each move names the lines
+    /// (1-based numbers of this file) that block `id` takes. A block that
+    /// does not exist yet starts empty just before line `at` (its first line
+    /// when nil; after the last line when `at` is past it); an existing block
+    /// stays where it is. The caller then fills each block with
+    /// ``replacingBlock(_:withLines:)``. Lines inside blocks and lines that
+    /// are not key lines are never taken.
+    ///
+    /// Safe for the marker rules: only key lines go, so what stands between
+    /// any two markers that are not a block stays what it was, and each new
+    /// block is a begin and an end marker with nothing between them.
+    public func movingKeyLines(into moves: [(id: ManagedBlockID, lines: Set<Int>, at: Int?)]) -> AuthorizedKeysFile {
+        let managed = managedLineNumbers
+        let existing = Set(managedBlocks.map(\.id))
+        var taken = Set<Int>(), anchors: [Int: [ManagedBlockID]] = [:]
+        for move in moves {
+            let numbers = move.lines.filter { $0 >= 1 && $0 <= lines.count && !managed.contains($0) && lines[$0 - 1].entry != nil }
+            taken.formUnion(numbers)
+            if !existing.contains(move.id), let first = numbers.min() {
+                anchors[min(max(move.at ?? first, 1), lines.count + 1), default: []].append(move.id)
+            }
+        }
+        guard !taken.isEmpty else { return self }
+        var out = LineBuilder()
+        func addBlocks(before number: Int) {
+            for id in anchors[number] ?? [] {
+                let ending = lineEnding(near: number <= lines.count ? number : nil)
+                if let last = out.lines.last, !last.hasNewline {
+                    out.replaceLast(with: last.bytes + ending)
+                }
+                out.add(Array(id.beginMarker.utf8) + ending)
+                out.add(Array(id.endMarker.utf8) + ending)
+            }
+        }
+        for line in lines {
+            addBlocks(before: line.number)
+            if !taken.contains(line.number) { out.keep(line) }
+        }
+        addBlocks(before: lines.count + 1)
+        return AuthorizedKeysFile(lines: out.lines)
     }
 
     /// Removes every block with `id`, markers included. A block that sits
@@ -273,4 +339,5 @@ private struct LineBuilder {
     private(set) var lines: [AuthorizedKeysFile.Line] = []
     mutating func keep(_ line: AuthorizedKeysFile.Line) { lines.append(.init(renumbering: line, to: lines.count + 1)) }
     mutating func add(_ bytes: [UInt8]) { lines.append(.init(number: lines.count + 1, bytes: bytes)) }
+    mutating func replaceLast(with bytes: [UInt8]) { lines[lines.count - 1] = .init(number: lines.count, bytes: bytes) }
 }

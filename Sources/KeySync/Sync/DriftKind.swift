@@ -47,6 +47,10 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// under `hosts:`: listed, never contacted, until `keysync decommission`
     /// cleans it (or `--forget` records that the machine is gone).
     case hostDeparted = "host_departed"
+    /// A key an `adopt: true` role grants sits outside its block, on a line
+    /// keysync did not write (a fleet adopted from hand-kept files): `push`
+    /// moves that line into the block unchanged; nothing is added or removed.
+    case unwrappedKey = "unwrapped_key"
 
     /// Kinds reported once per line of a keys file, so a file the account
     /// writes decides how many there are: listed up to a bound per account
@@ -64,7 +68,7 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     public var isRepairedByPush: Bool {
         switch self {
         case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
-             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock:
+             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock, .unwrappedKey:
             return true
         default:
             return false

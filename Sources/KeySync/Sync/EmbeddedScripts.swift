@@ -436,7 +436,9 @@ esac
 # lookup.sh and probe.sh (ProbeScript.renderScan, which then calls
 # scan_accounts and ends the reply). Sections are made by probe.sh's
 # probe_paths, so they read exactly like the probe's.
-# scan_entry PASSWD-LINE: a section per existing AuthorizedKeysFile file of one account.
+# scan_entry PASSWD-LINE: a section per existing AuthorizedKeysFile file of one
+# account; keys_file_index is the file's place in AuthorizedKeysFile (1: the
+# file push manages).
 scan_entry() {
     pw=$1
     name=${pw%%:*}
@@ -459,7 +461,9 @@ scan_entry() {
     # shellcheck disable=SC2086 # split on blanks like sshd does (globbing is off)
     set -- $scan_akf
     set +f
+    akf_n=0
     for akf in "$@"; do
+        akf_n=$((akf_n + 1))
         case $akf in
             none) continue ;;
             *%*) file=$(expand_akf "$akf" "$home" "$name") ;;
@@ -472,6 +476,7 @@ scan_entry() {
         printf '@account %s %s\n' "$nonce" "$name"
         put passwd "$pw"
         put path "$file"
+        put keys_file_index "$akf_n"
         probe_paths "$home" "$file"
     done
 }

@@ -79,6 +79,10 @@ public struct AccountProbe: Hashable, Sendable {
     /// AuthorizedKeysFile such as `.config/ssh/authorized_keys`), top down,
     /// as lstat saw them; `absent` for one that does not exist.
     public var intermediateFolders: [PathStat] = []
+    /// The scan only (``ProbeScript/renderScan(nonce:)``): the file's place
+    /// among the AuthorizedKeysFile files, 1 for the first, the one push
+    /// reads and writes.
+    public var keysFileIndex: Int?
     /// The key file's size and hard-link count from lstat, when it exists.
     public var fileSize: Int?
     public var fileLinks: Int?
@@ -341,6 +345,7 @@ public struct HostProbe: Hashable, Sendable {
                 throw .malformed("a keys file path of \(probe.account) is not absolute: \(value.prefix(200))")
             }
             probe.otherFiles.append(OtherKeysFile(path: String(value)))
+        case "keys_file_index": probe.keysFileIndex = Int(value)
         case "too_large": probe.tooLarge = Int(value) ?? Int.max
         case "read_refused": probe.readError = "\(probe.account): \(value)"
         default: AccountDiagnostics.apply(key: key, value: value, to: &probe.diagnostics)

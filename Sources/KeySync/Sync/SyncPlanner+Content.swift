@@ -11,6 +11,9 @@ extension SyncPlanner {
     ///   `expiry-time` where the host's sshd supports it.
     /// - Revoked keys are removed wherever they are, inside or outside blocks.
     /// - Exclusive accounts keep only their managed blocks.
+    /// - `adopt: true` roles move their keys' hand-written lines into their
+    ///   blocks unchanged (`unwrapped_key`) instead of adding copies
+    ///   (SyncPlanner+Adopt.swift).
     /// - Every other byte stays as it was.
     /// - Lockout guard: refuses (unless `force`) to drop the login key of the
     ///   login user, or to leave an account that had keys with none.
@@ -55,8 +58,12 @@ extension SyncPlanner {
             }
         }
 
-        // Desired blocks.
+        // Desired blocks. `adopt: true` roles first take their keys' lines
+        // outside every block (SyncPlanner+Adopt.swift).
         let existingBlocks = file.managedBlocks
+        let adoption = adoption(desired, file: file, options: options)
+        let claims = adoption.claims
+        if !claims.isEmpty { updated = file.movingKeyLines(into: adoption.moves) }
         var ended = Set<String>()
         for block in desired.blocks {
             let granted = block.entries.filter { !options.revoked.contains($0.key.fingerprint) }
@@ -76,6 +83,8 @@ extension SyncPlanner {
                     if (found.options?.text ?? "") != (entry.options ?? "") {
                         plan.report(.optionsChanged, "\(entry.keyName) (\(label)): options are \"\(found.options?.text ?? "")\", want \"\(entry.options ?? "")\"", fingerprint: fingerprint)
                     }
+                } else if let line = claims[id]?[fingerprint] {
+                    plan.report(.unwrappedKey, "\(entry.keyName) (\(label)) is on line \(line.number), outside its block; push moves that line into the block unchanged", fingerprint: fingerprint)
                 } else {
                     plan.report(.missingKey, "\(entry.keyName) (\(label)) is missing", fingerprint: fingerprint)
                 }
@@ -90,7 +99,11 @@ extension SyncPlanner {
                 }
                 plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) is in the block of \(label) but not in the inventory", fingerprint: entry.key.fingerprint)
             }
-            updated = updated.replacingBlock(id, with: entries.compactMap { try? AuthorizedKeyEntry(optionsText: $0.options, key: $0.key) })
+            if block.adopt {
+                updated = updated.replacingBlock(id, withLines: adoptedBlockLines(entries, existing: existing, claims: claims[id] ?? [:]))
+            } else {
+                updated = updated.replacingBlock(id, with: entries.compactMap { try? AuthorizedKeyEntry(optionsText: $0.options, key: $0.key) })
+            }
         }
         // Stale blocks, one `stale_block` each (an emptied block kept between
         // stray markers changes nothing when removed again: not reported again).

@@ -86,11 +86,7 @@ extension InventoryOption {
             inventory.warnings.forEach { printStyled($0.rendered()) }
             return inventory
         } catch {
-            if error.diagnostics.isEmpty {
-                printError(error.description)
-            } else {
-                printStyled(error.diagnostics.map { $0.rendered() }.joined(separator: "\n"))
-            }
+            printBadInput(error.description, error.diagnostics)
             throw ExitCode(1)
         }
     }

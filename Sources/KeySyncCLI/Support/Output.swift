@@ -15,6 +15,16 @@ func printStyled(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
+/// Prints a bad-input error: its located diagnostics (styled), or its
+/// description when it has none; the caller then exits 1.
+func printBadInput(_ description: String, _ diagnostics: [Diagnostic]) {
+    if diagnostics.isEmpty {
+        printError(description)
+    } else {
+        printStyled(diagnostics.map { $0.rendered() }.joined(separator: "\n"))
+    }
+}
+
 /// Runs `body`; an error other than an exit code is printed as `error: …` and exits 1.
 func exitOnError<T>(_ body: () throws -> T) throws -> T {
     do {

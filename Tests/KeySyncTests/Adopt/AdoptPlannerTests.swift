@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// The planner's `adopt: true` rule (SyncPlanner+Adopt.swift): hand-written
+/// lines of granted keys are moved into the block byte for byte, never
+/// copied, and only for roles that say so.
+@Suite struct AdoptPlannerTests {
+    typealias F = PlannerFixture
+    let a: PublicKey, b: PublicKey, c: PublicKey, d: PublicKey
+
+    init() throws {
+        a = try SyncKeys.ed25519()
+        b = try SyncKeys.ecdsa256()
+        c = try SyncKeys.rsa2048()
+        d = try SyncKeys.rsa3072()
+    }
+
+    func line(_ key: PublicKey, options: String? = nil) -> String { SyncKeys.line(key, options: options) }
+    func block(_ lines: [String], ending: String = "\n") -> String {
+        SyncKeys.block(project: "adopted", role: "deploy", lines, ending: ending)
+    }
+    func target(_ entries: [DesiredEntry], adopt: Bool = true, exclusive: Bool = false) -> AccountTarget {
+        AccountTarget(name: "deploy", exclusive: exclusive,
+                      blocks: [DesiredBlock(project: "adopted", role: "deploy", entries: entries, adopt: adopt)])
+    }
+    /// The key lines of `bytes` as they are, terminators dropped, in order.
+    func keyLines(_ bytes: [UInt8]) -> [String] {
+        AuthorizedKeysFile(bytes: bytes).keyLines.map(\.text)
+    }
+
+    /// Odd spacing, comments, CRLF, options, a duplicate, a line sshd skips and no final newline.
+    var handKept: String {
+        "# deploy keys, kept by hand\r\n"
+            + "   \(a.type)   \(a.base64)   alice@laptop  \r\n"
+            + "\n"
+            + "# bob, CI\n"
+            + "from=\"10.0.0.0/8\",no-pty \(line(b))\n"
+            + "not a key at all\n"
+            + "\t\(line(a)) again\n"
+            + "\(c.type) \(c.base64)"
+    }
+
+    @Test func adoptRoleWrapsTheLinesItFindsByteForByteAndAddsNoKey() throws {
+        let before = F.bytes(handKept)
+        let account = FakeAccount.existing("deploy", content: before)
+        let want = target([F.entry("alice", a), F.entry("ci", b, options: "from=\"10.0.0.0/8\",no-pty"), F.entry("carol", c)])
+        let plan = try F.single(account, want)
+        let write = try #require(plan.apply?.write)
+        let after = write.content
+        // The same key lines, byte for byte, only moved: nothing added, nothing removed.
+        #expect(keyLines(after).sorted() == keyLines(before).sorted())
+        #expect(after == F.bytes(
+            "# deploy keys, kept by hand\r\n"
+                + "# keysync:begin project=adopted role=deploy\r\n"
+                + "   \(a.type)   \(a.base64)   alice@laptop  \r\n"
+                + "from=\"10.0.0.0/8\",no-pty \(line(b))\n"
+                + "\(c.type) \(c.base64)\r\n"
+                + "# keysync:end project=adopted role=deploy\r\n"
+                + "\n# bob, CI\nnot a key at all\n\t\(line(a)) again\n"))
+        #expect(plan.drift.filter { $0.kind == .unwrappedKey }.count == 3)
+        #expect(!plan.drift.contains { $0.kind == .missingKey || $0.kind == .unexpectedKey })
+        // The second copy of alice's key was there before and stays: reported, not repaired.
+        #expect(plan.drift.filter { $0.kind == .duplicateKey }.map(\.repairable) == [false])
+        #expect(plan.changes.allSatisfy { $0.hasPrefix("fix unwrapped_key: ") }, "\(plan.changes)")
+        #expect(plan.lockout == nil)
+
+        let again = try F.replan(after: plan, account, want)
+        #expect(again.apply == nil, "the wrapped lines are kept as they are: \(again.changes)")
+        #expect(again.drift.map(\.kind) == [.invalidLine, .duplicateKey])
+    }
+
+    @Test func withoutAdoptTheSameInventoryAddsCopiesAndLeavesEveryHandWrittenLine() throws {
+        let before = F.bytes(handKept)
+        let account = FakeAccount.existing("deploy", content: before)
+        let plan = try F.single(account, target([F.entry("alice", a), F.entry("carol", c)], adopt: false))
+        let after = try #require(plan.apply?.write).content
+        #expect(after == F.bytes(handKept + "\r\n" + block([line(a), line(c)], ending: "\r\n")))
+        #expect(plan.drift.filter { $0.kind == .missingKey }.count == 2)
+    }
+
+    @Test func aLineWithOtherOptionsIsNotTakenTheKeyIsAdded() throws {
+        let before = F.bytes("no-pty \(line(a))\n\(line(b))\n")
+        let plan = try F.single(.existing("deploy", content: before), target([F.entry("alice", a), F.entry("bob", b)]))
+        let after = try #require(plan.apply?.write).content
+        #expect(after == F.bytes("no-pty \(line(a))\n" + block([line(b), line(a)])))
+        #expect(Set(plan.drift.map(\.kind)) == [.unwrappedKey, .missingKey])
+    }
+
+    /// sshd uses the first line of a key: only that one may move, and a key
+    /// the block adds goes after the lines of that key already there.
+    @Test func theLineSshdMeetsFirstStaysFirst() throws {
+        let hand = "\(line(b))\ncommand=\"/bin/true\" \(line(a))\n\(line(a)) plain\n"
+        let plan = try F.single(.existing("deploy", content: F.bytes(hand)), target([F.entry("bob", b), F.entry("alice", a)]))
+        let after = try #require(plan.apply?.write).content
+        #expect(after == F.bytes("command=\"/bin/true\" \(line(a))\n\(line(a)) plain\n" + block([line(b), line(a)])))
+        #expect(Set(plan.drift.map(\.kind)) == [.unwrappedKey, .missingKey, .duplicateKey])
+    }
+
+    /// A line that would have to move past a copy of its key with other
+    /// options stays; the key is added the way a normal push adds it.
+    @Test func aLineThatWouldPassACopyWithOtherOptionsStays() throws {
+        let hand = "\(line(b))\nno-pty \(line(b)) copy\n\(line(c))\n"
+        let want = target([F.entry("bob", b), F.entry("carol", c, options: "no-agent-forwarding")])
+        let plan = try F.single(.existing("deploy", content: F.bytes(hand)), want)
+        let after = try #require(plan.apply?.write).content
+        #expect(after == F.bytes(hand + block([line(b), line(c, options: "no-agent-forwarding")])))
+        #expect(!plan.drift.contains { $0.kind == .unwrappedKey })
+    }
+
+    @Test func linesInsideOtherBlocksAreNeverTaken() throws {
+        let other = SyncKeys.block(project: "billing", role: "deploy", [line(a)])
+        let before = F.bytes(other + "\(line(b)) by hand\n")
+        var want = target([F.entry("alice", a), F.entry("bob", b)])
+        want.blocks.insert(DesiredBlock(project: "billing", role: "deploy", entries: [F.entry("alice", a)]), at: 0)
+        let plan = try F.single(.existing("deploy", content: before), want)
+        let after = try #require(plan.apply?.write).content
+        #expect(after == F.bytes(other + block(["\(line(b)) by hand", line(a)])))
+    }
+
+    @Test func anExistingAdoptBlockKeepsItsLinesAndTakesNewOnes() throws {
+        let wrapped = "  \(a.type) \(a.base64)   alice  "
+        let before = F.bytes("# top\n" + block([wrapped]) + "\(line(b)) pasted later\n")
+        let want = target([F.entry("alice", a), F.entry("bob", b), F.entry("dave", d)])
+        let plan = try F.single(.existing("deploy", content: before), want)
+        let after = try #require(plan.apply?.write).content
+        #expect(after == F.bytes("# top\n" + block([wrapped, "\(line(b)) pasted later", line(d)])))
+        #expect(Set(plan.drift.map(\.kind)) == [.unwrappedKey, .missingKey])
+        let again = try F.replan(after: plan, .existing("deploy", content: before), want)
+        #expect(again.apply == nil && again.drift.isEmpty)
+    }
+
+    @Test func revokedKeysAreNeitherTakenNorKept() throws {
+        let before = F.bytes("\(line(a))\n\(line(b))\n")
+        var options = PlanOptions()
+        options.revoked = [b.fingerprint]
+        let plan = try F.single(.existing("deploy", content: before), target([F.entry("alice", a), F.entry("bob", b)]), options: options)
+        let after = try #require(plan.apply?.write).content
+        #expect(after == F.bytes(block([line(a)])))
+    }
+
+    @Test func exclusiveAdoptKeepsTheWrappedLinesAndDropsTheRest() throws {
+        let before = F.bytes("\(line(a)) mine\n\(line(b))\n")
+        let plan = try F.single(.existing("deploy", content: before), target([F.entry("alice", a)], exclusive: true))
+        let after = try #require(plan.apply?.write).content
+        #expect(after == F.bytes(block(["\(line(a)) mine"])))
+    }
+
+    @Test func movingKeyLinesLeavesEverythingElseInPlace() throws {
+        let file = AuthorizedKeysFile(text: "# c\n\(line(a))\n# d\n\(line(b))")
+        let id = try ManagedBlockID(project: "p", role: "r")
+        let moved = file.movingKeyLines(into: [(id: id, lines: [2, 4], at: nil)])
+        #expect(String(decoding: moved.serialized(), as: UTF8.self) == "# c\n\(id.beginMarker)\n\(id.endMarker)\n# d\n")
+        #expect(moved.managedBlock(id)?.entries.isEmpty == true)
+        // Comments and lines inside blocks are never taken.
+        #expect(file.movingKeyLines(into: [(id: id, lines: [1, 3, 99, 0], at: nil)]) == file)
+        // A new block can start after the last line, which then gets its line feed.
+        let end = AuthorizedKeysFile(text: "\(line(a))\n# tail").movingKeyLines(into: [(id: id, lines: [1], at: 3)])
+        #expect(String(decoding: end.serialized(), as: UTF8.self) == "# tail\n\(id.beginMarker)\n\(id.endMarker)\n")
+        #expect(AuthorizedKeysFile(bytes: []).movingKeyLines(into: [(id: id, lines: [1], at: nil)]).serialized().isEmpty)
+    }
+}
