@@ -1,6 +1,14 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// The version `keysync --version` prints, baked in by Scripts/package and
+// Scripts/install (from Scripts/version, i.e. `git describe`). A plain
+// `swift build` leaves it unset and keysync reports KeySyncVersion.fallback.
+let bakedVersion = Context.environment["KEYSYNC_BUILD_VERSION"].flatMap { $0.isEmpty ? nil : $0 }
+if let bakedVersion, !bakedVersion.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".+~-".contains($0)) }) {
+    fatalError("KEYSYNC_BUILD_VERSION=\(bakedVersion): only letters, digits and . + ~ - (a Debian version)")
+}
+
 let package = Package(
     name: "keysync",
     // macOS 15: `Mutex` (Synchronization), the one lock keysync uses.
@@ -33,9 +41,16 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // keysync_baked_version(): the version above as a C string (a Swift
+        // `-D` cannot carry a value); only its one C file sees the define.
+        .target(
+            name: "CKeySyncVersion",
+            cSettings: bakedVersion.map { [.define("KEYSYNC_VERSION", to: "\"\($0)\"")] } ?? []
+        ),
         .target(
             name: "KeySync",
             dependencies: [
+                "CKeySyncVersion",
                 "CLibSSH2",
                 "COpenSSL",
                 .product(name: "GRDB", package: "GRDB.swift"),
