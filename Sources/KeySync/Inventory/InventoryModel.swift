@@ -118,4 +118,10 @@ public struct InventoryRole: Hashable, Sendable {
     /// People granted (`people:`), in order, without those who have left.
     /// Their keys are also in `keys`, after the role's own, without repeats.
     public var people: [String] = []
+    /// Certificate principals that may log in as the account (`principals:`),
+    /// in order, without repeats: the lines of its AuthorizedPrincipalsFile.
+    public var principals: [String] = []
+    /// Names of the certificate authorities this role trusts (`trusted_cas:`),
+    /// in order, without repeats.
+    public var trustedCAs: [String] = []
 }
