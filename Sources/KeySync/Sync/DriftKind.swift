@@ -47,12 +47,25 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// under `hosts:`: listed, never contacted, until `keysync decommission`
     /// cleans it (or `--forget` records that the machine is gone).
     case hostDeparted = "host_departed"
+    /// `/etc/ssh/keysync/trusted_user_ca_keys` is missing or differs from the
+    /// CAs the host's roles trust (issue 19).
+    case caFileChanged = "ca_file_changed"
+    /// `/etc/ssh/keysync/principals/ACCOUNT` is missing or differs from the
+    /// account's `principals:`.
+    case principalsChanged = "principals_changed"
+    /// `/etc/ssh/keysync/revoked_keys.krl` is missing or not the KRL compiled
+    /// from `revoked:`: a revocation has not landed.
+    case krlStale = "krl_stale"
+    /// sshd does not use a file keysync writes (no `TrustedUserCAKeys`,
+    /// `AuthorizedPrincipalsFile` or `RevokedKeys` pointing at it).
+    case sshdConfigMissing = "sshd_config_missing"
 
     /// Whether `push` repairs this kind (the rest is reported only).
     public var isRepairedByPush: Bool {
         switch self {
         case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
-             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock:
+             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock,
+             .caFileChanged, .principalsChanged, .krlStale:
             return true
         default:
             return false
