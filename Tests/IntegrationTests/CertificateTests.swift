@@ -58,10 +58,14 @@ import Testing
         try sign(workspace, "alice", keyID: "alice@corp", principal: "billing-deploy", serial: 42)
         try sign(workspace, "bob", keyID: "bob@corp", principal: "someone-else", serial: 43)
 
-        // 1. Push writes the three kinds of files, root:root 0644.
+        // 1. Push writes the three kinds of files, root:root 0644, and says
+        //    that sshd does not use them yet (drift sshd_config_missing; a push
+        //    that wrote something exits 0 and lists what it cannot repair).
         try inventory(workspace, keys: ["kp-deploy", "kp-keep"], revoked: [])
-        let push = try keysync(workspace, "push")
+        let push = try keysync(workspace, "push", ["--json"])
         #expect(push.status == 0, "\(push)")
+        #expect(push.stdout.contains("sshd_config_missing"), "\(push.stdout)")
+        #expect(push.stdout.contains("add to sshd_config: TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys; AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u; RevokedKeys /etc/ssh/keysync/revoked_keys.krl"), "\(push.stdout)")
         let stats = try fleet.sh(host, "stat -c '%n %U:%G %a' /etc/ssh/keysync /etc/ssh/keysync/principals /etc/ssh/keysync/trusted_user_ca_keys /etc/ssh/keysync/principals/certdeploy /etc/ssh/keysync/revoked_keys.krl")
         #expect(stats == """
             /etc/ssh/keysync root:root 755
@@ -76,7 +80,8 @@ import Testing
         let ca = try workspace.publicKey("ca")
         let trusted = try fleet.sh(host, "grep -v '^#' /etc/ssh/keysync/trusted_user_ca_keys")
         #expect(trusted == "\(ca.type) \(ca.base64) corp-ca\n")
-        #expect(try keysync(workspace, "check").status == 0)
+        let unused = try keysync(workspace, "check", ["--json"])
+        #expect(unused.status == 2 && unused.stdout.contains("sshd_config_missing") && !unused.stdout.contains("krl_stale"), "\(unused)")
 
         // 2. The test points sshd at them (what manage_sshd will do) and reloads it.
         try fleet.sh(host, """
@@ -85,6 +90,7 @@ import Testing
                 'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config
             """)
         try fleet.reloadSSHD(host: host)
+        #expect(try keysync(workspace, "check").status == 0)
 
         // 3. A certificate with the role's principal logs in; one without it does not.
         let alice = try fleet.login(host: host, user: "certdeploy", key: workspace.file("alice"), command: "echo in")

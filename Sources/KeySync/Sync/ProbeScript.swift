@@ -54,7 +54,8 @@ public enum ProbeScript {
                               grantEnds: [Int] = [], rootFiles: [String] = []) -> String {
         // Doctor wants sshd's own view (sshd -T) and its version, always.
         var script = Shell.assign("nonce", nonce) + Shell.assign("read_limit", fileSizeLimit)
-            + (diagnostics == nil ? "" : Shell.assign("sshd_t", "yes")) + Shell.lookupFunctions + prelude
+            + (diagnostics == nil ? "" : Shell.assign("sshd_t", "yes"))
+            + (rootFiles.isEmpty ? "" : Shell.assign("root_files", "yes")) + Shell.lookupFunctions + prelude
             + (diagnostics?.prelude ?? "")
         if !grantEnds.isEmpty {
             script += Shell.assign("grant_ends", Set(grantEnds).sorted().map(String.init).joined(separator: " ")) + grantExpiry

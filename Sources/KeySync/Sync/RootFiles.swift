@@ -139,8 +139,15 @@ public struct RootFilesPlan: Hashable, Sendable {
 
     public init() {}
 
-    public static func plan(_ files: [RootFile], probe: [String: RootFileProbe]) -> RootFilesPlan {
+    /// `sshd` is sshd's view of its settings as the probe reported them (an
+    /// account section's `sshd` lines); when given, settings that do not
+    /// point at the files are drift `sshd_config_missing` (keysync writes the
+    /// files but, without manage_sshd, does not change sshd_config).
+    public static func plan(_ files: [RootFile], probe: [String: RootFileProbe], sshd: [String: String]? = nil) -> RootFilesPlan {
         var plan = RootFilesPlan()
+        if let sshd, let missing = missingSettings(files, sshd: sshd) {
+            plan.drift.append(DriftItem(account: "", kind: .sshdConfigMissing, detail: missing))
+        }
         for file in files {
             let seen = probe[file.path] ?? RootFileProbe()
             func drift(_ kind: DriftKind, _ detail: String, repairable: Bool) {
@@ -189,5 +196,25 @@ public struct RootFilesPlan: Hashable, Sendable {
             plan.changes.append("write \(file.path)")
         }
         return plan
+    }
+
+    /// The sshd settings that use each kind of file in `files`.
+    static func wantedSettings(_ files: [RootFile]) -> [(keyword: String, value: String)] {
+        var wanted: [(String, String)] = []
+        if files.contains(where: { $0.purpose == .trustedCAs }) { wanted.append(("TrustedUserCAKeys", RootFiles.trustedCAsPath)) }
+        if files.contains(where: { if case .principals = $0.purpose { true } else { false } }) {
+            wanted.append(("AuthorizedPrincipalsFile", RootFiles.principalsFolder + "/%u"))
+        }
+        if files.contains(where: { $0.purpose == .revocationList }) { wanted.append(("RevokedKeys", RootFiles.revocationListPath)) }
+        return wanted
+    }
+
+    /// What sshd lacks to use `files`, with the lines that fix it; nil when nothing.
+    static func missingSettings(_ files: [RootFile], sshd: [String: String]) -> String? {
+        let missing = wantedSettings(files).filter { sshd[$0.keyword.lowercased()] != $0.value }
+        guard !missing.isEmpty else { return nil }
+        let found = missing.map { "\($0.keyword) is \(sshd[$0.keyword.lowercased()] ?? "not reported")" }
+        return "sshd does not use the files keysync writes (\(found.joined(separator: ", "))); add to sshd_config: "
+            + missing.map { "\($0.keyword) \($0.value)" }.joined(separator: "; ")
     }
 }

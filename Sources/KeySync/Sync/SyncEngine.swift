@@ -124,7 +124,7 @@ public struct SyncEngine: Sendable {
         let applies = plan.accounts.compactMap(\.apply)
         result.changes = plan.accounts.flatMap(\.changes)
         // Files under /etc/ssh/keysync (issue 19): planned apart from the accounts, written in the same apply.
-        let rootPlan = RootFilesPlan.plan(job.rootFiles, probe: probe.rootFiles)
+        let rootPlan = RootFilesPlan.plan(job.rootFiles, probe: probe.rootFiles, sshd: probe.sections.first?.sshd)
         result.drift += rootPlan.drift
         result.changes += rootPlan.changes
         if settings.dryRun {

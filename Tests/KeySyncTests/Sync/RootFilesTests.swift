@@ -115,6 +115,24 @@ struct RootFilesTests {
         }
     }
 
+    @Test func settingsSSHDLacksAreDriftWithTheFix() throws {
+        let files = RootFiles.files(for: "web-1", in: try Self.inventory())
+        let inSync = RootFilesPlan.plan([], probe: [:], sshd: [:])
+        #expect(inSync.drift.isEmpty)
+        let none = RootFilesPlan.plan(files, probe: [:], sshd: ["trustedusercakeys": "none", "authorizedprincipalsfile": "none", "revokedkeys": "none"])
+        let item = try #require(none.drift.first { $0.kind == .sshdConfigMissing })
+        #expect(!item.repairable)
+        #expect(item.detail == "sshd does not use the files keysync writes (TrustedUserCAKeys is none, AuthorizedPrincipalsFile is none, RevokedKeys is none); add to sshd_config: TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys; AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u; RevokedKeys /etc/ssh/keysync/revoked_keys.krl")
+        let partly = RootFilesPlan.plan(files, probe: [:], sshd: ["trustedusercakeys": "/etc/ssh/keysync/trusted_user_ca_keys",
+                                                                 "authorizedprincipalsfile": "/etc/ssh/keysync/principals/%u",
+                                                                 "revokedkeys": "/etc/ssh/other.krl"])
+        #expect(partly.drift.first { $0.kind == .sshdConfigMissing }?.detail.hasSuffix("(RevokedKeys is /etc/ssh/other.krl); add to sshd_config: RevokedKeys /etc/ssh/keysync/revoked_keys.krl") == true)
+        let used = RootFilesPlan.plan(files, probe: [:], sshd: ["trustedusercakeys": "/etc/ssh/keysync/trusted_user_ca_keys",
+                                                               "authorizedprincipalsfile": "/etc/ssh/keysync/principals/%u",
+                                                               "revokedkeys": "/etc/ssh/keysync/revoked_keys.krl"])
+        #expect(!used.drift.contains { $0.kind == .sshdConfigMissing })
+    }
+
     @Test func theProbeReplyIsParsedWithTheNonce() throws {
         let reply = """
             KEYSYNC-PROBE 2
