@@ -20,7 +20,8 @@ public struct AccountCreation: Hashable, Sendable {
     }
 }
 
-/// Replacing one authorized_keys file, guarded by the hash the plan was made from.
+/// Replacing one file (authorized_keys, or a root file under `/etc/ssh/keysync/`),
+/// guarded by the hash the plan was made from.
 public struct FileWrite: Hashable, Sendable {
     /// The file sshd reads (from `sshd -T`), and its folder.
     public var path: String
@@ -98,7 +99,7 @@ public enum ApplyScript {
 
     /// `rootFiles` are written after the accounts (root-files.sh); their
     /// outcomes are keyed by path.
-    public static func render(_ accounts: [AccountApply], nonce: String, rootFiles: [RootFileWrite] = []) -> String {
+    public static func render(_ accounts: [AccountApply], nonce: String, rootFiles: [FileWrite] = []) -> String {
         var script = Shell.assign("nonce", nonce) + Shell.lookupFunctions + prelude
         for account in accounts {
             let name = Shell.quote(account.account)

@@ -114,24 +114,10 @@ public struct RootFileProbe: Hashable, Sendable {
     }
 }
 
-/// Writing one root file, guarded by the hash the plan was made from.
-public struct RootFileWrite: Hashable, Sendable {
-    public var path: String
-    /// sha256 hex of the content planned from, or `absent`.
-    public var expectedHash: String
-    public var content: [UInt8]
-
-    public init(path: String, expectedHash: String, content: [UInt8]) {
-        self.path = path
-        self.expectedHash = expectedHash
-        self.content = content
-    }
-}
-
 /// The plan for a host's root files: pure, from the desired files and the probe.
 public struct RootFilesPlan: Hashable, Sendable {
     public var drift: [DriftItem] = []
-    public var writes: [RootFileWrite] = []
+    public var writes: [FileWrite] = []
     /// The old bytes of each file about to be replaced (for the snapshot).
     public var snapshots: [Snapshot] = []
     /// One line per file written, for the run's changes.
@@ -191,7 +177,7 @@ public struct RootFilesPlan: Hashable, Sendable {
                 }
             }
             guard rewrite, let hash = seen.hash else { continue }
-            plan.writes.append(RootFileWrite(path: file.path, expectedHash: hash, content: file.content))
+            plan.writes.append(FileWrite(path: file.path, expectedHash: hash, content: file.content))
             if let old = seen.content { plan.snapshots.append(Snapshot(account: file.account, path: file.path, content: old)) }
             plan.changes.append("write \(file.path)")
         }

@@ -257,7 +257,7 @@ public struct SyncEngine: Sendable {
 
     /// Runs the apply script for `applies` in a new root shell and parses one
     /// outcome per account (logged as the host's `apply` phase).
-    func runApply(_ applies: [AccountApply], rootFiles: [RootFileWrite] = [], on connection: SSHConnection,
+    func runApply(_ applies: [AccountApply], rootFiles: [FileWrite] = [], on connection: SSHConnection,
                   job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.apply)
         let result = Self.applyScript(applies, rootFiles: rootFiles, on: connection, job: job)
@@ -265,7 +265,7 @@ public struct SyncEngine: Sendable {
         return result
     }
 
-    private static func applyScript(_ applies: [AccountApply], rootFiles: [RootFileWrite], on connection: SSHConnection,
+    private static func applyScript(_ applies: [AccountApply], rootFiles: [FileWrite], on connection: SSHConnection,
                                     job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         let label = job.endpoint.label
         do {

@@ -88,7 +88,7 @@ struct RootFilesTests {
         let missing = RootFilesPlan.plan([Self.file], probe: [:])
         #expect(missing.drift.map(\.kind) == [.principalsChanged])
         #expect(missing.drift.first?.account == "deploy")
-        #expect(missing.writes == [RootFileWrite(path: Self.file.path, expectedHash: "absent", content: Array("p\n".utf8))])
+        #expect(missing.writes == [FileWrite(path: Self.file.path, expectedHash: "absent", content: Array("p\n".utf8))])
         #expect(missing.snapshots.isEmpty)
 
         let changed = RootFilesPlan.plan([Self.file], probe: [Self.file.path: Self.seen("q\n", mode: 0o666, uid: 1000)])
@@ -161,7 +161,7 @@ struct RootFilesTests {
         let probe = ProbeScript.render([], nonce: "n", rootFiles: ["/etc/ssh/keysync/x y"])
         #expect(probe.contains("probe_root_file '/etc/ssh/keysync/x y'\n"))
         #expect(!ApplyScript.render([], nonce: "n").contains("write_root_file"))
-        let apply = ApplyScript.render([], nonce: "n", rootFiles: [RootFileWrite(path: "/etc/ssh/keysync/k", expectedHash: "absent", content: [0, 255])])
+        let apply = ApplyScript.render([], nonce: "n", rootFiles: [FileWrite(path: "/etc/ssh/keysync/k", expectedHash: "absent", content: [0, 255])])
         #expect(apply.contains("write_root_file '/etc/ssh/keysync/k' 'absent' '\(SHA256Digest.hex([0, 255]))' 'AP8='\n"))
     }
 
@@ -177,7 +177,7 @@ struct RootFilesTests {
         func remove() { _ = try? LocalSandbox.sh("rm -rf -- \(Shell.quote(path))") }
     }
 
-    static func apply(_ writes: [RootFileWrite]) throws -> [String: ApplyOutcome] {
+    static func apply(_ writes: [FileWrite]) throws -> [String: ApplyOutcome] {
         let output = try LocalShell.run(ApplyScript.render([], nonce: "n9", rootFiles: writes), arguments: ["-s"])
         return try ApplyScript.outcomes(from: output.stdout, nonce: "n9")
     }
@@ -187,21 +187,21 @@ struct RootFilesTests {
         let folder = try RootFolder()
         defer { folder.remove() }
         let path = folder.path + "/keysync/principals/deploy"
-        let first = try Self.apply([RootFileWrite(path: path, expectedHash: "absent", content: Array("a\n".utf8))])
+        let first = try Self.apply([FileWrite(path: path, expectedHash: "absent", content: Array("a\n".utf8))])
         #expect(first[path] == .written(hash: SHA256Digest.hex(Array("a\n".utf8))))
         #expect(try LocalSandbox.sh("stat -c '%U:%G %a' \(path) \(folder.path)/keysync/principals") == "root:root 644\nroot:root 755\n")
         #expect(try LocalSandbox.sh("cat \(path)") == "a\n")
         // The file changed after the plan: conflict, nothing written.
-        let stale = try Self.apply([RootFileWrite(path: path, expectedHash: "absent", content: Array("b\n".utf8))])
+        let stale = try Self.apply([FileWrite(path: path, expectedHash: "absent", content: Array("b\n".utf8))])
         #expect(stale[path] == .conflict("\(path) changed since it was read"))
         #expect(try LocalSandbox.sh("cat \(path)") == "a\n")
         // A link in place of the file is never followed.
         try LocalSandbox.sh("rm \(path) && ln -s /etc/passwd \(path)")
-        let link = try Self.apply([RootFileWrite(path: path, expectedHash: "absent", content: Array("c\n".utf8))])
+        let link = try Self.apply([FileWrite(path: path, expectedHash: "absent", content: Array("c\n".utf8))])
         #expect(link[path] == .conflict("\(path) is a symlink; left alone"))
         // A folder someone else may write in: refused before anything is made in it.
         try LocalSandbox.sh("rm \(path) && chmod 777 \(folder.path)/keysync/principals")
-        let open = try Self.apply([RootFileWrite(path: path, expectedHash: "absent", content: Array("d\n".utf8))])
+        let open = try Self.apply([FileWrite(path: path, expectedHash: "absent", content: Array("d\n".utf8))])
         #expect(open[path] == .conflict("\(folder.path)/keysync/principals is writable by group or others; left alone"))
         #expect(try LocalSandbox.sh("ls -A \(folder.path)/keysync/principals") == "")
     }
