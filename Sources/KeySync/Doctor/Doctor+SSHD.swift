@@ -15,6 +15,21 @@ extension Examination {
         }
         checkUsers()
         if account.diagnostics != nil { checkGroups() }
+        checkCertificateSettings()
+    }
+
+    /// An account with principals (issue 19) logs in with a certificate only
+    /// if sshd reads the files keysync writes.
+    private mutating func checkCertificateSettings() {
+        let principals = context.rootFiles.first { $0.purpose == .principals(account: name) }
+        guard let principals, String(decoding: principals.content, as: UTF8.self).split(separator: "\n").contains(where: { !$0.hasPrefix("#") }),
+              RootFilesPlan.missingSettings(context.rootFiles, sshd: account.sshd) != nil else { return }
+        let missing = RootFilesPlan.wantedSettings(context.rootFiles).filter { account.sshd[$0.keyword.lowercased()] != $0.value }
+        add(.warning, .sshdConfigMissing,
+            "sshd does not use the certificate files keysync writes for \(name) (\(missing.map { "\($0.keyword) is \(account.sshd[$0.keyword.lowercased()] ?? "not reported")" }.joined(separator: ", "))): certificates with its principals are refused",
+            evidence: missing.map { sshdEvidence($0.keyword.lowercased()) },
+            fix: "printf '%s\\n' " + missing.map { Self.command("\($0.keyword) \($0.value)") }.joined(separator: " ")
+                + " >> /etc/ssh/sshd_config && " + ConfigFix.reload)
     }
 
     private func patterns(_ keyword: String) -> [String] {

@@ -12,11 +12,15 @@ public enum Doctor {
         public var key: String?
         /// Decides what has expired.
         public var now: Date
+        /// The files keysync writes under `/etc/ssh/keysync/` on this host
+        /// (``RootFiles``); doctor says when sshd does not use them.
+        public var rootFiles: [RootFile] = []
 
-        public init(host: String, key: String? = nil, now: Date = Date()) {
+        public init(host: String, key: String? = nil, now: Date = Date(), rootFiles: [RootFile] = []) {
             self.host = host
             self.key = key
             self.now = now
+            self.rootFiles = rootFiles
         }
     }
 

@@ -89,6 +89,7 @@ public enum DoctorCode: String, Hashable, Codable, Sendable, CaseIterable {
     case notAllowedUser = "not_in_allowusers"
     case deniedGroup = "denied_by_denygroups"
     case notAllowedGroup = "not_in_allowgroups"
+    case sshdConfigMissing = "sshd_config_missing"
     // Files
     case homeMissing = "home_missing"
     case homeUnsafe = "home_unsafe"

@@ -23,6 +23,11 @@ public struct Inventory: Sendable {
     public let projects: [InventoryProject]
     /// Every person (`people:`), in file order.
     public let people: [InventoryPerson]
+    /// Every certificate authority (`certificate_authorities:`), in file order.
+    public let certificateAuthorities: [InventoryCertificateAuthority]
+    /// The certificates `revoked:` names (`{ ca: NAME, serial: N }`,
+    /// `{ ca: NAME, key_id: ID }`), in file order, without repeats.
+    public let revokedCertificates: [RevokedCertificate]
     /// Warnings found while validating (errors prevent loading).
     public let warnings: [Diagnostic]
 
@@ -72,6 +77,11 @@ public struct Inventory: Sendable {
 
     /// The project named `name`.
     public func project(named name: String) -> InventoryProject? { projectIndex[name].map { projects[$0] } }
+
+    /// The certificate authority named `name`.
+    public func certificateAuthority(named name: String) -> InventoryCertificateAuthority? {
+        certificateAuthorities.first { $0.name == name }
+    }
 
     /// The person named `name`.
     public func person(named name: String) -> InventoryPerson? { personIndex[name].map { people[$0] } }

@@ -5,13 +5,13 @@ import Foundation
 /// every diagnostic. Sections are read in dependency order (defaults, keys,
 /// revoked, people, hosts, projects) whatever their order in the file.
 struct InventoryLoader {
-    static let rootFields = ["defaults", "keys", "revoked", "people", "hosts", "projects"]
+    static let rootFields = ["defaults", "keys", "certificate_authorities", "revoked", "people", "hosts", "projects"]
     static let settingFields = ["user", "port", "identity", "agent", "known_hosts", "become", "connect_timeout", "command_timeout"]
     static let defaultsFields = settingFields + ["parallel"]
     static let hostFields = ["address"] + settingFields + ["groups"]
     static let keyFields = ["public", "file", "options"]
     static let projectFields = ["hosts", "roles"]
-    static let roleFields = ["account", "uid", "gid", "group", "shell", "home", "create", "keys", "exclusive", "people", "adopt"]
+    static let roleFields = ["account", "uid", "gid", "group", "shell", "home", "create", "keys", "exclusive", "people", "adopt", "principals", "trusted_cas"]
 
     /// Connection settings as written in `defaults` or on a host (nil: not given).
     struct Settings {
@@ -47,6 +47,13 @@ struct InventoryLoader {
     var grantedKeys = Set<Int>()
     /// Revoked fingerprint → where it was revoked.
     var revoked: [String: Node] = [:]
+    /// `certificate_authorities:` and the certificates revoked under `revoked:`
+    /// (see InventoryLoader+Certificates.swift).
+    var authorities: [InventoryCertificateAuthority] = []
+    var authorityIndex: [String: Int] = [:]
+    /// Authorities defined but not loadable (already reported; references to them are not).
+    var brokenAuthorities = Set<String>()
+    var revokedCertificates: [RevokedCertificate] = []
     /// `people:` (see InventoryLoader+People.swift).
     var people: [InventoryPerson] = []
     var personIndex: [String: Int] = [:]
@@ -95,6 +102,7 @@ struct InventoryLoader {
         if let fields = reader.fields(of: root, "the inventory", allowed: Self.rootFields) {
             if let node = fields["defaults"] { readDefaults(node) }
             if let node = fields["keys"] { readKeys(node) }
+            if let node = fields["certificate_authorities"] { readCertificateAuthorities(node) }
             if let node = fields["revoked"] { readRevoked(node) }
             if let node = fields["people"] { readPeople(node) }
             if let node = fields["hosts"] { readHosts(node) }
@@ -108,6 +116,7 @@ struct InventoryLoader {
         return Inventory(
             path: path, inventoryHash: SHA256Digest.hex(text.utf8), parallel: parallel,
             hosts: hosts, keys: keys, revokedFingerprints: Set(revoked.keys), projects: projects, people: people,
+            certificateAuthorities: authorities, revokedCertificates: revokedCertificates,
             warnings: diagnostics, hostIndex: hostIndex, keyIndex: keyIndex, projectIndex: projectIndex, personIndex: personIndex,
             groupMembers: groupMembers, hostProjects: hostProjects, accountsByProjects: accounts)
     }
@@ -242,47 +251,8 @@ struct InventoryLoader {
                     return nil
                 }
             } }
-            var source: (bytes: [UInt8], path: String, node: Node)?
-            switch (fields["public"], fields["file"]) {
-            case (nil, nil):
-                reader.error("\(what) needs public (an OpenSSH public key line) or file", at: nameNode)
-            case (.some, .some(let node)):
-                reader.error("\(what): give either public or file, not both", at: fields.values["file"]?.key ?? node)
-            case (.some(let node), nil):
-                guard let text = reader.string(node, "\(what): public") else { break }
-                // One line; a block scalar's final line break is fine. (Other
-                // characters: the comment is checked below, the rest must parse.)
-                var line = Substring(text)
-                while let last = line.last, last == "\n" || last == "\r\n" || last == "\r" { line = line.dropLast() }
-                if let (position, scalar) = UnsafeText.first(in: String(line), where: UnsafeText.isLineBreak) {
-                    reader.error("\(what): public must be one line (an OpenSSH public key line); found \(UnsafeText.name(of: scalar)) at character \(position) of \(UnsafeText.quoted(String(line), around: position))", at: node)
-                    break
-                }
-                source = (Array(text.utf8), path, node)
-            case (nil, .some(let node)):
-                guard let file = path(node, "\(what): file") else { break }
-                switch FileReader.contents(of: file, regularFileAtMost: 1 << 20) {
-                case .success(let bytes): source = (bytes, file, node)
-                case .failure(let failure) where failure.isMissing: reader.error("\(what): key file \(file) not found", at: node)
-                case .failure(let failure): reader.error("\(what): cannot read key file \(file): \(failure.reason)", at: node)
-                }
-            }
-            guard let source else { continue }
-            let publicKey: PublicKey
-            do throws(KeyParseError) {
-                publicKey = try KeyImporter.importKey(from: source.bytes, path: source.path)
-            } catch {
-                reader.error("\(what): invalid key: \(error.description)", at: source.node)
-                continue
-            }
-            // The comment is written after the key on its authorized_keys line.
-            let commentWhat = fields["file"] == nil ? "the key comment" : "the key comment in \(source.path)"
-            if let problem = UnsafeText.problem(publicKey.comment, commentWhat) {
-                reader.error("\(what): \(problem)", at: source.node)
-                continue
-            }
-            let key = InventoryKey(name: name, publicKey: publicKey, options: options,
-                                   file: fields["file"] == nil ? nil : source.path)
+            guard let (publicKey, file) = keyMaterial(fields, what, nameNode) else { continue }
+            let key = InventoryKey(name: name, publicKey: publicKey, options: options, file: file)
             if let same = keyByFingerprint[key.fingerprint] {
                 reader.warning("\(what) is the same key as \"\(keys[same].name)\" (line \(NodeReader.line(of: keyNodes[same])))", at: nameNode)
             } else {
@@ -295,24 +265,50 @@ struct InventoryLoader {
         }
     }
 
-    private mutating func readRevoked(_ node: Node) {
-        for (entry, entryNode) in reader.strings(node, "revoked") {
-            let fingerprint: String
-            if InventoryRules.isFingerprint(entry) {
-                fingerprint = entry
-            } else if let index = keyIndex[entry] {
-                fingerprint = keys[index].fingerprint
-            } else if brokenKeys.contains(entry) {
-                continue
-            } else if entry.contains(":") {
-                reader.error("revoked: \"\(entry)\" is not a SHA256 fingerprint (SHA256: and 43 base64 characters, as ssh-keygen -l prints)", at: entryNode)
-                continue
-            } else {
-                reader.error("revoked: undefined key \"\(entry)\"" + Suggestion.hint(for: entry, in: keyIndex.keys), at: entryNode)
-                continue
+    /// The public key of a `public:` or `file:` field pair (keys and
+    /// certificate authorities), with the absolute path of a `file:`;
+    /// nil when reported.
+    mutating func keyMaterial(_ fields: Fields, _ what: String, _ nameNode: Node) -> (PublicKey, file: String?)? {
+        var source: (bytes: [UInt8], path: String, node: Node)?
+        switch (fields["public"], fields["file"]) {
+        case (nil, nil):
+            reader.error("\(what) needs public (an OpenSSH public key line) or file", at: nameNode)
+        case (.some, .some(let node)):
+            reader.error("\(what): give either public or file, not both", at: fields.values["file"]?.key ?? node)
+        case (.some(let node), nil):
+            guard let text = reader.string(node, "\(what): public") else { break }
+            // One line; a block scalar's final line break is fine. (Other
+            // characters: the comment is checked below, the rest must parse.)
+            var line = Substring(text)
+            while let last = line.last, last == "\n" || last == "\r\n" || last == "\r" { line = line.dropLast() }
+            if let (position, scalar) = UnsafeText.first(in: String(line), where: UnsafeText.isLineBreak) {
+                reader.error("\(what): public must be one line (an OpenSSH public key line); found \(UnsafeText.name(of: scalar)) at character \(position) of \(UnsafeText.quoted(String(line), around: position))", at: node)
+                break
             }
-            if revoked[fingerprint] == nil { revoked[fingerprint] = entryNode }
+            source = (Array(text.utf8), path, node)
+        case (nil, .some(let node)):
+            guard let file = path(node, "\(what): file") else { break }
+            switch FileReader.contents(of: file, regularFileAtMost: 1 << 20) {
+            case .success(let bytes): source = (bytes, file, node)
+            case .failure(let failure) where failure.isMissing: reader.error("\(what): key file \(file) not found", at: node)
+            case .failure(let failure): reader.error("\(what): cannot read key file \(file): \(failure.reason)", at: node)
+            }
         }
+        guard let source else { return nil }
+        let publicKey: PublicKey
+        do throws(KeyParseError) {
+            publicKey = try KeyImporter.importKey(from: source.bytes, path: source.path)
+        } catch {
+            reader.error("\(what): invalid key: \(error.description)", at: source.node)
+            return nil
+        }
+        // The comment is written after the key on its authorized_keys line.
+        let commentWhat = fields["file"] == nil ? "the key comment" : "the key comment in \(source.path)"
+        if let problem = UnsafeText.problem(publicKey.comment, commentWhat) {
+            reader.error("\(what): \(problem)", at: source.node)
+            return nil
+        }
+        return (publicKey, fields["file"] == nil ? nil : source.path)
     }
 
     private mutating func readHosts(_ node: Node) {
@@ -469,7 +465,9 @@ struct InventoryLoader {
         let role = InventoryRole(
             name: name, account: account, uid: uid, gid: gid, group: unixName("group"),
             shell: passwdPath("shell"), home: passwdPath("home"), create: flag("create"),
-            keys: granted, exclusive: flag("exclusive"), until: until, people: people, adopt: flag("adopt"))
+            keys: granted, exclusive: flag("exclusive"), until: until, people: people, adopt: flag("adopt"),
+            principals: readPrincipals(fields["principals"], what), trustedCAs: readTrustedCAs(fields["trusted_cas"], what))
+        warnCertificateFields(role, fields, what)
         return (role, fields)
     }
 

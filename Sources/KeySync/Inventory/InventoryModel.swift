@@ -124,4 +124,10 @@ public struct InventoryRole: Hashable, Sendable {
     /// `keysync adopt` drafts; docs/adopting.md). Off by default: a normal
     /// push never takes a line it did not write.
     public var adopt: Bool = false
+    /// Certificate principals that may log in as the account (`principals:`),
+    /// in order, without repeats: the lines of its AuthorizedPrincipalsFile.
+    public var principals: [String] = []
+    /// Names of the certificate authorities this role trusts (`trusted_cas:`),
+    /// in order, without repeats.
+    public var trustedCAs: [String] = []
 }

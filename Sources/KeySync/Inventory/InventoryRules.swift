@@ -43,6 +43,25 @@ enum InventoryRules {
         return nil
     }
 
+    /// A certificate principal as one line of an AuthorizedPrincipalsFile:
+    /// sshd skips lines starting with `#`, reads text before the last blank
+    /// as options and trims trailing blanks, so a principal with a blank,
+    /// a leading `#` or a control character could never match (or would
+    /// match something else). `ssh-keygen -n` and Vault split principals at
+    /// commas, so a comma could not be issued by them either.
+    static func principalProblem(_ principal: String) -> String? {
+        if let (position, scalar) = UnsafeText.first(in: principal) {
+            return "must not hold control or line-separator characters; found \(UnsafeText.name(of: scalar)) at character \(position)"
+        }
+        if principal.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
+            return "must not hold blanks (sshd reads the text before a blank as options)"
+        }
+        if principal.hasPrefix("#") { return "must not start with '#' (sshd skips such lines as comments)" }
+        if principal.contains(",") { return "must not hold ',' (ssh-keygen -n and other CAs separate principals with commas)" }
+        if principal.utf8.count > 255 { return "is longer than 255 bytes" }
+        return nil
+    }
+
     /// A `SHA256:` fingerprint as `ssh-keygen -l` prints it: 43 unpadded base64 characters.
     static func isFingerprint(_ text: String) -> Bool {
         guard text.hasPrefix("SHA256:") else { return false }

@@ -20,7 +20,8 @@ public struct AccountCreation: Hashable, Sendable {
     }
 }
 
-/// Replacing one authorized_keys file, guarded by the hash the plan was made from.
+/// Replacing one file (authorized_keys, or a root file under `/etc/ssh/keysync/`),
+/// guarded by the hash the plan was made from.
 public struct FileWrite: Hashable, Sendable {
     /// The file sshd reads (from `sshd -T`), and its folder.
     public var path: String
@@ -96,7 +97,9 @@ public enum ApplyOutcome: Hashable, Sendable {
 public enum ApplyScript {
     static let marker = "KEYSYNC-APPLY 2"
 
-    public static func render(_ accounts: [AccountApply], nonce: String) -> String {
+    /// `rootFiles` are written after the accounts (root-files.sh); their
+    /// outcomes are keyed by path.
+    public static func render(_ accounts: [AccountApply], nonce: String, rootFiles: [FileWrite] = []) -> String {
         var script = Shell.assign("nonce", nonce) + Shell.lookupFunctions + prelude
         for account in accounts {
             let name = Shell.quote(account.account)
@@ -132,6 +135,13 @@ public enum ApplyScript {
                                            SHA256Digest.hex(write.content), content].map(Shell.quote).joined(separator: " ") + "\n"
             } else {
                 script += "result \(name) 'done'\n"
+            }
+        }
+        if !rootFiles.isEmpty {
+            script += EmbeddedScripts.rootFiles
+            for file in rootFiles {
+                script += "write_root_file " + [file.path, file.expectedHash, SHA256Digest.hex(file.content),
+                                                Data(file.content).base64EncodedString()].map(Shell.quote).joined(separator: " ") + "\n"
             }
         }
         script += ProbeScript.endLine

@@ -52,6 +52,19 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// moves that line into the block unchanged; nothing is added or removed.
     case unwrappedKey = "unwrapped_key"
 
+    /// `/etc/ssh/keysync/trusted_user_ca_keys` is missing or differs from the
+    /// CAs the host's roles trust (issue 19).
+    case caFileChanged = "ca_file_changed"
+    /// `/etc/ssh/keysync/principals/ACCOUNT` is missing or differs from the
+    /// account's `principals:`.
+    case principalsChanged = "principals_changed"
+    /// `/etc/ssh/keysync/revoked_keys.krl` is missing or not the KRL compiled
+    /// from `revoked:`: a revocation has not landed.
+    case krlStale = "krl_stale"
+    /// sshd does not use a file keysync writes (no `TrustedUserCAKeys`,
+    /// `AuthorizedPrincipalsFile` or `RevokedKeys` pointing at it).
+    case sshdConfigMissing = "sshd_config_missing"
+
     /// Kinds reported once per line of a keys file, so a file the account
     /// writes decides how many there are: listed up to a bound per account
     /// (``AccountPlan/listedPerKind``), the rest counted in one item.
@@ -68,7 +81,8 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     public var isRepairedByPush: Bool {
         switch self {
         case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
-             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock, .unwrappedKey:
+             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock, .unwrappedKey,
+             .caFileChanged, .principalsChanged, .krlStale:
             return true
         default:
             return false

@@ -20,9 +20,12 @@ public struct HostJob: Hashable, Sendable {
     public var accounts: [AccountTarget]
     /// Selected projects (nil: all); see `HostTarget.projectScope`.
     public var projectScope: Set<String>?
+    /// Files under `/etc/ssh/keysync/` this host must hold (``RootFiles``; empty: none managed).
+    public var rootFiles: [RootFile]
 
     public init(host: String, endpoint: SSHEndpoint, identity: SSHIdentitySource, become: Become,
-                commandTimeout: Double, accounts: [AccountTarget], projectScope: Set<String>? = nil) {
+                commandTimeout: Double, accounts: [AccountTarget], projectScope: Set<String>? = nil,
+                rootFiles: [RootFile] = []) {
         self.host = host
         self.endpoint = endpoint
         self.identity = identity
@@ -30,5 +33,6 @@ public struct HostJob: Hashable, Sendable {
         self.commandTimeout = commandTimeout
         self.accounts = accounts
         self.projectScope = projectScope
+        self.rootFiles = rootFiles
     }
 }

@@ -160,6 +160,8 @@ public struct HostProbe: Hashable, Sendable {
     public var clientAddress: String?
     public var logSources: [String] = []
     public var configLines: [SSHDConfigLine] = []
+    /// Files under `/etc/ssh/keysync/` the probe was asked about, by path (``RootFiles``).
+    public var rootFiles: [String: RootFileProbe] = [:]
 
     /// Parses a probe reply; throws when it is not one (truncated, a banner,
     /// an error page) or when a frame does not carry `nonce`, the one the
@@ -171,6 +173,7 @@ public struct HostProbe: Hashable, Sendable {
         }
         guard !nonce.isEmpty else { throw .malformed("no nonce to check the reply against") }
         var current: AccountProbe?
+        var lastRootFile: String?
         var ended = false
         func flush() {
             if let account = current {
@@ -205,6 +208,32 @@ public struct HostProbe: Hashable, Sendable {
                 _ = try framed(value, "the end line")
                 flush()
                 ended = true
+            case "rootfile", "rootfile_unsafe":
+                let (path, rest) = Self.split(try framed(value, "a root file line"))
+                var file = RootFileProbe()
+                if key == "rootfile_unsafe" {
+                    file.unsafe = String(rest)
+                } else if let stat = FileStat(probeLine: rest) {
+                    file.stat = stat
+                    file.size = Int(rest.split(separator: "|", omittingEmptySubsequences: false).dropFirst(4).first ?? "")
+                } else {
+                    file.unreadable = true
+                }
+                rootFiles[String(path)] = file
+                lastRootFile = String(path)
+            case "rootfile_content-begin":
+                guard try framed(value, "a root file frame") == "base64", let path = lastRootFile else {
+                    throw .malformed("root file bytes without their file")
+                }
+                guard let bytes = cursor.bytes(until: Array("\nrootfile_content-end \(nonce) ".utf8)), let status = cursor.line() else {
+                    throw .malformed("truncated content of \(path)")
+                }
+                let content = Data(base64Encoded: Data(bytes)).map { [UInt8]($0) }
+                if status == "0", let content, content.count <= ProbeScript.fileSizeLimit {
+                    rootFiles[path]?.content = content
+                } else {
+                    rootFiles[path]?.unreadable = true
+                }
             case "content-begin", "keyfile_content-begin", "other_content-begin":
                 let encoding = try framed(value, "a file frame")
                 guard current != nil else { throw .malformed("file bytes outside an account section") }

@@ -48,11 +48,14 @@ public enum ProbeScript {
     /// With `diagnostics`, each account section also carries what `keysync doctor` needs.
     /// With `grantEnds` (Unix times of the grants on this host that end), the
     /// reply says how sshd takes `expiry-time` (``grantExpiry``).
+    /// With `rootFiles` (paths under `/etc/ssh/keysync/`), the reply also
+    /// says what each of them holds (root-files.sh, ``RootFileProbe``).
     public static func render(_ requests: [ProbeRequest], nonce: String, diagnostics: Diagnostics? = nil,
-                              grantEnds: [Int] = []) -> String {
+                              grantEnds: [Int] = [], rootFiles: [String] = []) -> String {
         // Doctor wants sshd's own view (sshd -T) and its version, always.
         var script = Shell.assign("nonce", nonce) + Shell.assign("read_limit", fileSizeLimit)
-            + (diagnostics == nil ? "" : Shell.assign("sshd_t", "yes")) + Shell.lookupFunctions + prelude
+            + (diagnostics == nil ? "" : Shell.assign("sshd_t", "yes"))
+            + (rootFiles.isEmpty ? "" : Shell.assign("root_files", "yes")) + Shell.lookupFunctions + prelude
             + (diagnostics?.prelude ?? "")
         if !grantEnds.isEmpty {
             script += Shell.assign("grant_ends", Set(grantEnds).sorted().map(String.init).joined(separator: " ")) + grantExpiry
@@ -64,6 +67,10 @@ public enum ProbeScript {
             if diagnostics != nil { script += "diagnose_account \(Shell.quote(request.account))\n" }
         }
         if diagnostics != nil { script += Diagnostics.epilogue }
+        if !rootFiles.isEmpty {
+            script += EmbeddedScripts.rootFiles
+            for path in rootFiles { script += "probe_root_file \(Shell.quote(path))\n" }
+        }
         script += endLine
         return script
     }

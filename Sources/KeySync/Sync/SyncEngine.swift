@@ -123,10 +123,14 @@ public struct SyncEngine: Sendable {
 
         let applies = plan.accounts.compactMap(\.apply)
         result.changes = plan.accounts.flatMap(\.changes)
+        // Files under /etc/ssh/keysync (issue 19): planned apart from the accounts, written in the same apply.
+        let rootPlan = RootFilesPlan.plan(job.rootFiles, probe: probe.rootFiles, sshd: probe.sections.first?.sshd)
+        result.drift += rootPlan.drift
+        result.changes += rootPlan.changes
         if settings.dryRun {
             result.diffs = plan.accounts.compactMap(\.diff).filter { !$0.isEmpty }
         }
-        guard settings.mode == .push, !settings.dryRun, !applies.isEmpty else {
+        guard settings.mode == .push, !settings.dryRun, !applies.isEmpty || !rootPlan.writes.isEmpty else {
             switch settings.mode {
             case .check:
                 result.changes = []
@@ -143,7 +147,7 @@ public struct SyncEngine: Sendable {
         let snapshots = plan.accounts.compactMap { account -> Snapshot? in
             guard account.apply?.write != nil, let path = account.path, let old = account.oldContent else { return nil }
             return Snapshot(account: account.account, path: path, content: old)
-        }
+        } + rootPlan.snapshots
         do {
             try snapshot?(job.host, snapshots)
         } catch {
@@ -152,7 +156,7 @@ public struct SyncEngine: Sendable {
         result.snapshots = snapshots
 
         let outcomes: [String: ApplyOutcome]
-        switch runApply(applies, on: connection, job: job) {
+        switch runApply(applies, rootFiles: rootPlan.writes, on: connection, job: job) {
         case .success(let found): outcomes = found
         case .failure(let failure):
             var failed = failure.result
@@ -167,7 +171,21 @@ public struct SyncEngine: Sendable {
             result.accountBlocks[account.account] = AuthorizedKeysFile(bytes: new).managedBlocks.map(\.id)
         }
         result.drift += applied.conflicts.map { DriftItem(account: $0.account, kind: .conflict, detail: $0.reason) }
-        let errors = applied.problems
+        var errors = applied.problems
+        for write in rootPlan.writes {
+            switch outcomes[write.path] {
+            case .written?: continue
+            case .conflict(let reason)?:
+                result.drift.append(DriftItem(account: "", kind: .conflict, detail: reason))
+                errors.append("\(write.path): conflict: \(reason)")
+            case .failed(let reason)?: errors.append("\(write.path): \(reason)")
+            case .done?, nil: errors.append("\(write.path): no result from apply")
+            }
+            // Not written: its drift stays open.
+            for index in result.drift.indices where result.drift[index].detail.hasPrefix(write.path + " ") {
+                result.drift[index].repairable = false
+            }
+        }
         if !errors.isEmpty {
             result.status = .failed
             result.errorKind = result.drift.contains { $0.kind == .conflict } ? .conflict : .applyFailed
@@ -185,7 +203,8 @@ public struct SyncEngine: Sendable {
     /// keys file too large to read (it may hold one), fails the host.
     static func failIfRevocationBlocked(_ result: inout HostResult, label: String) {
         let tooLarge = result.drift.filter { $0.kind == .fileTooLarge }
-        let revoked = result.drift.filter { $0.kind == .revokedKey && !$0.repairable }
+        // A KRL that could not be written leaves revocations off the host too.
+        let revoked = result.drift.filter { ($0.kind == .revokedKey || $0.kind == .krlStale) && !$0.repairable }
         guard !tooLarge.isEmpty || !revoked.isEmpty else { return }
         let reasons = (tooLarge + revoked).map { "\($0.account): \($0.detail)" }
         let message = "\(label): " + reasons.joined(separator: "; ")
@@ -238,19 +257,21 @@ public struct SyncEngine: Sendable {
 
     /// Runs the apply script for `applies` in a new root shell and parses one
     /// outcome per account (logged as the host's `apply` phase).
-    func runApply(_ applies: [AccountApply], on connection: SSHConnection, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
+    func runApply(_ applies: [AccountApply], rootFiles: [FileWrite] = [], on connection: SSHConnection,
+                  job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.apply)
-        let result = Self.applyScript(applies, on: connection, job: job)
+        let result = Self.applyScript(applies, rootFiles: rootFiles, on: connection, job: job)
         phase.end(ok: (try? result.get()) != nil)
         return result
     }
 
-    private static func applyScript(_ applies: [AccountApply], on connection: SSHConnection, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
+    private static func applyScript(_ applies: [AccountApply], rootFiles: [FileWrite], on connection: SSHConnection,
+                                    job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         let label = job.endpoint.label
         do {
             let nonce = ProbeScript.makeNonce()
             // One result line per account and step: a megabyte is far more than a real apply prints.
-            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies, nonce: nonce).utf8),
+            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies, nonce: nonce, rootFiles: rootFiles).utf8),
                                             timeout: job.commandTimeout, outputLimit: 1 << 20)
             if let failure = becomeFailure(reply, label: label, become: job.become) { return .failure(Failure(result: failure.named(job.host))) }
             return .success(try ApplyScript.outcomes(from: reply.stdout, nonce: nonce))

@@ -84,7 +84,11 @@ public struct SyncRun: Sendable {
 
     /// The engine jobs for the selected targets.
     public var jobs: [HostJob] {
-        targets.map { Self.job(for: $0.host, accounts: $0.accounts, projectScope: $0.projectScope, acceptNewHostKeys: acceptNewHostKeys) }
+        targets.map { target in
+            var job = Self.job(for: target.host, accounts: target.accounts, projectScope: target.projectScope, acceptNewHostKeys: acceptNewHostKeys)
+            job.rootFiles = RootFiles.files(for: target.host.name, in: inventory)
+            return job
+        }
     }
 
     /// The engine job that reaches `host` with its inventory settings.

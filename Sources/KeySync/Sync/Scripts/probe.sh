@@ -57,6 +57,12 @@ set_today() { [ -n "$today" ] || today=$(( $(date +%s) / 86400 )); }
 sshd_t=${sshd_t:-}
 sshd_akf=
 sshd_pam=
+# The settings that use the files under /etc/ssh/keysync (root-files.sh),
+# reported only when root_files=yes (ProbeScript.render, issue 19).
+root_files=${root_files:-}
+sshd_tuca=
+sshd_apf=
+sshd_rk=
 sshd_config_read() { # FILE DEPTH
     [ "$2" -lt 16 ] || { sshd_t=yes; return 0; }
     [ -f "$1" ] || return 0
@@ -79,6 +85,12 @@ sshd_config_read() { # FILE DEPTH
                 [ -n "$sshd_akf" ] || sshd_akf=$value ;;
             [Uu][Ss][Ee][Pp][Aa][Mm])
                 [ -n "$sshd_pam" ] || sshd_pam=$value ;;
+            [Tt][Rr][Uu][Ss][Tt][Ee][Dd][Uu][Ss][Ee][Rr][Cc][Aa][Kk][Ee][Yy][Ss])
+                [ -n "$sshd_tuca" ] || sshd_tuca=$value ;;
+            [Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Ee][Dd][Pp][Rr][Ii][Nn][Cc][Ii][Pp][Aa][Ll][Ss][Ff][Ii][Ll][Ee])
+                [ -n "$sshd_apf" ] || sshd_apf=$value ;;
+            [Rr][Ee][Vv][Oo][Kk][Ee][Dd][Kk][Ee][Yy][Ss])
+                [ -n "$sshd_rk" ] || sshd_rk=$value ;;
         esac
     done < "$1"
 }
@@ -159,6 +171,7 @@ probe_account() { # name uid gid group
                 authorizedkeysfile) akf_all=$value; put sshd "$key $value" ;;
                 strictmodes | pubkeyauthentication | pubkeyacceptedalgorithms | allowusers | allowgroups | \
                 denyusers | denygroups | usepam | authorizedkeyscommand) put sshd "$key $value" ;;
+                trustedusercakeys | authorizedprincipalsfile | revokedkeys) [ -z "$root_files" ] || put sshd "$key $value" ;;
             esac
         done <<EOF
 $settings
@@ -168,6 +181,11 @@ EOF
         akf_all=$sshd_akf
         put sshd "authorizedkeysfile $sshd_akf"
         put sshd "usepam $sshd_pam"
+        if [ -n "$root_files" ]; then
+            put sshd "trustedusercakeys ${sshd_tuca:-none}"
+            put sshd "authorizedprincipalsfile ${sshd_apf:-none}"
+            put sshd "revokedkeys ${sshd_rk:-none}"
+        fi
     fi
     lookup passwd "$name"; pw=$found
     put passwd "$pw"

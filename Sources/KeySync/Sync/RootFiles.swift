@@ -1,0 +1,206 @@
+import Foundation
+
+/// A file keysync owns outside any account's home (issue 19): written by
+/// root as root:root 0644 under `/etc/ssh/keysync/`, with the same rules as
+/// authorized_keys (temp file, fsync, rename, compare-and-swap, snapshot,
+/// never through a link). See root-files.sh.
+public struct RootFile: Hashable, Sendable {
+    /// What a file is for: names its drift kind.
+    public enum Purpose: Hashable, Sendable {
+        /// `TrustedUserCAKeys`: the CAs any role on the host trusts.
+        case trustedCAs
+        /// `AuthorizedPrincipalsFile` of one account.
+        case principals(account: String)
+        /// `RevokedKeys`: the KRL compiled from `revoked:`.
+        case revocationList
+    }
+
+    public var path: String
+    public var purpose: Purpose
+    /// The bytes the file must hold.
+    public var content: [UInt8]
+
+    public init(path: String, purpose: Purpose, content: [UInt8]) {
+        self.path = path
+        self.purpose = purpose
+        self.content = content
+    }
+
+    /// The drift kind when the file on the host is not `content`.
+    public var driftKind: DriftKind {
+        switch purpose {
+        case .trustedCAs: .caFileChanged
+        case .principals: .principalsChanged
+        case .revocationList: .krlStale
+        }
+    }
+
+    /// The account a drift item names: the principals file's account, else empty (the host).
+    public var account: String {
+        if case .principals(let account) = purpose { return account }
+        return ""
+    }
+}
+
+/// The files under `/etc/ssh/keysync/` one host must hold.
+public enum RootFiles {
+    public static let folder = "/etc/ssh/keysync"
+    public static let trustedCAsPath = folder + "/trusted_user_ca_keys"
+    public static let revocationListPath = folder + "/revoked_keys.krl"
+    public static let principalsFolder = folder + "/principals"
+
+    /// `principals/ACCOUNT` (account names are Unix names: no `/`).
+    public static func principalsPath(_ account: String) -> String { principalsFolder + "/" + account }
+
+    /// The files for `host`, from every project that targets it (not only a
+    /// selection: a `push --project A` must not drop the CA that project B
+    /// trusts there). Empty unless the inventory has
+    /// `certificate_authorities:`, so inventories without certificates
+    /// keep writing nothing outside the accounts' homes.
+    ///
+    /// - trusted CA keys: the CAs any role on the host trusts, in inventory
+    ///   order, except CAs whose key is itself revoked;
+    /// - one principals file per managed account on the host (possibly with
+    ///   no principal: an account that lost its principals must lose them on
+    ///   the host too), principals merged over its roles in order;
+    /// - the KRL, the same on every host.
+    public static func files(for host: String, in inventory: Inventory) -> [RootFile] {
+        guard !inventory.certificateAuthorities.isEmpty, let hostIndex = inventory.hostIndex[host] else { return [] }
+        var trusted = Set<String>()
+        var principals: [(account: String, names: [String])] = []
+        for projectIndex in inventory.hostProjects[hostIndex] {
+            for role in inventory.projects[projectIndex].roles {
+                trusted.formUnion(role.trustedCAs)
+                if let index = principals.firstIndex(where: { $0.account == role.account }) {
+                    for name in role.principals where !principals[index].names.contains(name) { principals[index].names.append(name) }
+                } else {
+                    principals.append((role.account, role.principals))
+                }
+            }
+        }
+        var caText = "# keysync: certificate authorities trusted for user logins (TrustedUserCAKeys); edits are replaced\n"
+        for ca in inventory.certificateAuthorities where trusted.contains(ca.name) && !inventory.revokedFingerprints.contains(ca.fingerprint) {
+            caText += "\(ca.publicKey.type) \(ca.publicKey.base64) \(ca.name)\n"
+        }
+        var files = [RootFile(path: trustedCAsPath, purpose: .trustedCAs, content: Array(caText.utf8))]
+        for (account, names) in principals.sorted(by: { $0.account < $1.account }) {
+            let text = "# keysync: certificate principals that may log in as \(account) (AuthorizedPrincipalsFile); edits are replaced\n"
+                + names.map { $0 + "\n" }.joined()
+            files.append(RootFile(path: principalsPath(account), purpose: .principals(account: account), content: Array(text.utf8)))
+        }
+        files.append(RootFile(path: revocationListPath, purpose: .revocationList, content: RevocationList(inventory: inventory).encoded()))
+        return files
+    }
+}
+
+/// What the probe saw of one root file.
+public struct RootFileProbe: Hashable, Sendable {
+    /// `lstat` of the file (absent when it does not exist).
+    public var stat: FileStat = .absent
+    public var size: Int?
+    /// The bytes, when a regular file was read whole.
+    public var content: [UInt8]?
+    /// Why the folders above it are not safe for root to write in (nothing was read).
+    public var unsafe: String?
+    /// The read failed or the file is larger than the probe reads.
+    public var unreadable = false
+
+    public init() {}
+
+    /// sha256 hex of the content, or `absent`, as apply's `file_hash` says.
+    public var hash: String? {
+        if stat.kind == .absent { return "absent" }
+        return content.map { SHA256Digest.hex($0) }
+    }
+}
+
+/// The plan for a host's root files: pure, from the desired files and the probe.
+public struct RootFilesPlan: Hashable, Sendable {
+    public var drift: [DriftItem] = []
+    public var writes: [FileWrite] = []
+    /// The old bytes of each file about to be replaced (for the snapshot).
+    public var snapshots: [Snapshot] = []
+    /// One line per file written, for the run's changes.
+    public var changes: [String] = []
+
+    public init() {}
+
+    /// `sshd` is sshd's view of its settings as the probe reported them (an
+    /// account section's `sshd` lines); when given, settings that do not
+    /// point at the files are drift `sshd_config_missing` (keysync writes the
+    /// files but, without manage_sshd, does not change sshd_config).
+    public static func plan(_ files: [RootFile], probe: [String: RootFileProbe], sshd: [String: String]? = nil) -> RootFilesPlan {
+        var plan = RootFilesPlan()
+        if let sshd, let missing = missingSettings(files, sshd: sshd) {
+            plan.drift.append(DriftItem(account: "", kind: .sshdConfigMissing, detail: missing))
+        }
+        for file in files {
+            let seen = probe[file.path] ?? RootFileProbe()
+            func drift(_ kind: DriftKind, _ detail: String, repairable: Bool) {
+                var item = DriftItem(account: file.account, kind: kind, detail: detail)
+                item.repairable = repairable
+                plan.drift.append(item)
+            }
+            if let reason = seen.unsafe {
+                drift(file.driftKind, "\(file.path) not written: \(reason)", repairable: false)
+                continue
+            }
+            switch seen.stat.kind {
+            case .symlink:
+                drift(.symlink, "\(file.path) is a symlink; keysync never writes through it", repairable: false)
+                continue
+            case .directory, .other:
+                drift(file.driftKind, "\(file.path) is not a regular file; left alone", repairable: false)
+                continue
+            case .regular where seen.content == nil || seen.unreadable:
+                drift(file.driftKind, "\(file.path) could not be read (or is larger than the probe reads); left alone", repairable: false)
+                continue
+            case .regular, .absent:
+                break
+            }
+            var rewrite = false
+            if seen.stat.kind == .absent {
+                drift(file.driftKind, "\(file.path) is missing", repairable: true)
+                rewrite = true
+            } else {
+                if seen.content != file.content {
+                    drift(file.driftKind, "\(file.path) differs from the inventory", repairable: true)
+                    rewrite = true
+                }
+                if seen.stat.uid != 0 || seen.stat.gid != 0 {
+                    drift(.fileOwner, "\(file.path) is owned by \(seen.stat.uid):\(seen.stat.gid), not root:root", repairable: true)
+                    rewrite = true
+                }
+                if seen.stat.mode != 0o644 {
+                    drift(.fileMode, "\(file.path) has mode \(String(seen.stat.mode, radix: 8)), not 644", repairable: true)
+                    rewrite = true
+                }
+            }
+            guard rewrite, let hash = seen.hash else { continue }
+            plan.writes.append(FileWrite(path: file.path, expectedHash: hash, content: file.content))
+            if let old = seen.content { plan.snapshots.append(Snapshot(account: file.account, path: file.path, content: old)) }
+            plan.changes.append("write \(file.path)")
+        }
+        return plan
+    }
+
+    /// The sshd settings that use each kind of file in `files`.
+    static func wantedSettings(_ files: [RootFile]) -> [(keyword: String, value: String)] {
+        var wanted: [(String, String)] = []
+        if files.contains(where: { $0.purpose == .trustedCAs }) { wanted.append(("TrustedUserCAKeys", RootFiles.trustedCAsPath)) }
+        if files.contains(where: { if case .principals = $0.purpose { true } else { false } }) {
+            wanted.append(("AuthorizedPrincipalsFile", RootFiles.principalsFolder + "/%u"))
+        }
+        if files.contains(where: { $0.purpose == .revocationList }) { wanted.append(("RevokedKeys", RootFiles.revocationListPath)) }
+        return wanted
+    }
+
+    /// What sshd lacks to use `files`, with the lines that fix it; nil when nothing.
+    static func missingSettings(_ files: [RootFile], sshd: [String: String]) -> String? {
+        let missing = wantedSettings(files).filter { sshd[$0.keyword.lowercased()] != $0.value }
+        guard !missing.isEmpty else { return nil }
+        let found = missing.map { "\($0.keyword) is \(sshd[$0.keyword.lowercased()] ?? "not reported")" }
+        return "sshd does not use the files keysync writes (\(found.joined(separator: ", "))); add to sshd_config: "
+            + missing.map { "\($0.keyword) \($0.value)" }.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// Issue 19 on a real sshd: keysync writes /etc/ssh/keysync/ (trusted CA
+/// keys, principals, KRL); the host's sshd is pointed at them by the test
+/// (no manage_sshd yet), and real logins with certificates and plain keys
+/// prove what sshd makes of them.
+@Suite(.serialized) struct CertificateTests {
+    let fleet: TestFleet
+    /// A host no other suite uses; it is rebuilt afterwards (its sshd_config is changed).
+    static let host = 161
+
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 162) }
+
+    func inventory(_ workspace: Workspace, keys: [String], revoked: [String]) throws {
+        try workspace.write("inventory.yml", """
+            \(fleet.inventoryDefaults())
+            keys:
+              kp-deploy: { file: deploy.pub }
+              kp-keep: { file: keep.pub }
+            certificate_authorities:
+              corp-ca: { file: ca.pub }
+            \(revoked.isEmpty ? "" : "revoked:\n" + revoked.map { "  - \($0)" }.joined(separator: "\n"))
+            hosts:
+            \(fleet.inventoryHosts([Self.host]))
+            projects:
+              billing:
+                hosts: [h\(Self.host)]
+                roles:
+                  deploy:
+                    account: certdeploy
+                    create: true
+                    home: /home/certdeploy
+                    shell: /bin/sh
+                    keys: [\(keys.joined(separator: ", "))]
+                    principals: [billing-deploy]
+                    trusted_cas: [corp-ca]
+            """)
+    }
+
+    func keysync(_ workspace: Workspace, _ command: String, _ extra: [String] = []) throws -> CommandResult {
+        try KeySyncBinary.run([command, "--inventory", workspace.file("inventory.yml"), "--db", workspace.file("keysync.db")] + extra)
+    }
+
+    func sign(_ workspace: Workspace, _ key: String, keyID: String, principal: String, serial: Int) throws {
+        let result = try TestFleet.run(["ssh-keygen", "-q", "-s", workspace.file("ca"), "-I", keyID, "-n", principal,
+                                        "-z", String(serial), "-V", "-5m:+1h", workspace.file(key + ".pub")])
+        try #require(result.succeeded, "\(result)")
+    }
+
+    @Test func certificatesLogInThroughPrincipalsAndRevocationsLandInTheKRL() throws {
+        let host = Self.host
+        try fleet.reset(hosts: [host])
+        defer { try? fleet.reset(hosts: [host]) }
+        let workspace = try Workspace()
+        for key in ["ca", "deploy", "keep", "alice", "bob"] { try workspace.generateKey(key) }
+        try sign(workspace, "alice", keyID: "alice@corp", principal: "billing-deploy", serial: 42)
+        try sign(workspace, "bob", keyID: "bob@corp", principal: "someone-else", serial: 43)
+
+        // 1. Push writes the three kinds of files, root:root 0644, and says
+        //    that sshd does not use them yet (drift sshd_config_missing; a push
+        //    that wrote something exits 0 and lists what it cannot repair).
+        try inventory(workspace, keys: ["kp-deploy", "kp-keep"], revoked: [])
+        let push = try keysync(workspace, "push", ["--json"])
+        #expect(push.status == 0, "\(push)")
+        #expect(push.stdout.contains("sshd_config_missing"), "\(push.stdout)")
+        #expect(push.stdout.contains("add to sshd_config: TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys; AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u; RevokedKeys /etc/ssh/keysync/revoked_keys.krl"), "\(push.stdout)")
+        let stats = try fleet.sh(host, "stat -c '%n %U:%G %a' /etc/ssh/keysync /etc/ssh/keysync/principals /etc/ssh/keysync/trusted_user_ca_keys /etc/ssh/keysync/principals/certdeploy /etc/ssh/keysync/revoked_keys.krl")
+        #expect(stats == """
+            /etc/ssh/keysync root:root 755
+            /etc/ssh/keysync/principals root:root 755
+            /etc/ssh/keysync/trusted_user_ca_keys root:root 644
+            /etc/ssh/keysync/principals/certdeploy root:root 644
+            /etc/ssh/keysync/revoked_keys.krl root:root 644
+
+            """)
+        let principals = try fleet.sh(host, "grep -v '^#' /etc/ssh/keysync/principals/certdeploy")
+        #expect(principals == "billing-deploy\n")
+        let ca = try workspace.publicKey("ca")
+        let trusted = try fleet.sh(host, "grep -v '^#' /etc/ssh/keysync/trusted_user_ca_keys")
+        #expect(trusted == "\(ca.type) \(ca.base64) corp-ca\n")
+        let unused = try keysync(workspace, "check", ["--json"])
+        #expect(unused.status == 2 && unused.stdout.contains("sshd_config_missing") && !unused.stdout.contains("krl_stale"), "\(unused)")
+
+        // 2. The test points sshd at them (what manage_sshd will do) and reloads it.
+        try fleet.sh(host, """
+            printf '%s\\n' 'TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys' \
+                'AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u' \
+                'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config
+            """)
+        try fleet.reloadSSHD(host: host)
+        #expect(try keysync(workspace, "check").status == 0)
+
+        // 3. A certificate with the role's principal logs in; one without it does not.
+        let alice = try fleet.login(host: host, user: "certdeploy", key: workspace.file("alice"), command: "echo in")
+        #expect(alice.succeeded && alice.stdout == "in\n", "\(alice)")
+        #expect(try !fleet.login(host: host, user: "certdeploy", key: workspace.file("bob")).succeeded)
+        #expect(try fleet.login(host: host, user: "certdeploy", key: workspace.file("deploy")).succeeded)
+
+        // 4. A principals file changed by hand is drift, and push puts it back.
+        try fleet.sh(host, "echo someone-else >> /etc/ssh/keysync/principals/certdeploy")
+        let drifted = try keysync(workspace, "check", ["--json"])
+        #expect(drifted.status == 2, "\(drifted)")
+        #expect(drifted.stdout.contains("\"kind\":\"principals_changed\"") || drifted.stdout.contains("\"kind\" : \"principals_changed\""), "\(drifted.stdout)")
+        #expect(try keysync(workspace, "push").status == 0)
+        #expect(try fleet.sh(host, "grep -v '^#' /etc/ssh/keysync/principals/certdeploy") == "billing-deploy\n")
+        #expect(try keysync(workspace, "check").status == 0)
+
+        // 5. Revoking serial 42 and the plain key kp-deploy, then pushing:
+        //    sshd refuses the certificate, and the plain key even when it is pasted back by hand.
+        try inventory(workspace, keys: ["kp-keep"], revoked: ["{ ca: corp-ca, serial: 42 }", "kp-deploy"])
+        let stale = try keysync(workspace, "check", ["--json"])
+        #expect(stale.status == 2)
+        #expect(stale.stdout.contains("krl_stale"), "\(stale.stdout)")
+        let revoke = try keysync(workspace, "push")
+        #expect(revoke.status == 0, "\(revoke)")
+        #expect(try keysync(workspace, "check").status == 0)
+        let offset = fleet.sshdLogSize(host: host)
+        #expect(try !fleet.login(host: host, user: "certdeploy", key: workspace.file("alice")).succeeded)
+        let deploy = try workspace.publicKey("deploy")
+        try fleet.sh(host, "printf '%s\\n' \(Shell.quote(deploy.openSSHLine)) >> /home/certdeploy/.ssh/authorized_keys")
+        #expect(try !fleet.login(host: host, user: "certdeploy", key: workspace.file("deploy")).succeeded)
+        // Both refusals are the KRL's, as sshd logs them.
+        let log = try fleet.sshdLog(host: host, from: offset)
+        #expect(log.components(separatedBy: "revoked by file /etc/ssh/keysync/revoked_keys.krl").count - 1 >= 2, "\(log)")
+        // The key that is still granted works.
+        #expect(try fleet.login(host: host, user: "certdeploy", key: workspace.file("keep")).succeeded)
+        // The file on the host is the KRL compiled from the inventory.
+        let krl = try fleet.sh(host, "od -An -tx1 -v /etc/ssh/keysync/revoked_keys.krl | tr -d ' \\n'")
+        let expected = RevocationList(inventory: try Inventory.load(path: workspace.file("inventory.yml"))).encoded()
+        #expect(krl == expected.map { String(format: "%02x", $0) }.joined())
+    }
+}
