@@ -20,6 +20,8 @@ public struct HostJob: Hashable, Sendable {
     public var accounts: [AccountTarget]
     /// Selected projects (nil: all); see `HostTarget.projectScope`.
     public var projectScope: Set<String>?
+    /// push and check: also read sshd's log since the last scan (last use of keys); nil: not.
+    public var logins: ProbeScript.Logins?
 
     public init(host: String, endpoint: SSHEndpoint, identity: SSHIdentitySource, become: Become,
                 commandTimeout: Double, accounts: [AccountTarget], projectScope: Set<String>? = nil) {

@@ -69,6 +69,9 @@ public struct SyncRun: Sendable {
     /// check; not a rotation's push, which touches only the accounts due).
     /// Needs a store.
     public var readsFormerAccounts = false
+    /// Also read sshd's log on each host since the last scan: the last use
+    /// of keys (push and check; issue 21). Needs a store.
+    public var readsLogins = false
 
     public init(inventory: Inventory, targets: [HostTarget], settings: SyncEngine.Settings,
                 acceptNewHostKeys: Bool = false, selectionText: String = "",
@@ -127,7 +130,11 @@ public struct SyncRun: Sendable {
         // Runs whose keysync died without a word (SIGKILL, power loss) still say
         // `running`; their process is gone, so close them as interrupted.
         _ = try? store?.interruptAbandonedRuns()
-        let jobs = run.jobs
+        var jobs = run.jobs
+        if readsLogins, let store {
+            let states = try store.loginStates(hosts: Set(jobs.map(\.host)))
+            for index in jobs.indices { jobs[index].logins = Store.loginRequest(states[jobs[index].host], now: started) }
+        }
         let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
         // Bad input that would fail every host it concerns: refuse before anything is sent or recorded.
         if let problem = engine.inputProblem(jobs) { throw problem }
