@@ -127,13 +127,7 @@ public struct ExpiringGrantsReport: Sendable {
             "<tr>" + [grant.project, grant.role, grant.account, grant.key, grant.until.reportText].map { "<td>\($0.htmlEscaped)</td>" }.joined()
                 + "<td class=\"\(grant.ended ? "bad" : "soon")\">\(left(grant).htmlEscaped)</td><td>\(grant.hosts)</td></tr>\n"
         }.joined()
-        return HTMLPage.head(title: "keysync grants ending", style: """
-        table{border-collapse:collapse}
-        th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;white-space:nowrap}
-        th{background:#f3f3f3}
-        .bad{color:#b00020}
-        .soon{color:#a05a00}
-        """) + """
+        return HTMLPage.head(title: "keysync grants ending", style: HTMLPage.tableStyle) + """
         <body>
         <h1>keysync grants ending by \(horizon.reportText)</h1>
         <p>Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).</p>

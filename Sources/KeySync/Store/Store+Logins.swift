@@ -196,3 +196,64 @@ extension Store {
         try loginStates(hosts: hosts).mapValues(\.watch)
     }
 }
+
+/// What the database knows about key use on a set of hosts (issue 21): the
+/// logins read from sshd's logs, since when each host was watched, and which
+/// run last scanned it. Reports ask it; it does no I/O.
+public struct LoginHistory: Sendable {
+    public var logins: [Store.KeyLogin]
+    public var watches: [String: Store.LoginWatch]
+    /// The run of each host's latest scan that read its log (`log_positions.run_id`).
+    public var latestScanRun: [String: Int64]
+    /// Keys seen in `authorized_keys` (`host_keys`): when a grant first arrived on a host.
+    public var sightings: [Store.HostKey]
+
+    private var index: [String: Store.KeyLogin] = [:]
+    private var seen: [String: Store.HostKey] = [:]
+
+    public init(logins: [Store.KeyLogin], watches: [String: Store.LoginWatch], latestScanRun: [String: Int64] = [:],
+                sightings: [Store.HostKey] = []) {
+        (self.logins, self.watches, self.latestScanRun, self.sightings) = (logins, watches, latestScanRun, sightings)
+        for login in logins { index[Self.id(login.host, login.account, login.fingerprint)] = login }
+        for key in sightings { seen[Self.id(key.host, key.account, key.fingerprint)] = key }
+    }
+
+    private static func id(_ host: String, _ account: String, _ fingerprint: String) -> String {
+        "\(host)\u{0}\(account)\u{0}\(fingerprint)"
+    }
+
+    /// The logins of `account` with `fingerprint` on `host`.
+    public func login(host: String, account: String, fingerprint: String) -> Store.KeyLogin? {
+        index[Self.id(host, account, fingerprint)]
+    }
+
+    /// When the key was first seen in the account's file on `host`.
+    public func firstSeen(host: String, account: String, fingerprint: String) -> Date? {
+        seen[Self.id(host, account, fingerprint)]?.firstSeenAt
+    }
+
+    /// Whether `login` counts as use in a window starting at `start`: its last
+    /// time is in the window, or the host's latest scan read it (the
+    /// database's present is that scan: a login it read is in any window, 0d too).
+    public func isRecent(_ login: Store.KeyLogin, since start: Date) -> Bool {
+        if login.lastLoginAt >= start { return true }
+        guard let run = login.lastRun, let latest = latestScanRun[login.host] else { return false }
+        return run == latest
+    }
+}
+
+extension Store {
+    /// The logins, watches and key sightings of `hosts` (all when nil).
+    public func loginHistory(hosts: Set<String>? = nil) throws -> LoginHistory {
+        let states = try loginStates(hosts: hosts)
+        let logins = try keyLogins(hosts: hosts)
+        let sightings = try read("read the keys seen") { db in
+            var request = HostKey.all()
+            if let hosts { request = request.filter(hosts.contains(HostKey.Columns.host)) }
+            return try request.fetchAll(db)
+        }
+        var latest: [String: Int64] = [:]
+        for (host, state) in states { if let run = state.position?.runID { latest[host] = run } }
+        return LoginHistory(logins: logins, watches: states.mapValues(\.watch), latestScanRun: latest, sightings: sightings)
+    }
+}
