@@ -47,6 +47,8 @@ public struct LoginScanReply: Hashable, Sendable {
     public var sinceTime: Int?
     /// More than the read limit was waiting: the rest comes next run.
     public var behind = false
+    /// Bytes of log the probe read in this scan (bounded by ``ProbeScript/Logins/readLimit``).
+    public var bytesRead: Int?
     /// Pairs the probe did not list (more than ``ProbeScript/Logins/keyLimit``).
     public var dropped = 0
     /// Why nothing could be read (not root, the file is gone, the parser failed).
@@ -125,6 +127,7 @@ public struct LoginScanReply: Hashable, Sendable {
             case "since": sinceTime = Self.time(Substring(rest)) ?? nil
             case "gap": gap = String(rest.prefix(40))
             case "behind": behind = true
+            case "read": bytesRead = Self.number(Substring(rest))
             case "missing": problem = "the log file is gone"
             case "not_root": problem = "the probe does not run as root"
             case "error": problem = String(rest.prefix(200))

@@ -20,7 +20,7 @@ extension ProbeScript {
     /// FINGERPRINT [CERTIFICATE-ID]` (times as Unix seconds, `-` for a line
     /// without one), `login_at NONCE INODE OFFSET` or `login_cursor NONCE
     /// CURSOR`, `login_note NONCE WORD [VALUE]` (`first T`, `since T`, `gap
-    /// REASON`, `rotated PATH`, `behind`, `missing`, `not_root`, `error TEXT`),
+    /// REASON`, `rotated PATH`, `behind`, `read BYTES`, `missing`, `not_root`, `error TEXT`),
     /// `login_dropped NONCE N`.
     public struct Logins: Hashable, Sendable {
         /// Where the last scan read, or nil: find the source.
@@ -46,6 +46,11 @@ extension ProbeScript {
         /// next run. A first scan reads at most this much of the end of a log.
         public static let readLimit = 1 << 20
 
+        /// A file this many times ``readLimit`` behind is not read piece by
+        /// piece (it might never catch up): the probe reads its last
+        /// ``readLimit`` bytes and reports a gap (`gap skipped`).
+        public static let skipAfter = 8
+
         /// Most `login_key` lines a reply may carry (distinct accounts and keys
         /// in one scan); the probe drops the others and says how many.
         static let keyLimit = 2000
@@ -58,6 +63,7 @@ extension ProbeScript {
             var year = Calendar(identifier: .gregorian)
             year.timeZone = TimeZone(identifier: "UTC")!
             var text = Shell.assign("login_limit", Self.readLimit)
+                + Shell.assign("login_skip_after", Self.skipAfter)
                 + Shell.assign("login_discover", discover ? "yes" : "")
                 + Shell.assign("login_kind", source?.kind.rawValue ?? "")
                 + Shell.assign("login_path", source?.path ?? "")

@@ -12,6 +12,12 @@ public struct RunReport: Codable, Sendable {
         public var drift: [DriftItem]
         /// Unified diffs of the files (`push --dry-run` only).
         public var diff: String?
+        /// Bytes of sshd's log the probe read for the last use of keys (absent: no scan).
+        public var logBytesRead: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case host, status, error, changes, drift, diff, logBytesRead = "log_bytes_read"
+        }
     }
 
     public struct Summary: Codable, Sendable {
@@ -159,7 +165,7 @@ public struct SyncRun: Sendable {
         let results = engineResults + departed
         let hosts = results.map {
             RunReport.Host(host: $0.host, status: $0.status, error: $0.error, changes: $0.changes, drift: $0.drift,
-                           diff: $0.diffs.isEmpty ? nil : $0.diffs.joined())
+                           diff: $0.diffs.isEmpty ? nil : $0.diffs.joined(), logBytesRead: $0.logins?.reply.bytesRead)
         }
         let summary = RunReport.Summary(
             hosts: results.count,

@@ -2,7 +2,8 @@
 # shellcheck disable=SC2154 # nonce, euid, nl and sshd_bin come from ProbeScript.render, lookup.sh and probe.sh; login_* from ProbeScript.Logins (the rendered script is checked whole)
 # probe-logins.sh: last use of keys (issue 21), after probe.sh, only when
 # push or check asks (ProbeScript.Logins). ProbeScript.Logins sets before it
-# login_limit (bytes read at most per run), login_discover (yes: find the
+# login_limit (bytes read at most per run), login_skip_after (a file
+# more than this many times login_limit behind is skipped to its end), login_discover (yes: find the
 # source again), login_kind, login_path, login_pid (the source the database
 # names: file, stderr or journal), login_ino and login_offset (where the
 # last scan stopped in a file) or login_cursor (the journal's), then calls
@@ -304,6 +305,17 @@ login_file() {
         login_read 5 "$start" "$fmt" 0 || return 0
         login_line note first "$login_first"
         at=$((start + login_used))
+    elif [ "$ino" = "$login_ino" ] && [ "$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null || echo 0)" -gt $((login_offset + login_limit * login_skip_after)) ]; then
+        # Far behind (a flood, or a log that grew by a gigabyte since the last
+        # scan): reading it all would cost the host that much, a piece per run
+        # might never catch up. Read its last login_limit bytes from the first
+        # whole line and say so: watching starts again there.
+        size=$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null) || size=0
+        start=$((size - login_limit))
+        login_read 5 "$start" "$2" 0 || return 0
+        login_line note gap skipped
+        login_line note since "$login_first"
+        at=$((start + login_used))
     elif [ "$ino" = "$login_ino" ]; then
         login_read 5 "$login_offset" "$2" 1 || return 0
         at=$((login_offset + login_used))
@@ -361,6 +373,7 @@ login_journal() {
             head -c "$login_limit"; echo; } | login_parse journal 0 0)
     login_end 0 || return 0
     [ -n "$login_cursor" ] || login_line note first "$login_first"
+    login_left=$((login_left - login_got))
     [ "$login_got" -lt "$login_limit" ] || login_line note behind
     [ "$login_cursor_read" = - ] || login_line cursor "$login_cursor_read"
 }
@@ -383,4 +396,6 @@ login_scan() {
         syslog) login_file "$login_path" syslog ;;
         journal) login_journal ;;
     esac
+    # What this run cost the host: bytes of log read (at most login_limit).
+    login_line note read "$((login_limit - login_left))"
 }
