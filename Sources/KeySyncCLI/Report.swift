@@ -53,7 +53,7 @@ extension KeySyncCommand {
                 guard kind.isEmpty else { throw ValidationError("--kind selects drift; it does not apply to --expiring") }
             }
             if let unused {
-                guard TimeSpec(unused) != nil else { throw ValidationError("--unused: expected \(TimeSpec.expected), got \"\(unused)\"") }
+                guard TimeSpec(unused, allowingZero: true) != nil else { throw ValidationError("--unused: expected \(TimeSpec.expected), got \"\(unused)\"") }
                 guard kind.isEmpty else { throw ValidationError("--kind selects drift; it does not apply to --unused") }
                 guard expiring == nil else { throw ValidationError("--unused and --expiring are two reports; ask for one") }
             }
@@ -78,7 +78,7 @@ extension KeySyncCommand {
                 let inventory = try inventoryOption.loadInventory()
                 let store = try databaseOption.openStore()
                 let report = try exitOnError {
-                    try UnusedGrantsReport(inventory: inventory, history: try store.loginHistory(), within: TimeSpec(unused)!,
+                    try UnusedGrantsReport(inventory: inventory, history: try store.loginHistory(), within: TimeSpec(unused, allowingZero: true)!,
                                            projects: project, hosts: host, now: now)
                 }
                 return format.render(report, colour: colour)

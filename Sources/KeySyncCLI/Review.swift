@@ -35,7 +35,7 @@ extension KeySyncCommand {
         var output: String?
 
         func validate() throws {
-            if let proposeRemovals, TimeSpec(proposeRemovals) == nil {
+            if let proposeRemovals, TimeSpec(proposeRemovals, allowingZero: true) == nil {
                 throw ValidationError("--propose-removals: expected \(TimeSpec.expected), got \"\(proposeRemovals)\"")
             }
             if output?.isEmpty == true { throw ValidationError("--output needs a file name") }
@@ -54,7 +54,7 @@ extension KeySyncCommand {
                 return try exitOnError { try AccessReview(inventory: inventory, history: history, projects: project, now: now) }.render(format)
             }
             let unused = try exitOnError {
-                try UnusedGrantsReport(inventory: inventory, history: history, within: TimeSpec(proposeRemovals)!, projects: project, now: now)
+                try UnusedGrantsReport(inventory: inventory, history: history, within: TimeSpec(proposeRemovals, allowingZero: true)!, projects: project, now: now)
             }
             let text = try exitOnError { try String(contentsOfFile: inventory.path, encoding: .utf8) }
             let removal = GrantRemoval(text: text, removing: unused.unused.map(\.grant), allGrants: inventory.accessGrants())

@@ -87,9 +87,9 @@ public struct GrantRemoval: Sendable {
         for index in stride(from: at - 1, through: 0, by: -1) {
             switch line[index] {
             case "]", "}": depth += 1
-            case "{": depth -= 1
-            case "[":
-                if depth == 0 { open = index } else { depth -= 1 }
+            case "[", "{":
+                // An enclosing `{` is the item's own mapping: the list is further out.
+                if depth > 0 { depth -= 1 } else if line[index] == "[" { open = index }
             default: break
             }
             if open != nil { break }

@@ -460,12 +460,21 @@ login_status() {
     done 2>/dev/null < "/proc/$1/status"
 }
 
+# login_safe PATH: a regular file that only its owner may write (mode &
+# 022 clear): lines in a file others can write could be forged by them.
+login_safe() {
+    m=$(stat -L -c %a "$1" 2>/dev/null </dev/null) || return 1
+    [ -f "$1" ] || return 1
+    case $m in *[2367]? | *[2367]) return 1 ;; esac
+}
+
 # login_find: the source of this host's sshd logins, by doctor's rules
 # (probe-diagnostics.sh): the sshd that serves this very connection (the
 # topmost ancestor run by uid 0 from the host's sshd binary, in this mount
 # namespace). Its -E file; else its stderr when it runs with -e and that
 # is a file; else the journal (systemd); else /var/log/auth.log or
-# /var/log/secure. Sets login_kind, login_path, login_pid.
+# /var/log/secure. A file anyone but its owner may write is skipped
+# (login_safe). Sets login_kind, login_path, login_pid.
 login_find() {
     login_kind=none login_path='' login_pid=''
     p=$PPID listener='' depth=0
@@ -507,12 +516,12 @@ login_find() {
         e=${args#* }
         case $e in
             /*)
-                case $e in *"$nl"*) ;; *) login_kind=file login_path=$e; return 0 ;; esac ;;
+                case $e in *"$nl"*) ;; *) if login_safe "$e"; then login_kind=file login_path=$e; return 0; fi ;; esac ;;
         esac
         if [ "${args%% *}" = 1 ] && [ -f "/proc/$listener/fd/2" ]; then
             t=$(readlink "/proc/$listener/fd/2" 2>/dev/null) || t=
             case $t in
-                /*) case $t in *"$nl"*) ;; *) login_kind=stderr login_path=$t login_pid=$listener; return 0 ;; esac ;;
+                /*) case $t in *"$nl"*) ;; *) if login_safe "/proc/$listener/fd/2"; then login_kind=stderr login_path=$t login_pid=$listener; return 0; fi ;; esac ;;
             esac
         fi
     fi
@@ -521,7 +530,7 @@ login_find() {
         return 0
     fi
     for f in /var/log/auth.log /var/log/secure; do
-        if [ -f "$f" ]; then login_kind=syslog login_path=$f; return 0; fi
+        if login_safe "$f"; then login_kind=syslog login_path=$f; return 0; fi
     done
 }
 
@@ -658,11 +667,9 @@ login_parse() {
 login_read() {
     if [ "$2" -gt 0 ]; then from=$(($2 - 1)) skip=1; else from=0 skip=0; fi
     count=$((login_left + skip))
-    if [ "$1" = 5 ]; then
-        out=$({ dd bs=65536 skip="$from" count="$count" iflag=skip_bytes,count_bytes status=none <&5 2>/dev/null; echo; } | login_parse "$3" "$skip" "$4")
-    else
-        out=$({ dd bs=65536 skip="$from" count="$count" iflag=skip_bytes,count_bytes status=none <&6 2>/dev/null; echo; } | login_parse "$3" "$skip" "$4")
-    fi
+    # Through /proc/$$/fd/N: a new open of the same file, so skip= counts
+    # from its start whatever an earlier read of FD left its offset at.
+    out=$({ dd if="/proc/$$/fd/$1" bs=65536 skip="$from" count="$count" iflag=skip_bytes,count_bytes status=none 2>/dev/null; echo; } | login_parse "$3" "$skip" "$4")
     login_end "$skip" || return 1
     login_left=$((login_left - login_got))
 }
