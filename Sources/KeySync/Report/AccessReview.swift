@@ -72,12 +72,9 @@ public struct AccessReview: Sendable {
     }
 
     public func markdown() -> String {
-        func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |\n" }
-        var out = "# keysync access review\n\nGenerated \(generatedAt.reportText) from \(inventoryPath.markdownEscaped). \(summaryLine.markdownEscaped).\n"
+        let out = "# keysync access review\n\nGenerated \(generatedAt.reportText) from \(inventoryPath.markdownEscaped). \(summaryLine.markdownEscaped).\n"
         guard !rows.isEmpty else { return out }
-        out += "\n" + row(Self.columns) + row(Array(repeating: "---", count: Self.columns.count))
-        for item in rows { out += row(cells(item).map(\.markdownEscaped)) }
-        return out
+        return out + "\n" + markdownTable(Self.columns, rows.map { cells($0).map(\.markdownEscaped) })
     }
 
     public func csv() -> String {

@@ -158,12 +158,9 @@ public struct UnusedGrantsReport: Sendable {
     }
 
     func markdown() -> String {
-        func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |\n" }
-        var out = "# keysync grants unused since \(windowStart.reportText)\n\nGenerated \(generatedAt.reportText). \(summaryLine.markdownEscaped).\n"
+        let out = "# keysync grants unused since \(windowStart.reportText)\n\nGenerated \(generatedAt.reportText). \(summaryLine.markdownEscaped).\n"
         guard !grants.isEmpty else { return out }
-        out += "\n" + row(Self.columns) + row(Array(repeating: "---", count: Self.columns.count))
-        for item in grants { out += row(cells(item).map(\.markdownEscaped)) }
-        return out
+        return out + "\n" + markdownTable(Self.columns, grants.map { cells($0).map(\.markdownEscaped) })
     }
 
     func csv() -> String {
@@ -209,30 +206,4 @@ public struct UnusedGrantsReport: Sendable {
         }
         return out
     }
-}
-
-extension ReportFormat {
-    /// The unused-grants report as text in this format, ending with a
-    /// newline; `colour` applies to `table` only.
-    public func render(_ report: UnusedGrantsReport, colour: Bool = false) -> String {
-        switch self {
-        case .table: return report.table(colour: colour) + "\n"
-        case .json: return ReportJSON.string(report.jsonDocument) + "\n"
-        case .markdown: return report.markdown()
-        case .csv: return report.csv()
-        case .html: return report.html()
-        case .prometheus: return report.prometheus()
-        }
-    }
-}
-
-extension HTMLPage {
-    /// The style of keysync's table pages (expiring, unused, review).
-    static let tableStyle = """
-    table{border-collapse:collapse}
-    th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;white-space:nowrap}
-    th{background:#f3f3f3}
-    .bad{color:#b00020}
-    .soon{color:#a05a00}
-    """
 }
