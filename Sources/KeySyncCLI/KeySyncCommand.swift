@@ -15,7 +15,7 @@ struct KeySyncCommand: ParsableCommand {
         version: KeySyncVersion.string,
         subcommands: [
             Push.self, Check.self, Report.self, Rotate.self, Doctor.self,
-            Keys.self, Inventory.self, Adopt.self, History.self, Restore.self, Where.self, Prune.self, Decommission.self, Offboard.self,
+            Keys.self, Inventory.self, Adopt.self, History.self, Restore.self, Where.self, Review.self, Prune.self, Decommission.self, Offboard.self,
         ]
     )
 

@@ -10,7 +10,7 @@ extension KeySyncCommand {
         static let configuration = CommandConfiguration(
             commandName: "report",
             abstract: "Report open drift and drift over time from the database (no SSH).",
-            discussion: "Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or inventory. With --expiring, the grants that end soon, from the inventory."
+            discussion: "Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or inventory. With --expiring, the grants that end soon, from the inventory. With --unused, the grants with no login seen in the window (from the logins push and check read in sshd's log), each with since when its hosts are watched."
         )
 
         @OptionGroup var databaseOption: DatabaseOption
@@ -37,6 +37,9 @@ extension KeySyncCommand {
         @Option(help: "Instead of drift: the inventory's grants (until:) that end within this age (14d) or by this date, and those already ended. Needs the inventory, not the database.")
         var expiring: String?
 
+        @Option(help: "Instead of drift: the inventory's grants with no login seen in this window (90d, or an ISO 8601 date), with since when each host is watched; 0d: none since the latest scan of each host. Needs the inventory and the database.")
+        var unused: String?
+
         func validate() throws {
             guard TimeSpec(since) != nil else { throw ValidationError("--since: expected \(TimeSpec.expected), got \"\(since)\"") }
             let unknown = kind.filter { DriftKind(rawValue: $0) == nil }
@@ -48,6 +51,11 @@ extension KeySyncCommand {
             if let expiring {
                 guard TimeSpec(expiring) != nil else { throw ValidationError("--expiring: expected \(TimeSpec.expected), got \"\(expiring)\"") }
                 guard kind.isEmpty else { throw ValidationError("--kind selects drift; it does not apply to --expiring") }
+            }
+            if let unused {
+                guard TimeSpec(unused, allowingZero: true) != nil else { throw ValidationError("--unused: expected \(TimeSpec.expected), got \"\(unused)\"") }
+                guard kind.isEmpty else { throw ValidationError("--kind selects drift; it does not apply to --unused") }
+                guard expiring == nil else { throw ValidationError("--unused and --expiring are two reports; ask for one") }
             }
         }
 
@@ -63,6 +71,15 @@ extension KeySyncCommand {
                 let inventory = try inventoryOption.loadInventory()
                 let report = try exitOnError {
                     try ExpiringGrantsReport(inventory: inventory, within: TimeSpec(expiring)!, projects: project, hosts: host, now: now)
+                }
+                return format.render(report, colour: colour)
+            }
+            if let unused {
+                let inventory = try inventoryOption.loadInventory()
+                let store = try databaseOption.openStore()
+                let report = try exitOnError {
+                    try UnusedGrantsReport(inventory: inventory, history: try store.loginHistory(), within: TimeSpec(unused, allowingZero: true)!,
+                                           projects: project, hosts: host, now: now)
                 }
                 return format.render(report, colour: colour)
             }

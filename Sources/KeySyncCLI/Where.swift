@@ -4,7 +4,8 @@ import KeySync
 
 extension KeySyncCommand {
     /// `keysync where`: every host and account where a key was last seen,
-    /// managed or not — the first question after a leaked laptop.
+    /// managed or not — the first question after a leaked laptop — and its
+    /// last use per host, from the logins push and check read in sshd's log.
     struct Where: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "where",
@@ -32,8 +33,9 @@ extension KeySyncCommand {
         func render() throws -> String {
             let (fingerprint, label) = try exitOnError { try Self.resolve(key, inventory: inventoryOption.loadInventory) }
             let store = try databaseOption.openStore()
-            let report = KeyLocationReport(fingerprint: fingerprint, label: label,
+            var report = KeyLocationReport(fingerprint: fingerprint, label: label,
                                            sightings: try exitOnError { try store.whereKey(fingerprint: fingerprint) })
+            report.logins = try exitOnError { try store.keyLogins(fingerprint: fingerprint) }
             return output.json ? report.json() : report.text()
         }
 

@@ -9,9 +9,9 @@ import Testing
 @Suite(.serialized) struct CertificateTests {
     let fleet: TestFleet
     /// A host no other suite uses; it is rebuilt afterwards (its sshd_config is changed).
-    static let host = 161
+    static let host = 170
 
-    init() throws { fleet = try TestFleet.shared(minimumHosts: 162) }
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 171) }
 
     func inventory(_ workspace: Workspace, keys: [String], revoked: [String]) throws {
         try workspace.write("inventory.yml", """

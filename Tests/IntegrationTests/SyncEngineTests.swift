@@ -7,8 +7,9 @@ import Testing
 /// ranges in use by integration suites: 0–12 transport (read-only), 13 phase
 /// log (PhaseLogTests), 20–29 faults, 30–39 doctor, 40–49 rotation, 50–59 and
 /// 62 here, 63–69 removal (RemovalTests), 70–119 the fleet test here, 120–122
-/// adopt (AdoptTests), 130–139
-/// offboard (OffboardTests), 150–159 grant expiry (GrantExpiryTests).
+/// adopt (AdoptTests, serial with RotationTests' 120–149), 130–139
+/// offboard (OffboardTests), 150–159 grant expiry (GrantExpiryTests), 160–169
+/// last use of keys (LastUseTests), 170 certificates (CertificateTests).
 @Suite struct SyncEngineTests {
     let fleet: TestFleet
 

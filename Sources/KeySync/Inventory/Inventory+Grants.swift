@@ -36,3 +36,40 @@ extension Inventory {
         }
     }
 }
+
+/// One key granted to one role (`review`, `report --unused`): a key of the
+/// role's `keys:` or of a person under its `people:`.
+public struct AccessGrant: Hashable, Sendable {
+    public var project: String
+    public var role: String
+    public var account: String
+    public var key: String
+    public var fingerprint: String
+    /// The person it came from (`people:`), or nil for the role's own `keys:`.
+    public var person: String?
+    /// When it ends (`until:` of the item or the person); nil: no end.
+    public var until: Date?
+    /// The project's hosts, in inventory order.
+    public var hosts: [String]
+    /// Where the inventory names it.
+    public var source: GrantSource?
+}
+
+extension Inventory {
+    /// Every grant of every role, in inventory order (project, role, key),
+    /// restricted to `projects` (empty: all).
+    public func accessGrants(projects selected: [String] = []) -> [AccessGrant] {
+        let wanted = Set(selected)
+        return projects.filter { wanted.isEmpty || wanted.contains($0.name) }.flatMap { project in
+            project.roles.flatMap { role in
+                role.keys.compactMap { name -> AccessGrant? in
+                    guard let key = key(named: name) else { return nil }
+                    let source = role.grantSources[name]
+                    return AccessGrant(project: project.name, role: role.name, account: role.account, key: name,
+                                       fingerprint: key.fingerprint, person: source?.person, until: role.until[name],
+                                       hosts: project.hosts, source: source)
+                }
+            }
+        }
+    }
+}

@@ -86,7 +86,8 @@ extension InventoryLoader {
     /// named. A person who has left is skipped with a warning: their keys are
     /// revoked, and the role otherwise stands.
     mutating func readRolePeople(_ node: Node?, _ what: String, granted: inout [String],
-                                 fingerprints: inout [String: String], until: inout [String: Date]) -> [String] {
+                                 fingerprints: inout [String: String], until: inout [String: Date],
+                                 sources: inout [String: GrantSource]) -> [String] {
         var named: [String] = [], seen = Set<String>()
         for (name, personNode) in reader.strings(node, "\(what): people") {
             guard seen.insert(name).inserted else {
@@ -116,6 +117,8 @@ extension InventoryLoader {
                 }
                 fingerprints[key.fingerprint] = keyName
                 granted.append(keyName)
+                let (line, column) = NodeReader.position(of: personNode)
+                sources[keyName] = GrantSource(line: line, column: column, person: name)
                 if let ends = person.until { until[keyName] = ends }
             }
         }

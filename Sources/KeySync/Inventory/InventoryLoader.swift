@@ -442,6 +442,7 @@ struct InventoryLoader {
         func flag(_ field: String) -> Bool { fields[field].flatMap { reader.bool($0, "\(what): \(field)") } ?? false }
 
         var granted: [String] = [], fingerprints: [String: String] = [:], until: [String: Date] = [:]
+        var sources: [String: GrantSource] = [:]
         for (keyName, keyNode, ends) in grantItems(fields["keys"], "\(what): keys").map({ ($0.name, $0.node, $0.until) }) {
             guard let index = keyIndex[keyName] else {
                 if brokenKeys.contains(keyName) { continue }
@@ -459,14 +460,18 @@ struct InventoryLoader {
             }
             fingerprints[key.fingerprint] = keyName
             granted.append(keyName)
+            let (line, column) = NodeReader.position(of: keyNode)
+            sources[keyName] = GrantSource(line: line, column: column)
             if let ends { until[keyName] = ends }
         }
-        let people = readRolePeople(fields["people"], what, granted: &granted, fingerprints: &fingerprints, until: &until)
+        let people = readRolePeople(fields["people"], what, granted: &granted, fingerprints: &fingerprints, until: &until,
+                                    sources: &sources)
         let role = InventoryRole(
             name: name, account: account, uid: uid, gid: gid, group: unixName("group"),
             shell: passwdPath("shell"), home: passwdPath("home"), create: flag("create"),
             keys: granted, exclusive: flag("exclusive"), until: until, people: people, adopt: flag("adopt"),
-            principals: readPrincipals(fields["principals"], what), trustedCAs: readTrustedCAs(fields["trusted_cas"], what))
+            principals: readPrincipals(fields["principals"], what), trustedCAs: readTrustedCAs(fields["trusted_cas"], what),
+            grantSources: sources)
         warnCertificateFields(role, fields, what)
         return (role, fields)
     }

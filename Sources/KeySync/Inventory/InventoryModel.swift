@@ -130,4 +130,21 @@ public struct InventoryRole: Hashable, Sendable {
     /// Names of the certificate authorities this role trusts (`trusted_cas:`),
     /// in order, without repeats.
     public var trustedCAs: [String] = []
+    /// Where each granted key is named in the inventory, by key name: its
+    /// item under `keys:`, or the person under `people:` it came from
+    /// (`review` shows it; `review --propose-removals` edits there).
+    public var grantSources: [String: GrantSource] = [:]
+}
+
+/// Where a role's grant of a key is written in the inventory.
+public struct GrantSource: Hashable, Sendable {
+    /// 1-based line and column of the key name (or of the person's name).
+    public var line: Int
+    public var column: Int
+    /// The person under the role's `people:` that granted the key; nil: the role's own `keys:`.
+    public var person: String?
+
+    public init(line: Int, column: Int, person: String? = nil) {
+        (self.line, self.column, self.person) = (line, column, person)
+    }
 }

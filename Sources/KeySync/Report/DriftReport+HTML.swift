@@ -124,6 +124,15 @@ extension DriftReport {
 /// The head every keysync HTML page shares: no scripts, fonts or external
 /// assets (a Content-Security-Policy forbids loading any), well-formed XML.
 enum HTMLPage {
+    /// The style of keysync's table pages (expiring, unused, review).
+    static let tableStyle = """
+    table{border-collapse:collapse}
+    th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;white-space:nowrap}
+    th{background:#f3f3f3}
+    .bad{color:#b00020}
+    .soon{color:#a05a00}
+    """
+
     /// `<!DOCTYPE html>` through `</head>`, with the common body style and `style`.
     static func head(title: String, style: String) -> String {
         """

@@ -102,15 +102,11 @@ public struct ExpiringGrantsReport: Sendable {
     }
 
     func markdown() -> String {
-        func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |\n" }
-        var out = "# keysync grants ending by \(horizon.reportText)\n\nGenerated \(generatedAt.reportText). \(summaryLine.markdownEscaped).\n"
+        let out = "# keysync grants ending by \(horizon.reportText)\n\nGenerated \(generatedAt.reportText). \(summaryLine.markdownEscaped).\n"
         guard !grants.isEmpty else { return out }
-        out += "\n" + row(["Project", "Role", "Account", "Key", "Until", "Left", "Hosts"]) + row(Array(repeating: "---", count: 7))
-        for grant in grants {
-            out += row([grant.project, grant.role, grant.account, grant.key, grant.until.reportText, left(grant), "\(grant.hosts)"]
-                .map(\.markdownEscaped))
-        }
-        return out
+        return out + "\n" + markdownTable(["Project", "Role", "Account", "Key", "Until", "Left", "Hosts"], grants.map { grant in
+            [grant.project, grant.role, grant.account, grant.key, grant.until.reportText, left(grant), "\(grant.hosts)"].map(\.markdownEscaped)
+        })
     }
 
     func csv() -> String {
@@ -127,13 +123,7 @@ public struct ExpiringGrantsReport: Sendable {
             "<tr>" + [grant.project, grant.role, grant.account, grant.key, grant.until.reportText].map { "<td>\($0.htmlEscaped)</td>" }.joined()
                 + "<td class=\"\(grant.ended ? "bad" : "soon")\">\(left(grant).htmlEscaped)</td><td>\(grant.hosts)</td></tr>\n"
         }.joined()
-        return HTMLPage.head(title: "keysync grants ending", style: """
-        table{border-collapse:collapse}
-        th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;white-space:nowrap}
-        th{background:#f3f3f3}
-        .bad{color:#b00020}
-        .soon{color:#a05a00}
-        """) + """
+        return HTMLPage.head(title: "keysync grants ending", style: HTMLPage.tableStyle) + """
         <body>
         <h1>keysync grants ending by \(horizon.reportText)</h1>
         <p>Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).</p>
@@ -153,20 +143,5 @@ public struct ExpiringGrantsReport: Sendable {
             out += "\(name){\(labels)} \(Int64(grant.until.timeIntervalSince1970.rounded(.down)))\n"
         }
         return out
-    }
-}
-
-extension ReportFormat {
-    /// The expiring-grants report as text in this format, ending with a
-    /// newline; `colour` applies to `table` only.
-    public func render(_ report: ExpiringGrantsReport, colour: Bool = false) -> String {
-        switch self {
-        case .table: return report.table(colour: colour) + "\n"
-        case .json: return ReportJSON.string(report.jsonDocument) + "\n"
-        case .markdown: return report.markdown()
-        case .csv: return report.csv()
-        case .html: return report.html()
-        case .prometheus: return report.prometheus()
-        }
     }
 }

@@ -15,7 +15,15 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 
     /// `report` as text in this format, ending with a newline. `colour`
     /// (ANSI, for a terminal) applies to `table` only.
-    public func render(_ report: DriftReport, colour: Bool = false) -> String {
+    public func render(_ report: DriftReport, colour: Bool = false) -> String { renderAny(report, colour: colour) }
+
+    /// The expiring-grants report (`report --expiring`) in this format.
+    public func render(_ report: ExpiringGrantsReport, colour: Bool = false) -> String { renderAny(report, colour: colour) }
+
+    /// The unused-grants report (`report --unused`) in this format.
+    public func render(_ report: UnusedGrantsReport, colour: Bool = false) -> String { renderAny(report, colour: colour) }
+
+    func renderAny<Report: FormattedReport>(_ report: Report, colour: Bool) -> String {
         switch self {
         case .table: return report.table(colour: colour) + "\n"
         case .json: return ReportJSON.string(report.jsonDocument) + "\n"
@@ -29,4 +37,25 @@ public enum ReportFormat: String, CaseIterable, Sendable {
     /// The file mode for `--output`: 0644 for `prometheus` (the node_exporter
     /// user must read it), 0600 for the rest (reports list accounts and keys).
     public var fileMode: UInt16 { self == .prometheus ? 0o644 : 0o600 }
+}
+
+/// A report `keysync report --format` can render: one method per format.
+protocol FormattedReport {
+    associatedtype JSONDocument: Encodable
+    func table(colour: Bool) -> String
+    var jsonDocument: JSONDocument { get }
+    func markdown() -> String
+    func csv() -> String
+    func html() -> String
+    func prometheus() -> String
+}
+
+extension DriftReport: FormattedReport {}
+extension ExpiringGrantsReport: FormattedReport {}
+extension UnusedGrantsReport: FormattedReport {}
+
+/// A Markdown table: header, separator, one line per row (cells already escaped).
+func markdownTable(_ header: [String], _ rows: [[String]]) -> String {
+    func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |\n" }
+    return row(header) + row(Array(repeating: "---", count: header.count)) + rows.map(row).joined()
 }

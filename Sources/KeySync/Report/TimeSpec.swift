@@ -17,9 +17,10 @@ public enum TimeSpec: Hashable, Sendable {
     private static let maximumAge: TimeInterval = 100 * 366 * 86_400
 
     /// Parses `7d`, `12h`, `30m`, `2w` or an ISO 8601 date; `nil` if it is none of these.
-    public init?(_ text: String) {
+    /// `allowingZero`: `0d` too (a window back from now: `report --unused 0d`).
+    public init?(_ text: String, allowingZero: Bool = false) {
         if let unit = text.last.flatMap({ Self.units[$0] }), let count = Int(text.dropLast()),
-           count >= 1, Double(count) * unit <= Self.maximumAge, text.first?.isNumber == true {
+           count >= (allowingZero ? 0 : 1), Double(count) * unit <= Self.maximumAge, text.first?.isNumber == true {
             self = .ago(Double(count) * unit)
         } else if let date = Self.parseDate(text) {
             self = .date(date)

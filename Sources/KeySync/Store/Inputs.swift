@@ -32,6 +32,8 @@ extension Store {
         /// accounts whose file was read (an absent file: none). Accounts not
         /// listed keep what an earlier run recorded.
         public var accountBlocks: [String: [BlockRef]] = [:]
+        /// push and check: what the scan of sshd's log found (last use of keys); nil: no scan.
+        public var logins: LoginScanRecord?
 
         /// A host's result; `scanned` defaults to `status != .failed`.
         public init(

@@ -212,6 +212,71 @@ extension Store {
                 );
                 """)
         }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: """
+                -- Last use of keys (issue 21): accepted public-key logins read
+                -- from sshd's log by push and check, per host, account and key.
+                -- last_exact: last_login_at is the log line's own time; 0: the
+                -- line had none (sshd's -E file) and it is the scan's, an upper
+                -- bound. source: the kind of log the last one was read from.
+                CREATE TABLE key_logins (
+                    host           TEXT NOT NULL,
+                    account        TEXT NOT NULL,
+                    fingerprint    TEXT NOT NULL,
+                    key_type       TEXT NOT NULL DEFAULT '',
+                    first_login_at DATETIME NOT NULL,
+                    last_login_at  DATETIME NOT NULL,
+                    last_exact     BOOLEAN NOT NULL DEFAULT 1,
+                    last_address   TEXT NOT NULL DEFAULT '',
+                    logins         INTEGER NOT NULL DEFAULT 0,
+                    source         TEXT NOT NULL DEFAULT '',
+                    certificate_id TEXT,
+                    first_run      INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+                    last_run       INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+                    PRIMARY KEY (host, account, fingerprint)
+                );
+                CREATE INDEX key_logins_fingerprint ON key_logins(fingerprint);
+                CREATE INDEX key_logins_first_run ON key_logins(first_run);
+                CREATE INDEX key_logins_last_run ON key_logins(last_run);
+
+                -- Where the last scan of each log source of a host stopped:
+                -- source 'file:PATH', 'stderr:PATH', 'syslog:PATH' or 'journal';
+                -- inode and offset after the last whole line read, or the
+                -- journal cursor; pid: the sshd whose stderr is read.
+                CREATE TABLE log_positions (
+                    host       TEXT NOT NULL,
+                    source     TEXT NOT NULL,
+                    kind       TEXT NOT NULL,
+                    path       TEXT NOT NULL DEFAULT '',
+                    pid        INTEGER,
+                    inode      TEXT,
+                    offset     INTEGER,
+                    cursor     TEXT,
+                    updated_at DATETIME NOT NULL,
+                    run_id     INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+                    PRIMARY KEY (host, source)
+                );
+                CREATE INDEX log_positions_run ON log_positions(run_id);
+
+                -- Since when keysync has seen every accepted login of a host:
+                -- watching_since moves forward over a gap (a rotated file that
+                -- was gone, a truncated one, another source); NULL: no log
+                -- source found (source 'none'). read_until: the last scan that
+                -- read to the end (behind: the last one did not).
+                CREATE TABLE login_watch (
+                    host           TEXT PRIMARY KEY NOT NULL,
+                    source         TEXT NOT NULL,
+                    watching_since DATETIME,
+                    read_until     DATETIME,
+                    behind         BOOLEAN NOT NULL DEFAULT 0,
+                    last_scan_at   DATETIME NOT NULL,
+                    discovered_at  DATETIME NOT NULL,
+                    gaps           INTEGER NOT NULL DEFAULT 0,
+                    last_gap_at    DATETIME,
+                    problem        TEXT
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -69,6 +69,7 @@ extension Store {
                                            content: snapshot.content, runID: runID, at: date)
                 }
                 try recordManaged(db, record, runID: runID, at: date)
+                if let logins = record.logins { try recordLogins(db, host: record.host, runID: runID, logins) }
             }
         }
     }

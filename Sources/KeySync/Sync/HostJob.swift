@@ -22,6 +22,8 @@ public struct HostJob: Hashable, Sendable {
     public var projectScope: Set<String>?
     /// Files under `/etc/ssh/keysync/` this host must hold (``RootFiles``; empty: none managed).
     public var rootFiles: [RootFile]
+    /// push and check: also read sshd's log since the last scan (last use of keys); nil: not.
+    public var logins: ProbeScript.Logins?
 
     public init(host: String, endpoint: SSHEndpoint, identity: SSHIdentitySource, become: Become,
                 commandTimeout: Double, accounts: [AccountTarget], projectScope: Set<String>? = nil,

@@ -162,6 +162,8 @@ public struct HostProbe: Hashable, Sendable {
     public var configLines: [SSHDConfigLine] = []
     /// Files under `/etc/ssh/keysync/` the probe was asked about, by path (``RootFiles``).
     public var rootFiles: [String: RootFileProbe] = [:]
+    /// push and check: what the scan of sshd's log found (``ProbeScript/Logins``); nil when not asked.
+    public var logins: LoginScanReply?
 
     /// Parses a probe reply; throws when it is not one (truncated, a banner,
     /// an error page) or when a frame does not carry `nonce`, the one the
@@ -200,6 +202,10 @@ public struct HostProbe: Hashable, Sendable {
             case "client_addr": clientAddress = String(value)
             case "log_source": logSources.append(String(value))
             case "config": SSHDConfigLine(probeLine: value).map { configLines.append($0) }
+            case "login_source", "login_key", "login_at", "login_cursor", "login_note", "login_dropped":
+                let rest = try framed(value, "a log scan line")
+                if logins == nil { logins = LoginScanReply() }
+                logins!.apply(key: key, value: rest)
             case "@account":
                 flush()
                 let name = try framed(value, "an account section")

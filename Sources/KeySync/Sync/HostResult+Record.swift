@@ -31,5 +31,6 @@ extension Store.HostRecord {
             } + (result.acceptedHostKey.map { [Store.SeenKey(acceptedHostKey: $0)] } ?? []))
         endpoint = result.endpoint
         accountBlocks = result.accountBlocks.mapValues { $0.map { Store.BlockRef(project: $0.project, role: $0.role) } }
+        logins = result.logins?.record
     }
 }

@@ -49,9 +49,10 @@ public enum ProbeScript {
     /// With `grantEnds` (Unix times of the grants on this host that end), the
     /// reply says how sshd takes `expiry-time` (``grantExpiry``).
     /// With `rootFiles` (paths under `/etc/ssh/keysync/`), the reply also
-    /// says what each of them holds (root-files.sh, ``RootFileProbe``).
+    /// says what each of them holds (root-files.sh, ``RootFileProbe``). With
+    /// `logins`, it also reads sshd's log since the last scan (``Logins``).
     public static func render(_ requests: [ProbeRequest], nonce: String, diagnostics: Diagnostics? = nil,
-                              grantEnds: [Int] = [], rootFiles: [String] = []) -> String {
+                              grantEnds: [Int] = [], rootFiles: [String] = [], logins: Logins? = nil) -> String {
         // Doctor wants sshd's own view (sshd -T) and its version, always.
         var script = Shell.assign("nonce", nonce) + Shell.assign("read_limit", fileSizeLimit)
             + (diagnostics == nil ? "" : Shell.assign("sshd_t", "yes"))
@@ -60,6 +61,7 @@ public enum ProbeScript {
         if !grantEnds.isEmpty {
             script += Shell.assign("grant_ends", Set(grantEnds).sorted().map(String.init).joined(separator: " ")) + grantExpiry
         }
+        if let logins { script += logins.script }
         for request in requests {
             let uid = request.uid.map(String.init) ?? "-"
             let gid = request.gid.map(String.init) ?? "-"

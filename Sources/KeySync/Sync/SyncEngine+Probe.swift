@@ -57,10 +57,13 @@ extension SyncEngine {
             let ends = diagnostics != nil ? [] : job.accounts.flatMap { $0.blocks.flatMap(\.entries) }
                 .compactMap(\.until).filter { until in settings.plan.now.map { until > $0 } ?? true }
                 .map { Int($0.timeIntervalSince1970.rounded(.down)) }
+            let logins = diagnostics == nil ? job.logins : nil
             let script = ProbeScript.render(requests, nonce: nonce, diagnostics: diagnostics, grantEnds: ends,
-                                            rootFiles: job.rootFiles.map(\.path))
+                                            rootFiles: job.rootFiles.map(\.path), logins: logins)
+            let limit = ProbeScript.replyLimit(accounts: requests.count + job.rootFiles.count, diagnostics: diagnostics != nil)
+                + (logins == nil ? 0 : ProbeScript.Logins.replyBytes)
             let reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout,
-                                            outputLimit: ProbeScript.replyLimit(accounts: requests.count + job.rootFiles.count, diagnostics: diagnostics != nil))
+                                            outputLimit: limit)
             if let failure = Self.becomeFailure(reply, label: label, become: job.become) {
                 connection.close()
                 return .failed(failure.named(job.host))

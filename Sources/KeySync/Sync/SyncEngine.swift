@@ -113,6 +113,9 @@ public struct SyncEngine: Sendable {
             result = .failed(job.host, kind: .planFailed, error: "\(label): \(failure)")
         }
         result.endpoint = Self.endpoint(job, connection)
+        if let request = job.logins, let reply = probe.logins {
+            result.logins = LoginScanResult(request: request, reply: reply, scannedAt: Date())
+        }
         for account in plan.accounts {
             result.drift += account.drift
             result.seenKeys += account.seenKeys

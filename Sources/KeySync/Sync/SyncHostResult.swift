@@ -44,6 +44,8 @@ public struct HostResult: Sendable {
     /// The keysync blocks each account's file holds after this run, for the
     /// accounts whose file was read (see `Store.HostRecord.accountBlocks`).
     public var accountBlocks: [String: [ManagedBlockID]] = [:]
+    /// What the scan of sshd's log found (push and check, when asked).
+    public var logins: LoginScanResult?
 
     public init(host: String, status: HostStatus) {
         self.host = host

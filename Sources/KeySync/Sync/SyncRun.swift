@@ -12,6 +12,12 @@ public struct RunReport: Codable, Sendable {
         public var drift: [DriftItem]
         /// Unified diffs of the files (`push --dry-run` only).
         public var diff: String?
+        /// Bytes of sshd's log the probe read for the last use of keys (absent: no scan).
+        public var logBytesRead: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case host, status, error, changes, drift, diff, logBytesRead = "log_bytes_read"
+        }
     }
 
     public struct Summary: Codable, Sendable {
@@ -69,6 +75,9 @@ public struct SyncRun: Sendable {
     /// check; not a rotation's push, which touches only the accounts due).
     /// Needs a store.
     public var readsFormerAccounts = false
+    /// Also read sshd's log on each host since the last scan: the last use
+    /// of keys (push and check; issue 21). Needs a store.
+    public var readsLogins = false
 
     public init(inventory: Inventory, targets: [HostTarget], settings: SyncEngine.Settings,
                 acceptNewHostKeys: Bool = false, selectionText: String = "",
@@ -131,7 +140,11 @@ public struct SyncRun: Sendable {
         // Runs whose keysync died without a word (SIGKILL, power loss) still say
         // `running`; their process is gone, so close them as interrupted.
         _ = try? store?.interruptAbandonedRuns()
-        let jobs = run.jobs
+        var jobs = run.jobs
+        if readsLogins, let store {
+            let states = try store.loginStates(hosts: Set(jobs.map(\.host)))
+            for index in jobs.indices { jobs[index].logins = Store.loginRequest(states[jobs[index].host], now: started) }
+        }
         let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
         // Bad input that would fail every host it concerns: refuse before anything is sent or recorded.
         if let problem = engine.inputProblem(jobs) { throw problem }
@@ -156,7 +169,7 @@ public struct SyncRun: Sendable {
         let results = engineResults + departed
         let hosts = results.map {
             RunReport.Host(host: $0.host, status: $0.status, error: $0.error, changes: $0.changes, drift: $0.drift,
-                           diff: $0.diffs.isEmpty ? nil : $0.diffs.joined())
+                           diff: $0.diffs.isEmpty ? nil : $0.diffs.joined(), logBytesRead: $0.logins?.reply.bytesRead)
         }
         let summary = RunReport.Summary(
             hosts: results.count,

@@ -16,6 +16,10 @@ struct SyncOptions: ParsableArguments {
           help: "Trust and record the key of a host not yet in known_hosts (a changed key is still refused).")
     var acceptNewHostKeys = false
 
+    @Flag(name: .customLong("no-last-use"),
+          help: "Do not read sshd's log on the hosts for the last use of keys (see keysync where, report --unused, review).")
+    var noLastUse = false
+
     @OptionGroup var logging: LoggingOptions
 }
 
@@ -35,6 +39,7 @@ enum SyncCommandRunner {
                           selectionText: options.selection.arguments.joined(separator: " "))
         run.departedHosts = options.selection.departedListing
         run.readsFormerAccounts = true
+        run.readsLogins = !options.noLastUse
         let report = try ProgressLine.interruptible(showing: !options.output.json && options.logging.quiet) { cancellation, progress in
             try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, result in
                 progress.update(done: done.done, total: done.total, failed: result.status == .failed)

@@ -41,9 +41,11 @@ import Testing
             OVERVIEW: Report open drift and drift over time from the database (no SSH).
 
             Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or
-            inventory. With --expiring, the grants that end soon, from the inventory.
+            inventory. With --expiring, the grants that end soon, from the inventory. With --unused, the grants
+            with no login seen in the window (from the logins push and check read in sshd's log), each with
+            since when its hosts are watched.
 
-            USAGE: keysync report [--db <db>] [--inventory <inventory>] [--since <since>] [--format <format>] [--output <output>] [--project <project> ...] [--host <host> ...] [--kind <kind> ...] [--expiring <expiring>]
+            USAGE: keysync report [--db <db>] [--inventory <inventory>] [--since <since>] [--format <format>] [--output <output>] [--project <project> ...] [--host <host> ...] [--kind <kind> ...] [--expiring <expiring>] [--unused <unused>]
 
             OPTIONS:
               --db <db>               SQLite database (default: $KEYSYNC_DB, then ./keysync.db).
@@ -60,6 +62,10 @@ import Testing
               --expiring <expiring>   Instead of drift: the inventory's grants (until:) that end within this
                                       age (14d) or by this date, and those already ended. Needs the inventory,
                                       not the database.
+              --unused <unused>       Instead of drift: the inventory's grants with no login seen in this
+                                      window (90d, or an ISO 8601 date), with since when each host is watched;
+                                      0d: none since the latest scan of each host. Needs the inventory and the
+                                      database.
               --version               Show the version.
               -h, --help              Show help information.
 
@@ -129,6 +135,7 @@ import Testing
                 HOST   ACCOUNT     MANAGED  TYPE         LAST SEEN             RUN  IN LATEST SCAN  COMMENT
                 db-1   root        no       ssh-ed25519  2023-11-15T22:13:21Z  3    yes             bob@old-laptop
                 web-1  usersample  no       ssh-ed25519  2023-11-14T23:13:21Z  2    no              bob@test
+                last use: no login with it seen in sshd's logs
 
                 """)
             #expect(lines(try whereText("kp-billing"))[0] == "\(ReportFixture.bob) (kp-billing): seen in 2 accounts on 2 hosts")
@@ -139,6 +146,7 @@ import Testing
                 "\(ReportFixture.alice) (\(file)): seen in 1 account on 1 host",
                 "HOST   ACCOUNT     MANAGED  TYPE         LAST SEEN             RUN  IN LATEST SCAN  COMMENT",
                 "web-1  usersample  yes      ssh-ed25519  2023-11-15T22:13:21Z  3    yes             kp-usersample",
+                "last use: no login with it seen in sshd's logs",
                 "",
             ])
             let json = try #require(try JSONSerialization.jsonObject(with: Data(whereText("kp-usersample", json: true).utf8)) as? [String: Any])
@@ -153,9 +161,9 @@ import Testing
     @Test func whereAKeyNeverSeenIsNotAnError() throws {
         try withFleet { (db, _) throws in
             let nowhere = InventoryFixtures.carolFingerprint
-            #expect(try parseCommand(KeySyncCommand.Where.self, ["where", nowhere, "--db", db]).render() == "\(nowhere): not seen on any host\n")
+            #expect(try parseCommand(KeySyncCommand.Where.self, ["where", nowhere, "--db", db]).render() == "\(nowhere): not seen on any host\nlast use: no login with it seen in sshd's logs\n")
             let json = try parseCommand(KeySyncCommand.Where.self, ["where", nowhere, "--db", db, "--json"]).render()
-            #expect(json == "{\n  \"fingerprint\" : \"\(nowhere)\",\n  \"sightings\" : [\n\n  ]\n}\n")
+            #expect(json == "{\n  \"fingerprint\" : \"\(nowhere)\",\n  \"logins\" : [\n\n  ],\n  \"sightings\" : [\n\n  ]\n}\n")
         }
     }
 

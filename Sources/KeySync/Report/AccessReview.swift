@@ -1,0 +1,138 @@
+import Foundation
+
+/// `keysync review`: an access review an auditor can sign off, from the
+/// inventory and the database (issue 21). One row per grant and host: person
+/// (or key) → role account → host → granted since → last used → expires
+/// (`until`) → the line of the inventory that grants it.
+public struct AccessReview: Sendable {
+    public struct Row: Hashable, Sendable {
+        public var grant: AccessGrant
+        public var host: String
+        /// When keysync first saw the key in the account's file on the host (nil: never seen there).
+        public var grantedSince: Date?
+        /// The last login with the key into the account there (nil: none seen).
+        public var lastUsed: Date?
+        /// `lastUsed` is the log line's own time; false: the scan's (an upper bound).
+        public var lastExact: Bool
+        /// Since when every login on the host was read (nil: its log was never read).
+        public var watchingSince: Date?
+    }
+
+    public var generatedAt: Date
+    /// The inventory file, as the source column names it.
+    public var inventoryPath: String
+    public var rows: [Row]
+
+    public init(generatedAt: Date, inventoryPath: String, rows: [Row]) {
+        (self.generatedAt, self.inventoryPath, self.rows) = (generatedAt, inventoryPath, rows)
+    }
+
+    /// The review of `inventory`'s grants (`projects`: empty for all; an unknown name throws).
+    public init(inventory: Inventory, history: LoginHistory, projects: [String] = [], now: Date = Date()) throws(InventoryError) {
+        _ = try inventory.select(projects: projects)
+        var rows: [Row] = []
+        for grant in inventory.accessGrants(projects: projects) {
+            for host in grant.hosts {
+                let login = history.login(host: host, account: grant.account, fingerprint: grant.fingerprint)
+                rows.append(Row(grant: grant, host: host,
+                                grantedSince: history.firstSeen(host: host, account: grant.account, fingerprint: grant.fingerprint),
+                                lastUsed: login?.lastLoginAt, lastExact: login?.lastExact ?? true,
+                                watchingSince: history.watches[host]?.watchingSince))
+            }
+        }
+        self.init(generatedAt: now, inventoryPath: inventory.path, rows: rows)
+    }
+
+    /// `alice (kp-alice)` or `kp-deploy`.
+    static func who(_ grant: AccessGrant) -> String { grant.person.map { "\($0) (\(grant.key))" } ?? grant.key }
+
+    /// `inventory.yml:12`.
+    func source(_ grant: AccessGrant) -> String {
+        let file = (inventoryPath as NSString).lastPathComponent
+        return grant.source.map { "\(file):\($0.line)" } ?? file
+    }
+
+    /// `never seen (watching since …)` when there is no login.
+    static func lastUsed(_ row: Row) -> String {
+        if let used = row.lastUsed { return row.lastExact ? used.reportText : "≤ " + used.reportText }
+        return row.watchingSince.map { "none since \($0.reportText)" } ?? "not watched"
+    }
+
+    private func cells(_ row: Row) -> [String] {
+        [Self.who(row.grant), row.grant.project, row.grant.role, row.grant.account, row.host,
+         row.grantedSince?.reportText ?? "not seen on host", Self.lastUsed(row), row.grant.until?.reportText ?? "-", source(row.grant)]
+    }
+
+    private static let columns = ["Person or key", "Project", "Role", "Account", "Host", "Granted since", "Last used", "Expires", "Source"]
+
+    public var summaryLine: String {
+        let grants = Set(rows.map { "\($0.grant.project)\u{0}\($0.grant.role)\u{0}\($0.grant.key)" }).count
+        let used = rows.filter { $0.lastUsed != nil }.count
+        return "\(grants.counted("grant")) on \(rows.count.counted("host account")), \(used) with a login seen"
+    }
+
+    public func markdown() -> String {
+        let out = "# keysync access review\n\nGenerated \(generatedAt.reportText) from \(inventoryPath.markdownEscaped). \(summaryLine.markdownEscaped).\n"
+        guard !rows.isEmpty else { return out }
+        return out + "\n" + markdownTable(Self.columns, rows.map { cells($0).map(\.markdownEscaped) })
+    }
+
+    public func csv() -> String {
+        let header = ["person", "key", "fingerprint", "project", "role", "account", "host", "granted_since", "last_used", "last_used_exact",
+                      "watching_since", "until", "source_file", "source_line"]
+        let records = [header] + rows.map { row in
+            [row.grant.person ?? "", row.grant.key, row.grant.fingerprint, row.grant.project, row.grant.role, row.grant.account, row.host,
+             row.grantedSince?.reportText ?? "", row.lastUsed?.reportText ?? "", row.lastExact ? "true" : "false",
+             row.watchingSince?.reportText ?? "", row.grant.until?.reportText ?? "", inventoryPath, row.grant.source.map { "\($0.line)" } ?? ""]
+        }
+        return records.map { $0.map(\.csvField).joined(separator: ",") + "\r\n" }.joined()
+    }
+
+    /// `{"generated_at", "inventory", "rows": [{"person", "key", "fingerprint", "project", "role", "account", "host",
+    /// "granted_since", "last_used", "last_used_exact", "watching_since", "until", "source_line"}]}`.
+    public func json() -> String {
+        struct Item: Encodable {
+            let person: String?, key, fingerprint, project, role, account, host: String
+            let granted_since, last_used: Date?, last_used_exact: Bool, watching_since, until: Date?, source_line: Int?
+        }
+        struct Document: Encodable { let generated_at: Date, inventory: String, rows: [Item] }
+        return ReportJSON.string(Document(generated_at: generatedAt, inventory: inventoryPath, rows: rows.map {
+            Item(person: $0.grant.person, key: $0.grant.key, fingerprint: $0.grant.fingerprint, project: $0.grant.project,
+                 role: $0.grant.role, account: $0.grant.account, host: $0.host, granted_since: $0.grantedSince, last_used: $0.lastUsed,
+                 last_used_exact: $0.lastExact, watching_since: $0.watchingSince, until: $0.grant.until, source_line: $0.grant.source?.line)
+        })) + "\n"
+    }
+
+    /// One self-contained page (no scripts or outside assets; every value escaped).
+    public func html() -> String {
+        let header = "<tr>" + Self.columns.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+        let body = rows.map { row in
+            "<tr>" + cells(row).enumerated().map { index, text in
+                index == 6 && row.lastUsed == nil ? "<td class=\"soon\">\(text.htmlEscaped)</td>" : "<td>\(text.htmlEscaped)</td>"
+            }.joined() + "</tr>\n"
+        }.joined()
+        return HTMLPage.head(title: "keysync access review", style: HTMLPage.tableStyle) + """
+        <body>
+        <h1>keysync access review</h1>
+        <p>Generated \(generatedAt.reportText) from \(inventoryPath.htmlEscaped). \(summaryLine.htmlEscaped).</p>
+        \(rows.isEmpty ? "<p>No grants.</p>" : "<table>\n" + header + body + "</table>")
+        </body>
+        </html>
+
+        """
+    }
+
+    /// The `review --format` values.
+    public enum Format: String, CaseIterable, Sendable {
+        case markdown, csv, html, json
+    }
+
+    public func render(_ format: Format) -> String {
+        switch format {
+        case .markdown: return markdown()
+        case .csv: return csv()
+        case .html: return html()
+        case .json: return json()
+        }
+    }
+}

@@ -1,0 +1,408 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # nonce, euid, nl and sshd_bin come from ProbeScript.render, lookup.sh and probe.sh; login_* from ProbeScript.Logins (the rendered script is checked whole)
+# probe-logins.sh: last use of keys (issue 21), after probe.sh, only when
+# push or check asks (ProbeScript.Logins). ProbeScript.Logins sets before it
+# login_limit (bytes read at most per run), login_skip_after (a file
+# more than this many times login_limit behind is skipped to its end), login_discover (yes: find the
+# source again), login_kind, login_path, login_pid (the source the database
+# names: file, stderr or journal), login_ino and login_offset (where the
+# last scan stopped in a file) or login_cursor (the journal's), then calls
+# `login_scan`.
+#
+# Only `Accepted publickey` lines are parsed, on the host, by login_awk; what
+# leaves the host is, per account and key, a count, the first and last time,
+# the last address, the key type and fingerprint (`login` lines), and where
+# the scan stopped. Nothing else of the log: no line is ever sent as it is.
+#
+# Cost: a check reads only the bytes added since the last scan, with one
+# `dd` and one `awk` (builtins for the rest: the file's inode comes from
+# /proc/self/fdinfo). Finding the source (which sshd serves this login, its
+# -E file or stderr, the journal or syslog) costs a few processes and runs
+# only when the controller asks (no source known, or once a day).
+
+# login_line WORD VALUE…: one reply line `login_WORD NONCE VALUE…`.
+login_line() {
+    w=$1
+    shift
+    printf 'login_%s %s %s\n' "$w" "$nonce" "$*"
+}
+
+# login_ino FD: $login_i := the inode of the file open on FD (fdinfo, no
+# process; `stat` on kernels before 5.14, whose fdinfo has no inode).
+login_ino() {
+    login_i=
+    while read -r k v; do
+        [ "$k" = ino: ] && { login_i=$v; break; }
+    done 2>/dev/null < "/proc/$$/fdinfo/$1"
+    [ -n "$login_i" ] || login_i=$(stat -L -c %i "/proc/$$/fd/$1" 2>/dev/null </dev/null)
+}
+
+# login_status PID: $login_ppid and $login_uid of a process (builtins).
+login_status() {
+    login_ppid='' login_uid=''
+    while read -r k v _; do
+        case $k in
+            PPid:) login_ppid=$v ;;
+            Uid:) login_uid=$v; break ;;
+        esac
+    done 2>/dev/null < "/proc/$1/status"
+}
+
+# login_safe PATH: a regular file that only its owner may write (mode &
+# 022 clear): lines in a file others can write could be forged by them.
+login_safe() {
+    m=$(stat -L -c %a "$1" 2>/dev/null </dev/null) || return 1
+    [ -f "$1" ] || return 1
+    case $m in *[2367]? | *[2367]) return 1 ;; esac
+}
+
+# login_find: the source of this host's sshd logins, by doctor's rules
+# (probe-diagnostics.sh): the sshd that serves this very connection (the
+# topmost ancestor run by uid 0 from the host's sshd binary, in this mount
+# namespace). Its -E file; else its stderr when it runs with -e and that
+# is a file; else the journal (systemd); else /var/log/auth.log or
+# /var/log/secure. A file anyone but its owner may write is skipped
+# (login_safe). Sets login_kind, login_path, login_pid.
+login_find() {
+    login_kind=none login_path='' login_pid=''
+    p=$PPID listener='' depth=0
+    while [ "$depth" -lt 10 ] && [ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null; do
+        login_status "$p"
+        # shellcheck disable=SC3013 # test -ef: dash, bash and busybox sh have it (without it no sshd is found, and syslog or the journal is read)
+        if [ "$login_uid" = 0 ] && [ "/proc/$p/exe" -ef "$sshd_bin" ] && [ "/proc/$p/ns/mnt" -ef /proc/$$/ns/mnt ]; then
+            listener=$p
+        fi
+        p=$login_ppid
+        depth=$((depth + 1))
+    done
+    if [ -n "$listener" ]; then
+        # -E FILE and -e, as sshd's getopt reads them ("C:E:b:c:f:g:h:k:o:p:u:"
+        # take a value). sshd's setproctitle may have made its arguments one
+        # string, `sshd: /usr/sbin/sshd -D -E FILE … [listener] …`.
+        args=$(tr '\0' '\n' 2>/dev/null < "/proc/$listener/cmdline" | awk '
+            { a[++n] = $0 }
+            END {
+                if (n == 1 && substr(a[1], 1, 6) == "sshd: ") {
+                    n = split(substr(a[1], 7), a, / /)
+                    for (i = 2; i <= n; i++) if (substr(a[i], 1, 1) == "[") { n = i - 1; break }
+                }
+                for (j = 2; j <= n; j++) {
+                    if (want != "") { if (want == "E") e = a[j]; want = ""; continue }
+                    if (a[j] !~ /^-./) continue
+                    for (i = 2; i <= length(a[j]); i++) {
+                        c = substr(a[j], i, 1)
+                        if (c == "e") stderr = 1
+                        if (index("CEbcfghkopu", c)) {
+                            v = substr(a[j], i + 1)
+                            if (v == "") want = c; else if (c == "E") e = v
+                            break
+                        }
+                    }
+                }
+                printf "%d %s", stderr, e
+            }')
+        e=${args#* }
+        case $e in
+            /*)
+                case $e in *"$nl"*) ;; *) if login_safe "$e"; then login_kind=file login_path=$e; return 0; fi ;; esac ;;
+        esac
+        if [ "${args%% *}" = 1 ] && [ -f "/proc/$listener/fd/2" ]; then
+            t=$(readlink "/proc/$listener/fd/2" 2>/dev/null) || t=
+            case $t in
+                /*) case $t in *"$nl"*) ;; *) if login_safe "/proc/$listener/fd/2"; then login_kind=stderr login_path=$t login_pid=$listener; return 0; fi ;; esac ;;
+            esac
+        fi
+    fi
+    if [ -d /run/systemd/system ] && command -v journalctl >/dev/null 2>&1; then
+        login_kind=journal
+        return 0
+    fi
+    for f in /var/log/auth.log /var/log/secure; do
+        if login_safe "$f"; then login_kind=syslog login_path=$f; return 0; fi
+    done
+}
+
+# login_parse FORMAT [SKIP CHECK]: the log text on stdin, then one extra
+# newline (so the last record is empty when the text ended with a line
+# break, and a cut line otherwise), parsed for accepted public-key logins.
+# FORMAT: raw (sshd -E or -e: no prefix, no time), syslog (rsyslog's
+# traditional or RFC 3339 time, host, `sshd[PID]:` or `sshd-session[PID]:`)
+# or journal (journalctl -o json, one entry a line). SKIP 1: the first line
+# is the end of one already read (CHECK 1: it must be empty). Prints one
+# `login_key` line per account and key, then
+# `login_end USED READ FIRST CURSOR`: bytes of whole lines used, bytes
+# read, the time of the first line with a time (or -), the last entry's
+# journal cursor (or -).
+login_parse() {
+    awk -v nonce="$nonce" -v fmt="$1" -v skip="${2:-0}" -v check="${3:-0}" -v now="$login_now" -v now_year="$login_year" '
+        function civil(y, m, d) {  # days from 1970-01-01 (Howard Hinnant)
+            y -= (m <= 2); era = int((y >= 0 ? y : y - 399) / 400); yoe = y - era * 400
+            doy = int((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
+            return era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468
+        }
+        function stamp(line,   t, s, z, off) {  # syslog time at the start of line, or -1; sets rest
+            if (match(line, /^[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\.[0-9]+)?(Z|[+-][0-2][0-9]:[0-5][0-9]) /)) {
+                s = substr(line, 1, RLENGTH - 1); rest = substr(line, RLENGTH + 1)
+                t = civil(substr(s, 1, 4) + 0, substr(s, 6, 2) + 0, substr(s, 9, 2) + 0) * 86400 \
+                    + substr(s, 12, 2) * 3600 + substr(s, 15, 2) * 60 + substr(s, 18, 2)
+                z = substr(s, length(s), 1)
+                if (z != "Z") {
+                    z = substr(s, length(s) - 5)
+                    off = substr(z, 2, 2) * 3600 + substr(z, 5, 2) * 60
+                    t -= (substr(z, 1, 1) == "-" ? -off : off)
+                }
+                return t
+            }
+            if (match(line, /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] /)) {
+                s = substr(line, 1, RLENGTH - 1); rest = substr(line, RLENGTH + 1)
+                m = (index("JanFebMarAprMayJunJulAugSepOctNovDec", substr(s, 1, 3)) + 2) / 3
+                t = mktime(now_year " " m " " (substr(s, 5, 2) + 0) " " substr(s, 8, 2) " " substr(s, 11, 2) " " substr(s, 14, 2))
+                # No year in the line: a time ahead of now is last year.
+                if (t > now + 86400) t = mktime((now_year - 1) " " m " " (substr(s, 5, 2) + 0) " " substr(s, 8, 2) " " substr(s, 11, 2) " " substr(s, 14, 2))
+                return t
+            }
+            return -1
+        }
+        function json(line, field,   v) {  # a plain string field of a journal entry, or the empty string
+            if (!match(line, "[{,]\"" field "\":\"[^\"\\\\]*\"")) return ""
+            v = substr(line, RSTART + length(field) + 5, RLENGTH - length(field) - 6)
+            return v
+        }
+        function accepted(msg, t,   w, n, user, addr, type, fp, id, i, k) {
+            sub(/\r$/, "", msg)
+            if (substr(msg, 1, 23) != "Accepted publickey for ") return
+            n = split(msg, w, / /)
+            if (n < 11 || w[5] != "from" || w[7] != "port" || w[9] != "ssh2:") return
+            user = w[4]; addr = w[6]; type = w[10]; fp = w[11]
+            if (user !~ /^[A-Za-z0-9_.][A-Za-z0-9_.@-]*[$]?$/ || length(user) > 64) return
+            if (addr !~ /^[0-9A-Fa-f.:]+(%[A-Za-z0-9_.-]+)?$/ || length(addr) > 64) return
+            if (w[8] !~ /^[0-9]+$/ || length(w[8]) > 5) return
+            if (type !~ /^[A-Z0-9][A-Z0-9-]*$/ || length(type) > 40) return
+            if (fp !~ /^SHA256:[A-Za-z0-9+\/]+$/ || length(fp) != 50) return
+            id = ""
+            if (n > 11) {
+                # A certificate: TYPE-CERT SHA256:FP ID KEYID (serial N) CA CATYPE SHA256:CAFP.
+                if (type !~ /-CERT$/ || n < 17 || w[12] != "ID" || w[n - 4] != "(serial" || w[n - 3] !~ /^[0-9]+\)$/ \
+                    || w[n - 2] != "CA" || w[n - 1] !~ /^[A-Z0-9][A-Z0-9-]*$/ || w[n] !~ /^SHA256:[A-Za-z0-9+\/]+$/ || length(w[n]) != 50) return
+                id = w[13]
+                for (i = 14; i <= n - 5; i++) id = id " " w[i]
+                gsub(/[^ -~]/, "?", id)
+                id = substr(id, 1, 200)
+            } else if (type ~ /-CERT$/) return
+            k = user " " fp
+            if (!(k in count)) {
+                if (keys >= 2000) { dropped++; return }
+                keys++; order[keys] = k; first[k] = t
+            }
+            count[k]++
+            if (t != "-") { if (first[k] == "-" || t < first[k]) first[k] = t; if (last[k] == "" || last[k] == "-" || t > last[k]) last[k] = t }
+            else if (last[k] == "") last[k] = "-"
+            where[k] = addr; kind[k] = type; cert[k] = id
+        }
+        function line(text,   t, msg, ts) {
+            if (fmt == "none") return
+            if (fmt != "journal" && !index(text, "Accepted publickey for ")) {
+                if (fmt == "syslog" && tfirst == "-" && (t = stamp(text)) >= 0) tfirst = t
+                return
+            }
+            if (fmt == "raw") { accepted(text, "-"); return }
+            if (fmt == "journal") {
+                c = json(text, "__CURSOR")
+                if (c ~ /^[A-Za-z0-9=;]+$/ && length(c) <= 300) cursor = c
+                ts = json(text, "__REALTIME_TIMESTAMP")
+                if (ts !~ /^[0-9]+$/) return
+                t = int(substr(ts, 1, length(ts) - 6) + 0)
+                if (tfirst == "-") tfirst = t
+                if (json(text, "_UID") != "0") return
+                msg = json(text, "_COMM")
+                if (msg != "sshd" && msg != "sshd-session") return
+                accepted(json(text, "MESSAGE"), t)
+                return
+            }
+            t = stamp(text)
+            if (t == -1) return
+            if (tfirst == "-") tfirst = t
+            # host, then the tag of the sshd process itself.
+            if (!match(rest, /^[^ ]+ sshd(-session)?\[[0-9]+\]: /)) return
+            accepted(substr(rest, RLENGTH + 1), t)
+        }
+        BEGIN { tfirst = "-"; cursor = "-"; used = 0; keys = 0; dropped = 0 }
+        NR > 1 {
+            used += length(prev) + 1
+            if (NR == 2 && skip) { if (check && prev != "") bad = 1 }
+            else if (!bad) line(prev)
+        }
+        { prev = $0 }
+        END {
+            read = used + length(prev)
+            if (bad) { printf "login_end %s %d %d - -\n", nonce, -1, read; exit }
+            for (i = 1; i <= keys; i++) {
+                k = order[i]; split(k, u, " ")
+                printf "login_key %s %d %s %s %s %s %s %s%s\n", nonce, count[k], first[k], last[k], u[1], where[k], kind[k], u[2], (cert[k] == "" ? "" : " " cert[k])
+            }
+            if (dropped) printf "login_dropped %s %d\n", nonce, dropped
+            printf "login_end %s %d %d %s %s\n", nonce, used, read, tfirst, cursor
+        }'
+}
+
+# login_read FD START FORMAT CHECK: at most login_left bytes of the file
+# open on FD (5 or 6) from START, parsed (the byte before START is read
+# too: it ends the line read last time). Prints the login lines; sets
+# login_used (bytes of whole lines after START), login_got (bytes read
+# after START), login_first, login_bad (the byte before START is not a
+# line break: not the file read last time), login_short (the file ends
+# before START). Returns 1 when the parser gave no answer.
+login_read() {
+    if [ "$2" -gt 0 ]; then from=$(($2 - 1)) skip=1; else from=0 skip=0; fi
+    count=$((login_left + skip))
+    # Through /proc/$$/fd/N: a new open of the same file, so skip= counts
+    # from its start whatever an earlier read of FD left its offset at.
+    out=$({ dd if="/proc/$$/fd/$1" bs=65536 skip="$from" count="$count" iflag=skip_bytes,count_bytes status=none 2>/dev/null; echo; } | login_parse "$3" "$skip" "$4")
+    login_end "$skip" || return 1
+    login_left=$((login_left - login_got))
+}
+
+# login_end SKIP: prints the login lines of $out and reads its last line
+# (`login_end USED READ FIRST CURSOR`) into login_used, login_got,
+# login_first, login_cursor_read, login_bad and login_short; with SKIP 1
+# the first byte read was the one before the start, not counted.
+login_end() {
+    case $out in *"login_end $nonce "*) ;; *) login_line note error "the log parser (awk) gave no answer"; return 1 ;; esac
+    case $out in *"$nl"*) printf '%s\n' "${out%"$nl"login_end *}" ;; esac
+    login_skip=$1
+    # shellcheck disable=SC2086 # USED READ FIRST CURSOR: four words
+    set -- ${out##*login_end "$nonce" }
+    login_used=$1 login_got=$2 login_first=$3 login_cursor_read=$4 login_bad='' login_short=''
+    [ "$login_used" -ge 0 ] || login_bad=yes
+    if [ "$login_skip" = 1 ]; then
+        [ "$login_got" -gt 0 ] || login_short=yes
+        [ "$login_used" -le 0 ] || login_used=$((login_used - 1))
+        [ "$login_got" -le 0 ] || login_got=$((login_got - 1))
+    fi
+    [ "$login_used" -ge 0 ] || login_used=0
+}
+
+# login_open FD PATH: PATH open for reading on FD (5 or 6); 1 when it is
+# not a regular file or cannot be opened (never waits on a FIFO; a failed
+# open does not end the script).
+login_open() {
+    [ -f "$2" ] || return 1
+    if [ "$1" = 5 ]; then { command exec 5< "$2"; } 2>/dev/null; else { command exec 6< "$2"; } 2>/dev/null; fi
+}
+
+# login_file PATH FORMAT: the new bytes of a log file since the last scan.
+# A file with another inode than last time was rotated: the old inode is
+# looked for beside it (PATH.1, PATH-DATE; compressed ones cannot be read)
+# and finished first, so no line is lost; then the new file from its
+# start. Lines are never read twice: the position only moves past whole
+# lines, and a line is used only once the line break after it is written.
+login_file() {
+    f=$1
+    login_open 5 "$f" || { login_line note missing; return 0; }
+    login_ino 5
+    ino=$login_i
+    if [ -z "$login_ino" ] || [ -z "$login_offset" ]; then
+        # First scan: the last login_limit bytes, from the first whole line.
+        # Lines without a time (sshd's own file) cannot be dated: watching
+        # starts at the end, only the last line is read to find its end.
+        size=$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null) || size=0
+        fmt=$2 tail=$login_limit
+        [ "$fmt" != raw ] || fmt=none tail=65536
+        start=$((size > tail ? size - tail : 0))
+        login_read 5 "$start" "$fmt" 0 || return 0
+        login_line note first "$login_first"
+        at=$((start + login_used))
+    elif [ "$ino" = "$login_ino" ] && [ "$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null || echo 0)" -gt $((login_offset + login_limit * login_skip_after)) ]; then
+        # Far behind (a flood, or a log that grew by a gigabyte since the last
+        # scan): reading it all would cost the host that much, a piece per run
+        # might never catch up. Read its last login_limit bytes from the first
+        # whole line and say so: watching starts again there.
+        size=$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null) || size=0
+        start=$((size - login_limit))
+        login_read 5 "$start" "$2" 0 || return 0
+        login_line note gap skipped
+        login_line note since "$login_first"
+        at=$((start + login_used))
+    elif [ "$ino" = "$login_ino" ]; then
+        login_read 5 "$login_offset" "$2" 1 || return 0
+        at=$((login_offset + login_used))
+        if [ -n "$login_bad" ] || [ -n "$login_short" ]; then
+            # Shorter than where the last scan stopped, or other bytes there:
+            # truncated (copytruncate) or rewritten. Read it from its start.
+            login_left=$login_limit
+            login_read 5 0 "$2" 0 || return 0
+            login_line note gap truncated
+            login_line note since "$login_first"
+            at=$login_used
+        fi
+    else
+        old=
+        for r in "$f".1 "$f"-[0-9]*; do
+            case $r in *.gz | *.xz | *.bz2 | *.zst | *.lz4 | *.Z) continue ;; esac
+            login_open 6 "$r" || continue
+            login_ino 6
+            if [ "$login_i" = "$login_ino" ]; then old=$r; break; fi
+            exec 6<&-
+        done
+        if [ -n "$old" ]; then
+            login_read 6 "$login_offset" "$2" 1 || return 0
+            exec 6<&-
+            if [ -n "$login_bad" ] || [ -n "$login_short" ]; then
+                login_line note gap rewritten
+                old=
+            elif [ "$login_left" -le 0 ]; then
+                # Still behind in the old file: stay in it.
+                login_line at "$login_ino $((login_offset + login_used))"
+                login_line note behind
+                return 0
+            else
+                login_line note rotated "$old"
+            fi
+        else
+            login_line note gap rotated
+        fi
+        login_read 5 0 "$2" 0 || return 0
+        [ -n "$old" ] || login_line note since "$login_first"
+        at=$login_used
+    fi
+    [ "$login_left" -gt 0 ] || login_line note behind
+    login_line at "$ino $at"
+    exec 5<&-
+}
+
+# login_journal: sshd's entries after the cursor (_UID 0 and _COMM sshd or
+# sshd-session: fields journald sets itself, which no other process can
+# forge), at most login_limit bytes of JSON; the first scan takes the last
+# 2000 entries.
+login_journal() {
+    if [ -n "$login_cursor" ]; then set -- "--after-cursor=$login_cursor"; else set -- -n 2000; fi
+    out=$({ journalctl -q --no-pager -o json --output-fields=MESSAGE,_UID,_COMM _UID=0 _COMM=sshd _COMM=sshd-session "$@" 2>/dev/null </dev/null |
+            head -c "$login_limit"; echo; } | login_parse journal 0 0)
+    login_end 0 || return 0
+    [ -n "$login_cursor" ] || login_line note first "$login_first"
+    login_left=$((login_left - login_got))
+    [ "$login_got" -lt "$login_limit" ] || login_line note behind
+    [ "$login_cursor_read" = - ] || login_line cursor "$login_cursor_read"
+}
+
+# login_scan: finds the source when asked (keeping the position when it is
+# the one the database names), then reads it.
+login_scan() {
+    [ "$euid" = 0 ] || { login_line note not_root; return 0; }
+    login_left=$login_limit
+    was="$login_kind $login_path"
+    # shellcheck disable=SC3013 # test -ef, as in login_find (without it the source is found again each time)
+    if [ "$login_discover" = yes ] || { [ "$login_kind" = stderr ] && ! [ "/proc/$login_pid/exe" -ef "$sshd_bin" ]; }; then
+        login_find
+        [ "$login_kind $login_path" = "$was" ] || login_ino='' login_offset='' login_cursor=''
+    fi
+    login_line source "$login_kind ${login_pid:--} $login_path"
+    case $login_kind in
+        file) login_file "$login_path" raw ;;
+        stderr) login_file "/proc/$login_pid/fd/2" raw ;;
+        syslog) login_file "$login_path" syslog ;;
+        journal) login_journal ;;
+    esac
+    # What this run cost the host: bytes of log read (at most login_limit).
+    login_line note read "$((login_limit - login_left))"
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// probe-logins.sh run locally with /bin/sh on log files the test writes
+/// (issue 21): only `Accepted publickey` lines of sshd itself are counted,
+/// hostile text never counts for another account, and a rotated, truncated
+/// or huge file loses no line and counts none twice.
+@Suite struct LoginScanScriptTests {
+    static let nonce = "N0nce4711"
+    static let fpA = "SHA256:" + String(repeating: "A", count: 43)
+    static let fpB = "SHA256:" + String(repeating: "B", count: 43)
+
+    /// Runs `login_file PATH FORMAT` (or `login_parse FORMAT` on the file) with
+    /// the position given, and parses the reply as the controller does.
+    static func scan(_ path: String, format: String = "syslog", inode: String = "", offset: Int? = nil, limit: Int = 1 << 20,
+                     parseOnly: Bool = false) throws -> (LoginScanReply, String) {
+        let call = parseOnly ? "{ cat \(Shell.quote(path)); echo; } | login_parse \(format)\n" : "login_file \(Shell.quote(path)) \(format)\nlogin_line note read \"$((login_limit - login_left))\"\n"
+        let script = "export LC_ALL=C\n" + Shell.assign("nonce", nonce) + Shell.assign("nl", "\n") + Shell.assign("euid", 0)
+            + Shell.assign("login_limit", limit) + Shell.assign("login_left", limit) + Shell.assign("login_skip_after", ProbeScript.Logins.skipAfter)
+            + Shell.assign("login_now", 1_797_000_000) + Shell.assign("login_year", 2026)
+            + Shell.assign("login_ino", inode) + Shell.assign("login_offset", offset.map(String.init) ?? "")
+            + ProbeScript.Logins.functions + call
+        let output = try LocalShell.run(script)
+        #expect(output.status == 0, "\(output.stderr)")
+        var reply = LoginScanReply()
+        for line in output.text.split(separator: "\n") {
+            let words = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            guard words.count == 3, words[1] == Substring(nonce) else { continue }
+            reply.apply(key: words[0], value: words[2])
+        }
+        return (reply, output.text)
+    }
+
+    static func syslog(_ message: String, tag: String = "sshd[412]", time: String = "Dec  5 10:00:01") -> String {
+        "\(time) web-1 \(tag): \(message)\n"
+    }
+
+    static func accepted(_ account: String, _ fingerprint: String, port: Int = 50000) -> String {
+        "Accepted publickey for \(account) from 10.0.0.5 port \(port) ssh2: ED25519 \(fingerprint)"
+    }
+
+    func withLog<T>(_ body: (String) throws -> T) throws -> T {
+        try withTemporaryDirectory { directory in try body(directory + "/auth.log") }
+    }
+
+    static func inode(_ path: String) throws -> String {
+        "\(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as! UInt64)"
+    }
+
+    static func append(_ path: String, _ text: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
+        try handle.close()
+    }
+
+    @Test func onlySSHDsOwnAcceptedLinesCount() throws {
+        try withLog { path in
+            let hostile = [
+                Self.syslog(Self.accepted("usersample", Self.fpA)),
+                // A name that is a whole forged line, as sshd logs it for an unknown user.
+                Self.syslog("Invalid user \(Self.accepted("root", Self.fpB)) from 10.0.0.6 port 4"),
+                Self.syslog("Connection closed by invalid user \(Self.accepted("root", Self.fpB)) 10.0.0.6 port 4 [preauth]"),
+                // Another program's line, and a user's logger line without sshd's tag form.
+                Self.syslog(Self.accepted("root", Self.fpB), tag: "cron[9]"),
+                Self.syslog(Self.accepted("root", Self.fpB), tag: "sshd"),
+                Self.syslog("x " + Self.accepted("root", Self.fpB)),
+                // Extra words after the fingerprint, a bad fingerprint, a bad name.
+                Self.syslog(Self.accepted("root", Self.fpB) + " ID evil"),
+                Self.syslog(Self.accepted("root", "SHA256:short")),
+                Self.syslog(Self.accepted("ro;ot", Self.fpB)),
+                Self.syslog(Self.accepted("usersample", Self.fpA, port: 50001), time: "Dec  5 10:00:09"),
+            ].joined()
+            try hostile.write(toFile: path, atomically: true, encoding: .utf8)
+            let (reply, text) = try Self.scan(path, parseOnly: true)
+            #expect(reply.uses.map { "\($0.account) \($0.fingerprint) \($0.count)" } == ["usersample \(Self.fpA) 2"])
+            #expect(reply.uses.first?.last.map { $0 - reply.uses.first!.first! } == 8)
+            // The reply carries facts only: nothing of the other lines.
+            #expect(!text.contains("Invalid") && !text.contains("10.0.0.6") && !text.contains("cron"))
+        }
+    }
+
+    @Test func rawAndCertificateLines() throws {
+        try withLog { path in
+            let ca = "SHA256:" + String(repeating: "C", count: 43)
+            try ("Accepted publickey for deploy from 10.0.0.5 port 22 ssh2: ED25519 \(Self.fpA)\r\n"
+                 + "Accepted publickey for deploy from 10.0.0.5 port 22 ssh2: ED25519-CERT \(Self.fpB) ID alice@corp (serial 42) CA ED25519 \(ca)\r\n"
+                 + "Accepted publickey for deploy from 10.0.0.5 port 22 ssh2: ED25519 \(Self.fpA)")  // no line end yet: not read
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let (reply, _) = try Self.scan(path, format: "raw", parseOnly: true)
+            #expect(reply.uses.map { "\($0.keyType) \($0.count) \($0.first == nil) \($0.certificateID ?? "-")" }
+                        == ["ED25519 1 true -", "ED25519-CERT 1 true alice@corp"])
+        }
+    }
+
+    /// Position kept after whole lines; a rename (the old inode beside the
+    /// new file as auth.log.1) is finished first; a truncated file is read
+    /// from its start.
+    @Test func rotationAndTruncation() throws {
+        try withLog { path in
+            try Self.syslog(Self.accepted("a", Self.fpA)).write(toFile: path, atomically: false, encoding: .utf8)
+            let first = try Self.scan(path, offset: nil).0
+            #expect(first.firstScan && first.uses.map(\.count) == [1])
+            guard case .file(let inode, let offset)? = first.position else { Issue.record("no position"); return }
+            #expect(inode == (try Self.inode(path)))
+
+            try Self.append(path, Self.syslog(Self.accepted("a", Self.fpA)))
+            let second = try Self.scan(path, inode: inode, offset: offset).0
+            #expect(second.uses.map(\.count) == [1] && second.gap == nil)
+            guard case .file(_, let offset2)? = second.position else { Issue.record("no position"); return }
+
+            // Rotation: one more line into the old file, rename, one line into a new one.
+            try Self.append(path, Self.syslog(Self.accepted("a", Self.fpA)))
+            try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+            try Self.syslog(Self.accepted("b", Self.fpB)).write(toFile: path, atomically: false, encoding: .utf8)
+            let rotated = try Self.scan(path, inode: inode, offset: offset2).0
+            #expect(rotated.uses.map { "\($0.account) \($0.count)" } == ["a 1", "b 1"])
+            #expect(rotated.gap == nil)
+            guard case .file(let inode3, let offset3)? = rotated.position else { Issue.record("no position"); return }
+            #expect(inode3 == (try Self.inode(path)))
+            let again = try Self.scan(path, inode: inode3, offset: offset3).0
+            #expect(again.uses.isEmpty)
+
+            // copytruncate: shorter than the position: read from the start, said as a gap.
+            try Self.syslog(Self.accepted("c", Self.fpA)).write(toFile: path, atomically: false, encoding: .utf8)
+            let truncated = try Self.scan(path, inode: inode3, offset: offset3 + 500).0
+            #expect(truncated.gap == "truncated" && truncated.uses.map(\.account) == ["c"])
+        }
+    }
+
+    /// A file grown far past the read limit since the last scan: its last
+    /// `limit` bytes are read (from a whole line), never the rest.
+    @Test func farBehindReadsOnlyTheEnd() throws {
+        try withLog { path in
+            try Self.syslog(Self.accepted("a", Self.fpA)).write(toFile: path, atomically: false, encoding: .utf8)
+            let start = try Self.scan(path).0
+            guard case .file(let inode, let offset)? = start.position else { Issue.record("no position"); return }
+            let filler = Self.syslog("Connection closed by 10.0.0.9 port 1 [preauth]")
+            try Self.append(path, String(repeating: filler, count: 200_000 / filler.utf8.count + 1) + Self.syslog(Self.accepted("b", Self.fpB)))
+            let (reply, _) = try Self.scan(path, inode: inode, offset: offset, limit: 4096)
+            #expect(reply.gap == "skipped")
+            #expect(reply.uses.map(\.account) == ["b"])
+            #expect(try #require(reply.bytesRead) <= 4096)
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+            #expect(reply.position == .file(inode: inode, offset: size))
+
+            // Behind, but not far: a piece per run, no gap, nothing lost.
+            try Self.append(path, String(repeating: filler, count: 3000 / filler.utf8.count + 1) + Self.syslog(Self.accepted("c", Self.fpA)))
+            let piece = try Self.scan(path, inode: inode, offset: size, limit: 2048).0
+            #expect(piece.behind && piece.gap == nil && piece.uses.isEmpty)
+            guard case .file(_, let next)? = piece.position else { Issue.record("no position"); return }
+            let rest = try Self.scan(path, inode: inode, offset: next, limit: 2048).0
+            #expect(rest.uses.map(\.account) == ["c"] && !rest.behind)
+        }
+    }
+
+    /// Doctor's rule for log files, and one more: a file others may write is
+    /// never a source (its lines could be forged by them).
+    @Test func groupOrWorldWritableFilesAreNoSource() throws {
+        try withLog { path in
+            try "".write(toFile: path, atomically: false, encoding: .utf8)
+            var verdicts: [String] = []
+            for mode in ["600", "640", "644", "660", "602", "1777"] {
+                let script = "export LC_ALL=C\n" + ProbeScript.Logins.functions
+                    + "chmod \(mode) \(Shell.quote(path)) && if login_safe \(Shell.quote(path)); then echo yes; else echo no; fi\n"
+                verdicts.append("\(mode) " + (try LocalShell.run(script).text.trimmingCharacters(in: .whitespacesAndNewlines)))
+            }
+            #expect(verdicts == ["600 yes", "640 yes", "644 yes", "660 no", "602 no", "1777 no"])
+            #expect(try LocalShell.run(ProbeScript.Logins.functions + "login_safe /nonexistent || echo no\n").text == "no\n")
+        }
+    }
+}
