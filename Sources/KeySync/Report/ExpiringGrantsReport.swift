@@ -155,18 +155,3 @@ public struct ExpiringGrantsReport: Sendable {
         return out
     }
 }
-
-extension ReportFormat {
-    /// The expiring-grants report as text in this format, ending with a
-    /// newline; `colour` applies to `table` only.
-    public func render(_ report: ExpiringGrantsReport, colour: Bool = false) -> String {
-        switch self {
-        case .table: return report.table(colour: colour) + "\n"
-        case .json: return ReportJSON.string(report.jsonDocument) + "\n"
-        case .markdown: return report.markdown()
-        case .csv: return report.csv()
-        case .html: return report.html()
-        case .prometheus: return report.prometheus()
-        }
-    }
-}

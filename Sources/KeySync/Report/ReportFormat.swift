@@ -16,6 +16,16 @@ public enum ReportFormat: String, CaseIterable, Sendable {
     /// `report` as text in this format, ending with a newline. `colour`
     /// (ANSI, for a terminal) applies to `table` only.
     public func render(_ report: DriftReport, colour: Bool = false) -> String {
+        text(of: report, colour: colour)
+    }
+
+    /// The expiring-grants report as text in this format, ending with a
+    /// newline; `colour` applies to `table` only.
+    public func render(_ report: ExpiringGrantsReport, colour: Bool = false) -> String {
+        text(of: report, colour: colour)
+    }
+
+    private func text(of report: some RenderableReport, colour: Bool) -> String {
         switch self {
         case .table: return report.table(colour: colour) + "\n"
         case .json: return ReportJSON.string(report.jsonDocument) + "\n"
@@ -30,3 +40,17 @@ public enum ReportFormat: String, CaseIterable, Sendable {
     /// user must read it), 0600 for the rest (reports list accounts and keys).
     public var fileMode: UInt16 { self == .prometheus ? 0o644 : 0o600 }
 }
+
+/// A report in every ``ReportFormat``: each one renders itself.
+protocol RenderableReport {
+    associatedtype JSONDocument: Encodable
+    func table(colour: Bool) -> String
+    var jsonDocument: JSONDocument { get }
+    func markdown() -> String
+    func csv() -> String
+    func html() -> String
+    func prometheus() -> String
+}
+
+extension DriftReport: RenderableReport {}
+extension ExpiringGrantsReport: RenderableReport {}
