@@ -57,9 +57,17 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            // The shell keysync runs on hosts: embedded by Scripts/embed-scripts
-            // into Sync/EmbeddedScripts.swift (no resource bundle to ship).
-            exclude: ["Sync/Scripts"]
+            // The shell keysync runs on hosts: compiled in at build time by
+            // EmbedScriptsPlugin as EmbeddedScripts (no resource bundle to ship).
+            exclude: ["Sync/Scripts"],
+            plugins: ["EmbedScriptsPlugin"]
+        ),
+        // Writes Sync/Scripts/*.sh as Swift string constants for KeySync.
+        .executableTarget(name: "KeySyncEmbedScripts"),
+        .plugin(
+            name: "EmbedScriptsPlugin",
+            capability: .buildTool(),
+            dependencies: ["KeySyncEmbedScripts"]
         ),
         .executableTarget(
             name: "KeySyncCLI",

@@ -15,20 +15,22 @@ let package = Package(
         // its own `main` (top-level code), so each target's main.swift hands
         // control to libFuzzer's driver instead of relying on libFuzzer's `main`.
         .target(name: "CFuzzDriver"),
+        // runFuzzer: what each target's main.swift calls to hand over to the driver.
+        .target(name: "FuzzMain", dependencies: ["CFuzzDriver"]),
         // Arbitrary bytes as an authorized_keys file: parse, round trip, lint, block edits.
         .executableTarget(
             name: "FuzzAuthorizedKeys",
-            dependencies: ["CFuzzDriver", .product(name: "KeySyncFuzzChecks", package: "keysync")]
+            dependencies: ["FuzzMain", .product(name: "KeySyncFuzzChecks", package: "keysync")]
         ),
         // Arbitrary bytes as an inventory: load, diagnostics, selection, rendering.
         .executableTarget(
             name: "FuzzInventory",
-            dependencies: ["CFuzzDriver", .product(name: "KeySyncFuzzChecks", package: "keysync")]
+            dependencies: ["FuzzMain", .product(name: "KeySyncFuzzChecks", package: "keysync")]
         ),
         // Arbitrary bytes as a host's probe and apply replies: parse, plan, doctor.
         .executableTarget(
             name: "FuzzProbeReply",
-            dependencies: ["CFuzzDriver", .product(name: "KeySyncFuzzChecks", package: "keysync")]
+            dependencies: ["FuzzMain", .product(name: "KeySyncFuzzChecks", package: "keysync")]
         ),
     ]
 )

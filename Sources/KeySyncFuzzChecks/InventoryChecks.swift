@@ -32,21 +32,6 @@ public enum InventoryChecks {
         return v
     }
 
-    /// Lines as a YAML parser counts them: `\r\n`, `\r`, `\n`, U+0085, U+2028 and U+2029 each end one.
-    static func lineLengths(_ text: String) -> [Int] {
-        var lengths = [0]
-        var previousCR = false
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n" where previousCR: break
-            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": lengths.append(0)
-            default: lengths[lengths.count - 1] += 1
-            }
-            previousCR = scalar == "\r"
-        }
-        return lengths
-    }
-
     static func checkError(_ error: InventoryError, _ text: String, _ v: inout Violations) {
         guard case .invalid(let diagnostics) = error else {
             v.fail("Inventory.parse threw \(error), not located diagnostics")
@@ -59,7 +44,7 @@ public enum InventoryChecks {
     /// Each diagnostic names the file, a line of it and a column on (or just after) that line, and says something.
     static func checkDiagnostics(_ diagnostics: [Diagnostic], _ text: String, expecting severity: Diagnostic.Severity?,
                                  _ v: inout Violations) {
-        let lengths = lineLengths(text)
+        let lengths = Diagnostic.lineLengths(text)
         for diagnostic in diagnostics {
             let said = "diagnostic \"\(diagnostic)\""
             v.expect(diagnostic.file == path, "\(said) names another file")

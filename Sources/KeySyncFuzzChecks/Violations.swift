@@ -39,3 +39,16 @@ func debugBytes(_ bytes: some Collection<UInt8>, limit: Int = 160) -> String {
     }
     return "\"" + text + (bytes.count > limit ? "…\" (\(bytes.count) bytes)" : "\"")
 }
+
+extension Violations {
+    /// The body of a libFuzzer target's `LLVMFuzzerTestOneInput` (Fuzz/): the
+    /// input as bytes through `check`. A broken promise traps, so libFuzzer
+    /// keeps the input as a crash (the violations are printed above the stack).
+    public static func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int, _ what: String,
+                            _ check: ([UInt8]) -> Violations) -> Int32 {
+        let bytes = size > 0 && data != nil ? Array(UnsafeBufferPointer(start: data, count: size)) : []
+        let violations = check(bytes)
+        if !violations.isEmpty { fatalError("\(what) invariant broken:\n\(violations)") }
+        return 0
+    }
+}

@@ -24,25 +24,11 @@ import Testing
         }
         if let before { try require(fleet.exec(host: host, ["sh", "-c", before]), sourceLocation: sourceLocation) }
         try workspace.generateKey("kp-usersample")
-        try workspace.write("inventory.yml", """
-            \(fleet.inventoryDefaults(key: adminKey))
-            keys:
-              kp-usersample: { file: kp-usersample.pub }
-            hosts:
-            \(fleet.inventoryHosts([host]))
-            \(extraHosts)
-            projects:
-              usersample:
-                hosts: [h\(host)]
-                roles:
-                  deploy:
-                    account: usersample
-                    uid: 1001
-                    gid: 1001
-                    shell: /bin/bash
-                    create: \(create)
-                    keys: [kp-usersample]
-            """)
+        try workspace.write("inventory.yml", fleet.inventory(
+            defaults: fleet.inventoryDefaults(key: adminKey), hosts: [host], moreHosts: extraHosts,
+            projects: fleet.usersampleProject(hosts: [host], [
+                "uid: 1001", "gid: 1001", "shell: /bin/bash", "create: \(create)", "keys: [kp-usersample]",
+            ])))
         let inventory = try Inventory.load(path: workspace.file("inventory.yml"))
         let push = try SyncRun(inventory: inventory, targets: try inventory.select(hosts: ["h\(host)"]),
                                settings: SyncEngine.Settings(mode: .push, parallel: 4)).execute(store: nil)

@@ -30,26 +30,14 @@ import Testing
     /// `kp-usersample` without end, then the `grants` (`key: until` text, nil: no until).
     func inventory(_ workspace: Workspace, hosts: [Int], grants: [(String, String?)]) throws -> Inventory {
         let keys = grants.map { key, until in until.map { "{ key: \(key), until: \"\($0)\" }" } ?? key }
-        let text = """
-        \(fleet.inventoryDefaults())
-        keys:
-          kp-usersample: { file: kp-usersample.pub }
-        \(grants.map { "  \($0.0): { file: \($0.0).pub, options: 'from=\"127.0.0.0/8\"' }" }.joined(separator: "\n"))
-        hosts:
-        \(fleet.inventoryHosts(hosts))
-        projects:
-          usersample:
-            hosts: [\(hosts.map { "h\($0)" }.joined(separator: ", "))]
-            roles:
-              deploy:
-                account: usersample
-                uid: 1150
-                gid: 1150
-                shell: /bin/bash
-                home: /home/usersample
-                create: true
-                keys: [kp-usersample, \(keys.joined(separator: ", "))]
-        """
+        let text = fleet.inventory(
+            keys: ["kp-usersample: { file: kp-usersample.pub }"]
+                + grants.map { "\($0.0): { file: \($0.0).pub, options: 'from=\"127.0.0.0/8\"' }" },
+            hosts: hosts,
+            projects: fleet.usersampleProject(hosts: hosts, [
+                "uid: 1150", "gid: 1150", "shell: /bin/bash", "home: /home/usersample", "create: true",
+                "keys: [kp-usersample, \(keys.joined(separator: ", "))]",
+            ]))
         try workspace.write("inventory.yml", text)
         return try Inventory.load(path: workspace.file("inventory.yml"))
     }

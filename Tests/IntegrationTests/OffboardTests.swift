@@ -20,36 +20,21 @@ import Testing
         }
         var defaults = fleet.inventoryDefaults()
         if let identity { defaults = defaults.replacingOccurrences(of: fleet.keyPath(.ed25519), with: identity) }
-        try workspace.write("inventory.yml", """
-            \(defaults)
-            keys:
-              kp-alice: { file: kp-alice.pub }
-              kp-bob: { file: kp-bob.pub }
-              kp-deploy: { file: kp-deploy.pub }
+        let people = """
             people:
               alice: { keys: [kp-alice], email: alice@example.com }
               bob:
                 keys: [kp-bob]
                 email: bob@example.com
             \(bobLeft ? "    left: 2026-12-05" : "")
-            hosts:
-            \(fleet.inventoryHosts(hosts))
-            """ + (projectHosts.isEmpty ? "" : """
-
-            projects:
-              billing:
-                hosts: [\(projectHosts.map { "h\($0)" }.joined(separator: ", "))]
-                roles:
-                  deploy:
-                    account: usersample
-                    uid: 1001
-                    gid: 1001
-                    home: /home/usersample
-                    shell: /bin/bash
-                    create: true
-                    keys: [kp-deploy]
-                    people: [alice, bob]
-            """))
+            """
+        try workspace.write("inventory.yml", fleet.inventory(
+            defaults: defaults, keys: ["kp-alice", "kp-bob", "kp-deploy"].map { "\($0): { file: \($0).pub }" },
+            sections: people, hosts: hosts,
+            projects: projectHosts.isEmpty ? nil : fleet.usersampleProject("billing", hosts: projectHosts, [
+                "uid: 1001", "gid: 1001", "home: /home/usersample", "shell: /bin/bash", "create: true",
+                "keys: [kp-deploy]", "people: [alice, bob]",
+            ])))
     }
 
     /// `keysync ARGUMENTS --inventory … --db …` (each only where the command takes it).

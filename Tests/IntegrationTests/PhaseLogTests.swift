@@ -23,18 +23,8 @@ import Testing
         try fleet.exec(host: 13, ["sh", "-c", "userdel -r usersample 2>/dev/null; groupdel usersample 2>/dev/null; true"])
         let workspace = try Workspace()
         try workspace.generateKey("kp-usersample")
-        try workspace.write("inventory.yml", """
-            \(fleet.inventoryDefaults())
-            keys:
-              kp-usersample: { file: kp-usersample.pub }
-            hosts:
-            \(fleet.inventoryHosts([13]))
-            projects:
-              usersample:
-                hosts: [h13]
-                roles:
-                  deploy: { account: usersample, create: true, keys: [kp-usersample] }
-            """)
+        try workspace.write("inventory.yml", fleet.inventory(
+            hosts: [13], projects: fleet.usersampleProject(hosts: [13], ["create: true", "keys: [kp-usersample]"])))
         let common = ["--inventory", workspace.file("inventory.yml"), "--db", workspace.file("keysync.db")]
 
         let push = try KeySyncProcess.run(["push"] + common + ["--log-level", "info"])

@@ -12,18 +12,8 @@ import Testing
         try fleet.removeAccounts(on: hosts)
         let workspace = try Workspace()
         try workspace.generateKey("kp-usersample")
-        try workspace.write("inventory.yml", """
-            \(fleet.inventoryDefaults())
-            keys:
-              kp-usersample: { file: kp-usersample.pub }
-            hosts:
-            \(fleet.inventoryHosts(hosts))
-            projects:
-              usersample:
-                hosts: [h60, h61]
-                roles:
-                  deploy: { account: usersample, create: true, keys: [kp-usersample] }
-            """)
+        try workspace.write("inventory.yml", fleet.inventory(
+            hosts: hosts, projects: fleet.usersampleProject(hosts: hosts, ["create: true", "keys: [kp-usersample]"])))
         let inventory = try Inventory.load(path: workspace.file("inventory.yml"))
         let store = try Store(path: workspace.file("keysync.db"))
         let push = SyncRun(inventory: inventory, targets: try inventory.select(), settings: SyncEngine.Settings(mode: .push))

@@ -80,27 +80,14 @@ import Testing
         }
         let line = try String(contentsOfFile: workspace.file("kp-usersample.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let names = hosts.map { "h\($0)" } + extraHosts.keys.sorted()
-        let text = """
-        \(fleet.inventoryDefaults())
-        keys:
-          kp-usersample:
-            \(inline ? "public: \"\(line)\"" : "file: keys/kp-usersample.pub")
-            options: 'no-agent-forwarding'
-        hosts:
-        \(fleet.inventoryHosts(hosts))
-        \(extraHosts.sorted { $0.key < $1.key }.map { "  \($0.key): { address: \($0.value) }" }.joined(separator: "\n"))
-        projects:
-          usersample:
-            hosts: [\(names.joined(separator: ", "))]
-            roles:
-              deploy:
-                account: usersample
-                uid: 1001
-                gid: 1001
-                home: /home/usersample
-                create: true
-                keys: [kp-usersample]
-        """
+        // `public:` on a line of its own (line 10): the rotation tests check where it says to edit.
+        let source = inline ? "public: \"\(line)\"" : "file: keys/kp-usersample.pub"
+        let text = fleet.inventory(
+            keys: ["kp-usersample:\n    \(source)\n    options: 'no-agent-forwarding'"], hosts: hosts,
+            moreHosts: extraHosts.sorted { $0.key < $1.key }.map { "  \($0.key): { address: \($0.value) }" }.joined(separator: "\n"),
+            projects: fleet.usersampleProject(hosts: names, [
+                "uid: 1001", "gid: 1001", "home: /home/usersample", "create: true", "keys: [kp-usersample]",
+            ]))
         try workspace.write("inventory.yml", text)
         return try Inventory.load(path: workspace.file("inventory.yml"))
     }

@@ -21,37 +21,15 @@ import Testing
         try workspace.generateKey("kp-usersample")
         try workspace.generateKey("kp-deploy")
         let all = Array(Set(hosts + secondProject)).sorted()
-        let text = """
-        \(fleet.inventoryDefaults())
-        keys:
-          kp-usersample: { file: kp-usersample.pub }
-          kp-deploy: { file: kp-deploy.pub, options: 'from="127.0.0.0/8",no-agent-forwarding' }
-        \(revoked)
-        hosts:
-        \(fleet.inventoryHosts(all))
-        projects:
-          usersample:
-            hosts: [\(hosts.map { "h\($0)" }.joined(separator: ", "))]
-            roles:
-              deploy:
-                account: usersample
-                uid: 1001
-                gid: 1001
-                shell: /bin/bash
-                home: /home/usersample
-                create: true
-                exclusive: \(exclusive)
-                keys: [kp-usersample]
-        \(secondProject.isEmpty ? "" : """
-          ci:
-            hosts: [\(secondProject.map { "h\($0)" }.joined(separator: ", "))]
-            roles:
-              deploy:
-                account: usersample
-                keys: [kp-deploy]
-        """)
-        \(extraProjects)
-        """
+        let usersample = fleet.usersampleProject(hosts: hosts, [
+            "uid: 1001", "gid: 1001", "shell: /bin/bash", "home: /home/usersample", "create: true",
+            "exclusive: \(exclusive)", "keys: [kp-usersample]",
+        ])
+        let ci = secondProject.isEmpty ? "" : fleet.usersampleProject("ci", hosts: secondProject, ["keys: [kp-deploy]"])
+        let text = fleet.inventory(
+            keys: ["kp-usersample: { file: kp-usersample.pub }",
+                   "kp-deploy: { file: kp-deploy.pub, options: 'from=\"127.0.0.0/8\",no-agent-forwarding' }"],
+            sections: revoked, hosts: all, projects: [usersample, ci, extraProjects].joined(separator: "\n"))
         try workspace.write("inventory.yml", text)
         return try Inventory.load(path: workspace.file("inventory.yml"))
     }

@@ -19,3 +19,14 @@ func parseError(_ arguments: [String], sourceLocation: SourceLocation = #_source
         return KeySyncCommand.message(for: error)
     }
 }
+
+/// A suite about one subcommand: `parse(["--json"])` is `keysync NAME --json`.
+protocol SubcommandParsing {
+    associatedtype Command: ParsableCommand
+}
+
+extension SubcommandParsing {
+    func parse(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Command {
+        try parseCommand(Command.self, [Command._commandName] + arguments, sourceLocation: sourceLocation)
+    }
+}

@@ -1,17 +1,10 @@
-import CFuzzDriver
-import Foundation
+import FuzzMain
 import KeySyncFuzzChecks
 
-/// One input as an `authorized_keys` file. A broken promise traps, so libFuzzer
-/// keeps the input as a crash (the violations are printed above the stack).
+/// One input as an `authorized_keys` file.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAuthorizedKeys(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = size > 0 && data != nil ? Array(UnsafeBufferPointer(start: data, count: size)) : []
-    let violations = AuthorizedKeysChecks.check(bytes)
-    if !violations.isEmpty { fatalError("authorized_keys invariant broken:\n\(violations)") }
-    return 0
+    Violations.fuzz(data, size, "authorized_keys", AuthorizedKeysChecks.check)
 }
 
-var argc = CommandLine.argc
-var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzAuthorizedKeys($0, $1) })
+runFuzzer(fuzzAuthorizedKeys)

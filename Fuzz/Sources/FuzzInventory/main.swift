@@ -1,17 +1,10 @@
-import CFuzzDriver
-import Foundation
+import FuzzMain
 import KeySyncFuzzChecks
 
-/// One input as an inventory file. A broken promise traps, so libFuzzer keeps
-/// the input as a crash (the violations are printed above the stack).
+/// One input as an inventory file.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzInventory(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = size > 0 && data != nil ? Array(UnsafeBufferPointer(start: data, count: size)) : []
-    let violations = InventoryChecks.check(bytes)
-    if !violations.isEmpty { fatalError("inventory invariant broken:\n\(violations)") }
-    return 0
+    Violations.fuzz(data, size, "inventory", InventoryChecks.check)
 }
 
-var argc = CommandLine.argc
-var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzInventory($0, $1) })
+runFuzzer(fuzzInventory)

@@ -36,6 +36,23 @@ public struct Diagnostic: Hashable, Sendable, Comparable, CustomStringConvertibl
     public static func < (lhs: Diagnostic, rhs: Diagnostic) -> Bool {
         (lhs.line, lhs.column, lhs.message) < (rhs.line, rhs.column, rhs.message)
     }
+
+    /// The length in Unicode scalars of each line of `text` as libyaml
+    /// counts lines (`\r\n`, `\r`, `\n`, U+0085, U+2028 and U+2029 end one),
+    /// the lines and columns a diagnostic names; never empty.
+    public static func lineLengths(_ text: String) -> [Int] {
+        var lengths = [0]
+        var previousCR = false
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n" where previousCR: break
+            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": lengths.append(0)
+            default: lengths[lengths.count - 1] += 1
+            }
+            previousCR = scalar == "\r"
+        }
+        return lengths
+    }
 }
 
 /// Errors from loading an inventory or selecting from it.

@@ -23,10 +23,10 @@ public enum GrantUntil {
         func at(_ index: Int, _ character: Character) -> Bool { index < bytes.count && bytes[index] == character.asciiValue! }
         guard bytes.count >= 10, let year = number(0..<4), at(4, "-"), let month = number(5..<7), at(7, "-"),
               let day = number(8..<10) else { return .failure(Problem("is not \(expected)")) }
-        guard (1970...9999).contains(year), (1...12).contains(month), (1...daysIn(month, year)).contains(day) else {
+        guard (1970...9999).contains(year), (1...12).contains(month), (1...CivilDate.daysIn(month: month, year: year)).contains(day) else {
             return .failure(Problem("is not a calendar date (year 1970–9999, month 1–12, a day that month has)"))
         }
-        let midnight = daysFromEpoch(year, month, day) * 86_400
+        let midnight = CivilDate.days(year, month, day) * 86_400
         if bytes.count == 10 { return .success(Date(timeIntervalSince1970: TimeInterval(midnight + 86_400))) }
 
         guard at(10, "T") || at(10, "t"), let hour = number(11..<13), at(13, ":"), let minute = number(14..<16) else {
@@ -63,23 +63,5 @@ public enum GrantUntil {
         /// Reads after the quoted value: `"2026-13-01" is not a calendar date …`.
         public let reason: String
         init(_ reason: String) { self.reason = reason }
-    }
-
-    private static func daysIn(_ month: Int, _ year: Int) -> Int {
-        switch month {
-        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    static func daysFromEpoch(_ year: Int, _ month: Int, _ day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }

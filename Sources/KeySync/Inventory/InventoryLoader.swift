@@ -148,32 +148,16 @@ struct InventoryLoader {
         case .reader(let problem, let offset, _, _):
             // Yams gives the offset in Characters; count lines the way libyaml
             // does (a CRLF is one Character, not "\n") and columns in scalars.
-            let before = Self.yamlLineLengths(String(text.prefix(offset ?? 0)))
+            let before = Diagnostic.lineLengths(String(text.prefix(offset ?? 0)))
             (line, column) = (before.count, before[before.count - 1] + 1)
             message = "invalid YAML: " + problem
         default: break
         }
         // At the end of a text without a final newline, libyaml reports the
         // line after the last one; point at the end of the last line instead.
-        let lines = Self.yamlLineLengths(text)
+        let lines = Diagnostic.lineLengths(text)
         if line > lines.count { (line, column) = (lines.count, lines[lines.count - 1] + 1) }
         return Diagnostic(file: path, line: line, column: column, message: message)
-    }
-
-    /// The length in Unicode scalars of each line as libyaml counts lines
-    /// (`\r\n`, `\r`, `\n`, U+0085, U+2028 and U+2029 end one); never empty.
-    static func yamlLineLengths(_ text: String) -> [Int] {
-        var lengths = [0]
-        var previousCR = false
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n" where previousCR: break
-            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": lengths.append(0)
-            default: lengths[lengths.count - 1] += 1
-            }
-            previousCR = scalar == "\r"
-        }
-        return lengths
     }
 
     // MARK: Sections

@@ -7,7 +7,7 @@ public struct InventoryHost: Hashable, Sendable {
     /// IPv4, IPv6 (no brackets) or DNS name, as written.
     public var address: String
     /// SSH port; built-in default 22.
-    public var port: Int
+    public var port: Int = 22
     /// Login user. There is no built-in default: a host needs `user` itself or in `defaults`.
     public var user: String
     /// How to authenticate; built-in default `.identity("~/.ssh/id_ed25519")` (expanded).
@@ -15,29 +15,13 @@ public struct InventoryHost: Hashable, Sendable {
     /// OpenSSH known_hosts file (absolute path); built-in default `~/.ssh/known_hosts`.
     public var knownHosts: String
     /// How commands gain root; built-in default `.sudo`.
-    public var become: Become
+    public var become: Become = .sudo
     /// Seconds allowed to connect and authenticate; built-in default 10.
-    public var connectTimeout: Double
+    public var connectTimeout: Double = 10
     /// Seconds allowed for each remote command (probe, apply); built-in default 30.
-    public var commandTimeout: Double
+    public var commandTimeout: Double = 30
     /// The groups the host belongs to, as listed.
-    public var groups: [String]
-
-    /// Creates a host; the defaults are the built-in ones.
-    public init(name: String, address: String, port: Int = 22, user: String,
-                credential: SSHCredential, knownHosts: String, become: Become = .sudo,
-                connectTimeout: Double = 10, commandTimeout: Double = 30, groups: [String] = []) {
-        self.name = name
-        self.address = address
-        self.port = port
-        self.user = user
-        self.credential = credential
-        self.knownHosts = knownHosts
-        self.become = become
-        self.connectTimeout = connectTimeout
-        self.commandTimeout = commandTimeout
-        self.groups = groups
-    }
+    public var groups: [String] = []
 }
 
 /// How keysync authenticates to a host.

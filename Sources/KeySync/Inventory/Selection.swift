@@ -9,13 +9,6 @@ public struct HostTarget: Hashable, Sendable {
     /// outside it are left as they are; with nil, a block for a project/role
     /// that is not listed in `accounts` is stale.
     public var projectScope: Set<String>?
-
-    /// Creates a target.
-    public init(host: InventoryHost, accounts: [AccountTarget], projectScope: Set<String>? = nil) {
-        self.host = host
-        self.accounts = accounts
-        self.projectScope = projectScope
-    }
 }
 
 /// A Unix account on one host, merged from every role (of every project) that

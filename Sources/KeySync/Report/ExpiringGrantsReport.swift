@@ -5,19 +5,18 @@ import Foundation
 /// to remove them). From the inventory only; no database, no SSH. Render it
 /// with ``ReportFormat``'s `render(_:colour:)`.
 public struct ExpiringGrantsReport: Sendable {
-    /// One grant, with when it ends.
+    /// One grant, with when it ends: the inventory's ``TimedGrant`` (its
+    /// project, role, account, key, fingerprint and `until` read through)
+    /// judged at ``ExpiringGrantsReport/generatedAt``.
+    @dynamicMemberLookup
     public struct Grant: Hashable, Sendable {
-        public var project: String
-        public var role: String
-        public var account: String
-        public var key: String
-        public var fingerprint: String
-        /// The moment it ends.
-        public var until: Date
+        public var grant: TimedGrant
         /// It ended at or before ``ExpiringGrantsReport/generatedAt``.
         public var ended: Bool
         /// Hosts it applies to (within the host selection).
         public var hosts: Int
+
+        public subscript<Value>(dynamicMember field: KeyPath<TimedGrant, Value>) -> Value { grant[keyPath: field] }
     }
 
     /// When the report was made: grants are judged at this moment.
@@ -48,8 +47,7 @@ public struct ExpiringGrantsReport: Sendable {
             guard grant.until <= horizon, projectSet.isEmpty || projectSet.contains(grant.project) else { return nil }
             let count = hostSet.isEmpty ? grant.hosts.count : grant.hosts.filter(hostSet.contains).count
             guard count > 0 || hostSet.isEmpty else { return nil }
-            return Grant(project: grant.project, role: grant.role, account: grant.account, key: grant.key,
-                         fingerprint: grant.fingerprint, until: grant.until, ended: grant.until <= now, hosts: count)
+            return Grant(grant: grant, ended: grant.until <= now, hosts: count)
         }.sorted { ($0.until, $0.project, $0.role, $0.key) < ($1.until, $1.project, $1.role, $1.key) }
         self.init(generatedAt: now, horizon: horizon, grants: grants)
     }

@@ -81,16 +81,13 @@ extension Store {
         public var retiredRun: Int64?
         public var retiredAt: Date?
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case host, address, port, user, identity, agent, become
             case connectTimeout = "connect_timeout", commandTimeout = "command_timeout"
             case hostKey = "host_key", knownHosts = "known_hosts", lastRun = "last_run", lastReachedAt = "last_reached_at"
             case retired, retiredRun = "retired_run", retiredAt = "retired_at"
-        }
-
-        public enum Columns {
-            public static let host = Column(CodingKeys.host)
-            public static let retired = Column(CodingKeys.retired)
         }
 
         /// How to reach it, when a run since schema v2 recorded it.

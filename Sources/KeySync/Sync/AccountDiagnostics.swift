@@ -2,11 +2,6 @@
 public struct PathStat: Hashable, Sendable {
     public var path: String
     public var stat: FileStat
-
-    public init(path: String, stat: FileStat) {
-        self.path = path
-        self.stat = stat
-    }
 }
 
 /// Another file sshd may read keys from, or the default one it does not read.
@@ -17,13 +12,6 @@ public struct KeyFileProbe: Hashable, Sendable {
     public var stat: FileStat
     /// The bytes, when it is a regular file that could be read.
     public var content: [UInt8]?
-
-    public init(path: String, listed: Bool, stat: FileStat, content: [UInt8]? = nil) {
-        self.path = path
-        self.listed = listed
-        self.stat = stat
-        self.content = content
-    }
 }
 
 /// One line of `sshd_config` (or a file in `sshd_config.d`) with a keyword that matters for logins.
@@ -33,13 +21,9 @@ public struct SSHDConfigLine: Hashable, Sendable {
     public var line: Int
     /// The line as written.
     public var text: String
+}
 
-    public init(file: String, line: Int, text: String) {
-        self.file = file
-        self.line = line
-        self.text = text
-    }
-
+extension SSHDConfigLine {
     /// `LINE<TAB>FILE<TAB>TEXT`.
     init?(probeLine: Substring) {
         let parts = probeLine.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)

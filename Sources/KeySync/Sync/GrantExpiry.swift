@@ -79,24 +79,11 @@ public enum ExpiryTimeSyntax: Hashable, Sendable {
     /// `expiry-time="YYYYMMDDHHMM[SS]SUFFIX"` for the wall-clock time `seconds` (read as UTC).
     private static func format(_ seconds: Int, suffix: String) -> String {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDate.civil(fromDays: days)
         let inDay = seconds - days * 86_400
         var text = String(format: "%04d%02d%02d%02d%02d", year, month, day, inDay / 3600, inDay % 3600 / 60)
         if inDay % 60 != 0 { text += String(format: "%02d", inDay % 60) }
         return "expiry-time=\"\(text)\(suffix)\""
-    }
-
-    /// Howard Hinnant's `civil_from_days`: the proleptic Gregorian date `days` after 1970-01-01.
-    private static func civil(fromDays days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Parses the probe's `+HHMM`/`-HHMM` (`date +%z`) as seconds east of UTC.

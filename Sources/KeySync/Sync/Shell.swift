@@ -2,9 +2,9 @@
 /// into a script passes through `quote`.
 ///
 /// The scripts themselves are shell files in `Sources/KeySync/Sync/Scripts/`
-/// (checked by shellcheck in Scripts/test), embedded byte for byte by
-/// Scripts/embed-scripts as ``EmbeddedScripts``; the Swift side only fills
-/// in values and calls their functions.
+/// (checked by shellcheck in Scripts/test), embedded byte for byte at build
+/// time by EmbedScriptsPlugin as ``EmbeddedScripts``; the Swift side only
+/// fills in values and calls their functions.
 public enum Shell {
     /// `value` as one single-quoted shell word; `'` becomes `'\''`.
     public static func quote(_ value: String) -> String {

@@ -53,6 +53,41 @@ extension TestFleet {
         }.joined(separator: "\n")
     }
 
+    /// An inventory: `defaults` (the fleet admin's by default), `keys` (the
+    /// entries under `keys:`), other top-level `sections` (`people:`,
+    /// `revoked:`…), `hosts` plus any `moreHosts` entries, and the text under
+    /// `projects:` (see ``usersampleProject(_:hosts:_:)``); none: no `projects:`.
+    func inventory(defaults: String? = nil, keys: [String] = ["kp-usersample: { file: kp-usersample.pub }"],
+                   sections: String = "", hosts: [Int], moreHosts: String = "", projects: String? = nil) -> String {
+        """
+        \(defaults ?? inventoryDefaults())
+        keys:
+        \(keys.map { "  " + $0 }.joined(separator: "\n"))
+        \(sections)
+        hosts:
+        \(inventoryHosts(hosts))
+        \(moreHosts)
+        """ + (projects.map { "\nprojects:\n" + $0 } ?? "")
+    }
+
+    /// Project `name` on `hosts` (h-numbers or names) with role `deploy` for
+    /// account `usersample`, as text under `projects:`; `fields` are the
+    /// role's other entries in order (`uid: 1001`, `keys: [kp-usersample]`).
+    func usersampleProject(_ name: String = "usersample", hosts: [Int], _ fields: [String]) -> String {
+        usersampleProject(name, hosts: hosts.map { "h\($0)" }, fields)
+    }
+
+    func usersampleProject(_ name: String = "usersample", hosts: [String], _ fields: [String]) -> String {
+        """
+          \(name):
+            hosts: [\(hosts.joined(separator: ", "))]
+            roles:
+              deploy:
+                account: usersample
+        \(fields.map { "        " + $0 }.joined(separator: "\n"))
+        """
+    }
+
     /// The `defaults:` block that logs in as the fleet admin. The command
     /// timeout is generous: CI shares two cores between sshd, sudo and
     /// `useradd` for dozens of hosts at once (timeouts have their own tests).

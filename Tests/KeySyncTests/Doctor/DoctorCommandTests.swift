@@ -4,10 +4,8 @@ import Testing
 @testable import KeySync
 @testable import KeySyncCLI
 
-@Suite struct DoctorCommandTests {
-    func parse(_ arguments: [String]) throws -> KeySyncCommand.Doctor {
-        try parseCommand(KeySyncCommand.Doctor.self, ["doctor"] + arguments)
-    }
+@Suite struct DoctorCommandTests: SubcommandParsing {
+    typealias Command = KeySyncCommand.Doctor
 
     @Test func parsesEveryOption() throws {
         let doctor = try parse(["--project", "a", "--project", "b", "--host", "h1", "--group", "web", "--account", "usersample",

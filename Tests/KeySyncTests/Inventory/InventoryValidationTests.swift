@@ -14,6 +14,20 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
 
 @Suite("Inventory validation: every error, located")
 struct InventoryValidationTests {
+    /// One host `web-1`, project `p` on it, role `deploy` with `fields` (its
+    /// flow mapping, on line 7).
+    static func deployRole(_ fields: String) -> String {
+        """
+        defaults: {user: ops}
+        hosts: {web-1: {address: 127.77.0.1}}
+        projects:
+          p:
+            hosts: [web-1]
+            roles:
+              deploy: \(fields)
+        """
+    }
+
     static let cases: [ValidationCase] = [
         // Unknown fields, with and without a suggestion.
         .init(name: "unknown field in defaults", yaml: """
@@ -36,15 +50,7 @@ struct InventoryValidationTests {
             keys:
               k: {file: keys/alice.pub, colour: blue}
             """, line: 3, column: 29, message: #"key "k": unknown field "colour"; expected one of: public, file, options"#),
-        .init(name: "unknown role field", yaml: """
-            defaults: {user: ops}
-            hosts: {web-1: {address: 127.77.0.1}}
-            projects:
-              p:
-                hosts: [web-1]
-                roles:
-                  deploy: {acount: svc}
-            """, line: 7, column: 16, message: #"unknown field "acount"; did you mean "account"?"#),
+        .init(name: "unknown role field", yaml: deployRole("{acount: svc}"), line: 7, column: 16, message: #"unknown field "acount"; did you mean "account"?"#),
 
         // Wrong types.
         .init(name: "hosts is a list", yaml: """
@@ -244,15 +250,7 @@ struct InventoryValidationTests {
             """, line: 2, column: 3, message: #"key "alice" needs public (an OpenSSH public key line) or file"#),
 
         // Roles and accounts.
-        .init(name: "account name invalid", yaml: """
-            defaults: {user: ops}
-            hosts: {web-1: {address: 127.77.0.1}}
-            projects:
-              p:
-                hosts: [web-1]
-                roles:
-                  deploy: {account: Deploy-User}
-            """, line: 7, column: 25, message: #"project "p" role "deploy": account "Deploy-User" is not a valid Unix name"#),
+        .init(name: "account name invalid", yaml: deployRole("{account: Deploy-User}"), line: 7, column: 25, message: #"project "p" role "deploy": account "Deploy-User" is not a valid Unix name"#),
         .init(name: "account name defaults to an invalid role name", yaml: """
             defaults: {user: ops}
             hosts: {web-1: {address: 127.77.0.1}}
@@ -262,60 +260,12 @@ struct InventoryValidationTests {
                 roles:
                   9deploy: {}
             """, line: 7, column: 7, message: #"the account name defaults to the role name, and "9deploy" is not a valid Unix name"#),
-        .init(name: "account name longer than 32", yaml: """
-            defaults: {user: ops}
-            hosts: {web-1: {address: 127.77.0.1}}
-            projects:
-              p:
-                hosts: [web-1]
-                roles:
-                  deploy: {account: abcdefghijklmnopqrstuvwxyz0123456}
-            """, line: 7, column: 25, message: "at most 32 characters"),
-        .init(name: "uid out of range", yaml: """
-            defaults: {user: ops}
-            hosts: {web-1: {address: 127.77.0.1}}
-            projects:
-              p:
-                hosts: [web-1]
-                roles:
-                  deploy: {uid: 4294967295}
-            """, line: 7, column: 21, message: #"project "p" role "deploy": uid 4294967295 is out of range (0 to 4294967294)"#),
-        .init(name: "negative gid", yaml: """
-            defaults: {user: ops}
-            hosts: {web-1: {address: 127.77.0.1}}
-            projects:
-              p:
-                hosts: [web-1]
-                roles:
-                  deploy: {gid: -1}
-            """, line: 7, column: 21, message: "gid -1 is out of range (0 to 4294967294)"),
-        .init(name: "uid 0 for a non-root account", yaml: """
-            defaults: {user: ops}
-            hosts: {web-1: {address: 127.77.0.1}}
-            projects:
-              p:
-                hosts: [web-1]
-                roles:
-                  deploy: {uid: 0}
-            """, line: 7, column: 21, message: "uid 0 is root's; only account root may have it"),
-        .init(name: "relative shell", yaml: """
-            defaults: {user: ops}
-            hosts: {web-1: {address: 127.77.0.1}}
-            projects:
-              p:
-                hosts: [web-1]
-                roles:
-                  deploy: {shell: bin/bash}
-            """, line: 7, column: 23, message: #"shell "bin/bash" must be an absolute path"#),
-        .init(name: "home with a colon", yaml: """
-            defaults: {user: ops}
-            hosts: {web-1: {address: 127.77.0.1}}
-            projects:
-              p:
-                hosts: [web-1]
-                roles:
-                  deploy: {home: "/home/a:b"}
-            """, line: 7, column: 22, message: #"home "/home/a:b" must not hold ':' or control or line-separator characters; found ':'"#),
+        .init(name: "account name longer than 32", yaml: deployRole("{account: abcdefghijklmnopqrstuvwxyz0123456}"), line: 7, column: 25, message: "at most 32 characters"),
+        .init(name: "uid out of range", yaml: deployRole("{uid: 4294967295}"), line: 7, column: 21, message: #"project "p" role "deploy": uid 4294967295 is out of range (0 to 4294967294)"#),
+        .init(name: "negative gid", yaml: deployRole("{gid: -1}"), line: 7, column: 21, message: "gid -1 is out of range (0 to 4294967294)"),
+        .init(name: "uid 0 for a non-root account", yaml: deployRole("{uid: 0}"), line: 7, column: 21, message: "uid 0 is root's; only account root may have it"),
+        .init(name: "relative shell", yaml: deployRole("{shell: bin/bash}"), line: 7, column: 23, message: #"shell "bin/bash" must be an absolute path"#),
+        .init(name: "home with a colon", yaml: deployRole(#"{home: "/home/a:b"}"#), line: 7, column: 22, message: #"home "/home/a:b" must not hold ':' or control or line-separator characters; found ':'"#),
         .init(name: "uid conflict between roles on the same host", yaml: """
             defaults: {user: ops}
             hosts: {web-1: {address: 127.77.0.1}}

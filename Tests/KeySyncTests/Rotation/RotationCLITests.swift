@@ -4,10 +4,8 @@ import Testing
 @testable import KeySync
 @testable import KeySyncCLI
 
-@Suite struct RotationCLITests {
-    func parse(_ arguments: [String]) throws -> KeySyncCommand.Rotate {
-        try parseCommand(KeySyncCommand.Rotate.self, ["rotate"] + arguments)
-    }
+@Suite struct RotationCLITests: SubcommandParsing {
+    typealias Command = KeySyncCommand.Rotate
 
     @Test func parsesAStartAResumeAndAStatus() throws {
         let start = try parse(["kp-usersample", "--new-key", "new.pub", "--verify-identity", "new", "--project", "a",

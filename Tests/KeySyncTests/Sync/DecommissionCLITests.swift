@@ -7,10 +7,8 @@ import Testing
 /// `keysync decommission` parses its flags, refuses `--forget` with the
 /// flags that need a connection, and push/check list departed hosts only
 /// for a selection that can contain them.
-@Suite struct DecommissionCLITests {
-    func parse(_ arguments: [String]) throws -> KeySyncCommand.Decommission {
-        try parseCommand(KeySyncCommand.Decommission.self, ["decommission"] + arguments)
-    }
+@Suite struct DecommissionCLITests: SubcommandParsing {
+    typealias Command = KeySyncCommand.Decommission
 
     func message(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) -> String {
         parseError(["decommission"] + arguments, sourceLocation: sourceLocation)

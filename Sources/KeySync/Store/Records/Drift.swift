@@ -15,16 +15,10 @@ extension Store {
         /// Repaired by this run (a `push`); a fixed item is not open afterwards.
         public var fixed: Bool
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, account, kind, detail, fingerprint, fixed
-        }
-
-        public enum Columns {
-            public static let runID = Column(CodingKeys.runID)
-            public static let host = Column(CodingKeys.host)
-            public static let account = Column(CodingKeys.account)
-            public static let kind = Column(CodingKeys.kind)
-            public static let fixed = Column(CodingKeys.fixed)
         }
     }
 
@@ -38,14 +32,10 @@ extension Store {
         /// What was done, as printed by `push`, e.g. `added kp-deploy`.
         public var detail: String
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, account, detail
-        }
-
-        public enum Columns {
-            public static let runID = Column(CodingKeys.runID)
-            public static let host = Column(CodingKeys.host)
-            public static let account = Column(CodingKeys.account)
         }
     }
 }

@@ -19,17 +19,12 @@ extension Store {
         public var lastSeenRun: Int64?
         public var lastSeenAt: Date
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case host, account, fingerprint, keyType = "key_type", comment, managed
             case firstSeenRun = "first_seen_run", firstSeenAt = "first_seen_at"
             case lastSeenRun = "last_seen_run", lastSeenAt = "last_seen_at"
-        }
-
-        public enum Columns {
-            public static let host = Column(CodingKeys.host)
-            public static let account = Column(CodingKeys.account)
-            public static let fingerprint = Column(CodingKeys.fingerprint)
-            public static let lastSeenAt = Column(CodingKeys.lastSeenAt)
         }
     }
 }

@@ -26,17 +26,12 @@ extension Store {
         public var hashAfter: String?
         public var recordedAt: Date
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, status, scanned, error, errorKind = "error_kind"
             case milliseconds = "ms", hashBefore = "hash_before", hashAfter = "hash_after"
             case recordedAt = "recorded_at"
-        }
-
-        public enum Columns {
-            public static let runID = Column(CodingKeys.runID)
-            public static let host = Column(CodingKeys.host)
-            public static let status = Column(CodingKeys.status)
-            public static let scanned = Column(CodingKeys.scanned)
         }
     }
 
@@ -52,15 +47,10 @@ extension Store {
         /// SHA-256 hex of what the run wrote; `nil` when it did not write the file.
         public var hashAfter: String?
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, account, path, hashBefore = "hash_before", hashAfter = "hash_after"
-        }
-
-        public enum Columns {
-            public static let runID = Column(CodingKeys.runID)
-            public static let host = Column(CodingKeys.host)
-            public static let account = Column(CodingKeys.account)
-            public static let path = Column(CodingKeys.path)
         }
     }
 }

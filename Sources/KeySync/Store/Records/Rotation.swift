@@ -53,15 +53,11 @@ extension Store {
             (try? JSONDecoder().decode([String: String].self, from: Data(options.utf8))) ?? [:]
         }
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case id, keyName = "key_name", oldFingerprint = "old_fingerprint", newFingerprint = "new_fingerprint"
             case startedAt = "started_at", finishedAt = "finished_at", status, canary, options
-        }
-
-        public enum Columns {
-            public static let id = Column(CodingKeys.id)
-            public static let status = Column(CodingKeys.status)
-            public static let finishedAt = Column(CodingKeys.finishedAt)
         }
     }
 
@@ -79,20 +75,11 @@ extension Store {
         public var error: String?
         public var updatedAt: Date
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case rotationID = "rotation_id", host, account, position, phase
             case completedPhase = "completed_phase", error, updatedAt = "updated_at"
-        }
-
-        public enum Columns {
-            public static let rotationID = Column(CodingKeys.rotationID)
-            public static let host = Column(CodingKeys.host)
-            public static let account = Column(CodingKeys.account)
-            public static let position = Column(CodingKeys.position)
-            public static let phase = Column(CodingKeys.phase)
-            public static let completedPhase = Column(CodingKeys.completedPhase)
-            public static let error = Column(CodingKeys.error)
-            public static let updatedAt = Column(CodingKeys.updatedAt)
         }
     }
 
@@ -105,12 +92,10 @@ extension Store {
         public var rotationID: Int64?
         public var retiredAt: Date
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case fingerprint, keyName = "key_name", rotationID = "rotation_id", retiredAt = "retired_at"
-        }
-
-        public enum Columns {
-            public static let fingerprint = Column(CodingKeys.fingerprint)
         }
     }
 }

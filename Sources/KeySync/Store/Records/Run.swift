@@ -57,18 +57,11 @@ extension Store {
         /// Seconds from start to finish, if finished.
         public var duration: TimeInterval? { finishedAt.map { $0.timeIntervalSince(startedAt) } }
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case id, command, selection, inventoryHash = "inventory_hash", startedAt = "started_at"
             case finishedAt = "finished_at", status, pid, hosts, changed, drift, failed
-        }
-
-        public enum Columns {
-            public static let id = Column(CodingKeys.id)
-            public static let command = Column(CodingKeys.command)
-            public static let startedAt = Column(CodingKeys.startedAt)
-            public static let finishedAt = Column(CodingKeys.finishedAt)
-            public static let status = Column(CodingKeys.status)
-            public static let pid = Column(CodingKeys.pid)
         }
     }
 }

@@ -9,8 +9,9 @@ extension Store {
         var content: Data
         var size: Int
 
-        public enum Columns {
-            public static let hash = Column(CodingKeys.hash)
+        typealias Columns = CodingKeys
+        enum CodingKeys: String, CodingKey, ColumnExpression {
+            case hash, content, size
         }
     }
 
@@ -26,16 +27,10 @@ extension Store {
         public var hash: String?
         public var takenAt: Date
 
-        enum CodingKeys: String, CodingKey {
+        /// The table's columns; `Columns.host` is `host` in a query.
+        public typealias Columns = CodingKeys
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, account, path, hash, takenAt = "taken_at"
-        }
-
-        public enum Columns {
-            public static let runID = Column(CodingKeys.runID)
-            public static let host = Column(CodingKeys.host)
-            public static let account = Column(CodingKeys.account)
-            public static let path = Column(CodingKeys.path)
-            public static let hash = Column(CodingKeys.hash)
         }
     }
 
