@@ -95,7 +95,9 @@ public enum ProbeScript {
     /// controller at most this much memory per host in flight.
     public static func replyLimit(accounts: Int, diagnostics: Bool) -> Int {
         let perFile = fileSizeLimit + 1 + (fileSizeLimit + 2) / 3 * 4 + 4096
-        let perAccount = perFile * (diagnostics ? 4 : 1) + (256 << 10)
+        // One keys file read as the account or as root, plus the files after
+        // the first in AuthorizedKeysFile (authorized_keys2), read as the account.
+        let perAccount = perFile * (diagnostics ? 4 : 1) + fileSizeLimit + 4096 + (256 << 10)
         return (1 << 20) + max(1, accounts) * perAccount
     }
 
