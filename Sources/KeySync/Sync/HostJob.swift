@@ -20,9 +20,12 @@ public struct HostJob: Hashable, Sendable {
     public var accounts: [AccountTarget]
     /// Selected projects (nil: all); see `HostTarget.projectScope`.
     public var projectScope: Set<String>?
+    /// Jump hosts on the way (`jump:`), outermost first; empty: direct.
+    public var jumps: [JumpHop]
 
     public init(host: String, endpoint: SSHEndpoint, identity: SSHIdentitySource, become: Become,
-                commandTimeout: Double, accounts: [AccountTarget], projectScope: Set<String>? = nil) {
+                commandTimeout: Double, accounts: [AccountTarget], projectScope: Set<String>? = nil,
+                jumps: [JumpHop] = []) {
         self.host = host
         self.endpoint = endpoint
         self.identity = identity
@@ -30,5 +33,9 @@ public struct HostJob: Hashable, Sendable {
         self.commandTimeout = commandTimeout
         self.accounts = accounts
         self.projectScope = projectScope
+        self.jumps = jumps
     }
+
+    /// Every identity the job logs in with: its own, then the jump hosts'.
+    var allIdentities: [SSHIdentitySource] { [identity] + jumps.map(\.identity) }
 }
