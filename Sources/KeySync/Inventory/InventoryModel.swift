@@ -22,6 +22,8 @@ public struct InventoryHost: Hashable, Sendable {
     public var commandTimeout: Double
     /// The groups the host belongs to, as listed.
     public var groups: [String]
+    /// The jump hosts keysync reaches it through (`jump:`), outermost first; empty: directly.
+    public var jumps: [InventoryJump] = []
 
     /// Creates a host; the defaults are the built-in ones.
     public init(name: String, address: String, port: Int = 22, user: String,

@@ -39,3 +39,24 @@ public struct HostJob: Hashable, Sendable {
     /// Every identity the job logs in with: its own, then the jump hosts'.
     var allIdentities: [SSHIdentitySource] { [identity] + jumps.map(\.identity) }
 }
+
+extension SSHIdentitySource {
+    /// How to log in with an inventory credential (`identity:` or `agent: true`).
+    init(_ credential: SSHCredential) {
+        switch credential {
+        case .identity(let path): self = .file(path: path)
+        case .agent: self = .agent(socketPath: nil)
+        }
+    }
+}
+
+extension JumpHop {
+    /// The hop for an inventory jump host. Its host key is always checked
+    /// strictly against its known_hosts (`--accept-new-host-keys` trusts
+    /// new targets, never the way to them).
+    init(_ jump: InventoryJump) {
+        self.init(endpoint: SSHEndpoint(name: jump.name, address: jump.address, port: jump.port, user: jump.user,
+                                        connectTimeout: jump.connectTimeout, hostKeyPolicy: .knownHosts(path: jump.knownHosts)),
+                  identity: SSHIdentitySource(jump.credential))
+    }
+}

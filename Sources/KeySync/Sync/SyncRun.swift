@@ -91,16 +91,11 @@ public struct SyncRun: Sendable {
     public static func job(for host: InventoryHost, accounts: [AccountTarget], projectScope: Set<String>? = nil,
                            acceptNewHostKeys: Bool = false) -> HostJob {
         let policy: HostKeyPolicy = acceptNewHostKeys ? .acceptNew(path: host.knownHosts) : .knownHosts(path: host.knownHosts)
-        let identity: SSHIdentitySource
-        switch host.credential {
-        case .identity(let path): identity = .file(path: path)
-        case .agent: identity = .agent(socketPath: nil)
-        }
         return HostJob(host: host.name,
                        endpoint: SSHEndpoint(name: host.name, address: host.address, port: host.port, user: host.user,
                                              connectTimeout: host.connectTimeout, hostKeyPolicy: policy),
-                       identity: identity, become: host.become, commandTimeout: host.commandTimeout,
-                       accounts: accounts, projectScope: projectScope)
+                       identity: SSHIdentitySource(host.credential), become: host.become, commandTimeout: host.commandTimeout,
+                       accounts: accounts, projectScope: projectScope, jumps: host.jumps.map(JumpHop.init))
     }
 
     /// Runs and records. `store` may be nil for `--dry-run` without a database.
