@@ -23,8 +23,8 @@ extension InventoryLoader {
         }
     }
 
-    /// The hops of `references` (a named host's own chain before it),
-    /// reached by host `index`; nil after reporting a problem.
+    /// The hops of `references` (the first one's own chain before it, when
+    /// it is a named host), reached by host `index`; nil after reporting a problem.
     private mutating func chain(of references: [(value: String, node: Node)], for index: Int,
                                 visiting: inout [String]) -> [InventoryJump]? {
         var hops: [InventoryJump] = []
@@ -40,7 +40,9 @@ extension InventoryLoader {
                 }
                 visiting.append(reference)
                 defer { visiting.removeLast() }
-                guard let before = hostJumps[named] ?? defaults.jump else {
+                // As OpenSSH's ProxyJump: the first hop is reached its own
+                // way (its jump:), each later one through the hops before it.
+                guard hops.isEmpty, let before = hostJumps[named] ?? defaults.jump else {
                     hops.append(InventoryJump(hosts[named]))
                     continue
                 }

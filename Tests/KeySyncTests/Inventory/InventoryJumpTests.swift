@@ -48,10 +48,13 @@ struct InventoryJumpTests {
               inner: {address: 10.1.0.1, jump: outer}
               web-1: {address: 10.1.0.11, jump: inner}
               web-2: {address: 10.1.0.12, jump: [outer, "10.1.0.2"]}
+              web-3: {address: 10.1.0.13, jump: [outer, inner]}
             """)
         #expect(inventory.host(named: "web-1")?.jumps.map(\.name) == ["outer", "inner"])
         #expect(inventory.host(named: "web-2")?.jumps.map(\.name) == ["outer", "10.1.0.2"])
         #expect(inventory.host(named: "inner")?.jumps.map(\.name) == ["outer"])
+        // In a list only the first hop is reached its own way (as ProxyJump): inner's jump: is not repeated.
+        #expect(inventory.host(named: "web-3")?.jumps.map(\.name) == ["outer", "inner"])
         // The engine job carries the hops, outermost first, host keys checked strictly.
         let job = SyncRun.job(for: try #require(inventory.host(named: "web-1")), accounts: [], acceptNewHostKeys: true)
         #expect(job.jumps.map(\.endpoint.address) == ["192.0.2.1", "10.1.0.1"])
