@@ -13,7 +13,8 @@ extension KeySyncCommand {
             discussion: "Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or inventory. With --expiring, the grants that end soon, from the inventory."
         )
 
-        @OptionGroup var databaseOption: DatabaseOption
+        @Option(name: .customLong("db"), help: "SQLite database (default: $KEYSYNC_DB, then ./keysync.db); repeat it to report over several at once, e.g. one per --shard or controller.")
+        var databases: [String] = []
         @OptionGroup var inventoryOption: InventoryOption
 
         @Option(help: "History window: an age (30m, 12h, 7d, 2w) or an ISO 8601 date. Open drift is always shown, however old.")
@@ -57,6 +58,20 @@ extension KeySyncCommand {
             try emit(render(colour: colour), to: output, mode: format.fileMode)
         }
 
+        /// The one database, or every `--db` merged into one (SQLite ATTACH).
+        func openStore() throws -> Store {
+            guard databases.count > 1 else {
+                var single = DatabaseOption()
+                single.db = databases.first
+                return try single.openStore()
+            }
+            for path in databases where !FileManager.default.fileExists(atPath: path) {
+                printError("error: no keysync database at \(path)")
+                throw ExitCode(1)
+            }
+            return try exitOnError { try Store.merged(paths: databases) }
+        }
+
         /// The report in the chosen format; errors are printed and exit 1.
         func render(colour: Bool = false, now: Date = Date()) throws -> String {
             if let expiring {
@@ -75,7 +90,7 @@ extension KeySyncCommand {
                 }
                 try exitOnError { try filter.restrict(toProjects: project, in: try inventoryOption.loadInventory()) }
             }
-            let store = try databaseOption.openStore()
+            let store = try openStore()
             let report = try exitOnError {
                 try DriftReport(store: store, since: TimeSpec(since)!.date(relativeTo: now), filter: filter, generatedAt: now)
             }

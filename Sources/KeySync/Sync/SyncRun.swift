@@ -69,6 +69,8 @@ public struct SyncRun: Sendable {
     /// check; not a rotation's push, which touches only the accounts due).
     /// Needs a store.
     public var readsFormerAccounts = false
+    /// `--shard K/N`: only the hosts of this shard (targets and departed hosts alike); nil: all.
+    public var shard: Shard?
 
     public init(inventory: Inventory, targets: [HostTarget], settings: SyncEngine.Settings,
                 acceptNewHostKeys: Bool = false, selectionText: String = "",
@@ -116,6 +118,7 @@ public struct SyncRun: Sendable {
         let history = readsFormerAccounts || departedHosts != .none ? try store.map { try ManagedHistory.load(from: $0) } : nil
         run.targets = readsFormerAccounts ? history?.apply(to: targets, inventory: inventory) ?? targets : targets
         run.targets.removeAll { $0.accounts.isEmpty }
+        if let shard { run.targets.removeAll { !shard.contains($0.host.name) } }
         if let overlay = try rotationOverlay ?? store.map({ try RotationOverlay.load(from: $0, inventory: inventory) }) {
             run.targets = overlay.apply(to: run.targets)
         }
@@ -130,7 +133,7 @@ public struct SyncRun: Sendable {
                                         inventoryHash: inventory.inventoryHash, startedAt: started)
         let recorder = ResultRecorder(store: store, runID: runID)
         let writes = settings.mode == .push && !settings.dryRun
-        let departed = history?.departedHosts(departedHosts, inventory: inventory) ?? []
+        let departed = (history?.departedHosts(departedHosts, inventory: inventory) ?? []).filter { shard?.contains($0.host) ?? true }
         for host in departed { recorder.record(host, writes: false, scanned: false) }
         let engineResults = engine.run(jobs, snapshot: { host, snapshots in
             guard let store, let runID else { return }
