@@ -38,19 +38,31 @@ final class BastionNetwork: @unchecked Sendable {
     @discardableResult
     func startHost(_ index: Int, port: Int) throws -> String {
         let host = try fleet.host(index)
+        return try startCopy(index, listen: "\(host.address):\(port)", logName: "\(port)", inNamespace: true)
+    }
+
+    /// Starts another sshd of host `index` (its mount namespace: same
+    /// `/etc`, `/home`, host key) listening on `listen` (`ADDR:PORT` or
+    /// `[ADDR]:PORT`), inside the namespace or, with `inNamespace: false`,
+    /// beside the fleet. Returns its log file.
+    @discardableResult
+    func startCopy(_ index: Int, listen: String, logName: String, inNamespace: Bool) throws -> String {
+        let host = try fleet.host(index)
         guard let pid = host.pid else { throw WorkspaceError.command("h\(index) has no pid in hosts.json") }
         // Logged with -E to the host's private /tmp (read from the fleet folder).
-        let inside = "/tmp/\(name)-\(port).log"
+        let inside = "/tmp/\(name)-\(logName).log"
         let log = "\(fleet.directory)/h\(index)\(inside)"
         try? FileManager.default.removeItem(atPath: log)
         // Through a shell that waits for sshd: Foundation takes a child for
         // ended when a socket it inherited closes, and sshd closes every
         // inherited descriptor at start (Foundation would then block in
         // waitpid and reap no other child). TERM to the shell stops sshd.
-        try launch(["nsenter", "--net=/run/netns/\(name)", "-t", String(pid), "-m", "--", "sh", "-c",
-                    "/usr/sbin/sshd -D -E \"$1\" -f /etc/ssh/sshd_config -o \"ListenAddress=$2\" & child=$!; trap 'kill $child' TERM; wait $child",
-                    "sshd-copy", inside, "\(host.address):\(port)"])
-        try waitListening(log, host.address, port)
+        try launch(["nsenter"] + (inNamespace ? ["--net=/run/netns/\(name)"] : []) + ["-t", String(pid), "-m", "--", "sh", "-c",
+                    "/usr/sbin/sshd -D -E \"$1\" -f /etc/ssh/sshd_config -o AddressFamily=any -o \"ListenAddress=$2\" & child=$!; trap 'kill $child' TERM; wait $child",
+                    "sshd-copy", inside, listen])
+        let shown = listen.hasPrefix("[") ? listen.dropFirst().replacingOccurrences(of: "]:", with: " port ")
+            : listen.replacingOccurrences(of: ":", with: " port ")
+        try waitListening(log, shown)
         return log
     }
 
@@ -142,13 +154,14 @@ final class BastionNetwork: @unchecked Sendable {
         return process
     }
 
-    private func waitListening(_ log: String, _ address: String, _ port: Int) throws {
+    /// Waits for `Server listening on ADDR port PORT.` (`shown`) in `log`.
+    private func waitListening(_ log: String, _ shown: String) throws {
         for _ in 0..<200 {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            if text.contains("Server listening on \(address) port \(port).") { return }
+            if text.contains("Server listening on \(shown).") { return }
             usleep(50_000)
         }
-        throw WorkspaceError.command("sshd copy on \(address):\(port) in \(name) is not listening")
+        throw WorkspaceError.command("sshd copy on \(shown) (\(name)) is not listening: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
     }
 
     private static func must(_ argv: [String]) throws {
