@@ -23,11 +23,7 @@ import Testing
             .split(separator: " ")
         try workspace.write("known_hosts", "[::1]:\(port) \(pub[0]) \(pub[1])\n")
         try workspace.write("inventory.yml", """
-            defaults:
-              user: \(fleet.user)
-              identity: \(fleet.keyPath(.ed25519))
-              known_hosts: \(workspace.file("known_hosts"))
-              command_timeout: 120
+            \(fleet.inventoryDefaults(knownHosts: workspace.file("known_hosts")))
             keys:
               kp-usersample: { file: kp-usersample.pub }
             hosts:

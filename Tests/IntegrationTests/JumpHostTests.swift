@@ -36,13 +36,7 @@ import Testing
         try workspace.write("known_hosts", knownHosts.joined(separator: "\n") + "\n")
         let address = { (i: Int) in fleet.hosts[i].address }
         try workspace.write("inventory.yml", """
-            defaults:
-              user: \(fleet.user)
-              identity: \(fleet.keyPath(.ed25519))
-              known_hosts: \(workspace.file("known_hosts"))
-              connect_timeout: 10
-              command_timeout: 120
-              jump: bastion
+            \(fleet.inventoryDefaults(knownHosts: workspace.file("known_hosts"), extra: "  jump: bastion"))
             keys:
               kp-usersample: { file: kp-usersample.pub }
             hosts:
@@ -59,12 +53,6 @@ import Testing
         return World(network: network, forwarder: forwarder, workspace: workspace, logs: logs)
     }
 
-    func statuses(_ result: CommandResult) throws -> [String: String] {
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)")
-        let hosts = try #require(report["hosts"] as? [[String: Any]])
-        return Dictionary(uniqueKeysWithValues: hosts.map { ($0["host"] as! String, $0["status"] as! String) })
-    }
-
     @Test("hosts only the bastion reaches are pushed and checked through it; a two-hop chain too; then ssh logs in through the bastion")
     func pushAndCheckThroughTheBastion() throws {
         let world = try world()
@@ -73,20 +61,20 @@ import Testing
 
         // The controller cannot reach them itself (the same inventory without jump:).
         let inventory = try String(contentsOfFile: world.workspace.file("inventory.yml"), encoding: .utf8)
-        try world.workspace.write("direct.yml", inventory.replacingOccurrences(of: "  jump: bastion\n", with: "")
+        try world.workspace.write("direct.yml", inventory.replacingOccurrences(of: "  jump: bastion", with: "")
             .replacingOccurrences(of: ", jump: [bastion, inner]", with: ""))
         let unreachable = try KeySyncProcess.run(["check", "--json", "--inventory", world.workspace.file("direct.yml"),
                                                   "--db", world.workspace.file("direct.db")])
         #expect(unreachable.status == 3, "\(unreachable)")
-        #expect(try statuses(unreachable) == Dictionary(uniqueKeysWithValues: names.map { ($0, "failed") }))
+        #expect(try runHosts("status", unreachable) == Dictionary(uniqueKeysWithValues: names.map { ($0, "failed") }))
         #expect(unreachable.stdout.contains("host_unreachable") && unreachable.stdout.contains("Connection refused"), "\(unreachable.stdout)")
 
         let push = try KeySyncProcess.run(["push", "--json"] + world.common)
         #expect(push.status == 0, "\(push)")
-        #expect(try statuses(push) == Dictionary(uniqueKeysWithValues: names.map { ($0, "changed") }))
+        #expect(try runHosts("status", push) == Dictionary(uniqueKeysWithValues: names.map { ($0, "changed") }))
         let check = try KeySyncProcess.run(["check", "--json"] + world.common)
         #expect(check.status == 0, "\(check)")
-        #expect(try statuses(check) == Dictionary(uniqueKeysWithValues: names.map { ($0, "ok") }))
+        #expect(try runHosts("status", check) == Dictionary(uniqueKeysWithValues: names.map { ($0, "ok") }))
         // Each target saw its connection come from inside the namespace (the bastion), none from the controller.
         for index in Self.targets + [Self.deep] {
             let log = try String(contentsOfFile: world.logs[index]!, encoding: .utf8)
@@ -112,11 +100,11 @@ import Testing
         let push = try KeySyncProcess.run(["push", "--json"] + world.common)
         #expect(push.status == 3, "\(push)")
         let names = Self.targets.map { "h\($0)" } + ["h\(Self.deep)"]
-        #expect(try statuses(push) == Dictionary(uniqueKeysWithValues: names.map { ($0, "failed") }))
+        #expect(try runHosts("status", push) == Dictionary(uniqueKeysWithValues: names.map { ($0, "failed") }))
         let kinds = try errorKinds(world)
         #expect(kinds == Dictionary(uniqueKeysWithValues: names.map { ($0, "jump_failed") }), "\(push.stdout)")
         let bastion = "jump host failed: bastion (\(fleet.hosts[Self.bastion].address):\(Self.bastionPort))"
-        #expect(try errors(push).values.allSatisfy { $0.contains(bastion) && $0.contains("HOST KEY CHANGED") }, "\(push.stdout)")
+        #expect(try runHosts("error", push).values.allSatisfy { $0.contains(bastion) && $0.contains("HOST KEY CHANGED") }, "\(push.stdout)")
         // Nothing reached the hosts behind it: no connection in their logs.
         for index in Self.targets + [Self.deep] {
             let log = try String(contentsOfFile: world.logs[index]!, encoding: .utf8)
@@ -134,7 +122,7 @@ import Testing
         #expect(dead.status == 3, "\(dead)")
         let names = Self.targets.map { "h\($0)" } + ["h\(Self.deep)"]
         #expect(try errorKinds(world) == Dictionary(uniqueKeysWithValues: names.map { ($0, "jump_failed") }), "\(dead.stdout)")
-        #expect(try errors(dead).count == 4 && errors(dead).values.allSatisfy { $0.contains("jump host failed") && $0.contains("Connection refused") },
+        #expect(try runHosts("error", dead).count == 4 && runHosts("error", dead).values.allSatisfy { $0.contains("jump host failed") && $0.contains("Connection refused") },
                 "\(dead.stdout)")
     }
 
@@ -149,16 +137,9 @@ import Testing
             with: "h172: { address: \(fleet.hosts[172].address), port: 2223"))
         let check = try KeySyncProcess.run(["check", "--json"] + world.common)
         #expect(check.status == 3, "\(check)")
-        #expect(try statuses(check) == ["h171": "drift", "h172": "failed", "h173": "drift", "h\(Self.deep)": "drift"], "\(check.stdout)")
+        #expect(try runHosts("status", check) == ["h171": "drift", "h172": "failed", "h173": "drift", "h\(Self.deep)": "drift"], "\(check.stdout)")
         #expect(try errorKinds(world)["h172"] == "host_unreachable", "\(check.stdout)")
         #expect(check.stdout.contains("jump host bastion (\(fleet.hosts[Self.bastion].address):\(Self.bastionPort)) could not connect to it"), "\(check.stdout)")
-    }
-
-    /// The `error` of each failed host in a `--json` run report.
-    func errors(_ result: CommandResult) throws -> [String: String] {
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)")
-        let hosts = try #require(report["hosts"] as? [[String: Any]])
-        return Dictionary(uniqueKeysWithValues: hosts.compactMap { host in (host["error"] as? String).map { (host["host"] as! String, $0) } })
     }
 
     /// `error_kind` of each host's latest result, from `keysync report --format json`.

@@ -10,13 +10,6 @@ import Testing
 
     init() throws { fleet = try TestFleet.shared(minimumHosts: 190) }
 
-    /// The hosts of a `--json` run report, by name → status.
-    func statuses(_ result: CommandResult) throws -> [String: String] {
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)")
-        let hosts = try #require(report["hosts"] as? [[String: Any]])
-        return Dictionary(uniqueKeysWithValues: hosts.map { ($0["host"] as! String, $0["status"] as! String) })
-    }
-
     /// `report --format json` over `databases`, without what differs between
     /// runs of the same check (run ids, times): hosts, their status and drift, and the summary.
     func report(_ databases: [String], inventory: String) throws -> NSDictionary {
@@ -57,7 +50,7 @@ import Testing
             let check = try KeySyncProcess.run(["check", "--json", "--shard", "\(k)/3", "--inventory", inventory,
                                                 "--db", workspace.file("shard\(k).db")])
             #expect(check.status == 2, "\(check)")
-            for (host, status) in try statuses(check) {
+            for (host, status) in try runHosts("status", check) {
                 #expect(status == "drift", "\(host)")
                 seen[host, default: 0] += 1
             }
@@ -65,7 +58,7 @@ import Testing
         #expect(seen == Dictionary(uniqueKeysWithValues: Self.hosts.map { ("h\($0)", 1) }))
 
         let whole = try KeySyncProcess.run(["check", "--json", "--inventory", inventory, "--db", workspace.file("all.db")])
-        let wholeHosts = try statuses(whole)
+        let wholeHosts = try runHosts("status", whole)
         #expect(whole.status == 2 && wholeHosts.count == Self.hosts.count, "\(whole)")
         let merged = try report((1...3).map { workspace.file("shard\($0).db") }, inventory: inventory)
         let single = try report([workspace.file("all.db")], inventory: inventory)
