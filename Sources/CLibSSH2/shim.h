@@ -34,4 +34,20 @@ static inline ssize_t keysync_channel_write(LIBSSH2_CHANNEL *c, const char *buf,
 static inline int keysync_channel_send_eof(LIBSSH2_CHANNEL *c) {
     return libssh2_channel_send_eof(c);
 }
+
+/* A session whose bytes travel through callbacks (a direct-tcpip channel of
+   another session, for jump hosts) instead of its socket. */
+typedef ssize_t (*keysync_send_fn)(libssh2_socket_t, const void *, size_t, int, void **);
+typedef ssize_t (*keysync_recv_fn)(libssh2_socket_t, void *, size_t, int, void **);
+static inline void keysync_session_set_io(LIBSSH2_SESSION *s, keysync_send_fn send, keysync_recv_fn recv) {
+    libssh2_session_callback_set(s, LIBSSH2_CALLBACK_SEND, (void *)send);
+    libssh2_session_callback_set(s, LIBSSH2_CALLBACK_RECV, (void *)recv);
+}
+/* The session's abstract pointer, as the callbacks receive it. */
+static inline void *keysync_session_abstract(void **abstract) {
+    return abstract ? *abstract : NULL;
+}
+static inline LIBSSH2_CHANNEL *keysync_channel_direct_tcpip(LIBSSH2_SESSION *s, const char *host, int port) {
+    return libssh2_channel_direct_tcpip_ex(s, host, port, "127.0.0.1", 0);
+}
 #endif

@@ -13,7 +13,8 @@ extension KeySyncCommand {
             discussion: "Exit 0 even when drift is open (a report is not a check); 1 on bad usage or a missing database or inventory. With --expiring, the grants that end soon, from the inventory. With --unused, the grants with no login seen in the window (from the logins push and check read in sshd's log), each with since when its hosts are watched."
         )
 
-        @OptionGroup var databaseOption: DatabaseOption
+        @Option(name: .customLong("db"), help: "SQLite database (default: $KEYSYNC_DB, then ./keysync.db); repeat it to report over several at once, e.g. one per --shard or controller.")
+        var databases: [String] = []
         @OptionGroup var inventoryOption: InventoryOption
 
         @Option(help: "History window: an age (30m, 12h, 7d, 2w) or an ISO 8601 date. Open drift is always shown, however old.")
@@ -56,6 +57,8 @@ extension KeySyncCommand {
                 guard TimeSpec(unused, allowingZero: true) != nil else { throw ValidationError("--unused: expected \(TimeSpec.expected), got \"\(unused)\"") }
                 guard kind.isEmpty else { throw ValidationError("--kind selects drift; it does not apply to --unused") }
                 guard expiring == nil else { throw ValidationError("--unused and --expiring are two reports; ask for one") }
+                // Merged databases carry runs and drift, not the login history.
+                guard databases.count <= 1 else { throw ValidationError("--unused reads the logins of one database; give one --db") }
             }
         }
 
@@ -63,6 +66,20 @@ extension KeySyncCommand {
             let colour = output == nil && format == .table && isatty(STDOUT_FILENO) != 0
                 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             try emit(render(colour: colour), to: output, mode: format.fileMode)
+        }
+
+        /// The one database, or every `--db` merged into one (SQLite ATTACH).
+        func openStore() throws -> Store {
+            guard databases.count > 1 else {
+                var single = DatabaseOption()
+                single.db = databases.first
+                return try single.openStore()
+            }
+            for path in databases where !FileManager.default.fileExists(atPath: path) {
+                printError("error: no keysync database at \(path)")
+                throw ExitCode(1)
+            }
+            return try exitOnError { try Store.merged(paths: databases) }
         }
 
         /// The report in the chosen format; errors are printed and exit 1.
@@ -76,7 +93,7 @@ extension KeySyncCommand {
             }
             if let unused {
                 let inventory = try inventoryOption.loadInventory()
-                let store = try databaseOption.openStore()
+                let store = try openStore()
                 let report = try exitOnError {
                     try UnusedGrantsReport(inventory: inventory, history: try store.loginHistory(), within: TimeSpec(unused, allowingZero: true)!,
                                            projects: project, hosts: host, now: now)
@@ -92,7 +109,7 @@ extension KeySyncCommand {
                 }
                 try exitOnError { try filter.restrict(toProjects: project, in: try inventoryOption.loadInventory()) }
             }
-            let store = try databaseOption.openStore()
+            let store = try openStore()
             let report = try exitOnError {
                 try DriftReport(store: store, since: TimeSpec(since)!.date(relativeTo: now), filter: filter, generatedAt: now)
             }

@@ -81,7 +81,7 @@ public struct DoctorRun: Sendable {
                                 cancellation: cancellation, passphrase: passphrase)
         let options = self.options
         let recorder = try options.fix ? FixRecorder(store: store, inventory: inventory, selection: options.selectionText, started: started) : nil
-        let examiner = Examiner(options: options, now: now, loginIdentity: loginIdentity, hostKeys: engine.hostKeys)
+        let examiner = Examiner(options: options, now: now, loginIdentity: loginIdentity, engine: engine)
         let hosts = ParallelRunner(width: options.parallel).run(jobs, onResult: { _, host, done in progress?(done, host) }) { job in
             guard !cancellation.isCancelled else {
                 return DoctorReport.Host(host: job.host, error: "\(job.host): not started (interrupted)", accounts: [])
@@ -112,12 +112,13 @@ public struct DoctorRun: Sendable {
         let options: Options
         let now: Date
         let loginIdentity: SSHIdentity?
-        let hostKeys: HostKeyVerifier
+        /// Connects (through the job's jump hosts, if any) for `--try-login`.
+        let engine: SyncEngine
 
         /// `--try-login` as each account of `job`, by account; nil without `--try-login`.
         func logins(_ job: HostJob) -> [String: DoctorFinding]? {
             loginIdentity.map { identity in
-                Dictionary(uniqueKeysWithValues: job.accounts.map { ($0.name, DoctorRun.tryLogin(job, account: $0.name, identity: identity, hostKeys: hostKeys)) })
+                Dictionary(uniqueKeysWithValues: job.accounts.map { ($0.name, DoctorRun.tryLogin(job, account: $0.name, identity: identity, engine: engine)) })
             }
         }
 
@@ -132,12 +133,12 @@ public struct DoctorRun: Sendable {
     }
 
     /// A real login as `account` with `identity`, running `true`: what the server answered.
-    static func tryLogin(_ job: HostJob, account: String, identity: SSHIdentity, hostKeys: HostKeyVerifier) -> DoctorFinding {
+    static func tryLogin(_ job: HostJob, account: String, identity: SSHIdentity, engine: SyncEngine) -> DoctorFinding {
         var endpoint = job.endpoint
         endpoint.user = account
         let key = identity.publicKey.map { "\($0.type) \($0.fingerprint)" } ?? identity.label
         do {
-            let connection = try SSHConnection(endpoint: endpoint, hostKeys: hostKeys)
+            let connection = try engine.open(endpoint, through: job.jumps)
             defer { connection.close() }
             try connection.authenticate(with: identity)
             let reply = try connection.exec("true", timeout: job.commandTimeout)

@@ -6,7 +6,7 @@ import Foundation
 /// revoked, people, hosts, projects) whatever their order in the file.
 struct InventoryLoader {
     static let rootFields = ["defaults", "keys", "certificate_authorities", "revoked", "people", "hosts", "projects"]
-    static let settingFields = ["user", "port", "identity", "agent", "known_hosts", "become", "connect_timeout", "command_timeout"]
+    static let settingFields = ["user", "port", "identity", "agent", "known_hosts", "become", "connect_timeout", "command_timeout", "jump"]
     static let defaultsFields = settingFields + ["parallel"]
     static let hostFields = ["address"] + settingFields + ["groups"]
     static let keyFields = ["public", "file", "options"]
@@ -23,6 +23,8 @@ struct InventoryLoader {
         var become: Become?
         var connectTimeout: Double?
         var commandTimeout: Double?
+        /// `jump:` as written: references outermost first (empty for `none`), and where.
+        var jump: (references: [(value: String, node: Node)], node: Node)?
     }
 
     /// A role's position: project index and role index.
@@ -60,7 +62,11 @@ struct InventoryLoader {
     /// People defined but not usable (already reported; references to them are not).
     var brokenPeople = Set<String>()
     var hosts: [InventoryHost] = []
+    /// Each host's own `jump:` (nil: the default's), for `resolveJumps()`.
+    var hostJumps: [(references: [(value: String, node: Node)], node: Node)?] = []
     var hostIndex: [String: Int] = [:]
+    /// The hosts of each jump-host loop already reported.
+    var reportedJumpLoops = Set<Set<String>>()
     var groupMembers: [String: [Int]] = [:]
     var hostProjects: [[Int]] = []
     var projects: [InventoryProject] = []
@@ -106,6 +112,7 @@ struct InventoryLoader {
             if let node = fields["revoked"] { readRevoked(node) }
             if let node = fields["people"] { readPeople(node) }
             if let node = fields["hosts"] { readHosts(node) }
+            resolveJumps()
             hostProjects = Array(repeating: [], count: hosts.count)
             if let node = fields["projects"] { readProjects(node) }
         }
@@ -205,6 +212,7 @@ struct InventoryLoader {
         }
         s.connectTimeout = fields["connect_timeout"].flatMap { reader.seconds($0, "\(what): connect_timeout") }
         s.commandTimeout = fields["command_timeout"].flatMap { reader.seconds($0, "\(what): command_timeout") }
+        s.jump = fields["jump"].map { (jumpReferences($0, "\(what): jump"), $0) }
         return s
     }
 
@@ -331,6 +339,7 @@ struct InventoryLoader {
             }
             let agent = s.agent ?? (s.identity != nil ? false : defaults.agent ?? false)
             hostIndex[name] = index
+            hostJumps.append(s.jump)
             hosts.append(InventoryHost(
                 name: name, address: address, port: port, user: s.user ?? defaults.user ?? "",
                 credential: agent ? .agent : .identity(path: s.identity ?? defaults.identity ?? home + "/.ssh/id_ed25519"),

@@ -22,6 +22,8 @@ public struct InventoryHost: Hashable, Sendable {
     public var commandTimeout: Double = 30
     /// The groups the host belongs to, as listed.
     public var groups: [String] = []
+    /// The jump hosts keysync reaches it through (`jump:`), outermost first; empty: directly.
+    public var jumps: [InventoryJump] = []
 }
 
 /// How keysync authenticates to a host.

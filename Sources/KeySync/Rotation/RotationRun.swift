@@ -239,14 +239,17 @@ public struct RotationRun: Sendable {
     func verify(_ due: [RotationPair], _ context: Context) throws {
         let recorder = PhaseRecorder(store: store, rotationID: context.rotation.id, events: events)
         if let identity = context.identity {
-            let hostKeys = HostKeyVerifier()
+            // Only for the way to the hosts (jump hosts' logins); the login itself uses `identity`.
+            let jobs = SyncRun(inventory: inventory, targets: try targets(for: due), settings: SyncEngine.Settings(mode: .check)).jobs
+            let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: .check), passphrase: passphrase)
+            if let problem = engine.inputProblem(jobs) { throw problem }
             // nil: not started (interrupted); .some(nil): logged in.
             _ = ParallelRunner(width: parallel).run(due, onResult: { index, outcome, _ in
                 if let outcome { recorder.record(due[index], .verify, error: outcome) }
             }) { [inventory, cancellation] pair -> String?? in
                 guard !cancellation.isCancelled else { return .none }
                 guard let host = inventory.host(named: pair.host) else { return .some("\(pair.host) is not in the inventory") }
-                return .some(Self.login(host, account: pair.account, identity: identity, hostKeys: hostKeys))
+                return .some(Self.login(host, account: pair.account, identity: identity, engine: engine))
             }
         } else {
             let overlay = try RotationOverlay.load(from: store, inventory: inventory)
@@ -299,11 +302,11 @@ public struct RotationRun: Sendable {
     }
 
     /// Logs in as `account` with the new key and runs `true`; nil on success, else why not.
-    static func login(_ host: InventoryHost, account: String, identity: SSHIdentity, hostKeys: HostKeyVerifier) -> String? {
+    static func login(_ host: InventoryHost, account: String, identity: SSHIdentity, engine: SyncEngine) -> String? {
         let endpoint = SSHEndpoint(name: host.name, address: host.address, port: host.port, user: account,
                                    connectTimeout: host.connectTimeout, hostKeyPolicy: .knownHosts(path: host.knownHosts))
         do {
-            let connection = try SSHConnection(endpoint: endpoint, hostKeys: hostKeys)
+            let connection = try engine.open(endpoint, through: host.jumps.map(JumpHop.init))
             defer { connection.close() }
             try connection.authenticate(with: identity)
             let reply = try connection.exec("true", timeout: host.commandTimeout)

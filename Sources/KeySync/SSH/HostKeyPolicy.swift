@@ -14,6 +14,12 @@ public enum HostKeyPolicy: Hashable, Sendable {
     /// inventory, whose known_hosts line may be gone already).
     case recorded(key: PublicKey)
 
+    /// The known_hosts file that must exist (strict checking only).
+    var strictPath: String? {
+        if case .knownHosts(let path) = self { return path }
+        return nil
+    }
+
     /// The known_hosts file, or what stands for it in messages.
     var path: String {
         switch self {

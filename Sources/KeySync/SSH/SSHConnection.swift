@@ -19,8 +19,21 @@ public final class SSHConnection {
     /// (an encrypted PEM key that keysync does not parse).
     public private(set) var authenticatedKey: PublicKey?
 
-    private var socketFD: Int32 = -1
-    private var session: OpaquePointer?
+    /// The TCP socket; behind a jump host, an unconnected socket that
+    /// stands in for it (libssh2 wants one, the callbacks carry the bytes).
+    private(set) var socketFD: Int32 = -1
+    private(set) var session: OpaquePointer?
+    /// The jump host's channel this connection's bytes travel through; nil: a direct TCP connection.
+    private(set) var tunnel: SSHTunnel?
+
+    // As a jump host: the tunnels open on this connection (see SSHConnection+Tunnels.swift).
+    var tunnels: [WeakTunnel] = []
+    /// The tunnel operation libssh2 must be given again before anything
+    /// else is sent on this session (it left a packet half sent).
+    var pendingTunnelOperation: (tunnel: SSHTunnel, write: Bool)?
+    /// Set when this connection can no longer carry tunnels safely (it broke,
+    /// or an operation was cut off half done); the jump pool drops it.
+    var broken = false
 
     /// Largest output one command may return; protects the controller from a hostile host.
     public static let outputLimit = 64 << 20
@@ -39,9 +52,30 @@ public final class SSHConnection {
         }
     }
 
+    /// Connects through `tunnel`, a jump host's channel to `endpoint`,
+    /// completes the handshake and verifies the host key (as `init(endpoint:hostKeys:)`).
+    /// Errors caused by the jump host's connection are `jumpFailed`.
+    init(endpoint: SSHEndpoint, hostKeys: HostKeyVerifier, through tunnel: SSHTunnel) throws(SSHError) {
+        precondition(LibSSH2.initialized, "libssh2_init failed")
+        self.endpoint = endpoint
+        self.tunnel = tunnel
+        do throws(SSHError) {
+            socketFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard socketFD >= 0 else {
+                throw SSHError.handshakeFailed(host: endpoint.label, reason: "cannot create a socket: \(String(cString: strerror(errno)))")
+            }
+            try handshake(hostKeys: hostKeys)
+        } catch {
+            close()
+            throw viaJump(error)
+        }
+    }
+
     deinit { close() }
 
-    /// Ends the session and closes the socket; safe to call twice.
+    /// Ends the session and closes the socket; safe to call twice. Behind
+    /// a jump host, also closes the channel; as a jump host, fails the
+    /// tunnels still open on it.
     public func close() {
         if let session {
             // Best effort, non-blocking: a dead peer must not stall teardown.
@@ -53,6 +87,19 @@ public final class SSHConnection {
             Foundation.close(socketFD)
             socketFD = -1
         }
+        tunnel?.close()
+        for case let open? in tunnels.map(\.tunnel) where open.failure == nil {
+            open.failure = .connectionLost(host: endpoint.label, reason: "the jump host connection was closed")
+        }
+        tunnels = []
+        pendingTunnelOperation = nil
+    }
+
+    /// `error`, or `jumpFailed` with the jump host's error when the tunnel under this connection failed.
+    func viaJump(_ error: SSHError) -> SSHError {
+        guard let failure = tunnel?.failure else { return error }
+        if case .jumpFailed = error { return error }
+        return .jumpFailed(host: endpoint.label, reason: failure)
     }
 
     // MARK: Connect and handshake
@@ -102,10 +149,12 @@ public final class SSHConnection {
     }
 
     private func handshake(hostKeys: HostKeyVerifier) throws(SSHError) {
-        guard let session = keysync_session_init(nil) else {
+        let abstract = tunnel.map { Unmanaged.passUnretained($0).toOpaque() }
+        guard let session = keysync_session_init(abstract) else {
             throw .handshakeFailed(host: endpoint.label, reason: "cannot allocate a libssh2 session")
         }
         self.session = session
+        if tunnel != nil { keysync_session_set_io(session, tunnelSend, tunnelReceive) }
         libssh2_session_set_blocking(session, 0)
         let known = (try? hostKeys.knownKeyTypes(host: endpoint.address, port: endpoint.port,
                                                  policy: endpoint.hostKeyPolicy)) ?? []
@@ -161,6 +210,10 @@ public final class SSHConnection {
 
     /// Authenticates as `endpoint.user` with `identity`.
     public func authenticate(with identity: SSHIdentity) throws(SSHError) {
+        do { try authenticateDirectly(with: identity) } catch { throw viaJump(error) }
+    }
+
+    private func authenticateDirectly(with identity: SSHIdentity) throws(SSHError) {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let deadline = Deadline(seconds: endpoint.connectTimeout)
         let user = endpoint.user
@@ -292,6 +345,10 @@ public final class SSHConnection {
     /// `exec` does). There is no reading part of the answer before the end:
     /// see docs/sync.md, "One shell for probe and apply — tried, not kept".
     public func start(_ command: String, timeout: Double, outputLimit: Int = SSHConnection.outputLimit) throws(SSHError) -> RemoteCommand {
+        do { return try startDirectly(command, timeout: timeout, outputLimit: outputLimit) } catch { throw viaJump(error) }
+    }
+
+    private func startDirectly(_ command: String, timeout: Double, outputLimit: Int) throws(SSHError) -> RemoteCommand {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let deadline = Deadline(seconds: timeout)
         let timeoutError = SSHError.commandTimeout(host: endpoint.label, seconds: timeout)
@@ -309,6 +366,10 @@ public final class SSHConnection {
     /// Moves data both ways on `command`'s channel until its output ends
     /// (EOF, everything read). For `RemoteCommand`.
     func pump(_ command: RemoteCommand) throws(SSHError) {
+        do { try pumpDirectly(command) } catch { throw viaJump(error) }
+    }
+
+    private func pumpDirectly(_ command: RemoteCommand) throws(SSHError) {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let channel = command.channel
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -360,6 +421,10 @@ public final class SSHConnection {
 
     /// Closes `command`'s channel and returns what it printed and its exit status. For `RemoteCommand`.
     func close(_ command: RemoteCommand) throws(SSHError) -> ExecResult {
+        do { return try closeDirectly(command) } catch { throw viaJump(error) }
+    }
+
+    private func closeDirectly(_ command: RemoteCommand) throws(SSHError) -> ExecResult {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let channel = command.channel
         try retry(deadline: command.deadline, timeout: command.timeoutError) { libssh2_channel_close(channel) }
@@ -382,7 +447,7 @@ public final class SSHConnection {
 
     /// Repeats `operation` while it returns EAGAIN, waiting for the socket in
     /// the direction libssh2 asks for; returns the final code.
-    private func retry(deadline: Deadline, timeout: SSHError, _ operation: () -> Int32) throws(SSHError) -> Int32 {
+    func retry(deadline: Deadline, timeout: SSHError, _ operation: () -> Int32) throws(SSHError) -> Int32 {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         while true {
             let rc = operation()
@@ -392,7 +457,7 @@ public final class SSHConnection {
     }
 
     /// Like `retry` for calls that return a pointer, NULL with EAGAIN meaning "again".
-    private func retryPointer<T>(deadline: Deadline, timeout: SSHError? = nil, _ operation: () -> T?) throws(SSHError) -> T? {
+    func retryPointer<T>(deadline: Deadline, timeout: SSHError? = nil, _ operation: () -> T?) throws(SSHError) -> T? {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         while true {
             if let value = operation() { return value }
@@ -401,9 +466,11 @@ public final class SSHConnection {
         }
     }
 
-    private func wait(_ session: OpaquePointer, deadline: Deadline, timeout: SSHError, writable: Bool = false) throws(SSHError) {
-        let directions = libssh2_session_block_directions(session)
-        var events: Int16 = writable ? Int16(POLLOUT) : 0
+    func wait(_ session: OpaquePointer, deadline: Deadline, timeout: SSHError, writable: Bool = false) throws(SSHError) {
+        // Behind a jump host the bytes arrive on the outermost connection's
+        // socket, in the direction that session is blocked in.
+        let directions = tunnel == nil ? libssh2_session_block_directions(session) : rootDirections
+        var events: Int16 = writable && tunnel == nil ? Int16(POLLOUT) : 0
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
@@ -413,7 +480,7 @@ public final class SSHConnection {
         // a poll that waits for the socket alone would sit out the whole
         // command timeout. The deadline is still the caller's.
         let slice = Deadline(seconds: min(Self.libssh2Recheck, max(deadline.remainingSeconds, 0.001)))
-        switch Self.poll(fd: socketFD, events: events, deadline: slice) {
+        switch Self.poll(fd: rootSocket, events: events, deadline: slice) {
         case .ready: return
         case .timedOut where deadline.remainingMilliseconds > 0: return
         case .timedOut: throw timeout

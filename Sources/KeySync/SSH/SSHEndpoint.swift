@@ -20,8 +20,14 @@ public struct SSHEndpoint: Hashable, Sendable {
         self.hostKeyPolicy = hostKeyPolicy
     }
 
-    /// `name (address:port)`, or just the address when they are the same.
+    /// `name (address:port)`, or just the address when they are the same;
+    /// an IPv6 address in brackets (`[2001:db8::7]:22`).
     public var label: String {
-        name == address ? "\(address):\(port)" : "\(name) (\(address):\(port))"
+        name == address ? hostPort : "\(name) (\(hostPort))"
+    }
+
+    /// `address:port`, `[address]:port` for IPv6.
+    public var hostPort: String {
+        address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 }

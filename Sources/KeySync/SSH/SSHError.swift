@@ -1,6 +1,6 @@
 /// Why talking to one host failed. Every case names the host (as `name (address:port)`)
 /// and never carries key material or passphrases.
-public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
+public indirect enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Name resolution failed.
     case resolve(host: String, reason: String)
     /// TCP connect refused or failed.
@@ -36,6 +36,12 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
     case commandTimeout(host: String, seconds: Double)
     /// The connection broke during a command.
     case connectionLost(host: String, reason: String)
+    /// A jump host (`jump:`) on the way to `host` failed: it could not be
+    /// reached, its host key is not trusted, it refused the login or the
+    /// forwarding, or its connection broke. `reason` is the jump host's own
+    /// error; nothing was sent to `host` through it unless the connection
+    /// broke after the handshake.
+    case jumpFailed(host: String, reason: SSHError)
 
     public var description: String {
         switch self {
@@ -69,6 +75,8 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(host): command did not finish within \(Self.format(seconds)) s (command_timeout)"
         case let .connectionLost(host, reason):
             return "\(host): connection lost: \(reason)"
+        case let .jumpFailed(host, reason):
+            return "\(host): jump host failed: \(reason.description)"
         }
     }
 
@@ -87,6 +95,8 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
             return .channelFailed
         case .commandTimeout:
             return .commandTimeout
+        case .jumpFailed:
+            return .jumpFailed
         }
     }
 

@@ -39,12 +39,16 @@ public enum HostFailureKind: String, CaseIterable, Codable, Sendable {
     case restoreFailed = "restore_failed"
     /// `offboard` could not remove or verify every line it found.
     case offboardFailed = "offboard_failed"
+    /// A jump host on the way (`jump:`) could not be reached, was not
+    /// trusted, refused the login or forwarding, or broke; the host itself
+    /// was not (or no longer) contacted.
+    case jumpFailed = "jump_failed"
 
     /// The drift item a failure of this kind is also listed as (account
     /// '', the host itself), so drift reports show the host; nil when none.
     public var driftKind: DriftKind? {
         switch self {
-        case .hostUnreachable, .channelFailed, .commandTimeout: return .hostUnreachable
+        case .hostUnreachable, .channelFailed, .commandTimeout, .jumpFailed: return .hostUnreachable
         case .hostKeyMismatch: return .hostKeyMismatch
         case .authFailed: return .authFailed
         case .sudoFailed: return .sudoFailed

@@ -24,10 +24,12 @@ public struct HostJob: Hashable, Sendable {
     public var rootFiles: [RootFile]
     /// push and check: also read sshd's log since the last scan (last use of keys); nil: not.
     public var logins: ProbeScript.Logins?
+    /// Jump hosts on the way (`jump:`), outermost first; empty: direct.
+    public var jumps: [JumpHop]
 
     public init(host: String, endpoint: SSHEndpoint, identity: SSHIdentitySource, become: Become,
                 commandTimeout: Double, accounts: [AccountTarget], projectScope: Set<String>? = nil,
-                rootFiles: [RootFile] = []) {
+                rootFiles: [RootFile] = [], jumps: [JumpHop] = []) {
         self.host = host
         self.endpoint = endpoint
         self.identity = identity
@@ -36,5 +38,30 @@ public struct HostJob: Hashable, Sendable {
         self.accounts = accounts
         self.projectScope = projectScope
         self.rootFiles = rootFiles
+        self.jumps = jumps
+    }
+
+    /// Every identity the job logs in with: its own, then the jump hosts'.
+    var allIdentities: [SSHIdentitySource] { [identity] + jumps.map(\.identity) }
+}
+
+extension SSHIdentitySource {
+    /// How to log in with an inventory credential (`identity:` or `agent: true`).
+    init(_ credential: SSHCredential) {
+        switch credential {
+        case .identity(let path): self = .file(path: path)
+        case .agent: self = .agent(socketPath: nil)
+        }
+    }
+}
+
+extension JumpHop {
+    /// The hop for an inventory jump host. Its host key is always checked
+    /// strictly against its known_hosts (`--accept-new-host-keys` trusts
+    /// new targets, never the way to them).
+    init(_ jump: InventoryJump) {
+        self.init(endpoint: SSHEndpoint(name: jump.name, address: jump.address, port: jump.port, user: jump.user,
+                                        connectTimeout: jump.connectTimeout, hostKeyPolicy: .knownHosts(path: jump.knownHosts)),
+                  identity: SSHIdentitySource(jump.credential))
     }
 }

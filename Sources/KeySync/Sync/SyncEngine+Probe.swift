@@ -40,10 +40,21 @@ extension SyncEngine {
     func connect(_ job: HostJob, identity: SSHIdentity) throws(SSHError) -> SSHConnection {
         let log = HostPhaseLog(logger: settings.logger, host: job.host)
         let connection = try log.measure(.connect) { () throws(SSHError) in
-            try SSHConnection(endpoint: job.endpoint, hostKeys: hostKeys)
+            try open(job.endpoint, through: job.jumps)
         }
         try log.measure(.auth) { () throws(SSHError) in try connection.authenticate(with: identity) }
         return connection
+    }
+
+    /// A connection to `endpoint` (host key checked, not authenticated):
+    /// direct, or through the jump hosts `jumps` (outermost first) with
+    /// this worker's connections to them (see ``JumpPool``).
+    func open(_ endpoint: SSHEndpoint, through jumps: [JumpHop]) throws(SSHError) -> SSHConnection {
+        guard !jumps.isEmpty else { return try SSHConnection(endpoint: endpoint, hostKeys: hostKeys) }
+        let identities = identities
+        return try jumpPool.connect(to: endpoint, through: jumps, hostKeys: hostKeys) { source in
+            identities[source] ?? .failure(.identity(path: "\(source)", reason: "not loaded"))
+        }
     }
 
     /// Runs the probe on an authenticated `connection`, which is closed when it fails.

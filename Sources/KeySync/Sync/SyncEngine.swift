@@ -38,18 +38,22 @@ public struct SyncEngine: Sendable {
     let identities: [SSHIdentitySource: Result<SSHIdentity, SSHError>]
     /// Set by a signal handler: hosts not yet started are skipped.
     public let cancellation: Cancellation
+    /// Connections to jump hosts, each owned by one worker thread (see ``JumpPool``).
+    public let jumpPool: JumpPool
 
     /// Loads each distinct identity once (asking for a passphrase at most once each).
     public init(jobs: [HostJob], settings: Settings, hostKeys: HostKeyVerifier = HostKeyVerifier(),
-                cancellation: Cancellation = Cancellation(), passphrase: (String) -> String? = { _ in nil }) {
+                cancellation: Cancellation = Cancellation(), passphrase: (String) -> String? = { _ in nil },
+                jumpPool: JumpPool = JumpPool()) {
         var settings = settings
         // Grants are judged at one moment per run (planning never reads the clock).
         if settings.plan.now == nil { settings.plan.now = Date() }
         self.settings = settings
         self.hostKeys = hostKeys
         self.cancellation = cancellation
+        self.jumpPool = jumpPool
         var loaded: [SSHIdentitySource: Result<SSHIdentity, SSHError>] = [:]
-        for source in Set(jobs.map(\.identity)) {
+        for source in Set(jobs.flatMap(\.allIdentities)) {
             let label: String
             if case .file(let path) = source { label = path } else { label = "ssh-agent" }
             loaded[source] = Result { () throws(SSHError) in try SSHIdentity.load(source) { passphrase(label) } }
@@ -62,16 +66,21 @@ public struct SyncEngine: Sendable {
     /// strict host-key checking. `nil` when there is nothing to refuse.
     public func inputProblem(_ jobs: [HostJob]) -> SyncError? {
         var problems: [SyncError] = []
-        let byIdentity = Dictionary(grouping: jobs, by: \.identity)
-        for (source, group) in byIdentity.sorted(by: { $0.value[0].host < $1.value[0].host }) {
+        var byIdentity: [SSHIdentitySource: [String]] = [:]
+        for job in jobs {
+            for source in Set(job.allIdentities) { byIdentity[source, default: []].append(job.host) }
+        }
+        for (source, hosts) in byIdentity.sorted(by: { $0.value[0] < $1.value[0] }) {
             if case .failure(let error)? = identities[source] {
-                problems.append(.identity(error, hosts: group.map(\.host)))
+                problems.append(.identity(error, hosts: hosts))
             }
         }
         var missing: [String: [String]] = [:]
         for job in jobs {
-            guard case .knownHosts(let path) = job.endpoint.hostKeyPolicy, !FileManager.default.fileExists(atPath: path) else { continue }
-            missing[path, default: []].append(job.host)
+            let policies = [job.endpoint.hostKeyPolicy] + job.jumps.map(\.endpoint.hostKeyPolicy)
+            for path in Set(policies.compactMap(\.strictPath)) where !FileManager.default.fileExists(atPath: path) {
+                missing[path, default: []].append(job.host)
+            }
         }
         for (path, hosts) in missing.sorted(by: { $0.key < $1.key }) {
             problems.append(.knownHostsMissing(path: path, hosts: hosts))
@@ -82,7 +91,8 @@ public struct SyncEngine: Sendable {
     /// Runs every job with at most `parallel` hosts in flight; results in job order.
     public func run(_ jobs: [HostJob], snapshot: SnapshotHook? = nil,
                     onResult: (@Sendable (Int, HostResult, ParallelRunner.Progress) -> Void)? = nil) -> [HostResult] {
-        ParallelRunner(width: settings.parallel).run(jobs, onResult: onResult) { job in
+        defer { jumpPool.closeAll() }
+        return ParallelRunner(width: settings.parallel).run(jobs, onResult: onResult) { job in
             let started = DispatchTime.now()
             var result = cancellation.isCancelled
                 ? HostResult.failed(job.host, kind: .interrupted, error: "\(job.host): not started (interrupted)")

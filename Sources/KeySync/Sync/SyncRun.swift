@@ -78,6 +78,8 @@ public struct SyncRun: Sendable {
     /// Also read sshd's log on each host since the last scan: the last use
     /// of keys (push and check; issue 21). Needs a store.
     public var readsLogins = false
+    /// `--shard K/N`: only the hosts of this shard (targets and departed hosts alike); nil: all.
+    public var shard: Shard?
 
     public init(inventory: Inventory, targets: [HostTarget], settings: SyncEngine.Settings,
                 acceptNewHostKeys: Bool = false, selectionText: String = "",
@@ -104,16 +106,11 @@ public struct SyncRun: Sendable {
     public static func job(for host: InventoryHost, accounts: [AccountTarget], projectScope: Set<String>? = nil,
                            acceptNewHostKeys: Bool = false) -> HostJob {
         let policy: HostKeyPolicy = acceptNewHostKeys ? .acceptNew(path: host.knownHosts) : .knownHosts(path: host.knownHosts)
-        let identity: SSHIdentitySource
-        switch host.credential {
-        case .identity(let path): identity = .file(path: path)
-        case .agent: identity = .agent(socketPath: nil)
-        }
         return HostJob(host: host.name,
                        endpoint: SSHEndpoint(name: host.name, address: host.address, port: host.port, user: host.user,
                                              connectTimeout: host.connectTimeout, hostKeyPolicy: policy),
-                       identity: identity, become: host.become, commandTimeout: host.commandTimeout,
-                       accounts: accounts, projectScope: projectScope)
+                       identity: SSHIdentitySource(host.credential), become: host.become, commandTimeout: host.commandTimeout,
+                       accounts: accounts, projectScope: projectScope, jumps: host.jumps.map(JumpHop.init))
     }
 
     /// Runs and records. `store` may be nil for `--dry-run` without a database.
@@ -134,6 +131,7 @@ public struct SyncRun: Sendable {
         let history = readsFormerAccounts || departedHosts != .none ? try store.map { try ManagedHistory.load(from: $0) } : nil
         run.targets = readsFormerAccounts ? history?.apply(to: targets, inventory: inventory) ?? targets : targets
         run.targets.removeAll { $0.accounts.isEmpty }
+        if let shard { run.targets.removeAll { !shard.contains($0.host.name) } }
         if let overlay = try rotationOverlay ?? store.map({ try RotationOverlay.load(from: $0, inventory: inventory) }) {
             run.targets = overlay.apply(to: run.targets)
         }
@@ -152,7 +150,7 @@ public struct SyncRun: Sendable {
                                         inventoryHash: inventory.inventoryHash, startedAt: started)
         let recorder = ResultRecorder(store: store, runID: runID)
         let writes = settings.mode == .push && !settings.dryRun
-        let departed = history?.departedHosts(departedHosts, inventory: inventory) ?? []
+        let departed = (history?.departedHosts(departedHosts, inventory: inventory) ?? []).filter { shard?.contains($0.host) ?? true }
         for host in departed { recorder.record(host, writes: false, scanned: false) }
         let engineResults = engine.run(jobs, snapshot: { host, snapshots in
             guard let store, let runID else { return }

@@ -19,8 +19,14 @@ struct SyncOptions: ParsableArguments {
     @Flag(name: .customLong("no-last-use"),
           help: "Do not read sshd's log on the hosts for the last use of keys (see keysync where, report --unused, review).")
     var noLastUse = false
+    @Option(help: "Only this share of the selected hosts, K of N (e.g. 2/3): a stable hash of the host name, so every host is in exactly one shard. For several controllers; `report --db A --db B` merges their databases.")
+    var shard: String?
 
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard: expected K/N with 1 ≤ K ≤ N ≤ 10000, got \"\(shard)\"") }
+    }
 }
 
 /// Runs push or check and prints the result; shared by both commands.
@@ -40,6 +46,8 @@ enum SyncCommandRunner {
         run.departedHosts = options.selection.departedListing
         run.readsFormerAccounts = true
         run.readsLogins = !options.noLastUse
+        run.shard = options.shard.flatMap(Shard.init)
+        if let shard = run.shard { run.selectionText += (run.selectionText.isEmpty ? "" : " ") + "--shard \(shard)" }
         let report = try ProgressLine.interruptible(showing: !options.output.json && options.logging.quiet) { cancellation, progress in
             try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, result in
                 progress.update(done: done.done, total: done.total, failed: result.status == .failed)

@@ -1,5 +1,6 @@
 import Foundation
 import KeySync
+import Testing
 
 /// The built `keysync` binary (`.build/debug/keysync`) run as a child process,
 /// for tests that need its exit code or must `kill -9` it mid-run. Output goes
@@ -139,4 +140,13 @@ struct HostKeyWatch {
         }
         return Dictionary(uniqueKeysWithValues: zip(hosts, logs))
     }
+}
+
+/// `field` (`status`, `error`) of each host in a `push`/`check --json` report,
+/// by host name; hosts without the field are left out.
+func runHosts(_ field: String, _ result: CommandResult, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: String] {
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)",
+                              sourceLocation: sourceLocation)
+    let hosts = try #require(report["hosts"] as? [[String: Any]], sourceLocation: sourceLocation)
+    return Dictionary(uniqueKeysWithValues: hosts.compactMap { host in (host[field] as? String).map { (host["host"] as! String, $0) } })
 }

@@ -91,12 +91,13 @@ extension TestFleet {
     /// The `defaults:` block that logs in as the fleet admin. The command
     /// timeout is generous: CI shares two cores between sshd, sudo and
     /// `useradd` for dozens of hosts at once (timeouts have their own tests).
-    func inventoryDefaults(key: KeyKind = .ed25519, extra: String = "") -> String {
+    /// `knownHosts` replaces the fleet's known_hosts file (hosts on other ports or addresses).
+    func inventoryDefaults(key: KeyKind = .ed25519, knownHosts: String? = nil, extra: String = "") -> String {
         """
         defaults:
           user: \(user)
           identity: \(keyPath(key))
-          known_hosts: \(knownHostsPath)
+          known_hosts: \(knownHosts ?? knownHostsPath)
           connect_timeout: 10
           command_timeout: 120
         \(extra)

@@ -29,11 +29,11 @@ import Testing
         #expect(defaults.project.isEmpty && defaults.host.isEmpty && defaults.kind.isEmpty)
         let full = try parseCommand(KeySyncCommand.Report.self, [
             "report", "--since", "2024-05-01", "--format", "prometheus", "--output", "/tmp/k.prom", "--project", "a",
-            "--project", "b", "--host", "web-1", "--kind", "file_mode", "--kind", "revoked_key", "--db", "k.db", "--inventory", "i.yml",
+            "--project", "b", "--host", "web-1", "--kind", "file_mode", "--kind", "revoked_key", "--db", "k.db", "--inventory", "i.yml", "--db", "k2.db",
         ])
         #expect(full.format == .prometheus && full.output == "/tmp/k.prom" && full.project == ["a", "b"])
         #expect(full.host == ["web-1"] && full.kind == ["file_mode", "revoked_key"])
-        #expect(full.databaseOption.db == "k.db" && full.inventoryOption.inventory == "i.yml")
+        #expect(full.databases == ["k.db", "k2.db"] && full.inventoryOption.inventory == "i.yml")
     }
 
     @Test func reportHelp() {
@@ -45,10 +45,11 @@ import Testing
             with no login seen in the window (from the logins push and check read in sshd's log), each with
             since when its hosts are watched.
 
-            USAGE: keysync report [--db <db>] [--inventory <inventory>] [--since <since>] [--format <format>] [--output <output>] [--project <project> ...] [--host <host> ...] [--kind <kind> ...] [--expiring <expiring>] [--unused <unused>]
+            USAGE: keysync report [--db <db> ...] [--inventory <inventory>] [--since <since>] [--format <format>] [--output <output>] [--project <project> ...] [--host <host> ...] [--kind <kind> ...] [--expiring <expiring>] [--unused <unused>]
 
             OPTIONS:
-              --db <db>               SQLite database (default: $KEYSYNC_DB, then ./keysync.db).
+              --db <db>               SQLite database (default: $KEYSYNC_DB, then ./keysync.db); repeat it to
+                                      report over several at once, e.g. one per --shard or controller.
               --inventory <inventory> Inventory file (default: $KEYSYNC_INVENTORY, then ./inventory.yml).
               --since <since>         History window: an age (30m, 12h, 7d, 2w) or an ISO 8601 date. Open drift
                                       is always shown, however old. (default: 7d)
