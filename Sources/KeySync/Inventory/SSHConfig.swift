@@ -1,0 +1,205 @@
+/// An OpenSSH client configuration file (`ssh_config(5)`) as keysync reads
+/// it: parsed without I/O (``SSHConfigLoader`` reads the files and their
+/// `Include`s), evaluated per host the way `ssh` does (first value wins).
+public struct SSHConfig: Hashable, Sendable {
+    /// One line that matters, in file order.
+    public enum Line: Hashable, Sendable {
+        /// `Host p1 p2 …` (patterns with `*`, `?`, `!`).
+        case host([String])
+        /// `Match all` or `Match host p1,p2` (nil: other criteria, which keysync does not evaluate).
+        case match(hostPatterns: [String]?, all: Bool)
+        /// `Keyword args…` (keyword lowercased).
+        case directive(keyword: String, arguments: [String])
+        /// `Include` patterns as written (the parser does no I/O), or the files
+        /// they named once ``SSHConfigLoader`` has read them.
+        case include(patterns: [String], files: [SSHConfig])
+    }
+
+    /// A line and where it is.
+    public struct Located: Hashable, Sendable {
+        public var line: Line
+        public var file: String
+        public var number: Int
+    }
+
+    /// Why a file could not be read as ssh_config; located.
+    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+        public var message: String
+        public var description: String { "\(file):\(line): error: \(message)" }
+    }
+
+    public var file: String
+    public var lines: [Located]
+
+    /// The keywords keysync follows.
+    public static let followed: Set<String> = ["hostname", "user", "port", "identityfile", "proxyjump", "userknownhostsfile", "connecttimeout"]
+    /// Keywords that change nothing keysync does (output, terminal, forwarding
+    /// that keysync never asks for), so listing them would only be noise.
+    static let harmless: Set<String> = ["host", "match", "include", "serveraliveinterval", "serveralivecountmax", "compression",
+                                        "forwardx11", "forwardx11trusted", "requesttty", "loglevel", "visualhostkey", "sendenv", "setenv",
+                                        "hashknownhosts", "addkeystoagent", "usekeychain", "identitiesonly", "tcpkeepalive", "escapechar"]
+
+    /// Parses `text`; `file` names it in errors.
+    public static func parse(_ text: String, file: String) throws(ParseError) -> SSHConfig {
+        var lines: [Located] = []
+        var number = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            var body = Substring(raw)
+            if body.last == "\r" { body = body.dropLast() }
+            let words = try words(of: body, file: file, line: number)
+            guard var keyword = words.first else { continue }
+            var arguments = Array(words.dropFirst())
+            // `Keyword=value`: the first word may carry the value after '='.
+            if let equals = keyword.firstIndex(of: "=") {
+                let value = String(keyword[keyword.index(after: equals)...])
+                keyword = String(keyword[..<equals])
+                if !value.isEmpty { arguments.insert(value, at: 0) }
+            } else if arguments.first == "=" {
+                arguments.removeFirst()
+            } else if let first = arguments.first, first.hasPrefix("=") {
+                arguments[0] = String(first.dropFirst())
+            }
+            let lower = keyword.lowercased()
+            func fail(_ message: String) -> ParseError { ParseError(file: file, line: number, message: message) }
+            let line: Line
+            switch lower {
+            case "host":
+                guard !arguments.isEmpty else { throw fail("Host needs at least one pattern") }
+                line = .host(arguments)
+            case "match":
+                guard let criterion = arguments.first?.lowercased() else { throw fail("Match needs a criterion") }
+                if criterion == "all", arguments.count == 1 {
+                    line = .match(hostPatterns: nil, all: true)
+                } else if criterion == "host", arguments.count == 2 {
+                    line = .match(hostPatterns: arguments[1].split(separator: ",").map(String.init), all: false)
+                } else {
+                    line = .match(hostPatterns: nil, all: false)
+                }
+            case "include":
+                guard !arguments.isEmpty else { throw fail("Include needs a file") }
+                line = .include(patterns: arguments, files: [])
+            default:
+                guard !arguments.isEmpty else { throw fail("\(keyword) has no value") }
+                line = .directive(keyword: lower, arguments: arguments)
+            }
+            lines.append(Located(line: line, file: file, number: number))
+        }
+        return SSHConfig(file: file, lines: lines)
+    }
+
+    /// The words of a line as OpenSSH splits them: whitespace separates,
+    /// double quotes group, `#` at the start of a word starts a comment.
+    static func words(of line: Substring, file: String, line number: Int) throws(ParseError) -> [String] {
+        var words: [String] = [], current = "", inWord = false, quoted = false
+        for character in line {
+            if quoted {
+                if character == "\"" { quoted = false } else { current.append(character) }
+            } else if character == "\"" {
+                quoted = true
+                inWord = true
+            } else if character == " " || character == "\t" {
+                if inWord { words.append(current) }
+                current = ""
+                inWord = false
+            } else if character == "#" && !inWord {
+                break
+            } else {
+                current.append(character)
+                inWord = true
+            }
+        }
+        if quoted { throw ParseError(file: file, line: number, message: "unclosed quote") }
+        if inWord { words.append(current) }
+        return words
+    }
+
+    // MARK: Evaluation
+
+    /// The first value of each followed keyword for one host, where it came from,
+    /// and what applied to the host that keysync does not follow.
+    public struct Resolved: Hashable, Sendable {
+        struct Value: Hashable, Sendable { var arguments: [String]; var file: String; var line: Int }
+        var storage: [String: Value] = [:]
+        /// Lines that applied to the host but that keysync does not follow
+        /// (directives, and `Match` blocks with other criteria).
+        public var notFollowed: [Located] = []
+
+        public func first(_ keyword: String) -> (arguments: [String], file: String, line: Int)? {
+            storage[keyword].map { ($0.arguments, $0.file, $0.line) }
+        }
+    }
+
+    /// Evaluates the file for host `name` (the inventory host's name, what
+    /// one would type after `ssh`): every `Host` line whose patterns match
+    /// it, and `Match host` against the HostName found so far (else the
+    /// name), as OpenSSH does; the first value of each keyword wins.
+    public func resolve(_ name: String) -> Resolved {
+        var resolved = Resolved()
+        Self.evaluate(lines, name: name, active: true, into: &resolved)
+        return resolved
+    }
+
+    private static func evaluate(_ lines: [Located], name: String, active start: Bool, into resolved: inout Resolved) {
+        var active = start
+        for located in lines {
+            switch located.line {
+            case .host(let patterns):
+                active = matches(name, patterns)
+            case .match(let patterns?, _):
+                let current = resolved.storage["hostname"]?.arguments.first ?? name
+                active = matches(current, patterns)
+            case .match(nil, let all):
+                active = all
+                if !all { resolved.notFollowed.append(located) }
+            case .include(_, let files):
+                guard active else { continue }
+                // An included file starts in the including block's state and
+                // its own Host lines end with it (as in OpenSSH).
+                for file in files { evaluate(file.lines, name: name, active: true, into: &resolved) }
+            case .directive(let keyword, let arguments):
+                guard active else { continue }
+                if followed.contains(keyword) {
+                    if resolved.storage[keyword] == nil {
+                        resolved.storage[keyword] = .init(arguments: arguments, file: located.file, line: located.number)
+                    }
+                } else if !harmless.contains(keyword) {
+                    resolved.notFollowed.append(located)
+                }
+            }
+        }
+    }
+
+    /// OpenSSH's pattern list: matches if some pattern matches and no negated one does.
+    public static func matches(_ name: String, _ patterns: [String]) -> Bool {
+        var matched = false
+        for pattern in patterns {
+            if pattern.hasPrefix("!") {
+                if wildcard(Array(name.lowercased().unicodeScalars), Array(pattern.dropFirst().lowercased().unicodeScalars)) { return false }
+            } else if wildcard(Array(name.lowercased().unicodeScalars), Array(pattern.lowercased().unicodeScalars)) {
+                matched = true
+            }
+        }
+        return matched
+    }
+
+    /// `*` any run, `?` one character (iterative, no backtracking blow-up).
+    static func wildcard(_ text: [Unicode.Scalar], _ pattern: [Unicode.Scalar]) -> Bool {
+        var t = 0, p = 0, star = -1, mark = 0
+        while t < text.count {
+            if p < pattern.count, pattern[p] == "?" || pattern[p] == text[t] {
+                t += 1; p += 1
+            } else if p < pattern.count, pattern[p] == "*" {
+                star = p; mark = t; p += 1
+            } else if star >= 0 {
+                p = star + 1; mark += 1; t = mark
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count, pattern[p] == "*" { p += 1 }
+        return p == pattern.count
+    }
+}
