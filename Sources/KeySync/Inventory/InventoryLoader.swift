@@ -7,7 +7,7 @@ import Foundation
 struct InventoryLoader {
     static let rootFields = ["defaults", "keys", "certificate_authorities", "revoked", "people", "hosts", "projects"]
     static let settingFields = ["user", "port", "identity", "agent", "known_hosts", "become", "connect_timeout", "command_timeout", "jump"]
-    static let defaultsFields = settingFields + ["parallel"]
+    static let defaultsFields = settingFields + ["parallel", "ssh_config"]
     static let hostFields = ["address"] + settingFields + ["groups"]
     static let keyFields = ["public", "file", "options"]
     static let projectFields = ["hosts", "roles"]
@@ -67,6 +67,10 @@ struct InventoryLoader {
     var hostIndex: [String: Int] = [:]
     /// The hosts of each jump-host loop already reported.
     var reportedJumpLoops = Set<Set<String>>()
+    /// The file `ssh_config:` names, read (nil: not asked for, or not readable).
+    var sshConfig: SSHConfig?
+    /// The ssh_config lines (`file:line`) already listed as not followed.
+    var reportedNotFollowed = Set<String>()
     var groupMembers: [String: [Int]] = [:]
     var hostProjects: [[Int]] = []
     var projects: [InventoryProject] = []
@@ -220,6 +224,7 @@ struct InventoryLoader {
         guard let fields = reader.fields(of: node, "defaults", allowed: Self.defaultsFields) else { return }
         defaults = settings(fields, "defaults")
         if let value = fields["parallel"].flatMap({ reader.integer($0, "defaults: parallel", in: 1...4096) }) { parallel = value }
+        if let node = fields["ssh_config"], let file = path(node, "defaults: ssh_config") { readSSHConfig(node, path: file) }
     }
 
     private mutating func readKeys(_ node: Node) {
@@ -311,41 +316,47 @@ struct InventoryLoader {
             let index = hosts.count
             let fields = reader.fields(of: value, what, allowed: Self.hostFields)
             let s = fields.map { settings($0, what) } ?? Settings()
-            let port = s.port ?? defaults.port ?? 22
+            let c = sshConfigSettings(for: name, explicitUser: s.user, explicitPort: s.port)
+            let port = s.port ?? c.port ?? defaults.port ?? 22
             var address = "", groups: [String] = []
             if let fields {
-                if let node = fields["address"] {
-                    address = reader.string(node, "\(what): address") ?? ""
-                    switch InventoryRules.canonicalAddress(address) {
-                    case .success(let canonical):
-                        if let first = addresses["\(canonical) \(port)"] {
-                            reader.error("\(what): address \(address) port \(port) is already used by host \"\(first.host)\" (line \(NodeReader.line(of: first.node)))", at: node)
-                        } else {
-                            addresses["\(canonical) \(port)"] = (name, node)
-                        }
-                    case .failure(let problem) where !address.isEmpty:
-                        reader.error("\(what): address \"\(address)\" \(problem.reason)", at: node)
-                    case .failure: break
+                // The host's own address wins; else ssh_config's HostName.
+                let addressNode = fields["address"]
+                address = addressNode.flatMap { reader.string($0, "\(what): address") } ?? c.hostName ?? ""
+                if addressNode == nil && c.hostName == nil {
+                    reader.error("\(what) has no address" + (sshConfig == nil ? "" : " (nor a HostName in ssh_config)"), at: nameNode)
+                }
+                let at = addressNode ?? nameNode
+                switch InventoryRules.canonicalAddress(address) {
+                case .success(let canonical):
+                    if let first = addresses["\(canonical) \(port)"] {
+                        reader.error("\(what): address \(address) port \(port) is already used by host \"\(first.host)\" (line \(NodeReader.line(of: first.node)))", at: at)
+                    } else {
+                        addresses["\(canonical) \(port)"] = (name, at)
                     }
-                } else {
-                    reader.error("\(what) has no address", at: nameNode)
+                case .failure(let problem) where !address.isEmpty:
+                    reader.error("\(what): address \"\(address)\" \(problem.reason)", at: at)
+                case .failure: break
                 }
                 for (group, groupNode) in reader.strings(fields["groups"], "\(what): groups") where !groups.contains(group) {
                     checkName(group, groupNode, "group")
                     groups.append(group)
                     groupMembers[group, default: []].append(index)
                 }
-                if s.user == nil, defaults.user == nil { missingUser.append(nameNode) }
+                if s.user == nil, c.user == nil, defaults.user == nil { missingUser.append(nameNode) }
             }
-            let agent = s.agent ?? (s.identity != nil ? false : defaults.agent ?? false)
+            // ssh_config's IdentityFile counts as the host's identity, below
+            // its own identity/agent and above defaults.
+            let identity = s.identity ?? (s.agent == nil ? c.identity : nil)
+            let agent = s.agent ?? (identity != nil ? false : defaults.agent ?? false)
             hostIndex[name] = index
-            hostJumps.append(s.jump)
+            hostJumps.append(s.jump ?? c.jump.map { hops in (hops.map { ($0, nameNode) }, nameNode) })
             hosts.append(InventoryHost(
-                name: name, address: address, port: port, user: s.user ?? defaults.user ?? "",
-                credential: agent ? .agent : .identity(path: s.identity ?? defaults.identity ?? home + "/.ssh/id_ed25519"),
-                knownHosts: s.knownHosts ?? defaults.knownHosts ?? home + "/.ssh/known_hosts",
+                name: name, address: address, port: port, user: s.user ?? c.user ?? defaults.user ?? "",
+                credential: agent ? .agent : .identity(path: identity ?? defaults.identity ?? home + "/.ssh/id_ed25519"),
+                knownHosts: s.knownHosts ?? c.knownHosts ?? defaults.knownHosts ?? home + "/.ssh/known_hosts",
                 become: s.become ?? defaults.become ?? .sudo,
-                connectTimeout: s.connectTimeout ?? defaults.connectTimeout ?? 10,
+                connectTimeout: s.connectTimeout ?? c.connectTimeout ?? defaults.connectTimeout ?? 10,
                 commandTimeout: s.commandTimeout ?? defaults.commandTimeout ?? 30,
                 groups: groups))
         }
