@@ -24,7 +24,9 @@ final class BastionNetwork: @unchecked Sendable {
     init(fleet: TestFleet) throws {
         self.fleet = fleet
         let n = Self.counter.withLock { value in value += 1; return value }
-        name = "ksreach-\(getpid())-\(n)"
+        // KEYSYNC_NETNS_PREFIX keeps helpers sharing one machine apart (and their leftovers findable).
+        let prefix = ProcessInfo.processInfo.environment["KEYSYNC_NETNS_PREFIX"].flatMap { $0.isEmpty ? nil : $0 } ?? "ksreach"
+        name = "\(prefix)-\(getpid())-\(n)"
         directory = NSTemporaryDirectory() + name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Self.must(["ip", "netns", "add", name])
