@@ -42,12 +42,7 @@ extension JumpHostTests {
         #expect((validate.stderr + validate.stdout).components(separatedBy: "\(world.workspace.file("ssh_config")):\(line):1: warning: ssh_config: proxycommand").count == 2,
                 "listed once: \(validate)")
 
-        let push = try KeySyncProcess.run(["push", "--json"] + world.common)
-        #expect(push.status == 0, "\(push)")
-        #expect(try runHosts("status", push) == Dictionary(uniqueKeysWithValues: names.map { ($0, "changed") }))
-        let check = try KeySyncProcess.run(["check", "--json"] + world.common)
-        #expect(check.status == 0, "\(check)")
-        #expect(try runHosts("status", check) == Dictionary(uniqueKeysWithValues: names.map { ($0, "ok") }))
+        try pushThenCheck(world, names)
         // Each copy inside the namespace, reached only through the bastion, took the login.
         for index in Self.targets {
             let log = try String(contentsOfFile: world.logs[index]!, encoding: .utf8)

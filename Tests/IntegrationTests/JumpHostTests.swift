@@ -69,12 +69,7 @@ import Testing
         #expect(try runHosts("status", unreachable) == Dictionary(uniqueKeysWithValues: names.map { ($0, "failed") }))
         #expect(unreachable.stdout.contains("host_unreachable") && unreachable.stdout.contains("Connection refused"), "\(unreachable.stdout)")
 
-        let push = try KeySyncProcess.run(["push", "--json"] + world.common)
-        #expect(push.status == 0, "\(push)")
-        #expect(try runHosts("status", push) == Dictionary(uniqueKeysWithValues: names.map { ($0, "changed") }))
-        let check = try KeySyncProcess.run(["check", "--json"] + world.common)
-        #expect(check.status == 0, "\(check)")
-        #expect(try runHosts("status", check) == Dictionary(uniqueKeysWithValues: names.map { ($0, "ok") }))
+        try pushThenCheck(world, names)
         // Each target saw its connection come from inside the namespace (the bastion), none from the controller.
         for index in Self.targets + [Self.deep] {
             let log = try String(contentsOfFile: world.logs[index]!, encoding: .utf8)
@@ -140,6 +135,16 @@ import Testing
         #expect(try runHosts("status", check) == ["h171": "drift", "h172": "failed", "h173": "drift", "h\(Self.deep)": "drift"], "\(check.stdout)")
         #expect(try errorKinds(world)["h172"] == "host_unreachable", "\(check.stdout)")
         #expect(check.stdout.contains("jump host bastion (\(fleet.hosts[Self.bastion].address):\(Self.bastionPort)) could not connect to it"), "\(check.stdout)")
+    }
+
+    /// A push changes every host in `names`, then a check finds them all ok.
+    func pushThenCheck(_ world: World, _ names: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let push = try KeySyncProcess.run(["push", "--json"] + world.common)
+        #expect(push.status == 0, "\(push)", sourceLocation: sourceLocation)
+        #expect(try runHosts("status", push) == Dictionary(uniqueKeysWithValues: names.map { ($0, "changed") }), sourceLocation: sourceLocation)
+        let check = try KeySyncProcess.run(["check", "--json"] + world.common)
+        #expect(check.status == 0, "\(check)", sourceLocation: sourceLocation)
+        #expect(try runHosts("status", check) == Dictionary(uniqueKeysWithValues: names.map { ($0, "ok") }), sourceLocation: sourceLocation)
     }
 
     /// `error_kind` of each host's latest result, from `keysync report --format json`.
