@@ -31,6 +31,7 @@ extension InventoryLoader {
         for (reference, node) in references {
             if reference == hosts[index].name { break }
             let what = "host \"\(hosts[index].name)\": jump \"\(reference)\""
+                + (hostJumps[index] == nil ? "" : jumpSources[index].map { " (ProxyJump at \($0))" } ?? "")
             if let named = hostIndex[reference] {
                 if visiting.contains(reference) {
                     // Every host on the loop would find it: report it once.

@@ -15,6 +15,8 @@ extension InventoryLoader {
         var connectTimeout: Double?
         /// ProxyJump: the hops, outermost first (empty for `none`).
         var jump: [String]?
+        /// Where ProxyJump was (`file:line`), for errors about its hops.
+        var jumpSource: String?
     }
 
     /// Why keysync does not follow some directives, beyond "not followed".
@@ -90,7 +92,9 @@ extension InventoryLoader {
             case .failure(let problem): report(keyword, "\(label) \"\(value)\" \(problem.reason)")
             }
         }
-        if let value = resolved.first("proxyjump")?.arguments[0] {
+        if let at = resolved.first("proxyjump") {
+            let value = at.arguments[0]
+            s.jumpSource = "\(at.file):\(at.line)"
             if value.lowercased() == "none" {
                 s.jump = []
             } else if value.contains("://") {

@@ -71,6 +71,8 @@ struct InventoryLoader {
     var sshConfig: SSHConfig?
     /// The ssh_config lines (`file:line`) already listed as not followed.
     var reportedNotFollowed = Set<String>()
+    /// Hosts whose jump chain comes from ssh_config's ProxyJump → where (`file:line`).
+    var jumpSources: [Int: String] = [:]
     var groupMembers: [String: [Int]] = [:]
     var hostProjects: [[Int]] = []
     var projects: [InventoryProject] = []
@@ -350,6 +352,7 @@ struct InventoryLoader {
             let identity = s.identity ?? (s.agent == nil ? c.identity : nil)
             let agent = s.agent ?? (identity != nil ? false : defaults.agent ?? false)
             hostIndex[name] = index
+            if s.jump == nil, c.jump != nil { jumpSources[index] = c.jumpSource }
             hostJumps.append(s.jump ?? c.jump.map { hops in (hops.map { ($0, nameNode) }, nameNode) })
             hosts.append(InventoryHost(
                 name: name, address: address, port: port, user: s.user ?? c.user ?? defaults.user ?? "",

@@ -194,3 +194,17 @@ struct InventorySSHConfigTests {
             """, at: 1, 35, "ssh_config file /nonexistent/ssh_config not found")
     }
 }
+
+extension InventorySSHConfigTests {
+    @Test("a ProxyJump hop that is neither a host nor [user@]address[:port] is an error at the host, naming the ProxyJump line")
+    func unknownProxyJumpHop() throws {
+        let file = try write("Host web-1\n  ProxyJump bastoin\n")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        InventoryFixtures.expectError("""
+            defaults: {user: ops, ssh_config: \(file)}
+            hosts:
+              bastion: {address: 192.0.2.1}
+              web-1: {address: 10.0.0.1}
+            """, at: 4, 3, "host \"web-1\": jump \"bastoin\" (ProxyJump at \(file):2): no host \"bastoin\" under hosts:; did you mean \"bastion\"?")
+    }
+}
