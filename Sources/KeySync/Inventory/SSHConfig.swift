@@ -121,12 +121,15 @@ public struct SSHConfig: Hashable, Sendable {
     /// The first value of each followed keyword for one host, where it came from,
     /// and what applied to the host that keysync does not follow.
     public struct Resolved: Hashable, Sendable {
+        /// A keyword's first applying line: its arguments and where it is.
         struct Value: Hashable, Sendable { var arguments: [String]; var file: String; var line: Int }
+        /// Keyword (lowercased) → its first applying line.
         var storage: [String: Value] = [:]
         /// Lines that applied to the host but that keysync does not follow
         /// (directives, and `Match` blocks with other criteria).
         public var notFollowed: [Located] = []
 
+        /// The first applying line of `keyword` (lowercased), if any.
         public func first(_ keyword: String) -> (arguments: [String], file: String, line: Int)? {
             storage[keyword].map { ($0.arguments, $0.file, $0.line) }
         }
