@@ -124,7 +124,9 @@ struct InventoryLoader {
         }
         let accounts = mergeAccounts()
         warnUnusedKeys()
-        let diagnostics = reader.diagnostics.sorted()
+        // The inventory's own diagnostics first, then ssh_config's, each file in line order.
+        let diagnostics = reader.diagnostics.filter { $0.file == path }.sorted()
+            + reader.diagnostics.filter { $0.file != path }.sorted { ($0.file, $0.line, $0.column, $0.message) < ($1.file, $1.line, $1.column, $1.message) }
         guard reader.errorCount == 0 else { throw .invalid(diagnostics) }
         return Inventory(
             path: path, inventoryHash: SHA256Digest.hex(text.utf8), parallel: parallel,
