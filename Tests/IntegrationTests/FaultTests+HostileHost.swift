@@ -17,6 +17,29 @@ extension FaultTests {
         try FaultWorld.pushed(fleet, hosts: [Self.hostHost], name: name, sourceLocation: sourceLocation)
     }
 
+    private static let savedSSHDConfig = "/etc/ssh/sshd_config.hostile-test"
+
+    /// ``hostileWorld(name:sourceLocation:)`` with host 28's `AuthorizedKeysFile`
+    /// set to `value` and sshd reloaded; a config an interrupted earlier run
+    /// left changed is restored before the accounts are pushed. Pair with
+    /// ``restoreSSHDConfig()``.
+    private func hostileWorld(authorizedKeysFile value: String, name: String = #function,
+                              sourceLocation: SourceLocation = #_sourceLocation) throws -> FaultWorld {
+        let host = Self.hostHost, saved = Self.savedSSHDConfig
+        try fleet.sh(host, "[ -f \(saved) ] && cp \(saved) /etc/ssh/sshd_config && rm \(saved); true")
+        let world = try hostileWorld(name: name, sourceLocation: sourceLocation)
+        try fleet.sh(host, "cp /etc/ssh/sshd_config \(saved) && sed -i 's|^AuthorizedKeysFile .*|AuthorizedKeysFile \(value)|' /etc/ssh/sshd_config")
+        try fleet.reloadSSHD(host: host)
+        return world
+    }
+
+    /// Puts back the sshd_config ``hostileWorld(authorizedKeysFile:name:sourceLocation:)`` saved and reloads sshd.
+    private func restoreSSHDConfig() throws {
+        let saved = Self.savedSSHDConfig
+        _ = try? fleet.sh(Self.hostHost, "cp \(saved) /etc/ssh/sshd_config && rm \(saved)")
+        try fleet.reloadSSHD(host: Self.hostHost)
+    }
+
     /// `usermod -c` puts text in fz0's GECOS field that once forged probe
     /// frames (dash's `echo` turned `\n` into line breaks, and the parser took
     /// an unframed `content N` with an overflowing length): the probe now
@@ -128,16 +151,11 @@ extension FaultTests {
     /// is never chmodded or chowned.
     @Test func nestedAuthorizedKeysFileFoldersAreCheckedAndNeverChanged() throws {
         let host = Self.hostHost
-        let saved = "/etc/ssh/sshd_config.hostile-test"
-        try fleet.sh(host, "[ -f \(saved) ] && cp \(saved) /etc/ssh/sshd_config && rm \(saved); true")
-        let world = try hostileWorld()
-        try fleet.sh(host, "cp /etc/ssh/sshd_config \(saved) && sed -i 's|^AuthorizedKeysFile .*|AuthorizedKeysFile .config/ssh/authorized_keys .ssh/authorized_keys|' /etc/ssh/sshd_config")
+        let world = try hostileWorld(authorizedKeysFile: ".config/ssh/authorized_keys .ssh/authorized_keys")
         defer {
-            _ = try? fleet.sh(host, "cp \(saved) /etc/ssh/sshd_config && rm \(saved)")
-            try? fleet.reloadSSHD(host: host)
+            try? restoreSSHDConfig()
             try? fleet.removeFaultAccounts([host])
         }
-        try fleet.reloadSSHD(host: host)
         try FaultCheck.run("AuthorizedKeysFile .config/ssh/authorized_keys; the folders do not exist yet",
                            expected: "push makes .config and .config/ssh as fz0 (0700) and writes the file; the key logs in") { check in
             let pushed = try world.keysync("push", inventory: "a.yml")
@@ -180,16 +198,11 @@ extension FaultTests {
     /// done while sshd still accepts it from there.
     @Test func aRevokedKeyInASecondKeysFileFailsTheHost() throws {
         let host = Self.hostHost
-        let saved = "/etc/ssh/sshd_config.hostile-test"
-        try fleet.sh(host, "[ -f \(saved) ] && cp \(saved) /etc/ssh/sshd_config && rm \(saved); true")
-        let world = try hostileWorld()
-        try fleet.sh(host, "cp /etc/ssh/sshd_config \(saved) && sed -i 's|^AuthorizedKeysFile .*|AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2|' /etc/ssh/sshd_config")
+        let world = try hostileWorld(authorizedKeysFile: ".ssh/authorized_keys .ssh/authorized_keys2")
         defer {
-            _ = try? fleet.sh(host, "cp \(saved) /etc/ssh/sshd_config && rm \(saved)")
-            try? fleet.reloadSSHD(host: host)
+            try? restoreSSHDConfig()
             try? fleet.removeFaultAccounts([host])
         }
-        try fleet.reloadSSHD(host: host)
         try world.writeInventory("revoked.yml", .init(hosts: [host], keys: ["kb"], revoked: ["ka"]))
         try FaultCheck.run("fz0 copies its key ka into ~/.ssh/authorized_keys2 (su fz0); the inventory then revokes ka",
                            expected: "check: revoked_key naming authorized_keys2; push removes ka from authorized_keys but fails the host (revocation_blocked, exit 3) naming authorized_keys2; after the line is removed by hand push succeeds and ka no longer logs in") { check in
