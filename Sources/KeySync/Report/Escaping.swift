@@ -24,14 +24,7 @@ extension String {
     /// characters (an escape sequence in a key comment the account wrote)
     /// are shown as `\u{1B}`-style codes: CSV goes to terminals too.
     var csvField: String {
-        var text = ""
-        for scalar in unicodeScalars {
-            if scalar.isUnsafeInText && !"\r\n\t".unicodeScalars.contains(scalar) {
-                text += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-            } else {
-                text.unicodeScalars.append(scalar)
-            }
-        }
+        let text = showingUnsafeScalars(keeping: ["\r", "\n", "\t"])
         let needsQuotes = text.unicodeScalars.contains { ",\"\r\n".unicodeScalars.contains($0) }
             || text.first?.isWhitespace == true || text.last?.isWhitespace == true
         return needsQuotes ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
@@ -86,10 +79,15 @@ extension String {
     /// shown as `\u{1B}`-style codes. Tabs are kept; line feeds only with
     /// `keepingNewlines`. Every text command prints host text through this.
     public func terminalSafe(keepingNewlines: Bool = false) -> String {
+        showingUnsafeScalars(keeping: keepingNewlines ? ["\t", "\n"] : ["\t"])
+    }
+
+    /// ``Unicode/Scalar/isUnsafeInText`` characters other than `kept` shown
+    /// as `\u{1B}`-style codes.
+    func showingUnsafeScalars(keeping kept: Set<Unicode.Scalar>) -> String {
         var out = ""
         for scalar in unicodeScalars {
-            let allowed = scalar == "\t" || (keepingNewlines && scalar == "\n")
-            if !allowed && scalar.isUnsafeInText {
+            if scalar.isUnsafeInText && !kept.contains(scalar) {
                 out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
             } else {
                 out.unicodeScalars.append(scalar)
