@@ -79,7 +79,7 @@ import Testing
                                                            "/etc/ssh/sshd_config"])
         #expect(config.succeeded, "\(config)")
         // sshd re-executes itself with the new config on SIGHUP (its pid as of the reset above).
-        let sshd = try #require(try TestFleet.load(directory: fleet.directory).hosts[withoutProject].pid)
+        let sshd = try fleet.sshdPid(withoutProject)
         #expect(try String(contentsOfFile: "/proc/\(sshd)/comm", encoding: .utf8) == "sshd\n")
         #expect(kill(sshd, SIGHUP) == 0)
         var tries = 0

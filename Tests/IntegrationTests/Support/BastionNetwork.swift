@@ -49,22 +49,23 @@ final class BastionNetwork: @unchecked Sendable {
     /// beside the fleet. Returns its log file.
     @discardableResult
     func startCopy(_ index: Int, listen: String, logName: String, inNamespace: Bool) throws -> String {
-        let host = try fleet.host(index)
-        guard let pid = host.pid else { throw WorkspaceError.command("h\(index) has no pid in hosts.json") }
+        // The pid now, not the one loaded with the fleet: another suite may have reset the host since.
+        let pid = try fleet.sshdPid(index)
         // Logged with -E to the host's private /tmp (read from the fleet folder).
         let inside = "/tmp/\(name)-\(logName).log"
         let log = "\(fleet.directory)/h\(index)\(inside)"
         try? FileManager.default.removeItem(atPath: log)
+        let errors = "\(directory)/\(logName)-\(index).stderr"
         // Through a shell that waits for sshd: Foundation takes a child for
         // ended when a socket it inherited closes, and sshd closes every
         // inherited descriptor at start (Foundation would then block in
         // waitpid and reap no other child). TERM to the shell stops sshd.
-        try launch(["nsenter"] + (inNamespace ? ["--net=/run/netns/\(name)"] : []) + ["-t", String(pid), "-m", "--", "sh", "-c",
+        let process = try launch(stderr: errors, ["nsenter"] + (inNamespace ? ["--net=/run/netns/\(name)"] : []) + ["-t", String(pid), "-m", "--", "sh", "-c",
                     "/usr/sbin/sshd -D -E \"$1\" -f /etc/ssh/sshd_config -o AddressFamily=any -o \"ListenAddress=$2\" & child=$!; trap 'kill $child' TERM; wait $child",
                     "sshd-copy", inside, listen])
         let shown = listen.hasPrefix("[") ? listen.dropFirst().replacingOccurrences(of: "]:", with: " port ")
             : listen.replacingOccurrences(of: ":", with: " port ")
-        try waitListening(log, shown)
+        try waitListening(log, shown, process: process, errors: errors)
         return log
     }
 
@@ -144,26 +145,35 @@ final class BastionNetwork: @unchecked Sendable {
     // MARK: -
 
     @discardableResult
-    private func launch(_ argv: [String], stdout: Pipe? = nil) throws -> Process {
+    private func launch(stderr: String? = nil, _ argv: [String], stdout: Pipe? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["--default-signal=PIPE"] + argv
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout ?? FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let stderr, FileManager.default.createFile(atPath: stderr, contents: nil), let handle = FileHandle(forWritingAtPath: stderr) {
+            process.standardError = handle
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try spawnWithDefaultSignalMask(process)
         processes.append(process)
         return process
     }
 
-    /// Waits for `Server listening on ADDR port PORT.` (`shown`) in `log`.
-    private func waitListening(_ log: String, _ shown: String) throws {
+    /// Waits for `Server listening on ADDR port PORT.` (`shown`) in `log`;
+    /// fails at once, with what nsenter or sshd said, when `process` ends.
+    private func waitListening(_ log: String, _ shown: String, process: Process, errors: String) throws {
         for _ in 0..<200 {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if text.contains("Server listening on \(shown).") { return }
+            if !process.isRunning { break }
             usleep(50_000)
         }
-        throw WorkspaceError.command("sshd copy on \(shown) (\(name)) is not listening: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let said = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        let logged = (try? String(contentsOfFile: log, encoding: .utf8)) ?? "(no log \(log))"
+        throw WorkspaceError.command("sshd copy on \(shown) (\(name)) is not listening"
+            + (process.isRunning ? "" : " (exited \(process.terminationStatus))") + ": stderr \(said.debugDescription), log \(logged.debugDescription)")
     }
 
     private static func must(_ argv: [String]) throws {

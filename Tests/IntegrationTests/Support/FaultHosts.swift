@@ -35,10 +35,7 @@ extension TestFleet {
     /// SIGHUP to host `host`'s listening sshd (it re-executes and re-reads
     /// its config; sessions stay), then waits until it accepts logins again.
     func reloadSSHD(host: Int) throws {
-        let text = try String(contentsOfFile: "\(directory)/h\(host)/pid", encoding: .utf8)
-        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, SIGHUP) == 0 else {
-            throw FaultSetupError(description: "h\(host): no sshd to reload (pid file says \(text.debugDescription))")
-        }
+        guard kill(try sshdPid(host), SIGHUP) == 0 else { throw FaultSetupError(description: "h\(host): SIGHUP to sshd failed") }
         for _ in 0..<50 {
             usleep(100_000)
             for key in [KeyKind.ed25519, .rsa] where (try? ssh(host: host, key: key, command: "true", timeout: 10))?.succeeded == true {

@@ -17,10 +17,7 @@ extension TestFleet {
             sed -i 's/^LogLevel VERBOSE$/LogLevel DEBUG1/' /etc/ssh/sshd_config && grep -q '^LogLevel DEBUG1$' /etc/ssh/sshd_config &&
             cut -d' ' -f1,2 \(file).pub
             """).trimmingCharacters(in: .whitespacesAndNewlines)
-        let pidText = try String(contentsOfFile: "\(directory)/h\(host)/pid", encoding: .utf8)
-        guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, SIGHUP) == 0 else {
-            throw FaultSetupError(description: "h\(host): cannot reload sshd (pid file says \(pidText))")
-        }
+        guard kill(try sshdPid(host), SIGHUP) == 0 else { throw FaultSetupError(description: "h\(host): SIGHUP to sshd failed") }
         for _ in 0..<100 {
             let scan = try TestFleet.run(["ssh-keyscan", "-T", "2", "-t", type, hosts[host].address], timeout: 10)
             if scan.stdout.contains(line) { return line }

@@ -24,7 +24,9 @@ struct TestFleet: Sendable {
         let address: String
         /// Always 22.
         let port: Int
-        /// PID of the host's listening sshd, when it was running at the last `up`.
+        /// PID of the host's listening sshd when this process loaded `hosts.json`.
+        /// Stale once any suite resets or restarts the host: use
+        /// ``TestFleet/sshdPid(_:)`` for the one running now.
         let pid: Int32?
     }
 
@@ -55,6 +57,19 @@ struct TestFleet: Sendable {
 
     /// Path of the private key of `kind`.
     func keyPath(_ kind: KeyKind) -> String { keyPaths[kind]! }
+
+    /// PID of host `index`'s listening sshd now, from the pid file
+    /// `Scripts/testfleet` writes at every start (`up`, `reset`, `authlog`):
+    /// the fleet this process loaded may predate a reset by another suite.
+    func sshdPid(_ index: Int) throws -> Int32 {
+        _ = try host(index)
+        let path = "\(directory)/h\(index)/pid"
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 else {
+            throw TestFleetError.noRunningSSHD(index: index, pidFile: path, contents: text)
+        }
+        return pid
+    }
 
     /// The host with `index`, or an error naming the fleet's size.
     func host(_ index: Int) throws -> Host {
@@ -227,6 +242,7 @@ enum TestFleetError: Error, CustomStringConvertible {
     case tooFewHosts(have: Int, need: Int)
     case noSuchHost(index: Int, count: Int)
     case resetFailed(CommandResult)
+    case noRunningSSHD(index: Int, pidFile: String, contents: String)
 
     var description: String {
         switch self {
@@ -240,6 +256,8 @@ enum TestFleetError: Error, CustomStringConvertible {
             return "no host h\(index): the test fleet has \(count) host(s)"
         case let .resetFailed(result):
             return "resetting test hosts failed: \(result)"
+        case let .noRunningSSHD(index, pidFile, contents):
+            return "h\(index) has no running sshd: \(pidFile) says \(contents.debugDescription)"
         }
     }
 }
