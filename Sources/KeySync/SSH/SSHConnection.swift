@@ -38,7 +38,7 @@ public final class SSHConnection {
     /// Longest sleep on the socket before `wait` asks libssh2 again (nil:
     /// until the caller's deadline). A safety net only: the command pump
     /// decides from libssh2's queue, not from this (docs/sync.md, "The stall").
-    var recheckInterval: Double? = SSHConnection.libssh2Recheck
+    public var recheckInterval: Double? = SSHConnection.libssh2Recheck
     /// Test seam: a pause between the stdout and the stderr read of every
     /// pump pass, which widens the window in which the stderr read takes the
     /// host's last bytes (IntegrationTests, SSHTransportTests).
