@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+
+/// Host names with several addresses (A and AAAA), tried one after the other
+/// as ssh does. keysync runs in a private mount namespace whose `/etc/hosts`
+/// is a bind-mounted file of the test (the machine's own is never touched):
+/// `dual.keysync.test` resolves to `::1` first, where nothing listens on the
+/// port, then to host 200's address, where a copy of its sshd listens on that
+/// port. Uses host 200 (201–204 reserved for this suite) and spare address 200.
+@Suite struct AddressFallbackTests {
+    let fleet: TestFleet
+    static let host = 200
+
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 205) }
+
+    @Test("a name whose first address refuses is reached at its next one, its host key checked under the name; every address failing names each")
+    func everyAddressIsTriedInTheResolversOrder() throws {
+        try fleet.removeAccounts(on: [Self.host])
+        let port = 23_000 + fleet.base
+        let live = fleet.hosts[Self.host].address, dead = fleet.spareAddress(200)
+        // Held bound, never listening: connections there are refused, and nothing else can listen there meanwhile.
+        let reserved = try [("::1", AF_INET6), (dead, AF_INET)].map { try Self.reserve($0.0, port: port, family: $0.1) }
+        defer { reserved.forEach { close($0) } }
+        let copies = try BastionNetwork(fleet: fleet)
+        defer { copies.stop() }
+        let log = try copies.startCopy(Self.host, listen: "\(live):\(port)", logName: "dual", inNamespace: false)
+
+        let workspace = try Workspace()
+        try workspace.generateKey("kp-usersample")
+        try workspace.write("hosts", """
+            127.0.0.1 localhost
+            ::1 dual.keysync.test
+            \(live) dual.keysync.test
+            ::1 dead.keysync.test
+            \(dead) dead.keysync.test
+
+            """)
+        let pub = try String(contentsOfFile: "\(fleet.directory)/h\(Self.host)/etc/ssh/ssh_host_ed25519_key.pub", encoding: .utf8)
+            .split(separator: " ")
+        // Only under the name, as ssh would look it up: no line for either address.
+        try workspace.write("known_hosts", ["dual", "dead"].map { "[\($0).keysync.test]:\(port) \(pub[0]) \(pub[1])\n" }.joined())
+        try workspace.write("inventory.yml", """
+            \(fleet.inventoryDefaults(knownHosts: workspace.file("known_hosts")))
+            keys:
+              kp-usersample: { file: kp-usersample.pub }
+            hosts:
+              dual: { address: dual.keysync.test, port: \(port) }
+              dead: { address: dead.keysync.test, port: \(port), connect_timeout: 5 }
+            projects:
+              usersample:
+                hosts: [dual, dead]
+                roles:
+                  deploy: { account: usersample, create: true, keys: [kp-usersample] }
+            """)
+
+        let push = try run(["push", "--json", "--inventory", workspace.file("inventory.yml"), "--db", workspace.file("keysync.db")],
+                           hosts: workspace.file("hosts"), resolving: ["dual.keysync.test", "dead.keysync.test"])
+        // What getaddrinfo returned in keysync's namespace: the order this test relies on.
+        #expect(push.resolved["dual.keysync.test"] == ["::1", live], "\(push.resolved)")
+        #expect(push.resolved["dead.keysync.test"] == ["::1", dead], "\(push.resolved)")
+        #expect(push.result.status == 3, "\(push.result)")
+        #expect(try runHosts("status", push.result) == ["dual": "changed", "dead": "failed"], "\(push.result.stdout)")
+        #expect(try runHosts("error", push.result)["dead"]
+            == "dead (dead.keysync.test:\(port)): connect failed: [::1]:\(port): Connection refused; \(dead):\(port): Connection refused",
+            "\(push.result.stdout)")
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.contains("on \(live) port \(port)") && text.contains("Accepted publickey for \(fleet.user)"), "\(text)")
+        #expect(String(decoding: try fleet.read(host: Self.host, "/home/usersample/.ssh/authorized_keys"), as: UTF8.self)
+            .contains("keysync:begin project=usersample role=deploy"))
+    }
+
+    /// `keysync arguments…` in a private mount namespace whose `/etc/hosts`
+    /// is `hosts`; `resolved` is what `getent ahosts` returned there for each
+    /// name of `resolving` (stream addresses, in order).
+    func run(_ arguments: [String], hosts: String, resolving names: [String]) throws
+        -> (result: CommandResult, resolved: [String: [String]]) {
+        let getent = hosts + ".getent"
+        let script = """
+            set -e
+            mount --bind "$1" /etc/hosts
+            for name in \(names.joined(separator: " ")); do
+                printf '= %s\\n' "$name"; getent ahosts "$name" || true
+            done > "$2"
+            shift 2
+            exec "$@"
+            """
+        let result = try CommandRunner.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", hosts, getent,
+                                            KeySyncProcess.binary] + arguments, timeout: 180)
+        var resolved: [String: [String]] = [:]
+        var current = ""
+        for line in try String(contentsOfFile: getent, encoding: .utf8).split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.first == "=" { current = String(fields[1]) } else if fields.count >= 2 && fields[1] == "STREAM" {
+                resolved[current, default: []].append(String(fields[0]))
+            }
+        }
+        return (result, resolved)
+    }
+
+    /// A TCP socket bound to `address`:`port` that never listens.
+    static func reserve(_ address: String, port: Int, family: Int32) throws -> Int32 {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CommandError.launchFailed(argv: ["socket"], reason: String(cString: strerror(errno))) }
+        var hints = addrinfo()
+        hints.ai_family = family
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        var info: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(address, String(port), &hints, &info) == 0, let ai = info else {
+            close(fd)
+            throw CommandError.launchFailed(argv: ["bind", address], reason: "not an address")
+        }
+        defer { freeaddrinfo(info) }
+        guard bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw CommandError.launchFailed(argv: ["bind", "\(address):\(port)"], reason: "\(reason) (something else uses the port)")
+        }
+        return fd
+    }
+}
