@@ -43,10 +43,10 @@ import Testing
             \(live) silent.keysync.test
 
             """)
-        let pub = try String(contentsOfFile: "\(fleet.directory)/h\(Self.host)/etc/ssh/ssh_host_ed25519_key.pub", encoding: .utf8)
-            .split(separator: " ")
-        // Only under the name, as ssh would look it up: no line for either address.
-        try workspace.write("known_hosts", ["dual", "dead", "silent"].map { "[\($0).keysync.test]:\(port) \(pub[0]) \(pub[1])\n" }.joined())
+        // Only under the name, as ssh would look it up: no line for any address.
+        try workspace.write("known_hosts", try ["dual", "dead", "silent"].map {
+            try copies.knownHostsLine(Self.host, port: port, name: "\($0).keysync.test") + "\n"
+        }.joined())
         try workspace.write("inventory.yml", """
             \(fleet.inventoryDefaults(knownHosts: workspace.file("known_hosts")))
             keys:
