@@ -113,6 +113,11 @@ public final class SSHConnection {
 
     // MARK: Connect and handshake
 
+    /// Resolves the endpoint's address (A and AAAA records; a literal as
+    /// itself) and connects to the first address that accepts, in the
+    /// resolver's order, within one `connect_timeout` (``AddressDialer``).
+    /// The host key is later checked for the name as written, never for the
+    /// address that answered, as ssh does (its `CheckHostIP` is off by default).
     private func connectSocket() throws(SSHError) {
         let label = endpoint.label
         var hints = addrinfo()
@@ -124,37 +129,51 @@ public final class SSHConnection {
             throw .resolve(host: label, reason: String(cString: gai_strerror(status)))
         }
         defer { freeaddrinfo(result) }
-        let deadline = Deadline(seconds: endpoint.connectTimeout)
-        var lastError: SSHError = .connectFailed(host: label, reason: "no usable address")
-        var info: UnsafeMutablePointer<addrinfo>? = first
-        while let ai = info {
-            info = ai.pointee.ai_next
-            let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { continue }
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 || errno == EINPROGRESS {
-                switch Self.poll(fd: fd, events: Int16(POLLOUT), deadline: deadline) {
-                case .ready:
-                    var soError: Int32 = 0
-                    var length = socklen_t(MemoryLayout<Int32>.size)
-                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
-                    if soError == 0 {
-                        socketFD = fd
-                        return
-                    }
-                    lastError = .connectFailed(host: label, reason: String(cString: strerror(soError)))
-                case .timedOut:
-                    lastError = .connectTimeout(host: label, seconds: endpoint.connectTimeout)
-                case .failed(let code):
-                    lastError = .connectFailed(host: label, reason: String(cString: strerror(code)))
-                }
-            } else {
-                lastError = .connectFailed(host: label, reason: String(cString: strerror(errno)))
-            }
-            Foundation.close(fd)
+        let addresses = sequence(first: first) { $0.pointee.ai_next }
+            .filter { $0.pointee.ai_family == AF_INET || $0.pointee.ai_family == AF_INET6 }
+        let dialer = AddressDialer(addresses: addresses, describe: Self.numericHostPort)
+        switch dialer.connect(label: label, timeout: endpoint.connectTimeout, deadline: Deadline(seconds: endpoint.connectTimeout),
+                              attempt: Self.attempt) {
+        case .success(let fd): socketFD = fd
+        case .failure(let error): throw error
         }
-        throw lastError
+    }
+
+    /// Connects a non-blocking socket to `ai` and waits until `deadline`.
+    private static func attempt(_ ai: UnsafeMutablePointer<addrinfo>, deadline: Deadline) -> AddressDialer<UnsafeMutablePointer<addrinfo>>.Attempt {
+        let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .failed(reason: String(cString: strerror(errno))) }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let outcome: AddressDialer<UnsafeMutablePointer<addrinfo>>.Attempt
+        if connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 || errno == EINPROGRESS {
+            switch poll(fd: fd, events: Int16(POLLOUT), deadline: deadline) {
+            case .ready:
+                var soError: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
+                if soError == 0 { return .connected(fd) }
+                outcome = .failed(reason: String(cString: strerror(soError)))
+            case .timedOut:
+                outcome = .timedOut
+            case .failed(let code):
+                outcome = .failed(reason: String(cString: strerror(code)))
+            }
+        } else {
+            outcome = .failed(reason: String(cString: strerror(errno)))
+        }
+        Foundation.close(fd)
+        return outcome
+    }
+
+    /// `address:port` (`[address]:port` for IPv6) of a resolved address.
+    private static func numericHostPort(_ ai: UnsafeMutablePointer<addrinfo>) -> String {
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        var port = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        guard getnameinfo(ai.pointee.ai_addr, ai.pointee.ai_addrlen, &host, socklen_t(host.count), &port, socklen_t(port.count),
+                          NI_NUMERICHOST | NI_NUMERICSERV) == 0 else { return "?" }
+        let address = String(cString: host), service = String(cString: port)
+        return address.contains(":") ? "[\(address)]:\(service)" : "\(address):\(service)"
     }
 
     private func handshake(hostKeys: HostKeyVerifier) throws(SSHError) {

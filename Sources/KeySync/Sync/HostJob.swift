@@ -65,3 +65,23 @@ extension JumpHop {
                   identity: SSHIdentitySource(jump.credential))
     }
 }
+
+extension Store.RecordedJump {
+    /// How `hop` was reached, for the database (`managed_hosts.jumps`).
+    init(_ hop: JumpHop) {
+        var identity: String?
+        if case .file(let path) = hop.identity { identity = path }
+        self.init(name: hop.endpoint.name, address: hop.endpoint.address, port: hop.endpoint.port, user: hop.endpoint.user,
+                  identity: identity, knownHosts: hop.endpoint.hostKeyPolicy.path, connectTimeout: hop.endpoint.connectTimeout)
+    }
+}
+
+extension JumpHop {
+    /// The hop a run recorded (`keysync decommission`), its key checked
+    /// strictly against the known_hosts file it was checked against then.
+    init(_ recorded: Store.RecordedJump) {
+        self.init(endpoint: SSHEndpoint(name: recorded.name, address: recorded.address, port: recorded.port, user: recorded.user,
+                                        connectTimeout: recorded.connectTimeout, hostKeyPolicy: .knownHosts(path: recorded.knownHosts)),
+                  identity: recorded.identity.map { .file(path: $0) } ?? .agent(socketPath: nil))
+    }
+}

@@ -122,7 +122,7 @@ public struct SyncEngine: Sendable {
         if let failure = plan.failure {
             result = .failed(job.host, kind: .planFailed, error: "\(label): \(failure)")
         }
-        result.endpoint = Self.endpoint(job, connection)
+        result.endpoint = Self.endpoint(job, hostKey: connection.hostKey)
         if let request = job.logins, let reply = probe.logins {
             result.logins = LoginScanResult(request: request, reply: reply, scannedAt: Date())
         }
@@ -235,9 +235,9 @@ public struct SyncEngine: Sendable {
         connection.authenticatedKey?.fingerprint ?? identity.publicKey?.fingerprint
     }
 
-    /// How `job` reached its host on `connection`: recorded in the database,
-    /// so `keysync decommission` can reach it after it left the inventory.
-    static func endpoint(_ job: HostJob, _ connection: SSHConnection) -> Store.HostEndpoint {
+    /// How `job` reached its host, which presented `hostKey`: recorded in the
+    /// database, so `keysync decommission` can reach it after it left the inventory.
+    static func endpoint(_ job: HostJob, hostKey: PublicKey?) -> Store.HostEndpoint {
         var identity: String?
         if case .file(let path) = job.identity { identity = path }
         var knownHosts: String?
@@ -248,7 +248,8 @@ public struct SyncEngine: Sendable {
         return Store.HostEndpoint(address: job.endpoint.address, port: job.endpoint.port, user: job.endpoint.user,
                                   identity: identity, become: job.become.rawValue,
                                   connectTimeout: job.endpoint.connectTimeout, commandTimeout: job.commandTimeout,
-                                  hostKey: connection.hostKey.map { "\($0.type) \($0.base64)" }, knownHosts: knownHosts)
+                                  hostKey: hostKey.map { "\($0.type) \($0.base64)" }, knownHosts: knownHosts,
+                                  jumps: job.jumps.map(Store.RecordedJump.init))
     }
 
     /// Why nothing may be written on this host, or nil: writes need root and setpriv.
