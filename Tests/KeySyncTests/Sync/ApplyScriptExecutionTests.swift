@@ -23,7 +23,13 @@ struct LocalSandbox {
 
     init() throws {
         base = try TemporaryFolder("keysync-sandbox")
-        try Self.sh("chmod 755 \(Shell.quote(base.path)) && cp -a /etc \(Shell.quote(base.path + "/etc"))")
+        // The machine's /etc may change while it is copied (another run's
+        // useradd): a lock file that vanished is no error, one that was
+        // copied would lock the sandbox's own useradd out, and the account
+        // files themselves are replaced by rename, so each copy is whole.
+        let etc = Shell.quote(base.path + "/etc")
+        try Self.sh("chmod 755 \(Shell.quote(base.path)) && { cp -a /etc \(etc) 2>/dev/null || true; }"
+                    + " && rm -f \(etc)/*.lock \(etc)/.pwd.lock && test -s \(etc)/passwd && test -s \(etc)/group && test -s \(etc)/shadow")
         holder = Process()
         holderInput = Pipe()
         let ready = Pipe()
