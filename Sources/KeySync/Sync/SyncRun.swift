@@ -98,6 +98,9 @@ public struct SyncRun: Sendable {
         targets.map { target in
             var job = Self.job(for: target.host, accounts: target.accounts, projectScope: target.projectScope, acceptNewHostKeys: acceptNewHostKeys)
             job.rootFiles = RootFiles.files(for: target.host.name, in: inventory)
+            if target.host.manageSSHD, let content = SSHDDropIn.content(for: job.rootFiles) {
+                job.sshd = HostJob.SSHDManagement(content: content)
+            }
             return job
         }
     }
