@@ -10,7 +10,7 @@
 #      keyword: one set earlier in sshd_config or an earlier drop-in wins);
 #   3. reload: `systemctl reload` when systemd runs ssh.service or
 #      sshd.service, else SIGHUP to the pid in the PidFile `sshd -T` names
-#      (a root-owned regular file whose pid runs the sshd binary); then wait
+#      (a root-owned regular file whose pid is a root sshd); then wait
 #      until sshd rewrites that PidFile (it does once it listens again).
 # A failed step puts the previous drop-in back (or removes ours) and says
 # so. SSHDDropInScript.render calls `install_dropin` or `rollback_dropin`.
@@ -70,9 +70,12 @@ sshd_reload() {
         pid=''
         read -r pid 2>/dev/null < "$pidfile" || :
         case $pid in '' | *[!0-9]*) reload_error="$pidfile holds no pid"; return 1 ;; esac
+        # A root process whose program is named sshd (a binary upgraded
+        # since it started shows as `… (deleted)`): not a stale pid reused.
         exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || exe=''
-        if [ -z "$exe" ] || [ "$exe" != "$(readlink -f "$sshd_bin")" ]; then
-            reload_error="pid $pid in $pidfile is not $sshd_bin (${exe:-no such process})"
+        exe=${exe% (deleted)}
+        if [ "${exe##*/}" != sshd ] || [ "$(stat -c %u "/proc/$pid" 2>/dev/null)" != 0 ]; then
+            reload_error="pid $pid in $pidfile is not a root sshd (${exe:-no such process})"
             return 1
         fi
         if ! err=$(kill -HUP "$pid" 2>&1); then reload_error="kill -HUP $pid failed: $err"; return 1; fi
