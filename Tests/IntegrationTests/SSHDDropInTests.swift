@@ -237,4 +237,30 @@ import Testing
             #expect(try fleet.login(host: host, user: "dropdeploy", key: workspace.file("alice")).succeeded)
         }
     }
+
+    /// A real lockout: the inventory revokes the key keysync itself logs in
+    /// with (the fleet admin's). The KRL is only a file until the drop-in
+    /// makes sshd read it; after the reload the fresh login is refused, so
+    /// keysync removes its drop-in, reloads again, and the admin gets back in.
+    @Test func aFreshLoginRefusedAfterTheReloadRollsTheDropInBack() throws {
+        let host = 195
+        try fleet.reset(hosts: [host])
+        defer { try? fleet.reset(hosts: [host]) }
+        try debianLike(host)
+        let workspace = try workspace()
+        let admin = try TestFleet.run(["sh", "-c", "ssh-keygen -y -f \(Shell.quote(fleet.keyPath(.ed25519))) | ssh-keygen -lf - | cut -d' ' -f2"])
+        let fingerprint = admin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(admin.succeeded && fingerprint.hasPrefix("SHA256:"), "\(admin)")
+        try inventory(workspace, hosts: [host], revoked: [fingerprint])
+
+        let push = try keysync(workspace, "push", ["--json"])
+        #expect(push.status == 3, "\(push)")
+        let error = try #require(try runHosts("error", push)["h\(host)"])
+        #expect(error.contains("a fresh login after the reload (SIGHUP to sshd pid"), "\(error)")
+        #expect(error.contains("rolled back: restore ok: removed \(Self.dropIn); reload ok"), "\(error)")
+        #expect(try errorKind(workspace, host: host) == "sshd_reload_failed")
+        #expect(try dropIn(host) == "absent\n")
+        let login = try fleet.ssh(host: host, command: "sudo -n true && echo ok")
+        #expect(login.succeeded && login.stdout == "ok\n", "\(login)")
+    }
 }
