@@ -37,7 +37,7 @@ public enum SSHDDropIn {
     /// counts only for the connections it matches, so it does not count;
     /// nor do files an included file includes (keysync reads the main file only).
     public static func mainConfigIncludes(_ path: String = path, text: String) -> Bool {
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
             let words = Self.words(rawLine)
             guard let keyword = words.first?.lowercased() else { continue }
             if keyword == "match" { return false }
