@@ -31,6 +31,15 @@ import Testing
         try fleet.reloadSSHD(host: host)
     }
 
+    /// Resets `hosts`, makes them Debian-like (``debianLike(_:include:before:)``,
+    /// `before` per host), runs `body`, and resets them again.
+    func on(_ hosts: [Int], include: Bool = true, before: [Int: String] = [:], _ body: () throws -> Void) throws {
+        try fleet.reset(hosts: hosts)
+        defer { try? fleet.reset(hosts: hosts) }
+        for host in hosts { try debianLike(host, include: include, before: before[host] ?? "") }
+        try body()
+    }
+
     func inventory(_ workspace: Workspace, hosts: [Int], revoked: [String] = []) throws {
         try workspace.write("inventory.yml", """
             \(fleet.inventoryDefaults(extra: "  manage_sshd: true"))
@@ -104,137 +113,132 @@ import Testing
 
     @Test func aCertificateLogsInThroughTheDropInAndIsRefusedOnceRevoked() throws {
         let host = 192
-        try fleet.reset(hosts: [host])
-        defer { try? fleet.reset(hosts: [host]) }
-        try debianLike(host)
-        let workspace = try workspace()
-        try inventory(workspace, hosts: [host])
+        try on([host]) {
+            let workspace = try workspace()
+            try inventory(workspace, hosts: [host])
 
-        #expect(try keysync(workspace, "check", ["--json"]).stdout.contains("sshd_dropin_changed"))
-        let push = try keysync(workspace, "push", ["--json"])
-        #expect(push.status == 0, "\(push)")
-        #expect(try runHosts("status", push) == ["h\(host)": "changed"])
-        #expect(try dropIn(host) == """
-            root:root 644
-            # keysync: points sshd at the files under /etc/ssh/keysync (manage_sshd); edits are replaced
-            TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys
-            AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u
-            RevokedKeys /etc/ssh/keysync/revoked_keys.krl
+            #expect(try keysync(workspace, "check", ["--json"]).stdout.contains("sshd_dropin_changed"))
+            let push = try keysync(workspace, "push", ["--json"])
+            #expect(push.status == 0, "\(push)")
+            #expect(try runHosts("status", push) == ["h\(host)": "changed"])
+            #expect(try dropIn(host) == """
+                root:root 644
+                # keysync: points sshd at the files under /etc/ssh/keysync (manage_sshd); edits are replaced
+                TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys
+                AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u
+                RevokedKeys /etc/ssh/keysync/revoked_keys.krl
 
-            """)
-        // The test never wrote a certificate setting: sshd's own view comes from the drop-in.
-        #expect(try fleet.sh(host, "grep -ci 'TrustedUserCAKeys\\|RevokedKeys\\|AuthorizedPrincipalsFile' /etc/ssh/sshd_config || true") == "0\n")
-        let check = try keysync(workspace, "check", ["--json"])
-        #expect(check.status == 0, "\(check)")
+                """)
+            // The test never wrote a certificate setting: sshd's own view comes from the drop-in.
+            #expect(try fleet.sh(host, "grep -ci 'TrustedUserCAKeys\\|RevokedKeys\\|AuthorizedPrincipalsFile' /etc/ssh/sshd_config || true") == "0\n")
+            let check = try keysync(workspace, "check", ["--json"])
+            #expect(check.status == 0, "\(check)")
 
-        let alice = try fleet.login(host: host, user: "dropdeploy", key: workspace.file("alice"), command: "echo in")
-        #expect(alice.succeeded && alice.stdout == "in\n", "\(alice)")
+            let alice = try fleet.login(host: host, user: "dropdeploy", key: workspace.file("alice"), command: "echo in")
+            #expect(alice.succeeded && alice.stdout == "in\n", "\(alice)")
 
-        // A hand edit of the drop-in is drift, and push puts it back (and reloads).
-        try fleet.sh(host, "echo 'RevokedKeys none' > \(Self.dropIn)")
-        let drifted = try keysync(workspace, "check", ["--json"])
-        #expect(drifted.status == 2 && drifted.stdout.contains("sshd_dropin_changed"), "\(drifted)")
-        #expect(try keysync(workspace, "push").status == 0)
-        #expect(try keysync(workspace, "check").status == 0)
+            // A hand edit of the drop-in is drift, and push puts it back (and reloads).
+            try fleet.sh(host, "echo 'RevokedKeys none' > \(Self.dropIn)")
+            let drifted = try keysync(workspace, "check", ["--json"])
+            #expect(drifted.status == 2 && drifted.stdout.contains("sshd_dropin_changed"), "\(drifted)")
+            #expect(try keysync(workspace, "push").status == 0)
+            #expect(try keysync(workspace, "check").status == 0)
 
-        // Serial 42 revoked: after a push sshd refuses the certificate.
-        try inventory(workspace, hosts: [host], revoked: ["{ ca: corp-ca, serial: 42 }"])
-        let revoke = try keysync(workspace, "push", ["--json"])
-        #expect(revoke.status == 0, "\(revoke)")
-        let offset = fleet.sshdLogSize(host: host)
-        #expect(try !fleet.login(host: host, user: "dropdeploy", key: workspace.file("alice")).succeeded)
-        #expect(try fleet.sshdLog(host: host, from: offset).contains("revoked by file /etc/ssh/keysync/revoked_keys.krl"))
-        #expect(try fleet.login(host: host, user: "dropdeploy", key: workspace.file("keep")).succeeded)
+            // Serial 42 revoked: after a push sshd refuses the certificate.
+            try inventory(workspace, hosts: [host], revoked: ["{ ca: corp-ca, serial: 42 }"])
+            let revoke = try keysync(workspace, "push", ["--json"])
+            #expect(revoke.status == 0, "\(revoke)")
+            let offset = fleet.sshdLogSize(host: host)
+            #expect(try !fleet.login(host: host, user: "dropdeploy", key: workspace.file("alice")).succeeded)
+            #expect(try fleet.sshdLog(host: host, from: offset).contains("revoked by file /etc/ssh/keysync/revoked_keys.krl"))
+            #expect(try fleet.login(host: host, user: "dropdeploy", key: workspace.file("keep")).succeeded)
+        }
     }
 
     @Test func aDropInThatSshdRefusesIsRolledBackAndSshdIsNotReloaded() throws {
         let hosts = [192, 193]
-        try fleet.reset(hosts: hosts)
-        defer { try? fleet.reset(hosts: hosts) }
-        for host in hosts { try debianLike(host) }
-        // h192 had a drop-in already (keysync puts it back); h193 had none (keysync removes its own).
-        let previous = "# keysync: an older drop-in\nTrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys\n"
-        try fleet.sh(192, "printf '%s' \(Shell.quote(previous)) > \(Self.dropIn)")
-        let faults = try hosts.map { try sshdRefusingDropIn($0) }
-        defer { for fault in faults { fault.undo() } }
-        let pidFiles = try hosts.map { try fleet.sh($0, "stat -c %y /etc/ssh/sshd-test.pid") }
-        let workspace = try workspace()
-        try inventory(workspace, hosts: hosts)
+        try on(hosts) {
+            // h192 had a drop-in already (keysync puts it back); h193 had none (keysync removes its own).
+            let previous = "# keysync: an older drop-in\nTrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys\n"
+            try fleet.sh(192, "printf '%s' \(Shell.quote(previous)) > \(Self.dropIn)")
+            let faults = try hosts.map { try sshdRefusingDropIn($0) }
+            defer { for fault in faults { fault.undo() } }
+            let pidFiles = try hosts.map { try fleet.sh($0, "stat -c %y /etc/ssh/sshd-test.pid") }
+            let workspace = try workspace()
+            try inventory(workspace, hosts: hosts)
 
-        let push = try keysync(workspace, "push", ["--json"])
-        #expect(push.status == 3, "\(push)")
-        let errors = try runHosts("error", push)
-        for host in hosts {
-            #expect(errors["h\(host)"]?.contains("sshd -t refused the configuration with \(Self.dropIn)") == true, "\(errors)")
-            #expect(errors["h\(host)"]?.contains("Bad configuration option: RevokedKeys") == true, "\(errors)")
-            #expect(try errorKind(workspace, host: host) == "sshd_config_invalid")
+            let push = try keysync(workspace, "push", ["--json"])
+            #expect(push.status == 3, "\(push)")
+            let errors = try runHosts("error", push)
+            for host in hosts {
+                #expect(errors["h\(host)"]?.contains("sshd -t refused the configuration with \(Self.dropIn)") == true, "\(errors)")
+                #expect(errors["h\(host)"]?.contains("Bad configuration option: RevokedKeys") == true, "\(errors)")
+                #expect(try errorKind(workspace, host: host) == "sshd_config_invalid")
+            }
+            #expect(try dropIn(192) == "root:root 644\n" + previous)
+            #expect(try dropIn(193) == "absent\n")
+            // Not reloaded: sshd did not write its PidFile again.
+            #expect(try hosts.map { try fleet.sh($0, "stat -c %y /etc/ssh/sshd-test.pid") } == pidFiles)
+            // The admin login keysync uses still works, through a new connection.
+            for host in hosts {
+                let admin = try fleet.ssh(host: host, command: "sudo -n true && echo ok")
+                #expect(admin.succeeded && admin.stdout == "ok\n", "\(admin)")
+            }
+            // The files were written; the drop-in stays drift.
+            let check = try keysync(workspace, "check", ["--json"])
+            #expect(check.status == 2 && check.stdout.contains("sshd_dropin_changed") && !check.stdout.contains("krl_stale"), "\(check)")
         }
-        #expect(try dropIn(192) == "root:root 644\n" + previous)
-        #expect(try dropIn(193) == "absent\n")
-        // Not reloaded: sshd did not write its PidFile again.
-        #expect(try hosts.map { try fleet.sh($0, "stat -c %y /etc/ssh/sshd-test.pid") } == pidFiles)
-        // The admin login keysync uses still works, through a new connection.
-        for host in hosts {
-            let admin = try fleet.ssh(host: host, command: "sudo -n true && echo ok")
-            #expect(admin.succeeded && admin.stdout == "ok\n", "\(admin)")
-        }
-        // The files were written; the drop-in stays drift.
-        let check = try keysync(workspace, "check", ["--json"])
-        #expect(check.status == 2 && check.stdout.contains("sshd_dropin_changed") && !check.stdout.contains("krl_stale"), "\(check)")
     }
 
     @Test func withoutAnIncludeOfTheFolderNothingIsWrittenAndTheFixIsNamed() throws {
         let host = 194
-        try fleet.reset(hosts: [host])
-        defer { try? fleet.reset(hosts: [host]) }
-        try debianLike(host, include: false)
-        let workspace = try workspace()
-        try inventory(workspace, hosts: [host])
+        try on([host], include: false) {
+            let workspace = try workspace()
+            try inventory(workspace, hosts: [host])
 
-        let push = try keysync(workspace, "push", ["--json"])
-        #expect(push.status == 3, "\(push)")
-        let error = try #require(try runHosts("error", push)["h\(host)"])
-        #expect(error.contains("add `Include /etc/ssh/sshd_config.d/*.conf` to /etc/ssh/sshd_config"), "\(error)")
-        #expect(try errorKind(workspace, host: host) == "sshd_include_missing")
-        // Nothing written on the host: no drop-in, no /etc/ssh/keysync, no account.
-        #expect(try fleet.sh(host, "ls -A /etc/ssh/sshd_config.d; [ -e /etc/ssh/keysync ] && echo keysync; id dropdeploy 2>/dev/null; true") == "")
-        let check = try keysync(workspace, "check", ["--json"])
-        #expect(check.status == 2 && check.stdout.contains("has no Include of /etc/ssh/sshd_config.d"), "\(check)")
+            let push = try keysync(workspace, "push", ["--json"])
+            #expect(push.status == 3, "\(push)")
+            let error = try #require(try runHosts("error", push)["h\(host)"])
+            #expect(error.contains("add `Include /etc/ssh/sshd_config.d/*.conf` to /etc/ssh/sshd_config"), "\(error)")
+            #expect(try errorKind(workspace, host: host) == "sshd_include_missing")
+            // Nothing written on the host: no drop-in, no /etc/ssh/keysync, no account.
+            #expect(try fleet.sh(host, "ls -A /etc/ssh/sshd_config.d; [ -e /etc/ssh/keysync ] && echo keysync; id dropdeploy 2>/dev/null; true") == "")
+            let check = try keysync(workspace, "check", ["--json"])
+            #expect(check.status == 2 && check.stdout.contains("has no Include of /etc/ssh/sshd_config.d"), "\(check)")
+        }
     }
 
     @Test func aFailingCanaryKeepsEveryOtherHostsDropInUnchanged() throws {
         let hosts = [192, 193, 194]
-        try fleet.reset(hosts: hosts)
-        defer { try? fleet.reset(hosts: hosts) }
         // h192, first in the inventory, sets TrustedUserCAKeys before its Include:
         // sshd keeps that first value, so keysync's drop-in would have no effect.
-        try debianLike(192, before: "TrustedUserCAKeys /etc/ssh/other_ca_keys\\n")
-        for host in hosts.dropFirst() { try debianLike(host) }
-        let workspace = try workspace()
-        try inventory(workspace, hosts: hosts)
+        try on(hosts, before: [192: "TrustedUserCAKeys /etc/ssh/other_ca_keys\\n"]) {
+            let workspace = try workspace()
+            try inventory(workspace, hosts: hosts)
 
-        let push = try keysync(workspace, "push", ["--json", "--canary", "1"])
-        #expect(push.status == 3, "\(push)")
-        // h193 and h194 got their files in the first pass (changed), not the drop-in.
-        #expect(try runHosts("status", push) == ["h192": "failed", "h193": "changed", "h194": "changed"])
-        let error = try #require(try runHosts("error", push)["h192"])
-        #expect(error.contains("trustedusercakeys is /etc/ssh/other_ca_keys"), "\(error)")
-        #expect(try errorKind(workspace, host: 192) == "sshd_dropin_overridden")
-        #expect(push.stdout.contains("not changed: the canary host h192 failed"), "\(push.stdout)")
-        for host in hosts {
-            #expect(try dropIn(host) == "absent\n")
-            // The files under /etc/ssh/keysync were written everywhere (first pass).
-            #expect(try fleet.sh(host, "ls /etc/ssh/keysync") == "principals\nrevoked_keys.krl\ntrusted_user_ca_keys\n")
-        }
+            let push = try keysync(workspace, "push", ["--json", "--canary", "1"])
+            #expect(push.status == 3, "\(push)")
+            // h193 and h194 got their files in the first pass (changed), not the drop-in.
+            #expect(try runHosts("status", push) == ["h192": "failed", "h193": "changed", "h194": "changed"])
+            let error = try #require(try runHosts("error", push)["h192"])
+            #expect(error.contains("trustedusercakeys is /etc/ssh/other_ca_keys"), "\(error)")
+            #expect(try errorKind(workspace, host: 192) == "sshd_dropin_overridden")
+            #expect(push.stdout.contains("not changed: the canary host h192 failed"), "\(push.stdout)")
+            for host in hosts {
+                #expect(try dropIn(host) == "absent\n")
+                // The files under /etc/ssh/keysync were written everywhere (first pass).
+                #expect(try fleet.sh(host, "ls /etc/ssh/keysync") == "principals\nrevoked_keys.krl\ntrusted_user_ca_keys\n")
+            }
 
-        // Fixed, the canary passes and the others follow.
-        try fleet.sh(192, "sed -i '/^TrustedUserCAKeys/d' /etc/ssh/sshd_config")
-        let again = try keysync(workspace, "push", ["--json", "--canary", "1"])
-        #expect(again.status == 0, "\(again)")
-        #expect(try runHosts("status", again) == ["h192": "changed", "h193": "changed", "h194": "changed"])
-        for host in hosts {
-            #expect(try dropIn(host).hasPrefix("root:root 644\n# keysync:"))
-            #expect(try fleet.login(host: host, user: "dropdeploy", key: workspace.file("alice")).succeeded)
+            // Fixed, the canary passes and the others follow.
+            try fleet.sh(192, "sed -i '/^TrustedUserCAKeys/d' /etc/ssh/sshd_config")
+            let again = try keysync(workspace, "push", ["--json", "--canary", "1"])
+            #expect(again.status == 0, "\(again)")
+            #expect(try runHosts("status", again) == ["h192": "changed", "h193": "changed", "h194": "changed"])
+            for host in hosts {
+                #expect(try dropIn(host).hasPrefix("root:root 644\n# keysync:"))
+                #expect(try fleet.login(host: host, user: "dropdeploy", key: workspace.file("alice")).succeeded)
+            }
         }
     }
 
@@ -244,23 +248,22 @@ import Testing
     /// keysync removes its drop-in, reloads again, and the admin gets back in.
     @Test func aFreshLoginRefusedAfterTheReloadRollsTheDropInBack() throws {
         let host = 195
-        try fleet.reset(hosts: [host])
-        defer { try? fleet.reset(hosts: [host]) }
-        try debianLike(host)
-        let workspace = try workspace()
-        let admin = try TestFleet.run(["sh", "-c", "ssh-keygen -y -f \(Shell.quote(fleet.keyPath(.ed25519))) | ssh-keygen -lf - | cut -d' ' -f2"])
-        let fingerprint = admin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(admin.succeeded && fingerprint.hasPrefix("SHA256:"), "\(admin)")
-        try inventory(workspace, hosts: [host], revoked: [fingerprint])
+        try on([host]) {
+            let workspace = try workspace()
+            let admin = try TestFleet.run(["sh", "-c", "ssh-keygen -y -f \(Shell.quote(fleet.keyPath(.ed25519))) | ssh-keygen -lf - | cut -d' ' -f2"])
+            let fingerprint = admin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(admin.succeeded && fingerprint.hasPrefix("SHA256:"), "\(admin)")
+            try inventory(workspace, hosts: [host], revoked: [fingerprint])
 
-        let push = try keysync(workspace, "push", ["--json"])
-        #expect(push.status == 3, "\(push)")
-        let error = try #require(try runHosts("error", push)["h\(host)"])
-        #expect(error.contains("a fresh login after the reload (SIGHUP to sshd pid"), "\(error)")
-        #expect(error.contains("rolled back: restore ok: removed \(Self.dropIn); reload ok"), "\(error)")
-        #expect(try errorKind(workspace, host: host) == "sshd_reload_failed")
-        #expect(try dropIn(host) == "absent\n")
-        let login = try fleet.ssh(host: host, command: "sudo -n true && echo ok")
-        #expect(login.succeeded && login.stdout == "ok\n", "\(login)")
+            let push = try keysync(workspace, "push", ["--json"])
+            #expect(push.status == 3, "\(push)")
+            let error = try #require(try runHosts("error", push)["h\(host)"])
+            #expect(error.contains("a fresh login after the reload (SIGHUP to sshd pid"), "\(error)")
+            #expect(error.contains("rolled back: restore ok: removed \(Self.dropIn); reload ok"), "\(error)")
+            #expect(try errorKind(workspace, host: host) == "sshd_reload_failed")
+            #expect(try dropIn(host) == "absent\n")
+            let login = try fleet.ssh(host: host, command: "sudo -n true && echo ok")
+            #expect(login.succeeded && login.stdout == "ok\n", "\(login)")
+        }
     }
 }

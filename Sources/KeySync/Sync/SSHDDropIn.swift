@@ -37,41 +37,20 @@ public enum SSHDDropIn {
     /// counts only for the connections it matches, so it does not count;
     /// nor do files an included file includes (keysync reads the main file only).
     public static func mainConfigIncludes(_ path: String = path, text: String) -> Bool {
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
-            let words = Self.words(rawLine)
-            guard let keyword = words.first?.lowercased() else { continue }
-            if keyword == "match" { return false }
-            guard keyword == "include" else { continue }
-            for pattern in words.dropFirst() {
-                let absolute = pattern.hasPrefix("/") ? pattern : "/etc/ssh/" + pattern
-                if fnmatch(absolute, path, FNM_PATHNAME) == 0 { return true }
+        for line in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
+            // A line with an unclosed quote is skipped (sshd refuses such a file anyway).
+            guard let words = try? SSHConfig.words(of: line, file: mainConfig, line: 0),
+                  let (keyword, arguments) = SSHConfig.directive(words) else { continue }
+            switch keyword.lowercased() {
+            case "match": return false
+            case "include":
+                for pattern in arguments where fnmatch(pattern.hasPrefix("/") ? pattern : "/etc/ssh/" + pattern, path, FNM_PATHNAME) == 0 {
+                    return true
+                }
+            default: continue
             }
         }
         return false
-    }
-
-    /// A config line's words as sshd splits them: blanks (and one `=` after
-    /// the keyword) separate, double quotes group, `#` starts a comment.
-    static func words(_ line: Substring) -> [String] {
-        var words: [String] = [], word = "", quoted = false, inWord = false
-        for character in line {
-            if quoted {
-                if character == "\"" { quoted = false } else { word.append(character) }
-            } else if character == "\"" {
-                quoted = true
-                inWord = true
-            } else if character == " " || character == "\t" || (character == "=" && words.isEmpty) {
-                if inWord { words.append(word) }
-                (word, inWord) = ("", false)
-            } else if character == "#" && !inWord {
-                break
-            } else {
-                word.append(character)
-                inWord = true
-            }
-        }
-        if inWord { words.append(word) }
-        return words
     }
 }
 
