@@ -79,7 +79,9 @@ extension SyncEngine {
         }
         switch failed.name {
         case "write":
-            return .failed(.applyFailed, "\(SSHDDropIn.path) was not written (see the result above); sshd not reloaded")
+            // The probe's hash no longer matches: someone changed the drop-in since (compare-and-swap).
+            let kind: HostFailureKind = failed.text.hasPrefix("conflict: ") ? .conflict : .applyFailed
+            return .failed(kind, "\(SSHDDropIn.path) not written: \(failed.text.isEmpty ? "no reason given" : failed.text); sshd not reloaded")
         case "test":
             return .failed(.sshdConfigInvalid, "sshd -t refused the configuration with \(SSHDDropIn.path): \(failed.text)\(back); sshd not reloaded")
         case "effective":
@@ -102,12 +104,12 @@ extension SyncEngine {
         }
         var steps = try SSHDDropInScript.steps(from: reply.stdout, nonce: nonce)
         // write_root_file's own result line says why a write failed.
-        if let outcome = try? ApplyScript.outcomes(from: reply.stdout, nonce: nonce)[SSHDDropIn.path],
-           case .failed(let reason) = outcome, let index = steps.firstIndex(where: { $0.name == "write" }) {
-            steps[index].text = reason
-        } else if let outcome = try? ApplyScript.outcomes(from: reply.stdout, nonce: nonce)[SSHDDropIn.path],
-                  case .conflict(let reason) = outcome, let index = steps.firstIndex(where: { $0.name == "write" }) {
-            steps[index].text = "conflict: " + reason
+        if let index = steps.firstIndex(where: { $0.name == "write" }) {
+            switch (try? ApplyScript.outcomes(from: reply.stdout, nonce: nonce))?[SSHDDropIn.path] {
+            case .failed(let reason)?: steps[index].text = reason
+            case .conflict(let reason)?: steps[index].text = "conflict: " + reason
+            default: break
+            }
         }
         return steps
     }

@@ -207,6 +207,13 @@ struct SSHDDropInPlanTests {
         #expect(step == "write" || reason.contains("why") && reason.contains("put the previous one back"))
     }
 
+    @Test func aWriteConflictIsAConflict() {
+        let steps = [SSHDDropInScript.Step(name: "write", ok: false, text: "conflict: /etc/ssh/sshd_config.d/50-keysync.conf changed since it was read")]
+        guard case .failed(let kind, let reason)? = SyncEngine.failure(in: steps) else { Issue.record("no failure"); return }
+        #expect(kind == .conflict)
+        #expect(reason == "/etc/ssh/sshd_config.d/50-keysync.conf not written: conflict: /etc/ssh/sshd_config.d/50-keysync.conf changed since it was read; sshd not reloaded")
+    }
+
     @Test func allStepsPassedIsNoFailureAndAMissingReloadIsOne() {
         #expect(SyncEngine.failure(in: [.init(name: "reload", ok: true, text: "SIGHUP")]) == nil)
         if case .failed(.applyFailed, _)? = SyncEngine.failure(in: []) {} else { Issue.record("an empty reply passed") }
