@@ -224,14 +224,13 @@ public struct SyncEngine: Sendable {
                 result.drift[index].detail += "; not written: the other writes on the host failed"
             }
         }
-        if result.status == .failed {
-            // The drop-in step failed: its error and kind are set.
-        } else if !errors.isEmpty {
+        if !errors.isEmpty {
             result.status = .failed
             result.errorKind = result.drift.contains { $0.kind == .conflict } ? .conflict : .applyFailed
             result.error = "\(label): " + errors.joined(separator: "; ")
-        } else {
+        } else if result.status != .failed {
             // Something was written: `changed`, even if drift push cannot repair remains (it is listed).
+            // (A failed drop-in step has set its own error and kind.)
             result.status = .changed
         }
         Self.failIfRevocationBlocked(&result, label: label)
