@@ -26,6 +26,28 @@ public struct HostJob: Hashable, Sendable {
     public var logins: ProbeScript.Logins?
     /// Jump hosts on the way (`jump:`), outermost first; empty: direct.
     public var jumps: [JumpHop]
+    /// `manage_sshd: true` and a drop-in to write (``SSHDDropIn``); nil: sshd_config is not touched.
+    public var sshd: SSHDManagement?
+
+    /// sshd's drop-in for one host.
+    public struct SSHDManagement: Hashable, Sendable {
+        /// The bytes ``SSHDDropIn/path`` must hold.
+        public var content: [UInt8]
+        /// Why this run must not change the drop-in (`--canary`: not this
+        /// host's turn yet); nil: it may.
+        public var heldBack: String?
+
+        public init(content: [UInt8], heldBack: String? = nil) {
+            self.content = content
+            self.heldBack = heldBack
+        }
+    }
+
+    /// The paths the probe reads as root files: the files under
+    /// `/etc/ssh/keysync/`, and with manage_sshd the drop-in and sshd_config.
+    var probedRootFiles: [String] {
+        rootFiles.map(\.path) + (sshd == nil ? [] : [SSHDDropIn.path, SSHDDropIn.mainConfig])
+    }
 
     public init(host: String, endpoint: SSHEndpoint, identity: SSHIdentitySource, become: Become,
                 commandTimeout: Double, accounts: [AccountTarget], projectScope: Set<String>? = nil,
