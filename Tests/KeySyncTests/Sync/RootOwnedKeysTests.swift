@@ -154,9 +154,9 @@ import Testing
         let folder = try RootFilesTests.RootFolder()
         defer { folder.remove() }
         let dir = folder.path + "/authorized_keys", path = dir + "/app"
-        func write(_ expected: String, _ text: String, make: Bool = false, file: String? = nil) throws -> ApplyOutcome? {
+        func write(_ expected: String, _ text: String, make: Bool = false, file: String? = nil, folder: String? = nil) throws -> ApplyOutcome? {
             let content = F.bytes(text)
-            let call = "write_root_keys " + ["app", dir, file ?? path, expected, SHA256Digest.hex(content),
+            let call = "write_root_keys " + ["app", folder ?? dir, file ?? (folder.map { $0 + "/app" } ?? path), expected, SHA256Digest.hex(content),
                                              Data(content).base64EncodedString()].map(Shell.quote).joined(separator: " ")
                 + (make ? " yes\n" : "\n")
             var script = ApplyScript.render([], nonce: "n9")
@@ -171,6 +171,7 @@ import Testing
         #expect(try write(SHA256Digest.hex(F.bytes("a\n")), "c\n") == .written(hash: SHA256Digest.hex(F.bytes("c\n"))))
         #expect(try LocalSandbox.sh("cat \(path)") == "c\n")
         #expect(try write("absent", "d\n", file: dir + "/x/../app") == .failed("\(dir)/x/../app is not a file in \(dir)"))
+        #expect(try write("absent", "d\n", folder: folder.path + "/x/../authorized_keys") == .failed("\(folder.path)/x/../authorized_keys is not a plain absolute path"))
         try LocalSandbox.sh("rm \(path) && ln -s /etc/passwd \(path)")
         #expect(try write("absent", "e\n") == .conflict("\(path) is a symlink; left alone"))
         try LocalSandbox.sh("rm \(path) && chmod 775 \(dir)")

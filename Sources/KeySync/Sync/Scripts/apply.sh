@@ -170,8 +170,11 @@ EOF
 # %h) a missing DIR is made 0755 in a safe folder.
 write_root_keys() {
     name=$1; dir=$2; file=$3
+    # A plain absolute path only: `..` after a folder the account owns (its
+    # home, a link) would resolve through it.
     case $file in "$dir"/*/* | "$dir"/ | "$dir"/. | "$dir"/..) result "$name" error "$file is not a file in $dir"; return 0 ;; "$dir"/*) ;;
         *) result "$name" error "$file is not in $dir"; return 0 ;; esac
+    case $dir/ in /*//* | /*/./* | /*/../* | [!/]*) result "$name" error "$dir is not a plain absolute path"; return 0 ;; esac
     if [ "${7:-no}" = yes ] && [ ! -e "$dir" ] && [ ! -L "$dir" ]; then
         problem=$(root_folder_problem "${dir%/*}")
         if [ -n "$problem" ]; then result "$name" conflict "$problem; $dir not created"; return 0; fi
