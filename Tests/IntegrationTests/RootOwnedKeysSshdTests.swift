@@ -120,5 +120,17 @@ import Testing
         #expect(!after.contains(bob.base64) && after.contains(hand.base64) && after.contains(deploy.base64), "\(after)")
         #expect(try !fleet.login(host: host, user: "rootkeys", key: workspace.file("bob")).succeeded)
         #expect(try keysync(workspace, ["check"]).status == 0)
+
+        // 7. A folder others may write in: reported with the reason, never written.
+        try fleet.sh(host, "chmod 775 /etc/ssh/authorized_keys && grep -v \(Shell.quote(deploy.base64)) \(path) > /tmp/k && cat /tmp/k > \(path) && rm /tmp/k")
+        let loose = try fleet.sh(host, "cat \(path)")
+        let unsafe = try keysync(workspace, ["check", "--json"])
+        #expect(unsafe.status == 2 && unsafe.stdout.contains("dir_mode")
+                && unsafe.stdout.contains("/etc/ssh/authorized_keys is writable by group or others"), "\(unsafe)")
+        // (push lists drift it cannot repair and exits 0, as for a home's unsafe folder.)
+        let refused = try keysync(workspace, ["push", "--json"])
+        let refusedStatus = try outcome(refused).status
+        #expect(refusedStatus == "drift" && refused.stdout.contains("dir_mode"), "\(refused)")
+        #expect(try fleet.sh(host, "cat \(path)") == loose)
     }
 }
