@@ -37,27 +37,12 @@ import Testing
                                             "-z", serial, "-V", "-5m:+1h", workspace.file(key + ".pub")])
             try #require(signed.succeeded, "\(signed)")
         }
-        try workspace.write("inventory.yml", """
-            \(fleet.inventoryDefaults())
-            keys:
-              kp-deploy: { file: deploy.pub }
-            certificate_authorities:
-              corp-ca: { file: ca.pub }
-            hosts:
-            \(fleet.inventoryHosts([host]))
-            projects:
-              billing:
-                hosts: [h\(host)]
-                roles:
-                  deploy:
-                    account: certdoc
-                    create: true
-                    home: /home/certdoc
-                    shell: /bin/sh
-                    keys: [kp-deploy]
-                    principals: [billing-deploy]
-                    trusted_cas: [corp-ca]
-            """)
+        try workspace.write("inventory.yml", fleet.inventory(
+            keys: ["kp-deploy: { file: deploy.pub }"], sections: "certificate_authorities:\n  corp-ca: { file: ca.pub }", hosts: [host],
+            projects: fleet.usersampleProject("billing", hosts: [host], account: "certdoc", [
+                "create: true", "home: /home/certdoc", "shell: /bin/sh", "keys: [kp-deploy]",
+                "principals: [billing-deploy]", "trusted_cas: [corp-ca]",
+            ])))
         let push = try keysync(workspace, ["push"])
         #expect(push.status == 0, "\(push)")
         try fleet.sh(host, """

@@ -15,28 +15,17 @@ import Testing
     init() throws { fleet = try TestFleet.shared(minimumHosts: 200) }
 
     func inventory(_ workspace: Workspace, bobLeft: Bool) throws {
-        try workspace.write("inventory.yml", """
-            \(fleet.inventoryDefaults())
-            keys:
-              kp-deploy: { file: deploy.pub }
-              kp-bob: { file: bob.pub }
+        let people = """
             people:
               bob:
                 keys: [kp-bob]
             \(bobLeft ? "    left: 2026-12-05" : "")
-            hosts:
-            \(fleet.inventoryHosts([Self.host]))
-            projects:
-              billing:
-                hosts: [h\(Self.host)]
-                roles:
-                  deploy:
-                    account: rootkeys
-                    create: true
-                    home: /home/rootkeys
-                    shell: /bin/sh
-                    keys: [kp-deploy]
-            """)
+            """
+        try workspace.write("inventory.yml", fleet.inventory(
+            keys: ["kp-deploy: { file: deploy.pub }", "kp-bob: { file: bob.pub }"], sections: people, hosts: [Self.host],
+            projects: fleet.usersampleProject("billing", hosts: [Self.host], account: "rootkeys", [
+                "create: true", "home: /home/rootkeys", "shell: /bin/sh", "keys: [kp-deploy]",
+            ])))
     }
 
     func keysync(_ workspace: Workspace, _ arguments: [String]) throws -> CommandResult {
