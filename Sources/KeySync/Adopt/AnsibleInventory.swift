@@ -273,20 +273,11 @@ public struct AnsibleInventory: Sendable {
     // MARK: YAML
 
     static func parseYAML(_ text: String, path: String) throws(AdoptError) -> AnsibleInventory {
-        if let (line, column) = YAMLNesting.firstTooDeep(text, limit: InventoryLoader.maxNesting) {
-            throw .invalid([Diagnostic(file: path, line: line, column: column,
-                                       message: "invalid YAML: lists and mappings nested more than \(InventoryLoader.maxNesting) levels deep")])
-        }
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: text, .basic) else {
-                throw AdoptError.invalid([Diagnostic(file: path, line: 1, column: 1, message: "the inventory is empty; expected a mapping of groups such as all:")])
-            }
-            root = node
-        } catch let error as AdoptError {
-            throw error
+            root = try InventoryLoader.composeRoot(text, file: path, emptyMessage: "the inventory is empty; expected a mapping of groups such as all:")
         } catch {
-            throw .invalid([InventoryLoader(path: path, homeDirectory: "/").yamlDiagnostic(error, text: text)])
+            throw .invalid(error.diagnostics)
         }
         var model = Model(path: path)
         func position(_ node: Node) -> (Int, Int) { NodeReader.position(of: node) }

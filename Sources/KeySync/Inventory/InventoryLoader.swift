@@ -94,23 +94,28 @@ struct InventoryLoader {
     /// builds nodes (recursively: deeper texts could overflow the stack).
     static let maxNesting = 100
 
-    mutating func load(_ text: String) throws(InventoryError) -> Inventory {
-        if let (line, column) = YAMLNesting.firstTooDeep(text, limit: Self.maxNesting) {
-            throw .invalid([Diagnostic(file: path, line: line, column: column,
-                message: "invalid YAML: lists and mappings nested more than \(Self.maxNesting) levels deep")])
+    /// The root node of a YAML text; `.invalid` with one located diagnostic
+    /// when it nests deeper than ``maxNesting``, is not valid YAML, or is
+    /// empty (`emptyMessage` says what the file should hold). `adopt
+    /// --from-ansible` reads its YAML the same way.
+    static func composeRoot(_ text: String, file: String, emptyMessage: String) throws(InventoryError) -> Node {
+        if let (line, column) = YAMLNesting.firstTooDeep(text, limit: maxNesting) {
+            throw .invalid([Diagnostic(file: file, line: line, column: column,
+                message: "invalid YAML: lists and mappings nested more than \(maxNesting) levels deep")])
         }
-        let root: Node
+        let root: Node?
         do {
-            guard let node = try Yams.compose(yaml: text, .basic) else {
-                throw InventoryError.invalid([Diagnostic(file: path, line: 1, column: 1,
-                    message: "the inventory is empty; expected a mapping with \(Self.rootFields.joined(separator: ", "))")])
-            }
-            root = node
-        } catch let error as InventoryError {
-            throw error
+            root = try Yams.compose(yaml: text, .basic)
         } catch {
-            throw .invalid([yamlDiagnostic(error, text: text)])
+            throw .invalid([yamlDiagnostic(error, text: text, file: file)])
         }
+        guard let root else { throw .invalid([Diagnostic(file: file, line: 1, column: 1, message: emptyMessage)]) }
+        return root
+    }
+
+    mutating func load(_ text: String) throws(InventoryError) -> Inventory {
+        let root = try Self.composeRoot(text, file: path,
+                                        emptyMessage: "the inventory is empty; expected a mapping with \(Self.rootFields.joined(separator: ", "))")
         if let fields = reader.fields(of: root, "the inventory", allowed: Self.rootFields) {
             if let node = fields["defaults"] { readDefaults(node) }
             if let node = fields["keys"] { readKeys(node) }
@@ -137,7 +142,7 @@ struct InventoryLoader {
     }
 
     /// A YAML syntax error as a located diagnostic.
-    func yamlDiagnostic(_ error: any Error, text: String) -> Diagnostic {
+    static func yamlDiagnostic(_ error: any Error, text: String, file: String) -> Diagnostic {
         var line = 1, column = 1, message = "invalid YAML: \(error)"
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
@@ -172,7 +177,7 @@ struct InventoryLoader {
         // line after the last one; point at the end of the last line instead.
         let lines = Diagnostic.lineLengths(text)
         if line > lines.count { (line, column) = (lines.count, lines[lines.count - 1] + 1) }
-        return Diagnostic(file: path, line: line, column: column, message: message)
+        return Diagnostic(file: file, line: line, column: column, message: message)
     }
 
     // MARK: Sections
