@@ -455,8 +455,7 @@ struct InventoryLoader {
         }
         func flag(_ field: String) -> Bool { fields[field].flatMap { reader.bool($0, "\(what): \(field)") } ?? false }
 
-        var granted: [String] = [], fingerprints: [String: String] = [:], until: [String: Date] = [:]
-        var sources: [String: GrantSource] = [:]
+        var grants = RoleGrants()
         for (keyName, keyNode, ends) in grantItems(fields["keys"], "\(what): keys").map({ ($0.name, $0.node, $0.until) }) {
             guard let index = keyIndex[keyName] else {
                 if brokenKeys.contains(keyName) { continue }
@@ -468,24 +467,17 @@ struct InventoryLoader {
             if let revokedAt = revoked[key.fingerprint] {
                 reader.error("\(what): key \"\(keyName)\" is granted here but revoked (line \(NodeReader.line(of: revokedAt)))", at: keyNode)
             }
-            if let first = fingerprints[key.fingerprint] {
-                reader.warning("\(what): key \"\(keyName)\" is already granted" + (first == keyName ? "" : " as \"\(first)\"") + "; listed once", at: keyNode)
-                continue
+            if let first = grants.add(keyName, fingerprint: key.fingerprint, at: keyNode, until: ends) {
+                reader.warning("\(what): key \"\(keyName)\" is already granted\(RoleGrants.asFirst(keyName, first)); listed once", at: keyNode)
             }
-            fingerprints[key.fingerprint] = keyName
-            granted.append(keyName)
-            let (line, column) = NodeReader.position(of: keyNode)
-            sources[keyName] = GrantSource(line: line, column: column)
-            if let ends { until[keyName] = ends }
         }
-        let people = readRolePeople(fields["people"], what, granted: &granted, fingerprints: &fingerprints, until: &until,
-                                    sources: &sources)
+        let people = readRolePeople(fields["people"], what, grants: &grants)
         let role = InventoryRole(
             name: name, account: account, uid: uid, gid: gid, group: unixName("group"),
             shell: passwdPath("shell"), home: passwdPath("home"), create: flag("create"),
-            keys: granted, exclusive: flag("exclusive"), until: until, people: people, adopt: flag("adopt"),
+            keys: grants.names, exclusive: flag("exclusive"), until: grants.until, people: people, adopt: flag("adopt"),
             principals: readPrincipals(fields["principals"], what), trustedCAs: readTrustedCAs(fields["trusted_cas"], what),
-            grantSources: sources)
+            grantSources: grants.sources)
         warnCertificateFields(role, fields, what)
         return (role, fields)
     }
