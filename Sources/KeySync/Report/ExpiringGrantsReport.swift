@@ -120,16 +120,11 @@ public struct ExpiringGrantsReport: Sendable {
         let rows = grants.map { grant in
             "<tr>" + [grant.project, grant.role, grant.account, grant.key, grant.until.reportText].map { "<td>\($0.htmlEscaped)</td>" }.joined()
                 + "<td class=\"\(grant.ended ? "bad" : "soon")\">\(left(grant).htmlEscaped)</td><td>\(grant.hosts)</td></tr>\n"
-        }.joined()
-        return HTMLPage.head(title: "keysync grants ending", style: HTMLPage.tableStyle) + """
-        <body>
-        <h1>keysync grants ending by \(horizon.reportText)</h1>
-        <p>Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).</p>
-        \(grants.isEmpty ? "<p>No grant ends in this window.</p>" : "<table>\n<tr><th>Project</th><th>Role</th><th>Account</th><th>Key</th><th>Until</th><th>Left</th><th>Hosts</th></tr>\n" + rows + "</table>")
-        </body>
-        </html>
-
-        """
+        }
+        return HTMLPage.tablePage(title: "keysync grants ending", heading: "keysync grants ending by \(horizon.reportText)",
+                                  summary: "Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).",
+                                  columns: ["Project", "Role", "Account", "Key", "Until", "Left", "Hosts"], rows: rows,
+                                  empty: "No grant ends in this window.")
     }
 
     /// node_exporter textfile format: one sample per grant listed.

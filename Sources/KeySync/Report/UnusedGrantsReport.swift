@@ -182,17 +182,10 @@ public struct UnusedGrantsReport: Sendable {
             "<tr>" + cells(item).enumerated().map { index, text in
                 index == 0 ? "<td class=\"\(item.status == .unused ? "bad" : "soon")\">\(text.htmlEscaped)</td>" : "<td>\(text.htmlEscaped)</td>"
             }.joined() + "</tr>\n"
-        }.joined()
-        let header = "<tr>" + Self.columns.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
-        return HTMLPage.head(title: "keysync unused grants", style: HTMLPage.tableStyle) + """
-        <body>
-        <h1>keysync grants unused since \(windowStart.reportText)</h1>
-        <p>Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).</p>
-        \(grants.isEmpty ? "<p>Every grant was used in this window.</p>" : "<table>\n" + header + rows + "</table>")
-        </body>
-        </html>
-
-        """
+        }
+        return HTMLPage.tablePage(title: "keysync unused grants", heading: "keysync grants unused since \(windowStart.reportText)",
+                                  summary: "Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).",
+                                  columns: Self.columns, rows: rows, empty: "Every grant was used in this window.")
     }
 
     /// node_exporter textfile format: the last use of each grant listed (0: never seen).
