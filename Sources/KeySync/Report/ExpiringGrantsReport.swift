@@ -129,12 +129,10 @@ public struct ExpiringGrantsReport: Sendable {
 
     /// node_exporter textfile format: one sample per grant listed.
     func prometheus() -> String {
-        let name = "keysync_grant_expiry_timestamp_seconds"
-        var out = "# HELP \(name) End of a key grant (inventory until:), as a Unix time.\n# TYPE \(name) gauge\n"
-        for grant in grants {
-            let labels = "key=\"\(grant.key.prometheusLabelEscaped)\",project=\"\(grant.project.prometheusLabelEscaped)\",role=\"\(grant.role.prometheusLabelEscaped)\""
-            out += "\(name){\(labels)} \(Int64(grant.until.timeIntervalSince1970.rounded(.down)))\n"
-        }
-        return out
+        PrometheusGauge(name: "keysync_grant_expiry_timestamp_seconds", help: "End of a key grant (inventory until:), as a Unix time.",
+                        samples: grants.map { grant in
+            .init(labels: [("key", grant.key), ("project", grant.project), ("role", grant.role)],
+                  value: "\(Int64(grant.until.timeIntervalSince1970.rounded(.down)))")
+        }).text
     }
 }

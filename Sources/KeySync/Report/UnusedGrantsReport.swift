@@ -190,13 +190,11 @@ public struct UnusedGrantsReport: Sendable {
 
     /// node_exporter textfile format: the last use of each grant listed (0: never seen).
     func prometheus() -> String {
-        let name = "keysync_grant_last_used_timestamp_seconds"
-        var out = "# HELP \(name) Last login seen with a granted key (0: none seen); only grants unused in the window.\n# TYPE \(name) gauge\n"
-        for item in grants {
-            let labels = "key=\"\(item.grant.key.prometheusLabelEscaped)\",project=\"\(item.grant.project.prometheusLabelEscaped)\","
-                + "role=\"\(item.grant.role.prometheusLabelEscaped)\",status=\"\(item.status.rawValue)\""
-            out += "\(name){\(labels)} \(Int64((item.lastUsed?.timeIntervalSince1970 ?? 0).rounded(.down)))\n"
-        }
-        return out
+        PrometheusGauge(name: "keysync_grant_last_used_timestamp_seconds",
+                        help: "Last login seen with a granted key (0: none seen); only grants unused in the window.",
+                        samples: grants.map { item in
+            .init(labels: [("key", item.grant.key), ("project", item.grant.project), ("role", item.grant.role), ("status", item.status.rawValue)],
+                  value: "\(Int64((item.lastUsed?.timeIntervalSince1970 ?? 0).rounded(.down)))")
+        }).text
     }
 }
