@@ -24,7 +24,7 @@ import Testing
 
     @Test func lockedWithPAMIsAWarning() throws {
         var fixture = try DoctorFixture()
-        fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+        fixture.usePAM()
         fixture.lock = "1 empty"
         #expect(try fixture.finding(.accountLocked).severity == .warning)
     }
@@ -39,7 +39,7 @@ import Testing
     func expiryFollowsSSHDAndPAM(_ expire: Int, _ pam: Bool, _ expired: Bool) throws {
         var fixture = try DoctorFixture()
         fixture.account.shadow = "star:19000:0:99999:7::\(expire)"
-        if pam { fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 } }
+        if pam { fixture.usePAM() }
         let codes = try fixture.problems()
         #expect(codes.contains(.accountExpired) == expired, "\(codes)")
         if expired {
@@ -55,7 +55,7 @@ import Testing
         fixture.account.shadow = "star:0:0:99999:7::"
         fixture.shadowFields = "0:0:99999:7:::"
         #expect(try fixture.finding(.passwordChangeRequired).severity == .warning)
-        fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+        fixture.usePAM()
         let finding = try fixture.finding(.passwordChangeRequired)
         #expect(finding.severity == .error)
         #expect(finding.fix == "chage -d \"$(date +%F)\" usersample")
@@ -64,7 +64,7 @@ import Testing
 
     @Test func agedPasswordsWithPAM() throws {
         var fixture = try DoctorFixture()
-        fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+        fixture.usePAM()
         fixture.account.shadow = "star:19900:0:90:7::"
         #expect(try fixture.finding(.passwordExpired).severity == .error)
         fixture.account.shadow = "star:19900:0:90:7:5:"
@@ -84,7 +84,7 @@ import Testing
     ])
     func hostileNumbersDoNotTrap(_ lock: String, _ shadow: String, _ codes: [DoctorCode]) throws {
         var fixture = try DoctorFixture()
-        fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+        fixture.usePAM()
         fixture.account.shadow = shadow
         fixture.lock = lock
         #expect(try fixture.problems().filter { $0 != .passwordChangeRequired } == codes)

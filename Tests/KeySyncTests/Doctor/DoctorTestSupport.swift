@@ -42,6 +42,11 @@ struct DoctorFixture {
         return fixture
     }
 
+    /// `sshd -T` says `usepam yes` (the fixture's default is `usepam no`).
+    mutating func usePAM() {
+        account.sshd = account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+    }
+
     /// sshd reads the keys from `/etc/ssh/keys/%u`, outside home: the file
     /// has `fileStat`, `/etc/ssh/keys` has `folderStat`, and the walk goes
     /// up to `/` through root-owned 0755 folders.
