@@ -10,16 +10,23 @@ extension FaultTests {
     /// sshd log lines that only appear once a client got past the key exchange.
     static let afterHandshake = ["Accepted", "Failed publickey", "Postponed", "Starting session", "User child", "userauth"]
 
+    /// A known_hosts in `world`'s workspace that knows `host` by `key` (`type
+    /// base64`) only, and an inventory for `host` that uses it; its path and
+    /// its text, to compare with after the run.
+    func knownHosts(knowing host: Int, by key: String, in world: FaultWorld) throws -> (path: String, text: String) {
+        try world.workspace.write("known_hosts", "\(fleet.hosts[host].address) \(key)\n")
+        let known = world.workspace.file("known_hosts")
+        try world.writeInventory(.init(hosts: [host], defaults: ["known_hosts": known]))
+        return (known, try String(contentsOfFile: known, encoding: .utf8))
+    }
+
     @Test func acceptNewAsksAHostKnownByItsECDSAKeyForThatTypeFirst() throws {
         let host = 20
         try fleet.removeFaultAccounts([host])
         let world = try FaultWorld(fleet)
         let ecdsa = try fleet.addHostKey(host: host, type: "ecdsa")
         defer { resetOrRecord(host) }
-        try world.workspace.write("known_hosts", "\(fleet.hosts[host].address) \(ecdsa)\n")
-        let known = world.workspace.file("known_hosts")
-        let before = try String(contentsOfFile: known, encoding: .utf8)
-        try world.writeInventory(.init(hosts: [host], defaults: ["known_hosts": known]))
+        let (known, before) = try knownHosts(knowing: host, by: ecdsa, in: world)
         let logStart = fleet.sshdLogSize(host: host)
 
         try FaultCheck.run("accept-new: known_hosts holds only the host's ECDSA key, the host also has an ed25519 key",
@@ -52,10 +59,7 @@ extension FaultTests {
         // An RSA key the host does not have (it only has ed25519): a rebuilt host, or not that host.
         let oldRSA = try world.workspace.generateKey("old_rsa_host_key", type: "rsa")
         let rsaLine = try String(contentsOfFile: oldRSA + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
-        try world.workspace.write("known_hosts", "\(fleet.hosts[host].address) \(rsaLine)\n")
-        let known = world.workspace.file("known_hosts")
-        let before = try String(contentsOfFile: known, encoding: .utf8)
-        try world.writeInventory(.init(hosts: [host], defaults: ["known_hosts": known]))
+        let (known, before) = try knownHosts(knowing: host, by: rsaLine, in: world)
         let logStart = fleet.sshdLogSize(host: host)
 
         try FaultCheck.run("accept-new: known_hosts holds an RSA key the host no longer has; the host offers ed25519",
