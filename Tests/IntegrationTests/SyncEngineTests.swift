@@ -210,22 +210,15 @@ import Testing
         let adminFile = "/home/\(fleet.user)/.ssh/authorized_keys"
         let original = try fleet.read(host: host, adminFile)
         defer { _ = try? fleet.exec(host: host, ["sh", "-c", "cat > \(adminFile)"], stdin: Data(original)) }
-        let text = """
-        \(fleet.inventoryDefaults())
-        keys:
-          kp-admin: { file: kp-admin.pub }
-        hosts:
-        \(fleet.inventoryHosts([host]))
-        projects:
-          admin:
-            hosts: [h\(host)]
-            roles:
-              ops:
-                account: \(fleet.user)
-                exclusive: true
-                keys: [kp-admin]
-        """
-        try workspace.write("inventory.yml", text)
+        try workspace.write("inventory.yml", fleet.inventory(keys: ["kp-admin: { file: kp-admin.pub }"], hosts: [host], projects: """
+              admin:
+                hosts: [h\(host)]
+                roles:
+                  ops:
+                    account: \(fleet.user)
+                    exclusive: true
+                    keys: [kp-admin]
+            """))
         let inventory = try Inventory.load(path: workspace.file("inventory.yml"))
         let store = try Store.inMemory()
         let refused = try run(inventory, .push, store: store)
