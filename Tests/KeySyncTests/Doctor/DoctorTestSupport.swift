@@ -117,6 +117,13 @@ struct DoctorFixture {
         return try #require(matching.first, sourceLocation: sourceLocation)
     }
 
+    /// The one finding with `code`, required, and of `severity`.
+    func finding(_ code: DoctorCode, _ severity: DoctorFinding.Severity, sourceLocation: SourceLocation = #_sourceLocation) throws -> DoctorFinding {
+        let finding = try finding(code, sourceLocation: sourceLocation)
+        #expect(finding.severity == severity, "\(code.rawValue)", sourceLocation: sourceLocation)
+        return finding
+    }
+
     /// Codes of findings that are warnings or errors.
     func problems(sourceLocation: SourceLocation = #_sourceLocation) throws -> [DoctorCode] {
         try findings(sourceLocation: sourceLocation).filter { $0.severity != .info }.map(\.code)
