@@ -3,6 +3,8 @@
 // inventory host with the engine's transport and runner (one connection,
 // host key checked, one exec each) and prints one JSON line: hosts, ok,
 // failed, wall and controller CPU seconds, peak RSS.
+// `keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll]`: the stall
+// harness (issue 24, docs/sync.md "The stall"); see Stress.swift.
 import Foundation
 import KeySync
 
@@ -55,6 +57,9 @@ if arguments.count == 3, arguments[1] == "render-scripts" {
         exit(1)
     }
     exit(0)
+}
+if arguments.count >= 4, arguments[1] == "stress" {
+    exit(Stress.main(Array(arguments.dropFirst(2))))
 }
 guard arguments.count >= 4, arguments[1] == "transport" else {
     FileHandle.standardError.write(Data("usage: keysync-bench transport INVENTORY COMMAND [PARALLEL]\n".utf8))

@@ -21,8 +21,15 @@ extension KeySyncCommand {
         @Flag(name: .long, help: "Repair home directories that sshd's StrictModes would refuse.")
         var fixHome = false
 
+        @Option(name: .long, help: ArgumentHelp("manage_sshd: change sshd's drop-in on the first N hosts that need it alone; the others only if all of them passed.", valueName: "N"))
+        var canary = 0
+
+        func validate() throws {
+            if canary < 0 { throw ValidationError("--canary must be 0 or more") }
+        }
+
         func run() throws {
-            try SyncCommandRunner.run(options, mode: .push, dryRun: dryRun, force: force, fixHome: fixHome)
+            try SyncCommandRunner.run(options, mode: .push, dryRun: dryRun, force: force, fixHome: fixHome, canary: canary)
         }
     }
 }

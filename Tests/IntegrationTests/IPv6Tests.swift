@@ -19,9 +19,8 @@ import Testing
         let log = try copies.startCopy(Self.host, listen: "[::1]:\(port)", logName: "ipv6", inNamespace: false)
         let workspace = try Workspace()
         try workspace.generateKey("kp-usersample")
-        let pub = try String(contentsOfFile: "\(fleet.directory)/h\(Self.host)/etc/ssh/ssh_host_ed25519_key.pub", encoding: .utf8)
-            .split(separator: " ")
-        try workspace.write("known_hosts", "[::1]:\(port) \(pub[0]) \(pub[1])\n")
+        let line = try copies.knownHostsLine(Self.host, port: port, name: "::1")
+        try workspace.write("known_hosts", line + "\n")
         try workspace.write("inventory.yml", """
             \(fleet.inventoryDefaults(knownHosts: workspace.file("known_hosts")))
             keys:
@@ -43,7 +42,7 @@ import Testing
         #expect(text.contains("Accepted publickey for \(fleet.user) from ::1"), "\(text)")
 
         // A wrong key under [::1]:port is refused with the bracketed name in the message.
-        try workspace.write("known_hosts", "[::1]:\(port) \(pub[0]) AAAAC3NzaC1lZDI1NTE5AAAAIOJ7VhfDTf72vO/4wVVnlPMeUxaGBXgq6vJwb1xYPQoi\n")
+        try workspace.write("known_hosts", "[::1]:\(port) ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOJ7VhfDTf72vO/4wVVnlPMeUxaGBXgq6vJwb1xYPQoi\n")
         let refused = try KeySyncProcess.run(["check", "--json"] + common)
         #expect(refused.status == 3 && refused.stdout.contains("v6 ([::1]:\(port))"), "\(refused)")
     }

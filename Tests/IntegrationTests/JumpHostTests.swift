@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KeySync
 
 /// Jump hosts (`jump:`) against real sshd hosts that only a bastion reaches:
 /// copies of hosts 171–175 listen on port 2222 inside a network namespace
@@ -135,6 +136,36 @@ import Testing
         #expect(try runHosts("status", check) == ["h171": "drift", "h172": "failed", "h173": "drift", "h\(Self.deep)": "drift"], "\(check.stdout)")
         #expect(try errorKinds(world)["h172"] == "host_unreachable", "\(check.stdout)")
         #expect(check.stdout.contains("jump host bastion (\(fleet.hosts[Self.bastion].address):\(Self.bastionPort)) could not connect to it"), "\(check.stdout)")
+    }
+
+    @Test("decommission reaches a host that left the inventory through the jump hosts push went through (a two-hop chain)")
+    func decommissionThroughTheRecordedChain() throws {
+        let world = try world()
+        defer { world.network.stop() }
+        try pushThenCheck(world, Self.targets.map { "h\($0)" } + ["h\(Self.deep)"])
+        let file = "/home/usersample/.ssh/authorized_keys"
+        #expect(String(decoding: try fleet.read(host: Self.deep, file), as: UTF8.self).contains("keysync:begin project=usersample"))
+
+        // h175 leaves the inventory, and its jump: [bastion, inner] with it.
+        let inventory = try String(contentsOfFile: world.workspace.file("inventory.yml"), encoding: .utf8)
+        let without = inventory.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("  h\(Self.deep):") }.joined(separator: "\n")
+        #expect(without != inventory)
+        try world.workspace.write("inventory.yml", without)
+        let departed = try KeySyncProcess.run(["check", "--json"] + world.common)
+        #expect(departed.status == 2 && departed.stdout.contains("host_departed"), "\(departed)")
+
+        // --force: the block holds the account's only key (the lockout guard would keep it).
+        let done = try KeySyncProcess.run(["decommission", "h\(Self.deep)", "--force", "--json"] + world.common)
+        #expect(done.status == 0, "\(done)")
+        let report = try JSONDecoder().decode(DecommissionReport.self, from: Data(done.stdout.utf8))
+        #expect(report.decommissioned && report.status == .changed && report.address == fleet.hosts[Self.deep].address, "\(done.stdout)")
+        #expect(!String(decoding: try fleet.read(host: Self.deep, file), as: UTF8.self).contains("keysync:begin"))
+        // It came through the chain: the inner hop's copy forwarded it (the controller cannot reach the target).
+        let deepLog = try String(contentsOfFile: world.logs[Self.deep]!, encoding: .utf8)
+        #expect(deepLog.components(separatedBy: "Accepted publickey for \(fleet.user)").count - 1 == 3, "push, check, decommission: \(deepLog)")
+        let recheck = try KeySyncProcess.run(["check", "--json"] + world.common)
+        #expect(recheck.status == 0 && !recheck.stdout.contains("host_departed"), "\(recheck)")
     }
 
     /// A push changes every host in `names`, then a check finds them all ok.

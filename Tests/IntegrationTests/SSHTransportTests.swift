@@ -15,6 +15,28 @@ import Testing
                            connectTimeout: timeout, hostKeyPolicy: accept ? .acceptNew(path: path) : .knownHosts(path: path))
     }
 
+    /// The stall (issue 24; docs/sync.md, "The stall"): every libssh2 channel
+    /// read first empties the socket into libssh2's queue, so the stderr read
+    /// of a pump pass can take the host's last output, EOF and close after
+    /// the stdout read of that pass said EAGAIN. A pause of 1 s between the
+    /// two reads makes that happen every time: the first pass sends EOF (a
+    /// step forward), the command ends 1.5 s in, inside the second pass's
+    /// pause, and prints nothing on stderr. With the 100 ms re-poll off, a
+    /// pump that trusted the stdout read's EAGAIN would then poll a socket
+    /// the host never writes to again and throw `commandTimeout`; the pump
+    /// must find the output in libssh2's queue.
+    @Test func outputTheStderrReadQueuedIsNotWaitedFor() throws {
+        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
+        let connection = try SSHConnection(endpoint: endpoint(2), hostKeys: HostKeyVerifier())
+        try connection.authenticate(with: identity)
+        connection.recheckInterval = nil
+        connection.pauseBetweenReads = 1
+        for (command, text) in [("printf x", "x"), ("head -c 100000 /dev/zero | tr '\\0' y", String(repeating: "y", count: 100_000))] {
+            let result = try connection.exec("sleep 1.5; \(command)", timeout: 30)
+            #expect(result.stdoutText == text && result.stderr.isEmpty && result.exitStatus == 0, "\(command)")
+        }
+    }
+
     @Test func twentyHostsInParallelRunSudo() throws {
         let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
         let verifier = HostKeyVerifier()

@@ -9,7 +9,8 @@ import Testing
 /// 62 here, 63–69 removal (RemovalTests), 70–119 the fleet test here, 120–122
 /// adopt (AdoptTests, serial with RotationTests' 120–149), 130–139
 /// offboard (OffboardTests), 150–159 grant expiry (GrantExpiryTests), 160–169
-/// last use of keys (LastUseTests), 170 certificates (CertificateTests).
+/// last use of keys (LastUseTests), 170 certificates (CertificateTests),
+/// 192–195 sshd drop-ins (SSHDDropInTests).
 @Suite struct SyncEngineTests {
     let fleet: TestFleet
 

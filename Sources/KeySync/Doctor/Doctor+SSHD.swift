@@ -28,7 +28,9 @@ extension Examination {
         add(.warning, .sshdConfigMissing,
             "sshd does not use the certificate files keysync writes for \(name) (\(missing.map { "\($0.keyword) is \(account.sshd[$0.keyword.lowercased()] ?? "not reported")" }.joined(separator: ", "))): certificates with its principals are refused",
             evidence: missing.map { sshdEvidence($0.keyword.lowercased()) },
-            fix: "printf '%s\\n' " + missing.map { Self.command("\($0.keyword) \($0.value)") }.joined(separator: " ")
+            fix: context.managesSSHD
+                ? "keysync push --host \(Self.command(context.host)) (manage_sshd writes \(SSHDDropIn.path) and reloads sshd; if it is in place, an earlier value in sshd_config wins: remove that line)"
+                : "printf '%s\\n' " + missing.map { Self.command("\($0.keyword) \($0.value)") }.joined(separator: " ")
                 + " >> /etc/ssh/sshd_config && " + ConfigFix.reload)
     }
 

@@ -15,12 +15,15 @@ public enum Doctor {
         /// The files keysync writes under `/etc/ssh/keysync/` on this host
         /// (``RootFiles``); doctor says when sshd does not use them.
         public var rootFiles: [RootFile] = []
+        /// `manage_sshd: true` on this host: the fix for missing settings is a push.
+        public var managesSSHD = false
 
-        public init(host: String, key: String? = nil, now: Date = Date(), rootFiles: [RootFile] = []) {
+        public init(host: String, key: String? = nil, now: Date = Date(), rootFiles: [RootFile] = [], managesSSHD: Bool = false) {
             self.host = host
             self.key = key
             self.now = now
             self.rootFiles = rootFiles
+            self.managesSSHD = managesSSHD
         }
     }
 

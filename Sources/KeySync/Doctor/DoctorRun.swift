@@ -123,7 +123,7 @@ public struct DoctorRun: Sendable {
         }
 
         func examine(_ job: HostJob, _ probe: HostProbe, logins: [String: DoctorFinding]?) -> [DoctorReport.Account] {
-            let context = Doctor.Context(host: job.host, key: options.key, now: now, rootFiles: job.rootFiles)
+            let context = Doctor.Context(host: job.host, key: options.key, now: now, rootFiles: job.rootFiles, managesSSHD: job.sshd != nil)
             return job.accounts.map { account in
                 var findings = Doctor.examine(account, probe: probe, context: context)
                 if let login = logins?[account.name] { findings.insert(login, at: login.severity == .error ? 0 : findings.count) }

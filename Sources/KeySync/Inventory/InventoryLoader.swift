@@ -6,7 +6,7 @@ import Foundation
 /// revoked, people, hosts, projects) whatever their order in the file.
 struct InventoryLoader {
     static let rootFields = ["defaults", "keys", "certificate_authorities", "revoked", "people", "hosts", "projects"]
-    static let settingFields = ["user", "port", "identity", "agent", "known_hosts", "become", "connect_timeout", "command_timeout", "jump"]
+    static let settingFields = ["user", "port", "identity", "agent", "known_hosts", "become", "connect_timeout", "command_timeout", "jump", "manage_sshd"]
     static let defaultsFields = settingFields + ["parallel", "ssh_config"]
     static let hostFields = ["address"] + settingFields + ["groups"]
     static let keyFields = ["public", "file", "options"]
@@ -25,6 +25,8 @@ struct InventoryLoader {
         var commandTimeout: Double?
         /// `jump:` as written: references outermost first (empty for `none`), and where.
         var jump: (references: [(value: String, node: Node)], node: Node)?
+        /// `manage_sshd:` (issue 19): keysync writes and reloads sshd's drop-in.
+        var manageSSHD: Bool?
     }
 
     /// A role's position: project index and role index.
@@ -58,6 +60,8 @@ struct InventoryLoader {
     var revokedCertificates: [RevokedCertificate] = []
     /// `people:` (see InventoryLoader+People.swift).
     var people: [InventoryPerson] = []
+    /// The first `manage_sshd: true`, for the warning when it has nothing to do.
+    var firstManageSSHD: Node?
     var personIndex: [String: Int] = [:]
     /// People defined but not usable (already reported; references to them are not).
     var brokenPeople = Set<String>()
@@ -129,6 +133,10 @@ struct InventoryLoader {
         }
         let accounts = mergeAccounts()
         warnUnusedKeys()
+        if let node = firstManageSSHD, authorities.isEmpty {
+            // The drop-in only points sshd at the certificate files; without CAs keysync writes none.
+            reader.warning("manage_sshd: true does nothing without certificate_authorities (keysync writes no sshd drop-in then)", at: node)
+        }
         // The inventory's own diagnostics first, then ssh_config's, each file in line order.
         let diagnostics = reader.diagnostics.filter { $0.file == path }.sorted()
             + reader.diagnostics.filter { $0.file != path }.sorted { ($0.file, $0.line, $0.column, $0.message) < ($1.file, $1.line, $1.column, $1.message) }
@@ -226,6 +234,10 @@ struct InventoryLoader {
         s.connectTimeout = fields["connect_timeout"].flatMap { reader.seconds($0, "\(what): connect_timeout") }
         s.commandTimeout = fields["command_timeout"].flatMap { reader.seconds($0, "\(what): command_timeout") }
         s.jump = fields["jump"].map { (jumpReferences($0, "\(what): jump"), $0) }
+        if let node = fields["manage_sshd"] {
+            s.manageSSHD = reader.bool(node, "\(what): manage_sshd")
+            if s.manageSSHD == true, firstManageSSHD == nil { firstManageSSHD = node }
+        }
         return s
     }
 
@@ -368,7 +380,7 @@ struct InventoryLoader {
                 become: s.become ?? defaults.become ?? .sudo,
                 connectTimeout: s.connectTimeout ?? c.connectTimeout ?? defaults.connectTimeout ?? 10,
                 commandTimeout: s.commandTimeout ?? defaults.commandTimeout ?? 30,
-                groups: groups))
+                groups: groups, manageSSHD: s.manageSSHD ?? defaults.manageSSHD ?? false))
         }
         if let first = missingUser.first {
             let others = missingUser.count - 1

@@ -24,6 +24,10 @@ public struct InventoryHost: Hashable, Sendable {
     public var groups: [String] = []
     /// The jump hosts keysync reaches it through (`jump:`), outermost first; empty: directly.
     public var jumps: [InventoryJump] = []
+    /// `manage_sshd: true`: keysync writes sshd's drop-in
+    /// (``SSHDDropIn/path``) that points sshd at the files under
+    /// `/etc/ssh/keysync`, validates it and reloads sshd (docs/certificates.md).
+    public var manageSSHD = false
 }
 
 /// How keysync authenticates to a host.

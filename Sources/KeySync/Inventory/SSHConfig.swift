@@ -49,19 +49,7 @@ public struct SSHConfig: Hashable, Sendable {
             number += 1
             var body = Substring(raw)
             if body.last == "\r" { body = body.dropLast() }
-            let words = try words(of: body, file: file, line: number)
-            guard var keyword = words.first else { continue }
-            var arguments = Array(words.dropFirst())
-            // `Keyword=value`: the first word may carry the value after '='.
-            if let equals = keyword.firstIndex(of: "=") {
-                let value = String(keyword[keyword.index(after: equals)...])
-                keyword = String(keyword[..<equals])
-                if !value.isEmpty { arguments.insert(value, at: 0) }
-            } else if arguments.first == "=" {
-                arguments.removeFirst()
-            } else if let first = arguments.first, first.hasPrefix("=") {
-                arguments[0] = String(first.dropFirst())
-            }
+            guard let (keyword, arguments) = directive(try words(of: body, file: file, line: number)) else { continue }
             let lower = keyword.lowercased()
             func fail(_ message: String) -> ParseError { ParseError(file: file, line: number, message: message) }
             let line: Line
@@ -88,6 +76,25 @@ public struct SSHConfig: Hashable, Sendable {
             lines.append(Located(line: line, file: file, number: number))
         }
         return SSHConfig(file: file, lines: lines)
+    }
+
+    /// A line's keyword and arguments from its words (nil: an empty line).
+    /// `Keyword=value`: the first word may carry the value after '='; a
+    /// lone `=` or a leading one on the first argument is dropped too.
+    /// sshd_config is split the same way (``SSHDDropIn``).
+    static func directive(_ words: [String]) -> (keyword: String, arguments: [String])? {
+        guard var keyword = words.first else { return nil }
+        var arguments = Array(words.dropFirst())
+        if let equals = keyword.firstIndex(of: "=") {
+            let value = String(keyword[keyword.index(after: equals)...])
+            keyword = String(keyword[..<equals])
+            if !value.isEmpty { arguments.insert(value, at: 0) }
+        } else if arguments.first == "=" {
+            arguments.removeFirst()
+        } else if let first = arguments.first, first.hasPrefix("=") {
+            arguments[0] = String(first.dropFirst())
+        }
+        return (keyword, arguments)
     }
 
     /// The words of a line as OpenSSH splits them: whitespace separates,

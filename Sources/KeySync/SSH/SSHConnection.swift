@@ -35,6 +35,15 @@ public final class SSHConnection {
     /// or an operation was cut off half done); the jump pool drops it.
     var broken = false
 
+    /// Longest sleep on the socket before `wait` asks libssh2 again (nil:
+    /// until the caller's deadline). A safety net only: the command pump
+    /// decides from libssh2's queue, not from this (docs/sync.md, "The stall").
+    public var recheckInterval: Double? = SSHConnection.libssh2Recheck
+    /// Test seam: a pause between the stdout and the stderr read of every
+    /// pump pass, which widens the window in which the stderr read takes the
+    /// host's last bytes (IntegrationTests, SSHTransportTests).
+    var pauseBetweenReads: Double = 0
+
     /// Largest output one command may return; protects the controller from a hostile host.
     public static let outputLimit = 64 << 20
 
@@ -104,6 +113,11 @@ public final class SSHConnection {
 
     // MARK: Connect and handshake
 
+    /// Resolves the endpoint's address (A and AAAA records; a literal as
+    /// itself) and connects to the first address that accepts, in the
+    /// resolver's order, within one `connect_timeout` (``AddressDialer``).
+    /// The host key is later checked for the name as written, never for the
+    /// address that answered, as ssh does (its `CheckHostIP` is off by default).
     private func connectSocket() throws(SSHError) {
         let label = endpoint.label
         var hints = addrinfo()
@@ -115,37 +129,51 @@ public final class SSHConnection {
             throw .resolve(host: label, reason: String(cString: gai_strerror(status)))
         }
         defer { freeaddrinfo(result) }
-        let deadline = Deadline(seconds: endpoint.connectTimeout)
-        var lastError: SSHError = .connectFailed(host: label, reason: "no usable address")
-        var info: UnsafeMutablePointer<addrinfo>? = first
-        while let ai = info {
-            info = ai.pointee.ai_next
-            let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { continue }
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 || errno == EINPROGRESS {
-                switch Self.poll(fd: fd, events: Int16(POLLOUT), deadline: deadline) {
-                case .ready:
-                    var soError: Int32 = 0
-                    var length = socklen_t(MemoryLayout<Int32>.size)
-                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
-                    if soError == 0 {
-                        socketFD = fd
-                        return
-                    }
-                    lastError = .connectFailed(host: label, reason: String(cString: strerror(soError)))
-                case .timedOut:
-                    lastError = .connectTimeout(host: label, seconds: endpoint.connectTimeout)
-                case .failed(let code):
-                    lastError = .connectFailed(host: label, reason: String(cString: strerror(code)))
-                }
-            } else {
-                lastError = .connectFailed(host: label, reason: String(cString: strerror(errno)))
-            }
-            Foundation.close(fd)
+        let addresses = sequence(first: first) { $0.pointee.ai_next }
+            .filter { $0.pointee.ai_family == AF_INET || $0.pointee.ai_family == AF_INET6 }
+        let dialer = AddressDialer(addresses: addresses, describe: Self.numericHostPort)
+        switch dialer.connect(label: label, timeout: endpoint.connectTimeout, deadline: Deadline(seconds: endpoint.connectTimeout),
+                              attempt: Self.attempt) {
+        case .success(let fd): socketFD = fd
+        case .failure(let error): throw error
         }
-        throw lastError
+    }
+
+    /// Connects a non-blocking socket to `ai` and waits until `deadline`.
+    private static func attempt(_ ai: UnsafeMutablePointer<addrinfo>, deadline: Deadline) -> AddressDialer<UnsafeMutablePointer<addrinfo>>.Attempt {
+        let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .failed(reason: String(cString: strerror(errno))) }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let outcome: AddressDialer<UnsafeMutablePointer<addrinfo>>.Attempt
+        if connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 || errno == EINPROGRESS {
+            switch poll(fd: fd, events: Int16(POLLOUT), deadline: deadline) {
+            case .ready:
+                var soError: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
+                if soError == 0 { return .connected(fd) }
+                outcome = .failed(reason: String(cString: strerror(soError)))
+            case .timedOut:
+                outcome = .timedOut
+            case .failed(let code):
+                outcome = .failed(reason: String(cString: strerror(code)))
+            }
+        } else {
+            outcome = .failed(reason: String(cString: strerror(errno)))
+        }
+        Foundation.close(fd)
+        return outcome
+    }
+
+    /// `address:port` (`[address]:port` for IPv6) of a resolved address.
+    private static func numericHostPort(_ ai: UnsafeMutablePointer<addrinfo>) -> String {
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        var port = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        guard getnameinfo(ai.pointee.ai_addr, ai.pointee.ai_addrlen, &host, socklen_t(host.count), &port, socklen_t(port.count),
+                          NI_NUMERICHOST | NI_NUMERICSERV) == 0 else { return "?" }
+        let address = String(cString: host), service = String(cString: port)
+        return address.contains(":") ? "[\(address)]:\(service)" : "\(address):\(service)"
     }
 
     private func handshake(hostKeys: HostKeyVerifier) throws(SSHError) {
@@ -392,7 +420,6 @@ public final class SSHConnection {
                 else if rc == LIBSSH2_ERROR_EAGAIN { sendBlocked = Self.blockedOutbound(session) }
                 else { throw lost(session) }
             }
-            var drained = true
             for (stream, isStdout) in [(Int32(0), true), (Int32(SSH_EXTENDED_DATA_STDERR), false)] {
                 let n = buffer.withUnsafeMutableBytes { raw in
                     keysync_channel_read(channel, stream, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
@@ -400,19 +427,34 @@ public final class SSHConnection {
                 if n > 0 {
                     if isStdout { command.stdout += buffer[..<n] } else { command.stderr += buffer[..<n] }
                     progressed = true
-                    drained = false
-                } else if n == LIBSSH2_ERROR_EAGAIN {
-                    drained = false
-                } else if n < 0 {
+                } else if n < 0 && n != LIBSSH2_ERROR_EAGAIN {
                     throw lost(session)
                 }
+                if isStdout && pauseBetweenReads > 0 { usleep(UInt32(pauseBetweenReads * 1_000_000)) }
             }
             if command.stdout.count + command.stderr.count > command.outputLimit {
                 throw .channelFailed(host: endpoint.label, reason: "command output exceeds \(command.outputLimit) bytes, more than this command can legitimately print")
             }
-            if libssh2_channel_eof(channel) != 0 && drained { return }
-            if !progressed { try wait(session, deadline: command.deadline, timeout: command.timeoutError, writable: sendBlocked) }
+            // Decided from libssh2's memory, read after the last call that
+            // touched the socket, never from the reads' return codes: every
+            // channel read first empties the socket into libssh2's queue, so
+            // the stderr read can take the host's last data, EOF and close
+            // after the stdout read said EAGAIN (docs/sync.md, "The stall").
+            // `libssh2_channel_eof` is true only once the host sent EOF and
+            // nothing of this channel is queued: everything is read.
+            if libssh2_channel_eof(channel) != 0 { return }
+            if progressed || Self.queuedBytes(channel) > 0 { continue }
+            // The last call that read the socket got EAGAIN and nothing is
+            // queued: only new bytes from the host can move this on.
+            try wait(session, deadline: command.deadline, timeout: command.timeoutError, writable: sendBlocked)
         }
+    }
+
+    /// Bytes of `channel`'s data (any stream) that libssh2 holds, read from the socket but not by us yet.
+    private static func queuedBytes(_ channel: OpaquePointer) -> UInt {
+        var queued: UInt = 0
+        _ = libssh2_channel_window_read_ex(channel, &queued, nil)
+        return queued
     }
 
     private static func blockedOutbound(_ session: OpaquePointer) -> Bool {
@@ -474,12 +516,12 @@ public final class SSHConnection {
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
-        // Wake at least every `libssh2Recheck` to ask libssh2 again even if
-        // the socket stayed quiet: libssh2 can hold a complete packet it has
-        // already read (the socket then never becomes readable for it), and
-        // a poll that waits for the socket alone would sit out the whole
-        // command timeout. The deadline is still the caller's.
-        let slice = Deadline(seconds: min(Self.libssh2Recheck, max(deadline.remainingSeconds, 0.001)))
+        // Wake at least every `recheckInterval` to ask libssh2 again even if
+        // the socket stayed quiet: a safety net against a caller that waits
+        // while libssh2 holds what it waits for (the command pump checks
+        // libssh2's queue before it waits; see docs/sync.md, "The stall").
+        // The deadline is still the caller's.
+        let slice = recheckInterval.map { Deadline(seconds: min($0, max(deadline.remainingSeconds, 0.001))) } ?? deadline
         switch Self.poll(fd: rootSocket, events: events, deadline: slice) {
         case .ready: return
         case .timedOut where deadline.remainingMilliseconds > 0: return
@@ -490,7 +532,7 @@ public final class SSHConnection {
 
     enum PollResult { case ready, timedOut, failed(Int32) }
 
-    /// Longest wait on the socket before libssh2 is asked again (see `wait`).
+    /// Default ``recheckInterval``.
     static let libssh2Recheck = 0.1
 
     static func poll(fd: Int32, events: Int16, deadline: Deadline) -> PollResult {

@@ -277,6 +277,15 @@ extension Store {
                 );
                 """)
         }
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: """
+                -- The jump hosts (jump:, ssh_config ProxyJump) the last run that
+                -- logged in went through, outermost first, as JSON
+                -- (Store.RecordedJump); NULL: direct. keysync decommission goes
+                -- the same way once the host has left the inventory.
+                ALTER TABLE managed_hosts ADD COLUMN jumps TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -42,12 +42,55 @@ extension Store {
         /// The host key the server presented, verified against `knownHosts`: `type base64`.
         public var hostKey: String?
         public var knownHosts: String?
+        /// The jump hosts the run went through, outermost first; empty: direct.
+        public var jumps: [RecordedJump]
 
         /// An endpoint.
         public init(address: String, port: Int, user: String, identity: String?, become: String,
-                    connectTimeout: Double, commandTimeout: Double, hostKey: String?, knownHosts: String?) {
+                    connectTimeout: Double, commandTimeout: Double, hostKey: String?, knownHosts: String?,
+                    jumps: [RecordedJump] = []) {
             (self.address, self.port, self.user, self.identity, self.become) = (address, port, user, identity, become)
             (self.connectTimeout, self.commandTimeout, self.hostKey, self.knownHosts) = (connectTimeout, commandTimeout, hostKey, knownHosts)
+            self.jumps = jumps
+        }
+    }
+
+    /// One jump host on the way a run reached a host (`managed_hosts.jumps`,
+    /// a JSON array): what `keysync decommission` logs in to on its way
+    /// once neither the host's `jump:` nor its ssh_config entry says any more.
+    public struct RecordedJump: Codable, Hashable, Sendable {
+        /// The inventory host's name, or the reference as written (`ops@10.0.0.1:2222`).
+        public var name: String
+        public var address: String
+        public var port: Int
+        public var user: String
+        /// The private key file; nil: the ssh agent.
+        public var identity: String?
+        /// The known_hosts file its key was checked against (always strictly).
+        public var knownHosts: String
+        public var connectTimeout: Double
+
+        enum CodingKeys: String, CodingKey {
+            case name, address, port, user, identity, knownHosts = "known_hosts", connectTimeout = "connect_timeout"
+        }
+
+        /// A recorded jump host.
+        public init(name: String, address: String, port: Int, user: String, identity: String?, knownHosts: String, connectTimeout: Double) {
+            (self.name, self.address, self.port, self.user, self.identity) = (name, address, port, user, identity)
+            (self.knownHosts, self.connectTimeout) = (knownHosts, connectTimeout)
+        }
+
+        /// `managed_hosts.jumps` for `jumps`: NULL when direct.
+        static func text(_ jumps: [RecordedJump]) -> String? {
+            guard !jumps.isEmpty, let data = try? JSONEncoder().encode(jumps) else { return nil }
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        /// The jumps of a `managed_hosts.jumps` value. Unreadable text counts
+        /// as direct: the recorded host key still decides who may answer.
+        static func parse(_ text: String?) -> [RecordedJump] {
+            guard let text else { return [] }
+            return (try? JSONDecoder().decode([RecordedJump].self, from: Data(text.utf8))) ?? []
         }
     }
 
@@ -75,6 +118,8 @@ extension Store {
         /// `type base64` of the host key the last run verified.
         public var hostKey: String?
         public var knownHosts: String?
+        /// JSON of the jump hosts the last run went through (``RecordedJump``); nil: direct.
+        public var jumps: String?
         public var lastRun: Int64?
         public var lastReachedAt: Date?
         public var retired: HostRetirement?
@@ -84,7 +129,7 @@ extension Store {
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case host, address, port, user, identity, agent, become
             case connectTimeout = "connect_timeout", commandTimeout = "command_timeout"
-            case hostKey = "host_key", knownHosts = "known_hosts", lastRun = "last_run", lastReachedAt = "last_reached_at"
+            case hostKey = "host_key", knownHosts = "known_hosts", jumps, lastRun = "last_run", lastReachedAt = "last_reached_at"
             case retired, retiredRun = "retired_run", retiredAt = "retired_at"
         }
 
@@ -93,7 +138,7 @@ extension Store {
             guard let address, let port, let user, let become else { return nil }
             return HostEndpoint(address: address, port: port, user: user, identity: agent ? nil : identity, become: become,
                                 connectTimeout: connectTimeout ?? 10, commandTimeout: commandTimeout ?? 30,
-                                hostKey: hostKey, knownHosts: knownHosts)
+                                hostKey: hostKey, knownHosts: knownHosts, jumps: RecordedJump.parse(jumps))
         }
     }
 
@@ -112,18 +157,18 @@ extension Store {
         if let endpoint = record.endpoint {
             try db.cachedStatement(sql: """
                 INSERT INTO managed_hosts (host, address, port, user, identity, agent, become, connect_timeout,
-                                           command_timeout, host_key, known_hosts, last_run, last_reached_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           command_timeout, host_key, known_hosts, jumps, last_run, last_reached_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (host) DO UPDATE SET
                     address = excluded.address, port = excluded.port, user = excluded.user, identity = excluded.identity,
                     agent = excluded.agent, become = excluded.become, connect_timeout = excluded.connect_timeout,
                     command_timeout = excluded.command_timeout, host_key = IFNULL(excluded.host_key, host_key),
-                    known_hosts = excluded.known_hosts, last_run = excluded.last_run,
+                    known_hosts = excluded.known_hosts, jumps = excluded.jumps, last_run = excluded.last_run,
                     last_reached_at = excluded.last_reached_at, retired = NULL, retired_run = NULL, retired_at = NULL
                 """).execute(arguments: [
                     record.host, endpoint.address, endpoint.port, endpoint.user, endpoint.identity, endpoint.identity == nil,
                     endpoint.become, endpoint.connectTimeout, endpoint.commandTimeout, endpoint.hostKey, endpoint.knownHosts,
-                    runID, date,
+                    RecordedJump.text(endpoint.jumps), runID, date,
                 ])
         }
         guard !record.accountBlocks.isEmpty else { return }

@@ -5,7 +5,8 @@ import Foundation
 /// before the machine goes on without it, or record that the machine is gone.
 ///
 /// The host is reached with what the database recorded when keysync last
-/// reached it (address, port, user, credentials, and the host key it
+/// reached it (address, port, user, credentials, the jump hosts it went
+/// through — checked against their known_hosts as push does — and the host key it
 /// verified then: the known_hosts line may be gone, and nothing else may
 /// answer in the host's place). Every account keysync wrote blocks into or
 /// read keys from there is read; every keysync block and every revoked key
@@ -132,7 +133,7 @@ public enum Decommission {
                                              connectTimeout: endpoint.connectTimeout, hostKeyPolicy: .recorded(key: hostKey)),
                        identity: endpoint.identity.map { .file(path: $0) } ?? .agent(socketPath: nil),
                        become: Become(rawValue: endpoint.become) ?? .sudo, commandTimeout: endpoint.commandTimeout,
-                       accounts: accounts, projectScope: nil)
+                       accounts: accounts, projectScope: nil, jumps: endpoint.jumps.map(JumpHop.init))
     }
 }
 

@@ -64,6 +64,10 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// sshd does not use a file keysync writes (no `TrustedUserCAKeys`,
     /// `AuthorizedPrincipalsFile` or `RevokedKeys` pointing at it).
     case sshdConfigMissing = "sshd_config_missing"
+    /// With `manage_sshd: true`: keysync's drop-in
+    /// `/etc/ssh/sshd_config.d/50-keysync.conf` is missing or differs from
+    /// what keysync writes (content, owner root:root, mode 0644).
+    case sshdDropinChanged = "sshd_dropin_changed"
 
     /// Kinds reported once per line of a keys file, so a file the account
     /// writes decides how many there are: listed up to a bound per account
@@ -82,7 +86,7 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
         switch self {
         case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
              .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock, .unwrappedKey,
-             .caFileChanged, .principalsChanged, .krlStale:
+             .caFileChanged, .principalsChanged, .krlStale, .sshdDropinChanged:
             return true
         default:
             return false

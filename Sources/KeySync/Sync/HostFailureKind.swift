@@ -43,6 +43,19 @@ public enum HostFailureKind: String, CaseIterable, Codable, Sendable {
     /// trusted, refused the login or forwarding, or broke; the host itself
     /// was not (or no longer) contacted.
     case jumpFailed = "jump_failed"
+    /// `manage_sshd`: sshd_config has no `Include` that reads keysync's
+    /// drop-in folder; nothing was written (the fix is in the error).
+    case sshdIncludeMissing = "sshd_include_missing"
+    /// `manage_sshd`: `sshd -t` refused the configuration with the new
+    /// drop-in; the previous drop-in is back, sshd was not reloaded.
+    case sshdConfigInvalid = "sshd_config_invalid"
+    /// `manage_sshd`: `sshd -T` does not report the drop-in's values (set
+    /// earlier in sshd_config or another drop-in: sshd keeps the first);
+    /// the previous drop-in is back, sshd was not reloaded.
+    case sshdDropinOverridden = "sshd_dropin_overridden"
+    /// `manage_sshd`: sshd could not be reloaded, or a fresh login after the
+    /// reload failed; the previous drop-in is back and sshd reloaded again.
+    case sshdReloadFailed = "sshd_reload_failed"
 
     /// The drift item a failure of this kind is also listed as (account
     /// '', the host itself), so drift reports show the host; nil when none.
@@ -56,7 +69,8 @@ public enum HostFailureKind: String, CaseIterable, Codable, Sendable {
         case .lockoutRefused: return .lockoutRefused
         case .fileTooLarge: return .fileTooLarge
         case .knownHostsFailed, .probeFailed, .planFailed, .applyFailed, .storeFailed, .interrupted,
-             .revocationBlocked, .restoreFailed, .offboardFailed:
+             .revocationBlocked, .restoreFailed, .offboardFailed,
+             .sshdIncludeMissing, .sshdConfigInvalid, .sshdDropinOverridden, .sshdReloadFailed:
             return nil
         }
     }

@@ -26,6 +26,28 @@ public struct HostJob: Hashable, Sendable {
     public var logins: ProbeScript.Logins?
     /// Jump hosts on the way (`jump:`), outermost first; empty: direct.
     public var jumps: [JumpHop]
+    /// `manage_sshd: true` and a drop-in to write (``SSHDDropIn``); nil: sshd_config is not touched.
+    public var sshd: SSHDManagement?
+
+    /// sshd's drop-in for one host.
+    public struct SSHDManagement: Hashable, Sendable {
+        /// The bytes ``SSHDDropIn/path`` must hold.
+        public var content: [UInt8]
+        /// Why this run must not change the drop-in (`--canary`: not this
+        /// host's turn yet); nil: it may.
+        public var heldBack: String?
+
+        public init(content: [UInt8], heldBack: String? = nil) {
+            self.content = content
+            self.heldBack = heldBack
+        }
+    }
+
+    /// The paths the probe reads as root files: the files under
+    /// `/etc/ssh/keysync/`, and with manage_sshd the drop-in and sshd_config.
+    var probedRootFiles: [String] {
+        rootFiles.map(\.path) + (sshd == nil ? [] : [SSHDDropIn.path, SSHDDropIn.mainConfig])
+    }
 
     public init(host: String, endpoint: SSHEndpoint, identity: SSHIdentitySource, become: Become,
                 commandTimeout: Double, accounts: [AccountTarget], projectScope: Set<String>? = nil,
@@ -63,5 +85,25 @@ extension JumpHop {
         self.init(endpoint: SSHEndpoint(name: jump.name, address: jump.address, port: jump.port, user: jump.user,
                                         connectTimeout: jump.connectTimeout, hostKeyPolicy: .knownHosts(path: jump.knownHosts)),
                   identity: SSHIdentitySource(jump.credential))
+    }
+}
+
+extension Store.RecordedJump {
+    /// How `hop` was reached, for the database (`managed_hosts.jumps`).
+    init(_ hop: JumpHop) {
+        var identity: String?
+        if case .file(let path) = hop.identity { identity = path }
+        self.init(name: hop.endpoint.name, address: hop.endpoint.address, port: hop.endpoint.port, user: hop.endpoint.user,
+                  identity: identity, knownHosts: hop.endpoint.hostKeyPolicy.path, connectTimeout: hop.endpoint.connectTimeout)
+    }
+}
+
+extension JumpHop {
+    /// The hop a run recorded (`keysync decommission`), its key checked
+    /// strictly against the known_hosts file it was checked against then.
+    init(_ recorded: Store.RecordedJump) {
+        self.init(endpoint: SSHEndpoint(name: recorded.name, address: recorded.address, port: recorded.port, user: recorded.user,
+                                        connectTimeout: recorded.connectTimeout, hostKeyPolicy: .knownHosts(path: recorded.knownHosts)),
+                  identity: recorded.identity.map { .file(path: $0) } ?? .agent(socketPath: nil))
     }
 }

@@ -77,8 +77,8 @@ extension SyncEngine {
                 .map { Int($0.timeIntervalSince1970.rounded(.down)) }
             let logins = diagnostics == nil ? job.logins : nil
             let script = ProbeScript.render(requests, nonce: nonce, diagnostics: diagnostics, grantEnds: ends,
-                                            rootFiles: job.rootFiles.map(\.path), logins: logins)
-            let limit = ProbeScript.replyLimit(accounts: requests.count + job.rootFiles.count, diagnostics: diagnostics != nil)
+                                            rootFiles: job.probedRootFiles, logins: logins)
+            let limit = ProbeScript.replyLimit(accounts: requests.count + job.probedRootFiles.count, diagnostics: diagnostics != nil)
                 + (logins == nil ? 0 : ProbeScript.Logins.replyBytes)
             let reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout,
                                             outputLimit: limit)

@@ -40,6 +40,8 @@ public struct SyncEngine: Sendable {
     public let cancellation: Cancellation
     /// Connections to jump hosts, each owned by one worker thread (see ``JumpPool``).
     public let jumpPool: JumpPool
+    /// manage_sshd: one host at a time changes sshd (``SSHDChangeGate``).
+    let sshdGate = SSHDChangeGate()
 
     /// Loads each distinct identity once (asking for a passphrase at most once each).
     public init(jobs: [HostJob], settings: Settings, hostKeys: HostKeyVerifier = HostKeyVerifier(),
@@ -122,7 +124,7 @@ public struct SyncEngine: Sendable {
         if let failure = plan.failure {
             result = .failed(job.host, kind: .planFailed, error: "\(label): \(failure)")
         }
-        result.endpoint = Self.endpoint(job, connection)
+        result.endpoint = Self.endpoint(job, hostKey: connection.hostKey)
         if let request = job.logins, let reply = probe.logins {
             result.logins = LoginScanResult(request: request, reply: reply, scannedAt: Date())
         }
@@ -140,10 +142,18 @@ public struct SyncEngine: Sendable {
         let rootPlan = RootFilesPlan.plan(job.rootFiles, probe: probe.rootFiles, sshd: probe.sections.first?.sshd)
         result.drift += rootPlan.drift
         result.changes += rootPlan.changes
+        // manage_sshd: the drop-in, installed after the files it names (sshd refuses every key while RevokedKeys is missing).
+        let sshdPlan = job.sshd.map { SSHDDropInPlan.plan($0, probe: probe.rootFiles) } ?? SSHDDropInPlan()
+        result.drift += sshdPlan.drift
+        if case .install = sshdPlan.action {
+            result.changes.append("write \(SSHDDropIn.path), check it with sshd -t and sshd -T, reload sshd, log in again")
+            // The drop-in is what makes sshd use the files.
+            for index in result.drift.indices where result.drift[index].kind == .sshdConfigMissing { result.drift[index].repairable = true }
+        }
         if settings.dryRun {
             result.diffs = plan.accounts.compactMap(\.diff).filter { !$0.isEmpty }
         }
-        guard settings.mode == .push, !settings.dryRun, !applies.isEmpty || !rootPlan.writes.isEmpty else {
+        guard settings.mode == .push, !settings.dryRun, !applies.isEmpty || !rootPlan.writes.isEmpty || sshdPlan.action != .none else {
             switch settings.mode {
             case .check:
                 result.changes = []
@@ -157,10 +167,15 @@ public struct SyncEngine: Sendable {
         }
 
         if let refusal = Self.writeRefusal(probe, job: job) { return refusal }
+        if case .refuse(let kind, let reason) = sshdPlan.action {
+            var refused = HostResult.failed(job.host, kind: kind, error: "\(label): \(reason)")
+            refused.drift = result.drift + refused.drift
+            return refused
+        }
         let snapshots = plan.accounts.compactMap { account -> Snapshot? in
             guard account.apply?.write != nil, let path = account.path, let old = account.oldContent else { return nil }
             return Snapshot(account: account.account, path: path, content: old)
-        } + rootPlan.snapshots
+        } + rootPlan.snapshots + sshdPlan.snapshots
         do {
             try snapshot?(job.host, snapshots)
         } catch {
@@ -168,13 +183,15 @@ public struct SyncEngine: Sendable {
         }
         result.snapshots = snapshots
 
-        let outcomes: [String: ApplyOutcome]
-        switch runApply(applies, rootFiles: rootPlan.writes, on: connection, job: job) {
-        case .success(let found): outcomes = found
-        case .failure(let failure):
-            var failed = failure.result
-            failed.drift = result.drift + failed.drift
-            return failed
+        var outcomes: [String: ApplyOutcome] = [:]
+        if !applies.isEmpty || !rootPlan.writes.isEmpty {
+            switch runApply(applies, rootFiles: rootPlan.writes, on: connection, job: job) {
+            case .success(let found): outcomes = found
+            case .failure(let failure):
+                var failed = failure.result
+                failed.drift = result.drift + failed.drift
+                return failed
+            }
         }
 
         let applied = Self.collect(outcomes, for: applies)
@@ -199,12 +216,21 @@ public struct SyncEngine: Sendable {
                 result.drift[index].repairable = false
             }
         }
+        if errors.isEmpty, case .install(let write, let previous) = sshdPlan.action {
+            installDropIn(write, previous: previous, job: job, connection: connection, identity: identity, into: &result)
+        } else if case .install = sshdPlan.action {
+            for index in result.drift.indices where result.drift[index].kind == .sshdDropinChanged {
+                result.drift[index].repairable = false
+                result.drift[index].detail += "; not written: the other writes on the host failed"
+            }
+        }
         if !errors.isEmpty {
             result.status = .failed
             result.errorKind = result.drift.contains { $0.kind == .conflict } ? .conflict : .applyFailed
             result.error = "\(label): " + errors.joined(separator: "; ")
-        } else {
+        } else if result.status != .failed {
             // Something was written: `changed`, even if drift push cannot repair remains (it is listed).
+            // (A failed drop-in step has set its own error and kind.)
             result.status = .changed
         }
         Self.failIfRevocationBlocked(&result, label: label)
@@ -235,9 +261,9 @@ public struct SyncEngine: Sendable {
         connection.authenticatedKey?.fingerprint ?? identity.publicKey?.fingerprint
     }
 
-    /// How `job` reached its host on `connection`: recorded in the database,
-    /// so `keysync decommission` can reach it after it left the inventory.
-    static func endpoint(_ job: HostJob, _ connection: SSHConnection) -> Store.HostEndpoint {
+    /// How `job` reached its host, which presented `hostKey`: recorded in the
+    /// database, so `keysync decommission` can reach it after it left the inventory.
+    static func endpoint(_ job: HostJob, hostKey: PublicKey?) -> Store.HostEndpoint {
         var identity: String?
         if case .file(let path) = job.identity { identity = path }
         var knownHosts: String?
@@ -248,7 +274,8 @@ public struct SyncEngine: Sendable {
         return Store.HostEndpoint(address: job.endpoint.address, port: job.endpoint.port, user: job.endpoint.user,
                                   identity: identity, become: job.become.rawValue,
                                   connectTimeout: job.endpoint.connectTimeout, commandTimeout: job.commandTimeout,
-                                  hostKey: connection.hostKey.map { "\($0.type) \($0.base64)" }, knownHosts: knownHosts)
+                                  hostKey: hostKey.map { "\($0.type) \($0.base64)" }, knownHosts: knownHosts,
+                                  jumps: job.jumps.map(Store.RecordedJump.init))
     }
 
     /// Why nothing may be written on this host, or nil: writes need root and setpriv.

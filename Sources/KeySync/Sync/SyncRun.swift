@@ -80,6 +80,10 @@ public struct SyncRun: Sendable {
     public var readsLogins = false
     /// `--shard K/N`: only the hosts of this shard (targets and departed hosts alike); nil: all.
     public var shard: Shard?
+    /// `push --canary N` (manage_sshd): the first N hosts that need a
+    /// drop-in change get it alone, and the others only if all of them
+    /// passed (``SSHDCanary``); 0: every host in one pass.
+    public var canary = 0
 
     public init(inventory: Inventory, targets: [HostTarget], settings: SyncEngine.Settings,
                 acceptNewHostKeys: Bool = false, selectionText: String = "",
@@ -98,6 +102,9 @@ public struct SyncRun: Sendable {
         targets.map { target in
             var job = Self.job(for: target.host, accounts: target.accounts, projectScope: target.projectScope, acceptNewHostKeys: acceptNewHostKeys)
             job.rootFiles = RootFiles.files(for: target.host.name, in: inventory)
+            if target.host.manageSSHD, let content = SSHDDropIn.content(for: job.rootFiles) {
+                job.sshd = HostJob.SSHDManagement(content: content)
+            }
             return job
         }
     }
@@ -152,16 +159,26 @@ public struct SyncRun: Sendable {
         let writes = settings.mode == .push && !settings.dryRun
         let departed = (history?.departedHosts(departedHosts, inventory: inventory) ?? []).filter { shard?.contains($0.host) ?? true }
         for host in departed { recorder.record(host, writes: false, scanned: false) }
-        let engineResults = engine.run(jobs, snapshot: { host, snapshots in
+        let snapshotHook: SyncEngine.SnapshotHook = { host, snapshots in
             guard let store, let runID else { return }
             for snapshot in snapshots {
                 _ = try store.recordSnapshot(host: host, account: snapshot.account, path: snapshot.path,
                                              content: snapshot.content, runID: runID)
             }
-        }, onResult: { _, result, done in
-            recorder.record(result, writes: writes)
-            progress?(done, result)
-        })
+        }
+        let engineResults: [HostResult]
+        if writes, canary > 0, jobs.contains(where: { $0.sshd != nil }) {
+            // Hosts run up to three times: only each host's last result is recorded.
+            engineResults = SSHDCanary(count: canary).run(jobs, engine: engine, snapshot: snapshotHook) { done, result in
+                progress?(done, result)
+            }
+            for result in engineResults { recorder.record(result, writes: writes) }
+        } else {
+            engineResults = engine.run(jobs, snapshot: snapshotHook, onResult: { _, result, done in
+                recorder.record(result, writes: writes)
+                progress?(done, result)
+            })
+        }
 
         let interrupted = cancellation.isCancelled
         let results = engineResults + departed

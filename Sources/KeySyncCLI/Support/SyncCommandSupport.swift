@@ -32,7 +32,7 @@ struct SyncOptions: ParsableArguments {
 /// Runs push or check and prints the result; shared by both commands.
 enum SyncCommandRunner {
     static func run(_ options: SyncOptions, mode: SyncEngine.Mode, dryRun: Bool = false,
-                    force: Bool = false, fixHome: Bool = false) throws {
+                    force: Bool = false, fixHome: Bool = false, canary: Int = 0) throws {
         let inventory = try options.inventoryOption.loadInventory()
         // Hosts in no selected project stay in: the database may know blocks there that are stale now.
         let targets = try options.selection.targets(in: inventory, includingHostsWithoutBlocks: true)
@@ -47,6 +47,7 @@ enum SyncCommandRunner {
         run.readsFormerAccounts = true
         run.readsLogins = !options.noLastUse
         run.shard = options.shard.flatMap(Shard.init)
+        run.canary = canary
         if let shard = run.shard { run.selectionText += (run.selectionText.isEmpty ? "" : " ") + "--shard \(shard)" }
         let report = try ProgressLine.interruptible(showing: !options.output.json && options.logging.quiet) { cancellation, progress in
             try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, result in

@@ -123,12 +123,13 @@ final class BastionNetwork: @unchecked Sendable {
         return process
     }
 
-    /// `[address]:port ssh-ed25519 KEY` for host `index` (its host key, as known_hosts wants it for a port other than 22).
-    func knownHostsLine(_ index: Int, port: Int, keyOf keyIndex: Int? = nil) throws -> String {
-        let host = try fleet.host(index)
+    /// `[address]:port ssh-ed25519 KEY` for host `index` (its host key, as known_hosts wants it for a port other than 22);
+    /// `name` instead of the host's address when given (`::1`, a DNS name).
+    func knownHostsLine(_ index: Int, port: Int, keyOf keyIndex: Int? = nil, name: String? = nil) throws -> String {
+        let address = try name ?? fleet.host(index).address
         let pub = try String(contentsOfFile: "\(fleet.directory)/h\(keyIndex ?? index)/etc/ssh/ssh_host_ed25519_key.pub", encoding: .utf8)
         let fields = pub.split(separator: " ")
-        return "[\(host.address)]:\(port) \(fields[0]) \(fields[1])"
+        return "[\(address)]:\(port) \(fields[0]) \(fields[1])"
     }
 
     /// Stops what this network started (by PID) and deletes the namespace.

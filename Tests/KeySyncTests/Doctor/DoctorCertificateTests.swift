@@ -10,9 +10,17 @@ struct DoctorCertificateTests {
         RootFile(path: RootFiles.revocationListPath, purpose: .revocationList, content: RevocationList().encoded()),
     ]
 
-    func findings(_ fixture: DoctorFixture, files: [RootFile] = files) throws -> [DoctorFinding] {
+    func findings(_ fixture: DoctorFixture, files: [RootFile] = files, managesSSHD: Bool = false) throws -> [DoctorFinding] {
         Doctor.examine(fixture.target, probe: try fixture.probe(),
-                       context: Doctor.Context(host: "h1", now: Date(timeIntervalSince1970: 20000 * 86400), rootFiles: files))
+                       context: Doctor.Context(host: "h1", now: Date(timeIntervalSince1970: 20000 * 86400), rootFiles: files,
+                                               managesSSHD: managesSSHD))
+    }
+
+    @Test func withManageSSHDTheFixIsAPush() throws {
+        var fixture = try DoctorFixture()
+        fixture.account.sshd += ["revokedkeys none"]
+        let finding = try #require(try findings(fixture, managesSSHD: true).first { $0.code == .sshdConfigMissing })
+        #expect(finding.fix == "keysync push --host h1 (manage_sshd writes /etc/ssh/sshd_config.d/50-keysync.conf and reloads sshd; if it is in place, an earlier value in sshd_config wins: remove that line)")
     }
 
     @Test func missingSettingsAreNamedWithTheFix() throws {

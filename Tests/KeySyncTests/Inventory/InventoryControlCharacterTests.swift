@@ -132,7 +132,7 @@ import Testing
         let diagnostics = InventoryFixtures.diagnostics(#"""
             defaults: {user: ops, "col\e[31mour\nx": red}
             """#)
-        #expect(diagnostics.map(\.message) == [#"defaults: unknown field "col\u{1B}[31mour\u{A}x"; expected one of: user, port, identity, agent, known_hosts, become, connect_timeout, command_timeout, jump, parallel, ssh_config"#])
+        #expect(diagnostics.map(\.message) == [#"defaults: unknown field "col\u{1B}[31mour\u{A}x"; expected one of: user, port, identity, agent, known_hosts, become, connect_timeout, command_timeout, jump, manage_sshd, parallel, ssh_config"#])
     }
 
     /// The zone of an IPv6 address ends up in known_hosts lines (accept-new).

@@ -3,56 +3,75 @@ import Testing
 @testable import KeySync
 
 /// Throwaway local accounts (`kstest*`) with homes under a private folder in
-/// /tmp, for running the real probe and apply scripts as root. Never touches
-/// an account it did not create.
+/// /tmp, for running the real probe and apply scripts as root. The accounts
+/// exist only in the sandbox's own mount namespace, whose /etc is a copy
+/// kept in that folder: the machine's accounts are never read as the test's
+/// nor changed, a run killed half way leaves no account behind, and runs at
+/// the same time (CI beside a developer's `swift test`) do not meet.
 struct LocalSandbox {
     static var isAvailable: Bool {
-        getuid() == 0 && ["/usr/sbin/useradd", "/usr/sbin/userdel", "/usr/bin/setpriv"].allSatisfy {
+        getuid() == 0 && ["/usr/sbin/useradd", "/usr/bin/setpriv", "/usr/bin/unshare", "/usr/bin/nsenter"].allSatisfy {
             FileManager.default.isExecutableFile(atPath: $0)
         }
     }
 
     let base: TemporaryFolder
-    private(set) var users: [String] = []
+    /// The shell that holds the namespace open (/etc bound to `base`/etc); it
+    /// ends when its input closes, so it goes with the test process too.
+    private let holder: Process
+    private let holderInput: Pipe
 
     init() throws {
         base = try TemporaryFolder("keysync-sandbox")
-        try sh("chmod 755 \(Shell.quote(base.path))")
+        // The machine's /etc may change while it is copied (another run's
+        // useradd): a lock file that vanished is no error, one that was
+        // copied would lock the sandbox's own useradd out, and the account
+        // files themselves are replaced by rename, so each copy is whole.
+        let etc = Shell.quote(base.path + "/etc")
+        try Self.sh("chmod 755 \(Shell.quote(base.path)) && { cp -a /etc \(etc) 2>/dev/null || true; }"
+                    + " && rm -f \(etc)/*.lock \(etc)/.pwd.lock && test -s \(etc)/passwd && test -s \(etc)/group && test -s \(etc)/shadow")
+        holder = Process()
+        holderInput = Pipe()
+        let ready = Pipe()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        holder.arguments = ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                            "mount --bind \"$1\" /etc && echo ready && read -r _", "sandbox", base.path + "/etc"]
+        holder.standardInput = holderInput
+        holder.standardOutput = ready
+        try holder.run()
+        let line = String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self)
+        guard line.hasPrefix("ready") else {
+            tearDown()
+            throw SandboxError(message: "no private mount namespace for the sandbox (unshare said \(line.debugDescription))")
+        }
     }
 
     func home(_ user: String) -> String { base.path + "/home-" + user }
     func akPath(_ user: String) -> String { home(user) + "/.ssh/authorized_keys" }
 
     /// Creates `user` (private group, home under the sandbox). Fails if it exists.
-    mutating func addUser(_ user: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> (uid: Int, gid: Int) {
-        try #require(Self.passwd(user) == nil, "\(user) already exists; refusing to touch it", sourceLocation: sourceLocation)
+    func addUser(_ user: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> (uid: Int, gid: Int) {
+        try #require(passwd(user) == nil, "\(user) already exists in the sandbox", sourceLocation: sourceLocation)
         try sh("useradd -m -d \(Shell.quote(home(user))) -s /bin/sh -p '*' -- \(Shell.quote(user))")
-        users.append(user)
-        let fields = try #require(Self.passwd(user), sourceLocation: sourceLocation)
+        let fields = try #require(passwd(user), sourceLocation: sourceLocation)
         return (Int(fields[2])!, Int(fields[3])!)
     }
 
-    /// Registers a user that the code under test creates, for cleanup.
-    mutating func adopt(_ user: String) { users.append(user) }
-
-    /// Removes the users it created (only if their home is in the sandbox), their groups, and the folder.
+    /// Ends the namespace (with every account in it) and removes the folder.
     func tearDown() {
-        for user in users {
-            if let fields = Self.passwd(user), fields.count > 5, fields[5].hasPrefix(base.path + "/") {
-                _ = try? sh("userdel -f -r -- \(Shell.quote(user)) 2>/dev/null")
-            }
-            if (try? sh("getent group \(Shell.quote(user))"))?.isEmpty == false {
-                _ = try? sh("groupdel -- \(Shell.quote(user))")
-            }
-        }
+        try? holderInput.fileHandleForWriting.close()
+        if holder.isRunning { holder.terminate() }
+        holder.waitUntilExit()
         base.remove()
     }
 
-    static func passwd(_ user: String) -> [String]? {
+    /// The account's passwd fields as the sandbox sees them, or nil.
+    func passwd(_ user: String) -> [String]? {
         guard let line = try? sh("getent passwd -- \(Shell.quote(user))"), !line.isEmpty else { return nil }
         return line.trimmingCharacters(in: .newlines).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
     }
 
+    /// Runs `command` on the machine itself (no sandbox accounts there).
     @discardableResult
     static func sh(_ command: String) throws -> String {
         let output = try LocalShell.run(command + "\n")
@@ -60,13 +79,23 @@ struct LocalSandbox {
         return output.text
     }
 
+    /// Runs `command` in the sandbox's namespace (its accounts, the machine's files).
     @discardableResult
-    func sh(_ command: String) throws -> String { try Self.sh(command) }
+    func sh(_ command: String) throws -> String {
+        let output = try run(command + "\n")
+        guard output.status == 0 else { throw SandboxError(message: "\(command): \(output.stderr)") }
+        return output.text
+    }
+
+    /// `sh ARGUMENTS` with `script` on stdin, in the sandbox's namespace.
+    func run(_ script: String, arguments: [String] = []) throws -> LocalShell.Output {
+        try LocalShell.run(script, arguments: arguments, namespaceOf: holder.processIdentifier)
+    }
 
     /// Runs the apply script like the engine does (`sh -s`) and parses its outcomes.
     func apply(_ accounts: [AccountApply], sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: ApplyOutcome] {
         let nonce = ProbeScript.makeNonce()
-        let output = try LocalShell.run(ApplyScript.render(accounts, nonce: nonce), arguments: ["-s", "--", "127.0.0.1 40000 22"])
+        let output = try run(ApplyScript.render(accounts, nonce: nonce), arguments: ["-s", "--", "127.0.0.1 40000 22"])
         #expect(output.status == 0, "\(output.stderr)", sourceLocation: sourceLocation)
         return try ApplyScript.outcomes(from: output.stdout, nonce: nonce)
     }
@@ -75,7 +104,7 @@ struct LocalSandbox {
     func plan(_ targets: [AccountTarget], options: PlanOptions = PlanOptions()) throws -> HostPlan {
         let requests = targets.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
         let nonce = ProbeScript.makeNonce()
-        let output = try LocalShell.run(ProbeScript.render(requests, nonce: nonce), arguments: ["-s", "--", "127.0.0.1 40000 22"])
+        let output = try run(ProbeScript.render(requests, nonce: nonce), arguments: ["-s", "--", "127.0.0.1 40000 22"])
         return SyncPlanner.plan(probe: try HostProbe(reply: output.stdout, nonce: nonce), accounts: targets, options: options)
     }
 
@@ -112,7 +141,7 @@ struct ApplyScriptExecutionTests {
     }
 
     @Test func writesAsTheAccountWithModes0600And0700() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         let (uid, gid) = try box.addUser("kstest1")
         let path = box.akPath("kstest1")
@@ -128,7 +157,7 @@ struct ApplyScriptExecutionTests {
     }
 
     @Test func compareAndSwapRefusesAChangedFile() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let path = box.akPath("kstest1")
@@ -152,7 +181,7 @@ struct ApplyScriptExecutionTests {
     }
 
     @Test func rootOwnedFileAndLooseDirectoryAreRepaired() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         let (uid, _) = try box.addUser("kstest1")
         let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
@@ -171,7 +200,7 @@ struct ApplyScriptExecutionTests {
     /// root chown by path the account could swap in a hard link to any file):
     /// a conflict naming the fix, folder and file untouched.
     @Test func aRootOwnedKeyFolderIsLeftAlone() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
@@ -191,7 +220,7 @@ struct ApplyScriptExecutionTests {
     /// Every folder between home and a nested key folder: a missing one is
     /// made by the account (0700), a symlinked one stops the write.
     @Test func nestedKeyFoldersAreMadeByTheAccountAndNeverFollowed() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         let (uid, _) = try box.addUser("kstest1")
         let home = box.home("kstest1")
@@ -216,7 +245,7 @@ struct ApplyScriptExecutionTests {
     }
 
     @Test func symlinkedFileIsNotFollowed() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let victim = box.base.path + "/shadow-copy", path = box.akPath("kstest1")
@@ -235,7 +264,7 @@ struct ApplyScriptExecutionTests {
     }
 
     @Test func symlinkedDirectoryIsNotFollowed() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let victimDir = box.base.path + "/victim-dir"
@@ -252,7 +281,7 @@ struct ApplyScriptExecutionTests {
     }
 
     @Test func symlinkedHomeIsNotFollowed() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let home = box.home("kstest1"), victimDir = box.base.path + "/victim-home"
@@ -267,14 +296,14 @@ struct ApplyScriptExecutionTests {
     /// make root's hash check block forever: the host would hang until the
     /// command timeout. Run under timeout(1) so a regression fails, not hangs.
     @Test func fifoInPlaceOfTheFileIsAConflictNotAHang() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")
         try box.sh("mkdir -m 700 \(Shell.quote(dir)) && mkfifo -m 600 \(Shell.quote(path)) && chown -R kstest1: \(Shell.quote(dir))")
         for expected in ["absent", SHA256Digest.hex([UInt8]())] {
             let script = ApplyScript.render([write(path, content, expected: expected)], nonce: "n0")
-            let output = try LocalShell.run(script, arguments: ["-c", "exec timeout -s KILL 10 sh -s"])
+            let output = try box.run(script, arguments: ["-c", "exec timeout -s KILL 10 sh -s"])
             let outcomes = try ApplyScript.outcomes(from: output.stdout, nonce: "n0")
             #expect(outcomes["kstest1"].map { if case .conflict = $0 { true } else { false } } == true, "\(outcomes)")
         }
@@ -282,7 +311,7 @@ struct ApplyScriptExecutionTests {
     }
 
     @Test func leftoverTempFilesAreRemoved() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let dir = box.home("kstest1") + "/.ssh"
@@ -292,7 +321,7 @@ struct ApplyScriptExecutionTests {
     }
 
     @Test func fixHomeRemovesGroupAndWorldWrite() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         let (uid, _) = try box.addUser("kstest1")
         let home = box.home("kstest1")
@@ -308,7 +337,7 @@ struct ApplyScriptExecutionTests {
 
     /// `--fix-home` never chowns: someone else's home is a conflict, left as it is.
     @Test func fixHomeLeavesSomeoneElsesHomeAlone() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let (other, _) = try box.addUser("kstest2")
@@ -326,7 +355,7 @@ struct ApplyScriptExecutionTests {
     /// `doctor --fix`: go-w on home without changing its owner (as the
     /// account, or as root under a root-only folder); someone else's home is left alone.
     @Test func restrictHomeRemovesWriteAndKeepsTheOwner() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         let (uid, _) = try box.addUser("kstest1")
         let home = box.home("kstest1")
@@ -347,7 +376,7 @@ struct ApplyScriptExecutionTests {
 
     /// `doctor --fix`: `!` and `!*` become `*`; a hash behind the `!` is never replaced.
     @Test func unlockReplacesOnlyALockWithoutAPassword() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let field = "getent shadow kstest1 | cut -d: -f2"
@@ -373,14 +402,13 @@ struct ApplyScriptExecutionTests {
     /// Creation through the planner: group and user with `*` in shadow, the
     /// file written, and a second probe + plan that finds nothing to do.
     @Test func createsTheAccountAndTheSecondPlanIsEmpty() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         let name = "kstest2"
-        try #require(LocalSandbox.passwd(name) == nil, "\(name) already exists")
+        try #require(box.passwd(name) == nil, "\(name) already exists")
         let id = try #require((47000..<48000).first { id in
-            ((try? LocalSandbox.sh("getent passwd \(id) || true; getent group \(id) || true")) ?? "x").isEmpty
+            ((try? box.sh("getent passwd \(id) || true; getent group \(id) || true")) ?? "x").isEmpty
         })
-        box.adopt(name)
         let key = try SyncKeys.ed25519()
         let target = AccountTarget(name: name, uid: UInt32(id), gid: UInt32(id), group: name, shell: "/bin/sh",
                                    home: box.home(name), create: true,
@@ -393,7 +421,7 @@ struct ApplyScriptExecutionTests {
         let expected = Array(SyncKeys.block(project: "usersample", role: "deploy", [key.openSSHLine]).utf8)
         #expect(outcomes == [name: .written(hash: SHA256Digest.hex(expected))])
 
-        let passwd = try #require(LocalSandbox.passwd(name))
+        let passwd = try #require(box.passwd(name))
         #expect(passwd[2] == String(id) && passwd[3] == String(id) && passwd[5] == box.home(name) && passwd[6] == "/bin/sh")
         #expect(try box.sh("getent shadow \(name) | cut -d: -f2") == "*\n")
         #expect(try box.sh("getent group \(name) | cut -d: -f3") == "\(id)\n")
@@ -409,18 +437,17 @@ struct ApplyScriptExecutionTests {
     }
 
     @Test func failedUseraddWritesNothing() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         let name = "kstest3"
-        try #require(LocalSandbox.passwd(name) == nil, "\(name) already exists")
-        box.adopt(name)
+        try #require(box.passwd(name) == nil, "\(name) already exists")
         let apply = AccountApply(account: name,
                                  create: AccountCreation(uid: 0, gid: nil, group: "root", createGroup: false, home: box.home(name), shell: "/bin/sh"),
                                  write: FileWrite(path: box.akPath(name), expectedHash: "absent", content: content))
         let outcomes = try box.apply([apply])
         guard case .failed(let reason)? = outcomes[name] else { Issue.record("expected a failure, got \(outcomes)"); return }
         #expect(reason.hasPrefix("useradd failed"))
-        #expect(LocalSandbox.passwd(name) == nil)
+        #expect(box.passwd(name) == nil)
         #expect(!FileManager.default.fileExists(atPath: box.home(name)))
     }
 
@@ -428,7 +455,7 @@ struct ApplyScriptExecutionTests {
     /// second plan is empty, and an edit between probe and apply is a conflict
     /// that keeps the other writer's bytes.
     @Test func probePlanApplyLoopAndConcurrentEdit() throws {
-        var box = try LocalSandbox()
+        let box = try LocalSandbox()
         defer { box.tearDown() }
         let (uid, gid) = try box.addUser("kstest1")
         let dir = box.home("kstest1") + "/.ssh", path = box.akPath("kstest1")

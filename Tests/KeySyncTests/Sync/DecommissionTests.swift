@@ -97,6 +97,45 @@ import Testing
         #expect(departed.text(mode: .push, dryRun: false).hasPrefix("gone-1: drift\n  host_departed: gone\n"))
     }
 
+    /// A host last reached through jump hosts is reached through the same
+    /// ones: the chain push recorded, each hop checked strictly against the
+    /// known_hosts it was checked against then.
+    @Test func theJobGoesThroughTheJumpHostsTheLastRunWentThrough() throws {
+        let outer = JumpHop(endpoint: SSHEndpoint(name: "bastion", address: "192.0.2.1", port: 2222, user: "jump",
+                                                  connectTimeout: 4, hostKeyPolicy: .acceptNew(path: "/kh-b")),
+                            identity: .file(path: "/keys/b"))
+        let inner = JumpHop(endpoint: SSHEndpoint(name: "ops@10.1.0.1", address: "10.1.0.1", user: "ops",
+                                                  hostKeyPolicy: .knownHosts(path: "/kh")),
+                            identity: .agent(socketPath: nil))
+        let job = HostJob(host: "behind-1", endpoint: SSHEndpoint(name: "behind-1", address: "10.1.0.7", user: "ops",
+                                                                  hostKeyPolicy: .knownHosts(path: "/kh")),
+                          identity: .file(path: "/k"), become: .sudo, commandTimeout: 30, accounts: [], jumps: [outer, inner])
+        let run = try store.beginRun(command: "push")
+        var record = Store.HostRecord(host: "behind-1", status: .ok)
+        record.endpoint = SyncEngine.endpoint(job, hostKey: hostKey)
+        try store.recordHostResult(record, runID: run)
+        try store.finishRun(id: run)
+
+        let recorded = try #require(try store.managedHost(named: "behind-1")?.endpoint)
+        #expect(recorded.jumps == [
+            Store.RecordedJump(name: "bastion", address: "192.0.2.1", port: 2222, user: "jump", identity: "/keys/b",
+                               knownHosts: "/kh-b", connectTimeout: 4),
+            Store.RecordedJump(name: "ops@10.1.0.1", address: "10.1.0.1", port: 22, user: "ops", identity: nil,
+                               knownHosts: "/kh", connectTimeout: 10),
+        ])
+        let decommission = try Decommission.job(for: try #require(try store.managedHost(named: "behind-1")),
+                                                endpoint: recorded, hostKey: hostKey, store: store)
+        var strictOuter = outer
+        strictOuter.endpoint.hostKeyPolicy = .knownHosts(path: "/kh-b")
+        #expect(decommission.jumps == [strictOuter, inner])
+        #expect(decommission.endpoint.hostKeyPolicy == .recorded(key: hostKey))
+        // Direct hosts stay direct; NULL in the column.
+        #expect(try store.managedHost(named: "gone-1")?.jumps == nil)
+        #expect(try Decommission.job(for: try #require(try store.managedHost(named: "gone-1")),
+                                     endpoint: try #require(try store.managedHost(named: "gone-1")?.endpoint),
+                                     hostKey: hostKey, store: store).jumps.isEmpty)
+    }
+
     /// The departed host must answer with the key keysync verified when it
     /// last reached it; known_hosts is not consulted.
     @Test func theRecordedHostKeyIsTheOnlyOneTrusted() throws {

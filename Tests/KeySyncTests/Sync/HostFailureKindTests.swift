@@ -10,6 +10,7 @@ import Testing
             "command_timeout", "sudo_failed", "probe_failed", "plan_failed", "apply_failed", "conflict",
             "store_failed", "interrupted", "file_too_large", "revocation_blocked", "lockout_refused",
             "restore_failed", "offboard_failed", "jump_failed",
+            "sshd_include_missing", "sshd_config_invalid", "sshd_dropin_overridden", "sshd_reload_failed",
         ])
     }
 

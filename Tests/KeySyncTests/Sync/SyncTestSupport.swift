@@ -175,10 +175,17 @@ enum LocalShell {
         var text: String { String(decoding: stdout, as: UTF8.self) }
     }
 
-    static func run(_ script: String, arguments: [String] = [], directory cwd: URL? = nil) throws -> Output {
+    /// `sh ARGUMENTS` with `script` on stdin; in the mount namespace of the
+    /// process `namespaceOf` (through nsenter) when given.
+    static func run(_ script: String, arguments: [String] = [], directory cwd: URL? = nil, namespaceOf pid: Int32? = nil) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = arguments
+        if let pid {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+            process.arguments = ["-t", String(pid), "-m", "--", "/bin/sh"] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = arguments
+        }
         if let cwd { process.currentDirectoryURL = cwd }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keysync-sh-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

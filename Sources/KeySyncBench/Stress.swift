@@ -1,0 +1,102 @@
+import Foundation
+import KeySync
+
+/// `keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll]`: the stall
+/// harness of issue 24. Every round connects to every inventory host (as
+/// `push`/`check` do: one connection, host key checked) and runs the three
+/// kinds of command keysync's pump carries: a plain `true`, the real probe
+/// script through `sudo -n sh -s` (its stdin, a reply of a few kB), and
+/// 64 kB through `cat` (input and output both bigger than one packet). The
+/// transport's 100 ms re-poll is off unless `--repoll`, so a pump that waits
+/// while libssh2 holds what it waits for sits out the command timeout (10 s
+/// here) instead of hiding it.
+///
+/// Prints one JSON line: connections, commands, failures, and per kind the
+/// median and slowest milliseconds and the stalls (commands slower than 10×
+/// their kind's median, or timed out). Exit 0 only with no stall and no failure.
+enum Stress {
+    static let kinds = ["true", "probe", "cat64k"]
+
+    static func main(_ arguments: [String]) -> Int32 {
+        let repoll = arguments.contains("--repoll")
+        let positional = arguments.filter { $0 != "--repoll" }
+        guard positional.count >= 2, let rounds = Int(positional[1]), rounds > 0 else {
+            FileHandle.standardError.write(Data("usage: keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll]\n".utf8))
+            return 1
+        }
+        let parallel = positional.count > 2 ? Int(positional[2]) ?? 64 : 64
+        let inventory: Inventory
+        var identities: [String: SSHIdentity] = [:]
+        do {
+            inventory = try Inventory.load(path: positional[0])
+            for host in inventory.hosts {
+                if case .identity(let path) = host.credential, identities[path] == nil {
+                    identities[path] = try SSHIdentity.load(.file(path: path))
+                }
+            }
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            return 1
+        }
+        let loaded = identities
+        let verifier = HostKeyVerifier()
+        let probe = Array(ProbeScript.render([ProbeRequest(account: "usersample")], nonce: ProbeScript.makeNonce()).utf8)
+        let input = [UInt8](repeating: UInt8(ascii: "k"), count: 64 * 1024)
+        var durations: [String: [Double]] = Dictionary(uniqueKeysWithValues: kinds.map { ($0, []) })
+        var failures: [String] = []
+        var timeouts: [String: Int] = [:]
+        let started = Date()
+        for _ in 0..<rounds {
+            let results = ParallelRunner(width: parallel).run(inventory.hosts) { host -> [(String, Result<Double, SSHError>)] in
+                guard case .identity(let path) = host.credential, let identity = loaded[path] else { return [] }
+                let endpoint = SSHEndpoint(name: host.name, address: host.address, port: host.port, user: host.user,
+                                           connectTimeout: host.connectTimeout, hostKeyPolicy: .knownHosts(path: host.knownHosts))
+                let connection: SSHConnection
+                do throws(SSHError) {
+                    connection = try SSHConnection(endpoint: endpoint, hostKeys: verifier)
+                    try connection.authenticate(with: identity)
+                } catch {
+                    return [("connect", .failure(error))]
+                }
+                if !repoll { connection.recheckInterval = nil }
+                let commands: [(String, String, [UInt8], Int)] = [
+                    ("true", "true", [], 0), ("probe", "sudo -n sh -s", probe, -1), ("cat64k", "cat", input, input.count),
+                ]
+                return commands.map { kind, command, stdin, expected in
+                    let start = Date()
+                    do throws(SSHError) {
+                        let result = try connection.exec(command, stdin: stdin, timeout: 10)
+                        guard result.exitStatus == 0, expected < 0 || result.stdout.count == expected else {
+                            return (kind, .failure(.channelFailed(host: host.name, reason: "exit \(result.exitStatus), \(result.stdout.count) bytes")))
+                        }
+                        return (kind, .success(Date().timeIntervalSince(start) * 1000))
+                    } catch {
+                        return (kind, .failure(error))
+                    }
+                }
+            }
+            for (kind, result) in results.joined() {
+                switch result {
+                case .success(let ms): durations[kind, default: []].append(ms)
+                case .failure(.commandTimeout): timeouts[kind, default: 0] += 1
+                case .failure(let error): failures.append("\(kind): \(error)")
+                }
+            }
+        }
+        var fields: [String] = []
+        var stalls = 0
+        for kind in kinds {
+            let sorted = (durations[kind] ?? []).sorted()
+            let median = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+            let slow = sorted.filter { $0 > 10 * median }.count + timeouts[kind, default: 0]
+            stalls += slow
+            fields.append(String(format: "\"%@\": {\"commands\": %d, \"median_ms\": %.1f, \"max_ms\": %.1f, \"stalls\": %d}",
+                                 kind, sorted.count + timeouts[kind, default: 0], median, sorted.last ?? 0, slow))
+        }
+        for failure in failures.prefix(5) { FileHandle.standardError.write(Data("\(failure)\n".utf8)) }
+        print(String(format: "{\"hosts\": %d, \"rounds\": %d, \"repoll\": %@, \"wall\": %.1f, \"failures\": %d, \"stalls\": %d, ",
+                     inventory.hosts.count, rounds, repoll ? "true" : "false", Date().timeIntervalSince(started), failures.count, stalls)
+              + fields.joined(separator: ", ") + "}")
+        return stalls == 0 && failures.isEmpty ? 0 : 3
+    }
+}
