@@ -33,7 +33,7 @@ extension KeySyncCommand {
         @Option(name: .customLong("log-lines"), help: ArgumentHelp("sshd log lines quoted per account.", valueName: "n"))
         var logLines = 10
 
-        @Option(name: .customLong("try-login"), help: ArgumentHelp("Also log in as each account with this private key (before probing) and quote the server's answer.", valueName: "private-key"))
+        @Option(name: .customLong("try-login"), help: ArgumentHelp("Also log in as each account with this private key (before probing) and quote the server's answer; given an OpenSSH user certificate (*-cert.pub), explain whether sshd would take it.", valueName: "private-key|certificate"))
         var tryLogin: String?
 
         @OptionGroup var parallelOption: ParallelOption

@@ -103,7 +103,14 @@ import Testing
         let drifted = try keysync(workspace, "check", ["--json"])
         #expect(drifted.status == 2, "\(drifted)")
         #expect(drifted.stdout.contains("\"kind\":\"principals_changed\"") || drifted.stdout.contains("\"kind\" : \"principals_changed\""), "\(drifted.stdout)")
-        #expect(try keysync(workspace, "push").status == 0)
+        let repair = try keysync(workspace, "push", ["--json"])
+        #expect(repair.status == 0, "\(repair)")
+        //    That run wrote a root file only: restore names it and points at push, writes nothing.
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(repair.stdout.utf8)) as? [String: Any])
+        let run = try #require(report["run"] as? Int, "\(repair.stdout)")
+        let restore = try keysync(workspace, "restore", ["--host", "h\(host)", "--run", String(run)])
+        #expect(restore.status == 1 && restore.stderr.contains("wrote only root files on h\(host)"), "\(restore)")
+        #expect(restore.stdout.contains("/etc/ssh/keysync/principals/certdeploy (root file): not restored"), "\(restore)")
         #expect(try fleet.sh(host, "grep -v '^#' /etc/ssh/keysync/principals/certdeploy") == "billing-deploy\n")
         #expect(try keysync(workspace, "check").status == 0)
 

@@ -130,9 +130,18 @@ extension Examination {
             add(.error, .keysFileElsewhere, "the managed keys of \(name) are in \(elsewhere.path), but sshd reads \(keysPath) (AuthorizedKeysFile)",
                 evidence: [sshdEvidence("authorizedkeysfile"), statEvidence(elsewhere.stat, elsewhere.path)] + configEvidence(lines), fix: configFix)
         } else if !keysUnderHome {
+            // A root-owned layout (/etc/ssh/authorized_keys/%u): push writes it as
+            // root, but only in folders only root can change.
             keysExplained = true
-            add(.error, .keysFileUnmanaged, "sshd reads the keys of \(name) from \(keysPath), outside the home \(homePath); keysync writes only under home, so push never puts keys there",
-                evidence: [sshdEvidence("authorizedkeysfile")] + configEvidence(lines), fix: configFix + " && " + pushFix())
+            let dir = (keysPath as NSString).deletingLastPathComponent
+            if case .unsafe(let reason)? = account.rootKeysFolder {
+                add(.error, .keysFileUnmanaged, "sshd reads the keys of \(name) from \(keysPath), outside home, and none of its managed keys are there: keysync writes such a root-owned file only in folders only root can change, and \(reason)",
+                    evidence: [sshdEvidence("authorizedkeysfile")] + configEvidence(lines),
+                    fix: Self.command("chown", "root:", dir) + " && " + Self.command("chmod", "go-w", dir) + " && " + pushFix())
+            } else {
+                add(.error, .keysFileUnmanaged, "sshd reads the keys of \(name) from \(keysPath), outside home, and none of its managed keys are there; push writes that file as root (root:root 0644)",
+                    evidence: [sshdEvidence("authorizedkeysfile")] + configEvidence(lines), fix: pushFix())
+            }
         }
     }
 }

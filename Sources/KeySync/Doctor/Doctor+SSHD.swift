@@ -30,8 +30,7 @@ extension Examination {
             evidence: missing.map { sshdEvidence($0.keyword.lowercased()) },
             fix: context.managesSSHD
                 ? "keysync push --host \(Self.command(context.host)) (manage_sshd writes \(SSHDDropIn.path) and reloads sshd; if it is in place, an earlier value in sshd_config wins: remove that line)"
-                : "printf '%s\\n' " + missing.map { Self.command("\($0.keyword) \($0.value)") }.joined(separator: " ")
-                + " >> /etc/ssh/sshd_config && " + ConfigFix.reload)
+                : ConfigFix.append(missing.map { "\($0.keyword) \($0.value)" }))
     }
 
     private func patterns(_ keyword: String) -> [String] {

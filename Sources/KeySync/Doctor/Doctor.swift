@@ -143,6 +143,14 @@ enum ConfigFix {
     /// Checks the new config and makes sshd read it (new connections only).
     static let reload = "sshd -t && systemctl reload sshd"
 
+    /// Appends `lines` to sshd_config, then reloads.
+    static func append(_ lines: String...) -> String { append(lines) }
+
+    /// Appends `lines` to sshd_config, then reloads.
+    static func append(_ lines: [String]) -> String {
+        "printf '%s\\n' " + lines.map { Examination.command($0) }.joined(separator: " ") + " >> /etc/ssh/sshd_config && " + reload
+    }
+
     /// Replaces `line` with `text` (comments it out when nil), then reloads.
     static func edit(_ line: SSHDConfigLine, to text: String?) -> String { edit([(line, text)]) }
 

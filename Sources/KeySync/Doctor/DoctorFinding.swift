@@ -106,4 +106,12 @@ public enum DoctorCode: String, Hashable, Codable, Sendable, CaseIterable {
     case sshdLogUnavailable = "sshd_log_unavailable"
     case loginWorks = "login_ok"
     case loginFailed = "login_failed"
+    // doctor --try-login CERT (a user certificate)
+    case certificateOK = "certificate_ok"
+    case certificateNotUser = "certificate_not_user"
+    case certificateExpired = "certificate_expired"
+    case certificateNotYetValid = "certificate_not_yet_valid"
+    case certificatePrincipal = "certificate_principal"
+    case certificateCAUntrusted = "certificate_ca_untrusted"
+    case certificateRevoked = "certificate_revoked"
 }

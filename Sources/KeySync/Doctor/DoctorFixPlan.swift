@@ -86,7 +86,7 @@ public struct DoctorFixPlan: Hashable, Sendable {
                 }
             case .directoryUnsafe, .fileUnsafe, .fileUnreadable, .fileOwner:
                 guard let keysPath, let folder, underHome else {
-                    refusals[index] = "the keys file is not in a folder under home; keysync writes only there"
+                    refusals[index] = "the keys file is outside home (a root-owned layout): --fix changes only an account's own files; keysync push rewrites it as root, root:root 0644"
                     continue
                 }
                 if let symlink {

@@ -71,7 +71,9 @@ public struct DoctorRun: Sendable {
                         passphrase: @escaping (String) -> String? = { _ in nil },
                         progress: (@Sendable (ParallelRunner.Progress, DoctorReport.Host) -> Void)? = nil) throws -> DoctorReport {
         let started = Date()
-        let loginIdentity = try options.tryLogin.map { path throws(SSHError) in
+        // A certificate is explained, not used: a private key logs in.
+        let certificate = options.tryLogin.flatMap(CertificateLogin.load(path:))
+        let loginIdentity = try (certificate == nil ? options.tryLogin : nil).map { path throws(SSHError) in
             try SSHIdentity.load(.file(path: path)) { passphrase(path) }
         }
         let targets = options.rotations?.apply(to: targets) ?? targets
@@ -81,7 +83,8 @@ public struct DoctorRun: Sendable {
                                 cancellation: cancellation, passphrase: passphrase)
         let options = self.options
         let recorder = try options.fix ? FixRecorder(store: store, inventory: inventory, selection: options.selectionText, started: started) : nil
-        let examiner = Examiner(options: options, now: now, loginIdentity: loginIdentity, engine: engine)
+        let examiner = Examiner(options: options, now: now, loginIdentity: loginIdentity, engine: engine,
+                                certificate: certificate, inventory: inventory)
         let hosts = ParallelRunner(width: options.parallel).run(jobs, onResult: { _, host, done in progress?(done, host) }) { job in
             guard !cancellation.isCancelled else {
                 return DoctorReport.Host(host: job.host, error: "\(job.host): not started (interrupted)", accounts: [])
@@ -114,6 +117,9 @@ public struct DoctorRun: Sendable {
         let loginIdentity: SSHIdentity?
         /// Connects (through the job's jump hosts, if any) for `--try-login`.
         let engine: SyncEngine
+        /// `--try-login CERT` with a user certificate: explained per account.
+        var certificate: CertificateLogin? = nil
+        var inventory: Inventory? = nil
 
         /// `--try-login` as each account of `job`, by account; nil without `--try-login`.
         func logins(_ job: HostJob) -> [String: DoctorFinding]? {
@@ -127,6 +133,11 @@ public struct DoctorRun: Sendable {
             return job.accounts.map { account in
                 var findings = Doctor.examine(account, probe: probe, context: context)
                 if let login = logins?[account.name] { findings.insert(login, at: login.severity == .error ? 0 : findings.count) }
+                if let certificate, let inventory {
+                    let policy = CertificateLogin.Policy(account: account.name, host: job.host, inventory: inventory)
+                    let explained = certificate.explain(account: account.name, host: job.host, policy: policy, probe: probe, now: now)
+                    findings = explained.filter { $0.severity == .error } + findings + explained.filter { $0.severity != .error }
+                }
                 return DoctorReport.Account(account: account.name, findings: findings)
             }
         }

@@ -66,8 +66,10 @@ public struct OffboardHostPlan: Sendable {
 /// rewrite. No I/O, so the rules are tested without a host.
 ///
 /// Writes follow push's rules (DESIGN.md, "Writing on a host"): only a file
-/// in a folder under the account's home that the account owns, never
-/// through a link; the apply script checks all of it again as it writes.
+/// in a folder under the account's home that the account owns, or a
+/// root-owned layout's file in a folder only root can change
+/// (``RootOwnedKeys``), never through a link; the apply script checks all of
+/// it again as it writes.
 /// The lockout guard is push's (``SyncPlanner/lockoutRefusal(account:old:new:options:)``)
 /// with the leaver's keys counted as revoked — as they are, by `left:`: it
 /// refuses, unless `--force`, to remove the key keysync logs in with from
@@ -155,11 +157,10 @@ public enum OffboardPlanner {
     static func writeBlocker(_ probe: AccountProbe, path: String) -> String? {
         let name = probe.account
         guard let home = probe.homePath else { return "\(name) has no home in passwd" }
+        // A root-owned layout (/etc/ssh/authorized_keys/%u) follows push's rules for it.
+        guard RootOwnedKeys.isUnder(path, home: home) else { return RootOwnedKeys.writeBlocker(probe, path: path) }
         if let reason = SyncPlanner.rootFileThatIsNotKeys(probe) { return reason }
         let dir = (path as NSString).deletingLastPathComponent
-        guard dir.hasPrefix(home.hasSuffix("/") ? home : home + "/") else {
-            return "\(path) is not in a folder under the home \(home) of \(name); keysync never writes there (remove the line by hand)"
-        }
         switch probe.home?.kind {
         case .directory?: break
         case .symlink?: return "home \(home) is a symlink; keysync never writes through a link"

@@ -17,12 +17,21 @@ public struct RestorePlan: Sendable {
 
     /// A heading, then one line per file; with `content`, each file's earlier
     /// content follows, indented by four spaces, control characters made visible.
+    /// Root files (`/etc/ssh/keysync/…`, sshd's drop-in:
+    /// ``RootFiles/isDerived(path:)``) are listed but not restored: every
+    /// byte of them comes from the inventory, so `push` writes them again,
+    /// and the drop-in needs `sshd -t`, a reload and a login that only push does.
     public func text(content: Bool) -> String {
-        var out = "\(content ? "would restore" : "restore") \(snapshots.count.counted("file")) on "
+        let restored = snapshots.filter { !RootFiles.isDerived(path: $0.ref.path) }
+        var out = "\(content ? "would restore" : "restore") \(restored.count.counted("file")) on "
             + "\(host.terminalSafe()) to the content before run \(run.id) (\(run.command.terminalSafe()), "
             + "\(run.startedAt.reportText)):\n"
         for snapshot in snapshots {
             let ref = snapshot.ref
+            guard !RootFiles.isDerived(path: ref.path) else {
+                out += "  \(ref.path.terminalSafe()) (root file): not restored; `keysync push --host \(host.terminalSafe())` writes it from the inventory\n"
+                continue
+            }
             out += "  \(ref.path.terminalSafe()) (account \(ref.account.terminalSafe())): "
             guard let bytes = snapshot.content else {
                 out += ref.hash == nil ? "did not exist before; restoring removes it\n" : "content missing from the database\n"

@@ -28,13 +28,18 @@ public struct FileWrite: Hashable, Sendable {
     /// sha256 hex of the content planned from, or `absent`.
     public var expectedHash: String
     public var content: [UInt8]
+    /// A root-owned keys file whose folder is the one AuthorizedKeysFile
+    /// names (`/etc/ssh/authorized_keys`): apply makes it (root, 0755)
+    /// when it is missing. Never for a folder made from `%u` or `%h`.
+    public var makeFolder = false
 
     public var directory: String { (path as NSString).deletingLastPathComponent }
 
-    public init(path: String, expectedHash: String, content: [UInt8]) {
+    public init(path: String, expectedHash: String, content: [UInt8], makeFolder: Bool = false) {
         self.path = path
         self.expectedHash = expectedHash
         self.content = content
+        self.makeFolder = makeFolder
     }
 }
 
@@ -78,6 +83,11 @@ public enum ApplyOutcome: Hashable, Sendable {
 }
 
 /// The POSIX `sh` script that applies a plan on one host, run as root.
+///
+/// A keys file outside the account's home (a root-owned layout,
+/// `AuthorizedKeysFile /etc/ssh/authorized_keys/%u`) is written by root
+/// instead, root:root 0644, only in a folder nobody but root can change
+/// (apply.sh's `write_root_keys`); the rest of these rules hold for it too.
 ///
 /// Safety rules (DESIGN.md, "Writing on a host" and "Threat model"):
 /// nothing is followed through a symlink; every folder from home to the
@@ -132,7 +142,8 @@ public enum ApplyScript {
             if let write = account.write {
                 let content = Data(write.content).base64EncodedString()
                 script += "write_file " + [account.account, write.directory, write.path, write.expectedHash,
-                                           SHA256Digest.hex(write.content), content].map(Shell.quote).joined(separator: " ") + "\n"
+                                           SHA256Digest.hex(write.content), content].map(Shell.quote).joined(separator: " ")
+                    + (write.makeFolder ? " yes\n" : "\n")
             } else {
                 script += "result \(name) 'done'\n"
             }

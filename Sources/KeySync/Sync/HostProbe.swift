@@ -97,6 +97,14 @@ public struct AccountProbe: Hashable, Sendable {
     public var otherFiles: [OtherKeysFile] = []
     /// What the doctor part of the probe found; nil unless it was asked for.
     public var diagnostics: AccountDiagnostics?
+    /// Only for a keys file outside home (a root-owned layout such as
+    /// `AuthorizedKeysFile /etc/ssh/authorized_keys/%u`): whether the
+    /// folders from the file's nearest existing folder up are safe for root
+    /// to write in (root-owned, no link, not group/other writable). Nil for
+    /// a file under home.
+    public var rootKeysFolder: RootKeysFolder?
+    /// The file's bytes were read as root (the account could not read them).
+    public var contentReadAsRoot = false
 
     public var exists: Bool { passwd != nil }
     public var uid: Int? { passwd.flatMap { $0.count > 2 ? Int($0[2]) : nil } }
@@ -125,6 +133,13 @@ public struct AccountProbe: Hashable, Sendable {
         }
         return paths + [file]
     }
+}
+
+/// Whether root may write in the folder of a keys file outside home.
+public enum RootKeysFolder: Hashable, Sendable {
+    case safe
+    /// The probe's reason (root_folder_problem in lookup.sh).
+    case unsafe(String)
 }
 
 /// A further AuthorizedKeysFile file as the probe read it.
@@ -254,7 +269,8 @@ public struct HostProbe: Hashable, Sendable {
                 default: throw .malformed("unknown file encoding \(encoding)")
                 }
                 guard let content else { throw .malformed("invalid base64 file content for \(current!.account)") }
-                Self.applyContent(content, status: status, frame: name, to: &current!)
+                // read_as_root sends base64, read_as_account the raw bytes.
+                Self.applyContent(content, status: status, frame: name, readAsRoot: encoding == "base64", to: &current!)
             default:
                 guard current != nil else { continue }
                 if key == "stat" {
@@ -275,7 +291,8 @@ public struct HostProbe: Hashable, Sendable {
 
     /// A file frame's bytes: the content when the read worked (status 0);
     /// more bytes than the limit mean the file is too large, whatever the status.
-    private static func applyContent(_ bytes: [UInt8], status: Substring, frame: Substring, to probe: inout AccountProbe) {
+    private static func applyContent(_ bytes: [UInt8], status: Substring, frame: Substring, readAsRoot: Bool,
+                                     to probe: inout AccountProbe) {
         if frame == "other_content" {
             guard let last = probe.otherFiles.indices.last, probe.otherFiles[last].read == nil else { return }
             probe.otherFiles[last].read = bytes.count > ProbeScript.fileSizeLimit ? .tooLarge
@@ -293,6 +310,7 @@ public struct HostProbe: Hashable, Sendable {
             probe.content = nil
         } else if status == "0" {
             probe.content = bytes
+            probe.contentReadAsRoot = readAsRoot
             probe.readError = nil
         } else if probe.content == nil {
             probe.readError = "\(probe.account) cannot read \(probe.path ?? "authorized_keys") (exit \(status.prefix(8)))"
@@ -380,6 +398,7 @@ public struct HostProbe: Hashable, Sendable {
                 throw .malformed("a keys file path of \(probe.account) is not absolute: \(value.prefix(200))")
             }
             probe.otherFiles.append(OtherKeysFile(path: String(value)))
+        case "root_keys": probe.rootKeysFolder = value == "safe" ? .safe : .unsafe(String(value.prefix(500)))
         case "keys_file_index": probe.keysFileIndex = Int(value)
         case "too_large": probe.tooLarge = Int(value) ?? Int.max
         case "read_refused": probe.readError = "\(probe.account): \(value)"

@@ -52,6 +52,13 @@ public enum RootFiles {
     /// `principals/ACCOUNT` (account names are Unix names: no `/`).
     public static func principalsPath(_ account: String) -> String { principalsFolder + "/" + account }
 
+    /// A file every byte of which keysync derives from the inventory (under
+    /// ``folder``, or sshd's drop-in): `restore` leaves it to `push`, which
+    /// writes it again and, for the drop-in, validates and reloads sshd.
+    public static func isDerived(path: String) -> Bool {
+        path.hasPrefix(folder + "/") || path == SSHDDropIn.path
+    }
+
     /// The files for `host`, from every project that targets it (not only a
     /// selection: a `push --project A` must not drop the CA that project B
     /// trusts there). Empty unless the inventory has

@@ -132,8 +132,11 @@ extension SyncRun {
                                force: Bool = false,
                                passphrase: @escaping (String) -> String? = { _ in nil }) throws -> (run: Int64, result: HostResult) {
         guard let host = inventory.host(named: name) else { throw RestoreError.unknownHost(name) }
-        let snapshots = try store.snapshots(host: name, runID: runID, account: account)
-        guard !snapshots.isEmpty else { throw RestoreError.nothingWritten(host: name, runID: runID) }
+        let all = try store.snapshots(host: name, runID: runID, account: account)
+        guard !all.isEmpty else { throw RestoreError.nothingWritten(host: name, runID: runID) }
+        // Root files are push's to write again (RestorePlan says why).
+        let snapshots = all.filter { !RootFiles.isDerived(path: $0.ref.path) }
+        guard !snapshots.isEmpty else { throw RestoreError.rootFilesOnly(host: name, runID: runID) }
         let files = snapshots.map { SyncEngine.RestoreFile(account: $0.ref.account, path: $0.ref.path, content: $0.content) }
         let accounts = Array(Set(files.map(\.account))).sorted().map { AccountTarget(name: $0, blocks: []) }
         let job = job(for: host, accounts: accounts)
@@ -162,11 +165,14 @@ extension SyncRun {
 public enum RestoreError: Error, Equatable, CustomStringConvertible {
     case unknownHost(String)
     case nothingWritten(host: String, runID: Int64)
+    case rootFilesOnly(host: String, runID: Int64)
 
     public var description: String {
         switch self {
         case .unknownHost(let host): return "host \"\(host)\" is not in the inventory"
         case let .nothingWritten(host, runID): return "run \(runID) wrote no file on \(host) (no snapshot); `keysync history --host \(host)` lists the runs that did"
+        case let .rootFilesOnly(host, runID):
+            return "run \(runID) wrote only root files on \(host) (/etc/ssh/keysync, sshd's drop-in); they come from the inventory: edit it and `keysync push --host \(host)`"
         }
     }
 }

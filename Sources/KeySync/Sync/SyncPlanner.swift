@@ -132,11 +132,15 @@ public enum SyncPlanner {
             plan.report(.accountMissing, "account \(name) does not exist; push creates it")
             let ids = [desired.uid.map { "uid \($0)" }, desired.gid.map { "gid \($0)" }].compactMap { $0 }
             plan.changes.append("create account \(name)" + (ids.isEmpty ? "" : " (\(ids.joined(separator: ", ")))"))
-            let path = AuthorizedKeysPath.expand(probe.sshd["authorizedkeysfile"], home: desired.homePath, user: name)
+            let setting = probe.sshd["authorizedkeysfile"]
+            let path = AuthorizedKeysPath.expand(setting, home: desired.homePath, user: name)
             plan.path = path
             let content = planContent(desired, current: nil, options: options, scope: scope, into: &plan)
+            // A root-owned layout's file is checked again on the host as it is written (write_root_keys).
+            let makeFolder = !RootOwnedKeys.isUnder(path, home: desired.homePath)
+                && RootOwnedKeys.isNamedFolder(setting: setting, path: path)
             plan.apply = AccountApply(account: name, create: creation,
-                                      write: FileWrite(path: path, expectedHash: "absent", content: content))
+                                      write: FileWrite(path: path, expectedHash: "absent", content: content, makeFolder: makeFolder))
             return
         }
 
@@ -155,107 +159,109 @@ public enum SyncPlanner {
         plan.oldHash = probe.contentHash
 
         var fixHome = false
-        switch probe.home?.kind {
-        case .symlink?:
-            plan.report(.symlink, "home \(homePath) is a symlink; nothing written for \(name)")
-            return reportRevokedUnreachable(probe, options: options, into: &plan)
-        case .directory?:
-            if !desired.formerlyManaged, let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
-                // --fix-home only removes group/other write (never chown): a
-                // home owned by another user stays as it is.
-                let chmodFixes = probe.home!.uid == 0 || probe.home!.uid == probe.uid
-                if options.fixHome && chmodFixes {
-                    fixHome = true
-                    plan.changes.append("fix home \(homePath) (\(reason))")
-                }
-                let hint = !chmodFixes ? "; keysync never changes who owns a home (as root: chown \(name): \(homePath))"
-                    : options.fixHome ? "" : "; run push --fix-home to repair"
-                plan.report(.homeUnsafe, reason + hint)
-            }
-        default:
-            plan.report(.homeUnsafe, "home \(homePath) is missing or not a directory; nothing written for \(name)")
-            return reportRevokedUnreachable(probe, options: options, into: &plan)
-        }
         var rewrite = false
         let dirPath = (path as NSString).deletingLastPathComponent
-        if let error = probe.sshdError {
-            failures.append("\(name): \(error); refusing to guess where sshd reads keys")
-            return
-        }
-        // keysync manages only a file in its own folder strictly under home: a
-        // shared root-owned folder (AuthorizedKeysFile /etc/ssh/keys/%u) must
-        // never be chowned to one account.
-        guard dirPath.hasPrefix(homePath.hasSuffix("/") ? homePath : homePath + "/") else {
-            plan.report(.unsupportedPath, "AuthorizedKeysFile \(path) is not in a folder under the home \(homePath); keysync leaves it alone")
-            return reportRevokedUnreachable(probe, options: options, into: &plan)
-        }
-        // Folders between home and the key folder (a nested AuthorizedKeysFile):
-        // keysync creates missing ones as the account and changes none that exist.
-        for folder in probe.intermediateFolders {
-            switch folder.stat.kind {
-            case .absent:
-                continue
-            case .directory:
-                if let reason = StrictModes.unsafeReason(folder.stat, path: folder.path, probe: probe, what: "folder") {
-                    let kind: DriftKind = folder.stat.uid != 0 && folder.stat.uid != probe.uid ? .dirOwner : .dirMode
-                    plan.report(kind, reason + "; keysync changes only the key folder \(dirPath), nothing written for \(name)")
-                    return reportRevokedUnreachable(probe, options: options, into: &plan)
-                }
-            case .symlink:
-                plan.report(.symlink, "\(folder.path) is a symlink; nothing written for \(name)")
-                return reportRevokedUnreachable(probe, options: options, into: &plan)
-            default:
-                plan.report(.symlink, "\(folder.path) is not a directory; nothing written for \(name)")
+        if probe.sshdError == nil && !RootOwnedKeys.isUnder(path, home: homePath) {
+            // A root-owned layout (AuthorizedKeysFile /etc/ssh/authorized_keys/%u):
+            // root's file in root's folder; home plays no part in it.
+            guard let repair = RootOwnedKeys.check(probe, path: path, into: &plan) else {
                 return reportRevokedUnreachable(probe, options: options, into: &plan)
             }
-        }
-        if let dir = probe.directory {
-            switch dir.kind {
-            case .symlink:
-                plan.report(.symlink, "\(dirPath) is a symlink; nothing written for \(name)")
+            rewrite = repair
+        } else {
+            switch probe.home?.kind {
+            case .symlink?:
+                plan.report(.symlink, "home \(homePath) is a symlink; nothing written for \(name)")
                 return reportRevokedUnreachable(probe, options: options, into: &plan)
-            case .directory:
-                if dir.uid != probe.uid {
-                    // Writes run as the account, and root never chowns a path
-                    // the account could swap for a link to another file.
-                    plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name); keysync writes as the account and never chowns (as root: chown \(name): \(dirPath))")
-                    return reportRevokedUnreachable(probe, options: options, into: &plan)
+            case .directory?:
+                if !desired.formerlyManaged, let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
+                    // --fix-home only removes group/other write (never chown): a
+                    // home owned by another user stays as it is.
+                    let chmodFixes = probe.home!.uid == 0 || probe.home!.uid == probe.uid
+                    if options.fixHome && chmodFixes {
+                        fixHome = true
+                        plan.changes.append("fix home \(homePath) (\(reason))")
+                    }
+                    let hint = !chmodFixes ? "; keysync never changes who owns a home (as root: chown \(name): \(homePath))"
+                        : options.fixHome ? "" : "; run push --fix-home to repair"
+                    plan.report(.homeUnsafe, reason + hint)
                 }
-                if dir.mode != 0o700 {
-                    plan.report(.dirMode, "\(dirPath) has mode \(octal(dir.mode)), want 0700")
-                    rewrite = true
-                }
-            case .absent:
-                break
             default:
-                plan.report(.symlink, "\(dirPath) is not a directory; nothing written for \(name)")
+                plan.report(.homeUnsafe, "home \(homePath) is missing or not a directory; nothing written for \(name)")
                 return reportRevokedUnreachable(probe, options: options, into: &plan)
             }
-        }
-        if let file = probe.file {
-            switch file.kind {
-            case .symlink:
-                plan.report(.symlink, "\(path) is a symlink; left untouched")
-                return reportRevokedUnreachable(probe, options: options, into: &plan)
-            case .regular:
-                if let reason = rootFileThatIsNotKeys(probe) {
-                    plan.oldContent = nil
-                    plan.report(.fileOwner, reason)
+            if let error = probe.sshdError {
+                failures.append("\(name): \(error); refusing to guess where sshd reads keys")
+                return
+            }
+            // Folders between home and the key folder (a nested AuthorizedKeysFile):
+            // keysync creates missing ones as the account and changes none that exist.
+            for folder in probe.intermediateFolders {
+                switch folder.stat.kind {
+                case .absent:
+                    continue
+                case .directory:
+                    if let reason = StrictModes.unsafeReason(folder.stat, path: folder.path, probe: probe, what: "folder") {
+                        let kind: DriftKind = folder.stat.uid != 0 && folder.stat.uid != probe.uid ? .dirOwner : .dirMode
+                        plan.report(kind, reason + "; keysync changes only the key folder \(dirPath), nothing written for \(name)")
+                        return reportRevokedUnreachable(probe, options: options, into: &plan)
+                    }
+                case .symlink:
+                    plan.report(.symlink, "\(folder.path) is a symlink; nothing written for \(name)")
+                    return reportRevokedUnreachable(probe, options: options, into: &plan)
+                default:
+                    plan.report(.symlink, "\(folder.path) is not a directory; nothing written for \(name)")
                     return reportRevokedUnreachable(probe, options: options, into: &plan)
                 }
-                if file.uid != probe.uid {
-                    plan.report(.fileOwner, "\(path) is owned by uid \(file.uid), not \(name) (sshd cannot use it)")
-                    rewrite = true
+            }
+            if let dir = probe.directory {
+                switch dir.kind {
+                case .symlink:
+                    plan.report(.symlink, "\(dirPath) is a symlink; nothing written for \(name)")
+                    return reportRevokedUnreachable(probe, options: options, into: &plan)
+                case .directory:
+                    if dir.uid != probe.uid {
+                        // Writes run as the account, and root never chowns a path
+                        // the account could swap for a link to another file.
+                        plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name); keysync writes as the account and never chowns (as root: chown \(name): \(dirPath))")
+                        return reportRevokedUnreachable(probe, options: options, into: &plan)
+                    }
+                    if dir.mode != 0o700 {
+                        plan.report(.dirMode, "\(dirPath) has mode \(octal(dir.mode)), want 0700")
+                        rewrite = true
+                    }
+                case .absent:
+                    break
+                default:
+                    plan.report(.symlink, "\(dirPath) is not a directory; nothing written for \(name)")
+                    return reportRevokedUnreachable(probe, options: options, into: &plan)
                 }
-                if file.mode != 0o600 {
-                    plan.report(.fileMode, "\(path) has mode \(octal(file.mode)), want 0600")
-                    rewrite = true
+            }
+            if let file = probe.file {
+                switch file.kind {
+                case .symlink:
+                    plan.report(.symlink, "\(path) is a symlink; left untouched")
+                    return reportRevokedUnreachable(probe, options: options, into: &plan)
+                case .regular:
+                    if let reason = rootFileThatIsNotKeys(probe) {
+                        plan.oldContent = nil
+                        plan.report(.fileOwner, reason)
+                        return reportRevokedUnreachable(probe, options: options, into: &plan)
+                    }
+                    if file.uid != probe.uid {
+                        plan.report(.fileOwner, "\(path) is owned by uid \(file.uid), not \(name) (sshd cannot use it)")
+                        rewrite = true
+                    }
+                    if file.mode != 0o600 {
+                        plan.report(.fileMode, "\(path) has mode \(octal(file.mode)), want 0600")
+                        rewrite = true
+                    }
+                case .absent:
+                    break
+                default:
+                    plan.report(.symlink, "\(path) is not a regular file; left untouched")
+                    return reportRevokedUnreachable(probe, options: options, into: &plan)
                 }
-            case .absent:
-                break
-            default:
-                plan.report(.symlink, "\(path) is not a regular file; left untouched")
-                return reportRevokedUnreachable(probe, options: options, into: &plan)
             }
         }
         if let size = probe.tooLarge {
@@ -274,8 +280,9 @@ public enum SyncPlanner {
         let contentChanges = content != (probe.content ?? [])
         if contentChanges || rewrite || probe.file?.kind != .regular && !content.isEmpty {
             if !contentChanges && rewrite { plan.changes.append("repair owner and modes of \(path)") }
+            let makeFolder = probe.rootKeysFolder != nil && probe.directory?.kind == .absent
             plan.apply = AccountApply(account: name, fixHome: fixHome,
-                                      write: FileWrite(path: path, expectedHash: probe.contentHash, content: content))
+                                      write: FileWrite(path: path, expectedHash: probe.contentHash, content: content, makeFolder: makeFolder))
         } else if fixHome {
             plan.apply = AccountApply(account: name, fixHome: true)
         }

@@ -71,19 +71,19 @@ extension TestFleet {
     }
 
     /// Project `name` on `hosts` (h-numbers or names) with role `deploy` for
-    /// account `usersample`, as text under `projects:`; `fields` are the
+    /// `account` (`usersample`), as text under `projects:`; `fields` are the
     /// role's other entries in order (`uid: 1001`, `keys: [kp-usersample]`).
-    func usersampleProject(_ name: String = "usersample", hosts: [Int], _ fields: [String]) -> String {
-        usersampleProject(name, hosts: hosts.map { "h\($0)" }, fields)
+    func usersampleProject(_ name: String = "usersample", hosts: [Int], account: String = "usersample", _ fields: [String]) -> String {
+        usersampleProject(name, hosts: hosts.map { "h\($0)" }, account: account, fields)
     }
 
-    func usersampleProject(_ name: String = "usersample", hosts: [String], _ fields: [String]) -> String {
+    func usersampleProject(_ name: String = "usersample", hosts: [String], account: String = "usersample", _ fields: [String]) -> String {
         """
           \(name):
             hosts: [\(hosts.joined(separator: ", "))]
             roles:
               deploy:
-                account: usersample
+                account: \(account)
         \(fields.map { "        " + $0 }.joined(separator: "\n"))
         """
     }

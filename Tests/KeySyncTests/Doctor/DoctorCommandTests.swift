@@ -72,9 +72,10 @@ import Testing
               --sshd-log <path>       A log file on the hosts to search for sshd lines (repeatable), besides
                                       auth.log, secure, sshd's own log file and the journal.
               --log-lines <n>         sshd log lines quoted per account. (default: 10)
-              --try-login <private-key>
+              --try-login <private-key|certificate>
                                       Also log in as each account with this private key (before probing) and
-                                      quote the server's answer.
+                                      quote the server's answer; given an OpenSSH user certificate
+                                      (*-cert.pub), explain whether sshd would take it.
               --parallel <parallel>   Hosts in flight at once (default: inventory `parallel`, else 64).
               --fix                   Apply the safe fixes (owners, modes, unlock of accounts the inventory
                                       creates), record them, and examine again.

@@ -127,8 +127,14 @@ import Testing
         fixture.account.content = nil
         fixture.walk = []
         let finding = try fixture.finding(.keysFileUnmanaged)
-        #expect(finding.fix?.hasSuffix("&& keysync push --host h1 --project usersample") == true)
+        #expect(finding.message.hasSuffix("push writes that file as root (root:root 0644)"))
+        #expect(finding.fix == "keysync push --host h1 --project usersample")
         #expect(try fixture.problems() == [.keysFileUnmanaged])
+        // A folder others may change: named, with the fix.
+        fixture.account.rootKeys = "/etc/ssh/authorized_keys is owned by uid 1001, not root"
+        let unsafe = try fixture.finding(.keysFileUnmanaged)
+        #expect(unsafe.message.hasSuffix("and /etc/ssh/authorized_keys is owned by uid 1001, not root"))
+        #expect(unsafe.fix == "chown root: /etc/ssh/authorized_keys && chmod go-w /etc/ssh/authorized_keys && keysync push --host h1 --project usersample")
     }
 
     @Test func keysInTheSecondListedFileAreFound() throws {

@@ -113,7 +113,7 @@ import Testing
         fixture.keysFileOutsideHome(fileStat: "regular file|666|0|0|100")
         let result = try plan(fixture)
         #expect(result.plan.apply == nil)
-        #expect(try refusal(result, .fileUnsafe).contains("not in a folder under home"))
+        #expect(try refusal(result, .fileUnsafe).contains("outside home (a root-owned layout): --fix changes only an account's own files; keysync push rewrites it as root"))
     }
 
     /// Findings --fix does not cover keep their printed fix and get no refusal.

@@ -81,7 +81,7 @@ import Testing
         ("symlinked .ssh", "/home/app/.ssh is a symlink"),
         ("symlinked home", "home /home/app is a symlink"),
         (".ssh owned by root", "/home/app/.ssh is owned by uid 0, not app; keysync writes as the account and never chowns"),
-        ("outside home", "/etc/ssh/keys/app is not in a folder under the home /home/app of app"),
+        ("outside home in a folder others may change", "/etc/ssh/keys is owned by uid 1001, not root: keysync writes the root-owned keys file /etc/ssh/keys/app only in folders that only root can change"),
     ])
     func linesStayWhereKeysyncNeverWrites(_ name: String, _ reason: String) throws {
         var app = FakeAccount.existing("app", content: Array((SyncKeys.line(leaver) + "\n").utf8))
@@ -90,7 +90,9 @@ import Testing
         case "symlinked .ssh": app.dirStat = "symbolic link|777|1001|1001|20"
         case "symlinked home": app.homeStat = "symbolic link|777|1001|1001|20"
         case ".ssh owned by root": app.dirStat = "directory|700|0|0|4096"
-        default: app.pathOverride = "/etc/ssh/keys/app"
+        default:
+            app.pathOverride = "/etc/ssh/keys/app"
+            app.rootKeys = "/etc/ssh/keys is owned by uid 1001, not root"
         }
         let file = try #require(try plan([app]).files.first)
         #expect(file.write == nil)

@@ -322,6 +322,14 @@ import Testing
 
             """)
         #expect(!RestorePlan(host: "web-1", run: run, snapshots: [odd]).text(content: false).contains("ssh-ed25519"))
+        let krl = Store.Snapshot(ref: Store.SnapshotRef(runID: 7, host: "web-1", account: "", path: "/etc/ssh/keysync/revoked_keys.krl",
+                                                        hash: SHA256Digest.hex([1]), takenAt: hour(0)), content: [1])
+        #expect(RestorePlan(host: "web-1", run: run, snapshots: [krl, odd]).text(content: false) == """
+            restore 1 file on web-1 to the content before run 7 (push, 2023-11-14T22:13:20Z):
+              /etc/ssh/keysync/revoked_keys.krl (root file): not restored; `keysync push --host web-1` writes it from the inventory
+              /root/.ssh/authorized_keys (account root): \(content.count) bytes, sha256 \(SHA256Digest.hex(content))
+
+            """)
     }
 
     @Test func restoreForceIsAFlagOffByDefault() throws {

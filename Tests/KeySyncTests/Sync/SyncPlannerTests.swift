@@ -244,9 +244,6 @@ enum PlannerFixture {
         var account = FakeAccount.existing("svc", content: F.bytes(SyncKeys.line(key) + "\n"))
         account.home = "/nonexistent"
         account.homeStat = "absent"
-        account.pathOverride = "/etc/ssh/keys/svc"
-        account.dirStat = "directory|755|0|0|4096"
-        account.fileStat = "regular file|644|0|0|100"
         let plan = try F.single(account, F.target("svc", []), options: PlanOptions(revoked: [key.fingerprint]))
         #expect(plan.drift.map(\.kind) == [.homeUnsafe, .revokedKey])
         #expect(plan.drift.allSatisfy { !$0.repairable })

@@ -63,6 +63,11 @@ struct FakeAccount {
     var tooLarge: Int?
     /// Further AuthorizedKeysFile files that exist: path, bytes and the read's exit status.
     var otherFiles: [(path: String, content: [UInt8], status: Int)] = []
+    /// `root_keys` for a file outside home: `safe` unless set (a reason, or
+    /// `-` for no line, as an older probe sent).
+    var rootKeys: String?
+    /// The content frame is read_as_root's (base64).
+    var readAsRoot = false
     /// Requested uid/gid/group: the clash lines (empty value = nobody owns it).
     var uidOwner: String?? = nil
     var gidOwner: String?? = nil
@@ -134,10 +139,13 @@ struct FakeAccount {
         out += "shell_valid \(shellValid ? "yes" : "no")\n"
         out += "shell_listed \(shellListed ? "yes" : "no")\n"
         out += "path \(path)\n"
+        if !RootOwnedKeys.isUnder(path, home: homePath), rootKeys != "-" { out += "root_keys \(rootKeys ?? "safe")\n" }
         out += statLines.map { $0 + "\n" }.joined()
         if let tooLarge { out += "too_large \(tooLarge)\n" }
         var bytes = Array(out.utf8)
         if tooLarge != nil {
+        } else if let content, readAsRoot {
+            bytes += Array("content-begin \(nonce) base64\n\(Data(content).base64EncodedString())\ncontent-end \(nonce) 0\n".utf8)
         } else if let content {
             bytes += Array("content-begin \(nonce)\n".utf8) + content + Array("\ncontent-end \(nonce) 0\n".utf8)
         } else if let readStatus {

@@ -3,7 +3,7 @@
 # (ApplyScript.prelude). ApplyScript.render puts `nonce=...` before them and,
 # after them, per account in this order: `run_create NAME CMD...`,
 # `unlock_account NAME`, `fix_home NAME`, `restrict_home NAME HOME`, then
-# `write_file NAME DIR FILE EXPECTED-HASH NEW-HASH BASE64` or
+# `write_file NAME DIR FILE EXPECTED-HASH NEW-HASH BASE64 [MAKE-FOLDER]` or
 # `result NAME done`; then the end line. The safety rules are described on
 # ApplyScript (and DESIGN.md, "Writing on a host").
 set -u
@@ -106,13 +106,13 @@ key_folders() {
         printf '%s\n' "$d"
     done
 }
-write_file() { # name dir file expected-hash new-hash base64-content
+write_file() { # name dir file expected-hash new-hash base64-content [make-folder]
     name=$1; dir=$2; file=$3; expected=$4; new_hash=$5; content=$6
     case "$failed_accounts" in *" $name "*) return 0 ;; esac
     lookup_account "$name" || { result "$name" error "account missing"; return 0; }
-    if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
     folders=$(key_folders "$home" "$dir")
-    [ -n "$folders" ] || { result "$name" error "$dir is not under the home $home"; return 0; }
+    if [ -z "$folders" ]; then write_root_keys "$@"; return 0; fi
+    if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
     # Each folder on the way: never a link; a missing one is made by the account.
     while IFS= read -r d; do
         if [ -L "$d" ]; then result "$name" conflict "$d is a symlink"; return 0; fi
@@ -160,4 +160,60 @@ EOF
     fi
     # The temp file had exactly these bytes before the atomic rename.
     result "$name" ok "$new_hash"
+}
+# write_root_keys NAME DIR FILE EXPECTED-HASH NEW-HASH BASE64 [MAKE-FOLDER]:
+# a keys file outside the account's home (AuthorizedKeysFile
+# /etc/ssh/authorized_keys/%u, issue 19) is root's: written by root as
+# root:root 0644, only in a folder that root_folder_problem finds safe (so
+# the account can neither race nor redirect the write). With MAKE-FOLDER
+# `yes` (the folder is the one sshd_config names, not one made from %u or
+# %h) a missing DIR is made 0755 in a safe folder.
+write_root_keys() {
+    name=$1; dir=$2; file=$3
+    # A plain absolute path only: `..` after a folder the account owns (its
+    # home, a link) would resolve through it.
+    case $file in "$dir"/*/* | "$dir"/ | "$dir"/. | "$dir"/..) result "$name" error "$file is not a file in $dir"; return 0 ;; "$dir"/*) ;;
+        *) result "$name" error "$file is not in $dir"; return 0 ;; esac
+    case $dir/ in /*//* | /*/./* | /*/../* | [!/]*) result "$name" error "$dir is not a plain absolute path"; return 0 ;; esac
+    if [ "${7:-no}" = yes ] && [ ! -e "$dir" ] && [ ! -L "$dir" ]; then
+        problem=$(root_folder_problem "${dir%/*}")
+        if [ -n "$problem" ]; then result "$name" conflict "$problem; $dir not created"; return 0; fi
+        err=$(mkdir -m 755 -- "$dir" 2>&1) || { result "$name" error "cannot create $dir: $(oneline "$err" 200)"; return 0; }
+    fi
+    root_replace "$name" "$file" "$4" "$5" "$6"
+}
+# root_replace KEY PATH EXPECTED-HASH NEW-HASH BASE64: root writes PATH
+# (root:root 0644) when its folder is safe for root (root_folder_problem)
+# and PATH still has EXPECTED-HASH (`absent` for a new file). The temp file
+# is made exclusively in the same folder (entered with cd -P and checked by
+# device:inode, so a folder swapped in later is not written into),
+# fsynced, checked against NEW-HASH and renamed over PATH; a crash leaves
+# the old or the new bytes. Results are reported under KEY.
+root_replace() {
+    key=$1; path=$2; expected=$3; new_hash=$4; content=$5
+    dir=${path%/*}
+    [ -n "$dir" ] || dir=/
+    problem=$(root_folder_problem "$dir")
+    if [ -n "$problem" ]; then result "$key" conflict "$problem; left alone"; return 0; fi
+    id=$(stat -c %d:%i -- "$dir" 2>/dev/null) || id=
+    current=$(file_hash "$path")
+    if [ "$current" = symlink ]; then result "$key" conflict "$path is a symlink; left alone"; return 0; fi
+    if [ "$current" != "$expected" ]; then result "$key" conflict "$path changed since it was read"; return 0; fi
+    # shellcheck disable=SC2016 # $1..$4 and $$ belong to the inner shell
+    if ! err=$(printf '%s' "$content" | base64 -d | sh -c '
+        cd -P -- "$1" 2>/dev/null || exit 1
+        [ "$(stat -c %d:%i . 2>/dev/null)" = "$2" ] || { echo "the folder changed during the write" >&2; exit 1; }
+        umask 022
+        t=".keysync-$$"
+        rm -f -- "$t"
+        if dd of="$t" conv=excl,fsync bs=65536 status=none && chown 0:0 -- "$t" && chmod 644 -- "$t" &&
+            h=$(sha256sum < "$t") && [ "${h%% *}" = "$4" ] && mv -fT -- "$t" "$3"; then
+            sync . 2>/dev/null || true
+            exit 0
+        fi
+        rm -f -- "$t"
+        exit 1' sh "$dir" "$id" "${path##*/}" "$new_hash" 2>&1 4>&-); then
+        result "$key" error "write failed, old file kept: $(oneline "$err" 300)"; return 0
+    fi
+    result "$key" ok "$new_hash"
 }

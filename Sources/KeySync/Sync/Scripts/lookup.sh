@@ -10,7 +10,7 @@
 # field with a line break in it, which must not become a line of the reply.
 #
 # Defines: nl (one newline, for `case` patterns), nss_files, lookup,
-# passwd_fields.
+# passwd_fields, root_folder_problem.
 nl='
 '
 nss_files=yes
@@ -51,4 +51,23 @@ passwd_fields() {
     pf_gid=${pf_rest%%:*}; pf_rest=${pf_rest#*:}
     pf_shell=${pf_rest##*:}; pf_rest=${pf_rest%:*}
     pf_home=${pf_rest##*:}
+}
+
+# root_folder_problem DIR: empty when DIR (and each folder above it up to
+# /etc/ssh, or up to / for a folder elsewhere) is a folder, not a link,
+# owned by root, not group/other writable; else what is wrong, on one line.
+# Root writes only in such folders (root-files.sh, apply.sh's root-owned
+# keys files): nobody but root can swap a name in them for a link.
+root_folder_problem() {
+    d=$1
+    while :; do
+        if [ -L "$d" ]; then printf '%s is a symlink' "$d"; return 0; fi
+        if [ ! -d "$d" ]; then printf '%s is not a directory' "$d"; return 0; fi
+        st=$(stat -c '%u %a' -- "$d" 2>/dev/null) || { printf 'cannot stat %s' "$d"; return 0; }
+        case $st in "0 "*) ;; *) printf '%s is owned by uid %s, not root' "$d" "${st%% *}"; return 0 ;; esac
+        if [ $((0${st#0 } & 022)) -ne 0 ]; then printf '%s is writable by group or others' "$d"; return 0; fi
+        case $d in /etc/ssh | /etc | /) return 0 ;; esac
+        d=${d%/*}
+        [ -n "$d" ] || d=/
+    done
 }

@@ -264,7 +264,8 @@ probe_other_files() {
 # (never following a link; lines below a link or a non-folder are not
 # sent: they describe someone else's files), then the file's bytes.
 probe_paths() {
-    h=${1%/}
+    h=${1%/} ph=$1
+    root_keys=-
     case $2 in
         "$h"/*)
             rest=${2#"$h"/}
@@ -276,7 +277,16 @@ probe_paths() {
                 rest=${rest#*/}
                 set -- "$@" "$d"
             done ;;
-        *) set -- "$1" "$dir" ;;
+        *)
+            # Outside home (AuthorizedKeysFile /etc/ssh/authorized_keys/%u):
+            # root's file, written by root only in a folder that is safe for
+            # root from the nearest existing one up (root_keys safe); then
+            # a file the account cannot read is also read as root.
+            k=$dir
+            while [ ! -e "$k" ] && [ ! -L "$k" ] && [ -n "$k" ]; do k=${k%/*}; done
+            root_keys=$(root_folder_problem "${k:-/}")
+            put root_keys "${root_keys:-safe}"
+            set -- "$1" "$dir" ;;
     esac
     set -- "$@" "$file"
     stats=$(stat -c '%F|%a|%u|%g|%s|%h|%d:%i|%n' -- "$@" 2>/dev/null)
@@ -290,7 +300,8 @@ probe_paths() {
             f_kind=$kind f_uid=$uid f_links=$links f_size=$size f_id=$id
         else
             [ "$path" != "$dir" ] || d_id=$id
-            [ "$kind" = directory ] || linked=yes
+            # A home that is a link says nothing about a root-owned layout's folder.
+            [ "$kind" = directory ] || { [ "$root_keys" != - ] && [ "$path" = "$ph" ]; } || linked=yes
         fi
     done <<EOF
 $stats
@@ -303,7 +314,10 @@ EOF
     esac
     read_as_account content "$file" "$p_uid" "$p_gid"
     [ "$rc" != 0 ] || return 0
-    if [ "$linked" = no ] && [ "$f_uid" = 0 ] && [ "$f_links" = 1 ] && [ "$protected_hardlinks" = 1 ] && [ -n "$d_id" ]; then
+    # In a folder safe for root nobody else can add a hard link, so
+    # protected_hardlinks does not matter there.
+    if [ "$linked" = no ] && [ "$f_uid" = 0 ] && [ "$f_links" = 1 ] && [ -n "$d_id" ] &&
+        { [ "$protected_hardlinks" = 1 ] || [ -z "$root_keys" ]; }; then
         read_as_root content "$dir" "$d_id" "$f_id" "$file" || put read_refused "the root-owned file changed while it was read"
     fi
 }

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// `keysync doctor --try-login CERT` on a real sshd (issue 19): what doctor
+/// says about a certificate matches what sshd does with it. Host 197 (the
+/// RootOwnedKeysSshdTests range 196–199); its sshd_config is changed and
+/// the host is rebuilt afterwards.
+@Suite(.serialized) struct CertificateDoctorSshdTests {
+    let fleet: TestFleet
+    static let host = 197
+
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 200) }
+
+    func keysync(_ workspace: Workspace, _ arguments: [String]) throws -> CommandResult {
+        try KeySyncBinary.run(arguments + ["--inventory", workspace.file("inventory.yml"), "--db", workspace.file("keysync.db")])
+    }
+
+    /// The findings doctor reported for `account` (code, severity, message) from its `--json` output.
+    func findings(_ result: CommandResult, account: String) throws -> [(code: String, severity: String, message: String)] {
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)")
+        let host = try #require((json["hosts"] as? [[String: Any]])?.first, "\(result)")
+        let entry = try #require((host["accounts"] as? [[String: Any]])?.first { $0["account"] as? String == account }, "\(result)")
+        return (entry["findings"] as? [[String: Any]] ?? []).map {
+            ($0["code"] as? String ?? "", $0["severity"] as? String ?? "", $0["message"] as? String ?? "")
+        }
+    }
+
+    @Test func doctorExplainsACertificateAsSSHDTakesIt() throws {
+        let host = Self.host
+        try fleet.reset(hosts: [host])
+        defer { try? fleet.reset(hosts: [host]) }
+        let workspace = try Workspace()
+        for key in ["ca", "deploy", "alice", "bob"] { try workspace.generateKey(key) }
+        for (key, principal, serial) in [("alice", "billing-deploy", "42"), ("bob", "someone-else", "43")] {
+            let signed = try TestFleet.run(["ssh-keygen", "-q", "-s", workspace.file("ca"), "-I", key + "@corp", "-n", principal,
+                                            "-z", serial, "-V", "-5m:+1h", workspace.file(key + ".pub")])
+            try #require(signed.succeeded, "\(signed)")
+        }
+        try workspace.write("inventory.yml", fleet.inventory(
+            keys: ["kp-deploy: { file: deploy.pub }"], sections: "certificate_authorities:\n  corp-ca: { file: ca.pub }", hosts: [host],
+            projects: fleet.usersampleProject("billing", hosts: [host], account: "certdoc", [
+                "create: true", "home: /home/certdoc", "shell: /bin/sh", "keys: [kp-deploy]",
+                "principals: [billing-deploy]", "trusted_cas: [corp-ca]",
+            ])))
+        let push = try keysync(workspace, ["push"])
+        #expect(push.status == 0, "\(push)")
+        try fleet.sh(host, """
+            printf '%s\\n' 'TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys' \
+                'AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u' \
+                'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config
+            """)
+        try fleet.reloadSSHD(host: host)
+
+        // alice's certificate names the role's principal: doctor says it logs in, and it does.
+        let good = try keysync(workspace, ["doctor", "--host", "h\(host)", "--try-login", workspace.file("alice-cert.pub"), "--json"])
+        #expect(good.status == 0, "\(good)")
+        let goodFindings = try findings(good, account: "certdoc")
+        #expect(goodFindings.contains { $0.code == "certificate_ok" && $0.message.contains("would log in as certdoc") }, "\(goodFindings)")
+        #expect(!goodFindings.contains { $0.severity == "error" }, "\(goodFindings)")
+        let alice = try fleet.login(host: host, user: "certdoc", key: workspace.file("alice"), command: "echo in")
+        #expect(alice.succeeded && alice.stdout == "in\n", "\(alice)")
+
+        // bob's names another principal: doctor says why, and sshd refuses it.
+        let wrong = try keysync(workspace, ["doctor", "--host", "h\(host)", "--try-login", workspace.file("bob-cert.pub"), "--json"])
+        #expect(wrong.status == 2, "\(wrong)")
+        let wrongFindings = try findings(wrong, account: "certdoc")
+        let principal = try #require(wrongFindings.first { $0.code == "certificate_principal" }, "\(wrongFindings)")
+        #expect(principal.severity == "error")
+        #expect(principal.message.contains("names [\"someone-else\"], but certdoc accepts [\"billing-deploy\"]"), "\(principal.message)")
+        #expect(!wrongFindings.contains { $0.code == "certificate_ok" })
+        let offset = fleet.sshdLogSize(host: host)
+        #expect(try !fleet.login(host: host, user: "certdoc", key: workspace.file("bob")).succeeded)
+        let log = try fleet.sshdLog(host: host, from: offset)
+        #expect(log.contains("someone-else") || log.contains("principal"), "\(log)")
+    }
+}
