@@ -64,6 +64,20 @@ import Testing
 
     /// Runs the finding's fix on the host as printed (the reload step, which
     /// needs systemd, becomes a SIGHUP to the host's sshd).
+    /// usersample cannot log in on `host`, and `doctor` says why: the finding
+    /// `code` with `evidence` (see ``expectFinding(_:host:_:_:evidence:sourceLocation:)``).
+    func expectLoginFails(_ host: Int, _ inventory: Inventory, _ workspace: Workspace, finding code: DoctorCode, evidence: [String],
+                          sourceLocation: SourceLocation = #_sourceLocation) throws -> DoctorFinding {
+        #expect(try !login(host, workspace).succeeded, sourceLocation: sourceLocation)
+        return try expectFinding(try doctor(inventory, hosts: ["h\(host)"]), host: host, code, evidence: evidence, sourceLocation: sourceLocation)
+    }
+
+    /// `finding`'s fix, run on `host` (``apply(_:host:sourceLocation:)``), lets usersample log in.
+    func expectFixLetsLogIn(_ finding: DoctorFinding, host: Int, _ workspace: Workspace, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try apply(finding, host: host, sourceLocation: sourceLocation)
+        #expect(try login(host, workspace).succeeded, sourceLocation: sourceLocation)
+    }
+
     func apply(_ finding: DoctorFinding, host: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let fix = try #require(finding.fix, "\(finding.code.rawValue) has no fix", sourceLocation: sourceLocation)
         let reloads = fix.contains(ConfigFix.reload)
@@ -116,36 +130,42 @@ import Testing
         let workspace = try Workspace()
         let inventory = try prepare(31, workspace, before: "groupadd -g 1001 usersample && useradd -u 1001 -g 1001 -m -s /bin/bash usersample")
         #expect(try fleet.exec(host: 31, ["sh", "-c", "getent shadow usersample | cut -d: -f2"]).stdout == "!\n")
-        #expect(try !login(31, workspace).succeeded)
-        let finding = try expectFinding(try doctor(inventory, hosts: ["h31"]), host: 31, .accountLocked,
-                                        evidence: ["shadow: usersample:!:", "usepam no", "sshd log: User usersample not allowed because account is locked"])
+        let finding = try expectLoginFails(31, inventory, workspace, finding: .accountLocked,
+                                           evidence: ["shadow: usersample:!:", "usepam no", "sshd log: User usersample not allowed because account is locked"])
         #expect(finding.fix == "usermod -p '*' usersample")
-        try apply(finding, host: 31)
-        #expect(try login(31, workspace).succeeded)
+        try expectFixLetsLogIn(finding, host: 31, workspace)
         #expect(try doctor(inventory, hosts: ["h31"]).exitCode == 0)
     }
 
-    @Test func accountLockedWithUsermod() throws {
-        let workspace = try Workspace()
-        let inventory = try prepare(32, workspace)
-        try require(fleet.exec(host: 32, ["usermod", "-L", "usersample"]))
-        #expect(try !login(32, workspace).succeeded)
-        let finding = try expectFinding(try doctor(inventory, hosts: ["h32"]), host: 32, .accountLocked,
-                                        evidence: ["shadow: usersample:!*:", "because account is locked"])
-        try apply(finding, host: 32)
-        #expect(try login(32, workspace).succeeded)
+    /// A command that breaks usersample's login in a way doctor names, with
+    /// the evidence it must show and the fix it must print.
+    struct BrokenLogin: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let host: Int
+        let breaking: [String]
+        let code: DoctorCode
+        let evidence: [String]
+        let fix: String
     }
 
-    @Test func expiredAccount() throws {
+    static let brokenLogins: [BrokenLogin] = [
+        BrokenLogin(testDescription: "account locked with usermod -L", host: 32, breaking: ["usermod", "-L", "usersample"],
+                    code: .accountLocked, evidence: ["shadow: usersample:!*:", "because account is locked"], fix: "usermod -p '*' usersample"),
+        BrokenLogin(testDescription: "expired account", host: 33, breaking: ["chage", "-E", "0", "usersample"], code: .accountExpired,
+                    evidence: ["shadow: usersample:*:", "::0:", "sshd log: Account usersample has expired"], fix: "chage -E -1 usersample"),
+        BrokenLogin(testDescription: "world-writable home", host: 35, breaking: ["chmod", "0777", "/home/usersample"], code: .homeUnsafe,
+                    evidence: ["stat /home/usersample: directory 0777", "bad ownership or modes for directory /home/usersample"],
+                    fix: "chmod go-w /home/usersample"),
+    ]
+
+    @Test(arguments: brokenLogins)
+    func doctorNamesTheBreakAndItsFixRepairsIt(_ broken: BrokenLogin) throws {
         let workspace = try Workspace()
-        let inventory = try prepare(33, workspace)
-        try require(fleet.exec(host: 33, ["chage", "-E", "0", "usersample"]))
-        #expect(try !login(33, workspace).succeeded)
-        let finding = try expectFinding(try doctor(inventory, hosts: ["h33"]), host: 33, .accountExpired,
-                                        evidence: ["shadow: usersample:*:", "::0:", "sshd log: Account usersample has expired"])
-        #expect(finding.fix == "chage -E -1 usersample")
-        try apply(finding, host: 33)
-        #expect(try login(33, workspace).succeeded)
+        let inventory = try prepare(broken.host, workspace)
+        try require(fleet.exec(host: broken.host, broken.breaking))
+        let finding = try expectLoginFails(broken.host, inventory, workspace, finding: broken.code, evidence: broken.evidence)
+        #expect(finding.fix == broken.fix)
+        try expectFixLetsLogIn(finding, host: broken.host, workspace)
     }
 
     @Test func rootOwnedAuthorizedKeys() throws {
@@ -153,36 +173,20 @@ import Testing
         let inventory = try prepare(34, workspace)
         let file = "/home/usersample/.ssh/authorized_keys"
         try require(fleet.exec(host: 34, ["sh", "-c", "chown root:root \(file) && chmod 600 \(file)"]))
-        #expect(try !login(34, workspace).succeeded)
-        let finding = try expectFinding(try doctor(inventory, hosts: ["h34"]), host: 34, .fileUnreadable,
-                                        evidence: ["uid=0(root)", "sshd log: Could not open user 'usersample' authorized keys '\(file)': Permission denied"])
-        try apply(finding, host: 34)
-        #expect(try login(34, workspace).succeeded)
+        let finding = try expectLoginFails(34, inventory, workspace, finding: .fileUnreadable,
+                                           evidence: ["uid=0(root)", "sshd log: Could not open user 'usersample' authorized keys '\(file)': Permission denied"])
+        try expectFixLetsLogIn(finding, host: 34, workspace)
         #expect(try fleet.exec(host: 34, ["stat", "-c", "%U %a", file]).stdout == "usersample 600\n")
-    }
-
-    @Test func worldWritableHome() throws {
-        let workspace = try Workspace()
-        let inventory = try prepare(35, workspace)
-        try require(fleet.exec(host: 35, ["chmod", "0777", "/home/usersample"]))
-        #expect(try !login(35, workspace).succeeded)
-        let finding = try expectFinding(try doctor(inventory, hosts: ["h35"]), host: 35, .homeUnsafe,
-                                        evidence: ["stat /home/usersample: directory 0777", "bad ownership or modes for directory /home/usersample"])
-        #expect(finding.fix == "chmod go-w /home/usersample")
-        try apply(finding, host: 35)
-        #expect(try login(35, workspace).succeeded)
     }
 
     @Test func denyUsersInSSHDConfig() throws {
         let workspace = try Workspace()
         let inventory = try prepare(36, workspace)
         try withSSHDConfig(36, appending: "DenyUsers usersample") {
-            #expect(try !login(36, workspace).succeeded)
-            let finding = try expectFinding(try doctor(inventory, hosts: ["h36"]), host: 36, .deniedUser,
-                                            evidence: ["denyusers usersample", "/etc/ssh/sshd_config:", "not allowed because listed in DenyUsers"])
+            let finding = try expectLoginFails(36, inventory, workspace, finding: .deniedUser,
+                                               evidence: ["denyusers usersample", "/etc/ssh/sshd_config:", "not allowed because listed in DenyUsers"])
             #expect(finding.fix?.hasPrefix("sed -i '") == true)
-            try apply(finding, host: 36)
-            #expect(try login(36, workspace).succeeded)
+            try expectFixLetsLogIn(finding, host: 36, workspace)
         }
     }
 
@@ -191,13 +195,11 @@ import Testing
         // keysync logs in with the admin's RSA key here: the restriction refuses its ed25519 key too.
         let inventory = try prepare(37, workspace, adminKey: .rsa)
         try withSSHDConfig(37, appending: "PubkeyAcceptedAlgorithms ssh-rsa,rsa-sha2-512,rsa-sha2-256") {
-            #expect(try !login(37, workspace).succeeded)
-            let finding = try expectFinding(try doctor(inventory, hosts: ["h37"]), host: 37, .keyTypeRefused,
-                                            evidence: ["pubkeyacceptedalgorithms", "PubkeyAcceptedAlgorithms ssh-rsa,rsa-sha2-512,rsa-sha2-256"])
+            let finding = try expectLoginFails(37, inventory, workspace, finding: .keyTypeRefused,
+                                               evidence: ["pubkeyacceptedalgorithms", "PubkeyAcceptedAlgorithms ssh-rsa,rsa-sha2-512,rsa-sha2-256"])
             #expect(finding.key == "kp-usersample")
             #expect(finding.fix?.contains("PubkeyAcceptedAlgorithms ssh-rsa,rsa-sha2-512,rsa-sha2-256,ssh-ed25519") == true)
-            try apply(finding, host: 37)
-            #expect(try login(37, workspace).succeeded)
+            try expectFixLetsLogIn(finding, host: 37, workspace)
         }
     }
 
@@ -210,8 +212,7 @@ import Testing
                                         evidence: [":/bin/nosuch", "User usersample not allowed because shell /bin/nosuch does not exist"])
         let attempt = try #require(findings(report, "h38").first { $0.code == .loginFailed })
         #expect(attempt.evidence.contains { $0.contains("client:") })
-        try apply(finding, host: 38)
-        #expect(try login(38, workspace).succeeded)
+        try expectFixLetsLogIn(finding, host: 38, workspace)
     }
 
     /// A host that cannot be reached makes the run exit 3 even with errors elsewhere;
@@ -261,6 +262,18 @@ import Testing
 
     func stat(_ host: Int, _ path: String) throws -> String {
         try fleet.exec(host: host, ["stat", "-c", "%U %a", path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `breaking` (shell, as root on `host`) makes usersample's login fail;
+    /// `doctor --fix` then fixes `code`, leaves `path` with `ownerAndMode`
+    /// (``stat(_:_:)``), and the login works again.
+    func expectFixRepairs(_ host: Int, _ inventory: Inventory, _ workspace: Workspace, after breaking: String, _ code: DoctorCode,
+                          leaving path: String, _ ownerAndMode: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try require(fleet.exec(host: host, ["sh", "-c", breaking]), sourceLocation: sourceLocation)
+        #expect(try !login(host, workspace).succeeded, sourceLocation: sourceLocation)
+        try expectFixed(try doctorFix(inventory, host: host), host: host, code, sourceLocation: sourceLocation)
+        #expect(try stat(host, path) == ownerAndMode, sourceLocation: sourceLocation)
+        #expect(try login(host, workspace).succeeded, sourceLocation: sourceLocation)
     }
 
     @Test func fixUnlocksAnAccountTheInventoryCreatesAndRecordsTheRun() throws {
@@ -321,18 +334,12 @@ import Testing
     @Test func fixRemovesGroupAndWorldWriteFromHomeWithoutChangingItsOwner() throws {
         let workspace = try Workspace()
         let inventory = try prepare(35, workspace)
-        try require(fleet.exec(host: 35, ["chmod", "0777", "/home/usersample"]))
-        #expect(try !login(35, workspace).succeeded)
-        try expectFixed(try doctorFix(inventory, host: 35), host: 35, .homeUnsafe)
-        #expect(try stat(35, "/home/usersample") == "usersample 755")
-        #expect(try login(35, workspace).succeeded)
+        try expectFixRepairs(35, inventory, workspace, after: "chmod 0777 /home/usersample", .homeUnsafe,
+                             leaving: "/home/usersample", "usersample 755")
 
         // A root-owned home, group-writable by root's group: chmod as root, owner kept.
-        try require(fleet.exec(host: 35, ["sh", "-c", "chown root:root /home/usersample && chmod 0775 /home/usersample"]))
-        #expect(try !login(35, workspace).succeeded)
-        try expectFixed(try doctorFix(inventory, host: 35), host: 35, .homeUnsafe)
-        #expect(try stat(35, "/home/usersample") == "root 755")
-        #expect(try login(35, workspace).succeeded)
+        try expectFixRepairs(35, inventory, workspace, after: "chown root:root /home/usersample && chmod 0775 /home/usersample", .homeUnsafe,
+                             leaving: "/home/usersample", "root 755")
 
         // A home owned by someone else is never touched.
         try require(fleet.exec(host: 35, ["sh", "-c", "chown ops /home/usersample && chmod 0777 /home/usersample"]))
@@ -350,11 +357,8 @@ import Testing
     @Test func fixRepairsTheModeOfDotSSHAndNeverItsOwner() throws {
         let workspace = try Workspace()
         let inventory = try prepare(36, workspace)
-        try require(fleet.exec(host: 36, ["sh", "-c", "chmod 0777 /home/usersample/.ssh"]))
-        #expect(try !login(36, workspace).succeeded)
-        try expectFixed(try doctorFix(inventory, host: 36), host: 36, .directoryUnsafe)
-        #expect(try stat(36, "/home/usersample/.ssh") == "usersample 700")
-        #expect(try login(36, workspace).succeeded)
+        try expectFixRepairs(36, inventory, workspace, after: "chmod 0777 /home/usersample/.ssh", .directoryUnsafe,
+                             leaving: "/home/usersample/.ssh", "usersample 700")
 
         try require(fleet.exec(host: 36, ["sh", "-c", "chown ops /home/usersample/.ssh && chmod 0777 /home/usersample/.ssh"]))
         let report = try doctorFix(inventory, host: 36)

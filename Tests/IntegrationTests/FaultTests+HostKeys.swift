@@ -10,26 +10,41 @@ extension FaultTests {
     /// sshd log lines that only appear once a client got past the key exchange.
     static let afterHandshake = ["Accepted", "Failed publickey", "Postponed", "Starting session", "User child", "userauth"]
 
+    /// What `push --accept-new-host-keys --json` left: its result and report,
+    /// the known_hosts text, the host-key rows (account '') and `host`'s
+    /// sshd log from `logStart`, read once sshd has written its last lines.
+    func acceptNewPush(_ world: FaultWorld, host: Int, knownHosts path: String, logStart: Int) throws
+        -> (push: CommandResult, report: RunReport, knownHosts: String, hostKeyRows: [String], log: String) {
+        let push = try world.keysync("push", ["--accept-new-host-keys", "--json"])
+        let report = try world.report(push)
+        let after = try String(contentsOfFile: path, encoding: .utf8)
+        let rows = try world.query("SELECT host, fingerprint FROM host_keys WHERE account = ''")
+        usleep(300_000) // let sshd write its last lines
+        return (push, report, after, rows, try fleet.sshdLog(host: host, from: logStart))
+    }
+
+    /// A known_hosts in `world`'s workspace that knows `host` by `key` (`type
+    /// base64`) only, and an inventory for `host` that uses it; its path and
+    /// its text, to compare with after the run.
+    func knownHosts(knowing host: Int, by key: String, in world: FaultWorld) throws -> (path: String, text: String) {
+        try world.workspace.write("known_hosts", "\(fleet.hosts[host].address) \(key)\n")
+        let known = world.workspace.file("known_hosts")
+        try world.writeInventory(.init(hosts: [host], defaults: ["known_hosts": known]))
+        return (known, try String(contentsOfFile: known, encoding: .utf8))
+    }
+
     @Test func acceptNewAsksAHostKnownByItsECDSAKeyForThatTypeFirst() throws {
         let host = 20
         try fleet.removeFaultAccounts([host])
         let world = try FaultWorld(fleet)
         let ecdsa = try fleet.addHostKey(host: host, type: "ecdsa")
         defer { resetOrRecord(host) }
-        try world.workspace.write("known_hosts", "\(fleet.hosts[host].address) \(ecdsa)\n")
-        let known = world.workspace.file("known_hosts")
-        let before = try String(contentsOfFile: known, encoding: .utf8)
-        try world.writeInventory(.init(hosts: [host], defaults: ["known_hosts": known]))
+        let (known, before) = try knownHosts(knowing: host, by: ecdsa, in: world)
         let logStart = fleet.sshdLogSize(host: host)
 
         try FaultCheck.run("accept-new: known_hosts holds only the host's ECDSA key, the host also has an ed25519 key",
                            expected: "keysync asks for ecdsa-sha2-nistp256 first (sshd: kex host key algorithm ecdsa), the key matches, push converges, exit 0; nothing appended, accepted_host_keys empty, no host key row") { check in
-            let push = try world.keysync("push", ["--accept-new-host-keys", "--json"])
-            let report = try world.report(push)
-            let after = try String(contentsOfFile: known, encoding: .utf8)
-            let rows = try world.query("SELECT host, fingerprint FROM host_keys WHERE account = ''")
-            usleep(300_000) // let sshd write its last lines
-            let log = try fleet.sshdLog(host: host, from: logStart)
+            let (push, report, after, rows, log) = try acceptNewPush(world, host: host, knownHosts: known, logStart: logStart)
             // sshd -e ends its lines with CRLF (one Character in Swift): split on any newline.
             let chosen = log.split(whereSeparator: \.isNewline).filter { $0.contains("kex: host key algorithm:") }
                 .map { ($0.components(separatedBy: "host key algorithm: ").last ?? "").replacingOccurrences(of: " [preauth]", with: "") }
@@ -52,22 +67,13 @@ extension FaultTests {
         // An RSA key the host does not have (it only has ed25519): a rebuilt host, or not that host.
         let oldRSA = try world.workspace.generateKey("old_rsa_host_key", type: "rsa")
         let rsaLine = try String(contentsOfFile: oldRSA + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
-        try world.workspace.write("known_hosts", "\(fleet.hosts[host].address) \(rsaLine)\n")
-        let known = world.workspace.file("known_hosts")
-        let before = try String(contentsOfFile: known, encoding: .utf8)
-        try world.writeInventory(.init(hosts: [host], defaults: ["known_hosts": known]))
+        let (known, before) = try knownHosts(knowing: host, by: rsaLine, in: world)
         let logStart = fleet.sshdLogSize(host: host)
 
         try FaultCheck.run("accept-new: known_hosts holds an RSA key the host no longer has; the host offers ed25519",
                            expected: "host_key_mismatch (known by ssh-rsa only); nothing sent after the key exchange, nothing appended, accepted_host_keys empty, no host key row; exit 3") { check in
-            let push = try world.keysync("push", ["--accept-new-host-keys", "--json"])
-            let report = try world.report(push)
-            let results = try world.hostResults(run: try #require(report.run))
-            let result = results["h\(host)"]
-            let after = try String(contentsOfFile: known, encoding: .utf8)
-            let rows = try world.query("SELECT host, fingerprint FROM host_keys WHERE account = ''")
-            usleep(300_000)
-            let log = try fleet.sshdLog(host: host, from: logStart)
+            let (push, report, after, rows, log) = try acceptNewPush(world, host: host, knownHosts: known, logStart: logStart)
+            let result = try world.hostResults(run: try #require(report.run))["h\(host)"]
             let leaked = Self.afterHandshake.filter { log.contains($0) }
             let created = try fleet.exec(host: host, ["getent", "passwd", "fz0"]).status == 0
             let error = result?.error?.replacingOccurrences(of: known, with: "known_hosts") ?? ""

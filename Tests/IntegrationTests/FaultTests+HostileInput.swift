@@ -182,13 +182,9 @@ extension FaultTests {
     /// before anything is opened (and before any host is contacted).
     @Test func unsafeDatabaseFilesAreRefusedBeforeAnythingIsOpened() throws {
         let host = Self.hostileHost
-        try fleet.removeFaultAccounts([host])
         defer { try? fleet.removeFaultAccounts([host]) }
-        let world = try FaultWorld(fleet)
+        let world = try FaultWorld.pushed(fleet, hosts: [host])
         let ws = world.workspace
-        try world.writeInventory(.init(hosts: [host], keys: ["ka"]))
-        let setup = try world.keysync("push")
-        try #require(setup.status == 0, "\(setup)")
         for suffix in ["-wal", "-shm"] { unlink(world.database + suffix) }
         func copy(_ name: String) throws -> String {
             let path = ws.file(name)
@@ -234,8 +230,8 @@ extension FaultTests {
                 let before = state()
                 let hostBefore = try fleet.authorizedKeysHashes(host: host, accounts: ["fz0"])
                 let logStart = fleet.sshdLogSize(host: host)
-                let results = [try KeySyncBinary.run(["check", "--inventory", ws.file("inventory.yml"), "--db", c.db]),
-                               try KeySyncBinary.run(["push", "--inventory", ws.file("inventory.yml"), "--db", c.db])]
+                let results = [try KeySyncBinary.run(["check", "--inventory", ws.file("a.yml"), "--db", c.db]),
+                               try KeySyncBinary.run(["push", "--inventory", ws.file("a.yml"), "--db", c.db])]
                 let contacted = try fleet.sshdLog(host: host, from: logStart).contains("Connection from")
                 let changed = zip(before, state()).filter { $0 != $1 }.map(\.1)
                 let message = results[0].stderr.split(separator: "\n").first { $0.hasPrefix("error:") } ?? ""

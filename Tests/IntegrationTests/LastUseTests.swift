@@ -42,6 +42,18 @@ import Testing
         return try Inventory.load(path: workspace.file("inventory.yml"))
     }
 
+    /// `hosts` logging to auth.log (``authlog(_:)``), keys `names` granted on
+    /// them, and a first push recorded in the workspace's database.
+    func pushed(_ hosts: [Int], keys names: [String], test: String = #function) throws
+        -> (workspace: Workspace, inventory: Inventory, store: Store) {
+        try authlog(hosts)
+        let workspace = try Workspace(test)
+        let inventory = try inventory(workspace, hosts: hosts, keys: names)
+        let store = try Store(path: workspace.file("keysync.db"))
+        try run(inventory, .push, store: store)
+        return (workspace, inventory, store)
+    }
+
     @discardableResult
     func run(_ inventory: Inventory, _ mode: SyncEngine.Mode, store: Store) throws -> RunReport {
         var run = SyncRun(inventory: inventory, targets: try inventory.select(), settings: SyncEngine.Settings(mode: mode, parallel: 8))
@@ -68,11 +80,7 @@ import Testing
     /// shows the last use per host; `review` lists every grant.
     @Test func twoOfThreeKeysUsedReportNamesTheThird() throws {
         let hosts = [160, 161]
-        try authlog(hosts)
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: hosts, keys: ["ka", "kb", "kc"])
-        let store = try Store(path: workspace.file("keysync.db"))
-        try run(inventory, .push, store: store)
+        let (workspace, inventory, store) = try pushed(hosts, keys: ["ka", "kb", "kc"])
 
         let before = Date().addingTimeInterval(-1)
         try login(workspace, host: 160, key: "ka")
@@ -140,11 +148,7 @@ import Testing
     /// new one are each counted once; a third check counts nothing again.
     @Test func rotatedLogLosesNoLineAndCountsNoneTwice() throws {
         let host = 162
-        try authlog([host])
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: [host], keys: ["ka"])
-        let store = try Store(path: workspace.file("keysync.db"))
-        try run(inventory, .push, store: store)
+        let (workspace, inventory, store) = try pushed([host], keys: ["ka"])
         let ka = try Self.fingerprint(workspace, "ka")
 
         try login(workspace, host: host, key: "ka")
@@ -213,11 +217,7 @@ import Testing
     /// and the watch says lines were skipped.
     @Test func gigabyteLogIsNotReadWhole() throws {
         let host = 164
-        try authlog([host])
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: [host], keys: ["ka"])
-        let store = try Store(path: workspace.file("keysync.db"))
-        try run(inventory, .push, store: store)
+        let (workspace, inventory, store) = try pushed([host], keys: ["ka"])
         let watchedFrom = try #require(try store.loginWatches()["h\(host)"]?.watchingSince)
 
         try fleet.sh(host, "truncate -s +1G \(Self.log) && printf '\\n' >> \(Self.log)")

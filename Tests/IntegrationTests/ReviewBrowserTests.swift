@@ -15,21 +15,10 @@ import Testing
         #expect(try TestFleet.run([TestFleet.script, "authlog", String(host)], timeout: 120).succeeded)
         let workspace = try Workspace()
         for name in ["kp-alice", "kp-deploy"] { try workspace.generateKey(name) }
-        try workspace.write("inventory.yml", """
-            \(fleet.inventoryDefaults())
-            keys:
-              kp-alice: { file: kp-alice.pub }
-              kp-deploy: { file: kp-deploy.pub }
-            people:
-              alice: { keys: [kp-alice], until: 2027-03-31 }
-            hosts:
-            \(fleet.inventoryHosts([host]))
-            projects:
-              usersample:
-                hosts: [h\(host)]
-                roles:
-                  deploy: { account: usersample, create: true, keys: [kp-deploy], people: [alice] }
-            """)
+        try workspace.write("inventory.yml", fleet.inventory(
+            keys: ["kp-alice: { file: kp-alice.pub }", "kp-deploy: { file: kp-deploy.pub }"],
+            sections: "people:\n  alice: { keys: [kp-alice], until: 2027-03-31 }", hosts: [host],
+            projects: fleet.usersampleProject(hosts: [host], ["create: true", "keys: [kp-deploy]", "people: [alice]"])))
         let inventory = try Inventory.load(path: workspace.file("inventory.yml"))
         let store = try Store(path: workspace.file("keysync.db"))
         for mode in [SyncEngine.Mode.push, .check] {

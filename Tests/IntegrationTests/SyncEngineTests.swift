@@ -35,6 +35,14 @@ import Testing
         return try Inventory.load(path: workspace.file("inventory.yml"))
     }
 
+    /// A host of this suite without the test accounts, the suite's inventory
+    /// for it (in a workspace of its own) and an empty store.
+    func freshHost(_ host: Int, test: String = #function) throws -> (workspace: Workspace, inventory: Inventory, store: Store) {
+        try fleet.removeAccounts(on: [host])
+        let workspace = try Workspace(test)
+        return (workspace, try inventory(workspace, hosts: [host]), try Store.inMemory())
+    }
+
     func run(_ inventory: Inventory, _ mode: SyncEngine.Mode, store: Store, dryRun: Bool = false, force: Bool = false,
              projects: [String] = []) throws -> RunReport {
         let targets = try inventory.select(projects: projects)
@@ -138,10 +146,7 @@ import Testing
 
     @Test func symlinkedAuthorizedKeysIsNeverFollowed() throws {
         let host = 54
-        try fleet.removeAccounts(on: [host])
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: [host])
-        let store = try Store.inMemory()
+        let (_, inventory, store) = try freshHost(host)
         #expect(try run(inventory, .push, store: store).summary.failed == 0)
         let victim = "root:$6$secret-hash:19000:0:99999:7:::\n"
         try fleet.exec(host: host, ["sh", "-c", "cat > /etc/shadow-copy && chmod 600 /etc/shadow-copy && rm /home/usersample/.ssh/authorized_keys && ln -s /etc/shadow-copy /home/usersample/.ssh/authorized_keys"], stdin: Data(victim.utf8))
@@ -158,10 +163,7 @@ import Testing
 
     @Test func concurrentEditBetweenProbeAndApplyIsAConflict() throws {
         let host = 55
-        try fleet.removeAccounts(on: [host])
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: [host])
-        let store = try Store.inMemory()
+        let (_, inventory, store) = try freshHost(host)
         #expect(try run(inventory, .push, store: store).summary.failed == 0)
         let file = "/home/usersample/.ssh/authorized_keys"
         try fleet.exec(host: host, ["sed", "-i", "/kp-usersample/d", file])
@@ -185,10 +187,7 @@ import Testing
     /// are kept verbatim and the push converges.
     @Test func fileLinesLikeTheProbesEndDoNotCutItShort() throws {
         let host = 41
-        try fleet.removeAccounts(on: [host])
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: [host])
-        let store = try Store.inMemory()
+        let (workspace, inventory, store) = try freshHost(host)
         try fleet.exec(host: host, ["sh", "-c", "useradd -m -p '*' -s /bin/sh usersample && install -d -o usersample -g usersample -m 700 /home/usersample/.ssh"])
         let tricky = "@end\n@end 00000000000000000000000000000000\nKEYSYNC-APPLY 1\nresult usersample ok 0\n@end\n"
         let file = "/home/usersample/.ssh/authorized_keys"
@@ -212,22 +211,15 @@ import Testing
         let adminFile = "/home/\(fleet.user)/.ssh/authorized_keys"
         let original = try fleet.read(host: host, adminFile)
         defer { _ = try? fleet.exec(host: host, ["sh", "-c", "cat > \(adminFile)"], stdin: Data(original)) }
-        let text = """
-        \(fleet.inventoryDefaults())
-        keys:
-          kp-admin: { file: kp-admin.pub }
-        hosts:
-        \(fleet.inventoryHosts([host]))
-        projects:
-          admin:
-            hosts: [h\(host)]
-            roles:
-              ops:
-                account: \(fleet.user)
-                exclusive: true
-                keys: [kp-admin]
-        """
-        try workspace.write("inventory.yml", text)
+        try workspace.write("inventory.yml", fleet.inventory(keys: ["kp-admin: { file: kp-admin.pub }"], hosts: [host], projects: """
+              admin:
+                hosts: [h\(host)]
+                roles:
+                  ops:
+                    account: \(fleet.user)
+                    exclusive: true
+                    keys: [kp-admin]
+            """))
         let inventory = try Inventory.load(path: workspace.file("inventory.yml"))
         let store = try Store.inMemory()
         let refused = try run(inventory, .push, store: store)
@@ -241,10 +233,7 @@ import Testing
 
     @Test func dryRunShowsADiffAndWritesNothing() throws {
         let host = 57
-        try fleet.removeAccounts(on: [host])
-        let workspace = try Workspace()
-        let inventory = try inventory(workspace, hosts: [host])
-        let store = try Store.inMemory()
+        let (_, inventory, store) = try freshHost(host)
         let report = try run(inventory, .push, store: store, dryRun: true)
         #expect(report.hosts[0].status == .changed)
         #expect(report.hosts[0].diff?.contains("+# keysync:begin project=usersample role=deploy") == true)

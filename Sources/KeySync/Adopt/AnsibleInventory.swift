@@ -273,20 +273,11 @@ public struct AnsibleInventory: Sendable {
     // MARK: YAML
 
     static func parseYAML(_ text: String, path: String) throws(AdoptError) -> AnsibleInventory {
-        if let (line, column) = YAMLNesting.firstTooDeep(text, limit: InventoryLoader.maxNesting) {
-            throw .invalid([Diagnostic(file: path, line: line, column: column,
-                                       message: "invalid YAML: lists and mappings nested more than \(InventoryLoader.maxNesting) levels deep")])
-        }
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: text, .basic) else {
-                throw AdoptError.invalid([Diagnostic(file: path, line: 1, column: 1, message: "the inventory is empty; expected a mapping of groups such as all:")])
-            }
-            root = node
-        } catch let error as AdoptError {
-            throw error
+            root = try InventoryLoader.composeRoot(text, file: path, emptyMessage: "the inventory is empty; expected a mapping of groups such as all:")
         } catch {
-            throw .invalid([InventoryLoader(path: path, homeDirectory: "/").yamlDiagnostic(error, text: text)])
+            throw .invalid(error.diagnostics)
         }
         var model = Model(path: path)
         func position(_ node: Node) -> (Int, Int) { NodeReader.position(of: node) }
@@ -317,6 +308,24 @@ public struct AnsibleInventory: Sendable {
             }
             return out
         }
+        /// The entries of `node`, a mapping of `contents` keyed by a `name`
+        /// each (a group's `hosts` or `children`): none when it is empty or
+        /// null, a problem when it is not a mapping, and a problem for each
+        /// key that is not a name (that entry is skipped).
+        func namedEntries(_ node: Node, _ what: String, of contents: String, name kind: String) -> [(name: String, key: Node, value: Node)] {
+            if string(node).map({ $0.isEmpty || $0 == "~" || $0 == "null" }) == true { return [] }
+            guard let mapping = node.mapping else {
+                problem(node, "\(what) must be a mapping of \(contents), found \(NodeReader.describe(node))")
+                return []
+            }
+            return mapping.compactMap { key, value in
+                guard let name = string(key), !name.isEmpty else {
+                    problem(key, "a \(kind) must be a string, found \(NodeReader.describe(key))")
+                    return nil
+                }
+                return (name, key, value)
+            }
+        }
         func readGroup(_ name: String, _ node: Node) {
             model.group(name, line: position(node).0)
             if string(node).map({ $0.isEmpty || $0 == "~" || $0 == "null" }) == true { return }
@@ -327,16 +336,7 @@ public struct AnsibleInventory: Sendable {
             for (key, value) in mapping {
                 switch string(key) {
                 case "hosts":
-                    if string(value).map({ $0.isEmpty || $0 == "~" || $0 == "null" }) == true { continue }
-                    guard let hosts = value.mapping else {
-                        problem(value, "hosts of group \(UnsafeText.quoted(name)) must be a mapping of host names, found \(NodeReader.describe(value))")
-                        continue
-                    }
-                    for (hostKey, hostValue) in hosts {
-                        guard let pattern = string(hostKey), !pattern.isEmpty else {
-                            problem(hostKey, "a host name must be a string, found \(NodeReader.describe(hostKey))")
-                            continue
-                        }
+                    for (pattern, hostKey, hostValue) in namedEntries(value, "hosts of group \(UnsafeText.quoted(name))", of: "host names", name: "host name") {
                         let names: [String]
                         switch expand(pattern) {
                         case .success(let expanded): names = expanded
@@ -353,16 +353,7 @@ public struct AnsibleInventory: Sendable {
                 case "vars":
                     model.groupVars[name, default: [:]].merge(variables(value, "vars of group \(UnsafeText.quoted(name))", owner: "group \(name)")) { _, new in new }
                 case "children":
-                    if string(value).map({ $0.isEmpty || $0 == "~" || $0 == "null" }) == true { continue }
-                    guard let children = value.mapping else {
-                        problem(value, "children of group \(UnsafeText.quoted(name)) must be a mapping of groups, found \(NodeReader.describe(value))")
-                        continue
-                    }
-                    for (childKey, childValue) in children {
-                        guard let child = string(childKey), !child.isEmpty else {
-                            problem(childKey, "a group name must be a string, found \(NodeReader.describe(childKey))")
-                            continue
-                        }
+                    for (child, _, childValue) in namedEntries(value, "children of group \(UnsafeText.quoted(name))", of: "groups", name: "group name") {
                         if !(model.children[name] ?? []).contains(child) { model.children[name, default: []].append(child) }
                         readGroup(child, childValue)
                     }

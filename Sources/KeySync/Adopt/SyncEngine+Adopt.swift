@@ -25,18 +25,8 @@ extension SyncEngine {
     }
 
     private func adoptScanConnected(_ job: HostJob) -> AdoptHostScan {
-        let identity: SSHIdentity
-        switch identities[job.identity] {
-        case .success(let loaded)?: identity = loaded
-        case .failure(let error)?: return AdoptHostScan(result: .failed(job.host, kind: error.kind, error: error.description))
-        case nil: return AdoptHostScan(result: .failed(job.host, kind: .authFailed, error: "\(job.host): no identity"))
-        }
         let connection: SSHConnection
-        do {
-            connection = try connect(job, identity: identity)
-        } catch {
-            return AdoptHostScan(result: .failed(job.host, kind: error.kind, error: error.description))
-        }
+        do { connection = try connectAuthenticated(job).get().connection } catch { return AdoptHostScan(result: error.result) }
         defer { connection.close() }
         switch scan(job, on: connection) {
         case .success(let probe): return AdoptHostScan(sections: probe.sections, result: HostResult(host: job.host, status: .ok))

@@ -22,8 +22,10 @@ public struct DoctorFinding: Hashable, Codable, Sendable {
     /// What was seen: shadow, stat, `sshd -T`, sshd_config and log lines.
     public var evidence: [String]
     /// A command an operator can paste (on the host unless it starts with
-    /// `keysync`), or nil when no single command fixes it.
-    public var fix: String?
+    /// `keysync`), or nil when no single command fixes it; always in JSON
+    /// (null when there is none), while `key`, `fixed` and `fix_refused` are
+    /// there only when set.
+    @NullWhenNil public var fix: String?
     /// The inventory key the finding is about (per-key findings only).
     public var key: String?
     /// The path a file finding is about (home, a folder of the StrictModes
@@ -53,20 +55,6 @@ public struct DoctorFinding: Hashable, Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey { case severity, code, message, evidence, fix, key, fixed, fixRefused = "fix_refused" }
-
-    /// Always writes `fix` (null when there is none); `key` only for per-key
-    /// findings; `fixed` and `fix_refused` only in `--fix` runs.
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(severity, forKey: .severity)
-        try container.encode(code, forKey: .code)
-        try container.encode(message, forKey: .message)
-        try container.encode(evidence, forKey: .evidence)
-        try container.encode(fix, forKey: .fix)
-        try container.encodeIfPresent(key, forKey: .key)
-        try container.encodeIfPresent(fixed, forKey: .fixed)
-        try container.encodeIfPresent(fixRefused, forKey: .fixRefused)
-    }
 }
 
 /// Stable finding codes (JSON `code`): scripts match on them, so they are

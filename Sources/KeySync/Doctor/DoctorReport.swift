@@ -28,8 +28,9 @@ public struct DoctorReport: Codable, Sendable {
         /// `failed` when the host could not be probed (or, with `--fix`, a fix
         /// failed), else the worst severity of the findings not fixed (`ok` when none or only info).
         public var status: Status
-        /// Why the host could not be probed (or a fix failed).
-        public var error: String?
+        /// Why the host could not be probed (or a fix failed); always in
+        /// JSON (null for a probed host), while `fixes` is there only with `--fix`.
+        @NullWhenNil public var error: String?
         public var accounts: [Account]
         /// `--fix` only: what was done on the host, in order (nil without `--fix`).
         public var fixes: [String]?
@@ -44,16 +45,6 @@ public struct DoctorReport: Codable, Sendable {
         }
 
         enum CodingKeys: String, CodingKey { case host, status, error, accounts, fixes }
-
-        /// Always writes `error` (null for a probed host); `fixes` only with `--fix`.
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(host, forKey: .host)
-            try container.encode(status, forKey: .status)
-            try container.encode(error, forKey: .error)
-            try container.encode(accounts, forKey: .accounts)
-            try container.encodeIfPresent(fixes, forKey: .fixes)
-        }
     }
 
     /// Counts over the whole run.

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// OpenSSH's pattern matching (`match.c`, `addrmatch.c`), as sshd applies
 /// it to AllowUsers, DenyUsers, AllowGroups, DenyGroups and
 /// PubkeyAcceptedAlgorithms.
@@ -66,24 +60,15 @@ enum SSHDMatch {
     /// Whether `address` is in `block` (`10.0.0.0/8`, `::1`, `192.0.2.7`); nil when `block` is not an address.
     static func cidr(_ address: String, _ block: String) -> Bool? {
         let parts = block.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let network = bytes(of: String(parts[0])) else { return nil }
+        guard let network = IPAddress.bytes(of: String(parts[0])) else { return nil }
         let bits = parts.count == 2 ? Int(parts[1]) ?? -1 : network.count * 8
-        guard (0...network.count * 8).contains(bits), let mine = bytes(of: address), mine.count == network.count else {
+        guard (0...network.count * 8).contains(bits), let mine = IPAddress.bytes(of: address), mine.count == network.count else {
             return parts.count == 2 ? false : nil
         }
         for index in 0..<network.count {
-            let keep = min(max(bits - index * 8, 0), 8)
-            let mask: UInt8 = keep == 0 ? 0 : UInt8(0xff) << (8 - keep)
+            let mask = IPAddress.mask(bits: bits, byte: index)
             if mine[index] & mask != network[index] & mask { return false }
         }
         return true
-    }
-
-    private static func bytes(of text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: v6) { Array($0) } }
-        return nil
     }
 }

@@ -6,6 +6,35 @@ import Foundation
 extension InventoryLoader {
     static let grantFields = ["key", "until"]
 
+    /// The keys a role grants, from its `keys:` and then its `people:`, in
+    /// that order and each key once (by fingerprint).
+    struct RoleGrants {
+        /// Key names in grant order.
+        var names: [String] = []
+        /// Fingerprint → the name it was first granted as.
+        var fingerprints: [String: String] = [:]
+        var until: [String: Date] = [:]
+        var sources: [String: GrantSource] = [:]
+
+        /// Grants `keyName`, named at `node` (by `person`, if one), unless
+        /// its key is granted already: then nothing changes and the name it
+        /// was first granted as is returned, for the caller's warning.
+        mutating func add(_ keyName: String, fingerprint: String, at node: Node, person: String? = nil, until ends: Date?) -> String? {
+            if let first = fingerprints[fingerprint] { return first }
+            fingerprints[fingerprint] = keyName
+            names.append(keyName)
+            let (line, column) = NodeReader.position(of: node)
+            sources[keyName] = GrantSource(line: line, column: column, person: person)
+            if let ends { until[keyName] = ends }
+            return nil
+        }
+
+        /// ` as "first"` when the key was first granted under another name.
+        static func asFirst(_ keyName: String, _ first: String) -> String {
+            first == keyName ? "" : " as \"\(first)\""
+        }
+    }
+
     /// One item of a role's `keys:`.
     struct GrantItem {
         let name: String

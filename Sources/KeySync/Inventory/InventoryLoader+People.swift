@@ -80,14 +80,12 @@ extension InventoryLoader {
         }
     }
 
-    /// A role's `people:`: appends each current person's keys to `granted`
+    /// A role's `people:`: adds each current person's keys to `grants`
     /// (keys already granted are listed once, with a warning), with the
-    /// person's `until:` as their end in `until`, and returns the people
-    /// named. A person who has left is skipped with a warning: their keys are
-    /// revoked, and the role otherwise stands.
-    mutating func readRolePeople(_ node: Node?, _ what: String, granted: inout [String],
-                                 fingerprints: inout [String: String], until: inout [String: Date],
-                                 sources: inout [String: GrantSource]) -> [String] {
+    /// person's `until:` as their end, and returns the people named. A person
+    /// who has left is skipped with a warning: their keys are revoked, and
+    /// the role otherwise stands.
+    mutating func readRolePeople(_ node: Node?, _ what: String, grants: inout RoleGrants) -> [String] {
         var named: [String] = [], seen = Set<String>()
         for (name, personNode) in reader.strings(node, "\(what): people") {
             guard seen.insert(name).inserted else {
@@ -111,15 +109,9 @@ extension InventoryLoader {
                 let key = keys[keyNumber]
                 guard revoked[key.fingerprint] == nil else { continue }  // warned at the person
                 grantedKeys.insert(keyNumber)
-                if let first = fingerprints[key.fingerprint] {
-                    reader.warning("\(what): key \"\(keyName)\" of person \"\(name)\" is already granted" + (first == keyName ? "" : " as \"\(first)\"") + "; listed once", at: personNode)
-                    continue
+                if let first = grants.add(keyName, fingerprint: key.fingerprint, at: personNode, person: name, until: person.until) {
+                    reader.warning("\(what): key \"\(keyName)\" of person \"\(name)\" is already granted\(RoleGrants.asFirst(keyName, first)); listed once", at: personNode)
                 }
-                fingerprints[key.fingerprint] = keyName
-                granted.append(keyName)
-                let (line, column) = NodeReader.position(of: personNode)
-                sources[keyName] = GrantSource(line: line, column: column, person: name)
-                if let ends = person.until { until[keyName] = ends }
             }
         }
         return named

@@ -98,23 +98,28 @@ struct InventoryLoader {
     /// builds nodes (recursively: deeper texts could overflow the stack).
     static let maxNesting = 100
 
-    mutating func load(_ text: String) throws(InventoryError) -> Inventory {
-        if let (line, column) = YAMLNesting.firstTooDeep(text, limit: Self.maxNesting) {
-            throw .invalid([Diagnostic(file: path, line: line, column: column,
-                message: "invalid YAML: lists and mappings nested more than \(Self.maxNesting) levels deep")])
+    /// The root node of a YAML text; `.invalid` with one located diagnostic
+    /// when it nests deeper than ``maxNesting``, is not valid YAML, or is
+    /// empty (`emptyMessage` says what the file should hold). `adopt
+    /// --from-ansible` reads its YAML the same way.
+    static func composeRoot(_ text: String, file: String, emptyMessage: String) throws(InventoryError) -> Node {
+        if let (line, column) = YAMLNesting.firstTooDeep(text, limit: maxNesting) {
+            throw .invalid([Diagnostic(file: file, line: line, column: column,
+                message: "invalid YAML: lists and mappings nested more than \(maxNesting) levels deep")])
         }
-        let root: Node
+        let root: Node?
         do {
-            guard let node = try Yams.compose(yaml: text, .basic) else {
-                throw InventoryError.invalid([Diagnostic(file: path, line: 1, column: 1,
-                    message: "the inventory is empty; expected a mapping with \(Self.rootFields.joined(separator: ", "))")])
-            }
-            root = node
-        } catch let error as InventoryError {
-            throw error
+            root = try Yams.compose(yaml: text, .basic)
         } catch {
-            throw .invalid([yamlDiagnostic(error, text: text)])
+            throw .invalid([yamlDiagnostic(error, text: text, file: file)])
         }
+        guard let root else { throw .invalid([Diagnostic(file: file, line: 1, column: 1, message: emptyMessage)]) }
+        return root
+    }
+
+    mutating func load(_ text: String) throws(InventoryError) -> Inventory {
+        let root = try Self.composeRoot(text, file: path,
+                                        emptyMessage: "the inventory is empty; expected a mapping with \(Self.rootFields.joined(separator: ", "))")
         if let fields = reader.fields(of: root, "the inventory", allowed: Self.rootFields) {
             if let node = fields["defaults"] { readDefaults(node) }
             if let node = fields["keys"] { readKeys(node) }
@@ -145,7 +150,7 @@ struct InventoryLoader {
     }
 
     /// A YAML syntax error as a located diagnostic.
-    func yamlDiagnostic(_ error: any Error, text: String) -> Diagnostic {
+    static func yamlDiagnostic(_ error: any Error, text: String, file: String) -> Diagnostic {
         var line = 1, column = 1, message = "invalid YAML: \(error)"
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
@@ -180,7 +185,7 @@ struct InventoryLoader {
         // line after the last one; point at the end of the last line instead.
         let lines = Diagnostic.lineLengths(text)
         if line > lines.count { (line, column) = (lines.count, lines[lines.count - 1] + 1) }
-        return Diagnostic(file: path, line: line, column: column, message: message)
+        return Diagnostic(file: file, line: line, column: column, message: message)
     }
 
     // MARK: Sections
@@ -462,8 +467,7 @@ struct InventoryLoader {
         }
         func flag(_ field: String) -> Bool { fields[field].flatMap { reader.bool($0, "\(what): \(field)") } ?? false }
 
-        var granted: [String] = [], fingerprints: [String: String] = [:], until: [String: Date] = [:]
-        var sources: [String: GrantSource] = [:]
+        var grants = RoleGrants()
         for (keyName, keyNode, ends) in grantItems(fields["keys"], "\(what): keys").map({ ($0.name, $0.node, $0.until) }) {
             guard let index = keyIndex[keyName] else {
                 if brokenKeys.contains(keyName) { continue }
@@ -475,24 +479,17 @@ struct InventoryLoader {
             if let revokedAt = revoked[key.fingerprint] {
                 reader.error("\(what): key \"\(keyName)\" is granted here but revoked (line \(NodeReader.line(of: revokedAt)))", at: keyNode)
             }
-            if let first = fingerprints[key.fingerprint] {
-                reader.warning("\(what): key \"\(keyName)\" is already granted" + (first == keyName ? "" : " as \"\(first)\"") + "; listed once", at: keyNode)
-                continue
+            if let first = grants.add(keyName, fingerprint: key.fingerprint, at: keyNode, until: ends) {
+                reader.warning("\(what): key \"\(keyName)\" is already granted\(RoleGrants.asFirst(keyName, first)); listed once", at: keyNode)
             }
-            fingerprints[key.fingerprint] = keyName
-            granted.append(keyName)
-            let (line, column) = NodeReader.position(of: keyNode)
-            sources[keyName] = GrantSource(line: line, column: column)
-            if let ends { until[keyName] = ends }
         }
-        let people = readRolePeople(fields["people"], what, granted: &granted, fingerprints: &fingerprints, until: &until,
-                                    sources: &sources)
+        let people = readRolePeople(fields["people"], what, grants: &grants)
         let role = InventoryRole(
             name: name, account: account, uid: uid, gid: gid, group: unixName("group"),
             shell: passwdPath("shell"), home: passwdPath("home"), create: flag("create"),
-            keys: granted, exclusive: flag("exclusive"), until: until, people: people, adopt: flag("adopt"),
+            keys: grants.names, exclusive: flag("exclusive"), until: grants.until, people: people, adopt: flag("adopt"),
             principals: readPrincipals(fields["principals"], what), trustedCAs: readTrustedCAs(fields["trusted_cas"], what),
-            grantSources: sources)
+            grantSources: grants.sources)
         warnCertificateFields(role, fields, what)
         return (role, fields)
     }

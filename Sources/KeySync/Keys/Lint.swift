@@ -1,11 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Something wrong with an `authorized_keys` line.
 public struct KeyProblem: Hashable, Sendable, CustomStringConvertible {
     /// `error`: sshd skips the line. `warning`: sshd reads it, but it will not work as meant or is weak.
@@ -161,20 +155,9 @@ enum FromPattern {
                   parts[1].utf8.allSatisfy(CNumber.isDigit), let value = Int(parts[1]), value <= 128 else { return false }
             mask = value
         }
-        guard let address = parseAddress(String(parts[0])) else { return false }
+        guard let address = IPAddress.bytes(of: String(parts[0])) else { return false }
         let maskBits = mask ?? address.count * 8
         guard maskBits <= address.count * 8 else { return true }
-        return address.enumerated().contains { index, byte in
-            let keep = min(max(maskBits - index * 8, 0), 8)
-            return byte & ~(keep == 0 ? 0 : UInt8(0xff) << (8 - keep)) != 0
-        }
-    }
-
-    private static func parseAddress(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: v6) { Array($0) } }
-        return nil
+        return address.enumerated().contains { index, byte in byte & ~IPAddress.mask(bits: maskBits, byte: index) != 0 }
     }
 }

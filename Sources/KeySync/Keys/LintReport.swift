@@ -12,11 +12,11 @@ public struct LintReport: Encodable, Sendable {
         /// `key`, `comment`, `blank` or `invalid`.
         public let kind: String
         /// Canonical key type, for key lines.
-        public let type: String?
+        @NullWhenNil public var type: String?
         /// `SHA256:…`, for key lines.
-        public let fingerprint: String?
+        @NullWhenNil public var fingerprint: String?
         /// The key comment, for key lines.
-        public let comment: String?
+        @NullWhenNil public var comment: String?
         /// The options, for key lines.
         public let options: [AuthorizedKeyOptions.Option]
         /// Problem descriptions; empty for a clean line.
@@ -25,18 +25,6 @@ public struct LintReport: Encodable, Sendable {
         let details: [KeyProblem]
 
         enum CodingKeys: String, CodingKey { case line, kind, type, fingerprint, comment, options, problems }
-
-        /// Encodes every field, `null` included.
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(line, forKey: .line)
-            try container.encode(kind, forKey: .kind)
-            try container.encode(type, forKey: .type)
-            try container.encode(fingerprint, forKey: .fingerprint)
-            try container.encode(comment, forKey: .comment)
-            try container.encode(options, forKey: .options)
-            try container.encode(problems, forKey: .problems)
-        }
     }
 
     /// One row per line, in order.

@@ -45,17 +45,11 @@ extension SyncEngine {
 
     private func offboardConnected(_ job: HostJob, keys: [String: String], snapshot: SnapshotHook?) -> OffboardHostResult {
         let label = job.endpoint.label
-        let identity: SSHIdentity
-        switch identities[job.identity] {
-        case .success(let loaded)?: identity = loaded
-        case .failure(let error)?: return OffboardHostResult(result: .failed(job.host, kind: error.kind, error: error.description))
-        case nil: return OffboardHostResult(result: .failed(job.host, kind: .authFailed, error: "\(job.host): no identity"))
-        }
-        let connection: SSHConnection
+        let connection: SSHConnection, identity: SSHIdentity
         do {
-            connection = try connect(job, identity: identity)
+            (connection, identity) = try connectAuthenticated(job).get()
         } catch {
-            return OffboardHostResult(result: .failed(job.host, kind: error.kind, error: error.description))
+            return OffboardHostResult(result: error.result)
         }
         defer { connection.close() }
 

@@ -105,21 +105,14 @@ public struct AccessReview: Sendable {
 
     /// One self-contained page (no scripts or outside assets; every value escaped).
     public func html() -> String {
-        let header = "<tr>" + Self.columns.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
         let body = rows.map { row in
             "<tr>" + cells(row).enumerated().map { index, text in
                 index == 6 && row.lastUsed == nil ? "<td class=\"soon\">\(text.htmlEscaped)</td>" : "<td>\(text.htmlEscaped)</td>"
             }.joined() + "</tr>\n"
-        }.joined()
-        return HTMLPage.head(title: "keysync access review", style: HTMLPage.tableStyle) + """
-        <body>
-        <h1>keysync access review</h1>
-        <p>Generated \(generatedAt.reportText) from \(inventoryPath.htmlEscaped). \(summaryLine.htmlEscaped).</p>
-        \(rows.isEmpty ? "<p>No grants.</p>" : "<table>\n" + header + body + "</table>")
-        </body>
-        </html>
-
-        """
+        }
+        return HTMLPage.tablePage(title: "keysync access review", heading: "keysync access review",
+                                  summary: "Generated \(generatedAt.reportText) from \(inventoryPath.htmlEscaped). \(summaryLine.htmlEscaped).",
+                                  columns: Self.columns, rows: body, empty: "No grants.")
     }
 
     /// The `review --format` values.

@@ -133,6 +133,23 @@ enum HTMLPage {
     .soon{color:#a05a00}
     """
 
+    /// A whole table page (expiring, unused, review): the `heading` and the
+    /// `summary` line under it, then a table of `columns` and `rows` (each a
+    /// `<tr>` line), or `empty` when there is no row. Every argument is HTML
+    /// already (values escaped by the caller).
+    static func tablePage(title: String, heading: String, summary: String, columns: [String], rows: [String], empty: String) -> String {
+        let header = "<tr>" + columns.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+        return head(title: title, style: tableStyle) + """
+        <body>
+        <h1>\(heading)</h1>
+        <p>\(summary)</p>
+        \(rows.isEmpty ? "<p>\(empty)</p>" : "<table>\n" + header + rows.joined() + "</table>")
+        </body>
+        </html>
+
+        """
+    }
+
     /// `<!DOCTYPE html>` through `</head>`, with the common body style and `style`.
     static func head(title: String, style: String) -> String {
         """

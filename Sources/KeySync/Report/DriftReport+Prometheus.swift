@@ -5,20 +5,19 @@ extension DriftReport {
     /// each metric. The run metrics are left out when no run completed.
     func prometheus() -> String {
         var out = ""
-        func metric(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
-            for sample in samples { out += "\(name)\(sample.labels) \(sample.value)\n" }
+        func metric(_ name: String, _ help: String, _ samples: [PrometheusGauge.Sample]) {
+            out += PrometheusGauge(name: name, help: help, samples: samples).text
         }
         let items = Dictionary(grouping: openDrift) { [$0.host, $0.kind] }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
         metric("keysync_drift_items", "Open drift items per host and drift kind.", items.map { key, value in
-            ("{host=\"\(key[0].prometheusLabelEscaped)\",kind=\"\(key[1].prometheusLabelEscaped)\"}", "\(value.count)")
+            .init(labels: [("host", key[0]), ("kind", key[1])], value: "\(value.count)")
         })
-        metric("keysync_hosts_failed", "Hosts whose latest result is a failure.", [("", "\(failedHosts.count)")])
+        metric("keysync_hosts_failed", "Hosts whose latest result is a failure.", [.init(labels: [], value: "\(failedHosts.count)")])
         if let run = lastRun, let finished = run.finishedAt {
             metric("keysync_last_run_timestamp_seconds", "End of the latest completed keysync check or push, as a Unix time.",
-                   [("", Self.number(finished.timeIntervalSince1970))])
+                   [.init(labels: [], value: Self.number(finished.timeIntervalSince1970))])
             metric("keysync_run_duration_seconds", "Duration of the latest completed keysync check or push.",
-                   [("", Self.number(run.duration ?? 0))])
+                   [.init(labels: [], value: Self.number(run.duration ?? 0))])
         }
         return out
     }

@@ -120,26 +120,19 @@ public struct ExpiringGrantsReport: Sendable {
         let rows = grants.map { grant in
             "<tr>" + [grant.project, grant.role, grant.account, grant.key, grant.until.reportText].map { "<td>\($0.htmlEscaped)</td>" }.joined()
                 + "<td class=\"\(grant.ended ? "bad" : "soon")\">\(left(grant).htmlEscaped)</td><td>\(grant.hosts)</td></tr>\n"
-        }.joined()
-        return HTMLPage.head(title: "keysync grants ending", style: HTMLPage.tableStyle) + """
-        <body>
-        <h1>keysync grants ending by \(horizon.reportText)</h1>
-        <p>Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).</p>
-        \(grants.isEmpty ? "<p>No grant ends in this window.</p>" : "<table>\n<tr><th>Project</th><th>Role</th><th>Account</th><th>Key</th><th>Until</th><th>Left</th><th>Hosts</th></tr>\n" + rows + "</table>")
-        </body>
-        </html>
-
-        """
+        }
+        return HTMLPage.tablePage(title: "keysync grants ending", heading: "keysync grants ending by \(horizon.reportText)",
+                                  summary: "Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).",
+                                  columns: ["Project", "Role", "Account", "Key", "Until", "Left", "Hosts"], rows: rows,
+                                  empty: "No grant ends in this window.")
     }
 
     /// node_exporter textfile format: one sample per grant listed.
     func prometheus() -> String {
-        let name = "keysync_grant_expiry_timestamp_seconds"
-        var out = "# HELP \(name) End of a key grant (inventory until:), as a Unix time.\n# TYPE \(name) gauge\n"
-        for grant in grants {
-            let labels = "key=\"\(grant.key.prometheusLabelEscaped)\",project=\"\(grant.project.prometheusLabelEscaped)\",role=\"\(grant.role.prometheusLabelEscaped)\""
-            out += "\(name){\(labels)} \(Int64(grant.until.timeIntervalSince1970.rounded(.down)))\n"
-        }
-        return out
+        PrometheusGauge(name: "keysync_grant_expiry_timestamp_seconds", help: "End of a key grant (inventory until:), as a Unix time.",
+                        samples: grants.map { grant in
+            .init(labels: [("key", grant.key), ("project", grant.project), ("role", grant.role)],
+                  value: "\(Int64(grant.until.timeIntervalSince1970.rounded(.down)))")
+        }).text
     }
 }

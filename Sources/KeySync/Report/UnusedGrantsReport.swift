@@ -182,28 +182,19 @@ public struct UnusedGrantsReport: Sendable {
             "<tr>" + cells(item).enumerated().map { index, text in
                 index == 0 ? "<td class=\"\(item.status == .unused ? "bad" : "soon")\">\(text.htmlEscaped)</td>" : "<td>\(text.htmlEscaped)</td>"
             }.joined() + "</tr>\n"
-        }.joined()
-        let header = "<tr>" + Self.columns.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
-        return HTMLPage.head(title: "keysync unused grants", style: HTMLPage.tableStyle) + """
-        <body>
-        <h1>keysync grants unused since \(windowStart.reportText)</h1>
-        <p>Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).</p>
-        \(grants.isEmpty ? "<p>Every grant was used in this window.</p>" : "<table>\n" + header + rows + "</table>")
-        </body>
-        </html>
-
-        """
+        }
+        return HTMLPage.tablePage(title: "keysync unused grants", heading: "keysync grants unused since \(windowStart.reportText)",
+                                  summary: "Generated \(generatedAt.reportText). \(summaryLine.htmlEscaped).",
+                                  columns: Self.columns, rows: rows, empty: "Every grant was used in this window.")
     }
 
     /// node_exporter textfile format: the last use of each grant listed (0: never seen).
     func prometheus() -> String {
-        let name = "keysync_grant_last_used_timestamp_seconds"
-        var out = "# HELP \(name) Last login seen with a granted key (0: none seen); only grants unused in the window.\n# TYPE \(name) gauge\n"
-        for item in grants {
-            let labels = "key=\"\(item.grant.key.prometheusLabelEscaped)\",project=\"\(item.grant.project.prometheusLabelEscaped)\","
-                + "role=\"\(item.grant.role.prometheusLabelEscaped)\",status=\"\(item.status.rawValue)\""
-            out += "\(name){\(labels)} \(Int64((item.lastUsed?.timeIntervalSince1970 ?? 0).rounded(.down)))\n"
-        }
-        return out
+        PrometheusGauge(name: "keysync_grant_last_used_timestamp_seconds",
+                        help: "Last login seen with a granted key (0: none seen); only grants unused in the window.",
+                        samples: grants.map { item in
+            .init(labels: [("key", item.grant.key), ("project", item.grant.project), ("role", item.grant.role), ("status", item.status.rawValue)],
+                  value: "\(Int64((item.lastUsed?.timeIntervalSince1970 ?? 0).rounded(.down)))")
+        }).text
     }
 }

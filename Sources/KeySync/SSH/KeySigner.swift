@@ -82,12 +82,18 @@ final class KeySigner: @unchecked Sendable {
         for (name, field) in zip(names, fields) where OSSL_PARAM_BLD_push_BN(builder, name, field.1) != 1 { return nil }
         guard let params = OSSL_PARAM_BLD_to_param(builder) else { return nil }
         defer { OSSL_PARAM_free(params) }
-        guard let pctx = EVP_PKEY_CTX_new_from_name(nil, "RSA", nil) else { return nil }
+        guard let pkey = keyPair("RSA", from: params) else { return nil }
+        return KeySigner(key: pkey, algorithm: .rsa, publicBlob: Self.blob(e: e, n: n))
+    }
+
+    /// A key pair of OpenSSL key type `type` (`RSA`, `EC`) from `params`;
+    /// nil when OpenSSL refuses them.
+    private static func keyPair(_ type: String, from params: UnsafeMutablePointer<OSSL_PARAM>) -> OpaquePointer? {
+        guard let pctx = EVP_PKEY_CTX_new_from_name(nil, type, nil) else { return nil }
         defer { EVP_PKEY_CTX_free(pctx) }
         var pkey: OpaquePointer?
-        guard EVP_PKEY_fromdata_init(pctx) == 1,
-              EVP_PKEY_fromdata(pctx, &pkey, KEYSYNC_EVP_PKEY_KEYPAIR, params) == 1, let pkey else { return nil }
-        return KeySigner(key: pkey, algorithm: .rsa, publicBlob: Self.blob(e: e, n: n))
+        guard EVP_PKEY_fromdata_init(pctx) == 1, EVP_PKEY_fromdata(pctx, &pkey, KEYSYNC_EVP_PKEY_KEYPAIR, params) == 1 else { return nil }
+        return pkey
     }
 
     /// Builds an ed25519 key from an `openssh-key-v1` private section's 32-byte seed.
@@ -116,11 +122,7 @@ final class KeySigner: @unchecked Sendable {
         // The builder copies octet strings only in to_param: call it while `point` is alive.
         guard pushed, let params = point.withUnsafeBytes({ _ in OSSL_PARAM_BLD_to_param(builder) }) else { return nil }
         defer { OSSL_PARAM_free(params) }
-        guard let pctx = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { return nil }
-        defer { EVP_PKEY_CTX_free(pctx) }
-        var pkey: OpaquePointer?
-        guard EVP_PKEY_fromdata_init(pctx) == 1,
-              EVP_PKEY_fromdata(pctx, &pkey, KEYSYNC_EVP_PKEY_KEYPAIR, params) == 1, let pkey else { return nil }
+        guard let pkey = keyPair("EC", from: params) else { return nil }
         return KeySigner(key: pkey, algorithm: .ecdsa(curve: curve), publicBlob: ecdsaBlob(curve: curve, point: point))
     }
 

@@ -103,7 +103,7 @@ extension Store {
     }
 
     /// A host keysync has reached (table `managed_hosts`).
-    public struct ManagedHost: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct ManagedHost: StoreRecord {
         public static let databaseTableName = "managed_hosts"
         public var host: String
         /// nil: known only from runs recorded before schema v2 (no way to reach it).
@@ -126,8 +126,6 @@ extension Store {
         public var retiredRun: Int64?
         public var retiredAt: Date?
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case host, address, port, user, identity, agent, become
             case connectTimeout = "connect_timeout", commandTimeout = "command_timeout"

@@ -17,22 +17,29 @@ extension SyncEngine {
     /// (with the doctor part when `diagnostics` is set): the first half of
     /// `converge`, shared with `keysync doctor`.
     func connectAndProbe(_ job: HostJob, diagnostics: ProbeScript.Diagnostics? = nil) -> ProbeOutcome {
+        let connected: (connection: SSHConnection, identity: SSHIdentity)
+        do { connected = try connectAuthenticated(job).get() } catch { return .failed(error.result) }
+        let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.probe)
+        let outcome = probe(job, on: connected.connection, identity: connected.identity, diagnostics: diagnostics)
+        if case .probed = outcome { phase.end(ok: true) } else { phase.end(ok: false) }
+        return outcome
+    }
+
+    /// `job`'s identity and a connection authenticated with it (push, doctor,
+    /// adopt and offboard all start so); the failure is the host's result:
+    /// the identity did not load, or connecting or the login failed.
+    func connectAuthenticated(_ job: HostJob) -> Result<(connection: SSHConnection, identity: SSHIdentity), Failure> {
         let identity: SSHIdentity
         switch identities[job.identity] {
         case .success(let loaded)?: identity = loaded
-        case .failure(let error)?: return .failed(.failed(job.host, kind: error.kind, error: error.description))
-        case nil: return .failed(.failed(job.host, kind: .authFailed, error: "\(job.host): no identity"))
+        case .failure(let error)?: return .failure(Failure(result: .failed(job.host, kind: error.kind, error: error.description)))
+        case nil: return .failure(Failure(result: .failed(job.host, kind: .authFailed, error: "\(job.host): no identity")))
         }
-        let connection: SSHConnection
         do {
-            connection = try connect(job, identity: identity)
+            return .success((try connect(job, identity: identity), identity))
         } catch {
-            return .failed(.failed(job.host, kind: error.kind, error: error.description))
+            return .failure(Failure(result: .failed(job.host, kind: error.kind, error: error.description)))
         }
-        let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.probe)
-        let outcome = probe(job, on: connection, identity: identity, diagnostics: diagnostics)
-        if case .probed = outcome { phase.end(ok: true) } else { phase.end(ok: false) }
-        return outcome
     }
 
     /// Opens a connection to `job`'s host (host key checked) and

@@ -13,8 +13,7 @@ import Testing
     func lockedWithoutPAMIsAnError(_ lock: String, _ shown: String, _ fixPart: String) throws {
         var fixture = try DoctorFixture.locked(lock)
         fixture.logLines = ["User usersample not allowed because account is locked", "Connection closed by invalid user x"]
-        let finding = try fixture.finding(.accountLocked)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.accountLocked, .error)
         #expect(finding.evidence.contains("shadow: usersample:\(shown):19000:0:99999:7:::"))
         #expect(finding.evidence.contains { $0.hasSuffix("usepam no") })
         #expect(finding.evidence.contains("sshd log: User usersample not allowed because account is locked"))
@@ -24,7 +23,7 @@ import Testing
 
     @Test func lockedWithPAMIsAWarning() throws {
         var fixture = try DoctorFixture()
-        fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+        fixture.usePAM()
         fixture.lock = "1 empty"
         #expect(try fixture.finding(.accountLocked).severity == .warning)
     }
@@ -39,12 +38,11 @@ import Testing
     func expiryFollowsSSHDAndPAM(_ expire: Int, _ pam: Bool, _ expired: Bool) throws {
         var fixture = try DoctorFixture()
         fixture.account.shadow = "star:19000:0:99999:7::\(expire)"
-        if pam { fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 } }
+        if pam { fixture.usePAM() }
         let codes = try fixture.problems()
         #expect(codes.contains(.accountExpired) == expired, "\(codes)")
         if expired {
-            let finding = try fixture.finding(.accountExpired)
-            #expect(finding.severity == .error)
+            let finding = try fixture.finding(.accountExpired, .error)
             #expect(finding.fix == "chage -E -1 usersample")
             #expect(finding.message.contains("day \(expire)"))
         }
@@ -55,16 +53,15 @@ import Testing
         fixture.account.shadow = "star:0:0:99999:7::"
         fixture.shadowFields = "0:0:99999:7:::"
         #expect(try fixture.finding(.passwordChangeRequired).severity == .warning)
-        fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
-        let finding = try fixture.finding(.passwordChangeRequired)
-        #expect(finding.severity == .error)
+        fixture.usePAM()
+        let finding = try fixture.finding(.passwordChangeRequired, .error)
         #expect(finding.fix == "chage -d \"$(date +%F)\" usersample")
         #expect(finding.evidence.contains("shadow: usersample:*:0:0:99999:7:::"))
     }
 
     @Test func agedPasswordsWithPAM() throws {
         var fixture = try DoctorFixture()
-        fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+        fixture.usePAM()
         fixture.account.shadow = "star:19900:0:90:7::"
         #expect(try fixture.finding(.passwordExpired).severity == .error)
         fixture.account.shadow = "star:19900:0:90:7:5:"
@@ -84,7 +81,7 @@ import Testing
     ])
     func hostileNumbersDoNotTrap(_ lock: String, _ shadow: String, _ codes: [DoctorCode]) throws {
         var fixture = try DoctorFixture()
-        fixture.account.sshd = fixture.account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+        fixture.usePAM()
         fixture.account.shadow = shadow
         fixture.lock = lock
         #expect(try fixture.problems().filter { $0 != .passwordChangeRequired } == codes)
@@ -97,8 +94,7 @@ import Testing
         fixture.account.shell = "/bin/nosuch"
         fixture.account.shellValid = false
         fixture.logLines = ["User usersample not allowed because shell /bin/nosuch does not exist"]
-        let invalid = try fixture.finding(.shellInvalid)
-        #expect(invalid.severity == .error)
+        let invalid = try fixture.finding(.shellInvalid, .error)
         #expect(invalid.fix == "usermod -s /bin/bash usersample")
         #expect(invalid.evidence.contains { $0.hasSuffix(":/home/usersample:/bin/nosuch") })
         #expect(invalid.evidence.contains("sshd log: User usersample not allowed because shell /bin/nosuch does not exist"))
@@ -109,8 +105,7 @@ import Testing
 
         fixture.account.shell = "/opt/it's/zsh"
         fixture.shellListed = false
-        let unlisted = try fixture.finding(.shellNotListed)
-        #expect(unlisted.severity == .warning)
+        let unlisted = try fixture.finding(.shellNotListed, .warning)
         #expect(unlisted.fix == #"grep -qxF '/opt/it'\''s/zsh' /etc/shells || echo '/opt/it'\''s/zsh' >> /etc/shells"#)
     }
 
@@ -125,8 +120,7 @@ import Testing
         var fixture = try DoctorFixture()
         fixture.account = .missing("usersample")
         fixture.logLines = ["Invalid user usersample from 127.0.0.1 port 4000"]
-        let finding = try fixture.finding(.accountMissing)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.accountMissing, .error)
         #expect(finding.fix == "keysync push --host h1 --project usersample")
         #expect(finding.evidence.contains("sshd log: Invalid user usersample from 127.0.0.1 port 4000"))
         #expect(try fixture.problems() == [.accountMissing])

@@ -7,8 +7,7 @@ import Testing
         var fixture = try DoctorFixture()
         fixture.account.homeStat = "directory|777|1001|1001|4096"
         fixture.logLines = ["Authentication refused: bad ownership or modes for directory /home/usersample"]
-        let finding = try fixture.finding(.homeUnsafe)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.homeUnsafe, .error)
         #expect(finding.fix == "chmod go-w /home/usersample")
         #expect(finding.evidence.first == "stat /home/usersample: directory 0777 uid=1001(usersample) gid=1001(usersample)")
         #expect(finding.evidence.last == "sshd log: Authentication refused: bad ownership or modes for directory /home/usersample")
@@ -78,8 +77,7 @@ import Testing
         fixture.account.fileStat = "regular file|600|0|0|100"
         fixture.fileAccess = "no"
         fixture.logLines = ["Could not open user 'usersample' authorized keys '/home/usersample/.ssh/authorized_keys': Permission denied"]
-        let finding = try fixture.finding(.fileUnreadable)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.fileUnreadable, .error)
         #expect(finding.fix == "chown usersample: /home/usersample/.ssh /home/usersample/.ssh/authorized_keys && chmod 700 /home/usersample/.ssh && chmod 600 /home/usersample/.ssh/authorized_keys")
         #expect(finding.evidence.contains("stat /home/usersample/.ssh/authorized_keys: regular file 0600 uid=0(root) gid=0(root)"))
         #expect(finding.evidence.last?.hasPrefix("sshd log: Could not open user 'usersample'") == true)
@@ -89,8 +87,7 @@ import Testing
     @Test func rootOwnedReadableFileIsAWarning() throws {
         var fixture = try DoctorFixture()
         fixture.account.fileStat = "regular file|644|0|0|100"
-        let finding = try fixture.finding(.fileOwner)
-        #expect(finding.severity == .warning)
+        let finding = try fixture.finding(.fileOwner, .warning)
         #expect(finding.fix == "chown usersample: /home/usersample/.ssh/authorized_keys")
     }
 
@@ -118,8 +115,7 @@ import Testing
         fixture.config = ["AuthorizedKeysFile /etc/ssh/authorized_keys/%u"]
         fixture.extraAccountLines = ["keyfile unlisted\tregular file|600|1001|1001|\(managed.count)\t/home/usersample/.ssh/authorized_keys",
                                      "keyfile_content-begin \(FakeProbe.nonce)", String(decoding: managed, as: UTF8.self), "keyfile_content-end \(FakeProbe.nonce) 0"]
-        let finding = try fixture.finding(.keysFileElsewhere)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.keysFileElsewhere, .error)
         #expect(finding.fix == "sed -i '1c AuthorizedKeysFile /etc/ssh/authorized_keys/%u .ssh/authorized_keys' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
         #expect(try fixture.problems() == [.keysFileElsewhere])
     }

@@ -16,8 +16,7 @@ import Testing
         var fixture = try DoctorFixture()
         fixture.setContent("# emptied by hand\n")
         fixture.logLines = ["Failed publickey for usersample from 127.0.0.1 port 4000 ssh2: ED25519 SHA256:x"]
-        let finding = try fixture.finding(.keyMissing)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.keyMissing, .error)
         #expect(finding.key == "kp-usersample")
         #expect(finding.fix == "keysync push --host h1 --project usersample")
         #expect(finding.evidence.contains("/home/usersample/.ssh/authorized_keys: no line with \(fixture.key.fingerprint)"))
@@ -36,8 +35,7 @@ import Testing
         var fixture = try DoctorFixture()
         fixture.account.sshd = fixture.account.sshd.map { $0.hasPrefix("pubkeyaccepted") ? "pubkeyacceptedalgorithms rsa-sha2-512,rsa-sha2-256" : $0 }
         fixture.config = ["PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256"]
-        let finding = try fixture.finding(.keyTypeRefused)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.keyTypeRefused, .error)
         #expect(finding.fix == "sed -i '1c PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256,ssh-ed25519' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
         fixture.config = ["PubkeyAcceptedAlgorithms -ssh-ed25519*"]
         #expect(try fixture.finding(.keyTypeRefused).fix == "sed -i '1s/^/#/' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
@@ -45,8 +43,7 @@ import Testing
 
     @Test func anRSAKeyWithDefaultAlgorithmsWarnsAboutSHA1Clients() throws {
         let fixture = try fixture(try SyncKeys.rsa3072())
-        let finding = try fixture.finding(.keyRSASHA1)
-        #expect(finding.severity == .warning)
+        let finding = try fixture.finding(.keyRSASHA1, .warning)
         #expect(finding.message.contains("rsa-sha2-256/512"))
         #expect(finding.message.contains("SHA-1"))
         #expect(finding.fix == "ssh-keygen -t ed25519 -C kp-usersample -f kp-usersample-ed25519 && keysync rotate kp-usersample --new-key kp-usersample-ed25519.pub")
@@ -63,8 +60,7 @@ import Testing
         var fixture = try fixture(try SyncKeys.rsa3072())
         fixture.account.sshd = fixture.account.sshd.map { $0.hasPrefix("pubkeyaccepted") ? "pubkeyacceptedalgorithms ssh-ed25519,ssh-rsa" : $0 }
         fixture.config = ["PubkeyAcceptedAlgorithms ssh-ed25519,ssh-rsa"]
-        let finding = try fixture.finding(.keyRSASHA1)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.keyRSASHA1, .error)
         #expect(finding.fix == "sed -i '1c PubkeyAcceptedAlgorithms ssh-ed25519,ssh-rsa,rsa-sha2-512,rsa-sha2-256' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
     }
 
@@ -73,8 +69,7 @@ import Testing
         var fixture = try fixture(small)
         #expect(try fixture.finding(.keyWeakRSA).severity == .warning)
         fixture.account.sshd.append("requiredrsasize 2048")
-        let refused = try fixture.finding(.keyRSATooSmall)
-        #expect(refused.severity == .error)
+        let refused = try fixture.finding(.keyRSATooSmall, .error)
         #expect(refused.evidence.contains { $0.hasSuffix("requiredrsasize 2048") })
         #expect(try fixture.problems().sorted { $0.rawValue < $1.rawValue } == [.keyRSASHA1, .keyRSATooSmall])
     }
@@ -119,8 +114,7 @@ import Testing
         let key = fixture.key
         fixture.setContent(SyncKeys.line(key, options: #"command="/bin/false""#) + "\n"
             + SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)]))
-        let finding = try fixture.finding(.keyShadowed)
-        #expect(finding.severity == .warning)
+        let finding = try fixture.finding(.keyShadowed, .warning)
         #expect(finding.fix == "sed -i 1d /home/usersample/.ssh/authorized_keys")
         #expect(finding.evidence.first?.hasPrefix(#"/home/usersample/.ssh/authorized_keys:1: command="/bin/false" ssh-ed25519 SHA256:"#) == true)
 

@@ -7,8 +7,7 @@ import Testing
         var fixture = try DoctorFixture()
         fixture.account.sshd = fixture.account.sshd.map { $0 == "pubkeyauthentication yes" ? "pubkeyauthentication no" : $0 }
         fixture.config = ["Port 22", "PubkeyAuthentication no"]
-        let finding = try fixture.finding(.pubkeyDisabled)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.pubkeyDisabled, .error)
         #expect(finding.evidence == ["sshd -T -C user=usersample,host=127.0.0.1,addr=127.0.0.1: pubkeyauthentication no",
                                      "/etc/ssh/sshd_config:2: PubkeyAuthentication no"])
         #expect(finding.fix == "sed -i '2c PubkeyAuthentication yes' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
@@ -19,8 +18,7 @@ import Testing
         fixture.account.sshd.append("denyusers usersample")
         fixture.config = ["DenyUsers usersample"]
         fixture.logLines = ["User usersample from 127.0.0.1 not allowed because listed in DenyUsers"]
-        let finding = try fixture.finding(.deniedUser)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.deniedUser, .error)
         #expect(finding.fix == "sed -i '1s/^/#/' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
         #expect(finding.evidence.last == "sshd log: User usersample from 127.0.0.1 not allowed because listed in DenyUsers")
     }
@@ -44,8 +42,7 @@ import Testing
         var fixture = try DoctorFixture()
         fixture.account.sshd += ["allowusers ops", "allowusers admin"]
         fixture.config = ["AllowUsers ops admin"]
-        let finding = try fixture.finding(.notAllowedUser)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.notAllowedUser, .error)
         #expect(finding.fix == "sed -i '1c AllowUsers ops admin usersample' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
         fixture.account.sshd.append("allowusers user?ample@127.0.0.1")
         #expect(try fixture.problems() == [])
@@ -75,8 +72,7 @@ import Testing
         var fixture = try DoctorFixture()
         fixture.account.sshd.append("allowgroups sshusers")
         fixture.config = ["AllowGroups sshusers"]
-        let finding = try fixture.finding(.notAllowedGroup)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.notAllowedGroup, .error)
         #expect(finding.fix == "usermod -a -G sshusers usersample")
         fixture.account.sshd = fixture.account.sshd.filter { $0 != "allowgroups sshusers" } + ["allowgroups ssh*"]
         fixture.config = ["AllowGroups ssh*"]
@@ -88,8 +84,7 @@ import Testing
     @Test func sshdTFailed() throws {
         var fixture = try DoctorFixture()
         fixture.extraAccountLines = ["sshd_error sshd -T failed (is sshd installed and its config valid?)"]
-        let finding = try fixture.finding(.sshdConfigInvalid)
-        #expect(finding.severity == .error)
+        let finding = try fixture.finding(.sshdConfigInvalid, .error)
         #expect(finding.fix == "sshd -t")
     }
 }

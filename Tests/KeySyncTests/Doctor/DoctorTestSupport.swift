@@ -42,6 +42,11 @@ struct DoctorFixture {
         return fixture
     }
 
+    /// `sshd -T` says `usepam yes` (the fixture's default is `usepam no`).
+    mutating func usePAM() {
+        account.sshd = account.sshd.map { $0 == "usepam no" ? "usepam yes" : $0 }
+    }
+
     /// sshd reads the keys from `/etc/ssh/keys/%u`, outside home: the file
     /// has `fileStat`, `/etc/ssh/keys` has `folderStat`, and the walk goes
     /// up to `/` through root-owned 0755 folders.
@@ -110,6 +115,13 @@ struct DoctorFixture {
         let matching = all.filter { $0.code == code }
         #expect(matching.count == 1, "want one \(code.rawValue) in \(all.map(\.code.rawValue))", sourceLocation: sourceLocation)
         return try #require(matching.first, sourceLocation: sourceLocation)
+    }
+
+    /// The one finding with `code`, required, and of `severity`.
+    func finding(_ code: DoctorCode, _ severity: DoctorFinding.Severity, sourceLocation: SourceLocation = #_sourceLocation) throws -> DoctorFinding {
+        let finding = try finding(code, sourceLocation: sourceLocation)
+        #expect(finding.severity == severity, "\(code.rawValue)", sourceLocation: sourceLocation)
+        return finding
     }
 
     /// Codes of findings that are warnings or errors.

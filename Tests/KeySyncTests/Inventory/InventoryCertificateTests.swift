@@ -19,12 +19,7 @@ struct InventoryCertificateTests {
         certificate_authorities:
           corp-ca: { public: "\(ca)" }
         \(revoked)
-        hosts:
-          web-1: {address: 127.77.0.1}
-        projects:
-          billing:
-            hosts: [web-1]
-            roles:
+        \(F.billingOnWeb1)
               deploy:
                 keys: [kp-alice]
         \(role)

@@ -18,12 +18,7 @@ struct InventoryPeopleTests {
         \(revoked)
         people:
         \(people)
-        hosts:
-          web-1: {address: 127.77.0.1}
-        projects:
-          billing:
-            hosts: [web-1]
-            roles:
+        \(F.billingOnWeb1)
         \(roles)
         """
     }

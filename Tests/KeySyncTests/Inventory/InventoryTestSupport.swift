@@ -17,6 +17,18 @@ enum InventoryFixtures {
 
     static let home = "/home/tester"
 
+    /// The end of a one-host inventory: `hosts:` with web-1 and `projects:`
+    /// with billing on web-1, up to its `roles:` (the caller's roles follow,
+    /// indented by six).
+    static let billingOnWeb1 = """
+        hosts:
+          web-1: {address: 127.77.0.1}
+        projects:
+          billing:
+            hosts: [web-1]
+            roles:
+        """
+
     /// Public key lines of the fixture keys, and their `ssh-keygen -lf` fingerprints.
     static let alice = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJeUmNddxMN0gS/YzcyUoD5S/ONTOdj6bnfoUx0qjP9H alice@test"
     static let aliceFingerprint = "SHA256:+pxUqe1KdBg7txDmCBGZPwSVVsyPSr0pX26NVRC626c"

@@ -7,11 +7,7 @@ import Testing
 /// `keysync report --expiring 14d`: grants that end, from the inventory only.
 @Suite struct ExpiringGrantsReportTests {
     static let yaml = """
-        defaults: {user: ops}
-        keys:
-          alice: {public: "\(InventoryFixtures.alice)"}
-          bob: {public: "\(InventoryFixtures.bob)"}
-          carol: {file: keys/carol.pub}
+        \(ReportFixture.grantKeys)
         hosts:
           web-1: {address: 127.77.0.1, groups: [web]}
           web-2: {address: 127.77.0.2, groups: [web]}

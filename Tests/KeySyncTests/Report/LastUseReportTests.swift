@@ -6,11 +6,7 @@ import Testing
 /// from a fake login history: unused is claimed only where it was watched.
 @Suite struct LastUseReportTests {
     static let yaml = """
-        defaults: {user: ops}
-        keys:
-          alice: {public: "\(InventoryFixtures.alice)"}
-          bob: {public: "\(InventoryFixtures.bob)"}
-          carol: {file: keys/carol.pub}
+        \(ReportFixture.grantKeys)
         people:
           dana: {keys: [carol], until: 2027-01-31}
         hosts:

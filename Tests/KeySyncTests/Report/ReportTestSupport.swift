@@ -13,6 +13,16 @@ import Testing
 ///
 /// Open afterwards: db-1 account_locked since run 2; db-1 revoked_key, web-1 file_mode and web-2 host_unreachable since run 3.
 enum ReportFixture {
+    /// The start of the grant reports' inventories (expiring, unused,
+    /// review): `defaults:` and keys alice and bob inline, carol from its file.
+    static let grantKeys = """
+        defaults: {user: ops}
+        keys:
+          alice: {public: "\(InventoryFixtures.alice)"}
+          bob: {public: "\(InventoryFixtures.bob)"}
+          carol: {file: keys/carol.pub}
+        """
+
     static let alice = "SHA256:+pxUqe1KdBg7txDmCBGZPwSVVsyPSr0pX26NVRC626c"
     static let bob = "SHA256:c90/8g40PjjHo56cJFRy66U9iLA2iqDMv/L93+KqJho"
     static let usersampleFile = "/home/usersample/.ssh/authorized_keys"

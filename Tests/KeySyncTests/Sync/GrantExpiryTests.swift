@@ -16,11 +16,7 @@ import Testing
 
     static func date(_ text: String) -> Date { try! Date.ISO8601FormatStyle().parse(text) }
 
-    init() throws {
-        a = try SyncKeys.ed25519()
-        b = try SyncKeys.ecdsa256()
-        c = try SyncKeys.rsa2048()
-    }
+    init() throws { (a, b, c) = try SyncKeys.three() }
 
     func line(_ key: PublicKey, options: String? = nil) -> String { SyncKeys.line(key, options: options) }
     func block(_ lines: [String]) -> String { SyncKeys.block(project: "usersample", role: "deploy", lines) }

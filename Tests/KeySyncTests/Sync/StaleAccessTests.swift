@@ -8,11 +8,7 @@ import Testing
     typealias F = PlannerFixture
     let a: PublicKey, b: PublicKey, c: PublicKey
 
-    init() throws {
-        a = try SyncKeys.ed25519()
-        b = try SyncKeys.ecdsa256()
-        c = try SyncKeys.rsa2048()
-    }
+    init() throws { (a, b, c) = try SyncKeys.three() }
 
     func former(_ name: String = "usersample") -> AccountTarget {
         var account = AccountTarget(name: name)

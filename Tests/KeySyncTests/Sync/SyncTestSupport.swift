@@ -14,6 +14,10 @@ enum SyncKeys {
     static func rsa2048() throws -> PublicKey { try key("id_rsa2048.pub") }
     static func rsa3072() throws -> PublicKey { try key("id_rsa3072.pub") }
 
+    /// Three keys of three types (ed25519, ECDSA P-256, RSA 2048), the `a`,
+    /// `b` and `c` of most sync suites.
+    static func three() throws -> (PublicKey, PublicKey, PublicKey) { (try ed25519(), try ecdsa256(), try rsa2048()) }
+
     /// `key` as an authorized_keys line (no terminator), with optional options.
     static func line(_ key: PublicKey, options: String? = nil) -> String {
         options.map { "\($0) \(key.openSSHLine)" } ?? key.openSSHLine

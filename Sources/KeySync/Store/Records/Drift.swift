@@ -2,7 +2,7 @@ import GRDB
 
 extension Store {
     /// One drift item seen on a host in a run (table `drift`).
-    public struct Drift: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct Drift: StoreRecord {
         public static let databaseTableName = "drift"
         public var runID: Int64
         public var host: String
@@ -15,15 +15,13 @@ extension Store {
         /// Repaired by this run (a `push`); a fixed item is not open afterwards.
         public var fixed: Bool
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, account, kind, detail, fingerprint, fixed
         }
     }
 
     /// One change a run made on a host (table `changes`).
-    public struct Change: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct Change: StoreRecord {
         public static let databaseTableName = "changes"
         public var runID: Int64
         public var host: String
@@ -32,8 +30,6 @@ extension Store {
         /// What was done, as printed by `push`, e.g. `added kp-deploy`.
         public var detail: String
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, account, detail
         }

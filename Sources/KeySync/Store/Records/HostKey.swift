@@ -3,7 +3,7 @@ import GRDB
 
 extension Store {
     /// A key found in an account's `authorized_keys` on a host (table `host_keys`).
-    public struct HostKey: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct HostKey: StoreRecord {
         public static let databaseTableName = "host_keys"
         public var host: String
         public var account: String
@@ -19,8 +19,6 @@ extension Store {
         public var lastSeenRun: Int64?
         public var lastSeenAt: Date
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case host, account, fingerprint, keyType = "key_type", comment, managed
             case firstSeenRun = "first_seen_run", firstSeenAt = "first_seen_at"

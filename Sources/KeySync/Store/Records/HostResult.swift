@@ -8,7 +8,7 @@ extension Store {
     }
 
     /// One host's result in one run (table `host_results`).
-    public struct HostResult: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct HostResult: StoreRecord {
         public static let databaseTableName = "host_results"
         public var runID: Int64
         public var host: String
@@ -26,8 +26,6 @@ extension Store {
         public var hashAfter: String?
         public var recordedAt: Date
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, status, scanned, error, errorKind = "error_kind"
             case milliseconds = "ms", hashBefore = "hash_before", hashAfter = "hash_after"
@@ -36,7 +34,7 @@ extension Store {
     }
 
     /// One keys file a run read or wrote on a host (table `file_hashes`).
-    public struct FileHash: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct FileHash: StoreRecord {
         public static let databaseTableName = "file_hashes"
         public var runID: Int64
         public var host: String
@@ -47,8 +45,6 @@ extension Store {
         /// SHA-256 hex of what the run wrote; `nil` when it did not write the file.
         public var hashAfter: String?
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, account, path, hashBefore = "hash_before", hashAfter = "hash_after"
         }

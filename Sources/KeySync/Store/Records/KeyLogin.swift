@@ -4,7 +4,7 @@ import GRDB
 extension Store {
     /// Accepted logins of one account with one key on one host, as read
     /// from sshd's log (table `key_logins`, issue 21).
-    public struct KeyLogin: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct KeyLogin: StoreRecord {
         public static let databaseTableName = "key_logins"
         public var host: String
         public var account: String
@@ -29,22 +29,15 @@ extension Store {
         public var firstRun: Int64?
         public var lastRun: Int64?
 
-        enum CodingKeys: String, CodingKey {
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case host, account, fingerprint, keyType = "key_type", firstLoginAt = "first_login_at"
             case lastLoginAt = "last_login_at", lastExact = "last_exact", lastAddress = "last_address", logins, source
             case certificateID = "certificate_id", firstRun = "first_run", lastRun = "last_run"
         }
-
-        public enum Columns {
-            public static let host = Column(CodingKeys.host)
-            public static let account = Column(CodingKeys.account)
-            public static let fingerprint = Column(CodingKeys.fingerprint)
-            public static let lastLoginAt = Column(CodingKeys.lastLoginAt)
-        }
     }
 
     /// Since when keysync has seen every accepted login of a host (table `login_watch`).
-    public struct LoginWatch: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct LoginWatch: StoreRecord {
         public static let databaseTableName = "login_watch"
         public var host: String
         /// The source in use (``LoginSource/key``); `none`: no log found.
@@ -64,13 +57,9 @@ extension Store {
         /// Why the last scan read nothing (the file is gone, not root…).
         public var problem: String?
 
-        enum CodingKeys: String, CodingKey {
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case host, source, watchingSince = "watching_since", readUntil = "read_until", behind
             case lastScanAt = "last_scan_at", discoveredAt = "discovered_at", gaps, lastGapAt = "last_gap_at", problem
-        }
-
-        public enum Columns {
-            public static let host = Column(CodingKeys.host)
         }
 
         /// Whether the logins of the whole window since `start` were seen
@@ -82,7 +71,7 @@ extension Store {
     }
 
     /// Where the last scan of a log source stopped (table `log_positions`).
-    public struct LogPosition: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct LogPosition: StoreRecord {
         public static let databaseTableName = "log_positions"
         public var host: String
         /// ``LoginSource/key``.
@@ -96,13 +85,8 @@ extension Store {
         public var updatedAt: Date
         public var runID: Int64?
 
-        enum CodingKeys: String, CodingKey {
+        public enum CodingKeys: String, CodingKey, ColumnExpression {
             case host, source, kind, path, pid, inode, offset, cursor, updatedAt = "updated_at", runID = "run_id"
-        }
-
-        public enum Columns {
-            public static let host = Column(CodingKeys.host)
-            public static let source = Column(CodingKeys.source)
         }
 
         /// The position, when it names one.

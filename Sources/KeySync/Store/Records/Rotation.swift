@@ -33,7 +33,7 @@ extension Store {
     }
 
     /// One `keysync rotate` (table `rotations`).
-    public struct Rotation: Codable, Hashable, Sendable, Identifiable, FetchableRecord, PersistableRecord {
+    public struct Rotation: StoreRecord, Identifiable {
         public static let databaseTableName = "rotations"
         public var id: Int64
         /// The inventory key name, e.g. `kp-usersample`.
@@ -53,8 +53,6 @@ extension Store {
             (try? JSONDecoder().decode([String: String].self, from: Data(options.utf8))) ?? [:]
         }
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case id, keyName = "key_name", oldFingerprint = "old_fingerprint", newFingerprint = "new_fingerprint"
             case startedAt = "started_at", finishedAt = "finished_at", status, canary, options
@@ -62,7 +60,7 @@ extension Store {
     }
 
     /// One host and account in a rotation (table `rotation_hosts`).
-    public struct RotationHost: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct RotationHost: StoreRecord {
         public static let databaseTableName = "rotation_hosts"
         public var rotationID: Int64
         public var host: String
@@ -75,8 +73,6 @@ extension Store {
         public var error: String?
         public var updatedAt: Date
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case rotationID = "rotation_id", host, account, position, phase
             case completedPhase = "completed_phase", error, updatedAt = "updated_at"
@@ -85,15 +81,13 @@ extension Store {
 
     /// A fingerprint taken out of service by a rotation (table `retired_keys`);
     /// finding it later is drift `revoked_key`.
-    public struct RetiredKey: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct RetiredKey: StoreRecord {
         public static let databaseTableName = "retired_keys"
         public var fingerprint: String
         public var keyName: String
         public var rotationID: Int64?
         public var retiredAt: Date
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case fingerprint, keyName = "key_name", rotationID = "rotation_id", retiredAt = "retired_at"
         }

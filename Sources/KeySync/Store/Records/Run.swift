@@ -32,7 +32,7 @@ extension Store {
     }
 
     /// One `push`, `check`, `restore`… invocation (table `runs`).
-    public struct Run: Codable, Hashable, Sendable, Identifiable, FetchableRecord, PersistableRecord {
+    public struct Run: StoreRecord, Identifiable {
         public static let databaseTableName = "runs"
         /// Run id, as printed in `--json` output (`"run": ID`).
         public var id: Int64
@@ -57,8 +57,6 @@ extension Store {
         /// Seconds from start to finish, if finished.
         public var duration: TimeInterval? { finishedAt.map { $0.timeIntervalSince(startedAt) } }
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case id, command, selection, inventoryHash = "inventory_hash", startedAt = "started_at"
             case finishedAt = "finished_at", status, pid, hosts, changed, drift, failed

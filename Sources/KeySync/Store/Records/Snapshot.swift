@@ -3,13 +3,12 @@ import GRDB
 
 extension Store {
     /// File content stored once per distinct SHA-256 (table `snapshots`).
-    struct SnapshotContent: Codable, FetchableRecord, PersistableRecord {
+    struct SnapshotContent: StoreRecord {
         static let databaseTableName = "snapshots"
         var hash: String
         var content: Data
         var size: Int
 
-        typealias Columns = CodingKeys
         enum CodingKeys: String, CodingKey, ColumnExpression {
             case hash, content, size
         }
@@ -17,7 +16,7 @@ extension Store {
 
     /// Which content `path` on `host` had just before run `runID` first wrote
     /// it (table `snapshot_refs`).
-    public struct SnapshotRef: Codable, Hashable, Sendable, FetchableRecord, PersistableRecord {
+    public struct SnapshotRef: StoreRecord {
         public static let databaseTableName = "snapshot_refs"
         public var runID: Int64
         public var host: String
@@ -27,8 +26,6 @@ extension Store {
         public var hash: String?
         public var takenAt: Date
 
-        /// The table's columns; `Columns.host` is `host` in a query.
-        public typealias Columns = CodingKeys
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case runID = "run_id", host, account, path, hash, takenAt = "taken_at"
         }
