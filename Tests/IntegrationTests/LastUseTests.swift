@@ -23,22 +23,9 @@ import Testing
     /// Keys `names` granted to role deploy (account usersample) on `hosts`.
     func inventory(_ workspace: Workspace, hosts: [Int], keys names: [String]) throws -> Inventory {
         for name in names { try workspace.generateKey(name) }
-        try workspace.write("inventory.yml", """
-            \(fleet.inventoryDefaults())
-            keys:
-            \(names.map { "  \($0): { file: \($0).pub }" }.joined(separator: "\n"))
-            hosts:
-            \(fleet.inventoryHosts(hosts))
-            projects:
-              usersample:
-                hosts: [\(hosts.map { "h\($0)" }.joined(separator: ", "))]
-                roles:
-                  deploy:
-                    account: usersample
-                    create: true
-                    keys:
-            \(names.map { "          - \($0)" }.joined(separator: "\n"))
-            """)
+        try workspace.write("inventory.yml", fleet.inventory(
+            keys: names.map { "\($0): { file: \($0).pub }" }, hosts: hosts,
+            projects: fleet.usersampleProject(hosts: hosts, ["create: true", "keys:"] + names.map { "  - \($0)" })))
         return try Inventory.load(path: workspace.file("inventory.yml"))
     }
 

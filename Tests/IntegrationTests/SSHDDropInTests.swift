@@ -41,28 +41,15 @@ import Testing
     }
 
     func inventory(_ workspace: Workspace, hosts: [Int], revoked: [String] = []) throws {
-        try workspace.write("inventory.yml", """
-            \(fleet.inventoryDefaults(extra: "  manage_sshd: true"))
-            keys:
-              kp-keep: { file: keep.pub }
-            certificate_authorities:
-              corp-ca: { file: ca.pub }
-            \(revoked.isEmpty ? "" : "revoked:\n" + revoked.map { "  - \($0)" }.joined(separator: "\n"))
-            hosts:
-            \(fleet.inventoryHosts(hosts))
-            projects:
-              billing:
-                hosts: [\(hosts.map { "h\($0)" }.joined(separator: ", "))]
-                roles:
-                  deploy:
-                    account: dropdeploy
-                    create: true
-                    home: /home/dropdeploy
-                    shell: /bin/sh
-                    keys: [kp-keep]
-                    principals: [billing-deploy]
-                    trusted_cas: [corp-ca]
-            """)
+        let sections = "certificate_authorities:\n  corp-ca: { file: ca.pub }\n"
+            + (revoked.isEmpty ? "" : "revoked:\n" + revoked.map { "  - \($0)" }.joined(separator: "\n"))
+        try workspace.write("inventory.yml", fleet.inventory(
+            defaults: fleet.inventoryDefaults(extra: "  manage_sshd: true"), keys: ["kp-keep: { file: keep.pub }"],
+            sections: sections, hosts: hosts,
+            projects: fleet.usersampleProject("billing", hosts: hosts, account: "dropdeploy", [
+                "create: true", "home: /home/dropdeploy", "shell: /bin/sh", "keys: [kp-keep]",
+                "principals: [billing-deploy]", "trusted_cas: [corp-ca]",
+            ])))
     }
 
     func keysync(_ workspace: Workspace, _ command: String, _ extra: [String] = []) throws -> CommandResult {

@@ -18,7 +18,6 @@ extension Examination {
 
     private mutating func checkShadow() {
         guard let shadow = account.shadow else { return }
-        let pam = sshdEvidence("usepam")
         // sshd's own lock check (no PAM) looks for a leading '!'; the probe's class also counts '*' prefixes.
         let locked = account.diagnostics.map { $0.lockMarks > 0 } ?? (shadow.password == .locked)
         if locked {
@@ -26,36 +25,42 @@ extension Examination {
             let fix = diagnostics.passwordAfterLock == .hash ? Self.command("usermod", "-U", name)
                 : Self.command("usermod", "-p", "*", name)
             let keep = diagnostics.passwordAfterLock == .hash ? " (usermod -U restores the password it had)" : " ('*': no password, key logins allowed)"
-            if usesPAM {
-                add(.warning, .accountLocked, "\(name) is locked ('\(marks)' in shadow); sshd uses PAM here, which still accepts key logins, but with UsePAM no sshd refuses them\(keep)",
-                    evidence: [shadowEvidence, pam], fix: fix)
-            } else {
-                add(.error, .accountLocked, "\(name) is locked ('\(marks)' in shadow); sshd without PAM refuses every login, keys included: \"User \(name) not allowed because account is locked\"\(keep)",
-                    evidence: [shadowEvidence, pam], fix: fix)
-            }
+            addShadow(.accountLocked, fix: fix,
+                      withPAM: (.warning, "\(name) is locked ('\(marks)' in shadow); sshd uses PAM here, which still accepts key logins, but with UsePAM no sshd refuses them\(keep)"),
+                      withoutPAM: (.error, "\(name) is locked ('\(marks)' in shadow); sshd without PAM refuses every login, keys included: \"User \(name) not allowed because account is locked\"\(keep)"))
         }
         if let expire = shadow.expire, expire >= 0, usesPAM ? expire <= today : expire < today {
-            add(.error, .accountExpired, "\(name) expired on \(dayText(expire)); today is \(dayText(today)); sshd refuses the login",
-                evidence: [shadowEvidence, pam], fix: Self.command("chage", "-E", "-1", name))
+            addShadow(.error, .accountExpired, "\(name) expired on \(dayText(expire)); today is \(dayText(today)); sshd refuses the login",
+                fix: Self.command("chage", "-E", "-1", name))
         }
         let changeFix = "chage -d \"$(date +%F)\" " + Self.command(name)
         if shadow.lastChange == 0 {
-            if usesPAM {
-                add(.error, .passwordChangeRequired, "\(name) must change its password (last change 0, what passwd -S shows as expired); with PAM sshd accepts the key but then demands a new password, which a command or a script cannot give",
-                    evidence: [shadowEvidence, pam], fix: changeFix)
-            } else {
-                add(.warning, .passwordChangeRequired, "\(name) must change its password (last change 0); sshd without PAM ignores this for key logins, with UsePAM yes they fail",
-                    evidence: [shadowEvidence, pam], fix: changeFix)
-            }
+            addShadow(.passwordChangeRequired, fix: changeFix,
+                      withPAM: (.error, "\(name) must change its password (last change 0, what passwd -S shows as expired); with PAM sshd accepts the key but then demands a new password, which a command or a script cannot give"),
+                      withoutPAM: (.warning, "\(name) must change its password (last change 0); sshd without PAM ignores this for key logins, with UsePAM yes they fail"))
         } else if usesPAM, let last = shadow.lastChange, last > 0, let max = shadow.maxDays, max >= 0, today - last > max {
             if let inactive = shadow.inactiveDays, inactive >= 0, today - last > max + inactive {
-                add(.error, .accountInactive, "the password of \(name) expired \(today - last - max) days ago, past its \(inactive) inactive days; PAM refuses the account",
-                    evidence: [shadowEvidence, pam], fix: changeFix)
+                addShadow(.error, .accountInactive, "the password of \(name) expired \(today - last - max) days ago, past its \(inactive) inactive days; PAM refuses the account",
+                    fix: changeFix)
             } else {
-                add(.error, .passwordExpired, "the password of \(name) expired (changed \(dayText(last)), maximum age \(max) days); PAM demands a new password after the key is accepted",
-                    evidence: [shadowEvidence, pam], fix: changeFix)
+                addShadow(.error, .passwordExpired, "the password of \(name) expired (changed \(dayText(last)), maximum age \(max) days); PAM demands a new password after the key is accepted",
+                    fix: changeFix)
             }
         }
+    }
+
+    /// A finding about the shadow entry, cited with sshd's UsePAM, which
+    /// decides whether PAM or sshd itself checks the account.
+    private mutating func addShadow(_ severity: DoctorFinding.Severity, _ code: DoctorCode, _ message: String, fix: String) {
+        add(severity, code, message, evidence: [shadowEvidence, sshdEvidence("usepam")], fix: fix)
+    }
+
+    /// A shadow finding that PAM decides: with UsePAM yes, PAM checks the
+    /// account and sshd's own checks are off, so weight and wording differ.
+    private mutating func addShadow(_ code: DoctorCode, fix: String,
+                                    withPAM: (DoctorFinding.Severity, String), withoutPAM: (DoctorFinding.Severity, String)) {
+        let (severity, message) = usesPAM ? withPAM : withoutPAM
+        addShadow(severity, code, message, fix: fix)
     }
 
     private mutating func checkShell() {

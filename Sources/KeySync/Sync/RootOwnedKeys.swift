@@ -62,11 +62,8 @@ enum RootOwnedKeys {
                 plan.report(.unsupportedPath, "\(dir) does not exist; keysync makes only the folder AuthorizedKeysFile names, not one per account (as root: mkdir -m 755 \(dir))")
                 return nil
             }
-        case .symlink?:
-            plan.report(.symlink, "\(dir) is a symlink; nothing written for \(name)")
-            return nil
-        default:
-            plan.report(.symlink, "\(dir) is not a directory; nothing written for \(name)")
+        case let kind?:
+            plan.reportUnusableFolder(dir, kind)
             return nil
         }
         var rewrite = false
@@ -89,11 +86,8 @@ enum RootOwnedKeys {
             }
         case .absent?, nil:
             break
-        case .symlink?:
-            plan.report(.symlink, "\(path) is a symlink; left untouched")
-            return nil
-        default:
-            plan.report(.symlink, "\(path) is not a regular file; left untouched")
+        case let kind?:
+            plan.reportUnusableFile(path, kind)
             return nil
         }
         return rewrite

@@ -59,6 +59,18 @@ public struct AccountPlan: Sendable {
         drift.append(DriftItem(account: account, kind: kind, detail: detail, fingerprint: fingerprint))
     }
 
+    /// A key folder (or one above it) keysync will not write into: a link it
+    /// would write through, or something that is not a directory. Reported
+    /// the same way for home and root-owned layouts.
+    mutating func reportUnusableFolder(_ path: String, _ kind: FileStat.Kind) {
+        report(.symlink, "\(path) \(kind == .symlink ? "is a symlink" : "is not a directory"); nothing written for \(account)")
+    }
+
+    /// A keys file keysync will not replace: a link, or not a regular file.
+    mutating func reportUnusableFile(_ path: String, _ kind: FileStat.Kind) {
+        report(.symlink, "\(path) \(kind == .symlink ? "is a symlink" : "is not a regular file"); left untouched")
+    }
+
     /// One item per kind that had more than ``listedPerKind``, repairable
     /// as the listed ones of that kind are.
     mutating func listUnlisted() {
@@ -206,19 +218,13 @@ public enum SyncPlanner {
                         plan.report(kind, reason + "; keysync changes only the key folder \(dirPath), nothing written for \(name)")
                         return reportRevokedUnreachable(probe, options: options, into: &plan)
                     }
-                case .symlink:
-                    plan.report(.symlink, "\(folder.path) is a symlink; nothing written for \(name)")
-                    return reportRevokedUnreachable(probe, options: options, into: &plan)
                 default:
-                    plan.report(.symlink, "\(folder.path) is not a directory; nothing written for \(name)")
+                    plan.reportUnusableFolder(folder.path, folder.stat.kind)
                     return reportRevokedUnreachable(probe, options: options, into: &plan)
                 }
             }
             if let dir = probe.directory {
                 switch dir.kind {
-                case .symlink:
-                    plan.report(.symlink, "\(dirPath) is a symlink; nothing written for \(name)")
-                    return reportRevokedUnreachable(probe, options: options, into: &plan)
                 case .directory:
                     if dir.uid != probe.uid {
                         // Writes run as the account, and root never chowns a path
@@ -233,15 +239,12 @@ public enum SyncPlanner {
                 case .absent:
                     break
                 default:
-                    plan.report(.symlink, "\(dirPath) is not a directory; nothing written for \(name)")
+                    plan.reportUnusableFolder(dirPath, dir.kind)
                     return reportRevokedUnreachable(probe, options: options, into: &plan)
                 }
             }
             if let file = probe.file {
                 switch file.kind {
-                case .symlink:
-                    plan.report(.symlink, "\(path) is a symlink; left untouched")
-                    return reportRevokedUnreachable(probe, options: options, into: &plan)
                 case .regular:
                     if let reason = rootFileThatIsNotKeys(probe) {
                         plan.oldContent = nil
@@ -259,7 +262,7 @@ public enum SyncPlanner {
                 case .absent:
                     break
                 default:
-                    plan.report(.symlink, "\(path) is not a regular file; left untouched")
+                    plan.reportUnusableFile(path, file.kind)
                     return reportRevokedUnreachable(probe, options: options, into: &plan)
                 }
             }

@@ -14,13 +14,17 @@ import Testing
         #expect(try fixture.problems() == [.homeUnsafe])
     }
 
+    /// `sshd -V` of Debian's patched sshd and of an upstream one.
+    static let debianSSHD = "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15"
+    static let upstreamSSHD = "OpenSSH_9.6p1, OpenSSL 3.0.7"
+
     /// Debian's sshd accepts group write through the account's own private group; upstream does not.
     @Test(arguments: [
-        ("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15", "directory|775|1001|1001|4096", false),
-        ("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15", "directory|775|1001|100|4096", true),
-        ("OpenSSH_9.6p1, OpenSSL 3.0.7", "directory|775|1001|1001|4096", true),
-        ("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15", "directory|755|0|0|4096", false),
-        ("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15", "directory|755|1002|1001|4096", true),
+        (debianSSHD, "directory|775|1001|1001|4096", false),
+        (debianSSHD, "directory|775|1001|100|4096", true),
+        (upstreamSSHD, "directory|775|1001|1001|4096", true),
+        (debianSSHD, "directory|755|0|0|4096", false),
+        (debianSSHD, "directory|755|1002|1001|4096", true),
     ])
     func groupWritableHome(_ version: String, _ stat: String, _ refused: Bool) throws {
         var fixture = try DoctorFixture()

@@ -8,10 +8,7 @@ import Testing
 @Suite struct ExpiringGrantsReportTests {
     static let yaml = """
         \(ReportFixture.grantKeys)
-        hosts:
-          web-1: {address: 127.77.0.1, groups: [web]}
-          web-2: {address: 127.77.0.2, groups: [web]}
-          db-1: {address: 127.77.0.3}
+        \(ReportFixture.hosts)
         projects:
           usersample:
             hosts: ["group:web"]

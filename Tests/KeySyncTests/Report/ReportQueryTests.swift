@@ -33,10 +33,7 @@ import Testing
         keys:
           kp-usersample: {public: "\(InventoryFixtures.alice)"}
           kp-billing: {public: "\(InventoryFixtures.bob)"}
-        hosts:
-          web-1: {address: 127.77.0.1, groups: [web]}
-          web-2: {address: 127.77.0.2, groups: [web]}
-          db-1: {address: 127.77.0.3}
+        \(ReportFixture.hosts)
         projects:
           usersample:
             hosts: ["group:web"]

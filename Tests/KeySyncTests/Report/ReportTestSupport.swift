@@ -23,6 +23,14 @@ enum ReportFixture {
           carol: {file: keys/carol.pub}
         """
 
+    /// The report inventories' hosts: web-1 and web-2 in group web, db-1 in none.
+    static let hosts = """
+        hosts:
+          web-1: {address: 127.77.0.1, groups: [web]}
+          web-2: {address: 127.77.0.2, groups: [web]}
+          db-1: {address: 127.77.0.3}
+        """
+
     static let alice = "SHA256:+pxUqe1KdBg7txDmCBGZPwSVVsyPSr0pX26NVRC626c"
     static let bob = "SHA256:c90/8g40PjjHo56cJFRy66U9iLA2iqDMv/L93+KqJho"
     static let usersampleFile = "/home/usersample/.ssh/authorized_keys"
