@@ -25,21 +25,13 @@ enum Stress {
             return 1
         }
         let parallel = positional.count > 2 ? Int(positional[2]) ?? 64 : 64
-        let inventory: Inventory
-        var identities: [String: SSHIdentity] = [:]
+        let hosts: BenchHosts
         do {
-            inventory = try Inventory.load(path: positional[0])
-            for host in inventory.hosts {
-                if case .identity(let path) = host.credential, identities[path] == nil {
-                    identities[path] = try SSHIdentity.load(.file(path: path))
-                }
-            }
+            hosts = try BenchHosts(inventoryPath: positional[0])
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             return 1
         }
-        let loaded = identities
-        let verifier = HostKeyVerifier()
         let probe = Array(ProbeScript.render([ProbeRequest(account: "usersample")], nonce: ProbeScript.makeNonce()).utf8)
         let input = [UInt8](repeating: UInt8(ascii: "k"), count: 64 * 1024)
         var durations: [String: [Double]] = Dictionary(uniqueKeysWithValues: kinds.map { ($0, []) })
@@ -47,14 +39,11 @@ enum Stress {
         var timeouts: [String: Int] = [:]
         let started = Date()
         for _ in 0..<rounds {
-            let results = ParallelRunner(width: parallel).run(inventory.hosts) { host -> [(String, Result<Double, SSHError>)] in
-                guard case .identity(let path) = host.credential, let identity = loaded[path] else { return [] }
-                let endpoint = SSHEndpoint(name: host.name, address: host.address, port: host.port, user: host.user,
-                                           connectTimeout: host.connectTimeout, hostKeyPolicy: .knownHosts(path: host.knownHosts))
+            let results = ParallelRunner(width: parallel).run(hosts.inventory.hosts) { host -> [(String, Result<Double, SSHError>)] in
                 let connection: SSHConnection
                 do throws(SSHError) {
-                    connection = try SSHConnection(endpoint: endpoint, hostKeys: verifier)
-                    try connection.authenticate(with: identity)
+                    guard let connected = try hosts.connect(host) else { return [] }
+                    connection = connected
                 } catch {
                     return [("connect", .failure(error))]
                 }
@@ -95,7 +84,7 @@ enum Stress {
         }
         for failure in failures.prefix(5) { FileHandle.standardError.write(Data("\(failure)\n".utf8)) }
         print(String(format: "{\"hosts\": %d, \"rounds\": %d, \"repoll\": %@, \"wall\": %.1f, \"failures\": %d, \"stalls\": %d, ",
-                     inventory.hosts.count, rounds, repoll ? "true" : "false", Date().timeIntervalSince(started), failures.count, stalls)
+                     hosts.inventory.hosts.count, rounds, repoll ? "true" : "false", Date().timeIntervalSince(started), failures.count, stalls)
               + fields.joined(separator: ", ") + "}")
         return stalls == 0 && failures.isEmpty ? 0 : 3
     }

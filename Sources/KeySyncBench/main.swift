@@ -65,32 +65,20 @@ guard arguments.count >= 4, arguments[1] == "transport" else {
     FileHandle.standardError.write(Data("usage: keysync-bench transport INVENTORY COMMAND [PARALLEL]\n".utf8))
     exit(1)
 }
-let inventory: Inventory
+let hosts: BenchHosts
 do {
-    inventory = try Inventory.load(path: arguments[2])
+    hosts = try BenchHosts(inventoryPath: arguments[2])
 } catch {
     FileHandle.standardError.write(Data("\(error)\n".utf8))
     exit(1)
 }
 let command = arguments[3]
 let parallel = arguments.count > 4 ? Int(arguments[4]) ?? 64 : 64
-let verifier = HostKeyVerifier()
-var identities: [String: SSHIdentity] = [:]
-for host in inventory.hosts {
-    if case .identity(let path) = host.credential, identities[path] == nil {
-        identities[path] = try SSHIdentity.load(.file(path: path))
-    }
-}
-let loaded = identities
 let started = Date()
 let before = cpuSeconds()
-let results = ParallelRunner(width: parallel).run(inventory.hosts) { host -> Bool in
-    guard case .identity(let path) = host.credential, let identity = loaded[path] else { return false }
-    let endpoint = SSHEndpoint(name: host.name, address: host.address, port: host.port, user: host.user,
-                               connectTimeout: host.connectTimeout, hostKeyPolicy: .knownHosts(path: host.knownHosts))
+let results = ParallelRunner(width: parallel).run(hosts.inventory.hosts) { host -> Bool in
     do {
-        let connection = try SSHConnection(endpoint: endpoint, hostKeys: verifier)
-        try connection.authenticate(with: identity)
+        guard let connection = try hosts.connect(host) else { return false }
         return try connection.exec(command, timeout: host.commandTimeout).exitStatus == 0
     } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
