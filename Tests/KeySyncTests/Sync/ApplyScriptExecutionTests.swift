@@ -73,16 +73,14 @@ struct LocalSandbox {
 
     /// Runs `command` on the machine itself (no sandbox accounts there).
     @discardableResult
-    static func sh(_ command: String) throws -> String {
-        let output = try LocalShell.run(command + "\n")
-        guard output.status == 0 else { throw SandboxError(message: "\(command): \(output.stderr)") }
-        return output.text
-    }
+    static func sh(_ command: String) throws -> String { try stdout(of: command, LocalShell.run(command + "\n")) }
 
     /// Runs `command` in the sandbox's namespace (its accounts, the machine's files).
     @discardableResult
-    func sh(_ command: String) throws -> String {
-        let output = try run(command + "\n")
+    func sh(_ command: String) throws -> String { try Self.stdout(of: command, run(command + "\n")) }
+
+    /// `output`'s stdout, or an error naming `command` and its stderr when it failed.
+    private static func stdout(of command: String, _ output: LocalShell.Output) throws -> String {
         guard output.status == 0 else { throw SandboxError(message: "\(command): \(output.stderr)") }
         return output.text
     }
