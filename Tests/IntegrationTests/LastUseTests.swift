@@ -212,7 +212,8 @@ import Testing
         #expect(try fleet.sh(host, "stat -c %s \(Self.log)").trimmingCharacters(in: .whitespacesAndNewlines).count >= 10)
         let report = try run(inventory, .check, store: store)
         let read = try #require(report.hosts.first?.logBytesRead)
-        #expect(read <= ProbeScript.Logins.readLimit, "read \(read) bytes of a 1 GB log")
+        // The piece a run reads (the limit: a full read is what makes it ask the size), then the end.
+        #expect(read <= 2 * ProbeScript.Logins.readLimit, "read \(read) bytes of a 1 GB log")
         #expect(try store.keyLogins(fingerprint: try Self.fingerprint(workspace, "ka")).map(\.logins) == [1])
         let watch = try #require(try store.loginWatches()["h\(host)"])
         #expect(watch.gaps == 1)

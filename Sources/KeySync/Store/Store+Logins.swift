@@ -116,12 +116,63 @@ extension Store {
                 certificate_id = CASE WHEN excluded.last_login_at >= last_login_at THEN excluded.certificate_id ELSE certificate_id END,
                 last_login_at = MAX(last_login_at, excluded.last_login_at)
             """)
+        // Dates as GRDB stores them, formatted here: a reply can list
+        // thousands of keys, and GRDB's DateFormatter per value was most of
+        // what recording them cost (issue 21, Scripts/bench U).
+        let nowValue = now.databaseValue
+        func value(_ time: Int?) -> DatabaseValue { time.map(Self.databaseDate) ?? nowValue }
+        let source = scan.source.kind.rawValue.databaseValue
         for use in scan.uses {
-            let first = use.first.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now
-            let last = use.last.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now
-            try upsert.execute(arguments: [host, use.account, use.fingerprint, use.keyType, min(first, last), last, use.last != nil,
-                                           use.address, use.count, scan.source.kind.rawValue, use.certificateID, runID, runID])
+            let last = value(use.last)
+            let first: DatabaseValue
+            switch (use.first, use.last) {
+            case let (start?, end?): first = value(min(start, end))
+            case (nil, nil): first = nowValue
+            default:
+                // One side undated (not in the probe's replies): the earlier of it and now.
+                let date = { (time: Int?) in time.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now }
+                first = min(date(use.first), date(use.last)).databaseValue
+            }
+            try upsert.execute(arguments: [host.databaseValue, use.account.databaseValue, use.fingerprint.databaseValue,
+                                           use.keyType.databaseValue, first, last, use.last != nil ? 1 : 0, use.address.databaseValue,
+                                           use.count.databaseValue, source, use.certificateID.databaseValue, runID.databaseValue,
+                                           runID.databaseValue])
         }
+    }
+
+    /// Unix `seconds` as GRDB stores a `Date` (`yyyy-MM-dd HH:mm:ss.SSS`,
+    /// UTC; whole seconds end `.000`), without a DateFormatter. Times outside
+    /// years 1970–9999 go through GRDB.
+    static func databaseDate(_ seconds: Int) -> DatabaseValue {
+        guard seconds >= 0, seconds < 253_402_300_800 else {
+            return Date(timeIntervalSince1970: TimeInterval(seconds)).databaseValue
+        }
+        // Days to a civil date (Howard Hinnant's algorithm; the era is 0 from 1970 to 9999).
+        let days = seconds / 86_400, time = seconds % 86_400
+        let z = days + 719_468
+        let era = z / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        var text = [UInt8]()
+        text.reserveCapacity(23)
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4); text.append(UInt8(ascii: "-")); digits(month, 2); text.append(UInt8(ascii: "-")); digits(day, 2)
+        text.append(UInt8(ascii: " ")); digits(time / 3600, 2); text.append(UInt8(ascii: ":")); digits(time / 60 % 60, 2)
+        text.append(UInt8(ascii: ":")); digits(time % 60, 2)
+        text.append(contentsOf: ".000".utf8)
+        return String(decoding: text, as: UTF8.self).databaseValue
     }
 
     /// The host's watch after `scan`: when watching began (moved forward over

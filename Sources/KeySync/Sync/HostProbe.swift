@@ -285,8 +285,10 @@ public struct HostProbe: Hashable, Sendable {
     }
 
     private static func split(_ line: Substring) -> (Substring, Substring) {
-        guard let space = line.firstIndex(of: " ") else { return (line, "") }
-        return (line[..<space], line[line.index(after: space)...])
+        // On bytes: Character indexing (grapheme breaking) was a visible part
+        // of parsing replies with thousands of lines.
+        guard let space = line.utf8.firstIndex(of: UInt8(ascii: " ")) else { return (line, "") }
+        return (line[..<space], line[line.utf8.index(after: space)...])
     }
 
     /// A file frame's bytes: the content when the read worked (status 0);

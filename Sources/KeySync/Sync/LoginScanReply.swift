@@ -89,7 +89,8 @@ public struct LoginScanReply: Hashable, Sendable {
     /// Applies one `login_*` line (its value after the nonce); anything
     /// malformed is ignored, so a host cannot make the parser trap.
     mutating func apply(key: Substring, value: Substring) {
-        let words = value.split(separator: " ", omittingEmptySubsequences: false)
+        // Split on bytes (not Characters): a reply may carry thousands of these lines.
+        let words = value.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false).map { Substring($0) }
         switch key {
         case "login_source":
             guard words.count >= 2, let kind = LoginSource.Kind(rawValue: String(words[0])) else { return }

@@ -41,14 +41,18 @@ extension ProbeScript {
             self.now = now
         }
 
-        /// Bytes of log read per host and run, at most: a huge log (or one
-        /// long line) costs the host one bounded read; the rest waits for the
-        /// next run. A first scan reads at most this much of the end of a log.
+        /// Bytes of log read per host and run, at most (twice in the run that
+        /// finds a file ``skipAfter`` times this far behind: the piece read
+        /// first, then the end): a huge log (or one long line) costs the host
+        /// a bounded read; the rest waits for the next run. A first scan reads
+        /// at most this much of the end of a log.
         public static let readLimit = 1 << 20
 
         /// A file this many times ``readLimit`` behind is not read piece by
-        /// piece (it might never catch up): the probe reads its last
-        /// ``readLimit`` bytes and reports a gap (`gap skipped`).
+        /// piece (it might never catch up): after the piece a run reads, the
+        /// probe reads its last ``readLimit`` bytes and reports a gap (`gap
+        /// skipped`). The size is asked only after a read that used up the
+        /// limit, so a run that caught up starts no `stat` process.
         public static let skipAfter = 8
 
         /// Most `login_key` lines a reply may carry (distinct accounts and keys

@@ -2,8 +2,9 @@
 # shellcheck disable=SC2154 # nonce, euid, nl and sshd_bin come from ProbeScript.render, lookup.sh and probe.sh; login_* from ProbeScript.Logins (the rendered script is checked whole)
 # probe-logins.sh: last use of keys (issue 21), after probe.sh, only when
 # push or check asks (ProbeScript.Logins). ProbeScript.Logins sets before it
-# login_limit (bytes read at most per run), login_skip_after (a file
-# more than this many times login_limit behind is skipped to its end), login_discover (yes: find the
+# login_limit (bytes read per run: at most once, twice in the run that
+# skips), login_skip_after (a file more than this many times login_limit
+# behind is skipped to its end), login_discover (yes: find the
 # source again), login_kind, login_path, login_pid (the source the database
 # names: file, stderr or journal), login_ino and login_offset (where the
 # last scan stopped in a file) or login_cursor (the journal's), then calls
@@ -16,7 +17,8 @@
 #
 # Cost: a check reads only the bytes added since the last scan, with one
 # `dd` and one `awk` (builtins for the rest: the file's inode comes from
-# /proc/self/fdinfo). Finding the source (which sshd serves this login, its
+# /proc/self/fdinfo; its size is asked with `stat` only after a read that
+# used up the limit). Finding the source (which sshd serves this login, its
 # -E file or stderr, the journal or syslog) costs a few processes and runs
 # only when the controller asks (no source known, or once a day).
 
@@ -128,11 +130,13 @@ login_find() {
 # FORMAT: raw (sshd -E or -e: no prefix, no time), syslog (rsyslog's
 # traditional or RFC 3339 time, host, `sshd[PID]:` or `sshd-session[PID]:`)
 # or journal (journalctl -o json, one entry a line). SKIP 1: the first line
-# is the end of one already read (CHECK 1: it must be empty). Prints one
-# `login_key` line per account and key, then
-# `login_end USED READ FIRST CURSOR`: bytes of whole lines used, bytes
-# read, the time of the first line with a time (or -), the last entry's
-# journal cursor (or -).
+# is the end of one already read (CHECK 1: it must be empty). Prints
+# `login_end USED READ FIRST CURSOR` (bytes of whole lines used, bytes
+# read, the time of the first line with a time or -, the last entry's
+# journal cursor or -), then one `login_key` line per account and key. The
+# end line comes first (once the input has ended) so that login_end finds
+# it at the start: dash's `##*word` on a long text costs the host time
+# growing with its square.
 login_parse() {
     awk -v nonce="$nonce" -v fmt="$1" -v skip="${2:-0}" -v check="${3:-0}" -v now="$login_now" -v now_year="$login_year" '
         function civil(y, m, d) {  # days from 1970-01-01 (Howard Hinnant)
@@ -236,12 +240,12 @@ login_parse() {
         END {
             read = used + length(prev)
             if (bad) { printf "login_end %s %d %d - -\n", nonce, -1, read; exit }
+            printf "login_end %s %d %d %s %s\n", nonce, used, read, tfirst, cursor
             for (i = 1; i <= keys; i++) {
                 k = order[i]; split(k, u, " ")
                 printf "login_key %s %d %s %s %s %s %s %s%s\n", nonce, count[k], first[k], last[k], u[1], where[k], kind[k], u[2], (cert[k] == "" ? "" : " " cert[k])
             }
             if (dropped) printf "login_dropped %s %d\n", nonce, dropped
-            printf "login_end %s %d %d %s %s\n", nonce, used, read, tfirst, cursor
         }'
 }
 
@@ -259,19 +263,22 @@ login_read() {
     # from its start whatever an earlier read of FD left its offset at.
     out=$({ dd if="/proc/$$/fd/$1" bs=65536 skip="$from" count="$count" iflag=skip_bytes,count_bytes status=none 2>/dev/null; echo; } | login_parse "$3" "$skip" "$4")
     login_end "$skip" || return 1
-    login_left=$((login_left - login_got))
+    login_left=$((login_left - login_got)) login_spent=$((login_spent + login_got))
 }
 
-# login_end SKIP: prints the login lines of $out and reads its last line
-# (`login_end USED READ FIRST CURSOR`) into login_used, login_got,
-# login_first, login_cursor_read, login_bad and login_short; with SKIP 1
-# the first byte read was the one before the start, not counted.
+# login_end SKIP: reads the first line of $out (`login_end USED READ
+# FIRST CURSOR`) into login_used, login_got, login_first,
+# login_cursor_read, login_bad and login_short, and prints the login lines
+# after it; with SKIP 1 the first byte read was the one before the start,
+# not counted. Only patterns anchored at the start of $out: each costs the
+# length of the first line, not of the text.
 login_end() {
-    case $out in *"login_end $nonce "*) ;; *) login_line note error "the log parser (awk) gave no answer"; return 1 ;; esac
-    case $out in *"$nl"*) printf '%s\n' "${out%"$nl"login_end *}" ;; esac
+    case $out in "login_end $nonce "*) ;; *) login_line note error "the log parser (awk) gave no answer"; return 1 ;; esac
+    case $out in *"$nl"*) printf '%s\n' "${out#*"$nl"}" ;; esac
     login_skip=$1
     # shellcheck disable=SC2086 # USED READ FIRST CURSOR: four words
-    set -- ${out##*login_end "$nonce" }
+    set -- ${out%%"$nl"*}
+    shift 2
     login_used=$1 login_got=$2 login_first=$3 login_cursor_read=$4 login_bad='' login_short=''
     [ "$login_used" -ge 0 ] || login_bad=yes
     if [ "$login_skip" = 1 ]; then
@@ -312,17 +319,6 @@ login_file() {
         login_read 5 "$start" "$fmt" 0 || return 0
         login_line note first "$login_first"
         at=$((start + login_used))
-    elif [ "$ino" = "$login_ino" ] && [ "$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null || echo 0)" -gt $((login_offset + login_limit * login_skip_after)) ]; then
-        # Far behind (a flood, or a log that grew by a gigabyte since the last
-        # scan): reading it all would cost the host that much, a piece per run
-        # might never catch up. Read its last login_limit bytes from the first
-        # whole line and say so: watching starts again there.
-        size=$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null) || size=0
-        start=$((size - login_limit))
-        login_read 5 "$start" "$2" 0 || return 0
-        login_line note gap skipped
-        login_line note since "$login_first"
-        at=$((start + login_used))
     elif [ "$ino" = "$login_ino" ]; then
         login_read 5 "$login_offset" "$2" 1 || return 0
         at=$((login_offset + login_used))
@@ -334,6 +330,23 @@ login_file() {
             login_line note gap truncated
             login_line note since "$login_first"
             at=$login_used
+        elif [ "$login_left" -le 0 ] &&
+            size=$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null) &&
+            [ "$size" -gt $((login_offset + login_limit * login_skip_after)) ]; then
+            # Far behind (a flood, or a log that grew by a gigabyte since the
+            # last scan): reading it all would cost the host that much, a piece
+            # per run might never catch up. The piece just read stays counted;
+            # then its last login_limit bytes, from the first whole line, and
+            # say so: watching starts again there. The size is asked only
+            # after a full read: a run that caught up costs no `stat` process
+            # (each process costs the host about a millisecond). This run
+            # reads at most twice login_limit.
+            login_left=$login_limit
+            start=$((size - login_limit))
+            login_read 5 "$start" "$2" 0 || return 0
+            login_line note gap skipped
+            login_line note since "$login_first"
+            at=$((start + login_used))
         fi
     else
         old=
@@ -380,7 +393,7 @@ login_journal() {
             head -c "$login_limit"; echo; } | login_parse journal 0 0)
     login_end 0 || return 0
     [ -n "$login_cursor" ] || login_line note first "$login_first"
-    login_left=$((login_left - login_got))
+    login_left=$((login_left - login_got)) login_spent=$((login_spent + login_got))
     [ "$login_got" -lt "$login_limit" ] || login_line note behind
     [ "$login_cursor_read" = - ] || login_line cursor "$login_cursor_read"
 }
@@ -389,7 +402,7 @@ login_journal() {
 # the one the database names), then reads it.
 login_scan() {
     [ "$euid" = 0 ] || { login_line note not_root; return 0; }
-    login_left=$login_limit
+    login_left=$login_limit login_spent=0
     was="$login_kind $login_path"
     # shellcheck disable=SC3013 # test -ef, as in login_find (without it the source is found again each time)
     if [ "$login_discover" = yes ] || { [ "$login_kind" = stderr ] && ! [ "/proc/$login_pid/exe" -ef "$sshd_bin" ]; }; then
@@ -403,6 +416,7 @@ login_scan() {
         syslog) login_file "$login_path" syslog ;;
         journal) login_journal ;;
     esac
-    # What this run cost the host: bytes of log read (at most login_limit).
-    login_line note read "$((login_limit - login_left))"
+    # What this run cost the host: bytes of log read (at most login_limit,
+    # twice that in the run that finds a file far behind).
+    login_line note read "$login_spent"
 }

@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+import Testing
+@testable import KeySync
+
+/// How a scan's logins reach the database (issue 21): times written without
+/// GRDB's DateFormatter must read back as the same dates, and a second scan
+/// adds to the counts and moves the last login.
+@Suite struct StoreLoginsTests {
+    /// `Store.databaseDate` is byte for byte what GRDB writes for the same Date.
+    @Test(arguments: [0, 59, 86_399, 86_400, 951_782_400, 951_868_799, 1_700_000_000, 1_796_553_004, 2_147_483_647,
+                      4_107_542_400, 253_402_300_799])
+    func databaseDateIsGRDBs(seconds: Int) {
+        #expect(Store.databaseDate(seconds) == Date(timeIntervalSince1970: TimeInterval(seconds)).databaseValue)
+    }
+
+    /// Every day of four years (a leap year among them) and times of day: the same text as GRDB.
+    @Test func databaseDateAgreesDayByDay() {
+        var mismatches: [Int] = []
+        for day in stride(from: 19_700, to: 19_700 + 4 * 366, by: 1) {
+            let seconds = day * 86_400 + (day * 7_919) % 86_400
+            if Store.databaseDate(seconds) != Date(timeIntervalSince1970: TimeInterval(seconds)).databaseValue { mismatches.append(seconds) }
+        }
+        #expect(mismatches.isEmpty)
+    }
+
+    /// Outside the years the fast path writes, GRDB's own text.
+    @Test func databaseDateOutsideItsYearsIsGRDBs() {
+        for seconds in [-1, -86_400 * 400, 253_402_300_800] {
+            #expect(Store.databaseDate(seconds) == Date(timeIntervalSince1970: TimeInterval(seconds)).databaseValue)
+        }
+    }
+
+    static let fp = "SHA256:" + String(repeating: "Q", count: 43)
+
+    static func scan(start: LoginPosition?, end: Int, at date: Date, _ uses: [LoginUse]) -> Store.LoginScanRecord {
+        Store.LoginScanRecord(startSource: start == nil ? nil : LoginSource(kind: .syslog, path: "/var/log/auth.log"),
+                              startPosition: start, source: LoginSource(kind: .syslog, path: "/var/log/auth.log"),
+                              position: .file(inode: "12", offset: end), uses: uses, scannedAt: date, discovered: start == nil,
+                              firstScan: start == nil, firstTime: start == nil ? date : nil)
+    }
+
+    /// Timed and untimed logins: times as the lines said (untimed: the scan's),
+    /// counts added, the last login and its address moved forward only.
+    @Test(arguments: Backing.allCases) func scansAddUp(_ backing: Backing) throws {
+        try withStore(backing) { store in
+            let first = Int(hour(0).timeIntervalSince1970)
+            var record = Store.HostRecord(host: "web-1", status: .ok)
+            record.logins = Self.scan(start: nil, end: 100, at: hour(1), [
+                LoginUse(account: "deploy", fingerprint: Self.fp, keyType: "ED25519", count: 2, first: first, last: first + 60,
+                         address: "10.0.0.5"),
+                LoginUse(account: "backup", fingerprint: Self.fp, keyType: "ED25519", count: 1, address: "10.0.0.6"),
+            ])
+            try recordRun(store, at: hour(1), [record])
+            record.logins = Self.scan(start: .file(inode: "12", offset: 100), end: 200, at: hour(3), [
+                LoginUse(account: "deploy", fingerprint: Self.fp, keyType: "ED25519", count: 3, first: first + 7200, last: first + 7260,
+                         address: "10.0.0.7"),
+            ])
+            try recordRun(store, at: hour(3), [record])
+
+            let logins = try store.keyLogins(fingerprint: Self.fp)
+            let deploy = try #require(logins.first { $0.account == "deploy" })
+            #expect(deploy.logins == 5)
+            #expect(deploy.firstLoginAt == hour(0))
+            #expect(deploy.lastLoginAt == Date(timeIntervalSince1970: TimeInterval(first + 7260)))
+            #expect(deploy.lastAddress == "10.0.0.7" && deploy.lastExact)
+            let backup = try #require(logins.first { $0.account == "backup" })
+            #expect(backup.logins == 1 && backup.firstLoginAt == hour(1) && backup.lastLoginAt == hour(1) && !backup.lastExact)
+        }
+    }
+}
