@@ -81,7 +81,8 @@ public struct LoginScanReply: Hashable, Sendable {
     }
 
     static func isFingerprint(_ text: Substring) -> Bool {
-        text.hasPrefix("SHA256:") && text.utf8.count == 50 && isToken(text.dropFirst(7), max: 43) { byte in
+        // On bytes: a reply can carry thousands (Character comparisons showed in profiles).
+        text.utf8.count == 50 && text.utf8.starts(with: "SHA256:".utf8) && text.utf8.dropFirst(7).allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/")
         }
     }
