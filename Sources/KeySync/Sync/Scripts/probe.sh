@@ -106,7 +106,10 @@ fi
 # read_as_account FRAME FILE UID GID: the file as the account reads it
 # (sshd reads with the account's rights and follows links), between
 # `FRAME-begin NONCE` and `\nFRAME-end NONCE STATUS`. At most
-# read_limit + 1 bytes: more means the file is too large.
+# read_limit + 1 bytes: more means the file is too large. The `head`
+# (root) between the account's dd and the reply is not only the limit: a
+# process running as the account must never hold the reply (through /proc
+# the account could read the nonce and forge frames; ProbeScriptTests).
 read_as_account() {
     printf '%s-begin %s\n' "$1" "$nonce"
     if [ "$has_setpriv" = yes ]; then
@@ -132,8 +135,8 @@ read_as_root() {
         f=${5##*/}
         before=$(stat -c '%d:%i|%u|%h|%F|%s|%z' -- "$f" 2>/dev/null) || exit 1
         case $before in "$4|0|1|regular file|"* | "$4|0|1|regular empty file|"*) ;; *) exit 1 ;; esac
-        b64=$(dd if="$f" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null </dev/null |
-            head -c "$((read_limit + 1))" | base64 -w 0) || exit 1
+        b64=$(dd if="$f" iflag=nofollow,nonblock,count_bytes count="$((read_limit + 1))" bs=65536 status=none \
+            2>/dev/null </dev/null | base64 -w 0) || exit 1
         after=$(stat -c '%d:%i|%u|%h|%F|%s|%z' -- "$f" 2>/dev/null) || exit 1
         [ "$before" = "$after" ] && [ "$(stat -c %d:%i . 2>/dev/null)" = "$3" ] || exit 1
         printf '%s' "$b64"

@@ -26,8 +26,8 @@ probe_root_file() {
     st=$(stat -c '%F|%a|%u|%g|%s' -- "$1" 2>/dev/null) || st=absent
     printf 'rootfile %s %s %s\n' "$nonce" "$1" "$st"
     case $st in 'regular file|'* | 'regular empty file|'*) ;; *) return 0 ;; esac
-    data=$(dd if="$1" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null </dev/null |
-        head -c "$((read_limit + 1))" | base64 -w 0) && rc=0 || rc=1
+    data=$(dd if="$1" iflag=nofollow,nonblock,count_bytes count="$((read_limit + 1))" bs=65536 status=none \
+        2>/dev/null </dev/null | base64 -w 0) && rc=0 || rc=1
     printf 'rootfile_content-begin %s base64\n%s\nrootfile_content-end %s %s\n' "$nonce" "$data" "$nonce" "$rc"
 }
 
