@@ -68,4 +68,31 @@ import Testing
             #expect(backup.logins == 1 && backup.firstLoginAt == hour(1) && backup.lastLoginAt == hour(1) && !backup.lastExact)
         }
     }
+
+    /// Many pairs in one reply, and pairs listed twice (a rotation read in
+    /// two parts): every login counted once, the last one kept.
+    @Test(arguments: Backing.allCases) func manyPairsAndRepeatsInOneReply(_ backing: Backing) throws {
+        try withStore(backing) { store in
+            let base = Int(hour(0).timeIntervalSince1970)
+            func use(_ i: Int, count: Int = 1, at offset: Int = 0) -> LoginUse {
+                LoginUse(account: "a\(i)", fingerprint: Self.fp, keyType: "ED25519", count: count, first: base + offset, last: base + offset,
+                         address: "10.0.0.\(i % 250)")
+            }
+            let per = 64
+            var uses = (0..<(2 * per + 10)).map { use($0) }
+            uses.insert(use(3, count: 2, at: 60), at: 10)
+            uses.append(use(5, count: 4, at: 120))
+            var record = Store.HostRecord(host: "web-1", status: .ok)
+            record.logins = Self.scan(start: nil, end: 100, at: hour(1), uses)
+            try recordRun(store, at: hour(1), [record])
+
+            let logins = try store.keyLogins(fingerprint: Self.fp)
+            #expect(logins.count == 2 * per + 10)
+            #expect(logins.reduce(0) { $0 + $1.logins } == 2 * per + 10 + 2 + 4)
+            let a3 = try #require(logins.first { $0.account == "a3" })
+            #expect(a3.logins == 3 && a3.lastLoginAt == Date(timeIntervalSince1970: TimeInterval(base + 60)) && a3.firstLoginAt == hour(0))
+            let a5 = try #require(logins.first { $0.account == "a5" })
+            #expect(a5.logins == 5 && a5.lastLoginAt == Date(timeIntervalSince1970: TimeInterval(base + 120)))
+        }
+    }
 }
