@@ -22,7 +22,9 @@ public struct RestorePlan: Sendable {
     /// byte of them comes from the inventory, so `push` writes them again,
     /// and the drop-in needs `sshd -t`, a reload and a login that only push does.
     public func text(content: Bool) -> String {
-        let restored = snapshots.filter { !RootFiles.isDerived(path: $0.ref.path) }
+        // A file that did not exist before the run is not restored either:
+        // keysync never deletes an authorized_keys file (SyncEngine.restore).
+        let restored = snapshots.filter { !RootFiles.isDerived(path: $0.ref.path) && !($0.content == nil && $0.ref.hash == nil) }
         var out = "\(content ? "would restore" : "restore") \(restored.count.counted("file")) on "
             + "\(host.terminalSafe()) to the content before run \(run.id) (\(run.command.terminalSafe()), "
             + "\(run.startedAt.reportText)):\n"
@@ -34,7 +36,8 @@ public struct RestorePlan: Sendable {
             }
             out += "  \(ref.path.terminalSafe()) (account \(ref.account.terminalSafe())): "
             guard let bytes = snapshot.content else {
-                out += ref.hash == nil ? "did not exist before; restoring removes it\n" : "content missing from the database\n"
+                out += ref.hash == nil ? "did not exist before; not deleted (keysync never deletes it: remove it by hand if you mean to)\n"
+                    : "content missing from the database\n"
                 continue
             }
             out += "\(bytes.count.counted("byte")), sha256 \(ref.hash ?? SHA256Digest.hex(bytes))\n"

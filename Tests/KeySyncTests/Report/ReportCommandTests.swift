@@ -313,8 +313,8 @@ import Testing
         let odd = Store.Snapshot(ref: Store.SnapshotRef(runID: 7, host: "web-1", account: "root", path: "/root/.ssh/authorized_keys",
                                                         hash: SHA256Digest.hex(content), takenAt: hour(0)), content: content)
         #expect(RestorePlan(host: "web-1", run: run, snapshots: [created, odd]).text(content: true) == """
-            would restore 2 files on web-1 to the content before run 7 (push, 2023-11-14T22:13:20Z):
-              /home/new/.ssh/authorized_keys (account new): did not exist before; restoring removes it
+            would restore 1 file on web-1 to the content before run 7 (push, 2023-11-14T22:13:20Z):
+              /home/new/.ssh/authorized_keys (account new): did not exist before; not deleted (keysync never deletes it: remove it by hand if you mean to)
               /root/.ssh/authorized_keys (account root): \(content.count) bytes, sha256 \(SHA256Digest.hex(content))
                 # \\u{1B}]0;owned\\u{7}\\u{D}
                 ssh-ed25519 AAAA x
