@@ -91,7 +91,8 @@ public enum ProbeScript {
     /// What the reply's stdout ends with once the probe ran to its end
     /// line: `@end NONCE` on a line of its own. The shell that printed it
     /// is then waiting for more input (the apply, or EOF). A host's file
-    /// cannot end a reply early: it cannot know the nonce.
+    /// cannot end a reply early: it cannot know the nonce. (The line break
+    /// before it is the previous line's: the reply always starts with its marker line.)
     public static func endMarker(nonce: String) -> [UInt8] { Array("\n@end \(nonce)\n".utf8) }
 
     /// The most a well-behaved host prints for `accounts` accounts: each
