@@ -464,7 +464,7 @@ struct ApplyScriptExecutionTests {
                                    blocks: [DesiredBlock(project: "usersample", role: "deploy", entries: [DesiredEntry(keyName: "k", key: key)])])
         let apply = try #require(try box.plan([target]).accounts.first?.apply)
         let (probe, outcomes) = try box.probeThenApply([target], [apply])
-        #expect(SyncPlanner.plan(probe: probe, accounts: [target]).accounts.first?.apply == apply, "the probe's part is the whole probe reply")
+        #expect(SyncPlanner.plan(probe: probe, accounts: [target], options: PlanOptions()).accounts.first?.apply == apply, "the probe's part is the whole probe reply")
         let expected = Array(SyncKeys.block(project: "usersample", role: "deploy", [key.openSSHLine]).utf8)
         #expect(outcomes == [name: .written(hash: SHA256Digest.hex(expected))])
         #expect(LocalSandbox.read(box.akPath(name)) == expected)
