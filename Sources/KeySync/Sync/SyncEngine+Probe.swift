@@ -5,7 +5,7 @@ extension SyncEngine {
         let identity: SSHIdentity
         let probe: HostProbe
         /// With `keepShell`: the root shell that ran the probe, waiting for
-        /// more input after its reply, for the apply (`runApply(_:in:)`).
+        /// more input after its reply, for the apply (`runApply(_:rootFiles:on:in:job:)`).
         var shell: ProbeShell?
     }
 
