@@ -224,12 +224,16 @@ import Testing
     /// The probe's reply ends with `@end NONCE` and the apply's with `@end`.
     /// Lines in a host's file that look like either end, or like an apply
     /// result, must not cut the probe reply short or fake an outcome: they
-    /// are kept verbatim and the push converges.
+    /// are kept verbatim and the push converges. The file is 3 MiB, so the
+    /// probe's reply and the apply sent after it into the same shell each
+    /// cross several SSH channel windows.
     @Test func fileLinesLikeTheProbesEndDoNotCutItShort() throws {
         let host = 41
         let (workspace, inventory, store) = try freshHost(host)
         try fleet.exec(host: host, ["sh", "-c", "useradd -m -p '*' -s /bin/sh usersample && install -d -o usersample -g usersample -m 700 /home/usersample/.ssh"])
-        let tricky = "@end\n@end 00000000000000000000000000000000\nKEYSYNC-APPLY 1\nresult usersample ok 0\n@end\n"
+        let padding = String(repeating: "# \(String(repeating: "p", count: 61))\n", count: 3 << 14)
+        let tricky = "@end\n@end 00000000000000000000000000000000\nKEYSYNC-APPLY 1\nresult usersample ok 0\n@end\n" + padding
+            + "@end\n"
         let file = "/home/usersample/.ssh/authorized_keys"
         try fleet.exec(host: host, ["sh", "-c", "cat > \(file) && chown usersample: \(file) && chmod 600 \(file)"], stdin: Data(tricky.utf8))
         let push = try run(inventory, .push, store: store)
