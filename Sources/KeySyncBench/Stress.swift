@@ -3,10 +3,17 @@ import KeySync
 
 /// `keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll]`: the stall
 /// harness of issue 24. Every round connects to every inventory host (as
-/// `push`/`check` do: one connection, host key checked) and runs the three
-/// kinds of command keysync's pump carries: a plain `true`, the real probe
-/// script through `sudo -n sh -s` (its stdin, a reply of a few kB), and
-/// 64 kB through `cat` (input and output both bigger than one packet). The
+/// `push`/`check` do: one connection, host key checked) and runs the kinds
+/// of command keysync's pump carries: a plain `true`, the real probe
+/// script through `sudo -n sh -s` (its stdin, a reply of a few kB), 64 kB
+/// through `cat` (input and output both bigger than one packet), and the
+/// push's conversation in one root shell (docs/sync.md, "One shell for
+/// probe and apply"): `shell` reads the probe's reply up to its nonce end
+/// line, pauses 0–5 ms (planning), sends a real apply script that changes
+/// nothing (`result usersample done`) with its own timeout and reads to the
+/// end; `shell-nochange` reads the probe's reply, then abandons the shell
+/// (EOF, not waited for) and the connection closes, as a push with nothing
+/// to write does. The
 /// transport's 100 ms re-poll is off unless `--repoll`, so a pump that waits
 /// while libssh2 holds what it waits for sits out the command timeout (10 s
 /// here) instead of hiding it.
@@ -15,7 +22,7 @@ import KeySync
 /// median and slowest milliseconds and the stalls (commands slower than 10×
 /// their kind's median, or timed out). Exit 0 only with no stall and no failure.
 enum Stress {
-    static let kinds = ["true", "probe", "cat64k"]
+    static let kinds = ["true", "probe", "cat64k", "shell", "shell-nochange"]
 
     static func main(_ arguments: [String]) -> Int32 {
         let repoll = arguments.contains("--repoll")
@@ -51,18 +58,21 @@ enum Stress {
                 let commands: [(String, String, [UInt8], Int)] = [
                     ("true", "true", [], 0), ("probe", "sudo -n sh -s", probe, -1), ("cat64k", "cat", input, input.count),
                 ]
-                return commands.map { kind, command, stdin, expected in
-                    let start = Date()
-                    do throws(SSHError) {
+                var results = commands.map { kind, command, stdin, expected in
+                    timed(kind) { () throws(SSHError) in
                         let result = try connection.exec(command, stdin: stdin, timeout: 10)
                         guard result.exitStatus == 0, expected < 0 || result.stdout.count == expected else {
-                            return (kind, .failure(.channelFailed(host: host.name, reason: "exit \(result.exitStatus), \(result.stdout.count) bytes")))
+                            throw .channelFailed(host: host.name, reason: "exit \(result.exitStatus), \(result.stdout.count) bytes")
                         }
-                        return (kind, .success(Date().timeIntervalSince(start) * 1000))
-                    } catch {
-                        return (kind, .failure(error))
                     }
                 }
+                results.append(timed("shell") { () throws(SSHError) in try probeThenApply(on: connection, host: host.name) })
+                // Last: the abandoned shell's channel stays open until the connection closes.
+                results.append(timed("shell-nochange") { () throws(SSHError) in
+                    let (command, _) = try probeInKeptShell(on: connection, host: host.name)
+                    command.abandon()
+                })
+                return results
             }
             for (kind, result) in results.joined() {
                 switch result {
@@ -87,5 +97,53 @@ enum Stress {
                      hosts.inventory.hosts.count, rounds, repoll ? "true" : "false", Date().timeIntervalSince(started), failures.count, stalls)
               + fields.joined(separator: ", ") + "}")
         return stalls == 0 && failures.isEmpty ? 0 : 3
+    }
+
+    /// `kind` and how long `body` took in milliseconds, or its error.
+    static func timed(_ kind: String, _ body: () throws(SSHError) -> Void) -> (String, Result<Double, SSHError>) {
+        let start = Date()
+        do throws(SSHError) {
+            try body()
+            return (kind, .success(Date().timeIntervalSince(start) * 1000))
+        } catch {
+            return (kind, .failure(error))
+        }
+    }
+
+    /// The real probe in `sudo -n sh -s`, read up to its nonce end line; the shell waits for more.
+    static func probeInKeptShell(on connection: SSHConnection, host: String) throws(SSHError) -> (RemoteCommand, Int) {
+        let nonce = ProbeScript.makeNonce()
+        let command = try connection.start("sudo -n sh -s", timeout: 10)
+        command.send(Array(ProbeScript.render([ProbeRequest(account: "usersample")], nonce: nonce).utf8))
+        guard try command.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)) else {
+            let result = try command.finish()
+            throw .channelFailed(host: host, reason: "probe ended without its end line (exit \(result.exitStatus))")
+        }
+        do {
+            _ = try HostProbe(reply: command.stdout, nonce: nonce)
+        } catch {
+            throw .channelFailed(host: host, reason: "probe reply: \(error)")
+        }
+        return (command, command.stdout.count)
+    }
+
+    /// The push's conversation: probe, a planning pause, an apply that
+    /// changes nothing, in one shell, the apply with its own timeout.
+    static func probeThenApply(on connection: SSHConnection, host: String) throws(SSHError) {
+        let (command, replyLength) = try probeInKeptShell(on: connection, host: host)
+        usleep(UInt32.random(in: 0..<5000))
+        let nonce = ProbeScript.makeNonce()
+        command.restart(timeout: 10, outputLimit: 1 << 20)
+        command.send(Array(ApplyScript.render([AccountApply(account: "usersample")], nonce: nonce).utf8))
+        let result = try command.finish()
+        let outcomes: [String: ApplyOutcome]
+        do {
+            outcomes = try ApplyScript.outcomes(from: result, after: replyLength, nonce: nonce)
+        } catch {
+            throw .channelFailed(host: host, reason: "apply reply: \(error)")
+        }
+        guard result.exitStatus == 0, outcomes == ["usersample": .done] else {
+            throw .channelFailed(host: host, reason: "apply: exit \(result.exitStatus), \(outcomes)")
+        }
     }
 }

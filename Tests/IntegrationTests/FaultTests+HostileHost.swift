@@ -311,7 +311,10 @@ extension FaultTests {
     /// A compromised host answers the probe itself (its `sudo` replaced):
     /// with an endless reply, and with frames it made up. The controller
     /// stops reading at the reply's limit, fails that host alone, and a
-    /// second host in the same run converges.
+    /// second host in the same run converges. (The fake answers without
+    /// reading its input: a push keeps the probe's input open for the apply
+    /// (docs/sync.md, "One shell for probe and apply"), so a fake that waited
+    /// for EOF would only wait out its command_timeout.)
     @Test func aCompromisedHostsReplyIsBoundedAndNeverTrusted() throws {
         let host = Self.hostHost, healthy = 27
         try fleet.removeFaultAccounts([host, healthy])
@@ -323,7 +326,7 @@ extension FaultTests {
             ("frames without the controller's nonce and an overflowing length", "printf 'KEYSYNC-PROBE 2\\neuid 0\\nsetpriv yes\\n@account x fz0\\ncontent 9223372036854775807\\n@end x\\n'"),
         ]
         for (label, body) in replies {
-            let fake = try fleet.replaceProgram(host: host, path: "/usr/bin/sudo", script: "#!/bin/sh\ncat >/dev/null\n\(body)\n")
+            let fake = try fleet.replaceProgram(host: host, path: "/usr/bin/sudo", script: "#!/bin/sh\n\(body)\n")
             let started = Date()
             let push: CommandResult
             do {

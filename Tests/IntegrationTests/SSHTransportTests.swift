@@ -262,4 +262,73 @@ import Testing
             return false
         }
     }
+
+    // MARK: One command, two steps (probe and apply in one root shell)
+
+    func connected(_ index: Int) throws -> SSHConnection {
+        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
+        let connection = try SSHConnection(endpoint: endpoint(index), hostKeys: HostKeyVerifier())
+        try connection.authenticate(with: identity)
+        // The steps must not need the 100 ms re-poll (docs/sync.md, "The stall").
+        connection.recheckInterval = nil
+        return connection
+    }
+
+    /// The probe's shell is read up to its nonce end line, then takes the
+    /// apply. Lines that only look like the end (no nonce, another nonce,
+    /// the nonce with more after it, the end line not at a line start),
+    /// printed apart so each can end a chunk, do not end the read; the
+    /// controller's time between the steps (planning) is longer than the
+    /// first step's deadline and does not count against the second.
+    @Test func aShellReadUpToItsNonceLineTakesMoreInputWithItsOwnDeadline() throws {
+        let connection = try connected(3)
+        let nonce = ProbeScript.makeNonce()
+        let command = try connection.start("sudo -n sh -s", timeout: 4)
+        let lookalikes = ["@end", "@end 00000000000000000000000000000000", "@end \(nonce)x", "x@end \(nonce)", "@end  \(nonce)"]
+        command.send(Array((lookalikes.map { "printf '%s\\n' '\($0)'; sleep 0.2\n" }.joined() + "printf '@end %s\\n' \(nonce)\n").utf8))
+        #expect(try command.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)))
+        let first = lookalikes.map { $0 + "\n" }.joined() + "@end \(nonce)\n"
+        #expect(String(decoding: command.stdout, as: UTF8.self) == first)
+        sleep(5)
+        command.restart(timeout: 10, outputLimit: 1 << 20)
+        command.send(Array("id -u\n".utf8))
+        let result = try command.finish()
+        #expect(result.stdoutText == first + "0\n" && result.exitStatus == 0, "\(result.stderrText)")
+    }
+
+    /// The second step of the conversation hangs: it fails with its own
+    /// timeout, as a `commandTimeout` naming those seconds.
+    @Test func aHangingSecondStepTimesOutWithItsOwnTimeout() throws {
+        let connection = try connected(5)
+        let nonce = ProbeScript.makeNonce()
+        let command = try connection.start("sudo -n sh -s", timeout: 30)
+        command.send(Array("echo reply; printf '@end %s\\n' \(nonce)\n".utf8))
+        #expect(try command.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)))
+        command.restart(timeout: 1, outputLimit: 1 << 20)
+        command.send(Array("sleep 30\n".utf8))
+        #expect {
+            _ = try command.finish()
+        } throws: { error in
+            if case SSHError.commandTimeout(_, 1)? = error as? SSHError { return true }
+            return false
+        }
+    }
+
+    /// A shell that exits before the marker: the read says so, `finish`
+    /// gives its exit status. An abandoned shell (EOF sent, not waited for)
+    /// leaves the connection usable for another command.
+    @Test func aShellThatEndsWithoutTheMarkerAndAnAbandonedOne() throws {
+        let connection = try connected(6)
+        let nonce = ProbeScript.makeNonce()
+        let failing = try connection.start("sudo -n sh -s", timeout: 30)
+        failing.send(Array("echo reply; echo '@end \(nonce)' >&2; exit 3\n".utf8))
+        #expect(try failing.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)) == false)
+        #expect(try failing.finish().exitStatus == 3)
+
+        let abandoned = try connection.start("sudo -n sh -s", timeout: 30)
+        abandoned.send(Array("echo reply; printf '@end %s\\n' \(nonce)\n".utf8))
+        #expect(try abandoned.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)))
+        abandoned.abandon()
+        #expect(try connection.exec("echo ok", timeout: 30).stdoutText == "ok\n")
+    }
 }

@@ -161,10 +161,30 @@ import Testing
         #expect(seen.isEmpty)
     }
 
+    /// Probe and apply share one root shell per host (docs/sync.md, "One
+    /// shell for probe and apply"): a fresh host converges with one sshd
+    /// session, a push with nothing to do also uses one. Then, between
+    /// probe and apply (the snapshot hook runs there): a second writer makes
+    /// the apply a conflict; the controller taking longer than the host's
+    /// command_timeout does not time the apply out (it has its own); an
+    /// apply that hangs in the shell fails with command_timeout, named as
+    /// the apply's, and writes nothing.
     @Test func concurrentEditBetweenProbeAndApplyIsAConflict() throws {
         let host = 55
-        let (_, inventory, store) = try freshHost(host)
-        #expect(try run(inventory, .push, store: store).summary.failed == 0)
+        let (workspace, inventory, store) = try freshHost(host)
+        let sessions = { (from: Int) throws -> Int in
+            try self.fleet.sshdLog(host: host, from: from).components(separatedBy: "Starting session: command").count - 1
+        }
+        var logStart = fleet.sshdLogSize(host: host)
+        let fresh = try run(inventory, .push, store: store)
+        #expect(fresh.summary.failed == 0 && fresh.summary.changed == 1, "\(fresh.hosts)")
+        #expect(try sessions(logStart) == 1, "probe and apply in one session")
+        #expect(try fleet.login(host: host, user: "usersample", key: workspace.file("kp-usersample")).status == 0)
+        logStart = fleet.sshdLogSize(host: host)
+        let unchanged = try run(inventory, .push, store: store)
+        #expect(unchanged.summary.failed == 0 && unchanged.summary.changed == 0, "\(unchanged.hosts)")
+        #expect(try sessions(logStart) == 1)
+
         let file = "/home/usersample/.ssh/authorized_keys"
         try fleet.exec(host: host, ["sed", "-i", "/kp-usersample/d", file])
         let targets = try inventory.select()
@@ -179,17 +199,41 @@ import Testing
         #expect(results[0].status == .failed)
         #expect(results[0].errorKind == .conflict)
         #expect(try fleet.exec(host: host, ["cat", file]).stdout == otherWriter)
+
+        // A 3 s command_timeout; the controller spends 4 s between probe and apply.
+        let jobs = run.jobs.map { job in
+            var quick = job
+            quick.commandTimeout = 3
+            return quick
+        }
+        let slowPlanning = engine.run(jobs, snapshot: { _, _ in sleep(4) })
+        #expect(slowPlanning[0].status == .changed, "\(slowPlanning[0])")
+        #expect(try fleet.exec(host: host, ["cat", file]).stdout.contains("kp-usersample"))
+
+        // The apply hangs (its account lookup asks a directory service that never answers).
+        try fleet.exec(host: host, ["sed", "-i", "/kp-usersample/d", file])
+        let before = try fleet.exec(host: host, ["cat", file]).stdout
+        let hung = FaultSlot()
+        let hanging = engine.run(jobs, snapshot: { _, _ in hung.fault = try fleet.hangGetent(host: host) })
+        hung.fault?.undo()
+        #expect(hanging[0].status == .failed && hanging[0].errorKind == .commandTimeout, "\(hanging[0])")
+        #expect(hanging[0].error?.contains("during apply") == true, "\(hanging[0].error ?? "")")
+        #expect(try fleet.exec(host: host, ["cat", file]).stdout == before)
     }
 
     /// The probe's reply ends with `@end NONCE` and the apply's with `@end`.
     /// Lines in a host's file that look like either end, or like an apply
     /// result, must not cut the probe reply short or fake an outcome: they
-    /// are kept verbatim and the push converges.
+    /// are kept verbatim and the push converges. The file is 3 MiB, so the
+    /// probe's reply and the apply sent after it into the same shell each
+    /// cross several SSH channel windows.
     @Test func fileLinesLikeTheProbesEndDoNotCutItShort() throws {
         let host = 41
         let (workspace, inventory, store) = try freshHost(host)
         try fleet.exec(host: host, ["sh", "-c", "useradd -m -p '*' -s /bin/sh usersample && install -d -o usersample -g usersample -m 700 /home/usersample/.ssh"])
-        let tricky = "@end\n@end 00000000000000000000000000000000\nKEYSYNC-APPLY 1\nresult usersample ok 0\n@end\n"
+        let padding = String(repeating: "# \(String(repeating: "p", count: 61))\n", count: 3 << 14)
+        let tricky = "@end\n@end 00000000000000000000000000000000\nKEYSYNC-APPLY 1\nresult usersample ok 0\n@end\n" + padding
+            + "@end\n"
         let file = "/home/usersample/.ssh/authorized_keys"
         try fleet.exec(host: host, ["sh", "-c", "cat > \(file) && chown usersample: \(file) && chmod 600 \(file)"], stdin: Data(tricky.utf8))
         let push = try run(inventory, .push, store: store)
@@ -367,4 +411,9 @@ import Testing
         // A check now reports the missing managed key again: the restore is what the operator asked for.
         #expect(try run(inventory, .check, store: store).hosts[0].drift.contains { $0.kind == .missingKey })
     }
+}
+
+/// The fault a snapshot hook injected, for the test to undo (the hook runs once, on the engine's worker).
+private final class FaultSlot: @unchecked Sendable {
+    var fault: InjectedFault?
 }

@@ -6,10 +6,11 @@ public final class RemoteCommand {
     private let connection: SSHConnection
     // The channel and its state, moved along by `SSHConnection.pump(_:)`.
     let channel: OpaquePointer
-    let deadline: Deadline
-    let timeoutError: SSHError
-    /// Output beyond this many bytes fails the command.
-    let outputLimit: Int
+    private(set) var deadline: Deadline
+    private(set) var timeoutError: SSHError
+    /// Output beyond this many bytes (stdout and stderr together, since
+    /// the start) fails the command.
+    private(set) var outputLimit: Int
     var input: [UInt8] = []
     var written = 0
     var inputClosed = false
@@ -39,6 +40,39 @@ public final class RemoteCommand {
     /// Sends end-of-file once the queued input is written.
     public func closeInput() { inputClosed = true }
 
+    /// Sends the queued input and reads until stdout ends with `marker`
+    /// (true), or the output ends without it (false: the command exited or
+    /// failed; `finish()` tells how). The input stays open: the caller can
+    /// send more into the same command afterwards (the sync engine sends
+    /// the apply script to the shell that ran the probe). `marker` must be
+    /// something only the caller can know (a nonce line): output that
+    /// merely looks like it cannot end the read early.
+    public func read(untilStdoutEndsWith marker: [UInt8]) throws(SSHError) -> Bool {
+        if stdout.ends(with: marker) { return true }
+        try connection.pump(self) { stdout.ends(with: marker) }
+        return stdout.ends(with: marker)
+    }
+
+    /// Gives what comes next its own deadline, `timeout` seconds from now,
+    /// and at most `outputLimit` more bytes of output: after a read up to a
+    /// marker, the time the caller spent in between (planning) and the
+    /// output so far do not count against the next step.
+    public func restart(timeout: Double, outputLimit: Int) {
+        deadline = Deadline(seconds: timeout)
+        timeoutError = .commandTimeout(host: connection.endpoint.label, seconds: timeout)
+        self.outputLimit = stdout.count + stderr.count + outputLimit
+    }
+
+    /// Ends the conversation without waiting for the command: sends EOF
+    /// (the remote shell exits when it reads it) and returns at once; the
+    /// caller closes the connection, which ends the channel. Costs no round
+    /// trip, unlike `finish()`, which waits for the exit status. Nothing
+    /// once `finish()` ran.
+    public func abandon() {
+        guard result == nil, !eofSent else { return }
+        inputClosed = true
+        connection.sendEOF(self)
+    }
 
     /// Closes the input, reads everything to the end and returns the
     /// command's whole output and exit status.
@@ -49,5 +83,12 @@ public final class RemoteCommand {
         let finished = try connection.close(self)
         result = finished
         return finished
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// True when the last bytes are `suffix`.
+    func ends(with suffix: [UInt8]) -> Bool {
+        count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix)
     }
 }

@@ -368,10 +368,12 @@ public final class SSHConnection {
     }
 
     /// Starts `command` and returns it running, its input still open: the
-    /// caller queues input with `send` and collects everything with
-    /// `finish`, all within one deadline, `timeout` seconds from now (what
-    /// `exec` does). There is no reading part of the answer before the end:
-    /// see docs/sync.md, "One shell for probe and apply — tried, not kept".
+    /// caller queues input with `send`, can read the answer up to a marker
+    /// (`read(untilStdoutEndsWith:)`) and send more, and collects everything
+    /// with `finish`, within one deadline, `timeout` seconds from now, unless
+    /// the caller gives a later step its own (`restart`). The sync engine
+    /// runs probe and apply so, in one root shell (docs/sync.md, "One shell
+    /// for probe and apply").
     public func start(_ command: String, timeout: Double, outputLimit: Int = SSHConnection.outputLimit) throws(SSHError) -> RemoteCommand {
         do { return try startDirectly(command, timeout: timeout, outputLimit: outputLimit) } catch { throw viaJump(error) }
     }
@@ -392,12 +394,12 @@ public final class SSHConnection {
     }
 
     /// Moves data both ways on `command`'s channel until its output ends
-    /// (EOF, everything read). For `RemoteCommand`.
-    func pump(_ command: RemoteCommand) throws(SSHError) {
-        do { try pumpDirectly(command) } catch { throw viaJump(error) }
+    /// (EOF, everything read) or `done` says so. For `RemoteCommand`.
+    func pump(_ command: RemoteCommand, until done: () -> Bool = { false }) throws(SSHError) {
+        do { try pumpDirectly(command, until: done) } catch { throw viaJump(error) }
     }
 
-    private func pumpDirectly(_ command: RemoteCommand) throws(SSHError) {
+    private func pumpDirectly(_ command: RemoteCommand, until done: () -> Bool) throws(SSHError) {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let channel = command.channel
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -443,6 +445,9 @@ public final class SSHConnection {
             // `libssh2_channel_eof` is true only once the host sent EOF and
             // nothing of this channel is queued: everything is read.
             if libssh2_channel_eof(channel) != 0 { return }
+            // Only after a pass that read something can the answer have
+            // become complete (a marker at the end of stdout).
+            if progressed && done() { return }
             if progressed || Self.queuedBytes(channel) > 0 { continue }
             // The last call that read the socket got EAGAIN and nothing is
             // queued: only new bytes from the host can move this on.
@@ -459,6 +464,17 @@ public final class SSHConnection {
 
     private static func blockedOutbound(_ session: OpaquePointer) -> Bool {
         libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0
+    }
+
+    /// Sends EOF on `command`'s channel, waiting only while the socket is
+    /// full (never for the host); failures are left to the connection's
+    /// close, which follows. For `RemoteCommand.abandon()`.
+    func sendEOF(_ command: RemoteCommand) {
+        let channel = command.channel
+        guard session != nil, (try? retry(deadline: command.deadline, timeout: command.timeoutError, {
+            keysync_channel_send_eof(channel)
+        })) == 0 else { return }
+        command.eofSent = true
     }
 
     /// Closes `command`'s channel and returns what it printed and its exit status. For `RemoteCommand`.

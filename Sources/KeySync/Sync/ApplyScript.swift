@@ -192,6 +192,21 @@ public enum ApplyScript {
         return results
     }
 
+    /// Parses the apply's reply in the probe's shell: what `shell` printed
+    /// after the probe's `replyLength` bytes. A shell that exited before
+    /// the apply's end line (killed, or failed on a line) is named with its
+    /// exit status and the start of its stderr.
+    public static func outcomes(from shell: ExecResult, after replyLength: Int, nonce: String) throws(ProbeError) -> [String: ApplyOutcome] {
+        let reply = Array(shell.stdout[min(replyLength, shell.stdout.count)...])
+        do {
+            return try outcomes(from: reply, nonce: nonce)
+        } catch .malformed(let reason) {
+            guard shell.exitStatus != 0 else { throw .malformed(reason) }
+            let stderr = shell.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw .malformed("\(reason) (the probe's shell exited with status \(shell.exitStatus)\(stderr.isEmpty ? "" : ": " + stderr.suffix(300)))")
+        }
+    }
+
     /// `result NAME KIND [TEXT]`: one reply line with the nonce, whatever TEXT holds.
     static let resultFunction = EmbeddedScripts.applyResult
 

@@ -88,6 +88,13 @@ public enum ProbeScript {
     /// The script's last line.
     static let endLine = "printf '@end %s\\n' \"$nonce\"\n"
 
+    /// What the reply's stdout ends with once the probe ran to its end
+    /// line: `@end NONCE` on a line of its own. The shell that printed it
+    /// is then waiting for more input (the apply, or EOF). A host's file
+    /// cannot end a reply early: it cannot know the nonce. (The line break
+    /// before it is the previous line's: the reply always starts with its marker line.)
+    public static func endMarker(nonce: String) -> [UInt8] { Array("\n@end \(nonce)\n".utf8) }
+
     /// The most a well-behaved host prints for `accounts` accounts: each
     /// file at most once as the account and once as root (base64), doctor's
     /// other key files and log lines, plus the lines around them. The

@@ -4,6 +4,16 @@ extension SyncEngine {
         let connection: SSHConnection
         let identity: SSHIdentity
         let probe: HostProbe
+        /// With `keepShell`: the root shell that ran the probe, waiting for
+        /// more input after its reply, for the apply (`runApply(_:rootFiles:on:in:job:)`).
+        var shell: ProbeShell?
+    }
+
+    /// The probe's shell, left reading its input after the reply.
+    struct ProbeShell {
+        let command: RemoteCommand
+        /// Bytes of stdout that were the probe's reply; the apply's reply follows them.
+        let replyLength: Int
     }
 
     /// The probe's outcome for one host.
@@ -15,12 +25,18 @@ extension SyncEngine {
 
     /// Connects to `job`'s host, authenticates and runs the read-only probe
     /// (with the doctor part when `diagnostics` is set): the first half of
-    /// `converge`, shared with `keysync doctor`.
-    func connectAndProbe(_ job: HostJob, diagnostics: ProbeScript.Diagnostics? = nil) -> ProbeOutcome {
+    /// `converge`, shared with `keysync doctor`. With `keepShell` (push),
+    /// the shell that ran the probe keeps reading its input after the reply,
+    /// which ends with a nonce line no file content can fake, so an apply
+    /// sent next runs without a second `sudo`, shell and channel; the
+    /// caller sends it or abandons the shell (docs/sync.md, "One shell for
+    /// probe and apply").
+    func connectAndProbe(_ job: HostJob, diagnostics: ProbeScript.Diagnostics? = nil, keepShell: Bool = false) -> ProbeOutcome {
         let connected: (connection: SSHConnection, identity: SSHIdentity)
         do { connected = try connectAuthenticated(job).get() } catch { return .failed(error.result) }
         let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.probe)
-        let outcome = probe(job, on: connected.connection, identity: connected.identity, diagnostics: diagnostics)
+        let outcome = probe(job, on: connected.connection, identity: connected.identity, diagnostics: diagnostics,
+                            keepShell: keepShell)
         if case .probed = outcome { phase.end(ok: true) } else { phase.end(ok: false) }
         return outcome
     }
@@ -66,7 +82,7 @@ extension SyncEngine {
 
     /// Runs the probe on an authenticated `connection`, which is closed when it fails.
     private func probe(_ job: HostJob, on connection: SSHConnection, identity: SSHIdentity,
-                       diagnostics: ProbeScript.Diagnostics?) -> ProbeOutcome {
+                       diagnostics: ProbeScript.Diagnostics?, keepShell: Bool) -> ProbeOutcome {
         let label = job.endpoint.label
         let requests = job.accounts.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
         do {
@@ -80,13 +96,29 @@ extension SyncEngine {
                                             rootFiles: job.probedRootFiles, logins: logins)
             let limit = ProbeScript.replyLimit(accounts: requests.count + job.probedRootFiles.count, diagnostics: diagnostics != nil)
                 + (logins == nil ? 0 : ProbeScript.Logins.replyBytes)
-            let reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout,
+            let reply: ExecResult
+            var shell: ProbeShell?
+            if keepShell {
+                let command = try connection.start(job.become.shellCommand, timeout: job.commandTimeout, outputLimit: limit)
+                command.send(Array(script.utf8))
+                if try command.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)) {
+                    // The probe ran to its end line; its shell now waits for the apply or EOF.
+                    reply = ExecResult(stdout: command.stdout, stderr: command.stderr, exitStatus: 0)
+                    shell = ProbeShell(command: command, replyLength: command.stdout.count)
+                } else {
+                    // It ended without the end line (sudo refused, the shell failed): as a plain exec.
+                    reply = try command.finish()
+                }
+            } else {
+                reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout,
                                             outputLimit: limit)
+            }
             if let failure = Self.becomeFailure(reply, label: label, become: job.become) {
                 connection.close()
                 return .failed(failure.named(job.host))
             }
-            return .probed(ProbedHost(connection: connection, identity: identity, probe: try HostProbe(reply: reply.stdout, nonce: nonce)))
+            return .probed(ProbedHost(connection: connection, identity: identity, probe: try HostProbe(reply: reply.stdout, nonce: nonce),
+                                      shell: shell))
         } catch let error as SSHError {
             connection.close()
             return .failed(.failed(job.host, kind: error.kind, error: error.description))

@@ -108,12 +108,17 @@ public struct SyncEngine: Sendable {
     /// One host, start to end. Never throws: every failure becomes a `failed` result.
     func converge(_ job: HostJob, snapshot: SnapshotHook?) -> HostResult {
         let probed: ProbedHost
-        switch connectAndProbe(job) {
+        // A push keeps the probe's shell for the apply; check and dry runs never write.
+        switch connectAndProbe(job, keepShell: settings.mode == .push && !settings.dryRun) {
         case .probed(let host): probed = host
         case .failed(let result): return result
         }
         let (connection, identity, probe) = (probed.connection, probed.identity, probed.probe)
-        defer { connection.close() }
+        // Whatever ends this host, the probe's shell is not waited for: EOF, then the connection closes.
+        defer {
+            probed.shell?.command.abandon()
+            connection.close()
+        }
         let label = job.endpoint.label
 
         var options = settings.plan
@@ -185,7 +190,7 @@ public struct SyncEngine: Sendable {
 
         var outcomes: [String: ApplyOutcome] = [:]
         if !applies.isEmpty || !rootPlan.writes.isEmpty {
-            switch runApply(applies, rootFiles: rootPlan.writes, on: connection, job: job) {
+            switch runApply(applies, rootFiles: rootPlan.writes, on: connection, in: probed.shell, job: job) {
             case .success(let found): outcomes = found
             case .failure(let failure):
                 var failed = failure.result
@@ -193,6 +198,8 @@ public struct SyncEngine: Sendable {
                 return failed
             }
         }
+        // Done with the probe's shell (the drop-in below runs commands of its own).
+        probed.shell?.command.abandon()
 
         let applied = Self.collect(outcomes, for: applies)
         result.noteWritten(applied.written, by: applies)
@@ -295,26 +302,39 @@ public struct SyncEngine: Sendable {
     /// A failed host as an `Error`, for `Result`.
     struct Failure: Error { let result: HostResult }
 
-    /// Runs the apply script for `applies` in a new root shell and parses one
-    /// outcome per account (logged as the host's `apply` phase).
+    /// Runs the apply script for `applies` and parses one outcome per
+    /// account (logged as the host's `apply` phase): in `shell`, the probe's
+    /// root shell, when there is one, else in a new root shell.
     func runApply(_ applies: [AccountApply], rootFiles: [FileWrite] = [], on connection: SSHConnection,
-                  job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
+                  in shell: ProbeShell? = nil, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.apply)
-        let result = Self.applyScript(applies, rootFiles: rootFiles, on: connection, job: job)
+        let result = Self.applyScript(applies, rootFiles: rootFiles, on: connection, in: shell, job: job)
         phase.end(ok: (try? result.get()) != nil)
         return result
     }
 
+    /// One result line per account and step: a megabyte is far more than a real apply prints.
+    static let applyOutputLimit = 1 << 20
+
     private static func applyScript(_ applies: [AccountApply], rootFiles: [FileWrite], on connection: SSHConnection,
-                                    job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
+                                    in shell: ProbeShell?, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         let label = job.endpoint.label
         do {
             let nonce = ProbeScript.makeNonce()
-            // One result line per account and step: a megabyte is far more than a real apply prints.
-            let reply = try connection.exec(job.become.shellCommand, stdin: Array(ApplyScript.render(applies, nonce: nonce, rootFiles: rootFiles).utf8),
-                                            timeout: job.commandTimeout, outputLimit: 1 << 20)
-            if let failure = becomeFailure(reply, label: label, become: job.become) { return .failure(Failure(result: failure.named(job.host))) }
-            return .success(try ApplyScript.outcomes(from: reply.stdout, nonce: nonce))
+            let script = Array(ApplyScript.render(applies, nonce: nonce, rootFiles: rootFiles).utf8)
+            guard let shell else {
+                let reply = try connection.exec(job.become.shellCommand, stdin: script, timeout: job.commandTimeout,
+                                                outputLimit: applyOutputLimit)
+                if let failure = becomeFailure(reply, label: label, become: job.become) { return .failure(Failure(result: failure.named(job.host))) }
+                return .success(try ApplyScript.outcomes(from: reply.stdout, nonce: nonce))
+            }
+            // The shell is root already (sudo succeeded for the probe): the
+            // apply's own command_timeout starts now, the planning before it
+            // does not count. EOF after the script: the shell exits when it is done.
+            shell.command.restart(timeout: job.commandTimeout, outputLimit: applyOutputLimit)
+            shell.command.send(script)
+            let reply = try shell.command.finish()
+            return .success(try ApplyScript.outcomes(from: reply, after: shell.replyLength, nonce: nonce))
         } catch let error as SSHError {
             return .failure(Failure(result: .failed(job.host, kind: error.kind,
                                                     error: "\(error.description) (during apply; the file is either old or new, never partial)")))

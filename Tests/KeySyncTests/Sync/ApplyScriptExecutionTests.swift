@@ -98,6 +98,23 @@ struct LocalSandbox {
         return try ApplyScript.outcomes(from: output.stdout, nonce: nonce)
     }
 
+    /// Runs the probe for `targets` and then the apply for `accounts` in one
+    /// `sh -s`, as a push does in the probe's root shell; returns the probe
+    /// (its reply up to the end line) and the apply's outcomes (the rest).
+    func probeThenApply(_ targets: [AccountTarget], _ accounts: [AccountApply],
+                        sourceLocation: SourceLocation = #_sourceLocation) throws -> (HostProbe, [String: ApplyOutcome]) {
+        let requests = targets.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
+        let probeNonce = ProbeScript.makeNonce(), applyNonce = ProbeScript.makeNonce()
+        let output = try run(ProbeScript.render(requests, nonce: probeNonce) + ApplyScript.render(accounts, nonce: applyNonce),
+                             arguments: ["-s", "--", "127.0.0.1 40000 22"])
+        #expect(output.status == 0, "\(output.stderr)", sourceLocation: sourceLocation)
+        let end = try #require(output.stdout.firstRange(of: ProbeScript.endMarker(nonce: probeNonce))?.upperBound,
+                               sourceLocation: sourceLocation)
+        let shell = ExecResult(stdout: output.stdout, stderr: Array(output.stderr.utf8), exitStatus: output.status)
+        return (try HostProbe(reply: Array(output.stdout[..<end]), nonce: probeNonce),
+                try ApplyScript.outcomes(from: shell, after: end, nonce: applyNonce))
+    }
+
     /// Runs the real probe for `targets` and plans from it.
     func plan(_ targets: [AccountTarget], options: PlanOptions = PlanOptions()) throws -> HostPlan {
         let requests = targets.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
@@ -432,6 +449,29 @@ struct ApplyScriptExecutionTests {
         #expect(plan.apply == nil)
         #expect(plan.changes.isEmpty)
         #expect(plan.drift.isEmpty, "\(plan.drift)")
+    }
+
+    /// The apply runs in the shell the probe ran in (push): whatever the
+    /// probe left defined there, it creates the account and writes the file
+    /// as in a shell of its own, and the next plan is empty.
+    @Test func theApplyInTheProbesShellCreatesAndWrites() throws {
+        let box = try LocalSandbox()
+        defer { box.tearDown() }
+        let name = "kstest4"
+        try #require(box.passwd(name) == nil, "\(name) already exists")
+        let key = try SyncKeys.ed25519()
+        let target = AccountTarget(name: name, group: name, shell: "/bin/sh", home: box.home(name), create: true,
+                                   blocks: [DesiredBlock(project: "usersample", role: "deploy", entries: [DesiredEntry(keyName: "k", key: key)])])
+        let apply = try #require(try box.plan([target]).accounts.first?.apply)
+        let (probe, outcomes) = try box.probeThenApply([target], [apply])
+        #expect(SyncPlanner.plan(probe: probe, accounts: [target], options: PlanOptions()).accounts.first?.apply == apply, "the probe's part is the whole probe reply")
+        let expected = Array(SyncKeys.block(project: "usersample", role: "deploy", [key.openSSHLine]).utf8)
+        #expect(outcomes == [name: .written(hash: SHA256Digest.hex(expected))])
+        #expect(LocalSandbox.read(box.akPath(name)) == expected)
+        #expect(try box.sh("getent shadow \(name) | cut -d: -f2") == "*\n")
+        let uid = try #require(box.passwd(name).flatMap { Int($0[2]) })
+        #expect(LocalSandbox.lstatInfo(box.akPath(name)).map { $0.mode == 0o600 && $0.uid == uid } == true)
+        #expect(try box.plan([target]).accounts.first?.apply == nil)
     }
 
     @Test func failedUseraddWritesNothing() throws {

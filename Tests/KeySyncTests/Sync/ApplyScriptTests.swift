@@ -162,6 +162,27 @@ import Testing
         #expect(throws: ProbeError.malformed("apply reply has no marker")) { try ApplyScript.outcomes(from: Array(reply.utf8), nonce: "n0") }
     }
 
+    /// In the probe's shell the apply's reply follows the probe's: only the
+    /// bytes after the probe's reply are the apply's. A probe reply holding
+    /// lines that look like apply results (a host's file) adds nothing, and
+    /// a shell that exited before the apply's end line is named with its
+    /// exit status.
+    @Test func theApplyReplyInTheProbesShellStartsAfterTheProbes() throws {
+        let probe = "KEYSYNC-PROBE 2\ncontent-begin p0\nKEYSYNC-APPLY 2\nresult n0 mallory ok 00\n@end n0\ncontent-end p0 0\n@end p0\n"
+        let apply = "KEYSYNC-APPLY 2\nresult n0 alice ok abc\n@end n0\n"
+        let shell = ExecResult(stdout: Array((probe + apply).utf8), stderr: [], exitStatus: 0)
+        #expect(try ApplyScript.outcomes(from: shell, after: probe.utf8.count, nonce: "n0") == ["alice": .written(hash: "abc")])
+        // Cut at the wrong place (inside the probe's reply): refused, never the file's lines.
+        #expect(throws: ProbeError.self) { try ApplyScript.outcomes(from: shell, after: 0, nonce: "n0") }
+        let killed = ExecResult(stdout: Array((probe + "KEYSYNC-APPLY 2\n").utf8), stderr: Array("Killed\n".utf8), exitStatus: 137)
+        #expect(throws: ProbeError.malformed("apply reply ended early (connection or command cut off) (the probe's shell exited with status 137: Killed)")) {
+            try ApplyScript.outcomes(from: killed, after: probe.utf8.count, nonce: "n0")
+        }
+        #expect(ProbeScript.endMarker(nonce: "p0") == Array("\n@end p0\n".utf8))
+        #expect(Array(probe.utf8).ends(with: ProbeScript.endMarker(nonce: "p0")))
+        #expect(!Array((probe + "x").utf8).ends(with: ProbeScript.endMarker(nonce: "p0")))
+    }
+
     @Test func fileWriteDirectory() {
         #expect(FileWrite(path: "/home/a/.ssh/authorized_keys", expectedHash: "absent", content: []).directory == "/home/a/.ssh")
         #expect(FileWrite(path: "/etc/ssh/keys/a", expectedHash: "absent", content: []).directory == "/etc/ssh/keys")
