@@ -147,17 +147,8 @@ extension Store {
         guard seconds >= 0, seconds < 253_402_300_800 else {
             return Date(timeIntervalSince1970: TimeInterval(seconds)).databaseValue
         }
-        // Days to a civil date (Howard Hinnant's algorithm; the era is 0 from 1970 to 9999).
-        let days = seconds / 86_400, time = seconds % 86_400
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CivilDate.civil(fromDays: seconds / 86_400)
+        let time = seconds % 86_400
         var text = [UInt8]()
         text.reserveCapacity(23)
         func digits(_ value: Int, _ count: Int) {
