@@ -1,12 +1,15 @@
 import Foundation
 import KeySync
 
-/// `keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll]`: the stall
+/// `keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll] [--kinds K,…]`: the stall
 /// harness of issue 24. Every round connects to every inventory host (as
 /// `push`/`check` do: one connection, host key checked) and runs the kinds
 /// of command keysync's pump carries: a plain `true`, the real probe
 /// script through `sudo -n sh -s` (its stdin, a reply of a few kB), 64 kB
-/// through `cat` (input and output both bigger than one packet), and the
+/// through `cat` (input and output both bigger than one packet), with
+/// `--kinds` 4 MiB into `wc -c` (`wc4m`: twice sshd's 2 MiB channel window,
+/// so writes the window refuses until the host's adjust comes, as a large
+/// apply has them), and the
 /// push's conversation in one root shell (docs/sync.md, "One shell for
 /// probe and apply"): `shell` reads the probe's reply up to its nonce end
 /// line, pauses 0–5 ms (planning), sends a real apply script that changes
@@ -22,15 +25,36 @@ import KeySync
 /// median and slowest milliseconds and the stalls (commands slower than 10×
 /// their kind's median, or timed out). Exit 0 only with no stall and no failure.
 enum Stress {
-    static let kinds = ["true", "probe", "cat64k", "shell", "shell-nochange"]
+    static let allKinds = ["true", "probe", "cat64k", "wc4m", "shell", "shell-nochange"]
+    /// Without `--kinds`: all but `wc4m`, whose 800 MB of ciphertext per
+    /// 200-host round loads the two cores enough to make the light kinds'
+    /// slowest commands exceed 10× their medians without any pump waiting.
+    static let defaultKinds = allKinds.filter { $0 != "wc4m" }
+    static let usage = "usage: keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll] [--kinds KIND,...] (kinds: \(allKinds.joined(separator: ",")))\n"
 
     static func main(_ arguments: [String]) -> Int32 {
-        let repoll = arguments.contains("--repoll")
-        let positional = arguments.filter { $0 != "--repoll" }
+        var repoll = false
+        var kinds = defaultKinds
+        var positional: [String] = []
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--repoll": repoll = true
+            case "--kinds":
+                let list = (rest.popFirst() ?? "").split(separator: ",").map(String.init)
+                guard !list.isEmpty, list.allSatisfy(allKinds.contains) else {
+                    FileHandle.standardError.write(Data(usage.utf8))
+                    return 1
+                }
+                kinds = allKinds.filter(list.contains)
+            default: positional.append(argument)
+            }
+        }
         guard positional.count >= 2, let rounds = Int(positional[1]), rounds > 0 else {
-            FileHandle.standardError.write(Data("usage: keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll]\n".utf8))
+            FileHandle.standardError.write(Data(usage.utf8))
             return 1
         }
+        let chosen = kinds, repollOn = repoll
         let parallel = positional.count > 2 ? Int(positional[2]) ?? 64 : 64
         let hosts: BenchHosts
         do {
@@ -41,6 +65,7 @@ enum Stress {
         }
         let probe = Array(ProbeScript.render([ProbeRequest(account: "usersample")], nonce: ProbeScript.makeNonce()).utf8)
         let input = [UInt8](repeating: UInt8(ascii: "k"), count: 64 * 1024)
+        let large = [UInt8](repeating: UInt8(ascii: "m"), count: 4 << 20)
         var durations: [String: [Double]] = Dictionary(uniqueKeysWithValues: kinds.map { ($0, []) })
         var failures: [String] = []
         var timeouts: [String: Int] = [:]
@@ -54,11 +79,12 @@ enum Stress {
                 } catch {
                     return [("connect", .failure(error))]
                 }
-                if !repoll { connection.recheckInterval = nil }
+                if repollOn { connection.recheckInterval = SSHConnection.tunnelRecheck }
                 let commands: [(String, String, [UInt8], Int)] = [
                     ("true", "true", [], 0), ("probe", "sudo -n sh -s", probe, -1), ("cat64k", "cat", input, input.count),
+                    ("wc4m", "wc -c", large, "\(large.count)\n".utf8.count),
                 ]
-                var results = commands.map { kind, command, stdin, expected in
+                var results = commands.filter { chosen.contains($0.0) }.map { kind, command, stdin, expected in
                     timed(kind) { () throws(SSHError) in
                         let result = try connection.exec(command, stdin: stdin, timeout: 10)
                         guard result.exitStatus == 0, expected < 0 || result.stdout.count == expected else {
@@ -66,12 +92,16 @@ enum Stress {
                         }
                     }
                 }
-                results.append(timed("shell") { () throws(SSHError) in try probeThenApply(on: connection, host: host.name) })
+                if chosen.contains("shell") {
+                    results.append(timed("shell") { () throws(SSHError) in try probeThenApply(on: connection, host: host.name) })
+                }
                 // Last: the abandoned shell's channel stays open until the connection closes.
-                results.append(timed("shell-nochange") { () throws(SSHError) in
-                    let (command, _) = try probeInKeptShell(on: connection, host: host.name)
-                    command.abandon()
-                })
+                if chosen.contains("shell-nochange") {
+                    results.append(timed("shell-nochange") { () throws(SSHError) in
+                        let (command, _) = try probeInKeptShell(on: connection, host: host.name)
+                        command.abandon()
+                    })
+                }
                 return results
             }
             for (kind, result) in results.joined() {
@@ -89,8 +119,8 @@ enum Stress {
             let median = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
             let slow = sorted.filter { $0 > 10 * median }.count + timeouts[kind, default: 0]
             stalls += slow
-            fields.append(String(format: "\"%@\": {\"commands\": %d, \"median_ms\": %.1f, \"max_ms\": %.1f, \"stalls\": %d}",
-                                 kind, sorted.count + timeouts[kind, default: 0], median, sorted.last ?? 0, slow))
+            fields.append(String(format: "\"%@\": {\"commands\": %d, \"median_ms\": %.1f, \"max_ms\": %.1f, \"stalls\": %d, \"timeouts\": %d}",
+                                 kind, sorted.count + timeouts[kind, default: 0], median, sorted.last ?? 0, slow, timeouts[kind, default: 0]))
         }
         for failure in failures.prefix(5) { FileHandle.standardError.write(Data("\(failure)\n".utf8)) }
         print(String(format: "{\"hosts\": %d, \"rounds\": %d, \"repoll\": %@, \"wall\": %.1f, \"failures\": %d, \"stalls\": %d, ",

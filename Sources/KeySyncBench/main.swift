@@ -3,7 +3,7 @@
 // inventory host with the engine's transport and runner (one connection,
 // host key checked, one exec each) and prints one JSON line: hosts, ok,
 // failed, wall and controller CPU seconds, peak RSS.
-// `keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll]`: the stall
+// `keysync-bench stress INVENTORY ROUNDS [PARALLEL] [--repoll] [--kinds K,…]`: the stall
 // harness (issue 24, docs/sync.md "The stall"); see Stress.swift.
 import Foundation
 import KeySync

@@ -37,6 +37,27 @@ import Testing
         }
     }
 
+    /// The same stall in the other direction. libssh2 refuses a write
+    /// while the host's window is closed; the host's window adjust can then
+    /// be taken off the socket by the pass's reads, after which the socket
+    /// stays quiet (the host waits for our data). Here the host sleeps
+    /// before it reads stdin, so 3 MiB fill its 2 MiB window, and the pump
+    /// pauses 1 s after the refused write: the adjust arrives in the pause
+    /// and the stdout read applies it. With the re-poll off, a pump that
+    /// then waited on the socket would sit out its timeout; it must see
+    /// the open window and write on.
+    @Test func aWindowTheReadsOpenedIsWrittenInto() throws {
+        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
+        let connection = try SSHConnection(endpoint: endpoint(3), hostKeys: HostKeyVerifier())
+        try connection.authenticate(with: identity)
+        connection.recheckInterval = nil
+        connection.pauseAfterClosedWindow = 1
+        let input = [UInt8](repeating: UInt8(ascii: "w"), count: 3 << 20)
+        let result = try connection.exec("sleep 0.3; wc -c", stdin: input, timeout: 30)
+        #expect(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "\(3 << 20)" && result.exitStatus == 0,
+                "\(result.stdoutText) exit \(result.exitStatus)")
+    }
+
     @Test func twentyHostsInParallelRunSudo() throws {
         let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
         let verifier = HostKeyVerifier()

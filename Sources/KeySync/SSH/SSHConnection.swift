@@ -36,13 +36,21 @@ public final class SSHConnection {
     var broken = false
 
     /// Longest sleep on the socket before `wait` asks libssh2 again (nil:
-    /// until the caller's deadline). A safety net only: the command pump
-    /// decides from libssh2's queue, not from this (docs/sync.md, "The stall").
-    public var recheckInterval: Double? = SSHConnection.libssh2Recheck
+    /// until the caller's deadline). Off by default: the command pump
+    /// decides from libssh2's state, both ways (docs/sync.md, "The stall"),
+    /// and the stress harness counts no stall without it. A connection
+    /// behind a jump host wakes at least every ``tunnelRecheck`` whatever
+    /// this says: its bytes arrive on the jump host's socket, where another
+    /// tunnel's read can take them into a queue this session does not see.
+    public var recheckInterval: Double? = nil
     /// Test seam: a pause between the stdout and the stderr read of every
     /// pump pass, which widens the window in which the stderr read takes the
     /// host's last bytes (IntegrationTests, SSHTransportTests).
     var pauseBetweenReads: Double = 0
+    /// Test seam: a pause after a write the host's window refused, before
+    /// the reads of that pump pass, so that the host's window adjust is
+    /// taken off the socket by a read, not by the next write (SSHTransportTests).
+    var pauseAfterClosedWindow: Double = 0
 
     /// Largest output one command may return; protects the controller from a hostile host.
     public static let outputLimit = 64 << 20
@@ -409,13 +417,20 @@ public final class SSHConnection {
             // below must then also wake when it can be written again, or
             // both sides could wait for each other.
             var sendBlocked = false
+            // Set when the host's window refused the write: a window adjust
+            // that one of the reads below takes off the socket opens it again.
+            var windowClosed = false
             if command.written < command.input.count {
                 let n = command.input[command.written...].withUnsafeBytes { raw in
                     keysync_channel_write(channel, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
                 }
                 if n > 0 { command.written += n; progressed = true }
-                else if n == LIBSSH2_ERROR_EAGAIN { sendBlocked = Self.blockedOutbound(session) }
-                else if n < 0 { throw lost(session) }
+                else if n == LIBSSH2_ERROR_EAGAIN || n == 0 {
+                    sendBlocked = n != 0 && Self.blockedOutbound(session)
+                    windowClosed = !sendBlocked
+                    if windowClosed && pauseAfterClosedWindow > 0 { usleep(UInt32(pauseAfterClosedWindow * 1_000_000)) }
+                }
+                else { throw lost(session) }
             } else if command.inputClosed && !command.eofSent {
                 let rc = keysync_channel_send_eof(channel)
                 if rc == 0 { command.eofSent = true; progressed = true }
@@ -449,8 +464,15 @@ public final class SSHConnection {
             // become complete (a marker at the end of stdout).
             if progressed && done() { return }
             if progressed || Self.queuedBytes(channel) > 0 { continue }
-            // The last call that read the socket got EAGAIN and nothing is
-            // queued: only new bytes from the host can move this on.
+            // The same in the other direction: libssh2 refuses a write while
+            // the host's window is closed (its channel write first empties
+            // the socket, then says EAGAIN or 0), and the host's window
+            // adjust can then arrive before the reads of this pass, which
+            // apply it. Waiting would stall: the host waits for our data.
+            if windowClosed && libssh2_channel_window_write_ex(channel, nil) > 0 { continue }
+            // The last call that read the socket got EAGAIN, nothing is
+            // queued and nothing can be sent: only new bytes from the host
+            // can move this on.
             try wait(session, deadline: command.deadline, timeout: command.timeoutError, writable: sendBlocked)
         }
     }
@@ -532,12 +554,13 @@ public final class SSHConnection {
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
-        // Wake at least every `recheckInterval` to ask libssh2 again even if
-        // the socket stayed quiet: a safety net against a caller that waits
-        // while libssh2 holds what it waits for (the command pump checks
-        // libssh2's queue before it waits; see docs/sync.md, "The stall").
-        // The deadline is still the caller's.
-        let slice = recheckInterval.map { Deadline(seconds: min($0, max(deadline.remainingSeconds, 0.001))) } ?? deadline
+        // Behind a jump host, wake at least every `tunnelRecheck` to ask
+        // libssh2 again even if the socket stayed quiet (see
+        // `recheckInterval`); a direct connection sleeps until the socket
+        // moves or the caller's deadline, unless a test or the stress
+        // harness (`--repoll`) sets an interval. The deadline is the caller's.
+        let interval = tunnel == nil ? recheckInterval : min(recheckInterval ?? Self.tunnelRecheck, Self.tunnelRecheck)
+        let slice = interval.map { Deadline(seconds: min($0, max(deadline.remainingSeconds, 0.001))) } ?? deadline
         switch Self.poll(fd: rootSocket, events: events, deadline: slice) {
         case .ready: return
         case .timedOut where deadline.remainingMilliseconds > 0: return
@@ -548,8 +571,8 @@ public final class SSHConnection {
 
     enum PollResult { case ready, timedOut, failed(Int32) }
 
-    /// Default ``recheckInterval``.
-    static let libssh2Recheck = 0.1
+    /// Longest sleep on the socket behind a jump host (``recheckInterval``).
+    public static let tunnelRecheck = 0.1
 
     static func poll(fd: Int32, events: Int16, deadline: Deadline) -> PollResult {
         while true {

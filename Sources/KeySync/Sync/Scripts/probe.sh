@@ -143,13 +143,16 @@ read_as_root() {
     ) || return 1
     printf '%s-begin %s base64\n%s\n%s-end %s 0\n' "$1" "$nonce" "$data" "$1" "$nonce"
 }
-expand_akf() { # token home user -> path, like sshd's percent_expand
+# akf_expand TOKEN HOME USER: $akf_path := the AuthorizedKeysFile token as
+# sshd's percent_expand makes it a path. Only a token with `%` costs a
+# process (awk); the common ones are plain assignments, not a `$( )` fork.
+akf_expand() {
     case $1 in
         *%*) ;;
-        /*) printf '%s\n' "$1"; return ;;
-        *) printf '%s\n' "$2/$1"; return ;;
+        /*) akf_path=$1; return ;;
+        *) akf_path=$2/$1; return ;;
     esac
-    printf '%s\n' "$1" | KS_HOME=$2 KS_USER=$3 awk '{
+    akf_path=$(printf '%s\n' "$1" | KS_HOME=$2 KS_USER=$3 awk '{
         h = ENVIRON["KS_HOME"]; u = ENVIRON["KS_USER"]; out = ""; s = $0
         while ((i = index(s, "%")) > 0) {
             c = substr(s, i + 1, 1); out = out substr(s, 1, i - 1)
@@ -160,7 +163,11 @@ expand_akf() { # token home user -> path, like sshd's percent_expand
         out = out s
         if (substr(out, 1, 1) != "/") out = h "/" out
         print out
-    }'
+    }')
+}
+expand_akf() { # token home user -> path on stdout (akf_expand)
+    akf_expand "$1" "$2" "$3"
+    printf '%s\n' "$akf_path"
 }
 probe_account() { # name uid gid group
     name=$1
@@ -234,7 +241,8 @@ EOF
     put shell_listed "$listed"
     akf=${akf_all%% *}
     [ -n "$akf" ] || akf=.ssh/authorized_keys
-    file=$(expand_akf "$akf" "$home" "$name")
+    akf_expand "$akf" "$home" "$name"
+    file=$akf_path
     case $file in *"$nl"*) file=$(printf '%s' "$file" | tr '\n' ' ') ;; esac
     dir=${file%/*}
     put path "$file"
@@ -255,7 +263,8 @@ probe_other_files() {
     shift
     for token; do
         [ "$token" != none ] || continue
-        other=$(expand_akf "$token" "$home" "$name")
+        akf_expand "$token" "$home" "$name"
+        other=$akf_path
         case $other in *"$nl"*) other=$(printf '%s' "$other" | tr '\n' ' ') ;; esac
         [ "$other" != "$file" ] || continue
         [ -e "$other" ] || [ -L "$other" ] || continue
