@@ -40,8 +40,9 @@ public final class SSHConnection {
     /// decides from libssh2's state, both ways (docs/sync.md, "The stall"),
     /// and the stress harness counts no stall without it. A connection
     /// behind a jump host wakes at least every ``tunnelRecheck`` whatever
-    /// this says: its bytes arrive on the jump host's socket, where another
-    /// tunnel's read can take them into a queue this session does not see.
+    /// this says: its bytes pass through the jump connection's libssh2
+    /// queue and the tunnel's inbox before this session sees them, and its
+    /// wait polls the outermost socket, which says nothing about those queues.
     public var recheckInterval: Double? = nil
     /// Test seam: a pause between the stdout and the stderr read of every
     /// pump pass, which widens the window in which the stderr read takes the
