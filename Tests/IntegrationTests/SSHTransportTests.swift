@@ -26,10 +26,7 @@ import Testing
     /// the host never writes to again and throw `commandTimeout`; the pump
     /// must find the output in libssh2's queue.
     @Test func outputTheStderrReadQueuedIsNotWaitedFor() throws {
-        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
-        let connection = try SSHConnection(endpoint: endpoint(2), hostKeys: HostKeyVerifier())
-        try connection.authenticate(with: identity)
-        connection.recheckInterval = nil
+        let connection = try connected(2)
         connection.pauseBetweenReads = 1
         for (command, text) in [("printf x", "x"), ("head -c 100000 /dev/zero | tr '\\0' y", String(repeating: "y", count: 100_000))] {
             let result = try connection.exec("sleep 1.5; \(command)", timeout: 30)
@@ -47,10 +44,7 @@ import Testing
     /// then waited on the socket would sit out its timeout; it must see
     /// the open window and write on.
     @Test func aWindowTheReadsOpenedIsWrittenInto() throws {
-        let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
-        let connection = try SSHConnection(endpoint: endpoint(3), hostKeys: HostKeyVerifier())
-        try connection.authenticate(with: identity)
-        connection.recheckInterval = nil
+        let connection = try connected(3)
         connection.pauseAfterClosedWindow = 1
         let input = [UInt8](repeating: UInt8(ascii: "w"), count: 3 << 20)
         let result = try connection.exec("sleep 0.3; wc -c", stdin: input, timeout: 30)
@@ -286,11 +280,12 @@ import Testing
 
     // MARK: One command, two steps (probe and apply in one root shell)
 
+    /// A logged-in connection to host `index` with no re-poll: the tests of
+    /// the pump must not need it (docs/sync.md, "The stall").
     func connected(_ index: Int) throws -> SSHConnection {
         let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
         let connection = try SSHConnection(endpoint: endpoint(index), hostKeys: HostKeyVerifier())
         try connection.authenticate(with: identity)
-        // The steps must not need the 100 ms re-poll (docs/sync.md, "The stall").
         connection.recheckInterval = nil
         return connection
     }
