@@ -165,7 +165,7 @@ import Testing
         ]
         var script = ProbeScript.render([], nonce: "0") + "echo '---'\n"
         for (token, home, user) in cases {
-            script += "expand_akf \(Shell.quote(token)) \(Shell.quote(home)) \(Shell.quote(user))\n"
+            script += "akf_expand \(Shell.quote(token)) \(Shell.quote(home)) \(Shell.quote(user)); printf '%s\\n' \"$akf_path\"\n"
         }
         let output = try LocalShell.run(script, arguments: ["-s", "--", "127.0.0.1 1 22"])
         let lines = output.text.components(separatedBy: "---\n").last?.split(separator: "\n", omittingEmptySubsequences: false) ?? []

@@ -119,7 +119,8 @@ EOF
     listed=no
     while IFS= read -r t; do
         if [ -z "$t" ] || [ "$t" = none ]; then continue; fi
-        p=$(expand_akf "$t" "$home" "$name")
+        akf_expand "$t" "$home" "$name"
+        p=$akf_path
         [ "$p" != "$home/.ssh/authorized_keys" ] || listed=yes
         [ "$p" = "$file" ] || diag_keyfile listed "$p"
     done <<EOF

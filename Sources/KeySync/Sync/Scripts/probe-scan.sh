@@ -35,7 +35,7 @@ scan_entry() {
         akf_n=$((akf_n + 1))
         case $akf in
             none) continue ;;
-            *%*) file=$(expand_akf "$akf" "$home" "$name") ;;
+            *%*) akf_expand "$akf" "$home" "$name"; file=$akf_path ;;
             /*) file=$akf ;;
             *) file=${home%/}/$akf ;;
         esac

@@ -165,10 +165,6 @@ akf_expand() {
         print out
     }')
 }
-expand_akf() { # token home user -> path on stdout (akf_expand)
-    akf_expand "$1" "$2" "$3"
-    printf '%s\n' "$akf_path"
-}
 probe_account() { # name uid gid group
     name=$1
     printf '@account %s %s\n' "$nonce" "$name"
