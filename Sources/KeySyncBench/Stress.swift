@@ -16,10 +16,13 @@ import KeySync
 /// nothing (`result usersample done`) with its own timeout and reads to the
 /// end; `shell-nochange` reads the probe's reply, then abandons the shell
 /// (EOF, not waited for) and the connection closes, as a push with nothing
-/// to write does. The
-/// transport's 100 ms re-poll is off unless `--repoll`, so a pump that waits
-/// while libssh2 holds what it waits for sits out the command timeout (10 s
-/// here) instead of hiding it.
+/// to write does. Hosts are connected to as push and check connect: a host
+/// with `jump:` through its jump hosts (one connection per worker thread
+/// and chain, the engine's `JumpPool`), so the harness also runs every kind
+/// through tunnels. The transport's 100 ms re-poll is off (behind jump
+/// hosts too) unless `--repoll`, so a pump that waits while libssh2 or a
+/// tunnel holds what it waits for sits out the command timeout (10 s here)
+/// instead of hiding it.
 ///
 /// Prints one JSON line: connections, commands, failures, and per kind the
 /// median and slowest milliseconds and the stalls (commands slower than 10×
@@ -56,11 +59,19 @@ enum Stress {
         }
         let chosen = kinds, repollOn = repoll
         let parallel = positional.count > 2 ? Int(positional[2]) ?? 64 : 64
-        let hosts: BenchHosts
+        let inventory: Inventory
         do {
-            hosts = try BenchHosts(inventoryPath: positional[0])
+            inventory = try Inventory.load(path: positional[0])
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
+            return 1
+        }
+        // Connected as push and check connect: hosts with `jump:` through
+        // their jump hosts (one connection per worker thread and chain).
+        let jobs = inventory.hosts.map { SyncRun.job(for: $0, accounts: []) }
+        let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: .check, parallel: parallel))
+        if let problem = engine.inputProblem(jobs) {
+            FileHandle.standardError.write(Data("\(problem)\n".utf8))
             return 1
         }
         let probe = Array(ProbeScript.render([ProbeRequest(account: "usersample")], nonce: ProbeScript.makeNonce()).utf8)
@@ -71,15 +82,15 @@ enum Stress {
         var timeouts: [String: Int] = [:]
         let started = Date()
         for _ in 0..<rounds {
-            let results = ParallelRunner(width: parallel).run(hosts.inventory.hosts) { host -> [(String, Result<Double, SSHError>)] in
+            let results = ParallelRunner(width: parallel).run(jobs) { job -> [(String, Result<Double, SSHError>)] in
                 let connection: SSHConnection
                 do throws(SSHError) {
-                    guard let connected = try hosts.connect(host) else { return [] }
-                    connection = connected
+                    connection = try engine.authenticatedConnection(job)
                 } catch {
                     return [("connect", .failure(error))]
                 }
-                if repollOn { connection.recheckInterval = SSHConnection.tunnelRecheck }
+                // Off means off, behind a jump host too (whose connections start with it on).
+                connection.recheckInterval = repollOn ? SSHConnection.repollInterval : nil
                 let commands: [(String, String, [UInt8], Int)] = [
                     ("true", "true", [], 0), ("probe", "sudo -n sh -s", probe, -1), ("cat64k", "cat", input, input.count),
                     ("wc4m", "wc -c", large, "\(large.count)\n".utf8.count),
@@ -88,22 +99,23 @@ enum Stress {
                     timed(kind) { () throws(SSHError) in
                         let result = try connection.exec(command, stdin: stdin, timeout: 10)
                         guard result.exitStatus == 0, expected < 0 || result.stdout.count == expected else {
-                            throw .channelFailed(host: host.name, reason: "exit \(result.exitStatus), \(result.stdout.count) bytes")
+                            throw .channelFailed(host: job.host, reason: "exit \(result.exitStatus), \(result.stdout.count) bytes")
                         }
                     }
                 }
                 if chosen.contains("shell") {
-                    results.append(timed("shell") { () throws(SSHError) in try probeThenApply(on: connection, host: host.name) })
+                    results.append(timed("shell") { () throws(SSHError) in try probeThenApply(on: connection, host: job.host) })
                 }
                 // Last: the abandoned shell's channel stays open until the connection closes.
                 if chosen.contains("shell-nochange") {
                     results.append(timed("shell-nochange") { () throws(SSHError) in
-                        let (command, _) = try probeInKeptShell(on: connection, host: host.name)
+                        let (command, _) = try probeInKeptShell(on: connection, host: job.host)
                         command.abandon()
                     })
                 }
                 return results
             }
+            engine.jumpPool.closeAll()
             for (kind, result) in results.joined() {
                 switch result {
                 case .success(let ms): durations[kind, default: []].append(ms)
@@ -123,8 +135,8 @@ enum Stress {
                                  kind, sorted.count + timeouts[kind, default: 0], median, sorted.last ?? 0, slow, timeouts[kind, default: 0]))
         }
         for failure in failures.prefix(5) { FileHandle.standardError.write(Data("\(failure)\n".utf8)) }
-        print(String(format: "{\"hosts\": %d, \"rounds\": %d, \"repoll\": %@, \"wall\": %.1f, \"failures\": %d, \"stalls\": %d, ",
-                     hosts.inventory.hosts.count, rounds, repoll ? "true" : "false", Date().timeIntervalSince(started), failures.count, stalls)
+        print(String(format: "{\"hosts\": %d, \"behind_jump_hosts\": %d, \"jump_connections\": %d, \"rounds\": %d, \"repoll\": %@, \"wall\": %.1f, \"failures\": %d, \"stalls\": %d, ",
+                     jobs.count, jobs.filter { !$0.jumps.isEmpty }.count, engine.jumpPool.connectionsMade, rounds, repoll ? "true" : "false", Date().timeIntervalSince(started), failures.count, stalls)
               + fields.joined(separator: ", ") + "}")
         return stalls == 0 && failures.isEmpty ? 0 : 3
     }

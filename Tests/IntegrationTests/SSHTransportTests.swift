@@ -330,6 +330,44 @@ import Testing
         }
     }
 
+    /// Behind a jump host nothing waits for a re-poll either (docs/sync.md,
+    /// "The stall"): the tunnel connection has none, and 4 MiB into `wc -c`
+    /// (twice the windows of both the jump host's channel and the host's own,
+    /// so writes wait for their adjusts), 1 MiB both ways through `cat`, and
+    /// the shared shell's two steps all finish; a pump that waited on the
+    /// outermost socket for bytes already in the tunnel would sit out the
+    /// 30 s timeout and fail with `commandTimeout`.
+    @Test func behindAJumpHostNothingWaitsForARepoll() throws {
+        let jumpHost = try connected(7)
+        let target = fleet.hosts[9]
+        let tunnel: SSHTunnel
+        do {
+            tunnel = try jumpHost.openTunnel(to: target.address, port: target.port, target: target.name, seconds: 10)
+        } catch {
+            Issue.record("no tunnel through \(fleet.hosts[7].name): \(error)")
+            return
+        }
+        let connection = try SSHConnection(endpoint: endpoint(9), hostKeys: HostKeyVerifier(), through: tunnel)
+        try connection.authenticate(with: SSHIdentity.load(.file(path: fleet.keyPath(.ed25519))))
+        #expect(connection.recheckInterval == nil)
+        let large = [UInt8](repeating: UInt8(ascii: "j"), count: 4 << 20)
+        let counted = try connection.exec("sleep 0.3; wc -c", stdin: large, timeout: 30)
+        #expect(counted.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "\(4 << 20)" && counted.exitStatus == 0,
+                "\(counted.stdoutText) exit \(counted.exitStatus)")
+        var generator = SystemRandomNumberGenerator()
+        let payload = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        #expect(try connection.exec("cat", stdin: payload, timeout: 30).stdout == payload)
+
+        let nonce = ProbeScript.makeNonce()
+        let shell = try connection.start("sudo -n sh -s", timeout: 30)
+        shell.send(Array("echo reply; printf '@end %s\\n' \(nonce)\n".utf8))
+        #expect(try shell.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)))
+        shell.restart(timeout: 30, outputLimit: 1 << 20)
+        shell.send(Array("head -c 300000 /dev/zero | wc -c\n".utf8))
+        let result = try shell.finish()
+        #expect(result.stdoutText == "reply\n@end \(nonce)\n300000\n" && result.exitStatus == 0, "\(result.stdoutText)")
+    }
+
     /// A shell that exits before the marker: the read says so, `finish`
     /// gives its exit status. An abandoned shell (EOF sent, not waited for)
     /// leaves the connection usable for another command.

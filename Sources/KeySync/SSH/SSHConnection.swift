@@ -38,11 +38,11 @@ public final class SSHConnection {
     /// Longest sleep on the socket before `wait` asks libssh2 again (nil:
     /// until the caller's deadline). Off by default: the command pump
     /// decides from libssh2's state, both ways (docs/sync.md, "The stall"),
-    /// and the stress harness counts no stall without it. A connection
-    /// behind a jump host wakes at least every ``tunnelRecheck`` whatever
-    /// this says: its bytes pass through the jump connection's libssh2
-    /// queue and the tunnel's inbox before this session sees them, and its
-    /// wait polls the outermost socket, which says nothing about those queues.
+    /// and the stress harness counts no stall without it. Behind a jump
+    /// host too: its bytes pass through the jump connection's libssh2 queue
+    /// and the tunnel's inbox before this session sees them, so before each
+    /// wait on the outermost socket the tunnel moves what it can without it
+    /// (``SSHTunnel/advance()``).
     public var recheckInterval: Double? = nil
     /// Test seam: a pause between the stdout and the stderr read of every
     /// pump pass, which widens the window in which the stderr read takes the
@@ -550,18 +550,16 @@ public final class SSHConnection {
     func wait(_ session: OpaquePointer, deadline: Deadline, timeout: SSHError, writable: Bool = false) throws(SSHError) {
         // Behind a jump host the bytes arrive on the outermost connection's
         // socket, in the direction that session is blocked in.
+        if let tunnel, tunnel.advance() { return }
         let directions = tunnel == nil ? libssh2_session_block_directions(session) : rootDirections
         var events: Int16 = writable && tunnel == nil ? Int16(POLLOUT) : 0
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
-        // Behind a jump host, wake at least every `tunnelRecheck` to ask
-        // libssh2 again even if the socket stayed quiet (see
-        // `recheckInterval`); a direct connection sleeps until the socket
-        // moves or the caller's deadline, unless a test or the stress
-        // harness (`--repoll`) sets an interval. The deadline is the caller's.
-        let interval = tunnel == nil ? recheckInterval : min(recheckInterval ?? Self.tunnelRecheck, Self.tunnelRecheck)
-        let slice = interval.map { Deadline(seconds: min($0, max(deadline.remainingSeconds, 0.001))) } ?? deadline
+        // Sleep until the socket moves or the caller's deadline, unless a
+        // test or the stress harness (`--repoll`) sets an interval after
+        // which libssh2 is asked again.
+        let slice = recheckInterval.map { Deadline(seconds: min($0, max(deadline.remainingSeconds, 0.001))) } ?? deadline
         switch Self.poll(fd: rootSocket, events: events, deadline: slice) {
         case .ready: return
         case .timedOut where deadline.remainingMilliseconds > 0: return
@@ -572,8 +570,9 @@ public final class SSHConnection {
 
     enum PollResult { case ready, timedOut, failed(Int32) }
 
-    /// Longest sleep on the socket behind a jump host (``recheckInterval``).
-    public static let tunnelRecheck = 0.1
+    /// The re-poll interval the transport used before the stall was found
+    /// (``recheckInterval``; `keysync-bench stress --repoll`).
+    public static let repollInterval = 0.1
 
     static func poll(fd: Int32, events: Int16, deadline: Deadline) -> PollResult {
         while true {

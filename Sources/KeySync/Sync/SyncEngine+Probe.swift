@@ -58,6 +58,17 @@ extension SyncEngine {
         }
     }
 
+    /// An authenticated connection to `job`'s host as push and check make
+    /// theirs (host key checked; through `job.jumps` on this worker thread's
+    /// jump host connections): for `keysync-bench stress`.
+    public func authenticatedConnection(_ job: HostJob) throws(SSHError) -> SSHConnection {
+        switch identities[job.identity] {
+        case .success(let identity)?: return try connect(job, identity: identity)
+        case .failure(let error)?: throw error
+        case nil: throw .identity(path: "\(job.identity)", reason: "not loaded")
+        }
+    }
+
     /// Opens a connection to `job`'s host (host key checked) and
     /// authenticates with `identity`, logging both phases.
     func connect(_ job: HostJob, identity: SSHIdentity) throws(SSHError) -> SSHConnection {
