@@ -93,9 +93,11 @@ restrict_home() { # name home: chmod go-w, never chown; as the account when it o
         fail_account "$name" conflict "home $home is owned by uid $owner, neither $name nor root; keysync never chowns it"
     fi
 }
-# key_folders HOME DIR: every folder from HOME (exclusive) down to DIR,
-# one per line; empty when DIR is not under HOME.
+# key_folders HOME DIR: $folders := every folder from HOME (exclusive)
+# down to DIR, one per line; empty when DIR is not under HOME. (A variable,
+# not output: no `$( )` fork.)
 key_folders() {
+    folders=
     h=${1%/}
     case $2 in "$h"/*) ;; *) return 0 ;; esac
     rest=${2#"$h"/}
@@ -103,41 +105,54 @@ key_folders() {
     while [ -n "$rest" ]; do
         d=$d/${rest%%/*}
         case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
-        printf '%s\n' "$d"
+        folders=$folders$d$nl
     done
 }
 write_file() { # name dir file expected-hash new-hash base64-content [make-folder]
     name=$1; dir=$2; file=$3; expected=$4; new_hash=$5; content=$6
     case "$failed_accounts" in *" $name "*) return 0 ;; esac
     lookup_account "$name" || { result "$name" error "account missing"; return 0; }
-    folders=$(key_folders "$home" "$dir")
+    key_folders "$home" "$dir"
     if [ -z "$folders" ]; then write_root_keys "$@"; return 0; fi
     if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
-    # Each folder on the way: never a link; a missing one is made by the account.
+    # Each folder on the way: never a link; a missing one is made by the
+    # account (mode 700: umask 077 takes nothing from it).
+    made=
     while IFS= read -r d; do
+        [ -n "$d" ] || continue
+        made=
         if [ -L "$d" ]; then result "$name" conflict "$d is a symlink"; return 0; fi
         if [ ! -e "$d" ]; then
             err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$d" 2>&1 >/dev/null) ||
                 { result "$name" error "cannot create $d as $name: $(oneline "$err" 200)"; return 0; }
+            made=yes
         fi
         if [ -L "$d" ] || [ ! -d "$d" ]; then result "$name" conflict "$d is not a directory"; return 0; fi
     done <<EOF
 $folders
 EOF
-    # The key folder takes chmod from the account; one the account does not own is left alone.
-    owner=$(stat -c %u -- "$dir" 2>/dev/null) || owner=
-    if [ "$owner" != "$uid" ]; then
-        result "$name" conflict "$dir is owned by uid $owner, not $name; keysync never chowns it (as root: chown $uid:$gid $dir)"; return 0
+    if [ -n "$made" ]; then
+        # The account just made the key folder, 700, empty: its owner, mode,
+        # leftovers and keys file are known without a `stat`, a `chmod` and
+        # a hash (three processes and a fork on every fresh account). Were
+        # it swapped since, the write below is still the account's own.
+        current=absent
+    else
+        # The key folder takes chmod from the account; one the account does not own is left alone.
+        owner=$(stat -c %u -- "$dir" 2>/dev/null) || owner=
+        if [ "$owner" != "$uid" ]; then
+            result "$name" conflict "$dir is owned by uid $owner, not $name; keysync never chowns it (as root: chown $uid:$gid $dir)"; return 0
+        fi
+        err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1 >/dev/null) ||
+            { result "$name" error "cannot chmod $dir: $(oneline "$err" 200)"; return 0; }
+        # Temp files a killed run left behind (the glob is a builtin; find runs only if there are any).
+        for stale in "$dir"/.keysync-*; do
+            [ -e "$stale" ] || [ -L "$stale" ] || break
+            as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete >/dev/null 2>&1 || true
+            break
+        done
+        current=$(file_hash "$file")
     fi
-    err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1 >/dev/null) ||
-        { result "$name" error "cannot chmod $dir: $(oneline "$err" 200)"; return 0; }
-    # Temp files a killed run left behind (the glob is a builtin; find runs only if there are any).
-    for stale in "$dir"/.keysync-*; do
-        [ -e "$stale" ] || [ -L "$stale" ] || break
-        as_user "$uid" "$gid" find "$dir" -maxdepth 1 -name '.keysync-*' -type f -delete >/dev/null 2>&1 || true
-        break
-    done
-    current=$(file_hash "$file")
     if [ "$current" != "$expected" ]; then
         result "$name" conflict "$file changed since it was read"; return 0
     fi
