@@ -130,7 +130,7 @@ public final class HostKeyVerifier: Sendable {
                 let line = KnownHosts.line(host: host, port: port, keyType: keyType, blob: blob)
                 try Self.append(line, to: path)
                 var updated = known
-                updated.entries += KnownHosts(contents: line).entries
+                updated.append(contents: line)
                 state.files[path] = updated
                 let key = AcceptedHostKey(host: endpoint.name, address: host, port: port, keyType: keyType,
                                           fingerprint: fingerprint, knownHosts: path)

@@ -35,11 +35,32 @@ public struct KnownHosts: Sendable {
         case revoked
     }
 
-    var entries: [Entry]
+    private(set) var entries: [Entry]
+    /// Entries whose patterns are all plain names (no `*`, `?` or `!`), by
+    /// lower-cased name: a check of one host out of hundreds in one file
+    /// looks them up instead of matching every line (every host of a run
+    /// did that twice, under the verifier's lock).
+    private var byName: [String: [Int]] = [:]
+    /// The other entries (hashed, wildcards, negation), matched line by line.
+    private var matchedOneByOne: [Int] = []
 
     /// Parses known_hosts text; lines keysync cannot use are skipped, like ssh does.
     public init(contents: String) {
-        entries = contents.split(whereSeparator: \.isNewline).compactMap(Self.parseLine)
+        entries = []
+        append(contents: contents)
+    }
+
+    /// Adds the lines of `contents` after the ones read so far.
+    mutating func append(contents: String) {
+        for entry in contents.split(whereSeparator: \.isNewline).compactMap(Self.parseLine) {
+            let index = entries.count
+            entries.append(entry)
+            if case .patterns(let patterns) = entry.hosts, patterns.allSatisfy({ !$0.contains(where: { "*?!".contains($0) }) }) {
+                for name in Set(patterns.map { $0.lowercased() }) { byName[name, default: []].append(index) }
+            } else {
+                matchedOneByOne.append(index)
+            }
+        }
     }
 
     /// Loads `path`; a missing file is an empty known_hosts.
@@ -81,9 +102,11 @@ public struct KnownHosts: Sendable {
         "\(lookupName(host: host, port: port)) \(keyType) \(Data(blob).base64EncodedString())\n"
     }
 
+    /// The entries that name `host`:`port`, in file order.
     func entries(for host: String, port: Int) -> [Entry] {
         let name = Self.lookupName(host: host, port: port).lowercased()
-        return entries.filter { Self.matches(name: name, hosts: $0.hosts) }
+        let found = (byName[name] ?? []) + matchedOneByOne.filter { Self.matches(name: name, hosts: entries[$0].hosts) }
+        return found.sorted().map { entries[$0] }
     }
 
     static func matches(name: String, hosts: Entry.Hosts) -> Bool {

@@ -64,8 +64,9 @@ extension ProbeScript {
 
         /// The values probe-logins.sh reads, its functions, and the call.
         var script: String {
-            var year = Calendar(identifier: .gregorian)
-            year.timeZone = TimeZone(identifier: "UTC")!
+            // The UTC year, without a Calendar per host.
+            let seconds = Int(now.timeIntervalSince1970.rounded(.down))
+            let year = CivilDate.civil(fromDays: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400).0
             var text = Shell.assign("login_limit", Self.readLimit)
                 + Shell.assign("login_skip_after", Self.skipAfter)
                 + Shell.assign("login_discover", discover ? "yes" : "")
@@ -73,7 +74,7 @@ extension ProbeScript {
                 + Shell.assign("login_path", source?.path ?? "")
                 + Shell.assign("login_pid", source?.pid.map(String.init) ?? "")
                 + Shell.assign("login_now", Int(now.timeIntervalSince1970))
-                + Shell.assign("login_year", year.component(.year, from: now))
+                + Shell.assign("login_year", year)
             switch position {
             case .file(let inode, let offset)?:
                 text += Shell.assign("login_ino", inode) + Shell.assign("login_offset", offset) + Shell.assign("login_cursor", "")

@@ -111,7 +111,7 @@ public enum ProbeScript {
     /// 128 random bits as hex.
     public static func makeNonce() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return SHA256Digest.lowerHex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     /// The probe's functions (probe.sh): the reply's first lines (marker,

@@ -69,6 +69,27 @@ import Testing
         #expect(known.knownKeyTypes(host: "web-2", port: 22).isEmpty)
     }
 
+    /// Plain names are looked up by name, the other lines matched one by
+    /// one: together they keep file order, case does not matter, a line with
+    /// a negation is not taken for a plain one, and lines appended later
+    /// (accept-new) are found too.
+    @Test func plainNamesLookedUpAndPatternLinesKeepFileOrder() {
+        var known = KnownHosts(contents: """
+            web-* ecdsa-sha2-nistp384 \(Self.b)
+            WEB-1,db-1 ssh-rsa \(Self.a)
+            \(Self.hashed("web-1")) ecdsa-sha2-nistp256 \(Self.b)
+            web-1,!web-1 ssh-dss \(Self.a)
+            web-1 ssh-ed25519 \(Self.b)
+            """)
+        #expect(known.knownKeyTypes(host: "web-1", port: 22) == ["ecdsa-sha2-nistp384", "ssh-rsa", "ecdsa-sha2-nistp256", "ssh-ed25519"])
+        #expect(known.knownKeyTypes(host: "db-1", port: 22) == ["ssh-rsa"])
+        #expect(known.verify(host: "Web-1", port: 22, keyType: "ssh-ed25519", blob: Self.blobB) == .match)
+        #expect(known.verify(host: "web-2", port: 22, keyType: "ecdsa-sha2-nistp384", blob: Self.blobA) == .mismatch)
+        #expect(known.verify(host: "db-2", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .unknown)
+        known.append(contents: "db-2 ssh-ed25519 \(Self.a)\n")
+        #expect(known.verify(host: "db-2", port: 22, keyType: "ssh-ed25519", blob: Self.blobA) == .match)
+    }
+
     @Test func aHostKnownByOneTypeIsNotUnknownForAnother() {
         let known = KnownHosts(contents: """
             web-1 ssh-rsa \(Self.a)
