@@ -109,6 +109,8 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
 
     /// The lines in file order; line `n` is `lines[n - 1]`.
     public let lines: [Line]
+    /// The managed blocks of `lines` and their marker problems (ManagedBlocks.swift).
+    let blockScan: BlockScan
 
     /// Parses `bytes`; never fails.
     public init(bytes: [UInt8]) {
@@ -119,14 +121,17 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
             lines.append(Line(number: lines.count + 1, bytes: Array(bytes[start..<end])))
             start = end
         }
-        self.lines = lines
+        self.init(lines: lines)
     }
 
     /// Parses UTF-8 text.
     public init(text: String) { self.init(bytes: Array(text.utf8)) }
 
     /// A file made of `lines`, already numbered 1…n.
-    init(lines: [Line]) { self.lines = lines }
+    init(lines: [Line]) {
+        self.lines = lines
+        blockScan = Self.scanBlocks(lines)
+    }
 
     /// The file's bytes: the concatenation of every line's original bytes.
     public func serialized() -> [UInt8] { lines.flatMap(\.bytes) }

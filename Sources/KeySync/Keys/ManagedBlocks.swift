@@ -104,15 +104,28 @@ extension AuthorizedKeysFile {
     /// Index (0-based) of the first line at or after `index` that is not a
     /// key line: what decides whether a begin marker before it opens a block.
     private func firstNonKeyLine(from index: Int) -> Int {
+        Self.firstNonKeyLine(in: lines, from: index)
+    }
+
+    private static func firstNonKeyLine(in lines: [Line], from index: Int) -> Int {
         lines[index...].firstIndex { $0.entry == nil } ?? lines.count
     }
 
     /// True when `line` is the end marker for `id`.
-    private func isEndMarker(_ line: Line, of id: ManagedBlockID) -> Bool {
+    private static func isEndMarker(_ line: Line, of id: ManagedBlockID) -> Bool {
         if case .end(let other)? = Marker(line) { other == id } else { false }
     }
 
-    private func scanBlocks() -> (blocks: [ManagedBlock], problems: [MarkerProblem]) {
+    /// The blocks and marker problems of a file's lines, found once when the
+    /// file is made (``AuthorizedKeysFile/blockScan``): planning one host
+    /// asks for them several times.
+    struct BlockScan: Hashable, Sendable {
+        var blocks: [ManagedBlock] = []
+        var problems: [MarkerProblem] = []
+        var managedLineNumbers: Set<Int> = []
+    }
+
+    static func scanBlocks(_ lines: [Line]) -> BlockScan {
         var blocks: [ManagedBlock] = []
         var problems: [MarkerProblem] = []
         var pairedEnds = Set<Int>()
@@ -129,7 +142,7 @@ extension AuthorizedKeysFile {
                         "end marker for \(id) without a matching begin marker; left as a comment"))
                 }
             case .begin(let id):
-                let stop = firstNonKeyLine(from: index + 1)
+                let stop = firstNonKeyLine(in: lines, from: index + 1)
                 guard stop < lines.count, isEndMarker(lines[stop], of: id) else {
                     problems.append(MarkerProblem(line: line.number, message: Self.strayBegin(id, before: stop < lines.count ? lines[stop] : nil)))
                     continue
@@ -145,7 +158,7 @@ extension AuthorizedKeysFile {
                 pairedEnds.insert(lines[stop].number)
             }
         }
-        return (blocks, problems)
+        return BlockScan(blocks: blocks, problems: problems, managedLineNumbers: Set(blocks.flatMap(\.lineNumbers)))
     }
 
     /// Why the begin marker for `id` opens no block: `next` is the first line
@@ -168,13 +181,13 @@ extension AuthorizedKeysFile {
     }
 
     /// The well-formed managed blocks, in file order.
-    public var managedBlocks: [ManagedBlock] { scanBlocks().blocks }
+    public var managedBlocks: [ManagedBlock] { blockScan.blocks }
     /// Markers that do not form blocks.
-    public var markerProblems: [MarkerProblem] { scanBlocks().problems }
+    public var markerProblems: [MarkerProblem] { blockScan.problems }
     /// The first block with `id`, if any.
     public func managedBlock(_ id: ManagedBlockID) -> ManagedBlock? { managedBlocks.first { $0.id == id } }
     /// Numbers of the lines inside well-formed blocks, markers included.
-    public var managedLineNumbers: Set<Int> { Set(managedBlocks.flatMap(\.lineNumbers)) }
+    public var managedLineNumbers: Set<Int> { blockScan.managedLineNumbers }
 
     /// The line terminator new lines get: the one of `line`, else the file's first, else `\n`.
     private func lineEnding(near line: Int? = nil) -> [UInt8] {
