@@ -184,12 +184,19 @@ enum LocalShell {
     }
 
     /// `sh ARGUMENTS` with `script` on stdin; in the mount namespace of the
-    /// process `namespaceOf` (through nsenter) when given.
-    static func run(_ script: String, arguments: [String] = [], directory cwd: URL? = nil, namespaceOf pid: Int32? = nil) throws -> Output {
+    /// process `namespaceOf` (through nsenter) when given; with
+    /// `privateMounts`, in a new mount namespace of its own (unshare, root
+    /// only), where the script may bind files over /etc without touching
+    /// this machine's.
+    static func run(_ script: String, arguments: [String] = [], directory cwd: URL? = nil, namespaceOf pid: Int32? = nil,
+                    privateMounts: Bool = false) throws -> Output {
         let process = Process()
         if let pid {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
             process.arguments = ["-t", String(pid), "-m", "--", "/bin/sh"] + arguments
+        } else if privateMounts {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["--mount", "--propagation", "private", "--", "/bin/sh"] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = arguments

@@ -105,6 +105,7 @@ key_folders() {
     while [ -n "$rest" ]; do
         d=$d/${rest%%/*}
         case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
+        # shellcheck disable=SC2154 # nl comes from lookup.sh
         folders=$folders$d$nl
     done
 }

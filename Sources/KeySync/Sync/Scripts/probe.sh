@@ -165,9 +165,12 @@ akf_expand() {
         print out
     }')
 }
+lookup_loaded=
 probe_account() { # name uid gid group
     name=$1
     printf '@account %s %s\n' "$nonce" "$name"
+    # passwd, group, shadow and shells once for all accounts (lookup.sh).
+    [ -n "$lookup_loaded" ] || { lookup_loaded=yes; lookup_load; }
     settings=
     akf_all=
     if [ -n "$sshd_t" ]; then
@@ -233,7 +236,11 @@ EOF
     [ -n "$shell" ] || shell=/bin/sh
     if [ -f "$shell" ] && [ -x "$shell" ]; then put shell_valid yes; else put shell_valid no; fi
     listed=no
-    while IFS= read -r line; do [ "$line" = "$shell" ] && listed=yes; done < /etc/shells 2>/dev/null
+    lookup_listed_shell "$shell"
+    case $? in
+        0) listed=yes ;;
+        2) while IFS= read -r line; do [ "$line" = "$shell" ] && listed=yes; done < /etc/shells 2>/dev/null ;;
+    esac
     put shell_listed "$listed"
     akf=${akf_all%% *}
     [ -n "$akf" ] || akf=.ssh/authorized_keys

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import KeySync
+
+/// lookup.sh answers the same whether it reads passwd, group and shadow
+/// byte by byte or from what `lookup_load` read with one `awk` (issue 24,
+/// step 3), on files with the lines that could trip the second way: a
+/// name that begins another, a repeated name (the first wins, as getent),
+/// glob characters, blanks and backslashes in fields, `*` and `!`
+/// passwords, a short line, and a last line without its newline. The
+/// files are bound over /etc in a mount namespace of the test's own.
+@Suite struct LookupScriptTests {
+    static let files: [String: String] = [
+        "passwd": """
+            root:x:0:0:root:/root:/bin/bash
+            ops2:x:2001:2001:a*b?[c] \\\\x  y:/home/ops2:/bin/sh
+            ops:x:2000:2000::/home/ops:/bin/bash
+            ops:x:2999:2999:second:/x:/bin/sh
+            short:x
+            *:x:4000:4000::/:/bin/sh
+
+            """ + "tail:x:3000:3000::/home/tail:/bin/sh",
+        "group": "root:x:0:\nops:x:2000:\nops2:x:2001:ops,root\nwheel:x:2000:\n",
+        "shadow": "root:*:19000:0:99999:7:::\nops:!:19000::::::\nops2:$6$a*b$c:19000:0:99999:7:::\n",
+        "shells": "# /etc/shells\n/bin/sh\n/bin/ba*h\n/bin/bash",
+        "nsswitch.conf": "passwd: files\ngroup: files systemd\nshadow: files\n",
+    ]
+    static let queries: [(String, String)] = [
+        ("passwd", "root"), ("passwd", "ops"), ("passwd", "ops2"), ("passwd", "op"), ("passwd", "short"), ("passwd", "*"),
+        ("passwd", "0"), ("passwd", "2000"), ("passwd", "2001"), ("passwd", "2999"), ("passwd", "12"), ("passwd", "nobody"),
+        ("group", "ops"), ("group", "2000"), ("group", "2001"), ("group", "wheel"), ("group", "0"),
+        ("shadow", "root"), ("shadow", "ops"), ("shadow", "ops2"), ("shadow", "none"),
+    ]
+
+    @Test(.enabled(if: getuid() == 0, "binds files over /etc in its own mount namespace: root only"))
+    func theLoadedFilesAnswerAsReadingThem() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var script = "set -e\n"
+        for (name, text) in Self.files.sorted(by: { $0.key < $1.key }) {
+            try Data(text.utf8).write(to: folder.file(name))
+            script += "mount --bind \(Shell.quote(folder.file(name).path)) /etc/\(name)\n"
+        }
+        script += "set +e\n" + Shell.lookupFunctions
+        let ask = Self.queries.map { "lookup \($0.0) \(Shell.quote($0.1)); printf '%s|%s %s=%s\\n' \"$round\" \($0.0) \(Shell.quote($0.1)) \"$found\"\n" }.joined()
+        let shells = ["/bin/sh", "/bin/ba*h", "/bin/bash", "/bin/b", "/bin/zsh"].map {
+            "lookup_listed_shell \(Shell.quote($0)); printf '%s|shell %s=%s\\n' \"$round\" \(Shell.quote($0)) $?\n"
+        }.joined()
+        script += "round=read\n" + ask + "lookup_load\n[ -n \"$lookup_db\" ] && echo loaded\nround=loaded\n" + ask + shells
+        let output = try LocalShell.run(script, privateMounts: true)
+        #expect(output.status == 0, "\(output.stderr)")
+        let lines = output.text.split(separator: "\n").map(String.init)
+        #expect(lines.contains("loaded"), "\(output.text) \(output.stderr)")
+        let read = lines.filter { $0.hasPrefix("read|") }.map { $0.dropFirst(5) }
+        let loaded = lines.filter { $0.hasPrefix("loaded|") && !$0.contains("|shell ") }.map { $0.dropFirst(7) }
+        #expect(read.count == Self.queries.count && read == loaded)
+        let answers = Dictionary(uniqueKeysWithValues: loaded.map { line in
+            let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), String(parts[1]))
+        })
+        #expect(answers["passwd ops"] == "ops:x:2000:2000::/home/ops:/bin/bash")
+        #expect(answers["passwd 2999"] == "ops:x:2999:2999:second:/x:/bin/sh")
+        #expect(answers["passwd ops2"] == "ops2:x:2001:2001:a*b?[c] \\\\x  y:/home/ops2:/bin/sh")
+        #expect(answers["passwd *"] == "*:x:4000:4000::/:/bin/sh")
+        #expect(answers["passwd op"] == "" && answers["passwd short"] == "short:x" && answers["passwd 12"] == "")
+        #expect(answers["group 2000"] == "ops:x:2000:" && answers["group 2001"] == "ops2:x:2001:ops,root")
+        #expect(answers["shadow ops2"] == "ops2:$6$a*b$c:19000:0:99999:7:::" && answers["shadow root"] == "root:*:19000:0:99999:7:::")
+        // A last line without its newline: found once loaded (as getent does), missed by `read`.
+        let tail = "lookup_load\nlookup passwd tail; printf '%s\\n' \"$found\"\n"
+        #expect(try LocalShell.run(script + tail, privateMounts: true).text.hasSuffix("tail:x:3000:3000::/home/tail:/bin/sh\n"))
+        let listed = lines.filter { $0.contains("|shell ") }
+        #expect(listed == ["loaded|shell /bin/sh=0", "loaded|shell /bin/ba*h=0", "loaded|shell /bin/bash=0",
+                           "loaded|shell /bin/b=1", "loaded|shell /bin/zsh=1"])
+    }
+}
