@@ -282,6 +282,15 @@ import Testing
 
     /// A logged-in connection to host `index` with no re-poll: the tests of
     /// the pump must not need it (docs/sync.md, "The stall").
+    /// `sudo -n sh -s` on `connection` with its first step read (`reply`,
+    /// then the nonce end line): the shared shell, waiting for more.
+    func shellAfterFirstStep(on connection: SSHConnection, nonce: String) throws -> RemoteCommand {
+        let command = try connection.start("sudo -n sh -s", timeout: 30)
+        command.send(Array("echo reply; printf '@end %s\\n' \(nonce)\n".utf8))
+        #expect(try command.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)))
+        return command
+    }
+
     func connected(_ index: Int) throws -> SSHConnection {
         let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
         let connection = try SSHConnection(endpoint: endpoint(index), hostKeys: HostKeyVerifier())
@@ -316,10 +325,7 @@ import Testing
     /// timeout, as a `commandTimeout` naming those seconds.
     @Test func aHangingSecondStepTimesOutWithItsOwnTimeout() throws {
         let connection = try connected(5)
-        let nonce = ProbeScript.makeNonce()
-        let command = try connection.start("sudo -n sh -s", timeout: 30)
-        command.send(Array("echo reply; printf '@end %s\\n' \(nonce)\n".utf8))
-        #expect(try command.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)))
+        let command = try shellAfterFirstStep(on: connection, nonce: ProbeScript.makeNonce())
         command.restart(timeout: 1, outputLimit: 1 << 20)
         command.send(Array("sleep 30\n".utf8))
         #expect {
@@ -359,9 +365,7 @@ import Testing
         #expect(try connection.exec("cat", stdin: payload, timeout: 30).stdout == payload)
 
         let nonce = ProbeScript.makeNonce()
-        let shell = try connection.start("sudo -n sh -s", timeout: 30)
-        shell.send(Array("echo reply; printf '@end %s\\n' \(nonce)\n".utf8))
-        #expect(try shell.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)))
+        let shell = try shellAfterFirstStep(on: connection, nonce: nonce)
         shell.restart(timeout: 30, outputLimit: 1 << 20)
         shell.send(Array("head -c 300000 /dev/zero | wc -c\n".utf8))
         let result = try shell.finish()
@@ -379,10 +383,7 @@ import Testing
         #expect(try failing.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)) == false)
         #expect(try failing.finish().exitStatus == 3)
 
-        let abandoned = try connection.start("sudo -n sh -s", timeout: 30)
-        abandoned.send(Array("echo reply; printf '@end %s\\n' \(nonce)\n".utf8))
-        #expect(try abandoned.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)))
-        abandoned.abandon()
+        try shellAfterFirstStep(on: connection, nonce: nonce).abandon()
         #expect(try connection.exec("echo ok", timeout: 30).stdoutText == "ok\n")
     }
 }
