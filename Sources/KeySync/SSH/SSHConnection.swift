@@ -548,9 +548,15 @@ public final class SSHConnection {
     }
 
     func wait(_ session: OpaquePointer, deadline: Deadline, timeout: SSHError, writable: Bool = false) throws(SSHError) {
+        // Behind a jump host, bytes that moved inside the tunnel are work to
+        // do now; the deadline still holds (a host that keeps sending
+        // packets that are no output must not keep a command alive).
+        if let tunnel, tunnel.advance() {
+            guard deadline.remainingMilliseconds > 0 else { throw timeout }
+            return
+        }
         // Behind a jump host the bytes arrive on the outermost connection's
         // socket, in the direction that session is blocked in.
-        if let tunnel, tunnel.advance() { return }
         let directions = tunnel == nil ? libssh2_session_block_directions(session) : rootDirections
         var events: Int16 = writable && tunnel == nil ? Int16(POLLOUT) : 0
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }

@@ -77,18 +77,23 @@ final class SSHTunnel {
 
     /// Moves what can move without the socket: the outbox into a channel
     /// window that opened again, and what libssh2 already holds for the
-    /// channel into the inbox. True when bytes moved (or the tunnel failed),
-    /// so the inner session has something to do before it waits: libssh2
-    /// 1.10 refuses a write while the window is closed after emptying the
-    /// socket, so the jump host's window adjust may have been read by then
-    /// (or by the read that followed), and nothing more arrives while the
-    /// host behind waits for these bytes (docs/sync.md, "The stall").
+    /// channel into the inbox; first the same for the tunnel under the jump
+    /// host's own connection (a chain of jump hosts). True when bytes moved
+    /// (or the tunnel failed), so the inner session has something to do
+    /// before it waits. libssh2 1.10 refuses a write while the window is
+    /// closed after emptying the socket, so the jump host's window adjust may
+    /// have been read by then, or by the read that follows here; the outbox
+    /// is therefore written again after the read, or the bytes would sit
+    /// there while the host behind waits for them (docs/sync.md, "The stall").
     func advance() -> Bool {
         if failure != nil || closed { return true }
         let queued = pendingOutput, held = inbox.count - inboxStart, ended = eof
-        guard parent.serviceTunnels() else { return failure != nil }
-        if inboxStart == inbox.count && !eof { parent.read(self) }
-        return failure != nil || pendingOutput < queued || inbox.count - inboxStart > held || eof != ended
+        let below = parent.tunnel?.advance() ?? false
+        if parent.serviceTunnels() {
+            if inboxStart == inbox.count && !eof { parent.read(self) }
+            if pendingOutput > 0 { parent.serviceTunnels() }
+        }
+        return below || failure != nil || pendingOutput < queued || inbox.count - inboxStart > held || eof != ended
     }
 
     /// Gives the inner session up to `length` bytes: what the inbox holds,
