@@ -89,8 +89,7 @@ enum Stress {
                 } catch {
                     return [("connect", .failure(error))]
                 }
-                // Off means off, behind a jump host too (whose connections start with it on).
-                connection.recheckInterval = repollOn ? SSHConnection.repollInterval : nil
+                if repollOn { connection.recheckInterval = SSHConnection.repollInterval }
                 let commands: [(String, String, [UInt8], Int)] = [
                     ("true", "true", [], 0), ("probe", "sudo -n sh -s", probe, -1), ("cat64k", "cat", input, input.count),
                     ("wc4m", "wc -c", large, "\(large.count)\n".utf8.count),

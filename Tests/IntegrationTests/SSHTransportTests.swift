@@ -280,8 +280,6 @@ import Testing
 
     // MARK: One command, two steps (probe and apply in one root shell)
 
-    /// A logged-in connection to host `index` with no re-poll: the tests of
-    /// the pump must not need it (docs/sync.md, "The stall").
     /// `sudo -n sh -s` on `connection` with its first step read (`reply`,
     /// then the nonce end line): the shared shell, waiting for more.
     func shellAfterFirstStep(on connection: SSHConnection, nonce: String) throws -> RemoteCommand {
@@ -291,6 +289,8 @@ import Testing
         return command
     }
 
+    /// A logged-in connection to host `index` with no re-poll: the tests of
+    /// the pump must not need it (docs/sync.md, "The stall").
     func connected(_ index: Int) throws -> SSHConnection {
         let identity = try SSHIdentity.load(.file(path: fleet.keyPath(.ed25519)))
         let connection = try SSHConnection(endpoint: endpoint(index), hostKeys: HostKeyVerifier())
