@@ -46,6 +46,8 @@ if arguments.count == 3, arguments[1] == "render-scripts" {
         "probe.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce()),
         "probe-grants.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce(), grantEnds: [1_798_761_600, 1_785_456_000]),
         "probe-doctor.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce(), diagnostics: ProbeScript.Diagnostics(logPaths: ["/var/log/extra.log"])),
+        "probe-logins.sh": ProbeScript.render(requests, nonce: ProbeScript.makeNonce(),
+                                              logins: ProbeScript.Logins(source: LoginSource(kind: .syslog, path: "/var/log/auth.log"), discover: true)),
         "apply.sh": ApplyScript.render(applies, nonce: ProbeScript.makeNonce()),
         "probe-scan.sh": ProbeScript.renderScan(nonce: ProbeScript.makeNonce()),
     ]

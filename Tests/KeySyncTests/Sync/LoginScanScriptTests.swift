@@ -16,7 +16,8 @@ import Testing
     static func scan(_ path: String, format: String = "syslog", inode: String = "", offset: Int? = nil, limit: Int = 1 << 20,
                      parseOnly: Bool = false) throws -> (LoginScanReply, String) {
         let call = parseOnly ? "{ cat \(Shell.quote(path)); echo; } | login_parse \(format)\n" : "login_spent=0\nlogin_file \(Shell.quote(path)) \(format)\nlogin_line note read \"$login_spent\"\n"
-        let script = "export LC_ALL=C\n" + Shell.assign("nonce", nonce) + Shell.assign("nl", "\n") + Shell.assign("euid", 0)
+        // fd 4 is the reply, as in the probe: awk prints the login lines there.
+        let script = "export LC_ALL=C\nexec 4>&1\n" + Shell.lookupFunctions + Shell.assign("nonce", nonce) + Shell.assign("euid", 0)
             + Shell.assign("login_limit", limit) + Shell.assign("login_left", limit) + Shell.assign("login_skip_after", ProbeScript.Logins.skipAfter)
             + Shell.assign("login_now", 1_797_000_000) + Shell.assign("login_year", 2026)
             + Shell.assign("login_ino", inode) + Shell.assign("login_offset", offset.map(String.init) ?? "")

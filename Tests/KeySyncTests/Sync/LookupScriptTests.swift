@@ -4,7 +4,7 @@ import Testing
 
 /// lookup.sh answers the same whether it reads passwd, group and shadow
 /// byte by byte or from what `lookup_load` read with one `awk` (issue 24,
-/// step 3), on files with the lines that could trip the second way: a
+/// step 3), or what the log scan's awk read with the log, on files with the lines that could trip the second way: a
 /// name that begins another, a repeated name (the first wins, as getent),
 /// glob characters, blanks and backslashes in fields, `*` and `!`
 /// passwords, a short line, and a last line without its newline. The
@@ -46,7 +46,14 @@ import Testing
         let shells = ["/bin/sh", "/bin/ba*h", "/bin/bash", "/bin/b", "/bin/zsh"].map {
             "lookup_listed_shell \(Shell.quote($0)); printf '%s|shell %s=%s\\n' \"$round\" \(Shell.quote($0)) $?\n"
         }.joined()
+        // The third way: the log scan's awk reads the files (login_scan sets
+        // login_lookup as here), and login_end hands them to lookup.sh.
+        let scanned = "exec 4>/dev/null\n" + Shell.assign("nonce", "N0nce") + Shell.assign("login_now", 1_797_000_000)
+            + Shell.assign("login_year", 2026) + "lookup_loaded=\n" + ProbeScript.Logins.functions
+            + "lookup_db=; lookup_can_load && login_lookup=yes\nout=$(echo | login_parse raw 0 0)\n"
+            + "login_end 0 && [ -n \"$lookup_db\" ] && [ \"$lookup_loaded\" = yes ] && [ -z \"$login_lookup\" ] && echo scanned\nround=scanned\n"
         script += "round=read\n" + ask + "lookup_load\n[ -n \"$lookup_db\" ] && echo loaded\nround=loaded\n" + ask + shells
+            + scanned + ask + shells
         let output = try LocalShell.run(script, privateMounts: true)
         #expect(output.status == 0, "\(output.stderr)")
         let lines = output.text.split(separator: "\n").map(String.init)
@@ -54,6 +61,10 @@ import Testing
         let read = lines.filter { $0.hasPrefix("read|") }.map { $0.dropFirst(5) }
         let loaded = lines.filter { $0.hasPrefix("loaded|") && !$0.contains("|shell ") }.map { $0.dropFirst(7) }
         #expect(read.count == Self.queries.count && read == loaded)
+        #expect(lines.contains("scanned"), "\(output.text) \(output.stderr)")
+        let scannedAnswers = lines.filter { $0.hasPrefix("scanned|") }.map { $0.dropFirst(8) }
+        let loadedAll = lines.filter { $0.hasPrefix("loaded|") }.map { $0.dropFirst(7) }
+        #expect(scannedAnswers.count == Self.queries.count + 5 && scannedAnswers == loadedAll)
         let answers = Dictionary(uniqueKeysWithValues: loaded.map { line in
             let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return (String(parts[0]), String(parts[1]))
@@ -68,7 +79,7 @@ import Testing
         // A last line without its newline: found once loaded (as getent does), missed by `read`.
         let tail = "lookup_load\nlookup passwd tail; printf '%s\\n' \"$found\"\n"
         #expect(try LocalShell.run(script + tail, privateMounts: true).text.hasSuffix("tail:x:3000:3000::/home/tail:/bin/sh\n"))
-        let listed = lines.filter { $0.contains("|shell ") }
+        let listed = lines.filter { $0.hasPrefix("loaded|shell ") }
         #expect(listed == ["loaded|shell /bin/sh=0", "loaded|shell /bin/ba*h=0", "loaded|shell /bin/bash=0",
                            "loaded|shell /bin/b=1", "loaded|shell /bin/zsh=1"])
     }

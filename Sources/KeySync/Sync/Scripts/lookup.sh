@@ -13,11 +13,14 @@
 # /etc/shells at once with one `awk` into $lookup_db, and lookup answers from
 # it: dash's `read` takes one syscall per byte, ~0.5 µs a byte, so the three
 # files cost more than the process on every host with more than a few
-# accounts. Every run of lookup.sh (the apply's, which changes these files,
-# included) starts without it.
+# accounts. When the probe scans sshd's log first, the scan's awk prints
+# them too (probe-logins.sh, lookup_take) and that process is saved. Every
+# run of lookup.sh (the apply's, which changes these files, included)
+# starts without it.
 #
 # Defines: nl (one newline, for `case` patterns), nss_files, lookup,
-# lookup_load, lookup_listed_shell, passwd_fields, root_folder_problem.
+# lookup_awk, lookup_can_load, lookup_take, lookup_load,
+# lookup_listed_shell, passwd_fields, root_folder_problem.
 nl='
 '
 nss_files=yes
@@ -30,21 +33,47 @@ while read -r db sources; do
 done 2>/dev/null < /etc/nsswitch.conf
 lookup_db=
 lookup_shells=
-# lookup_load: $lookup_db := the lines of passwd, group and shadow (and
-# shells, then lookup_shells=yes), each after a tag: p, g, s, S. The tag
-# is the first byte of every line awk prints, so no line of a file can pass
-# for one of another. Only when all three come from files and are readable
-# (root); otherwise lookup reads as before.
-lookup_load() {
+# lookup_awk: awk functions that print what lookup_load keeps, for the awk
+# of lookup_load and the log scan's (probe-logins.sh), so both print the
+# same: `lookup_db`, then the lines of passwd, group and shadow (and shells
+# when lookup_print's argument is yes), each after a tag: p, g, s, S, then
+# `lookup_ok` when every file was read to its end (else `lookup_bad`). The
+# tag is the first byte of every line of a file, so no line of one can pass
+# for one of another or for the lines around them.
+lookup_awk='
+    function lookup_file(f, tag,   l, r) {
+        while ((r = (getline l < f)) > 0) print tag l
+        close(f)
+        return r == 0
+    }
+    function lookup_print(shells,   ok) {
+        print "lookup_db"
+        ok = lookup_file("/etc/passwd", "p") && lookup_file("/etc/group", "g") && lookup_file("/etc/shadow", "s")
+        if (ok && shells == "yes") ok = lookup_file("/etc/shells", "S")
+        print (ok ? "lookup_ok" : "lookup_bad")
+    }'
+# lookup_can_load: 0 when passwd, group and shadow come from files only and
+# are readable (root), so lookup may answer from what awk read; sets
+# lookup_shells (yes: /etc/shells is read too). Otherwise lookup reads as
+# before.
+lookup_can_load() {
     lookup_db='' lookup_shells=''
-    [ -n "$nss_files" ] && [ -r /etc/passwd ] && [ -r /etc/group ] && [ -r /etc/shadow ] || return 0
+    [ -n "$nss_files" ] && [ -r /etc/passwd ] && [ -r /etc/group ] && [ -r /etc/shadow ] || return 1
     if [ -r /etc/shells ]; then lookup_shells=yes; fi
-    lookup_db=$(awk '
-        FILENAME == "/etc/passwd" { print "p" $0; next }
-        FILENAME == "/etc/group" { print "g" $0; next }
-        FILENAME == "/etc/shadow" { print "s" $0; next }
-        { print "S" $0 }' /etc/passwd /etc/group /etc/shadow ${lookup_shells:+/etc/shells} 2>/dev/null </dev/null) ||
-        lookup_db='' lookup_shells=''
+}
+# lookup_take TEXT: $lookup_db := TEXT, lookup_print's output, when it
+# read every file (its last line is lookup_ok); else lookup reads as before.
+lookup_take() {
+    case $1 in
+        "lookup_db${nl}lookup_ok" | "lookup_db$nl"*"${nl}lookup_ok") lookup_db=$1 ;;
+        *) lookup_db='' lookup_shells='' ;;
+    esac
+}
+# lookup_load: $lookup_db := passwd, group, shadow and shells, read by one awk.
+lookup_load() {
+    lookup_can_load || return 0
+    lookup_take "$(awk -v shells="$lookup_shells" "$lookup_awk"'
+        BEGIN { lookup_print(shells) }' 2>/dev/null </dev/null)"
 }
 # lookup_lines TAG KEY BY_ID: $found := the first line of $lookup_db with
 # TAG whose name is KEY (BY_ID yes: whose third field is KEY), tag removed.

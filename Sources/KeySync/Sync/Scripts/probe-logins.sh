@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # nonce, euid, nl and sshd_bin come from ProbeScript.render, lookup.sh and probe.sh; login_* from ProbeScript.Logins (the rendered script is checked whole)
+# shellcheck disable=SC2154 # nonce, euid, nl, lookup_* and sshd_bin come from ProbeScript.render, lookup.sh and probe.sh; login_* from ProbeScript.Logins (the rendered script is checked whole)
 # probe-logins.sh: last use of keys (issue 21), after probe.sh, only when
 # push or check asks (ProbeScript.Logins). ProbeScript.Logins sets before it
 # login_limit (bytes read per run: at most once, twice in the run that
@@ -18,9 +18,13 @@
 # Cost: a check reads only the bytes added since the last scan, with one
 # `dd` and one `awk` (builtins for the rest: the file's inode comes from
 # /proc/self/fdinfo; its size is asked with `stat` only after a read that
-# used up the limit). Finding the source (which sshd serves this login, its
+# used up the limit). That awk also reads passwd, group, shadow and shells
+# for the probe's lookups, which would otherwise cost an awk of their own. Finding the source (which sshd serves this login, its
 # -E file or stderr, the journal or syslog) costs a few processes and runs
 # only when the controller asks (no source known, or once a day).
+
+# yes: the next login_parse also prints lookup_print's text (login_scan).
+login_lookup=
 
 # login_line WORD VALUE…: one reply line `login_WORD NONCE VALUE…`.
 login_line() {
@@ -133,12 +137,16 @@ login_find() {
 # is the end of one already read (CHECK 1: it must be empty). Prints
 # `login_end USED READ FIRST CURSOR` (bytes of whole lines used, bytes
 # read, the time of the first line with a time or -, the last entry's
-# journal cursor or -), then one `login_key` line per account and key. The
-# end line comes first (once the input has ended) so that login_end finds
-# it at the start: dash's `##*word` on a long text costs the host time
-# growing with its square.
+# journal cursor or -) on stdout. The `login_key` lines (one per account
+# and key) and `login_dropped` go to the reply itself (fd 4, as awk's
+# stderr): the shell needs only the end line, and dash's patterns on a
+# long text cost the host time growing with its square. With
+# login_lookup=yes, awk then prints passwd, group, shadow and shells for
+# lookup.sh (lookup_print) after the end line: one process for both, as
+# the lookups come right after the scan (login_take_lookup).
 login_parse() {
-    awk -v nonce="$nonce" -v fmt="$1" -v skip="${2:-0}" -v check="${3:-0}" -v now="$login_now" -v now_year="$login_year" '
+    awk -v nonce="$nonce" -v fmt="$1" -v skip="${2:-0}" -v check="${3:-0}" -v now="$login_now" -v now_year="$login_year" \
+        -v lookup="$login_lookup" -v shells="$lookup_shells" "$lookup_awk"'
         function civil(y, m, d) {  # days from 1970-01-01 (Howard Hinnant)
             y -= (m <= 2); era = int((y >= 0 ? y : y - 399) / 400); yoe = y - era * 400
             doy = int((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
@@ -239,14 +247,31 @@ login_parse() {
         { prev = $0 }
         END {
             read = used + length(prev)
-            if (bad) { printf "login_end %s %d %d - -\n", nonce, -1, read; exit }
-            printf "login_end %s %d %d %s %s\n", nonce, used, read, tfirst, cursor
-            for (i = 1; i <= keys; i++) {
-                k = order[i]; split(k, u, " ")
-                printf "login_key %s %d %s %s %s %s %s %s%s\n", nonce, count[k], first[k], last[k], u[1], where[k], kind[k], u[2], (cert[k] == "" ? "" : " " cert[k])
+            if (bad) printf "login_end %s %d %d - -\n", nonce, -1, read
+            else {
+                printf "login_end %s %d %d %s %s\n", nonce, used, read, tfirst, cursor
+                # To the reply 64 lines at a time (awk writes its stderr unbuffered).
+                out = ""
+                for (i = 1; i <= keys; i++) {
+                    k = order[i]; split(k, u, " ")
+                    out = out sprintf("login_key %s %d %s %s %s %s %s %s%s\n", nonce, count[k], first[k], last[k], u[1], where[k], kind[k], u[2], (cert[k] == "" ? "" : " " cert[k]))
+                    if (i % 64 == 0) { printf "%s", out > "/dev/stderr"; out = "" }
+                }
+                if (dropped) out = out sprintf("login_dropped %s %d\n", nonce, dropped)
+                if (out != "") printf "%s", out > "/dev/stderr"
             }
-            if (dropped) printf "login_dropped %s %d\n", nonce, dropped
-        }'
+            if (lookup == "yes") lookup_print(shells)
+        }' 2>&4
+}
+
+# login_take_lookup: after a parse that printed lookup_print's text (after
+# its end line, in $out), lookup.sh answers from it (lookup_take); the
+# probe does not read the files again.
+login_take_lookup() {
+    [ "$login_lookup" = yes ] || return 0
+    login_lookup=''
+    case $out in *"$nl"*) lookup_take "${out#*"$nl"}" ;; *) lookup_take '' ;; esac
+    lookup_loaded=yes
 }
 
 # login_read FD START FORMAT CHECK: at most login_left bytes of the file
@@ -268,13 +293,15 @@ login_read() {
 
 # login_end SKIP: reads the first line of $out (`login_end USED READ
 # FIRST CURSOR`) into login_used, login_got, login_first,
-# login_cursor_read, login_bad and login_short, and prints the login lines
-# after it; with SKIP 1 the first byte read was the one before the start,
-# not counted. Only patterns anchored at the start of $out: each costs the
-# length of the first line, not of the text.
+# login_cursor_read, login_bad and login_short (awk printed the login
+# lines into the reply itself), and hands the lines after it to lookup.sh
+# when awk printed passwd and the others there; with SKIP 1 the first byte
+# read was the one before the start, not counted. Only patterns anchored
+# at the start of $out: each costs the length of the first line, not of
+# the text.
 login_end() {
     case $out in "login_end $nonce "*) ;; *) login_line note error "the log parser (awk) gave no answer"; return 1 ;; esac
-    case $out in *"$nl"*) printf '%s\n' "${out#*"$nl"}" ;; esac
+    login_take_lookup
     login_skip=$1
     # shellcheck disable=SC2086 # USED READ FIRST CURSOR: four words
     set -- ${out%%"$nl"*}
@@ -403,6 +430,10 @@ login_journal() {
 login_scan() {
     [ "$euid" = 0 ] || { login_line note not_root; return 0; }
     login_left=$login_limit login_spent=0
+    # probe_account's lookups come right after: the scan's awk reads
+    # passwd, group, shadow and shells for them (lookup.sh), one process
+    # less per host.
+    if [ -z "$lookup_loaded" ] && lookup_can_load; then login_lookup=yes; fi
     was="$login_kind $login_path"
     # shellcheck disable=SC3013 # test -ef, as in login_find (without it the source is found again each time)
     if [ "$login_discover" = yes ] || { [ "$login_kind" = stderr ] && ! [ "/proc/$login_pid/exe" -ef "$sshd_bin" ]; }; then
