@@ -44,7 +44,7 @@ import Testing
             ["fix_home", apply.account],
             ["restrict_home", apply.account, "/home/" + value],
             ["write_file", apply.account, write.directory, write.path, write.expectedHash, SHA256Digest.hex(write.content),
-             Data(write.content).base64EncodedString()],
+             ApplyScript.contentWord(write.content)],
         ])
         #expect(!FileManager.default.fileExists(atPath: folder.file("PWNED").path))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["calls"])
@@ -61,6 +61,30 @@ import Testing
             for word in words.dropFirst() {
                 #expect(word.allSatisfy { $0 == "'" || $0 == "\\" }, "unquoted text \(word) in \(line)")
             }
+        }
+    }
+
+    /// Plain ASCII lines travel as they are (no `base64` process on the
+    /// host), anything else as base64; apply.sh's `content_bytes` gives back
+    /// the exact bytes either way, quotes, `$`, backquotes, backslashes, CR
+    /// and a missing last newline included.
+    @Test func contentWordsGiveBackTheExactBytes() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let prelude = String(ApplyScript.render([], nonce: "n0").dropLast(ProbeScript.endLine.count))
+        let contents: [[UInt8]] = [
+            Array("ssh-ed25519 AAAA k1\r\n# it's $(x) `y` \\n '\"\t|\n\n".utf8),
+            Array("no final newline '".utf8), [], Array("|".utf8),
+            [0x23, 0x0d, 0x0a, 0xff, 0x00, 0x27], Array("caf\u{e9}\n".utf8), [0x01, 0x0a],
+        ]
+        for (index, content) in contents.enumerated() {
+            let word = ApplyScript.contentWord(content)
+            let plain = content.allSatisfy { (0x20...0x7E).contains($0) || [0x09, 0x0A, 0x0D].contains($0) }
+            #expect(word.hasPrefix("|") == plain, "\(content)")
+            let out = folder.file("out\(index)")
+            let output = try LocalShell.run(prelude + "content_bytes \(Shell.quote(word)) > \(Shell.quote(out.path))\n")
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(try [UInt8](Data(contentsOf: out)) == content, "\(content)")
         }
     }
 

@@ -3,7 +3,7 @@
 # (ApplyScript.prelude). ApplyScript.render puts `nonce=...` before them and,
 # after them, per account in this order: `run_create NAME CMD...`,
 # `unlock_account NAME`, `fix_home NAME`, `restrict_home NAME HOME`, then
-# `write_file NAME DIR FILE EXPECTED-HASH NEW-HASH BASE64 [MAKE-FOLDER]` or
+# `write_file NAME DIR FILE EXPECTED-HASH NEW-HASH CONTENT [MAKE-FOLDER]` or
 # `result NAME done`; then the end line. The safety rules are described on
 # ApplyScript (and DESIGN.md, "Writing on a host").
 set -u
@@ -29,6 +29,15 @@ file_hash() {
     elif [ -e "$1" ]; then echo other
     else echo absent
     fi
+}
+# content_bytes WORD: the bytes of a file to write, as ApplyScript.contentWord
+# sent them: after a `|`, the text itself (plain ASCII lines: no process);
+# otherwise base64.
+content_bytes() {
+    case $1 in
+        '|'*) printf '%s' "${1#?}" ;;
+        *) printf '%s' "$1" | base64 -d ;;
+    esac
 }
 oneline() { printf '%s' "$1" | tr '\n\r' '  ' | cut -c1-"$2"; } # text width: an error on one line
 lookup_account() { # name: sets uid gid home from passwd, fails if missing
@@ -109,7 +118,7 @@ key_folders() {
         folders=$folders$d$nl
     done
 }
-write_file() { # name dir file expected-hash new-hash base64-content [make-folder]
+write_file() { # name dir file expected-hash new-hash content-word [make-folder]
     name=$1; dir=$2; file=$3; expected=$4; new_hash=$5; content=$6
     case "$failed_accounts" in *" $name "*) return 0 ;; esac
     lookup_account "$name" || { result "$name" error "account missing"; return 0; }
@@ -117,12 +126,16 @@ write_file() { # name dir file expected-hash new-hash base64-content [make-folde
     if [ -z "$folders" ]; then write_root_keys "$@"; return 0; fi
     if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
     # Each folder on the way: never a link; a missing one is made by the
-    # account (mode 700: umask 077 takes nothing from it).
+    # account (mode 700: umask 077 takes nothing from it). A missing key
+    # folder itself is made by the account's shell that writes the file
+    # (below): a setpriv and a mkdir less on every fresh account, and root
+    # does nothing in it.
     made=
     while IFS= read -r d; do
         [ -n "$d" ] || continue
         made=
         if [ -L "$d" ]; then result "$name" conflict "$d is a symlink"; return 0; fi
+        if [ "$d" = "$dir" ] && [ ! -e "$d" ]; then made=yes; break; fi
         if [ ! -e "$d" ]; then
             err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$d" 2>&1 >/dev/null) ||
                 { result "$name" error "cannot create $d as $name: $(oneline "$err" 200)"; return 0; }
@@ -133,10 +146,11 @@ write_file() { # name dir file expected-hash new-hash base64-content [make-folde
 $folders
 EOF
     if [ -n "$made" ]; then
-        # The account just made the key folder, 700, empty: its owner, mode,
-        # leftovers and keys file are known without a `stat`, a `chmod` and
-        # a hash (three processes and a fork on every fresh account). Were
-        # it swapped since, the write below is still the account's own.
+        # The account makes the key folder, 700, empty, right before it
+        # writes: its owner, mode, leftovers and keys file are known without
+        # a `stat`, a `chmod` and a hash (three processes and a fork on every
+        # fresh account). If a name is there by then, mkdir fails and
+        # nothing is written.
         current=absent
     else
         # The key folder takes chmod from the account; one the account does not own is left alone.
@@ -157,13 +171,14 @@ EOF
     if [ "$current" != "$expected" ]; then
         result "$name" conflict "$file changed since it was read"; return 0
     fi
-    # As the account: dd creates the temp file exclusively (0600 under
-    # umask 077) and fsyncs it. The rename happens only for the complete
-    # content: if the script is killed mid-write, the pipe ends early and
-    # the hash cannot match.
-    # shellcheck disable=SC2016 # $1..$3 and $$ belong to the inner shell
-    if ! err=$(printf '%s' "$content" | base64 -d | setpriv --reuid="$uid" --regid="$gid" --clear-groups -- sh -c '
+    # As the account: the key folder when it is missing, then dd creates the
+    # temp file exclusively (0600 under umask 077) and fsyncs it. The rename
+    # happens only for the complete content: if the script is killed
+    # mid-write, the pipe ends early and the hash cannot match.
+    # shellcheck disable=SC2016 # $1..$4 and $$ belong to the inner shell
+    if ! err=$(content_bytes "$content" | setpriv --reuid="$uid" --regid="$gid" --clear-groups -- sh -c '
         umask 077
+        if [ -n "$4" ] && ! mkdir -m 700 -- "$1"; then exit 1; fi
         t="$1/.keysync-$$"
         if dd of="$t" conv=excl,fsync bs=65536 status=none && h=$(sha256sum < "$t") && [ "${h%% *}" = "$3" ] &&
             mv -fT "$t" "$2"; then
@@ -171,13 +186,13 @@ EOF
             exit 0
         fi
         rm -f "$t"
-        exit 1' sh "$dir" "$file" "$new_hash" 2>&1 4>&-); then
+        exit 1' sh "$dir" "$file" "$new_hash" "$made" 2>&1 4>&-); then
         result "$name" error "write failed, old file kept: $(oneline "$err" 300)"; return 0
     fi
     # The temp file had exactly these bytes before the atomic rename.
     result "$name" ok "$new_hash"
 }
-# write_root_keys NAME DIR FILE EXPECTED-HASH NEW-HASH BASE64 [MAKE-FOLDER]:
+# write_root_keys NAME DIR FILE EXPECTED-HASH NEW-HASH CONTENT [MAKE-FOLDER]:
 # a keys file outside the account's home (AuthorizedKeysFile
 # /etc/ssh/authorized_keys/%u, issue 19) is root's: written by root as
 # root:root 0644, only in a folder that root_folder_problem finds safe (so
@@ -198,7 +213,7 @@ write_root_keys() {
     fi
     root_replace "$name" "$file" "$4" "$5" "$6"
 }
-# root_replace KEY PATH EXPECTED-HASH NEW-HASH BASE64: root writes PATH
+# root_replace KEY PATH EXPECTED-HASH NEW-HASH CONTENT-WORD: root writes PATH
 # (root:root 0644) when its folder is safe for root (root_folder_problem)
 # and PATH still has EXPECTED-HASH (`absent` for a new file). The temp file
 # is made exclusively in the same folder (entered with cd -P and checked by
@@ -216,7 +231,7 @@ root_replace() {
     if [ "$current" = symlink ]; then result "$key" conflict "$path is a symlink; left alone"; return 0; fi
     if [ "$current" != "$expected" ]; then result "$key" conflict "$path changed since it was read"; return 0; fi
     # shellcheck disable=SC2016 # $1..$4 and $$ belong to the inner shell
-    if ! err=$(printf '%s' "$content" | base64 -d | sh -c '
+    if ! err=$(content_bytes "$content" | sh -c '
         cd -P -- "$1" 2>/dev/null || exit 1
         [ "$(stat -c %d:%i . 2>/dev/null)" = "$2" ] || { echo "the folder changed during the write" >&2; exit 1; }
         umask 022
