@@ -7,11 +7,11 @@ import Testing
 /// sshd cannot parse and no final newline, are drafted into an inventory;
 /// `push --dry-run` of the draft adds and removes no key; the real push
 /// keeps every key that was there able to log in and every line it does not
-/// own where it was. Hosts 120–122.
+/// own where it was. Hosts 46–48.
 @Suite(.serialized) struct AdoptTests {
     let fleet: TestFleet
 
-    init() throws { fleet = try TestFleet.shared(minimumHosts: 125) }
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 49) }
 
     func keysync(_ arguments: [String]) throws -> CommandResult { try KeySyncProcess.run(arguments) }
 
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func theDraftAddsAndRemovesNoKeyAndEveryKeyStillLogsInAfterPush() throws {
-        let (shared, twin, other) = (120, 121, 122)
+        let (shared, twin, other) = (46, 47, 48)
         try fleet.reset(hosts: [shared, twin, other])
         let workspace = try Workspace()
         for name in ["alice", "ci", "bob", "carol"] { try workspace.generateKey(name) }
@@ -95,8 +95,8 @@ import Testing
             #expect(draft.contains("#   h\(host) \(file):8: keysync cannot parse this line"))
         }
         #expect(!draft.contains("h\(other) \(file)"), "nothing to note on h\(other)")
-        // Grouped by shared key sets: deploy's set of h120 and h121 is one
-        // project, h122's another; ops and root are alike everywhere.
+        // Grouped by shared key sets: deploy's set of h46 and h47 is one
+        // project, h48's another; ops and root are alike everywhere.
         let inventory = try Inventory.load(path: draftPath)
         #expect(inventory.key(named: "ci@build")?.options == "no-pty,from=\"127.0.0.0/8\"")
         let deployKeys = { (host: Int) throws -> [String] in
@@ -177,7 +177,7 @@ import Testing
     }
 
     @Test func fromAnAnsibleInventoryThroughInventoryHostsAndOnlyTheNamedAccount() throws {
-        let host = 122
+        let host = 48
         try fleet.reset(hosts: [host])
         let workspace = try Workspace()
         try workspace.generateKey("carol")

@@ -3,12 +3,13 @@ import Testing
 @testable import KeySync
 
 /// Grants that end (`{ key: NAME, until: DATE }`, issue 16) against real
-/// sshd (OpenSSH 9.2 here: `expiry-time` with `Z`). Hosts 150–159 (see
-/// SyncEngineTests for the ranges of every suite).
+/// sshd (OpenSSH 9.2 here: `expiry-time` with `Z`). Hosts 176–178 (see
+/// SyncEngineTests for the ranges of every suite; 150–159 are
+/// RotationCrashTests').
 @Suite struct GrantExpiryTests {
     let fleet: TestFleet
 
-    init() throws { fleet = try TestFleet.shared(minimumHosts: 160) }
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 180) }
 
     static let file = "/home/usersample/.ssh/authorized_keys"
 
@@ -55,11 +56,11 @@ import Testing
         try fleet.login(host: host, user: "usersample", key: workspace.file(key)).status
     }
 
-    /// A grant that ended is never written (fresh host 150) and is removed
-    /// where an earlier push wrote it (host 151); a grant that ends in a
+    /// A grant that ended is never written (fresh host 176) and is removed
+    /// where an earlier push wrote it (host 177); a grant that ends in a
     /// month is written with `expiry-time` and its login works.
     @Test func aGrantInThePastGoesAndOneInTheFutureCarriesExpiryTime() throws {
-        let hosts = [150, 151]
+        let hosts = [176, 177]
         try fleet.removeAccounts(on: hosts)
         let workspace = try Workspace()
         for key in ["kp-usersample", "kp-contractor", "kp-former"] { try workspace.generateKey(key) }
@@ -70,15 +71,15 @@ import Testing
         let contractor = try workspace.publicKey("kp-contractor"), former = try workspace.publicKey("kp-former")
         let store = try Store.inMemory()
 
-        // Before: host 151 got kp-former while its grant had no end.
-        let before = try inventory(workspace, hosts: [151], grants: [("kp-former", nil)])
+        // Before: host 177 got kp-former while its grant had no end.
+        let before = try inventory(workspace, hosts: [177], grants: [("kp-former", nil)])
         #expect(try run(before, .push, store: store).summary.failed == 0)
-        #expect(try login(151, workspace, "kp-former") == 0)
+        #expect(try login(177, workspace, "kp-former") == 0)
 
         let inventory = try inventory(workspace, hosts: hosts, grants: [("kp-contractor", future), ("kp-former", past)])
         let check = try run(inventory, .check, store: store)
         #expect(check.exitCode(for: .check, dryRun: false) == 2)
-        let expired = check.hosts.first { $0.host == "h151" }?.drift.filter { $0.kind == .grantExpired } ?? []
+        let expired = check.hosts.first { $0.host == "h177" }?.drift.filter { $0.kind == .grantExpired } ?? []
         #expect(expired.map(\.fingerprint) == [former.fingerprint], "\(check.hosts.map(\.drift))")
 
         let push = try run(inventory, .push, store: store)
@@ -103,7 +104,7 @@ import Testing
     /// login works; after the end sshd itself refuses it although the line
     /// is still there (`check`: `grant_expired`), and push removes it.
     @Test func sshdRefusesAGrantAtItsEndBeforeKeysyncRemovesIt() throws {
-        let host = 152
+        let host = 178
         try fleet.removeAccounts(on: [host])
         let workspace = try Workspace()
         for key in ["kp-usersample", "kp-contractor"] { try workspace.generateKey(key) }

@@ -6,11 +6,11 @@ import Testing
 /// wherever it is — a role's block, pasted by hand into the login user's
 /// file, into an account keysync does not manage, into root's second
 /// AuthorizedKeysFile on a host in no project — is removed, and their login
-/// then fails. Hosts 130–139 (see SyncEngineTests for the ranges in use).
+/// then fails. Hosts 42–45 (see SyncEngineTests for the ranges in use).
 @Suite(.serialized) struct OffboardTests {
     let fleet: TestFleet
 
-    init() throws { fleet = try TestFleet.shared(minimumHosts: 140) }
+    init() throws { fleet = try TestFleet.shared(minimumHosts: 46) }
 
     /// People alice and bob; project billing on `projectHosts` (none: no project) grants kp-deploy and both people to `usersample`.
     func writeInventory(_ workspace: Workspace, hosts: [Int], projectHosts: [Int], bobLeft: Bool,
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func offboardRemovesTheLeaversKeyFromEveryAccountOnEveryHostAndTheirLoginFails() throws {
-        let (withProject, withoutProject) = (130, 131)
+        let (withProject, withoutProject) = (42, 43)
         try fleet.reset(hosts: [withProject, withoutProject])
         defer { try? fleet.reset(hosts: [withoutProject]) }   // its sshd_config is changed below
         let workspace = try Workspace()
@@ -67,8 +67,8 @@ import Testing
         let bob = try workspace.publicKey("kp-bob").openSSHLine
         let alice = try workspace.publicKey("kp-alice").openSSHLine
 
-        // Pasted by hand: into the login user's file (h130), into an account
-        // keysync knows nothing of and into root's authorized_keys2 on a host in no project (h131).
+        // Pasted by hand: into the login user's file (h42), into an account
+        // keysync knows nothing of and into root's authorized_keys2 on a host in no project (h43).
         let opsLine = try fleet.read(host: withProject, "/home/ops/.ssh/authorized_keys").filter { $0 == 0x0a }.count + 2
         try append(host: withProject, "/home/ops/.ssh/authorized_keys", owner: "ops", "# pasted during the incident of 2026-11-30\n\(bob)\n")
         let add = try fleet.exec(host: withoutProject, ["useradd", "-m", "-s", "/bin/bash", "-p", "*", "scratch"])
@@ -119,10 +119,10 @@ import Testing
         #expect(report.hosts.map(\.status) == [.changed, .changed])
         let found = report.hosts.flatMap { host in host.found.map { "\(host.host) \($0.account) \($0.path) \($0.line) \($0.block ?? "-")" } }
         #expect(found.sorted() == [
-            "h130 ops /home/ops/.ssh/authorized_keys \(opsLine) -",
-            "h130 usersample /home/usersample/.ssh/authorized_keys 4 project=billing role=deploy",
-            "h131 root /root/.ssh/authorized_keys2 1 -",
-            "h131 scratch /home/scratch/.ssh/authorized_keys 3 -",
+            "h42 ops /home/ops/.ssh/authorized_keys \(opsLine) -",
+            "h42 usersample /home/usersample/.ssh/authorized_keys 4 project=billing role=deploy",
+            "h43 root /root/.ssh/authorized_keys2 1 -",
+            "h43 scratch /home/scratch/.ssh/authorized_keys 3 -",
         ])
 
         // Every one of bob's logins now fails; everyone else's still works.
@@ -151,8 +151,8 @@ import Testing
         let runID = try #require(report.run)
         #expect(try store.runs(commands: ["offboard"]).map(\.id) == [runID])
         #expect(try store.drift(runID: runID).filter { $0.kind == "revoked_key" && $0.fixed }.count == 4)
-        #expect(try store.snapshots(host: "h131", runID: runID).map(\.ref.path) == ["/home/scratch/.ssh/authorized_keys", "/root/.ssh/authorized_keys2"])
-        #expect(try store.snapshots(host: "h131", runID: runID).allSatisfy { $0.content.map { String(decoding: $0, as: UTF8.self).contains(bob) } == true })
+        #expect(try store.snapshots(host: "h43", runID: runID).map(\.ref.path) == ["/home/scratch/.ssh/authorized_keys", "/root/.ssh/authorized_keys2"])
+        #expect(try store.snapshots(host: "h43", runID: runID).allSatisfy { $0.content.map { String(decoding: $0, as: UTF8.self).contains(bob) } == true })
 
         // Offboarding again finds nothing; push does not bring bob back.
         let again = try keysync(workspace, ["offboard", "bob"])
@@ -162,7 +162,7 @@ import Testing
     }
 
     @Test func theLoginKeyOfKeysyncIsRefusedUnlessForced() throws {
-        let host = 132
+        let host = 44
         try fleet.reset(hosts: [host])
         let workspace = try Workspace()
         // keysync logs in as ops with bob's key; the host is in no project.
@@ -191,11 +191,11 @@ import Testing
     /// A host that cannot be reached fails the run (exit 3) without keeping
     /// the others from being cleaned.
     @Test func anUnreachableHostIsExit3AndTheOthersAreStillCleaned() throws {
-        let host = 133
+        let host = 45
         try fleet.reset(hosts: [host])
         let workspace = try Workspace()
         try writeInventory(workspace, hosts: [host], projectHosts: [], bobLeft: true)
-        // A loopback address of the fleet's range where no sshd listens (the fleet runs 140 hosts).
+        // A loopback address of the fleet's range where no sshd listens (the fleet's hosts end at .0.200).
         let text = try String(contentsOfFile: workspace.file("inventory.yml"), encoding: .utf8)
         try workspace.write("inventory.yml", text + "\n  gone: { address: 127.\(fleet.base).0.250 }\n")
         try append(host: host, "/home/ops/.ssh/authorized_keys", owner: "ops", try workspace.publicKey("kp-bob").openSSHLine + "\n")

@@ -4,7 +4,8 @@ import Testing
 @testable import KeySync
 
 /// `keysync rotate` against real sshd hosts (issue 8). Hosts 120–159 only
-/// (120–149 here, 150–159 in RotationCrashTests.swift); the tests share them,
+/// (120–149 here, 150–159 in RotationCrashTests.swift; no other suite uses
+/// them: see SyncEngineTests); the tests share them,
 /// so the suite runs its tests one after the other.
 @Suite(.serialized) struct RotationTests {
     let fleet: TestFleet

@@ -5,12 +5,16 @@ import Testing
 /// `push` and `check` against real sshd hosts (issue 6). Each test owns its
 /// hosts (disjoint index ranges), so suites can run side by side. Host
 /// ranges in use by integration suites: 0–12 transport (read-only), 13 phase
-/// log (PhaseLogTests), 20–29 faults, 30–39 doctor, 40–49 rotation, 50–59 and
-/// 62 here, 63–69 removal (RemovalTests), 70–119 the fleet test here, 120–122
-/// adopt (AdoptTests, serial with RotationTests' 120–149), 130–139
-/// offboard (OffboardTests), 150–159 grant expiry (GrantExpiryTests), 160–169
-/// last use of keys (LastUseTests), 170 certificates (CertificateTests),
-/// 192–195 sshd drop-ins (SSHDDropInTests).
+/// log (PhaseLogTests), 20–29 faults, 30–39 doctor, 40 sshd_config
+/// (ProbeSSHDConfigTests), 41 here, 42–45 offboard (OffboardTests), 46–48
+/// adopt (AdoptTests), 50–59 and 62 here, 60–61 the report page, 63–69
+/// removal (RemovalTests), 70–119 the fleet test here, 120–159 rotation
+/// (RotationTests, RotationCrashTests: only theirs, they reset accounts on
+/// all of them), 160–164 last use of keys (LastUseTests), 165 review,
+/// 170–175 certificates and jump hosts, 176–178 grant expiry
+/// (GrantExpiryTests), 180–189 shards, 190 and 200–204 addresses, 192–195
+/// sshd drop-ins (SSHDDropInTests), 196–197 root-owned keys and certificate
+/// doctor.
 @Suite struct SyncEngineTests {
     let fleet: TestFleet
 
