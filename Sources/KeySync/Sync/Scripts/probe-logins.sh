@@ -56,10 +56,14 @@ login_status() {
 
 # login_safe PATH: a regular file that only its owner may write (mode &
 # 022 clear): lines in a file others can write could be forged by them.
+# Its size is kept (login_safe_path, login_safe_size): the first scan of
+# the file it finds needs it, and one `stat` fewer costs the host less.
+login_safe_path='' login_safe_size=''
 login_safe() {
-    m=$(stat -L -c %a "$1" 2>/dev/null </dev/null) || return 1
+    m=$(stat -L -c '%a %s' "$1" 2>/dev/null </dev/null) || return 1
     [ -f "$1" ] || return 1
-    case $m in *[2367]? | *[2367]) return 1 ;; esac
+    case ${m%% *} in *[2367]? | *[2367]) return 1 ;; esac
+    login_safe_path=$1 login_safe_size=${m#* }
 }
 
 # login_find: the source of this host's sshd logins, by doctor's rules
@@ -339,7 +343,14 @@ login_file() {
         # First scan: the last login_limit bytes, from the first whole line.
         # Lines without a time (sshd's own file) cannot be dated: watching
         # starts at the end, only the last line is read to find its end.
-        size=$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null) || size=0
+        # The size login_safe saw when it just found this file (were the file
+        # replaced in between, watching starts elsewhere in the new one; the
+        # time of the first line read says from when, as always).
+        if [ "$f" = "$login_safe_path" ] && [ -n "$login_safe_size" ]; then
+            size=$login_safe_size
+        else
+            size=$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null) || size=0
+        fi
         fmt=$2 tail=$login_limit
         [ "$fmt" != raw ] || fmt=none tail=65536
         start=$((size > tail ? size - tail : 0))
