@@ -19,9 +19,10 @@
 # `dd` and one `awk` (builtins for the rest: the file's inode comes from
 # /proc/self/fdinfo; its size is asked with `stat` only after a read that
 # used up the limit). That awk also reads passwd, group, shadow and shells
-# for the probe's lookups, which would otherwise cost an awk of their own. Finding the source (which sshd serves this login, its
-# -E file or stderr, the journal or syslog) costs a few processes and runs
-# only when the controller asks (no source known, or once a day).
+# for the probe's lookups, which would otherwise cost an awk of their own.
+# Finding the source (which sshd serves this login, its -E file or stderr,
+# the journal or syslog) costs a few processes and runs only when the
+# controller asks (no source known, or once a day).
 
 # yes: the next login_parse also prints lookup_print's text (login_scan).
 login_lookup=
