@@ -192,8 +192,15 @@ public struct HostProbe: Hashable, Sendable {
         var current: AccountProbe?
         var lastRootFile: String?
         var ended = false
-        func flush() {
+        // One section per account: the script asks for each account once,
+        // so a second one can only be forged (a file framing lines with a
+        // nonce it should not know); it fails the host instead of hiding
+        // the first one's keys.
+        func flush() throws(ProbeError) {
             if let account = current {
+                guard accounts[account.account] == nil else {
+                    throw .malformed("two sections for account \(account.account)")
+                }
                 accounts[account.account] = account
                 sections.append(account)
             }
@@ -222,12 +229,12 @@ public struct HostProbe: Hashable, Sendable {
                 if logins == nil { logins = LoginScanReply() }
                 logins!.apply(key: key, value: rest)
             case "@account":
-                flush()
+                try flush()
                 let name = try framed(value, "an account section")
                 current = AccountProbe(account: String(name))
             case "@end":
                 _ = try framed(value, "the end line")
-                flush()
+                try flush()
                 ended = true
             case "rootfile", "rootfile_unsafe":
                 let (path, rest) = Self.split(try framed(value, "a root file line"))

@@ -155,7 +155,14 @@ struct ApplyScriptExecutionTests {
         AccountApply(account: "kstest1", write: FileWrite(path: path, expectedHash: expected, content: content))
     }
 
-    @Test func writesAsTheAccountWithModes0600And0700() throws {
+    /// Plain ASCII lines travel in the script as they are, anything else as
+    /// base64 (ApplyScript.contentWord): both land byte for byte.
+    static let asciiContent = Array("# it's \"quoted\" $(x) `y` \\ \r\nssh-ed25519 AAAA c\tx\n\nno final newline'".utf8)
+
+    @Test(arguments: [false, true])
+    func writesAsTheAccountWithModes0600And0700(ascii: Bool) throws {
+        let content = ascii ? Self.asciiContent : content
+        #expect(ApplyScript.contentWord(content).hasPrefix("|") == ascii)
         let box = try LocalSandbox()
         defer { box.tearDown() }
         let (uid, gid) = try box.addUser("kstest1")

@@ -56,6 +56,32 @@ import Testing
         try handle.close()
     }
 
+    /// The nonce is on no command line the probe starts: any local user can
+    /// read a process's /proc/PID/cmdline while it runs, and one who knew
+    /// the nonce could frame lines in a file the probe reads next. The log
+    /// parser gets it in its environment (root's alone). strace records
+    /// every exec of a whole probe that scans a log and looks up an account.
+    @Test(.enabled(if: getuid() == 0, "runs a whole probe as root (setup installs strace)"))
+    func theNonceIsOnNoCommandLine() throws {
+        try withLog { path in
+            try (Self.syslog(Self.accepted("alice", Self.fpA)) + Self.syslog(Self.accepted("bob", Self.fpB)))
+                .write(toFile: path, atomically: false, encoding: .utf8)
+            let nonce = ProbeScript.makeNonce()
+            let script = ProbeScript.render([ProbeRequest(account: "ks-no-such-account")], nonce: nonce,
+                                            logins: ProbeScript.Logins(source: LoginSource(kind: .syslog, path: path)))
+            let trace = path + ".trace"
+            let output = try LocalShell.run(script, arguments: ["-c", "exec strace -f -qq -e trace=execve -s 100000 -o \(Shell.quote(trace)) /bin/sh -s"])
+            #expect(output.status == 0, "\(output.stderr)")
+            let reply = output.text
+            #expect(reply.contains("login_key \(nonce) 1 ") && reply.contains(" alice ") && reply.contains(" bob "), "\(reply)")
+            #expect(reply.contains("@account \(nonce) ks-no-such-account\n") && reply.contains("\npasswd \n@end \(nonce)"), "\(reply)")
+            let execs = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").filter { $0.contains("execve(") }
+            #expect(execs.contains { $0.contains("execve(\"/usr/bin/awk\"") } && execs.contains { $0.contains("execve(\"/usr/bin/dd\"") },
+                    "\(execs)")
+            #expect(!execs.contains { $0.contains(nonce) }, "\(execs.filter { $0.contains(nonce) })")
+        }
+    }
+
     @Test func onlySSHDsOwnAcceptedLinesCount() throws {
         try withLog { path in
             let hostile = [

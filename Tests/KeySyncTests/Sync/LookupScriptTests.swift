@@ -79,6 +79,18 @@ import Testing
         // A last line without its newline: found once loaded (as getent does), missed by `read`.
         let tail = "lookup_load\nlookup passwd tail; printf '%s\\n' \"$found\"\n"
         #expect(try LocalShell.run(script + tail, privateMounts: true).text.hasSuffix("tail:x:3000:3000::/home/tail:/bin/sh\n"))
+        // What the scan's awk read for the lookups stays in the shell: with
+        // fd 4 (the reply) on stdout, only the scan's own lines come out,
+        // no line of passwd, group or shadow.
+        let leak = "exec 4>&1\n" + Shell.assign("nonce", "N0nce") + Shell.assign("login_now", 1_797_000_000)
+            + Shell.assign("login_year", 2026) + "lookup_loaded=\n" + ProbeScript.Logins.functions
+            + "lookup_db=; lookup_can_load && login_lookup=yes\n"
+            + "out=$(printf 'Accepted publickey for ops from 10.0.0.5 port 5 ssh2: ED25519 SHA256:\(String(repeating: "A", count: 43))\\n\\n' | login_parse raw 0 0)\n"
+            + "login_end 0 && [ -n \"$lookup_db\" ] && echo scanned\n"
+        let replyLines = try LocalShell.run(script.components(separatedBy: "round=read\n")[0] + leak, privateMounts: true).text
+            .split(separator: "\n").map(String.init)
+        #expect(replyLines == ["login_key N0nce 1 - - ops 10.0.0.5 ED25519 SHA256:" + String(repeating: "A", count: 43), "scanned"],
+                "\(replyLines)")
         let listed = lines.filter { $0.hasPrefix("loaded|shell ") }
         #expect(listed == ["loaded|shell /bin/sh=0", "loaded|shell /bin/ba*h=0", "loaded|shell /bin/bash=0",
                            "loaded|shell /bin/b=1", "loaded|shell /bin/zsh=1"])

@@ -29,6 +29,16 @@ import Testing
         #expect(account.home?.mode == 0o755)
     }
 
+    /// A file that knew the nonce could end its frame and start a second
+    /// section for an account probed before it, one without its revoked
+    /// keys: the reply is refused, not the first section replaced.
+    @Test func aSecondSectionForAnAccountIsMalformed() {
+        let forged = "\ncontent-end abc123 0\n@account abc123 app\npasswd app:x:1001:1001::/home/app:/bin/sh\n"
+        #expect(throws: ProbeError.malformed("two sections for account app")) {
+            try HostProbe(reply: reply(Array(forged.utf8)), nonce: "abc123")
+        }
+    }
+
     @Test func unreadableFileIsAReadErrorNotContent() throws {
         let probe = try HostProbe(reply: reply([], status: "1"), nonce: "abc123")
         #expect(probe.accounts["app"]?.content == nil)

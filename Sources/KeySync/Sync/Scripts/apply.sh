@@ -178,7 +178,7 @@ EOF
     # shellcheck disable=SC2016 # $1..$4 and $$ belong to the inner shell
     if ! err=$(content_bytes "$content" | setpriv --reuid="$uid" --regid="$gid" --clear-groups -- sh -c '
         umask 077
-        if [ -n "$4" ] && ! mkdir -m 700 -- "$1"; then exit 1; fi
+        if [ -n "$4" ] && ! mkdir -m 700 -- "$1"; then echo "cannot create $1 as the account" >&2; exit 1; fi
         t="$1/.keysync-$$"
         if dd of="$t" conv=excl,fsync bs=65536 status=none && h=$(sha256sum < "$t") && [ "${h%% *}" = "$3" ] &&
             mv -fT "$t" "$2"; then

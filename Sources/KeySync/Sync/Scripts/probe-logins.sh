@@ -57,14 +57,17 @@ login_status() {
 
 # login_safe PATH: a regular file that only its owner may write (mode &
 # 022 clear): lines in a file others can write could be forged by them.
-# Its size is kept (login_safe_path, login_safe_size): the first scan of
-# the file it finds needs it, and one `stat` fewer costs the host less.
-login_safe_path='' login_safe_size=''
+# Its inode and size are kept (login_safe_path, _ino, _size): the first
+# scan of the file it finds needs the size, and one `stat` fewer costs the
+# host less.
+login_safe_path='' login_safe_ino='' login_safe_size=''
 login_safe() {
-    m=$(stat -L -c '%a %s' "$1" 2>/dev/null </dev/null) || return 1
+    m=$(stat -L -c '%a %i %s' "$1" 2>/dev/null </dev/null) || return 1
     [ -f "$1" ] || return 1
     case ${m%% *} in *[2367]? | *[2367]) return 1 ;; esac
-    login_safe_path=$1 login_safe_size=${m#* }
+    login_safe_path=$1 login_safe_size=${m##* }
+    m=${m#* }
+    login_safe_ino=${m%% *}
 }
 
 # login_find: the source of this host's sshd logins, by doctor's rules
@@ -150,7 +153,11 @@ login_find() {
 # lookup.sh (lookup_print) after the end line: one process for both, as
 # the lookups come right after the scan (login_take_lookup).
 login_parse() {
-    awk -v nonce="$nonce" -v fmt="$1" -v skip="${2:-0}" -v check="${3:-0}" -v now="$login_now" -v now_year="$login_year" \
+    # The nonce goes to awk in its environment, not as an argument: any
+    # local user can read a process's command line (/proc/PID/cmdline),
+    # and one who knows the nonce while the probe runs could frame lines in
+    # a file the probe reads next; /proc/PID/environ is root's alone.
+    KS_NONCE=$nonce awk -v fmt="$1" -v skip="${2:-0}" -v check="${3:-0}" -v now="$login_now" -v now_year="$login_year" \
         -v lookup="$login_lookup" -v shells="$lookup_shells" "$lookup_awk"'
         function civil(y, m, d) {  # days from 1970-01-01 (Howard Hinnant)
             y -= (m <= 2); era = int((y >= 0 ? y : y - 399) / 400); yoe = y - era * 400
@@ -243,7 +250,7 @@ login_parse() {
             if (!match(rest, /^[^ ]+ sshd(-session)?\[[0-9]+\]: /)) return
             accepted(substr(rest, RLENGTH + 1), t)
         }
-        BEGIN { tfirst = "-"; cursor = "-"; used = 0; keys = 0; dropped = 0 }
+        BEGIN { nonce = ENVIRON["KS_NONCE"]; tfirst = "-"; cursor = "-"; used = 0; keys = 0; dropped = 0 }
         NR > 1 {
             used += length(prev) + 1
             if (NR == 2 && skip) { if (check && prev != "") bad = 1 }
@@ -255,7 +262,12 @@ login_parse() {
             if (bad) printf "login_end %s %d %d - -\n", nonce, -1, read
             else {
                 printf "login_end %s %d %d %s %s\n", nonce, used, read, tfirst, cursor
-                # To the reply 64 lines at a time (awk writes its stderr unbuffered).
+                # The end line out first: the shell then moves the position
+                # past logins that are already in the reply, even if awk died
+                # below (they are never counted twice). Then the login lines
+                # into the reply (the stderr of awk is fd 4), 64 at a time (stderr
+                # is unbuffered).
+                fflush()
                 out = ""
                 for (i = 1; i <= keys; i++) {
                     k = order[i]; split(k, u, " ")
@@ -344,10 +356,9 @@ login_file() {
         # First scan: the last login_limit bytes, from the first whole line.
         # Lines without a time (sshd's own file) cannot be dated: watching
         # starts at the end, only the last line is read to find its end.
-        # The size login_safe saw when it just found this file (were the file
-        # replaced in between, watching starts elsewhere in the new one; the
-        # time of the first line read says from when, as always).
-        if [ "$f" = "$login_safe_path" ] && [ -n "$login_safe_size" ]; then
+        # The size login_safe saw when it just found this file, if it is
+        # still the file open on fd 5 (same inode); else `stat` it.
+        if [ "$f" = "$login_safe_path" ] && [ -n "$ino" ] && [ "$ino" = "$login_safe_ino" ]; then
             size=$login_safe_size
         else
             size=$(stat -L -c %s "/proc/$$/fd/5" 2>/dev/null </dev/null) || size=0
