@@ -192,7 +192,7 @@ extension SyncEngine {
             let reply = try connection.exec(job.become.shellCommand, stdin: Array(ProbeScript.renderScan(nonce: nonce).utf8),
                                             timeout: job.commandTimeout, outputLimit: ProbeScript.scanReplyLimit)
             if let failure = becomeFailure(reply, label: label, become: job.become) { return .failure(Failure(result: failure.named(job.host))) }
-            return .success(try HostProbe(reply: reply.stdout, nonce: nonce))
+            return .success(try HostProbe(reply: reply.stdout, nonce: nonce, scan: true))
         } catch let error as SSHError {
             return .failure(Failure(result: .failed(job.host, kind: error.kind, error: error.description)))
         } catch {

@@ -183,7 +183,9 @@ public struct HostProbe: Hashable, Sendable {
     /// Parses a probe reply; throws when it is not one (truncated, a banner,
     /// an error page) or when a frame does not carry `nonce`, the one the
     /// script was rendered with. Never traps, whatever the bytes.
-    public init(reply: [UInt8], nonce: String) throws(ProbeError) {
+    /// `scan`: the reply of `ProbeScript.renderScan` (offboard, adopt),
+    /// which has a section per keys file, so an account may have several.
+    public init(reply: [UInt8], nonce: String, scan: Bool = false) throws(ProbeError) {
         var cursor = ByteLineReader(reply)
         guard let first = cursor.line(), first == Substring(ProbeScript.marker) else {
             throw .malformed("reply does not start with the probe marker")
@@ -192,13 +194,13 @@ public struct HostProbe: Hashable, Sendable {
         var current: AccountProbe?
         var lastRootFile: String?
         var ended = false
-        // One section per account: the script asks for each account once,
-        // so a second one can only be forged (a file framing lines with a
-        // nonce it should not know); it fails the host instead of hiding
-        // the first one's keys.
+        // One section per account in a probe's reply: the script asks for
+        // each account once, so a second one can only be forged (a file
+        // framing lines with a nonce it should not know); it fails the host
+        // instead of hiding the first one's keys.
         func flush() throws(ProbeError) {
             if let account = current {
-                guard accounts[account.account] == nil else {
+                guard scan || accounts[account.account] == nil else {
                     throw .malformed("two sections for account \(account.account)")
                 }
                 accounts[account.account] = account

@@ -19,7 +19,7 @@ enum AdoptFixture {
             reply += bytes
         }
         reply += Array(FakeProbe.end.utf8)
-        return try HostProbe(reply: reply, nonce: FakeProbe.nonce).sections
+        return try HostProbe(reply: reply, nonce: FakeProbe.nonce, scan: true).sections
     }
 
     static func account(_ name: String, uid: Int = 1001, _ content: String, home: String? = nil) -> FakeAccount {
@@ -276,7 +276,7 @@ enum AdoptFixture {
         let inventory = try X.load(AdoptDraft(inputs, now: X.now))
         for (index, content) in files.enumerated() {
             let accounts = try #require(try inventory.select(hosts: ["h\(index + 1)"]).first).accounts
-            let probe = try FakeProbe.probe([X.account("deploy", content)])
+            let probe = try FakeProbe.probe([X.account("deploy", content)], scan: true)
             let plan = try #require(SyncPlanner.plan(probe: probe, accounts: accounts, options: PlanOptions()).accounts.first)
             #expect(!plan.drift.contains { [.missingKey, .unexpectedKey, .optionsChanged, .revokedKey].contains($0.kind) }, "\(plan.drift)")
             let written = try #require(plan.apply?.write).content

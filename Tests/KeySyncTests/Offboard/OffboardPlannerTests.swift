@@ -19,7 +19,7 @@ import Testing
     }
 
     func plan(_ accounts: [FakeAccount], options: PlanOptions? = nil) throws -> OffboardHostPlan {
-        OffboardPlanner.plan(sections: try FakeProbe.probe(accounts).sections, keys: keys, options: options ?? self.options)
+        OffboardPlanner.plan(sections: try FakeProbe.probe(accounts, scan: true).sections, keys: keys, options: options ?? self.options)
     }
 
     @Test func removesTheLinesInAndOutsideBlocksAndKeepsEveryOtherByte() throws {

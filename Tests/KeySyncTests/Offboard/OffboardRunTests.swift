@@ -66,7 +66,7 @@ import Testing
     func realScanReplyParses() throws {
         let output = try LocalShell.run(ProbeScript.renderScan(nonce: "n0"), arguments: ["-s", "--", "127.0.0.1 40000 22"])
         #expect(output.status == 0, "\(output.stderr)")
-        let probe = try HostProbe(reply: output.stdout, nonce: "n0")
+        let probe = try HostProbe(reply: output.stdout, nonce: "n0", scan: true)
         #expect(probe.euid == 0)
         for section in probe.sections {
             let path = try #require(section.path)

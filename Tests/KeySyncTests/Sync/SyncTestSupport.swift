@@ -169,8 +169,9 @@ enum FakeProbe {
         Array(header.utf8) + accounts.flatMap { $0.bytes() } + Array(end.utf8)
     }
 
-    static func probe(_ accounts: [FakeAccount], sourceLocation: SourceLocation = #_sourceLocation) throws -> HostProbe {
-        try HostProbe(reply: reply(accounts), nonce: nonce)
+    /// `scan`: parsed as a scan's reply (offboard, adopt), where an account may have a section per keys file.
+    static func probe(_ accounts: [FakeAccount], scan: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) throws -> HostProbe {
+        try HostProbe(reply: reply(accounts), nonce: nonce, scan: scan)
     }
 }
 
