@@ -3,9 +3,10 @@ import Testing
 @testable import KeySync
 
 /// lookup.sh answers the same whether it reads passwd, group and shadow
-/// byte by byte or from what `lookup_load` read with one `awk` (issue 24,
-/// step 3), or what the log scan's awk read with the log, on files with the lines that could trip the second way: a
-/// name that begins another, a repeated name (the first wins, as getent),
+/// byte by byte, from what `lookup_load` read with one `awk` (issue 24,
+/// step 3) or from what the log scan's awk read with the log, on files
+/// with the lines that could trip the second and third ways: a name that
+/// begins another, a repeated name (the first wins, as getent),
 /// glob characters, blanks and backslashes in fields, `*` and `!`
 /// passwords, a short line, and a last line without its newline. The
 /// files are bound over /etc in a mount namespace of the test's own.
@@ -32,6 +33,16 @@ import Testing
         ("shadow", "root"), ("shadow", "ops"), ("shadow", "ops2"), ("shadow", "none"),
     ]
 
+    /// A log scan of one sshd log line `line` (none when empty) that also
+    /// loads the lookups, as login_scan has it, with the reply (fd 4) to
+    /// `reply`; `$out` holds what awk printed, for login_end.
+    static func scanOfLog(_ line: String, reply: String) -> String {
+        "exec 4>\(reply)\n" + Shell.assign("nonce", "N0nce") + Shell.assign("login_now", 1_797_000_000)
+            + Shell.assign("login_year", 2026) + "lookup_loaded=\n" + ProbeScript.Logins.functions
+            + "lookup_db=; lookup_can_load && login_lookup=yes\n"
+            + "out=$(printf '%s\\n\\n' \(Shell.quote(line)) | login_parse raw 0 0)\n"
+    }
+
     @Test(.enabled(if: getuid() == 0, "binds files over /etc in its own mount namespace: root only"))
     func theLoadedFilesAnswerAsReadingThem() throws {
         let folder = try TemporaryFolder()
@@ -48,9 +59,7 @@ import Testing
         }.joined()
         // The third way: the log scan's awk reads the files (login_scan sets
         // login_lookup as here), and login_end hands them to lookup.sh.
-        let scanned = "exec 4>/dev/null\n" + Shell.assign("nonce", "N0nce") + Shell.assign("login_now", 1_797_000_000)
-            + Shell.assign("login_year", 2026) + "lookup_loaded=\n" + ProbeScript.Logins.functions
-            + "lookup_db=; lookup_can_load && login_lookup=yes\nout=$(echo | login_parse raw 0 0)\n"
+        let scanned = Self.scanOfLog("", reply: "/dev/null")
             + "login_end 0 && [ -n \"$lookup_db\" ] && [ \"$lookup_loaded\" = yes ] && [ -z \"$login_lookup\" ] && echo scanned\nround=scanned\n"
         script += "round=read\n" + ask + "lookup_load\n[ -n \"$lookup_db\" ] && echo loaded\nround=loaded\n" + ask + shells
             + scanned + ask + shells
@@ -82,10 +91,8 @@ import Testing
         // What the scan's awk read for the lookups stays in the shell: with
         // fd 4 (the reply) on stdout, only the scan's own lines come out,
         // no line of passwd, group or shadow.
-        let leak = "exec 4>&1\n" + Shell.assign("nonce", "N0nce") + Shell.assign("login_now", 1_797_000_000)
-            + Shell.assign("login_year", 2026) + "lookup_loaded=\n" + ProbeScript.Logins.functions
-            + "lookup_db=; lookup_can_load && login_lookup=yes\n"
-            + "out=$(printf 'Accepted publickey for ops from 10.0.0.5 port 5 ssh2: ED25519 SHA256:\(String(repeating: "A", count: 43))\\n\\n' | login_parse raw 0 0)\n"
+        let leak = Self.scanOfLog("Accepted publickey for ops from 10.0.0.5 port 5 ssh2: ED25519 SHA256:" + String(repeating: "A", count: 43),
+                                  reply: "&1")
             + "login_end 0 && [ -n \"$lookup_db\" ] && echo scanned\n"
         let replyLines = try LocalShell.run(script.components(separatedBy: "round=read\n")[0] + leak, privateMounts: true).text
             .split(separator: "\n").map(String.init)

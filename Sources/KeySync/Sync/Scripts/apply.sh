@@ -133,13 +133,11 @@ write_file() { # name dir file expected-hash new-hash content-word [make-folder]
     made=
     while IFS= read -r d; do
         [ -n "$d" ] || continue
-        made=
         if [ -L "$d" ]; then result "$name" conflict "$d is a symlink"; return 0; fi
         if [ "$d" = "$dir" ] && [ ! -e "$d" ]; then made=yes; break; fi
         if [ ! -e "$d" ]; then
             err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$d" 2>&1 >/dev/null) ||
                 { result "$name" error "cannot create $d as $name: $(oneline "$err" 200)"; return 0; }
-            made=yes
         fi
         if [ -L "$d" ] || [ ! -d "$d" ]; then result "$name" conflict "$d is not a directory"; return 0; fi
     done <<EOF

@@ -265,8 +265,8 @@ login_parse() {
                 # The end line out first: the shell then moves the position
                 # past logins that are already in the reply, even if awk died
                 # below (they are never counted twice). Then the login lines
-                # into the reply (the stderr of awk is fd 4), 64 at a time (stderr
-                # is unbuffered).
+                # into the reply (the stderr of awk is fd 4), 64 at a time
+                # (stderr is unbuffered).
                 fflush()
                 out = ""
                 for (i = 1; i <= keys; i++) {
@@ -287,7 +287,8 @@ login_parse() {
 login_take_lookup() {
     [ "$login_lookup" = yes ] || return 0
     login_lookup=''
-    case $out in *"$nl"*) lookup_take "${out#*"$nl"}" ;; *) lookup_take '' ;; esac
+    # Without a line break this is the end line itself, which lookup_take refuses.
+    lookup_take "${out#*"$nl"}"
     lookup_loaded=yes
 }
 
