@@ -22,6 +22,7 @@ struct KeySyncCommand: ParsableCommand {
     /// Like ArgumentParser's `main()`, except that bad usage exits 1 (DESIGN.md:
     /// "1 bad usage or bad input") instead of sysexits' 64.
     static func main() {
+        raiseOpenFileLimit()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -33,5 +34,20 @@ struct KeySyncCommand: ParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// Every host in flight holds a socket (and one more per jump host): at
+    /// `parallel` near the usual soft limit of 1,024 descriptors, hosts would
+    /// fail with "too many open files". The soft limit goes up to the hard
+    /// one (at most 65,536); keysync and libssh2 wait with poll(2), never
+    /// select(2), so descriptors above 1,024 are safe.
+    private static func raiseOpenFileLimit() {
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return }
+        let wanted = min(limit.rlim_max, 65_536)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = wanted
+        _ = setrlimit(resource, &limit)
     }
 }

@@ -48,10 +48,11 @@ extension KeySyncCommand {
                 throw ExitCode(1)
             }
             offboard.settings.logger = logging.logger
-            let store = try databaseOption.openOrCreateStore()
-            let report = try ProgressLine.interruptible(showing: !output.json && logging.quiet) { cancellation, progress in
-                try offboard.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, outcome in
-                    progress.update(done: done.done, total: done.total, failed: outcome.result.status == .failed)
+            let report = try databaseOption.withStore { store in
+                try ProgressLine.interruptible(showing: !output.json && logging.quiet) { cancellation, progress in
+                    try offboard.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, outcome in
+                        progress.update(done: done.done, total: done.total, failed: outcome.result.status == .failed)
+                    }
                 }
             }
             try output.print(report, text: report.text())

@@ -69,7 +69,14 @@ extension KeySyncCommand {
                 return
             }
             let inventory = try inventoryOption.loadInventory()
-            let store = try resume == nil ? databaseOption.openOrCreateStore() : databaseOption.openStore()
+            if resume == nil {
+                try databaseOption.withStore { try rotate(inventory: inventory, store: $0) }
+            } else {
+                try rotate(inventory: inventory, store: try databaseOption.openStore())
+            }
+        }
+
+        private func rotate(inventory: KeySync.Inventory, store: Store) throws {
             let cancellation = Cancellation()
             let interrupt = InterruptHandler { cancellation.cancel() }
             defer { interrupt.restore() }

@@ -108,6 +108,26 @@ public struct Store: Sendable {
         }
     }
 
+    /// Whether no table holds a row besides the migrations' own: a database
+    /// just created that nothing was recorded in (a command that failed on
+    /// bad input removes such a file again, see the CLI's `withStore`).
+    public func recordsNothing() throws -> Bool {
+        try read("check whether the database is empty") { db in
+            let tables = try String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'
+                """)
+            for table in tables where try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(table.quotedDatabaseIdentifier))") == true {
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Closes the database's connections (before its files are removed).
+    public func closeConnections() throws {
+        try mapErrors("close the database") { try writer.close() }
+    }
+
     /// Runs `body` in one write transaction, mapping database errors to ``StoreError``.
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
         try mapErrors(operation) { try writer.write(body) }

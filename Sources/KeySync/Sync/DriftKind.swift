@@ -99,7 +99,8 @@ public struct DriftItem: Hashable, Codable, Sendable {
     public var account: String
     public var kind: DriftKind
     public var detail: String
-    public var fingerprint: String?
+    /// The key's `SHA256:…` when the item is about one key; `null` in JSON otherwise (DESIGN.md lists the field).
+    @NullWhenNil public var fingerprint: String?
     /// Whether this run's push repairs it (set by the planner; not in JSON).
     public var repairable = false
 

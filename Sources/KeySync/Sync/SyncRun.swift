@@ -7,7 +7,11 @@ public struct RunReport: Codable, Sendable {
     public struct Host: Codable, Sendable {
         public var host: String
         public var status: HostStatus
-        public var error: String?
+        /// Why the host failed, for people; `null` when it did not (DESIGN.md lists the field for every host).
+        @NullWhenNil public var error: String?
+        /// Why the host failed, for machines (``HostFailureKind``: `jump_failed`,
+        /// `host_key_mismatch`…; the drift list folds several into `host_unreachable`); `null` when it did not.
+        @NullWhenNil public var errorKind: HostFailureKind?
         public var changes: [String]
         public var drift: [DriftItem]
         /// Unified diffs of the files (`push --dry-run` only).
@@ -16,7 +20,13 @@ public struct RunReport: Codable, Sendable {
         public var logBytesRead: Int?
 
         enum CodingKeys: String, CodingKey {
-            case host, status, error, changes, drift, diff, logBytesRead = "log_bytes_read"
+            case host, status, error, errorKind = "error_kind", changes, drift, diff, logBytesRead = "log_bytes_read"
+        }
+
+        public init(host: String, status: HostStatus, error: String? = nil, errorKind: HostFailureKind? = nil, changes: [String],
+                    drift: [DriftItem], diff: String? = nil, logBytesRead: Int? = nil) {
+            (self.host, self.status, self.error, self.errorKind) = (host, status, error, errorKind)
+            (self.changes, self.drift, self.diff, self.logBytesRead) = (changes, drift, diff, logBytesRead)
         }
     }
 
@@ -28,7 +38,8 @@ public struct RunReport: Codable, Sendable {
         public var seconds: Double
     }
 
-    public var run: Int64?
+    /// The run's id in the database; `null` without one.
+    @NullWhenNil public var run: Int64?
     public var hosts: [Host]
     public var summary: Summary
     /// Set when the run stopped early (SIGINT).
@@ -42,13 +53,12 @@ public struct RunReport: Codable, Sendable {
     }
 
     /// Exit code per DESIGN.md: 3 if any host failed, else 2 for drift
-    /// (check) or a host that left the inventory (`host_departed`, push
-    /// too), else 0.
+    /// (check only: a push that is done exits 0, its drift — a host that
+    /// left the inventory, a refused lockout — is in its output), else 0.
     public func exitCode(for mode: SyncEngine.Mode, dryRun: Bool) -> Int32 {
         if interrupted { return 130 }
         if summary.failed > 0 { return 3 }
         if mode == .check && summary.drift > 0 { return 2 }
-        if hosts.contains(where: { $0.drift.contains { $0.kind == .hostDeparted } }) { return 2 }
         return 0
     }
 }
@@ -183,7 +193,7 @@ public struct SyncRun: Sendable {
         let interrupted = cancellation.isCancelled
         let results = engineResults + departed
         let hosts = results.map {
-            RunReport.Host(host: $0.host, status: $0.status, error: $0.error, changes: $0.changes, drift: $0.drift,
+            RunReport.Host(host: $0.host, status: $0.status, error: $0.error, errorKind: $0.errorKind, changes: $0.changes, drift: $0.drift,
                            diff: $0.diffs.isEmpty ? nil : $0.diffs.joined(), logBytesRead: $0.logins?.reply.bytesRead)
         }
         let summary = RunReport.Summary(

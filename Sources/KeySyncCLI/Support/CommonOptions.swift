@@ -40,14 +40,14 @@ struct SelectionOptions: ParsableArguments {
     var group: [String] = []
 }
 
-/// `--parallel`, 1 to 1024; without it the inventory's `parallel` (else 64).
+/// `--parallel`, 1 to 4096 as the inventory's `parallel`; without it the inventory's (else 64).
 struct ParallelOption: ParsableArguments {
     @Option(name: .long, help: "Hosts in flight at once (default: inventory `parallel`, else 64).")
     var parallel: Int?
 
     func validate() throws {
-        if let parallel, parallel < 1 || parallel > 1024 {
-            throw ValidationError("--parallel must be between 1 and 1024")
+        if let parallel, parallel < 1 || parallel > 4096 {
+            throw ValidationError("--parallel must be between 1 and 4096 (as the inventory's parallel)")
         }
     }
 
@@ -109,6 +109,26 @@ extension DatabaseOption {
     /// that record runs); on failure prints why and exits 1.
     func openOrCreateStore() throws -> Store {
         try exitOnError { try Store(path: resolvedDatabasePath) }
+    }
+
+    /// Runs `body` with the database, created if it does not exist (push,
+    /// check, rotate, offboard). A database this call created is removed
+    /// again when `body` fails with nothing recorded in it: bad input found
+    /// only once the run starts (an identity that does not load, a missing
+    /// known_hosts, an unknown key to rotate) exits 1 and leaves no file
+    /// behind (DESIGN.md: "bad input (nothing touched)").
+    func withStore<T>(_ body: (Store) throws -> T) throws -> T {
+        let path = resolvedDatabasePath
+        let existed = FileManager.default.fileExists(atPath: path)
+        let store = try openOrCreateStore()
+        do {
+            return try body(store)
+        } catch {
+            if !existed, (try? store.recordsNothing()) == true, (try? store.closeConnections()) != nil {
+                for file in [path, path + "-wal", path + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
+            }
+            throw error
+        }
     }
 }
 

@@ -25,14 +25,16 @@ func printBadInput(_ description: String, _ diagnostics: [Diagnostic]) {
     }
 }
 
-/// Runs `body`; an error other than an exit code is printed as `error: …` and exits 1.
+/// Runs `body`; an error other than an exit code is printed as `error: …` (once) and exits 1.
 func exitOnError<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        printError("error: \(error)")
+        // An inventory error already says `error:` on each line (after its file, line and column).
+        let text = "\(error)"
+        printError(error is InventoryError || text.hasPrefix("error: ") ? text : "error: \(text)")
         throw ExitCode(1)
     }
 }

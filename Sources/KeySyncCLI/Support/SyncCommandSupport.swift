@@ -36,7 +36,14 @@ enum SyncCommandRunner {
         let inventory = try options.inventoryOption.loadInventory()
         // Hosts in no selected project stay in: the database may know blocks there that are stale now.
         let targets = try options.selection.targets(in: inventory, includingHostsWithoutBlocks: true)
-        let store = try options.databaseOption.openOrCreateStore()
+        try options.databaseOption.withStore { store in
+            try run(options, mode: mode, dryRun: dryRun, force: force, fixHome: fixHome, canary: canary,
+                    inventory: inventory, targets: targets, store: store)
+        }
+    }
+
+    private static func run(_ options: SyncOptions, mode: SyncEngine.Mode, dryRun: Bool, force: Bool, fixHome: Bool, canary: Int,
+                            inventory: Inventory, targets: [HostTarget], store: Store) throws {
         let settings = SyncEngine.Settings(
             mode: mode, dryRun: dryRun, parallel: options.parallelOption.width(for: inventory),
             plan: PlanOptions(force: force, fixHome: fixHome), logger: options.logging.logger)

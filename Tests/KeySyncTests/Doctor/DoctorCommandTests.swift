@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func validation() {
-        #expect(parseError(["doctor", "--parallel", "0"]) == "--parallel must be between 1 and 1024")
+        #expect(parseError(["doctor", "--parallel", "0"]) == "--parallel must be between 1 and 4096 (as the inventory's parallel)")
         #expect(parseError(["doctor", "--log-lines", "1001"]) == "--log-lines must be between 0 and 1000")
     }
 

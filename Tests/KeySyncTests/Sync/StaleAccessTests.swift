@@ -201,14 +201,36 @@ import Testing
         #expect(recorded.departedHosts(.all, inventory: inventory)[1].drift[0].detail.contains("put it back under hosts: for one push"))
     }
 
-    @Test func aDepartedHostMakesPushAndCheckExitTwoAndAFailureThree() {
+    @Test func aDepartedHostMakesCheckExitTwoPushZeroAndAFailureThree() {
         let departed = RunReport.Host(host: "gone-1", status: .drift, changes: [],
                                       drift: [DriftItem(account: "", kind: .hostDeparted, detail: "x")])
         var report = RunReport(run: 1, hosts: [departed], summary: .init(hosts: 1, changed: 0, drift: 1, failed: 0, seconds: 0),
                                interrupted: false)
-        #expect(report.exitCode(for: .push, dryRun: false) == 2)
+        #expect(report.exitCode(for: .push, dryRun: false) == 0, "DESIGN.md: 2 is drift found by check; a push that is done exits 0")
         #expect(report.exitCode(for: .check, dryRun: false) == 2)
         report.summary.failed = 1
         #expect(report.exitCode(for: .push, dryRun: false) == 3)
+    }
+
+    @Test func pushAndCheckJSONNameEveryContractFieldNullWhenEmpty() throws {
+        // DESIGN.md: {"run", "hosts": [{"host", "status", "error", "changes", "drift": [{"account", "kind", "detail", "fingerprint"}]}], "summary"}.
+        let ok = RunReport.Host(host: "web-1", status: .drift, changes: [],
+                                drift: [DriftItem(account: "deploy", kind: .fileMode, detail: "0644, expected 0600")])
+        var failed = RunReport.Host(host: "web-2", status: .failed, changes: [],
+                                    drift: [DriftItem(account: "", kind: .hostUnreachable, detail: "web-2: bastion refused")])
+        (failed.error, failed.errorKind) = ("web-2: bastion refused", .jumpFailed)
+        let report = RunReport(run: nil, hosts: [ok, failed], summary: .init(hosts: 2, changed: 0, drift: 1, failed: 1, seconds: 0.5),
+                               interrupted: false)
+        let encoder = JSONEncoder()
+        let object = try #require(try JSONSerialization.jsonObject(with: encoder.encode(report)) as? [String: Any])
+        #expect(object["run"] is NSNull)
+        let hosts = try #require(object["hosts"] as? [[String: Any]])
+        #expect(hosts[0]["error"] is NSNull && hosts[0]["error_kind"] is NSNull)
+        #expect(hosts[1]["error"] as? String == "web-2: bastion refused" && hosts[1]["error_kind"] as? String == "jump_failed")
+        let drift = try #require(hosts[0]["drift"] as? [[String: Any]])
+        #expect(Set(drift[0].keys) == ["account", "kind", "detail", "fingerprint"] && drift[0]["fingerprint"] is NSNull)
+        // And it reads back.
+        let decoded = try JSONDecoder().decode(RunReport.self, from: encoder.encode(report))
+        #expect(decoded.hosts.map(\.errorKind) == [nil, .jumpFailed] && decoded.run == nil)
     }
 }
