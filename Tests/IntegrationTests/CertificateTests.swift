@@ -137,5 +137,18 @@ import Testing
         let krl = try fleet.sh(host, "od -An -tx1 -v /etc/ssh/keysync/revoked_keys.krl | tr -d ' \\n'")
         let expected = RevocationList(inventory: try Inventory.load(path: workspace.file("inventory.yml"))).encoded()
         #expect(krl == expected.map { String(format: "%02x", $0) }.joined())
+
+        // 6. The key keysync logs in with is revoked too: the lockout guard
+        //    keeps it out of the KRL (sshd reads it on every login, so that
+        //    KRL would lock keysync out of every host), the push fails with
+        //    revocation_blocked, and keysync can still log in afterwards.
+        let login = try KeyImporter.parsePublicKeyLine(String(contentsOfFile: fleet.keyPath(.ed25519) + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)).fingerprint
+        try inventory(workspace, keys: ["kp-keep"], revoked: ["{ ca: corp-ca, serial: 42 }", "kp-deploy", login])
+        let blocked = try keysync(workspace, "push", ["--json"])
+        #expect(blocked.status == 3 && blocked.stdout.contains("revocation_blocked") && blocked.stdout.contains("kept out of"), "\(blocked)")
+        #expect(try fleet.sh(host, "od -An -tx1 -v /etc/ssh/keysync/revoked_keys.krl | tr -d ' \\n'") == krl, "the KRL kept as it was")
+        let after = try keysync(workspace, "check", ["--json"])
+        #expect(after.status == 2 && after.stdout.contains("kept out of") && !after.stdout.contains("auth_failed"), "\(after)")
+        // --force writes what the inventory says (and would lock keysync out): not done here.
     }
 }

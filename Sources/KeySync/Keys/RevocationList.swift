@@ -81,6 +81,14 @@ public struct RevocationList: Hashable, Sendable {
         keyHashes.insert(hash)
     }
 
+    /// Takes the plain key with `fingerprint` (`SHA256:…`) out of the list
+    /// again; whether it was in it. The lockout guard spares keysync's own
+    /// login key this way (``RootFilesPlan/sparingLoginKey(_:fingerprint:)``).
+    public mutating func spare(fingerprint: String) -> Bool {
+        guard fingerprint.hasPrefix("SHA256:"), let hash = Data(base64Encoded: String(fingerprint.dropFirst(7)) + "=") else { return false }
+        return keyHashes.remove([UInt8](hash)) != nil
+    }
+
     /// Revokes a plain key by its blob (use the plain blob, not a certificate's).
     public mutating func revokeKey(blob: [UInt8]) { explicitKeys.insert(blob) }
 

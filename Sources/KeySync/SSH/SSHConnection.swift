@@ -413,6 +413,9 @@ public final class SSHConnection {
         let channel = command.channel
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
+            // The deadline holds on every pass, not only in wait(): nothing a
+            // host sends may keep this loop turning past it.
+            guard command.deadline.remainingMilliseconds > 0 else { throw command.timeoutError }
             var progressed = false
             // Set when sending stopped because the socket was full: the wait
             // below must then also wake when it can be written again, or
@@ -464,7 +467,20 @@ public final class SSHConnection {
             // Only after a pass that read something can the answer have
             // become complete (a marker at the end of stdout).
             if progressed && done() { return }
-            if progressed || Self.queuedBytes(channel) > 0 { continue }
+            if progressed { continue }
+            if Self.queuedBytes(channel) > 0 {
+                // libssh2 holds data neither read took. Either a window adjust
+                // it owes is waiting for the socket (a channel read sends that
+                // before it reads anything), or the host sent extended data
+                // on a stream other than stderr (RFC 4254 defines only that
+                // one), which nothing reads and which would stay queued: the
+                // loop would spin without end. Fail the command instead.
+                guard Self.blockedOutbound(session) else {
+                    throw .channelFailed(host: endpoint.label, reason: "the host sent data on a channel stream other than stdout and stderr")
+                }
+                try wait(session, deadline: command.deadline, timeout: command.timeoutError, writable: true)
+                continue
+            }
             // The same in the other direction: libssh2 refuses a write while
             // the host's window is closed (its channel write first empties
             // the socket, then says EAGAIN or 0), and the host's window

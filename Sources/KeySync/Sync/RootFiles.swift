@@ -19,6 +19,9 @@ public struct RootFile: Hashable, Sendable {
     public var purpose: Purpose
     /// The bytes the file must hold.
     public var content: [UInt8]
+    /// The KRL's revocations (``Purpose/revocationList`` only): the lockout
+    /// guard may take keysync's own login key out of them on a host.
+    public var revocations: RevocationList?
 
     public init(path: String, purpose: Purpose, content: [UInt8]) {
         self.path = path
@@ -95,8 +98,32 @@ public enum RootFiles {
                 + names.map { $0 + "\n" }.joined()
             files.append(RootFile(path: principalsPath(account), purpose: .principals(account: account), content: Array(text.utf8)))
         }
-        files.append(RootFile(path: revocationListPath, purpose: .revocationList, content: RevocationList(inventory: inventory).encoded()))
+        let revocations = RevocationList(inventory: inventory)
+        var krl = RootFile(path: revocationListPath, purpose: .revocationList, content: revocations.encoded())
+        krl.revocations = revocations
+        files.append(krl)
         return files
+    }
+
+    /// `files` with the key keysync logs in with (`fingerprint`) taken out
+    /// of the KRL, and the `revoked_key` item that says so; unchanged with
+    /// `force` or when the KRL does not name that key. sshd reads
+    /// RevokedKeys on every public-key login on every managed host: a KRL
+    /// naming keysync's own key would lock keysync (and everyone sharing the
+    /// key) out of the whole fleet in one push — the lockout guard keeps it
+    /// out, as it keeps the key in authorized_keys, and the push fails with
+    /// `revocation_blocked` until `--force` or a new login key.
+    public static func sparingLoginKey(_ files: [RootFile], fingerprint: String?, force: Bool) -> ([RootFile], DriftItem?) {
+        guard !force, let fingerprint, let index = files.firstIndex(where: { $0.purpose == .revocationList }),
+              var revocations = files[index].revocations, revocations.spare(fingerprint: fingerprint) else { return (files, nil) }
+        var spared = files
+        spared[index].revocations = revocations
+        spared[index].content = revocations.encoded()
+        let item = DriftItem(account: "", kind: .revokedKey,
+                             detail: "\(fingerprint) is revoked but kept out of \(revocationListPath): it is the key keysync logs in with here "
+                                 + "(lockout guard; log in with another key, or use --force if you really mean it)",
+                             fingerprint: fingerprint)
+        return (spared, item)
     }
 }
 

@@ -144,7 +144,9 @@ public struct SyncEngine: Sendable {
         let applies = plan.accounts.compactMap(\.apply)
         result.changes = plan.accounts.flatMap(\.changes)
         // Files under /etc/ssh/keysync (issue 19): planned apart from the accounts, written in the same apply.
-        let rootPlan = RootFilesPlan.plan(job.rootFiles, probe: probe.rootFiles, sshd: probe.sections.first?.sshd)
+        let (rootFiles, sparedLoginKey) = RootFiles.sparingLoginKey(job.rootFiles, fingerprint: options.loginKeyFingerprint, force: options.force)
+        let rootPlan = RootFilesPlan.plan(rootFiles, probe: probe.rootFiles, sshd: probe.sections.first?.sshd)
+        if let sparedLoginKey { result.drift.append(sparedLoginKey) }
         result.drift += rootPlan.drift
         result.changes += rootPlan.changes
         // manage_sshd: the drop-in, installed after the files it names (sshd refuses every key while RevokedKeys is missing).

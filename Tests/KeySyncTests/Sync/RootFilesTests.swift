@@ -52,6 +52,28 @@ struct RootFilesTests {
         #expect(files.map(\.driftKind) == [.caFileChanged, .principalsChanged, .principalsChanged, .krlStale])
     }
 
+    @Test func theKRLSparesTheKeyKeysyncLogsInWithUnlessForced() throws {
+        // sshd reads RevokedKeys on every login: revoking keysync's own key there would lock it out of every host at once.
+        let login = "SHA256:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc"  // an admin key no role grants
+        let inventory = try Self.inventory(revoked: "revoked: [\(login), \(F.bobFingerprint)]")
+        let files = RootFiles.files(for: "web-1", in: inventory)
+        let full = try #require(files.last?.revocations)
+        #expect(full.keyHashes.count == 2)
+        let (spared, item) = RootFiles.sparingLoginKey(files, fingerprint: login, force: false)
+        let krl = try #require(spared.last?.revocations)
+        #expect(krl.keyHashes.count == 1 && spared.last?.content == krl.encoded() && spared.last?.content != files.last?.content)
+        #expect(item?.kind == .revokedKey && item?.fingerprint == login && item?.detail.contains("lockout guard") == true)
+        // The other files are as they were; the KRL still revokes bob.
+        #expect(Array(spared.dropLast()) == Array(files.dropLast()))
+        var expected = RevocationList()
+        try expected.revokeKey(sha256: [UInt8](try #require(Data(base64Encoded: String(F.bobFingerprint.dropFirst(7)) + "="))))
+        #expect(krl.keyHashes == expected.keyHashes)
+        // --force, another login key, or no login key known: the KRL as the inventory says.
+        #expect(RootFiles.sparingLoginKey(files, fingerprint: login, force: true).0 == files)
+        #expect(RootFiles.sparingLoginKey(files, fingerprint: "SHA256:" + String(repeating: "A", count: 43), force: false).1 == nil)
+        #expect(RootFiles.sparingLoginKey(files, fingerprint: nil, force: false).0 == files)
+    }
+
     @Test func aRevokedCAIsNotTrusted() throws {
         let inventory = try Self.inventory(revoked: "revoked: [\(F.bobFingerprint)]")
         let trusted = String(decoding: RootFiles.files(for: "web-2", in: inventory)[0].content, as: UTF8.self)
