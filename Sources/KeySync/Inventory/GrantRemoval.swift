@@ -16,7 +16,10 @@ public struct GrantRemoval: Sendable {
     /// person brings to the role is among `grants`; the person is removed
     /// from the role's `people:` then.
     public init(text original: String, removing grants: [AccessGrant], allGrants: [AccessGrant]) {
-        var lines = original.components(separatedBy: "\n")
+        // Lines as libyaml counts them (the grants' lines and columns come
+        // from it): split on Characters, one CRLF pair or a U+2028 above a
+        // grant would shift every later line by one and remove a neighbour.
+        var lines = Self.lines(original)
         var notes: [String] = [], removed: [AccessGrant] = []
         var edits: [(source: GrantSource, grants: [AccessGrant])] = []
         let removing = Set(grants.map { Self.id($0) })
@@ -45,13 +48,43 @@ public struct GrantRemoval: Sendable {
         }
         // Bottom to top, right to left: an edit never moves the position of one still to do.
         for edit in edits.sorted(by: { ($0.source.line, $0.source.column) > ($1.source.line, $1.source.column) }) {
-            if let problem = Self.remove(at: edit.source, in: &lines) {
+            if let problem = Self.remove(at: edit.source, named: edit.grants[0].person ?? edit.grants[0].key, in: &lines) {
                 notes.append("\(edit.grants[0].project)/\(edit.grants[0].role): \(edit.grants[0].person.map { "person \($0)" } ?? "key \(edit.grants[0].key)") at line \(edit.source.line): \(problem); remove it by hand")
             } else {
                 removed += edit.grants
             }
         }
-        (self.text, self.notes, self.removed) = (lines.joined(separator: "\n"), notes, removed)
+        let text = lines.map { String(String.UnicodeScalarView($0.text)) + $0.end }.joined()
+        (self.text, self.notes, self.removed) = (text, notes, removed)
+    }
+
+    /// One line of the inventory: its scalars and the line break after it
+    /// (`""` for the last), so the text joins back byte for byte.
+    struct Line: Equatable {
+        var text: [Unicode.Scalar]
+        var end: String
+    }
+
+    /// `text` split as libyaml counts lines: `\r\n`, `\r`, `\n`, U+0085,
+    /// U+2028 and U+2029 each end one (``Diagnostic/lineLengths(_:)``);
+    /// columns count Unicode scalars.
+    static func lines(_ text: String) -> [Line] {
+        var lines: [Line] = [], current: [Unicode.Scalar] = []
+        var afterCR = false
+        for scalar in text.unicodeScalars {
+            if afterCR {
+                afterCR = false
+                if scalar == "\n" { lines.append(Line(text: current, end: "\r\n")); current = []; continue }
+                lines.append(Line(text: current, end: "\r")); current = []
+            }
+            switch scalar {
+            case "\r": afterCR = true
+            case "\n", "\u{85}", "\u{2028}", "\u{2029}": lines.append(Line(text: current, end: String(scalar))); current = []
+            default: current.append(scalar)
+            }
+        }
+        if afterCR { lines.append(Line(text: current, end: "\r")); current = [] }
+        return lines + [Line(text: current, end: "")]
     }
 
     private static func id(_ grant: AccessGrant) -> String { "\(grant.project)\u{0}\(grant.role)\u{0}\(grant.key)" }
@@ -61,19 +94,29 @@ public struct GrantRemoval: Sendable {
         UnifiedDiff.render(old: Array(original.utf8), new: Array(text.utf8), path: path)
     }
 
-    /// Removes the list item whose name starts at `source`; the reason when it cannot.
+    /// Removes the list item whose name starts at `source` in `lines`
+    /// (each joined with a `\n`; for tests); the reason when it cannot.
     static func remove(at source: GrantSource, in lines: inout [String]) -> String? {
+        var split = lines.map { Line(text: Array($0.unicodeScalars), end: "\n") }
+        defer { lines = split.map { String(String.UnicodeScalarView($0.text)) } }
+        return remove(at: source, named: nil, in: &split)
+    }
+
+    /// Removes the list item whose name (`name`, when given: the text there
+    /// must be it, bare or quoted) starts at `source`; the reason when it cannot.
+    static func remove(at source: GrantSource, named name: String?, in lines: inout [Line]) -> String? {
         guard source.line >= 1, source.line <= lines.count else { return "no such line" }
-        let line = Array(lines[source.line - 1])
+        let line = lines[source.line - 1].text
         let at = source.column - 1
         guard at >= 0, at < line.count else { return "no such column" }
-        let before = String(line[..<at])
+        if let name, !Self.names(name, in: line, at: at) { return "the text there is not \(name) (the inventory changed?)" }
+        let before = line[..<at]
         // A block list item: `- name`, `- { key: name, … }`, or `- key: name` with more lines below.
         if !before.contains("["), let dash = before.firstIndex(where: { $0 != " " }), before[dash] == "-" {
-            let indent = before.distance(from: before.startIndex, to: dash)
+            let indent = dash
             var end = source.line
             while end < lines.count {
-                let next = lines[end]
+                let next = lines[end].text
                 let blank = next.allSatisfy { $0 == " " || $0 == "\t" }
                 let nextIndent = next.prefix { $0 == " " }.count
                 guard !blank, nextIndent > indent else { break }
@@ -96,7 +139,7 @@ public struct GrantRemoval: Sendable {
         }
         guard let open else { return "not in a list keysync can edit" }
         var elements: [(start: Int, end: Int)] = [], start = open + 1, level = 0, close: Int?
-        var quote: Character?
+        var quote: Unicode.Scalar?
         var index = open + 1
         while index < line.count, close == nil {
             let char = line[index]
@@ -120,9 +163,20 @@ public struct GrantRemoval: Sendable {
         guard let close else { return "the list continues on the next line" }
         elements.append((start, close))
         guard let hit = elements.firstIndex(where: { $0.start <= at && at < $0.end }) else { return "not in a list keysync can edit" }
-        let kept = elements.indices.filter { $0 != hit }.map { String(line[elements[$0].start..<elements[$0].end]).trimmingCharacters(in: .whitespaces) }
+        let kept = elements.indices.filter { $0 != hit }
+            .map { String(String.UnicodeScalarView(line[elements[$0].start..<elements[$0].end])).trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
-        lines[source.line - 1] = String(line[...open]) + kept.joined(separator: ", ") + String(line[close...])
+        lines[source.line - 1].text = Array(line[...open]) + Array(kept.joined(separator: ", ").unicodeScalars) + Array(line[close...])
         return nil
+    }
+
+    /// Whether `line` holds `name` at `at`, bare or in quotes, and nothing of a longer name after it.
+    private static func names(_ name: String, in line: [Unicode.Scalar], at: Int) -> Bool {
+        var index = at
+        if line[index] == "\"" || line[index] == "'" { index += 1 }
+        let wanted = Array(name.unicodeScalars)
+        guard line.count - index >= wanted.count, Array(line[index..<index + wanted.count]) == wanted else { return false }
+        let after = index + wanted.count
+        return after == line.count || " \t,]}\"'#".unicodeScalars.contains(line[after])
     }
 }

@@ -131,6 +131,29 @@ import Testing
         #expect(edited.accessGrants().map(\.key) == ["alice"])
     }
 
+    @Test(arguments: ["\r\n", "\r", "\u{2028}", "\u{85}"])
+    func aLineBreakYAMLCountsAboveAGrantRemovesThatGrantNotItsNeighbour(_ lineBreak: String) throws {
+        // libyaml ends a line at each of these; a split on Characters (CRLF
+        // is one) shifted every later line and removed the key in use.
+        let text = Self.yaml.replacingOccurrences(of: "people:\n", with: "# edited on Windows\(lineBreak)people:\n")
+        let grants = try InventoryFixtures.load(text).accessGrants()
+        let bob = grants.filter { $0.key == "bob" }
+        let removal = GrantRemoval(text: text, removing: bob, allGrants: grants)
+        #expect(removal.notes.isEmpty && removal.removed.map(\.key) == ["bob"])
+        #expect(removal.text == text.replacingOccurrences(of: "          - { key: bob, until: 2026-12-31 }\n", with: ""))
+        #expect(try InventoryFixtures.load(removal.text).accessGrants().map(\.key).sorted() == ["alice", "carol"])
+    }
+
+    @Test func aGrantIsRemovedOnlyWhereItsNameStands() throws {
+        // The inventory changed since it was read: the line at the grant's place names another key.
+        let grants = try InventoryFixtures.load(Self.yaml).accessGrants()
+        let bob = grants.filter { $0.key == "bob" }
+        let edited = Self.yaml.replacingOccurrences(of: "{ key: bob, until", with: "{ key: bobby, until")
+        let removal = GrantRemoval(text: edited, removing: bob, allGrants: grants)
+        #expect(removal.text == edited && removal.removed.isEmpty)
+        #expect(removal.notes.count == 1 && removal.notes[0].contains("the text there is not bob"), "\(removal.notes)")
+    }
+
     @Test func flowListsAndBlockMappingsAndPeopleStillInUse() throws {
         let text = """
             keys: [a, b]
