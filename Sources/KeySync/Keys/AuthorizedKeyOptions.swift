@@ -145,7 +145,10 @@ public struct AuthorizedKeyOptions: Hashable, Sendable {
             }
         case "environment":
             guard environmentNames.count <= 1024 else { throw .invalid("too many environment options") }
-            guard let equals = value.firstIndex(of: "="), isValidEnvironmentName(value[..<equals]) else {
+            // The first `=` byte, as sshd's strchr finds it: by Characters, an
+            // `=` followed by a combining mark is no `=`, and a line sshd
+            // accepts (perhaps with a revoked key) would look invalid.
+            guard let equals = value.utf8.firstIndex(of: UInt8(ascii: "=")), isValidEnvironmentName(value[..<equals]) else {
                 throw .invalid("environment \(KeyBlob.quoted(value)) is not NAME=value with NAME of letters, digits and _")
             }
             environmentNames.insert(String(value[..<equals]))
@@ -202,17 +205,17 @@ enum CNumber {
         return range.contains(value) ? value : nil
     }
 
-    /// `a2port`: a number 1–65535 or a TCP service name known to this machine.
+    /// `a2port` as far as the controller can tell: a number 1–65535, or a
+    /// name sshd looks up in the host's services database. The name is not
+    /// looked up here: this machine's /etc/services (a slim container may
+    /// have none) says nothing about the host's, and a line taken for
+    /// invalid would hide its key (a revoked one included) from a check.
+    /// 0 stands for "a service name".
     static func port(_ text: String) -> Int? {
         if let number = strtonum(text, in: 0...65535) { return number > 0 ? Int(number) : nil }
-        guard !text.isEmpty, !text.utf8.contains(0) else { return nil }
-        var entry = servent()
-        var result: UnsafeMutablePointer<servent>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let status = getservbyname_r(text, "tcp", &entry, &buffer, buffer.count, &result)
-        guard status == 0, let found = result else { return nil }
-        let port = Int(UInt16(bigEndian: UInt16(truncatingIfNeeded: found.pointee.s_port)))
-        return port > 0 ? port : nil
+        // A number out of range is no service name either (sshd's getservbyname finds none).
+        guard !text.isEmpty, !text.utf8.allSatisfy(isDigit), text.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7f }) else { return nil }
+        return 0
     }
 }
 

@@ -20,12 +20,17 @@ extension String {
     }
 
     /// One RFC 4180 field: quoted (with `"` doubled) when it holds a comma,
-    /// a quote, CR or LF, or starts or ends with a blank. Other control
-    /// characters (an escape sequence in a key comment the account wrote)
-    /// are shown as `\u{1B}`-style codes: CSV goes to terminals too.
+    /// a quote or LF, or starts or ends with a blank. Other control
+    /// characters (an escape sequence in a key comment the account wrote,
+    /// a CR that would overprint the row) are shown as `\u{1B}`-style
+    /// codes: CSV goes to terminals too. A field a spreadsheet would take
+    /// for a formula (first character `=`, `+`, `-`, `@` or a tab) gets a
+    /// leading `'` (OWASP's rule): details come from hosts, and a host
+    /// could make a cell a formula.
     var csvField: String {
-        let text = showingUnsafeScalars(keeping: ["\r", "\n", "\t"])
-        let needsQuotes = text.unicodeScalars.contains { ",\"\r\n".unicodeScalars.contains($0) }
+        var text = showingUnsafeScalars(keeping: ["\n", "\t"])
+        if let first = text.unicodeScalars.first, "=+-@\t".unicodeScalars.contains(first) { text = "'" + text }
+        let needsQuotes = text.unicodeScalars.contains { ",\"\n".unicodeScalars.contains($0) }
             || text.first?.isWhitespace == true || text.last?.isWhitespace == true
         return needsQuotes ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }

@@ -81,10 +81,15 @@ import Testing
         ("environment=\"PATH=/bin\" ssh-ed25519 \(edBase64)", true),
         ("environment=\"BAD-NAME=x\" ssh-ed25519 \(edBase64)", false),
         ("environment=\"NOEQUALS\" ssh-ed25519 \(edBase64)", false),
+        // sshd finds the `=` byte; by Characters `=` + U+0301 is no `=` (the key was hidden from checks).
+        ("environment=\"FOO=\u{301}x\" ssh-ed25519 \(edBase64)", true),
         ("permitopen=\"host:22\",permitopen=\"[::1]:*\",permitopen=\"h/80\" ssh-ed25519 \(edBase64)", true),
         ("permitopen=\"host\" ssh-ed25519 \(edBase64)", false),
         ("permitopen=\"host:0\" ssh-ed25519 \(edBase64)", false),
         ("permitopen=\"host:ssh\" ssh-ed25519 \(edBase64)", true),
+        // A service name is the host's to know (this machine may have no /etc/services entry for it).
+        ("permitopen=\"host:no-such-service-here\" ssh-ed25519 \(edBase64)", true),
+        ("permitopen=\"host:a b\" ssh-ed25519 \(edBase64)", false),
         ("permitlisten=\"8080\",permitlisten=\"localhost:*\" ssh-ed25519 \(edBase64)", true),
         ("permitlisten=\"70000\" ssh-ed25519 \(edBase64)", false),
         ("tunnel=\"5\",tunnel=\"any\" ssh-ed25519 \(edBase64)", true),

