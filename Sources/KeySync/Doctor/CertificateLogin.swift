@@ -86,10 +86,10 @@ public struct CertificateLogin: Sendable {
         let time = UInt64(max(0, now.timeIntervalSince1970))
         if time < info.validAfter {
             add(.error, .certificateNotYetValid, "not valid before \(Self.timeText(info.validAfter)): sshd refuses it until then (\"Certificate invalid: not yet valid\")",
-                fix: "re-sign it: ssh-keygen -s CA -I \(Self.shellWord(info.keyID)) -n \(principalList) -V -5m:+1d \(certifiedPath)")
+                fix: "re-sign it: \(resignCommand)")
         } else if time >= info.validBefore {
             add(.error, .certificateExpired, "expired at \(Self.timeText(info.validBefore)): sshd refuses it (\"Certificate invalid: expired\")",
-                fix: "re-sign it: ssh-keygen -s CA -I \(Self.shellWord(info.keyID)) -n \(principalList) -V -5m:+1d \(certifiedPath)")
+                fix: "re-sign it: \(resignCommand)")
         }
 
         // The CA: sshd trusts the keys in its TrustedUserCAKeys file (keysync
@@ -180,6 +180,12 @@ public struct CertificateLogin: Sendable {
     }
 
     private var principalList: String { info.principals.isEmpty ? "PRINCIPAL" : info.principals.joined(separator: ",") }
+    /// The `ssh-keygen` line that signs the key again: every word from the
+    /// certificate (key ID, principals, the file's name) quoted, since the
+    /// operator pastes it on the machine that holds the CA key.
+    private var resignCommand: String {
+        Examination.command("ssh-keygen", "-s", "CA", "-I", info.keyID, "-n", principalList, "-V", "-5m:+1d", certifiedPath)
+    }
     private var certifiedPath: String { path.hasSuffix("-cert.pub") ? String(path.dropLast("-cert.pub".count)) + ".pub" : "KEY.pub" }
 
     private func rolesText(_ policy: Policy) -> String {
@@ -208,5 +214,4 @@ public struct CertificateLogin: Sendable {
         return formatter.string(from: Date(timeIntervalSince1970: Double(min(seconds, 253_402_300_799))))
     }
 
-    private static func shellWord(_ text: String) -> String { Examination.command([text]) }
 }

@@ -59,7 +59,7 @@ enum RootOwnedKeys {
             break
         case .absent?, nil:
             guard isNamedFolder(setting: probe.sshd["authorizedkeysfile"], path: path) else {
-                plan.report(.unsupportedPath, "\(dir) does not exist; keysync makes only the folder AuthorizedKeysFile names, not one per account (as root: mkdir -m 755 \(dir))")
+                plan.report(.unsupportedPath, "\(dir) does not exist; keysync makes only the folder AuthorizedKeysFile names, not one per account (as root: \(Examination.command("mkdir", "-m", "755", dir)))")
                 return nil
             }
         case let kind?:

@@ -194,7 +194,7 @@ public enum SyncPlanner {
                         fixHome = true
                         plan.changes.append("fix home \(homePath) (\(reason))")
                     }
-                    let hint = !chmodFixes ? "; keysync never changes who owns a home (as root: chown \(name): \(homePath))"
+                    let hint = !chmodFixes ? "; keysync never changes who owns a home (as root: \(Examination.command("chown", name + ":", homePath)))"
                         : options.fixHome ? "" : "; run push --fix-home to repair"
                     plan.report(.homeUnsafe, reason + hint)
                 }
@@ -229,7 +229,7 @@ public enum SyncPlanner {
                     if dir.uid != probe.uid {
                         // Writes run as the account, and root never chowns a path
                         // the account could swap for a link to another file.
-                        plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name); keysync writes as the account and never chowns (as root: chown \(name): \(dirPath))")
+                        plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name); keysync writes as the account and never chowns (as root: \(Examination.command("chown", name + ":", dirPath)))")
                         return reportRevokedUnreachable(probe, options: options, into: &plan)
                     }
                     if dir.mode != 0o700 {

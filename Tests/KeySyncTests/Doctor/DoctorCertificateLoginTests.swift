@@ -67,6 +67,9 @@ struct DoctorCertificateLoginTests {
         #expect(expired[0].message.contains("expired at 2020-01-02"))
         #expect(expired[0].fix?.hasPrefix("re-sign it: ssh-keygen -s CA -I alice@corp -n billing-deploy -V -5m:+1d") == true)
         #expect(try explain(try certificate(validity: "+1d:+2d")).map(\.code) == [.certificateNotYetValid])
+        // Principals and key ID come from the certificate a user handed over: quoted in the command the operator pastes.
+        let hostile = try explain(try certificate(principal: "x $(touch /tmp/pwned)", keyID: "id; rm -rf ~", validity: "20200101:20200102"))
+        #expect(hostile[0].fix == "re-sign it: ssh-keygen -s CA -I 'id; rm -rf ~' -n 'x $(touch /tmp/pwned)' -V -5m:+1d \(lab.directory)/user.pub", "\(hostile)")
     }
 
     @Test func aPrincipalTheAccountDoesNotListIsExplained() throws {
