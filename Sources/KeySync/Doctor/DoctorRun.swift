@@ -152,8 +152,11 @@ public struct DoctorRun: Sendable {
             let connection = try engine.open(endpoint, through: job.jumps)
             defer { connection.close() }
             try connection.authenticate(with: identity)
-            let reply = try connection.exec("true", timeout: job.commandTimeout)
-            let output = (reply.stderrText + reply.stdoutText).split(separator: "\n").map { "server: \($0)" }
+            // What the session prints is the account's (its ~/.ssh/rc, a shell
+            // startup file): a banner is evidence, 64 MiB of it is not.
+            let reply = try connection.exec("true", timeout: job.commandTimeout, outputLimit: 64 << 10)
+            let lines = (reply.stderrText + reply.stdoutText).split(separator: "\n")
+            let output = lines.prefix(20).map { "server: \($0.prefix(200))" } + (lines.count > 20 ? ["server: … \(lines.count - 20) more lines"] : [])
             guard reply.exitStatus == 0 else {
                 return DoctorFinding(.error, .loginFailed, "\(account) logged in with \(key), but running `true` failed (exit \(reply.exitStatus)): the session is refused after authentication",
                                      evidence: output)

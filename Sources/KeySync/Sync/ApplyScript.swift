@@ -111,7 +111,7 @@ public enum ApplyScript {
     /// `rootFiles` are written after the accounts (root-files.sh); their
     /// outcomes are keyed by path.
     public static func render(_ accounts: [AccountApply], nonce: String, rootFiles: [FileWrite] = []) -> String {
-        var script = Shell.assign("nonce", nonce) + Shell.lookupFunctions + prelude
+        var script = Shell.assign("nonce", nonce) + Shell.assign("read_limit", ProbeScript.fileSizeLimit) + Shell.lookupFunctions + prelude
         for account in accounts {
             let name = Shell.quote(account.account)
             if let create = account.create {

@@ -157,10 +157,16 @@ public struct LoginScanResult: Hashable, Sendable {
     var record: Store.LoginScanRecord? {
         guard let source = reply.source else { return nil }
         func date(_ time: Int?) -> Date? { time.map { Date(timeIntervalSince1970: TimeInterval($0)) } }
+        // Pairs over the probe's limit were read past but not listed (a log
+        // flooded with forged lines can push real logins out): the part read
+        // is not fully known, so it counts as a gap up to now and no key is
+        // called unused for that time.
+        let gap = reply.gap ?? (reply.dropped > 0 ? "\(reply.dropped) account/key pairs over the limit not listed" : nil)
+        let since = reply.gap != nil ? date(reply.sinceTime) : nil
         return Store.LoginScanRecord(
             startSource: request.source, startPosition: request.position,
             source: source, position: reply.position, uses: reply.uses, scannedAt: scannedAt, discovered: request.discover,
-            firstScan: reply.firstScan, firstTime: date(reply.firstTime), gap: reply.gap, sinceTime: date(reply.sinceTime),
+            firstScan: reply.firstScan, firstTime: date(reply.firstTime), gap: gap, sinceTime: since,
             behind: reply.behind, problem: reply.problem)
     }
 }

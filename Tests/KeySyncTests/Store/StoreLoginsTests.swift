@@ -95,4 +95,29 @@ import Testing
             #expect(a5.logins == 5 && a5.lastLoginAt == Date(timeIntervalSince1970: TimeInterval(base + 120)))
         }
     }
+
+    /// Pairs over the probe's limit were read past but not listed: the
+    /// watch starts again at that scan, so nothing is called unused for the
+    /// time whose logins were not all seen.
+    @Test(arguments: Backing.allCases) func pairsOverTheLimitAreAGap(_ backing: Backing) throws {
+        try withStore(backing) { store in
+            let source = LoginSource(kind: .syslog, path: "/var/log/auth.log")
+            var record = Store.HostRecord(host: "web-1", status: .ok)
+            record.logins = Self.scan(start: nil, end: 100, at: hour(1), [])
+            try recordRun(store, at: hour(1), [record])
+            #expect(try store.loginWatches()["web-1"]?.watchingSince == hour(1))
+
+            var reply = LoginScanReply()
+            reply.source = source
+            reply.position = .file(inode: "12", offset: 200)
+            reply.dropped = 3
+            let request = ProbeScript.Logins(source: source, position: .file(inode: "12", offset: 100), now: hour(5))
+            let scan = LoginScanResult(request: request, reply: reply, scannedAt: hour(5))
+            #expect(scan.record?.gap?.contains("3 account/key pairs") == true && scan.record?.sinceTime == nil)
+            record.logins = scan.record
+            try recordRun(store, at: hour(5), [record])
+            let watch = try #require(try store.loginWatches()["web-1"])
+            #expect(watch.watchingSince == hour(5) && watch.gaps == 1 && watch.lastGapAt == hour(5))
+        }
+    }
 }

@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# shellcheck disable=SC2154 # read_limit comes from ApplyScript.render
 # apply.sh: the apply script's functions, after lookup.sh and apply-result.sh
 # (ApplyScript.prelude). ApplyScript.render puts `nonce=...` before them and,
 # after them, per account in this order: `run_create NAME CMD...`,
@@ -23,9 +24,17 @@ as_user() {
         return 1
     fi
 }
+# file_hash PATH: the compare-and-swap token (`ApplyScript`). At most
+# read_limit + 1 bytes are read (the probe read no more; a sparse 16 TB file
+# an account swaps in must not keep root reading), and a read that fails
+# hashes unlike any content (`unreadable` is hashed after what was read): a
+# failure is a conflict, never the hash of an empty file.
 file_hash() {
     if [ -L "$1" ]; then echo symlink
-    elif [ -f "$1" ]; then h=$(dd if="$1" iflag=nofollow,nonblock bs=65536 status=none 2>/dev/null </dev/null | sha256sum); echo "${h%% *}"
+    elif [ -f "$1" ]; then
+        h=$( { dd if="$1" iflag=nofollow,nonblock,count_bytes count="$((read_limit + 1))" bs=65536 status=none 2>/dev/null </dev/null ||
+            echo unreadable; } | sha256sum)
+        echo "${h%% *}"
     elif [ -e "$1" ]; then echo other
     else echo absent
     fi

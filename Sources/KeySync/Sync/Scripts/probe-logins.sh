@@ -28,10 +28,16 @@
 login_lookup=
 
 # login_line WORD VALUE…: one reply line `login_WORD NONCE VALUE…`.
+# login_line WORD VALUE...: one reply line. A value from a file name (a
+# rotated log's, found by a glob) may hold a line break: it is flattened,
+# or whoever can rename files in the log's folder could add reply lines.
 login_line() {
     w=$1
     shift
-    printf 'login_%s %s %s\n' "$w" "$nonce" "$*"
+    case $* in
+        *"$nl"*) printf 'login_%s %s %s\n' "$w" "$nonce" "$(printf '%s' "$*" | tr '\n' ' ')" ;;
+        *) printf 'login_%s %s %s\n' "$w" "$nonce" "$*" ;;
+    esac
 }
 
 # login_ino FD: $login_i := the inode of the file open on FD (fdinfo, no
@@ -471,6 +477,10 @@ login_scan() {
         syslog) login_file "$login_path" syslog ;;
         journal) login_journal ;;
     esac
+    # A read that gave up early returns with the log still open on fd 5 or
+    # 6: closed here, so no process the probe starts later (the read as
+    # each account) inherits a handle on the root-only log.
+    exec 5<&- 6<&-
     # What this run cost the host: bytes of log read (at most login_limit,
     # twice that in the run that finds a file far behind).
     login_line note read "$login_spent"
