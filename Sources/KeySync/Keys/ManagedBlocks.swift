@@ -254,7 +254,10 @@ extension AuthorizedKeysFile {
             let numbers = move.lines.filter { $0 >= 1 && $0 <= lines.count && !managed.contains($0) && lines[$0 - 1].entry != nil }
             taken.formUnion(numbers)
             if !existing.contains(move.id), let first = numbers.min() {
-                anchors[min(max(move.at ?? first, 1), lines.count + 1), default: []].append(move.id)
+                var at = min(max(move.at ?? first, 1), lines.count + 1)
+                // A new block never goes inside another one: after it.
+                for block in managedBlocks where block.begin < at && at <= block.end { at = block.end + 1 }
+                anchors[at, default: []].append(move.id)
             }
         }
         guard !taken.isEmpty else { return self }

@@ -89,7 +89,10 @@ extension SyncPlanner {
                 while !claimed.isEmpty {
                     let added = wanted.filter { claimed[$0.key.fingerprint] == nil }
                     let floor = added.compactMap { linesOf[$0.key.fingerprint]?.last.map { $0.number + 1 } }.max() ?? 1
-                    let anchor = max(claimed.values.map(\.number).min()!, floor)
+                    var anchor = max(claimed.values.map(\.number).min()!, floor)
+                    // Never inside another block (a key it added may be that
+                    // block's last line): the new markers would break it up.
+                    for other in file.managedBlocks where other.begin < anchor && anchor <= other.end { anchor = other.end + 1 }
                     let blocked = claimed.filter { passesOtherOptions($0.value, to: anchor) }.keys
                     if blocked.isEmpty {
                         adoption.anchors[id] = anchor

@@ -159,4 +159,25 @@ import Testing
         #expect(String(decoding: end.serialized(), as: UTF8.self) == "# tail\n\(id.beginMarker)\n\(id.endMarker)\n")
         #expect(AuthorizedKeysFile(bytes: []).movingKeyLines(into: [(id: id, lines: [1], at: nil)]).serialized().isEmpty)
     }
+
+    @Test func aNewBlockIsNeverPlacedInsideAnother() throws {
+        // The adopting role also grants a key that sits in another role's
+        // block: the place after that key's line is inside that block.
+        let other = try ManagedBlockID(project: "other", role: "ops")
+        let before = F.bytes("\(line(a)) hand\n\(other.beginMarker)\n\(line(b))\n\(other.endMarker)\n")
+        var want = target([F.entry("alice", a), F.entry("bob", b)])
+        want.blocks.append(DesiredBlock(project: "other", role: "ops", entries: [F.entry("bob", b)]))
+        let plan = try F.single(.existing("deploy", content: before), want)
+        let after = AuthorizedKeysFile(bytes: try #require(plan.apply?.write).content)
+        let ids = after.managedBlocks.map(\.id)
+        #expect(Set(ids) == [other, try ManagedBlockID(project: "adopted", role: "deploy")], "\(String(decoding: after.serialized(), as: UTF8.self))")
+        #expect(after.managedBlock(other)?.entries.map(\.key.fingerprint) == [b.fingerprint])
+        #expect(after.managedBlock(try ManagedBlockID(project: "adopted", role: "deploy"))?.keyLines.map(\.text).contains("\(line(a)) hand") == true)
+        // movingKeyLines itself puts an anchor inside a block after it.
+        let file = AuthorizedKeysFile(bytes: before)
+        let id = try ManagedBlockID(project: "p", role: "r")
+        let moved = file.movingKeyLines(into: [(id: id, lines: [1], at: 3)])
+        #expect(String(decoding: moved.serialized(), as: UTF8.self)
+                == "\(other.beginMarker)\n\(line(b))\n\(other.endMarker)\n\(id.beginMarker)\n\(id.endMarker)\n")
+    }
 }
