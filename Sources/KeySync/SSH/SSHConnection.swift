@@ -467,20 +467,12 @@ public final class SSHConnection {
             // Only after a pass that read something can the answer have
             // become complete (a marker at the end of stdout).
             if progressed && done() { return }
-            if progressed { continue }
-            if Self.queuedBytes(channel) > 0 {
-                // libssh2 holds data neither read took. Either a window adjust
-                // it owes is waiting for the socket (a channel read sends that
-                // before it reads anything), or the host sent extended data
-                // on a stream other than stderr (RFC 4254 defines only that
-                // one), which nothing reads and which would stay queued: the
-                // loop would spin without end. Fail the command instead.
-                guard Self.blockedOutbound(session) else {
-                    throw .channelFailed(host: endpoint.label, reason: "the host sent data on a channel stream other than stdout and stderr")
-                }
-                try wait(session, deadline: command.deadline, timeout: command.timeoutError, writable: true)
-                continue
-            }
+            // Data libssh2 holds that neither read took (a window adjust it
+            // owes may have to go out first) is looked at again at once. A
+            // host that queues data nobody reads (extended data on a stream
+            // other than stderr) keeps this loop turning only until the
+            // deadline, which every pass checks above.
+            if progressed || Self.queuedBytes(channel) > 0 { continue }
             // The same in the other direction: libssh2 refuses a write while
             // the host's window is closed (its channel write first empties
             // the socket, then says EAGAIN or 0), and the host's window
