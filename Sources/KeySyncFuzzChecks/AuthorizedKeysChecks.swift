@@ -313,7 +313,10 @@ public enum AuthorizedKeysChecks {
                 edited = current.removingBlock(id)
             case .revoke(let fingerprints):
                 edited = current.removingKeys(withFingerprints: fingerprints)
-                expected = expected.filter { AuthorizedKeysFile.Line(number: 1, bytes: $0).entry.map { !fingerprints.contains($0.key.fingerprint) } ?? true }
+                // Suspect lines go too, unless that would change the blocks (then key lines alone).
+                let keyLinesOnly = expected.filter { AuthorizedKeysFile.Line(number: 1, bytes: $0).entry.map { !fingerprints.contains($0.key.fingerprint) } ?? true }
+                let suspectsToo = expected.filter { AuthorizedKeysFile.Line(number: 1, bytes: $0).grantingFingerprint.map { !fingerprints.contains($0) } ?? true }
+                expected = outside(AuthorizedKeysFile(bytes: edited.serialized())).map(\.bytes) == suspectsToo ? suspectsToo : keyLinesOnly
             }
             done.append(edit.description)
             let reread = AuthorizedKeysFile(bytes: edited.serialized())
@@ -334,8 +337,12 @@ public enum AuthorizedKeysChecks {
         let edited = file.removingKeys(withFingerprints: fingerprints)
         checkConsistent(edited, what, &v)
         v.expect(!edited.keyLines.contains { fingerprints.contains($0.entry!.key.fingerprint) }, "\(what): a revoked key is left")
-        let expected = file.lines.filter { $0.entry.map { !fingerprints.contains($0.key.fingerprint) } ?? true }.map(\.bytes)
-        v.expect(edited.lines.map(\.bytes) == expected, "\(what): a line that is not a revoked key changed or went missing")
+        // Lines that may grant a revoked key go (suspect lines too, unless
+        // that would change the file's blocks: then key lines alone).
+        let expected = file.lines.filter { $0.grantingFingerprint.map { !fingerprints.contains($0) } ?? true }.map(\.bytes)
+        let keyLinesOnly = file.lines.filter { $0.entry.map { !fingerprints.contains($0.key.fingerprint) } ?? true }.map(\.bytes)
+        v.expect(edited.lines.map(\.bytes) == expected || edited.lines.map(\.bytes) == keyLinesOnly,
+                 "\(what): a line that is not a revoked key changed or went missing")
         v.expect(edited.managedBlocks.map(\.id) == file.managedBlocks.map(\.id), "\(what): the blocks changed")
     }
 
@@ -344,8 +351,10 @@ public enum AuthorizedKeysChecks {
         let edited = file.removingUnmanagedKeys()
         checkConsistent(edited, what, &v)
         let managed = file.managedLineNumbers
-        let expected = file.lines.filter { $0.entry == nil || managed.contains($0.number) }.map(\.bytes)
-        v.expect(edited.lines.map(\.bytes) == expected, "\(what): a comment, blank, invalid or managed line changed or went missing")
+        let expected = file.lines.filter { $0.grantingFingerprint == nil || managed.contains($0.number) }.map(\.bytes)
+        let keyLinesOnly = file.lines.filter { $0.entry == nil || managed.contains($0.number) }.map(\.bytes)
+        v.expect(edited.lines.map(\.bytes) == expected || edited.lines.map(\.bytes) == keyLinesOnly,
+                 "\(what): a comment, blank, invalid or managed line changed or went missing")
         let managedAfter = edited.managedLineNumbers
         v.expect(!edited.keyLines.contains { !managedAfter.contains($0.number) }, "\(what): a key outside the blocks is left")
         v.expect(blockSummary(edited) == blockSummary(file), "\(what): the blocks changed")

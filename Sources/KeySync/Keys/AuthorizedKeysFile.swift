@@ -34,12 +34,19 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
         public let bytes: [UInt8]
         /// What sshd makes of the line.
         public let kind: Kind
+        /// For an `invalid` line whose key parsed but whose options keysync
+        /// reads as invalid: that key's fingerprint. Another sshd than the
+        /// one keysync follows (an older one's looser `expiry-time`, a
+        /// service name only the host knows) may accept the line, so a
+        /// revoked key there is still reported and removed, and an exclusive
+        /// account loses the line (nil for every other line).
+        public let suspectFingerprint: String?
 
         /// Classifies `bytes` (one line, with or without its `\n`).
         public init(number: Int, bytes: [UInt8]) {
             self.number = number
             self.bytes = bytes
-            self.kind = Self.classify(bytes.last == 0x0a ? bytes.dropLast() : bytes[...])
+            (self.kind, self.suspectFingerprint) = Self.read(bytes.last == 0x0a ? bytes.dropLast() : bytes[...])
         }
 
         /// `line` moved to position `number`, without parsing it again.
@@ -47,7 +54,11 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
             self.number = number
             self.bytes = line.bytes
             self.kind = line.kind
+            self.suspectFingerprint = line.suspectFingerprint
         }
+
+        /// The key a line may grant: its entry's, or the suspect one.
+        public var grantingFingerprint: String? { entry?.key.fingerprint ?? suspectFingerprint }
 
         /// The key entry, for key lines.
         public var entry: AuthorizedKeyEntry? {
@@ -68,32 +79,36 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
         /// sshd's reading of one line (without `\n`): C string up to the first
         /// NUL, leading blanks skipped, `#` comments, then `type base64 [comment]`,
         /// then `options type base64 [comment]`.
-        static func classify(_ content: ArraySlice<UInt8>) -> Kind {
+        static func classify(_ content: ArraySlice<UInt8>) -> Kind { read(content).kind }
+
+        /// ``classify(_:)`` and the ``suspectFingerprint``.
+        static func read(_ content: ArraySlice<UInt8>) -> (kind: Kind, suspect: String?) {
             let visible = content.prefix { $0 != 0 }
             let rest = visible[KeyLineReader.skipBlanks(visible, from: visible.startIndex)...]
-            if rest.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }) { return .blank }
-            if rest.first == UInt8(ascii: "#") { return .comment }
+            if rest.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }) { return (.blank, nil) }
+            if rest.first == UInt8(ascii: "#") { return (.comment, nil) }
             let firstError: KeyParseError
             do {
                 let (key, token, commentStart) = try KeyLineReader.readKey(rest)
-                return .key(entry(nil, key, token, comment: rest[commentStart...]))
+                return (.key(entry(nil, key, token, comment: rest[commentStart...])), nil)
             } catch { firstError = error }
 
             guard let optionsEnd = KeyLineReader.endOfOptions(rest) else {
-                return .invalid(reason: "unterminated double quote in the options")
+                return (.invalid(reason: "unterminated double quote in the options"), nil)
             }
             let keyPart = rest[KeyLineReader.skipBlanks(rest, from: optionsEnd)...]
             let found: (DecodedKey, token: String, rest: Int)
             do { found = try KeyLineReader.readKey(keyPart) } catch {
                 let token = String(decoding: keyPart.prefix { $0 != 0x20 && $0 != 0x09 }, as: UTF8.self)
-                return .invalid(reason: (KeyType.named(token) == nil ? firstError : error).description)
+                return (.invalid(reason: (KeyType.named(token) == nil ? firstError : error).description), nil)
             }
             do {
                 var options = try AuthorizedKeyOptions.parsePrefix(rest).0
                 options.text = String(decoding: rest[..<optionsEnd], as: UTF8.self)
-                return .key(entry(options, found.0, found.token, comment: keyPart[found.rest...]))
+                return (.key(entry(options, found.0, found.token, comment: keyPart[found.rest...])), nil)
             } catch {
-                return .invalid(reason: "bad options: \(error)")
+                let key = PublicKey(type: found.0.type.name, blob: found.0.canonicalBlob, comment: "")
+                return (.invalid(reason: "bad options: \(error)"), key.fingerprint)
             }
         }
 

@@ -333,14 +333,32 @@ extension AuthorizedKeysFile {
     /// Removes every key line, inside or outside blocks, whose key has one of these
     /// fingerprints (`SHA256:…`; for certificates, the certified key's).
     public func removingKeys(withFingerprints fingerprints: Set<String>) -> AuthorizedKeysFile {
-        removingLines { line in line.entry.map { fingerprints.contains($0.key.fingerprint) } ?? false }
+        keepingBlocks(removingLines { line in line.grantingFingerprint.map { fingerprints.contains($0) } ?? false }) {
+            removingLines { line in line.entry.map { fingerprints.contains($0.key.fingerprint) } ?? false }
+        }
+    }
+
+    /// `edited`, unless taking out a suspect line (``Line/suspectFingerprint``,
+    /// an invalid line to sshd as keysync reads it) changed which blocks
+    /// the file has: between two stray markers it could leave only key
+    /// lines, and a user's markers would become a keysync block (issue 22).
+    /// Then `keyLinesOnly`, which removes key lines alone (never a change
+    /// of blocks: markers with only key lines between them are a block already).
+    private func keepingBlocks(_ edited: AuthorizedKeysFile, else keyLinesOnly: () -> AuthorizedKeysFile) -> AuthorizedKeysFile {
+        guard edited.managedBlocks.map(\.id) != managedBlocks.map(\.id) || edited.markerProblems.count != markerProblems.count else {
+            return edited
+        }
+        return keyLinesOnly()
     }
 
     /// Removes every key line outside the well-formed blocks (for exclusive
-    /// accounts). Comments, blank and invalid lines stay.
+    /// accounts), and every line another sshd may take for one
+    /// (``Line/suspectFingerprint``). Comments, blank and other invalid lines stay.
     public func removingUnmanagedKeys() -> AuthorizedKeysFile {
         let managed = managedLineNumbers
-        return removingLines { $0.entry != nil && !managed.contains($0.number) }
+        return keepingBlocks(removingLines { $0.grantingFingerprint != nil && !managed.contains($0.number) }) {
+            removingLines { $0.entry != nil && !managed.contains($0.number) }
+        }
     }
 
     private func removingLines(where shouldRemove: (Line) -> Bool) -> AuthorizedKeysFile {

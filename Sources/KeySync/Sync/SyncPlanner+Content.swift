@@ -37,6 +37,20 @@ extension SyncPlanner {
                 if case .invalid(let reason) = line.kind {
                     plan.report(.invalidLine, "line \(line.number): \(reason) (sshd ignores it)")
                 }
+                // A key whose options keysync reads as invalid: another sshd
+                // (an older version, the host's own services database) may
+                // still take it, so a revoked one is reported and removed,
+                // and in an exclusive account the line goes.
+                if let suspect = line.suspectFingerprint {
+                    if options.revoked.contains(suspect) {
+                        plan.report(.revokedKey, "revoked key \(suspect) on line \(line.number), whose options keysync reads as invalid (another sshd may accept them)",
+                                    fingerprint: suspect)
+                    }
+                    if desired.exclusive && !managedLines.contains(line.number) {
+                        plan.report(.unmanagedKey, "unmanaged key \(suspect) on line \(line.number) in exclusive account (its options look invalid; another sshd may accept them)",
+                                    fingerprint: suspect)
+                    }
+                }
                 continue
             }
             let fingerprint = entry.key.fingerprint

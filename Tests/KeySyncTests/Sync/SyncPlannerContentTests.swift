@@ -115,6 +115,40 @@ import Testing
         #expect(plan.drift.first?.fingerprint == a.fingerprint)
     }
 
+    /// Options keysync reads as invalid may be valid for the host's sshd
+    /// (OpenSSH before 9.1 took trailing junk in `expiry-time`; a service
+    /// name only the host knows): a revoked key there is still reported and
+    /// removed, and an exclusive account drops the line.
+    @Test(arguments: [#"expiry-time="2099011x""#, #"no-such-option"#])
+    func aRevokedKeyBehindOptionsThatLookInvalidIsStillRevoked(_ options: String) throws {
+        let before = line(d, options: options) + "\n" + block([line(a)]) + "# note\n"
+        let file = AuthorizedKeysFile(text: before)
+        #expect(file.lines[0].kind.name == "invalid" && file.lines[0].suspectFingerprint == d.fingerprint)
+        let plan = try F.single(.existing("usersample", content: F.bytes(before)), F.target("usersample", [F.entry("ka", a)]),
+                                options: PlanOptions(revoked: [d.fingerprint]))
+        #expect(plan.drift.map(\.kind) == [.invalidLine, .revokedKey] && plan.drift[1].fingerprint == d.fingerprint)
+        #expect(plan.apply?.write?.content == F.bytes(block([line(a)]) + "# note\n"))
+        // Not revoked, in an exclusive account: unmanaged, and the line goes.
+        var exclusive = F.target("usersample", [F.entry("ka", a)])
+        exclusive.exclusive = true
+        let strict = try F.single(.existing("usersample", content: F.bytes(before)), exclusive)
+        #expect(strict.drift.map(\.kind) == [.invalidLine, .unmanagedKey])
+        #expect(strict.apply?.write?.content == F.bytes(block([line(a)]) + "# note\n"))
+        // Not revoked, not exclusive: left as it is (keysync does not own it).
+        let loose = try F.single(.existing("usersample", content: F.bytes(before)), F.target("usersample", [F.entry("ka", a)]))
+        #expect(loose.apply?.write == nil)
+    }
+
+    @Test func aSuspectLineBetweenStrayMarkersStaysSoTheyNeverPairUp() throws {
+        // Removing it would leave the user's two markers with only key lines between: a keysync block (issue 22).
+        let id = try ManagedBlockID(project: "p", role: "r")
+        let text = "\(id.beginMarker)\n" + line(d, options: #"expiry-time="2099011x""#) + "\n\(id.endMarker)\n"
+        let file = AuthorizedKeysFile(text: text)
+        #expect(file.managedBlocks.isEmpty)
+        #expect(file.removingKeys(withFingerprints: [d.fingerprint]).serialized() == Array(text.utf8))
+        #expect(file.removingUnmanagedKeys().serialized() == Array(text.utf8))
+    }
+
     @Test func revokedKeyInsideABlockIsRevokedNotUnexpected() throws {
         let before = block([line(a), line(d)])
         let plan = try F.single(.existing("usersample", content: F.bytes(before)),
