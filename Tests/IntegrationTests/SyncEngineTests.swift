@@ -120,6 +120,9 @@ import Testing
         try fleet.exec(host: 50, ["sh", "-c", "sed -i '/kp-usersample/d' \(file) && usermod -L usersample"])
         // 51: a foreign key inside a block, options edited.
         try fleet.exec(host: 51, ["sh", "-c", "sed -i 's/^from=\"127.0.0.0\\/8\",no-agent-forwarding /no-pty /' \(file) && sed -i '/keysync:begin project=usersample/a \(intruderLine.replacingOccurrences(of: "/", with: "\\/"))' \(file)"])
+        // 51 also: the revoked key behind an `expiry-time` OpenSSH before 9.1
+        // would accept (keysync reads the line as invalid, as this sshd does).
+        try fleet.exec(host: 51, ["sh", "-c", "echo 'expiry-time=\"2099011x\" \(strangerLine)' >> \(file)"])
         // 52: the revoked key appended outside any block; the file chowned to root.
         try fleet.exec(host: 52, ["sh", "-c", "echo '\(strangerLine)' >> \(file) && chown root:root \(file)"])
         // 53: .ssh made 0777.
@@ -131,7 +134,7 @@ import Testing
             Set(report.hosts.first { $0.host == "h\(host)" }?.drift.map(\.kind) ?? [])
         }
         #expect(kinds(check, 50) == [.missingKey, .accountLocked])
-        #expect(kinds(check, 51) == [.unexpectedKey, .optionsChanged])
+        #expect(kinds(check, 51) == [.unexpectedKey, .optionsChanged, .invalidLine, .revokedKey])
         #expect(kinds(check, 52) == [.revokedKey, .fileOwner])
         #expect(kinds(check, 53) == [.dirMode])
 
@@ -145,6 +148,7 @@ import Testing
         #expect(try fleet.exec(host: 53, ["stat", "-c", "%a", "/home/usersample/.ssh"]).stdout == "700\n")
         #expect(!(try fleet.exec(host: 52, ["cat", file]).stdout.contains(strangerLine)))
         #expect(!(try fleet.exec(host: 51, ["cat", file]).stdout.contains(intruderLine)))
+        #expect(!(try fleet.exec(host: 51, ["cat", file]).stdout.contains(strangerLine)), "the revoked key behind odd options is gone too")
         #expect(try fleet.login(host: 52, user: "usersample", key: workspace.file("kp-usersample")).status == 0)
     }
 
