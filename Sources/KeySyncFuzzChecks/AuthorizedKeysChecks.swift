@@ -307,7 +307,7 @@ public enum AuthorizedKeysChecks {
                 edited = current.replacingBlock(id, with: wanted)
                 if current.managedBlock(id) == nil, let last = current.lines.last, !last.hasNewline,
                    expected.last == last.bytes, let marker = edited.lines.last?.bytes {
-                    expected[expected.count - 1] = last.bytes + (marker.suffix(2) == [0x0d, 0x0a] ? [0x0d, 0x0a] : [0x0a])
+                    expected[expected.count - 1] = AuthorizedKeysFile.terminated(last.bytes, marker.suffix(2) == [0x0d, 0x0a] ? [0x0d, 0x0a] : [0x0a])
                 }
             case .remove(let id):
                 edited = current.removingBlock(id)

@@ -220,14 +220,14 @@ extension AuthorizedKeysFile {
         let ending = lineEnding(near: matching.first?.begin)
         let rendered = keyLines.map { line -> [UInt8] in
             switch line {
-            case .kept(let bytes): bytes.last == 0x0a ? bytes : bytes + ending
+            case .kept(let bytes): Self.terminated(bytes, ending)
             case .entry(let entry): Array(entry.line.utf8) + ending
             }
         }
         let blockLines = [Array(id.beginMarker.utf8) + ending] + rendered + [Array(id.endMarker.utf8) + ending]
         guard let first = matching.first else {
             var out = LineBuilder()
-            lines.forEach { $0.hasNewline ? out.keep($0) : out.add($0.bytes + ending) }
+            lines.forEach { $0.hasNewline ? out.keep($0) : out.add(Self.terminated($0.bytes, ending)) }
             blockLines.forEach { out.add($0) }
             return AuthorizedKeysFile(lines: out.lines)
         }
@@ -266,7 +266,7 @@ extension AuthorizedKeysFile {
             for id in anchors[number] ?? [] {
                 let ending = lineEnding(near: number <= lines.count ? number : nil)
                 if let last = out.lines.last, !last.hasNewline {
-                    out.replaceLast(with: last.bytes + ending)
+                    out.replaceLast(with: Self.terminated(last.bytes, ending))
                 }
                 out.add(Array(id.beginMarker.utf8) + ending)
                 out.add(Array(id.endMarker.utf8) + ending)
@@ -328,6 +328,15 @@ extension AuthorizedKeysFile {
     private static func wouldPair(_ before: Line?, _ after: Line?) -> Bool {
         guard let before, let after, case .begin(let id)? = Marker(before), case .end(let other)? = Marker(after) else { return false }
         return id == other
+    }
+
+    /// `bytes` ending in a line break: as they are when they do, else with
+    /// `ending`; a last line that already ends in `\r` in a CRLF file gets
+    /// only the `\n` (not `\r\r\n`).
+    public static func terminated(_ bytes: [UInt8], _ ending: [UInt8]) -> [UInt8] {
+        if bytes.last == 0x0a { return bytes }
+        if bytes.last == 0x0d && ending == [0x0d, 0x0a] { return bytes + [0x0a] }
+        return bytes + ending
     }
 
     /// Removes every key line, inside or outside blocks, whose key has one of these

@@ -63,7 +63,7 @@ extension SyncPlanner {
             if let earlier = firstLine[fingerprint] {
                 // The same key in two managed blocks is what the inventory asked for.
                 if let a = blockOfLine[line.number], let b = blockOfLine[earlier], a != b { continue }
-                plan.report(.duplicateKey, "line \(line.number) repeats the key of line \(earlier); sshd uses the first", fingerprint: fingerprint)
+                plan.report(.duplicateKey, "line \(line.number) repeats the key of line \(earlier); sshd tries the first, and a later copy still grants when the first one's options (from=, expiry-time) refuse a login", fingerprint: fingerprint)
             } else {
                 firstLine[fingerprint] = line.number
             }

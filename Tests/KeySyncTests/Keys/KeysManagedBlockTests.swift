@@ -43,6 +43,12 @@ import Testing
         #expect(text(after).hasSuffix("\(ed.openSSHLine)\r\n# keysync:end project=usersample role=deploy\r\n"))
     }
 
+    @Test func aLastLineEndingInCRInACRLFFileGetsOnlyTheLF() {
+        // Not `\r\r\n`: the CR it has and the CRLF the file uses make one line end.
+        let after = AuthorizedKeysFile(text: "# a\r\n# b\r").replacingBlock(id, with: [AuthorizedKeyEntry(key: ed)])
+        #expect(text(after) == "# a\r\n# b\r\n# keysync:begin project=usersample role=deploy\r\n\(ed.openSSHLine)\r\n# keysync:end project=usersample role=deploy\r\n")
+    }
+
     @Test func removesBlocksKeysAndUnmanagedKeys() throws {
         let other = try ManagedBlockID(project: "p2", role: "r")
         let base = file(["# top", rsa.openSSHLine, "invalid stuff"])
