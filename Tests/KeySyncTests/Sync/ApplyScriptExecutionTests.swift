@@ -387,6 +387,20 @@ struct ApplyScriptExecutionTests {
         try box.sh("chown root: \(Shell.quote(home)) && chmod 775 \(Shell.quote(home))")
         #expect(try box.apply([AccountApply(account: "kstest1", restrictHome: home)]) == ["kstest1": .done])
         #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o755 && $0.uid == 0 } == true)
+        // A root-owned home under a folder others may write in (not sticky): refused, nothing changed.
+        let parent = (home as NSString).deletingLastPathComponent
+        try box.sh("chmod 775 \(Shell.quote(home)) && chmod 775 \(Shell.quote(parent))")
+        guard case .conflict(let unsafe)? = try box.apply([AccountApply(account: "kstest1", restrictHome: home)])["kstest1"] else {
+            Issue.record("a root-owned home under a group-writable folder was changed")
+            return
+        }
+        #expect(unsafe.contains("\(parent) is writable by group or others"), "\(unsafe)")
+        #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o775 } == true)
+        // Sticky (as /tmp): only root renames its entries there; changed.
+        try box.sh("chmod 1777 \(Shell.quote(parent))")
+        #expect(try box.apply([AccountApply(account: "kstest1", restrictHome: home)]) == ["kstest1": .done])
+        #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o755 } == true)
+        try box.sh("chmod 755 \(Shell.quote(parent))")
         try box.sh("chown nobody \(Shell.quote(home)) && chmod 777 \(Shell.quote(home))")
         guard case .conflict(let reason)? = try box.apply([AccountApply(account: "kstest1", restrictHome: home)])["kstest1"] else {
             Issue.record("someone else's home was not refused")

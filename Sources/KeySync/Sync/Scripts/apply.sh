@@ -96,15 +96,25 @@ restrict_home() { # name home: chmod go-w, never chown; as the account when it o
         err=$(as_user "$uid" "$gid" chmod go-w -- "$home" 2>&1) ||
             { fail_account "$name" error "cannot chmod $home: $(oneline "$err" 200)"; return 0; }
     elif [ "$owner" = 0 ]; then
-        # chmod as root follows a symlink swapped in after the check above:
-        # only safe when nobody but root can rename entries in home's folder.
-        pstat=$(stat -c '%u %a' -- "$(dirname -- "$home")/.") || pstat=
-        case "$pstat" in
-            "0 "*) pmode=${pstat#0 } ;;
-            *) fail_account "$name" conflict "the folder above $home is not owned by root; left alone"; return 0 ;;
-        esac
-        if [ $((0$pmode & 022)) -ne 0 ]; then
-            fail_account "$name" conflict "the folder above $home is writable by others; left alone"; return 0
+        # chmod as root goes by path and follows a symlink swapped in after
+        # the check above: only safe when nobody but root can rename anything
+        # on the way. Every folder above home, up to /, must be root's and
+        # not writable by group or others unless sticky (then only root
+        # renames its root-owned entries): a user-writable /srv could swap
+        # /srv/apps for one whose app1 is a link to /tmp.
+        problem='' d=${home%/*}
+        [ -n "$d" ] || d=/
+        while [ -z "$problem" ]; do
+            if [ -L "$d" ]; then problem="$d is a symlink"; break; fi
+            st=$(stat -c '%u %a' -- "$d" 2>/dev/null) || { problem="cannot stat $d"; break; }
+            case $st in "0 "*) ;; *) problem="$d is owned by uid ${st%% *}, not root"; break ;; esac
+            if [ $((0${st#0 } & 022)) -ne 0 ] && [ $((0${st#0 } & 01000)) -eq 0 ]; then problem="$d is writable by group or others"; break; fi
+            [ "$d" != / ] || break
+            d=${d%/*}
+            [ -n "$d" ] || d=/
+        done
+        if [ -n "$problem" ]; then
+            fail_account "$name" conflict "$problem, above the root-owned home $home; left alone"; return 0
         fi
         err=$(chmod go-w -- "$home" 2>&1) || { fail_account "$name" error "cannot chmod $home: $(oneline "$err" 200)"; return 0; }
     else
