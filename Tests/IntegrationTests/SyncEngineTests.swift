@@ -125,8 +125,14 @@ import Testing
         try fleet.exec(host: 51, ["sh", "-c", "echo 'expiry-time=\"2099011x\" \(strangerLine)' >> \(file)"])
         // 52: the revoked key appended outside any block; the file chowned to root.
         try fleet.exec(host: 52, ["sh", "-c", "echo '\(strangerLine)' >> \(file) && chown root:root \(file)"])
-        // 53: .ssh made 0777.
-        try fleet.exec(host: 53, ["chmod", "0777", "/home/usersample/.ssh"])
+        // 53: .ssh made 0777, and kp-usersample's line in its block replaced by
+        // a certificate of that key (sshd never takes one from authorized_keys).
+        try workspace.generateKey("ca")
+        let signed = try TestFleet.run(["ssh-keygen", "-q", "-s", workspace.file("ca"), "-I", "kp-usersample", "-n", "usersample",
+                                        workspace.file("kp-usersample.pub")])
+        try #require(signed.succeeded, "\(signed)")
+        let certLine = try String(contentsOfFile: workspace.file("kp-usersample-cert.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try fleet.exec(host: 53, ["sh", "-c", "sed -i 's|^ssh-ed25519 .* kp-usersample$|\(certLine)|' \(file) && grep -q cert-v01 \(file) && chmod 0777 /home/usersample/.ssh"])
 
         let check = try run(inventory, .check, store: store)
         #expect(check.exitCode(for: .check, dryRun: false) == 2)
@@ -136,7 +142,7 @@ import Testing
         #expect(kinds(check, 50) == [.missingKey, .accountLocked])
         #expect(kinds(check, 51) == [.unexpectedKey, .optionsChanged, .invalidLine, .revokedKey])
         #expect(kinds(check, 52) == [.revokedKey, .fileOwner])
-        #expect(kinds(check, 53) == [.dirMode])
+        #expect(kinds(check, 53) == [.dirMode, .missingKey, .invalidLine])
 
         let push = try run(inventory, .push, store: store)
         #expect(push.summary.failed == 0)
@@ -150,6 +156,8 @@ import Testing
         #expect(!(try fleet.exec(host: 51, ["cat", file]).stdout.contains(intruderLine)))
         #expect(!(try fleet.exec(host: 51, ["cat", file]).stdout.contains(strangerLine)), "the revoked key behind odd options is gone too")
         #expect(try fleet.login(host: 52, user: "usersample", key: workspace.file("kp-usersample")).status == 0)
+        #expect(try fleet.login(host: 53, user: "usersample", key: workspace.file("kp-usersample")).status == 0)
+        #expect(!(try fleet.exec(host: 53, ["cat", file]).stdout.contains("cert-v01")), "the certificate line was the block's: replaced")
     }
 
     @Test func symlinkedAuthorizedKeysIsNeverFollowed() throws {

@@ -270,6 +270,12 @@ struct InventoryLoader {
                 }
             } }
             guard let (publicKey, file) = keyMaterial(fields, what, nameNode) else { continue }
+            // Written into authorized_keys, a certificate grants nothing (sshd never takes one from there).
+            if publicKey.isCertificate {
+                reader.error("\(what): \(publicKey.type) is a certificate; authorized_keys needs the key itself "
+                             + "(certificates log in through principals: and trusted_cas:)", at: fields["public"] ?? fields["file"] ?? nameNode)
+                continue
+            }
             let key = InventoryKey(name: name, publicKey: publicKey, options: options, file: file)
             if let same = keyByFingerprint[key.fingerprint] {
                 reader.warning("\(what) is the same key as \"\(keys[same].name)\" (line \(NodeReader.line(of: keyNodes[same])))", at: nameNode)

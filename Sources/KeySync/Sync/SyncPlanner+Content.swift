@@ -53,6 +53,14 @@ extension SyncPlanner {
                 }
                 continue
             }
+            // sshd reads a line for a plain key with that key's type (a
+            // certificate line is a mismatch) and matches a certificate
+            // login's CA with sshkey_equal, which a certificate never is:
+            // a certificate here grants nothing, not even its own key.
+            if entry.key.isCertificate {
+                plan.report(.invalidLine, "line \(line.number): a certificate (\(entry.key.type)); sshd never accepts one from authorized_keys, not even for its own key")
+                continue
+            }
             let fingerprint = entry.key.fingerprint
             let managed = managedLines.contains(line.number)
             plan.seenKeys.append(SeenKey(account: name, fingerprint: fingerprint, type: entry.key.type,
@@ -89,7 +97,9 @@ extension SyncPlanner {
                 continue
             }
             let existing = file.managedBlock(id)
-            let present = Dictionary((existing?.entries ?? []).map { ($0.key.fingerprint, $0) }, uniquingKeysWith: { a, _ in a })
+            // A certificate line in the block does not grant its key (above): that key is missing.
+            let present = Dictionary((existing?.entries ?? []).filter { !$0.key.isCertificate }.map { ($0.key.fingerprint, $0) },
+                                     uniquingKeysWith: { a, _ in a })
             let label = "project \(block.project), role \(block.role)"
             for entry in entries {
                 let fingerprint = entry.key.fingerprint

@@ -118,6 +118,17 @@ struct InventoryCertificateTests {
         #expect(errors.first?.message.contains("is a certificate; a CA is a plain public key") == true)
     }
 
+    @Test func aCertificateIsNotAKeyToGrant() throws {
+        // In authorized_keys it would grant nothing: sshd never takes a certificate from there.
+        let cert = try String(contentsOfFile: KeyFixtures.path("id_ed25519-cert.pub"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let yaml = Self.yaml().replacingOccurrences(of: "kp-alice: {file: keys/alice.pub}", with: "kp-alice: { public: \"\(cert)\" }")
+        let errors = F.diagnostics(yaml).filter { $0.severity == .error }
+        #expect(errors.count == 1, "\(errors)")
+        #expect(errors.first?.message.contains("key \"kp-alice\": ssh-ed25519-cert-v01@openssh.com is a certificate; authorized_keys needs the key itself") == true,
+                "\(errors)")
+    }
+
     @Test func aCertificateAuthorityNeedsKeyMaterial() {
         let yaml = Self.yaml().replacingOccurrences(of: "corp-ca: { public: \"\(Self.ca)\" }", with: "corp-ca: { file: keys/missing.pub }")
         let errors = F.diagnostics(yaml).filter { $0.severity == .error }

@@ -139,6 +139,19 @@ import Testing
         #expect(loose.apply?.write == nil)
     }
 
+    /// sshd never takes a certificate from authorized_keys (a plain-key
+    /// login reads lines with that key's type; a CA must be a plain key):
+    /// a certificate line of a granted key does not grant it.
+    @Test func aCertificateLineGrantsNotEvenItsOwnKey() throws {
+        let cert = try SyncKeys.key("id_ed25519-cert.pub")
+        #expect(cert.isCertificate && cert.fingerprint == a.fingerprint)
+        let before = block([cert.openSSHLine]) + cert.openSSHLine + "\n"
+        let plan = try F.single(.existing("usersample", content: F.bytes(before)), F.target("usersample", [F.entry("ka", a)]))
+        #expect(plan.drift.map(\.kind) == [.invalidLine, .invalidLine, .missingKey], "\(plan.drift)")
+        #expect(plan.drift[0].detail.contains("a certificate") && plan.seenKeys.isEmpty)
+        #expect(plan.apply?.write?.content == F.bytes(block([line(a)]) + cert.openSSHLine + "\n"))
+    }
+
     @Test func aSuspectLineBetweenStrayMarkersStaysSoTheyNeverPairUp() throws {
         // Removing it would leave the user's two markers with only key lines between: a keysync block (issue 22).
         let id = try ManagedBlockID(project: "p", role: "r")
