@@ -230,9 +230,12 @@ import Testing
     }
 
     /// A real lockout: the inventory revokes the key keysync itself logs in
-    /// with (the fleet admin's). The KRL is only a file until the drop-in
-    /// makes sshd read it; after the reload the fresh login is refused, so
-    /// keysync removes its drop-in, reloads again, and the admin gets back in.
+    /// with (the fleet admin's), and `--force` overrides the lockout guard
+    /// that keeps that key out of the KRL. The KRL is only a file until the
+    /// drop-in makes sshd read it; after the reload the fresh login is
+    /// refused, so keysync removes its drop-in, reloads again, and the admin
+    /// gets back in. Without `--force` the KRL spares the key: the drop-in
+    /// goes in, the push fails with revocation_blocked, and the admin still logs in.
     @Test func aFreshLoginRefusedAfterTheReloadRollsTheDropInBack() throws {
         let host = 195
         try on([host]) {
@@ -242,7 +245,7 @@ import Testing
             try #require(admin.succeeded && fingerprint.hasPrefix("SHA256:"), "\(admin)")
             try inventory(workspace, hosts: [host], revoked: [fingerprint])
 
-            let push = try keysync(workspace, "push", ["--json"])
+            let push = try keysync(workspace, "push", ["--json", "--force"])
             #expect(push.status == 3, "\(push)")
             let error = try #require(try runHosts("error", push)["h\(host)"])
             #expect(error.contains("a fresh login after the reload (SIGHUP to sshd pid"), "\(error)")
@@ -251,6 +254,14 @@ import Testing
             #expect(try dropIn(host) == "absent\n")
             let login = try fleet.ssh(host: host, command: "sudo -n true && echo ok")
             #expect(login.succeeded && login.stdout == "ok\n", "\(login)")
+
+            let guarded = try keysync(workspace, "push", ["--json"])
+            #expect(guarded.status == 3, "\(guarded)")
+            #expect(try runHosts("error", guarded)["h\(host)"]?.contains("kept out of /etc/ssh/keysync/revoked_keys.krl") == true, "\(guarded)")
+            #expect(try errorKind(workspace, host: host) == "revocation_blocked")
+            #expect(try dropIn(host).hasPrefix("root:root 644\n# keysync:"))
+            let still = try fleet.ssh(host: host, command: "sudo -n true && echo ok")
+            #expect(still.succeeded && still.stdout == "ok\n", "\(still)")
         }
     }
 }

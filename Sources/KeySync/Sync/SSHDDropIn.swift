@@ -149,7 +149,9 @@ enum SSHDDropInScript {
     }
 
     private static func render(_ call: String, nonce: String) -> String {
-        Shell.assign("nonce", nonce) + Shell.lookupFunctions + ApplyScript.resultFunction + EmbeddedScripts.apply
+        // apply.sh's file_hash reads at most read_limit + 1 bytes.
+        Shell.assign("nonce", nonce) + Shell.assign("read_limit", ProbeScript.fileSizeLimit) + Shell.lookupFunctions
+            + ApplyScript.resultFunction + EmbeddedScripts.apply
             + EmbeddedScripts.rootFiles + EmbeddedScripts.sshdDropin + call + "\n" + ProbeScript.endLine
     }
 

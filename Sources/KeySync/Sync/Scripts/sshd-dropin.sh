@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # nonce comes from SSHDDropInScript.render; file_hash, oneline, result from apply.sh and apply-result.sh; write_root_file from root-files.sh (the rendered script is checked whole)
+# shellcheck disable=SC2154 # nonce and read_limit come from SSHDDropInScript.render; file_hash, oneline, result from apply.sh and apply-result.sh; write_root_file from root-files.sh (the rendered script is checked whole)
 # sshd-dropin.sh: manage_sshd (issue 19). keysync's drop-in
 # /etc/ssh/sshd_config.d/50-keysync.conf is written like the other root
 # files (write_root_file: root:root 0644, temp + fsync + rename,
