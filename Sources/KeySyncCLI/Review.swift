@@ -63,7 +63,10 @@ extension KeySyncCommand {
             if skipped > 0 {
                 note("note: \(skipped) grant\(skipped == 1 ? "" : "s") with no login seen were not watched for the whole window on every host; not proposed (report --unused lists them)")
             }
-            return removal.diff(from: text, path: inventory.path)
+            // For `patch` as it is; on a terminal, control characters from the
+            // YAML (a lone CR, bidi marks) are shown as codes, not obeyed.
+            let diff = removal.diff(from: text, path: inventory.path)
+            return isatty(STDOUT_FILENO) != 0 && output == nil ? diff.terminalSafe(keepingNewlines: true) : diff
         }
     }
 }

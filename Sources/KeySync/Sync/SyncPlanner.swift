@@ -229,7 +229,11 @@ public enum SyncPlanner {
                     if dir.uid != probe.uid {
                         // Writes run as the account, and root never chowns a path
                         // the account could swap for a link to another file.
-                        plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name); keysync writes as the account and never chowns (as root: \(Examination.command("chown", name + ":", dirPath)))")
+                        // A home of `/` puts every folder "under home": never advise
+                        // giving one account a folder other accounts' files may live in.
+                        let advice = probe.homePath == "/" ? "it is not a folder of \(name)'s own (home is /): give \(name) a home, or a root-owned AuthorizedKeysFile layout"
+                            : "as root: \(Examination.command("chown", name + ":", dirPath))"
+                        plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name); keysync writes as the account and never chowns (\(advice))")
                         return reportRevokedUnreachable(probe, options: options, into: &plan)
                     }
                     if dir.mode != 0o700 {
