@@ -86,8 +86,11 @@ public struct AccountProbe: Hashable, Sendable {
     /// The key file's size and hard-link count from lstat, when it exists.
     public var fileSize: Int?
     public var fileLinks: Int?
-    /// The key file is larger than ``ProbeScript/fileSizeLimit`` (its size): not read.
+    /// The key file is larger than ``ProbeScript/fileSizeLimit`` (its size),
+    /// or has more than ``HostProbe/lineLimit`` lines: not planned.
     public var tooLarge: Int?
+    /// Set with `tooLarge` when the lines were too many (their count).
+    public var tooManyLines: Int?
     /// The file's bytes, when it is a regular file that could be read.
     public var content: [UInt8]?
     public var readError: String?
@@ -300,13 +303,24 @@ public struct HostProbe: Hashable, Sendable {
         return (line[..<space], line[line.utf8.index(after: space)...])
     }
 
+    /// Lines a keys file may have to be planned. Each parsed line costs the
+    /// controller a few hundred bytes through planning: 4 MiB of empty lines
+    /// (4 million lines, a file an account owner can write) cost 1.6 GB.
+    /// A file of real keys (80 bytes or more a line) stays far below this.
+    public static let lineLimit = 100_000
+
+    private static func lineCount(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in buffer.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) } }
+    }
+
     /// A file frame's bytes: the content when the read worked (status 0);
-    /// more bytes than the limit mean the file is too large, whatever the status.
+    /// more bytes than the limit mean the file is too large, whatever the
+    /// status, and so do more lines than ``lineLimit``.
     private static func applyContent(_ bytes: [UInt8], status: Substring, frame: Substring, readAsRoot: Bool,
                                      to probe: inout AccountProbe) {
         if frame == "other_content" {
             guard let last = probe.otherFiles.indices.last, probe.otherFiles[last].read == nil else { return }
-            probe.otherFiles[last].read = bytes.count > ProbeScript.fileSizeLimit ? .tooLarge
+            probe.otherFiles[last].read = bytes.count > ProbeScript.fileSizeLimit || lineCount(bytes) > lineLimit ? .tooLarge
                 : status == "0" ? .content(bytes) : .unreadable(String(status.prefix(8)))
             return
         }
@@ -319,6 +333,8 @@ public struct HostProbe: Hashable, Sendable {
         if bytes.count > ProbeScript.fileSizeLimit {
             probe.tooLarge = max(probe.fileSize ?? 0, bytes.count)
             probe.content = nil
+        } else if status == "0", case let lines = lineCount(bytes), lines > lineLimit {
+            (probe.tooLarge, probe.tooManyLines, probe.content) = (bytes.count, lines, nil)
         } else if status == "0" {
             probe.content = bytes
             probe.contentReadAsRoot = readAsRoot

@@ -272,7 +272,9 @@ public enum SyncPlanner {
             }
         }
         if let size = probe.tooLarge {
-            plan.report(.fileTooLarge, "\(path) is \(size) bytes, more than keysync reads (\(ProbeScript.fileSizeLimit) bytes); nothing read or written, so revoked keys in it cannot be removed")
+            let what = probe.tooManyLines.map { "has \($0) lines, more than keysync plans (\(HostProbe.lineLimit))" }
+                ?? "is \(size) bytes, more than keysync reads (\(ProbeScript.fileSizeLimit) bytes)"
+            plan.report(.fileTooLarge, "\(path) \(what); nothing read or written, so revoked keys in it cannot be removed")
             return
         }
         if let error = probe.readError {

@@ -152,6 +152,18 @@ import Testing
         #expect(plan.apply?.write?.content == F.bytes(block([line(a)]) + cert.openSSHLine + "\n"))
     }
 
+    /// 4 MiB of empty lines would cost the controller 1.6 GB to plan: a file
+    /// with more lines than `HostProbe.lineLimit` is too large, whatever its size.
+    @Test func moreLinesThanTheLimitIsTooLarge() throws {
+        let many = [UInt8](repeating: 0x0a, count: HostProbe.lineLimit + 1)
+        let plan = try F.single(.existing("usersample", content: many), F.target("usersample", [F.entry("ka", a)]))
+        #expect(plan.drift.map(\.kind) == [.fileTooLarge] && plan.apply == nil, "\(plan.drift)")
+        #expect(plan.drift.first?.detail.contains("has \(HostProbe.lineLimit + 1) lines, more than keysync plans") == true)
+        let enough = [UInt8](repeating: 0x0a, count: HostProbe.lineLimit)
+        let fine = try F.single(.existing("usersample", content: enough), F.target("usersample", [F.entry("ka", a)]))
+        #expect(!fine.drift.contains { $0.kind == .fileTooLarge } && fine.apply?.write != nil)
+    }
+
     @Test func aSuspectLineBetweenStrayMarkersStaysSoTheyNeverPairUp() throws {
         // Removing it would leave the user's two markers with only key lines between: a keysync block (issue 22).
         let id = try ManagedBlockID(project: "p", role: "r")
