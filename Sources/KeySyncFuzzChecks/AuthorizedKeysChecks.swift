@@ -314,9 +314,11 @@ public enum AuthorizedKeysChecks {
             case .revoke(let fingerprints):
                 edited = current.removingKeys(withFingerprints: fingerprints)
                 // Suspect lines go too, unless that would change the blocks (then key lines alone).
-                let keyLinesOnly = expected.filter { AuthorizedKeysFile.Line(number: 1, bytes: $0).entry.map { !fingerprints.contains($0.key.fingerprint) } ?? true }
-                let suspectsToo = expected.filter { AuthorizedKeysFile.Line(number: 1, bytes: $0).grantingFingerprint.map { !fingerprints.contains($0) } ?? true }
-                expected = outside(AuthorizedKeysFile(bytes: edited.serialized())).map(\.bytes) == suspectsToo ? suspectsToo : keyLinesOnly
+                let keyLinesOnly = changesBlocks(current) { grants($0, fingerprints) }
+                expected = expected.filter { bytes in
+                    let line = AuthorizedKeysFile.Line(number: 1, bytes: bytes)
+                    return !(grants(line, fingerprints) && (!keyLinesOnly || line.entry != nil))
+                }
             }
             done.append(edit.description)
             let reread = AuthorizedKeysFile(bytes: edited.serialized())
@@ -332,17 +334,30 @@ public enum AuthorizedKeysChecks {
         }
     }
 
+    /// Whether `line` may grant one of `fingerprints` (a key line that is
+    /// not a certificate, or a suspect line), and whether it is a key line.
+    static func grants(_ line: AuthorizedKeysFile.Line, _ fingerprints: Set<String>) -> Bool {
+        line.grantingFingerprint.map { fingerprints.contains($0) } ?? false
+    }
+
+    /// Whether dropping `removed` from `file` changes which blocks it has (or
+    /// its marker problems): then the edit removes key lines only.
+    static func changesBlocks(_ file: AuthorizedKeysFile, removing removed: (AuthorizedKeysFile.Line) -> Bool) -> Bool {
+        let kept = AuthorizedKeysFile(bytes: file.lines.filter { !removed($0) }.flatMap(\.bytes))
+        return kept.managedBlocks.map(\.id) != file.managedBlocks.map(\.id) || kept.markerProblems.count != file.markerProblems.count
+    }
+
     static func checkRemovingKeys(_ file: AuthorizedKeysFile, _ fingerprints: Set<String>, _ v: inout Violations) {
         let what = "removingKeys(\(fingerprints.count) fingerprints)"
         let edited = file.removingKeys(withFingerprints: fingerprints)
         checkConsistent(edited, what, &v)
-        v.expect(!edited.keyLines.contains { fingerprints.contains($0.entry!.key.fingerprint) }, "\(what): a revoked key is left")
-        // Lines that may grant a revoked key go (suspect lines too, unless
-        // that would change the file's blocks: then key lines alone).
-        let expected = file.lines.filter { $0.grantingFingerprint.map { !fingerprints.contains($0) } ?? true }.map(\.bytes)
-        let keyLinesOnly = file.lines.filter { $0.entry.map { !fingerprints.contains($0.key.fingerprint) } ?? true }.map(\.bytes)
-        v.expect(edited.lines.map(\.bytes) == expected || edited.lines.map(\.bytes) == keyLinesOnly,
-                 "\(what): a line that is not a revoked key changed or went missing")
+        // Every line that may grant a revoked key goes, suspect lines too,
+        // unless that would change the blocks: then key lines alone.
+        let keyLinesOnly = changesBlocks(file) { grants($0, fingerprints) }
+        let removed: (AuthorizedKeysFile.Line) -> Bool = { grants($0, fingerprints) && (!keyLinesOnly || $0.entry != nil) }
+        v.expect(edited.lines.map(\.bytes) == file.lines.filter { !removed($0) }.map(\.bytes),
+                 "\(what): a line that is not a revoked key changed or went missing, or one that is stayed")
+        v.expect(!edited.lines.contains { grants($0, fingerprints) && (!keyLinesOnly || $0.entry != nil) }, "\(what): a revoked key is left")
         v.expect(edited.managedBlocks.map(\.id) == file.managedBlocks.map(\.id), "\(what): the blocks changed")
     }
 
@@ -351,12 +366,14 @@ public enum AuthorizedKeysChecks {
         let edited = file.removingUnmanagedKeys()
         checkConsistent(edited, what, &v)
         let managed = file.managedLineNumbers
-        let expected = file.lines.filter { $0.grantingFingerprint == nil || managed.contains($0.number) }.map(\.bytes)
-        let keyLinesOnly = file.lines.filter { $0.entry == nil || managed.contains($0.number) }.map(\.bytes)
-        v.expect(edited.lines.map(\.bytes) == expected || edited.lines.map(\.bytes) == keyLinesOnly,
-                 "\(what): a comment, blank, invalid or managed line changed or went missing")
+        let unmanaged: (AuthorizedKeysFile.Line) -> Bool = { $0.grantingFingerprint != nil && !managed.contains($0.number) }
+        let keyLinesOnly = changesBlocks(file, removing: unmanaged)
+        let removed: (AuthorizedKeysFile.Line) -> Bool = { unmanaged($0) && (!keyLinesOnly || $0.entry != nil) }
+        v.expect(edited.lines.map(\.bytes) == file.lines.filter { !removed($0) }.map(\.bytes),
+                 "\(what): a comment, blank, invalid or managed line changed or went missing, or an unmanaged key stayed")
         let managedAfter = edited.managedLineNumbers
-        v.expect(!edited.keyLines.contains { !managedAfter.contains($0.number) }, "\(what): a key outside the blocks is left")
+        v.expect(!edited.keyLines.contains { !managedAfter.contains($0.number) && $0.grantingFingerprint != nil },
+                 "\(what): a key outside the blocks is left")
         v.expect(blockSummary(edited) == blockSummary(file), "\(what): the blocks changed")
     }
 

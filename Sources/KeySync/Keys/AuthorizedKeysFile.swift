@@ -57,8 +57,14 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
             self.suspectFingerprint = line.suspectFingerprint
         }
 
-        /// The key a line may grant: its entry's, or the suspect one.
-        public var grantingFingerprint: String? { entry?.key.fingerprint ?? suspectFingerprint }
+        /// The key sshd may take this line for: a key line's (not a
+        /// certificate's: sshd never takes one from authorized_keys), or
+        /// the suspect one. What revocations, exclusivity and the lockout
+        /// guard go by.
+        public var grantingFingerprint: String? {
+            if let key = entry?.key { return key.isCertificate ? nil : key.fingerprint }
+            return suspectFingerprint
+        }
 
         /// The key entry, for key lines.
         public var entry: AuthorizedKeyEntry? {

@@ -343,7 +343,7 @@ extension AuthorizedKeysFile {
     /// fingerprints (`SHA256:…`; for certificates, the certified key's).
     public func removingKeys(withFingerprints fingerprints: Set<String>) -> AuthorizedKeysFile {
         keepingBlocks(removingLines { line in line.grantingFingerprint.map { fingerprints.contains($0) } ?? false }) {
-            removingLines { line in line.entry.map { fingerprints.contains($0.key.fingerprint) } ?? false }
+            removingLines { line in line.entry != nil && line.grantingFingerprint.map { fingerprints.contains($0) } == true }
         }
     }
 
@@ -366,7 +366,7 @@ extension AuthorizedKeysFile {
     public func removingUnmanagedKeys() -> AuthorizedKeysFile {
         let managed = managedLineNumbers
         return keepingBlocks(removingLines { $0.grantingFingerprint != nil && !managed.contains($0.number) }) {
-            removingLines { $0.entry != nil && !managed.contains($0.number) }
+            removingLines { $0.entry != nil && $0.grantingFingerprint != nil && !managed.contains($0.number) }
         }
     }
 

@@ -127,8 +127,8 @@ public enum OffboardPlanner {
         let file = AuthorizedKeysFile(bytes: content)
         var blockOfLine: [Int: String] = [:]
         for block in file.managedBlocks { for number in block.lineNumbers { blockOfLine[number] = block.id.description } }
-        return file.keyLines.compactMap { line in
-            guard let fingerprint = line.entry?.key.fingerprint, let name = keys[fingerprint] else { return nil }
+        return file.lines.compactMap { line in
+            guard let fingerprint = line.grantingFingerprint, let name = keys[fingerprint] else { return nil }
             return KeyFinding(account: account, path: path, line: line.number, key: name, fingerprint: fingerprint,
                               block: blockOfLine[line.number])
         }

@@ -59,7 +59,8 @@ extension SyncPlanner {
         guard desired.blocks.contains(where: \.adopt) else { return adoption }
         let managed = file.managedLineNumbers
         var linesOf: [String: [AuthorizedKeysFile.Line]] = [:]
-        for line in file.keyLines {
+        // A certificate line grants nothing (sshd never takes one from authorized_keys): never adopted.
+        for line in file.keyLines where line.entry?.key.isCertificate == false {
             if let fingerprint = line.entry?.key.fingerprint { linesOf[fingerprint, default: []].append(line) }
         }
         func optionsText(_ line: AuthorizedKeysFile.Line) -> String { line.entry?.options?.text ?? "" }
@@ -74,7 +75,7 @@ extension SyncPlanner {
         for block in desired.blocks where block.adopt {
             guard let id = try? ManagedBlockID(project: block.project, role: block.role) else { continue }
             let existing = file.managedBlock(id)
-            let present = Set(existing?.entries.map(\.key.fingerprint) ?? [])
+            let present = Set(existing?.entries.filter { !$0.key.isCertificate }.map(\.key.fingerprint) ?? [])
             let wanted = writtenEntries(block, options: options).filter { !present.contains($0.key.fingerprint) }
             var claimed: [String: AuthorizedKeysFile.Line] = [:]
             for entry in wanted {
@@ -114,7 +115,7 @@ extension SyncPlanner {
     static func adoptedBlockLines(_ entries: [DesiredEntry], existing: ManagedBlock?,
                                   claims: [String: AuthorizedKeysFile.Line]) -> [AuthorizedKeysFile.BlockLine] {
         var inBlock: [String: AuthorizedKeysFile.Line] = [:]
-        for line in existing?.keyLines ?? [] {
+        for line in existing?.keyLines ?? [] where line.entry?.key.isCertificate == false {
             if let fingerprint = line.entry?.key.fingerprint, inBlock[fingerprint] == nil { inBlock[fingerprint] = line }
         }
         var items: [(position: Int, order: Int, line: AuthorizedKeysFile.BlockLine)] = []

@@ -182,9 +182,11 @@ extension SyncPlanner {
     static func lockoutRefusal(account name: String, old file: AuthorizedKeysFile, new: [UInt8],
                                options: PlanOptions, ended: Set<String> = []) -> LockoutRefusal? {
         guard !options.force else { return nil }
-        let oldKeys = Set(file.keyLines.compactMap { $0.entry?.key.fingerprint })
+        // The keys sshd may take the lines for: certificate lines grant
+        // nothing, a suspect line may (an older sshd logged keysync in with it).
+        let oldKeys = Set(file.lines.compactMap(\.grantingFingerprint))
         let oldUsable = oldKeys.subtracting(options.revoked).subtracting(ended)
-        let newKeys = Set(AuthorizedKeysFile(bytes: new).keyLines.compactMap { $0.entry?.key.fingerprint })
+        let newKeys = Set(AuthorizedKeysFile(bytes: new).lines.compactMap(\.grantingFingerprint))
         if name == options.loginUser, let login = options.loginKeyFingerprint, oldKeys.contains(login), !newKeys.contains(login) {
             return LockoutRefusal(change: "refused: this would remove \(login), the key keysync logs in with as \(name); use --force if you really mean it",
                                   detail: "would remove keysync's own login key \(login) from \(name)", fingerprint: login)
@@ -198,11 +200,21 @@ extension SyncPlanner {
 
     /// Fingerprints that appear on more than one key line of `bytes` (a
     /// duplicate push cannot remove, e.g. an unmanaged copy of a managed key).
-    static func duplicatedFingerprints(_ bytes: [UInt8]) -> Set<String> {
-        var seen = Set<String>(), repeated = Set<String>()
-        for line in AuthorizedKeysFile(bytes: bytes).keyLines {
+    static func duplicatedFingerprints(_ bytes: [UInt8]) -> Set<String> { keysAfterWrite(bytes).duplicated }
+
+    /// What a file's lines grant, in one parse: keys on more than one key
+    /// line, every key a line may grant (``AuthorizedKeysFile/Line/grantingFingerprint``),
+    /// and those of lines outside keysync's blocks.
+    static func keysAfterWrite(_ bytes: [UInt8]) -> (duplicated: Set<String>, granted: Set<String>, grantedOutsideBlocks: Set<String>) {
+        let file = AuthorizedKeysFile(bytes: bytes)
+        let managed = file.managedLineNumbers
+        var seen = Set<String>(), repeated = Set<String>(), granted = Set<String>(), outside = Set<String>()
+        for line in file.lines {
             if let fingerprint = line.entry?.key.fingerprint, !seen.insert(fingerprint).inserted { repeated.insert(fingerprint) }
+            guard let fingerprint = line.grantingFingerprint else { continue }
+            granted.insert(fingerprint)
+            if !managed.contains(line.number) { outside.insert(fingerprint) }
         }
-        return repeated
+        return (repeated, granted, outside)
     }
 }

@@ -27,7 +27,7 @@ extension SyncPlanner {
         guard let content = probe.content else { return !knownAbsent(probe) }
         let file = AuthorizedKeysFile(bytes: content)
         if file.managedBlocks.contains(where: { isStale($0.id, desired: [], scope: scope, options: options) }) { return true }
-        return file.keyLines.contains { line in line.entry.map { options.revoked.contains($0.key.fingerprint) } ?? false }
+        return file.lines.contains { line in line.grantingFingerprint.map { options.revoked.contains($0) } ?? false }
     }
 
     /// The keysync blocks in the file the probe read, nil when it could not

@@ -37,12 +37,17 @@ public struct AccountPlan: Sendable {
     /// Marks the drift items the planned apply repairs.
     mutating func markRepairable() {
         let writes = apply?.write != nil
-        let stillDuplicated = SyncPlanner.duplicatedFingerprints(apply?.write?.content ?? [])
+        let after = SyncPlanner.keysAfterWrite(apply?.write?.content ?? [])
         for index in drift.indices {
+            let fingerprint = drift[index].fingerprint ?? ""
             switch drift[index].kind {
             case .accountMissing: drift[index].repairable = apply?.create != nil
             case .homeUnsafe: drift[index].repairable = apply?.fixHome == true
-            case .duplicateKey: drift[index].repairable = writes && !stillDuplicated.contains(drift[index].fingerprint ?? "")
+            case .duplicateKey: drift[index].repairable = writes && !after.duplicated.contains(fingerprint)
+            // Only if the written file no longer grants it (a suspect line kept
+            // so stray markers never pair up still does).
+            case .revokedKey: drift[index].repairable = writes && !after.granted.contains(fingerprint)
+            case .unmanagedKey: drift[index].repairable = writes && !after.grantedOutsideBlocks.contains(fingerprint)
             case let kind: drift[index].repairable = writes && kind.isRepairedByPush
             }
         }
@@ -304,9 +309,9 @@ public enum SyncPlanner {
     /// `content` is what the account itself can read there (as sshd reads it).
     static func reportRevokedUnreachable(_ probe: AccountProbe, options: PlanOptions, into plan: inout AccountPlan) {
         guard let content = probe.content, !options.revoked.isEmpty else { return }
-        for line in AuthorizedKeysFile(bytes: content).keyLines {
-            guard let key = line.entry?.key, options.revoked.contains(key.fingerprint) else { continue }
-            plan.report(.revokedKey, "revoked key \(key.type) \(key.fingerprint) on line \(line.number) of \(probe.path ?? "the keys file"), which keysync cannot write", fingerprint: key.fingerprint)
+        for line in AuthorizedKeysFile(bytes: content).lines {
+            guard let fingerprint = line.grantingFingerprint, options.revoked.contains(fingerprint) else { continue }
+            plan.report(.revokedKey, "revoked key \(fingerprint) on line \(line.number) of \(probe.path ?? "the keys file"), which keysync cannot write", fingerprint: fingerprint)
         }
     }
 
@@ -324,13 +329,13 @@ public enum SyncPlanner {
         for other in probe.otherFiles {
             switch other.read {
             case .content(let bytes)?:
-                for line in AuthorizedKeysFile(bytes: bytes).keyLines {
-                    guard let key = line.entry?.key else { continue }
+                for line in AuthorizedKeysFile(bytes: bytes).lines {
+                    guard let fingerprint = line.grantingFingerprint else { continue }
                     let place = "on line \(line.number) of \(other.path), which sshd also reads (keysync writes only \(primary)); remove it there by hand"
-                    if options.revoked.contains(key.fingerprint) {
-                        plan.report(.revokedKey, "revoked key \(key.type) \(key.fingerprint) \(place)", fingerprint: key.fingerprint)
+                    if options.revoked.contains(fingerprint) {
+                        plan.report(.revokedKey, "revoked key \(fingerprint) \(place)", fingerprint: fingerprint)
                     } else if exclusive {
-                        plan.report(.unmanagedKey, "unmanaged key \(key.type) \(key.fingerprint) in exclusive account \(place)", fingerprint: key.fingerprint)
+                        plan.report(.unmanagedKey, "unmanaged key \(fingerprint) in exclusive account \(place)", fingerprint: fingerprint)
                     }
                 }
             case .tooLarge?:

@@ -180,4 +180,19 @@ import Testing
         #expect(String(decoding: moved.serialized(), as: UTF8.self)
                 == "\(other.beginMarker)\n\(line(b))\n\(other.endMarker)\n\(id.beginMarker)\n\(id.endMarker)\n")
     }
+
+    @Test func aCertificateLineIsNeverAdopted() throws {
+        // It grants nothing (sshd never takes one from authorized_keys): the key is added, the line left outside.
+        let cert = try SyncKeys.key("id_ed25519-cert.pub")
+        #expect(cert.fingerprint == a.fingerprint)
+        let before = F.bytes(cert.openSSHLine + "\n")
+        let plan = try F.single(.existing("deploy", content: before), target([F.entry("alice", a)]))
+        let after = AuthorizedKeysFile(bytes: try #require(plan.apply?.write).content)
+        let id = try ManagedBlockID(project: "adopted", role: "deploy")
+        #expect(after.managedBlock(id)?.keyLines.map(\.text) == [line(a)])
+        #expect(after.lines.first?.text == cert.openSSHLine, "the certificate line stays where it was")
+        // And the next run is in sync: nothing more to write.
+        let again = try F.single(.existing("deploy", content: after.serialized()), target([F.entry("alice", a)]))
+        #expect(again.apply?.write == nil && !again.drift.contains { $0.kind == .missingKey }, "\(again.drift)")
+    }
 }

@@ -172,6 +172,28 @@ import Testing
         #expect(file.managedBlocks.isEmpty)
         #expect(file.removingKeys(withFingerprints: [d.fingerprint]).serialized() == Array(text.utf8))
         #expect(file.removingUnmanagedKeys().serialized() == Array(text.utf8))
+        // A push that writes the file for another reason must not claim the revoked key gone.
+        let plan = try F.single(.existing("usersample", content: F.bytes(text)), F.target("usersample", [F.entry("ka", a)]),
+                                options: PlanOptions(revoked: [d.fingerprint]))
+        let revoked = try #require(plan.drift.first { $0.kind == .revokedKey })
+        #expect(plan.apply?.write != nil && !revoked.repairable, "\(plan.drift)")
+    }
+
+    /// The lockout guard goes by what sshd may take the lines for: a
+    /// certificate line is no key left; a suspect line is one.
+    @Test func theLockoutGuardCountsNoCertificateAndEverySuspectLine() throws {
+        let cert = try SyncKeys.key("id_ed25519-cert.pub")
+        // Made exclusive, the account would keep only a certificate line: no key at all, refused.
+        let onlyCert = line(d) + "\n" + cert.openSSHLine + "\n"
+        var exclusive = F.target("usersample", [])
+        exclusive.exclusive = true
+        let refused = try F.single(.existing("usersample", content: F.bytes(onlyCert)), exclusive)
+        #expect(refused.lockout != nil, "\(refused.drift)")
+        // keysync's login key on a suspect line (an older sshd let it in): not removed when revoked, without --force.
+        let suspect = line(d, options: #"expiry-time="2099011x""#) + "\n" + line(b) + "\n"
+        let guarded = try F.single(.existing("usersample", content: F.bytes(suspect)), F.target("usersample", []),
+                                   options: PlanOptions(revoked: [d.fingerprint], loginKeyFingerprint: d.fingerprint, loginUser: "usersample"))
+        #expect(guarded.lockout != nil && guarded.apply?.write == nil, "\(guarded.drift)")
     }
 
     @Test func revokedKeyInsideABlockIsRevokedNotUnexpected() throws {
