@@ -42,7 +42,11 @@ struct KeySyncCommand: ParsableCommand {
     /// one (at most 65,536); keysync and libssh2 wait with poll(2), never
     /// select(2), so descriptors above 1,024 are safe.
     private static func raiseOpenFileLimit() {
+        #if canImport(Glibc)
         let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
         var limit = rlimit()
         guard getrlimit(resource, &limit) == 0 else { return }
         let wanted = min(limit.rlim_max, 65_536)

@@ -98,7 +98,7 @@ public struct DoctorFixPlan: Hashable, Sendable {
                 } else if account.file?.kind != .regular || account.directory?.kind != .directory {
                     refusals[index] = "no keys file to rewrite (keysync push writes one)"
                 } else if let owner = account.directory?.uid, owner != account.uid {
-                    refusals[index] = "\(folder) is owned by uid \(owner), not \(name); keysync writes as the account and never chowns (as root: chown \(name): \(folder))"
+                    refusals[index] = "\(folder) is owned by uid \(owner), not \(name); keysync writes as the account and never chowns (\(SyncPlanner.chownAdvice(name, folder, home: account.homePath)))"
                 } else if let unsafe = account.intermediateFolders.first(where: { $0.stat.kind != .directory && $0.stat.kind != .absent }) {
                     refusals[index] = "\(unsafe.path) is not a folder (a symlink is never written through)"
                 } else if let error = account.readError {

@@ -162,6 +162,10 @@ public struct DoctorRun: Sendable {
                                      evidence: output)
             }
             return DoctorFinding(.info, .loginWorks, "\(account) logged in with \(key) and ran `true`", evidence: output)
+        } catch .channelFailed(_, let reason) where reason.hasPrefix("command output exceeds") {
+            // The login worked; the session (its ~/.ssh/rc, a shell startup file) printed more than is kept.
+            return DoctorFinding(.info, .loginWorks, "\(account) logged in with \(key); the session printed more than 64 KiB (not kept), so whether `true` ran is unknown",
+                                 evidence: ["client: \(reason)"])
         } catch {
             return DoctorFinding(.error, .loginFailed, "logging in as \(account) with \(key) failed", evidence: ["client: \(error.description)"])
         }

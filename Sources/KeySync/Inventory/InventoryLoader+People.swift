@@ -38,6 +38,7 @@ extension InventoryLoader {
                     continue
                 }
                 let fingerprint = keys[index].fingerprint
+                certificateGrant(keys[index], what: "\(what): key \"\(keyName)\"", at: keyNode)
                 if let first = owner[fingerprint], first.person != name {
                     reader.warning("\(what): key \"\(keyName)\" is also a key of person \"\(first.person)\" (line \(NodeReader.line(of: first.node))); if either leaves, it is revoked for both", at: keyNode)
                 } else {

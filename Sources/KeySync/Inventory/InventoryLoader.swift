@@ -270,12 +270,6 @@ struct InventoryLoader {
                 }
             } }
             guard let (publicKey, file) = keyMaterial(fields, what, nameNode) else { continue }
-            // Written into authorized_keys, a certificate grants nothing (sshd never takes one from there).
-            if publicKey.isCertificate {
-                reader.error("\(what): \(publicKey.type) is a certificate; authorized_keys needs the key itself "
-                             + "(certificates log in through principals: and trusted_cas:)", at: fields["public"] ?? fields["file"] ?? nameNode)
-                continue
-            }
             let key = InventoryKey(name: name, publicKey: publicKey, options: options, file: file)
             if let same = keyByFingerprint[key.fingerprint] {
                 reader.warning("\(what) is the same key as \"\(keys[same].name)\" (line \(NodeReader.line(of: keyNodes[same])))", at: nameNode)
@@ -287,6 +281,14 @@ struct InventoryLoader {
             keys.append(key)
             keyNodes.append(nameNode)
         }
+    }
+
+    /// A certificate granted to an account grants nothing: sshd never takes
+    /// one from authorized_keys (a key defined only to be revoked may be one).
+    mutating func certificateGrant(_ key: InventoryKey, what: String, at node: Node) {
+        guard key.publicKey.isCertificate else { return }
+        reader.error("\(what) is a certificate (\(key.publicKey.type)); authorized_keys needs the key itself "
+                     + "(certificates log in through principals: and trusted_cas:)", at: node)
     }
 
     /// The public key of a `public:` or `file:` field pair (keys and
@@ -482,6 +484,7 @@ struct InventoryLoader {
             }
             let key = keys[index]
             grantedKeys.insert(index)
+            certificateGrant(key, what: "\(what): key \"\(keyName)\"", at: keyNode)
             if let revokedAt = revoked[key.fingerprint] {
                 reader.error("\(what): key \"\(keyName)\" is granted here but revoked (line \(NodeReader.line(of: revokedAt)))", at: keyNode)
             }

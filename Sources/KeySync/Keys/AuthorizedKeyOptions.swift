@@ -213,8 +213,9 @@ enum CNumber {
     /// 0 stands for "a service name".
     static func port(_ text: String) -> Int? {
         if let number = strtonum(text, in: 0...65535) { return number > 0 ? Int(number) : nil }
-        // A number out of range is no service name either (sshd's getservbyname finds none).
-        guard !text.isEmpty, !text.utf8.allSatisfy(isDigit), text.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7f }) else { return nil }
+        // A number out of range, signed or not, is no service name either (sshd's getservbyname finds none).
+        let unsigned = text.utf8.first == UInt8(ascii: "+") || text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
+        guard !unsigned.isEmpty, !unsigned.allSatisfy(isDigit), text.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7f }) else { return nil }
         return 0
     }
 }

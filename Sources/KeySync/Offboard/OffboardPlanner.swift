@@ -172,7 +172,7 @@ public enum OffboardPlanner {
         switch probe.directory?.kind {
         case .directory?:
             if let owner = probe.directory?.uid, owner != probe.uid {
-                return "\(dir) is owned by uid \(owner), not \(name); keysync writes as the account and never chowns (as root: chown \(name): \(dir))"
+                return "\(dir) is owned by uid \(owner), not \(name); keysync writes as the account and never chowns (\(SyncPlanner.chownAdvice(name, dir, home: probe.homePath)))"
             }
         case .symlink?: return "\(dir) is a symlink; keysync never writes through a link"
         default: return "\(dir) is not a directory"

@@ -412,6 +412,8 @@ public final class SSHConnection {
         guard let session else { throw .connectionLost(host: endpoint.label, reason: "session closed") }
         let channel = command.channel
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // Passes in a row that moved nothing while libssh2 held data (below).
+        var idlePasses = 0
         while true {
             // The deadline holds on every pass, not only in wait(): nothing a
             // host sends may keep this loop turning past it.
@@ -472,7 +474,16 @@ public final class SSHConnection {
             // host that queues data nobody reads (extended data on a stream
             // other than stderr) keeps this loop turning only until the
             // deadline, which every pass checks above.
-            if progressed || Self.queuedBytes(channel) > 0 { continue }
+            if progressed { idlePasses = 0; continue }
+            if Self.queuedBytes(channel) > 0 {
+                // A window adjust owed goes out on the next pass or two; data
+                // nobody reads stays: after a few idle passes, 1 ms between
+                // them, so such a host costs no CPU while it runs out its time.
+                idlePasses += 1
+                if idlePasses > 3 { usleep(1_000) }
+                continue
+            }
+            idlePasses = 0
             // The same in the other direction: libssh2 refuses a write while
             // the host's window is closed (its channel write first empties
             // the socket, then says EAGAIN or 0), and the host's window

@@ -310,7 +310,8 @@ public struct HostProbe: Hashable, Sendable {
     public static let lineLimit = 100_000
 
     private static func lineCount(_ bytes: [UInt8]) -> Int {
-        bytes.withUnsafeBufferPointer { buffer in buffer.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) } }
+        let breaks = bytes.withUnsafeBufferPointer { buffer in buffer.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) } }
+        return breaks + (bytes.last.map { $0 != 0x0a } ?? false ? 1 : 0)
     }
 
     /// A file frame's bytes: the content when the read worked (status 0);

@@ -162,7 +162,8 @@ public struct LoginScanResult: Hashable, Sendable {
         // is not fully known, so it counts as a gap up to now and no key is
         // called unused for that time.
         let gap = reply.gap ?? (reply.dropped > 0 ? "\(reply.dropped) account/key pairs over the limit not listed" : nil)
-        let since = reply.gap != nil ? date(reply.sinceTime) : nil
+        // Dropped pairs may be from anywhere in what was read: a gap up to now, even with a gap of the log's own.
+        let since = reply.gap != nil && reply.dropped == 0 ? date(reply.sinceTime) : nil
         return Store.LoginScanRecord(
             startSource: request.source, startPosition: request.position,
             source: source, position: reply.position, uses: reply.uses, scannedAt: scannedAt, discovered: request.discover,

@@ -234,11 +234,7 @@ public enum SyncPlanner {
                     if dir.uid != probe.uid {
                         // Writes run as the account, and root never chowns a path
                         // the account could swap for a link to another file.
-                        // A home of `/` puts every folder "under home": never advise
-                        // giving one account a folder other accounts' files may live in.
-                        let advice = probe.homePath == "/" ? "it is not a folder of \(name)'s own (home is /): give \(name) a home, or a root-owned AuthorizedKeysFile layout"
-                            : "as root: \(Examination.command("chown", name + ":", dirPath))"
-                        plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name); keysync writes as the account and never chowns (\(advice))")
+                        plan.report(.dirOwner, "\(dirPath) is owned by uid \(dir.uid), not \(name); keysync writes as the account and never chowns (\(Self.chownAdvice(name, dirPath, home: probe.homePath)))")
                         return reportRevokedUnreachable(probe, options: options, into: &plan)
                     }
                     if dir.mode != 0o700 {
@@ -302,6 +298,15 @@ public enum SyncPlanner {
         }
     }
 
+    /// What to do as root about a folder or file the account should own:
+    /// the `chown` (quoted: the path comes from the host), unless the
+    /// account's home is `/`, where every folder is "under home" and one
+    /// may hold other accounts' files.
+    static func chownAdvice(_ account: String, _ path: String, home: String?) -> String {
+        home == "/" ? "it is not a folder of \(account)'s own (home is /): give \(account) a home, or use a root-owned AuthorizedKeysFile layout"
+            : "as root: \(Examination.command("chown", account + ":", path))"
+    }
+
     /// Revoked keys in a file keysync will not write (a symlink on the way,
     /// a folder it does not own, a home that is missing while the file lies
     /// outside it): reported, never repairable, so a push reports the host
@@ -360,7 +365,7 @@ public enum SyncPlanner {
         }
         guard let first = invalid.first else { return nil }
         let path = probe.path ?? "the keys file"
-        return "\(path) is owned by root and \(invalid.count) of its lines (the first: line \(first.number)) are not keys, comments or blank: keysync does not hand a root-owned file that may not be a keys file to \(probe.account), nor keep its bytes. Fix: look at it as root; if it is \(probe.account)'s keys, chown \(probe.account): \(path)"
+        return "\(path) is owned by root and \(invalid.count) of its lines (the first: line \(first.number)) are not keys, comments or blank: keysync does not hand a root-owned file that may not be a keys file to \(probe.account), nor keep its bytes. Fix: look at it as root; if it is \(probe.account)'s keys, \(Examination.command("chown", probe.account + ":", path))"
     }
 
     /// Why the probe did not read a root-owned file as root, for the failure message.

@@ -125,8 +125,13 @@ struct InventoryCertificateTests {
         let yaml = Self.yaml().replacingOccurrences(of: "kp-alice: {file: keys/alice.pub}", with: "kp-alice: { public: \"\(cert)\" }")
         let errors = F.diagnostics(yaml).filter { $0.severity == .error }
         #expect(errors.count == 1, "\(errors)")
-        #expect(errors.first?.message.contains("key \"kp-alice\": ssh-ed25519-cert-v01@openssh.com is a certificate; authorized_keys needs the key itself") == true,
+        #expect(errors.first?.message.contains("key \"kp-alice\" is a certificate (ssh-ed25519-cert-v01@openssh.com); authorized_keys needs the key itself") == true,
                 "\(errors)")
+        // Defined only to be revoked (which revokes the key it certifies): no error.
+        let revokedOnly = Self.yaml(revoked: "revoked: [kp-old-cert]")
+            .replacingOccurrences(of: "  kp-alice: {file: keys/alice.pub}", with: "  kp-alice: {file: keys/alice.pub}\n  kp-old-cert: { public: \"\(cert)\" }")
+        let loaded = try F.load(revokedOnly)
+        #expect(loaded.revokedFingerprints.contains(F.aliceFingerprint) == false && loaded.keys.contains { $0.name == "kp-old-cert" })
     }
 
     @Test func aCertificateAuthorityNeedsKeyMaterial() {

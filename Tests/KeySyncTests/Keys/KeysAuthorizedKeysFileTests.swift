@@ -90,6 +90,8 @@ import Testing
         // A service name is the host's to know (this machine may have no /etc/services entry for it).
         ("permitopen=\"host:no-such-service-here\" ssh-ed25519 \(edBase64)", true),
         ("permitopen=\"host:a b\" ssh-ed25519 \(edBase64)", false),
+        ("permitopen=\"host:-5432\" ssh-ed25519 \(edBase64)", false),
+        ("permitopen=\"host:+70000\" ssh-ed25519 \(edBase64)", false),
         ("permitlisten=\"8080\",permitlisten=\"localhost:*\" ssh-ed25519 \(edBase64)", true),
         ("permitlisten=\"70000\" ssh-ed25519 \(edBase64)", false),
         ("tunnel=\"5\",tunnel=\"any\" ssh-ed25519 \(edBase64)", true),

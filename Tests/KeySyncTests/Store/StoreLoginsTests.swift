@@ -118,6 +118,13 @@ import Testing
             try recordRun(store, at: hour(5), [record])
             let watch = try #require(try store.loginWatches()["web-1"])
             #expect(watch.watchingSince == hour(5) && watch.gaps == 1 && watch.lastGapAt == hour(5))
+            // With a gap of the log's own too (a rotated file gone): still up to now, not from that gap's time.
+            reply.gap = "rotated"
+            reply.sinceTime = Int(hour(6).timeIntervalSince1970)
+            reply.position = .file(inode: "12", offset: 300)
+            let both = LoginScanResult(request: ProbeScript.Logins(source: source, position: .file(inode: "12", offset: 200), now: hour(7)),
+                                       reply: reply, scannedAt: hour(7))
+            #expect(both.record?.sinceTime == nil)
         }
     }
 }

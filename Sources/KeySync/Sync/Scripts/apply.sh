@@ -102,7 +102,10 @@ restrict_home() { # name home: chmod go-w, never chown; as the account when it o
         # not writable by group or others unless sticky (then only root
         # renames its root-owned entries): a user-writable /srv could swap
         # /srv/apps for one whose app1 is a link to /tmp.
-        problem='' d=${home%/*}
+        case $home in /*) ;; *) fail_account "$name" conflict "home $home is not an absolute path; left alone"; return 0 ;; esac
+        d=$home
+        while [ "$d" != / ] && [ "${d%/}" != "$d" ]; do d=${d%/}; done
+        problem='' d=${d%/*}
         [ -n "$d" ] || d=/
         while [ -z "$problem" ]; do
             if [ -L "$d" ]; then problem="$d is a symlink"; break; fi
@@ -173,7 +176,7 @@ EOF
         # The key folder takes chmod from the account; one the account does not own is left alone.
         owner=$(stat -c %u -- "$dir" 2>/dev/null) || owner=
         if [ "$owner" != "$uid" ]; then
-            result "$name" conflict "$dir is owned by uid $owner, not $name; keysync never chowns it (as root: chown $uid:$gid $dir)"; return 0
+            result "$name" conflict "$dir is owned by uid $owner, not $name; keysync never chowns it"; return 0
         fi
         err=$(as_user "$uid" "$gid" chmod 700 -- "$dir" 2>&1 >/dev/null) ||
             { result "$name" error "cannot chmod $dir: $(oneline "$err" 200)"; return 0; }
