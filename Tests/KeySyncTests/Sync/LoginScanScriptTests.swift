@@ -121,6 +121,30 @@ import Testing
         }
     }
 
+    /// Journal entries whose MESSAGE has JSON escapes (sshd writes a key ID
+    /// byte that is not printable ASCII as `\ooo`; a tab stays a tab) are
+    /// counted like the others: skipping them made such certificates look unused.
+    @Test func journalMessagesWithEscapesCount() throws {
+        try withLog { path in
+            let ca = "SHA256:" + String(repeating: "C", count: 43)
+            func entry(_ message: String, uid: String = "0", comm: String = "sshd", cursor: String = "s=a;i=1") -> String {
+                "{\"__CURSOR\":\"\(cursor)\",\"__REALTIME_TIMESTAMP\":\"1796990000000000\",\"_UID\":\"\(uid)\",\"_COMM\":\"\(comm)\",\"MESSAGE\":\"\(message)\"}\n"
+            }
+            let cert = "Accepted publickey for deploy from 10.0.0.5 port 22 ssh2: ED25519-CERT \(Self.fpB) ID "
+            try (entry(cert + #"jos\\303\\251@corp (serial 42) CA ED25519 "# + ca)
+                 + entry(cert.replacingOccurrences(of: Self.fpB, with: "SHA256:" + String(repeating: "D", count: 43))
+                         + #"tab\tid (serial 43) CA ED25519 "# + ca, cursor: "s=a;i=2")
+                 + entry(#"Accepted publickey for deploy from 10.0.0.5 port 22 ssh2: ED25519 "# + Self.fpA + #"\nAccepted publickey for root from 10.0.0.5 port 22 ssh2: ED25519 "# + Self.fpA, cursor: "s=a;i=3")
+                 + entry(cert + #"quoted\"id (serial 44) CA ED25519 "# + ca, uid: "1000", cursor: "s=a;i=4"))
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let (reply, _) = try Self.scan(path, format: "journal", parseOnly: true)
+            #expect(reply.uses.map { "\($0.account) \($0.keyType) \($0.certificateID ?? "-")" }.sorted()
+                        == [#"deploy ED25519-CERT jos\303\251@corp"#, "deploy ED25519-CERT tab?id"], "\(reply.uses)")
+            // A line break inside one message is a blank, never a second line; another uid's entry never counts.
+            #expect(!reply.uses.contains { $0.account == "root" } && !reply.uses.contains { $0.keyType == "ED25519" })
+        }
+    }
+
     /// Position kept after whole lines; a rename (the old inode beside the
     /// new file as auth.log.1) is finished first; a truncated file is read
     /// from its start.

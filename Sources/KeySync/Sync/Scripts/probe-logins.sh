@@ -193,10 +193,26 @@ login_parse() {
             }
             return -1
         }
-        function json(line, field,   v) {  # a plain string field of a journal entry, or the empty string
-            if (!match(line, "[{,]\"" field "\":\"[^\"\\\\]*\"")) return ""
-            v = substr(line, RSTART + length(field) + 5, RLENGTH - length(field) - 6)
-            return v
+        function json(line, field,   v, i, c, n) {  # a string field of a journal entry, or the empty string
+            if (match(line, "[{,]\"" field "\":\"[^\"\\\\]*\"")) return substr(line, RSTART + length(field) + 5, RLENGTH - length(field) - 6)
+            # With escapes (sshd writes a certificate key ID byte that is not
+            # printable ASCII as \ooo, which JSON escapes again): decoded,
+            # a line break to a blank, \uXXXX to "?". Only such lines pay
+            # for the loop.
+            if (!match(line, "[{,]\"" field "\":\"")) return ""
+            v = ""; n = length(line)
+            for (i = RSTART + RLENGTH; i <= n; i++) {
+                c = substr(line, i, 1)
+                if (c == "\"") return v
+                if (c != "\\") { v = v c; continue }
+                c = substr(line, ++i, 1)
+                if (c == "u") { v = v "?"; i += 4 }
+                else if (c == "t") v = v "\t"
+                else if (c == "n" || c == "r") v = v " "
+                else if (c == "\"" || c == "\\" || c == "/") v = v c
+                else v = v "?"
+            }
+            return ""
         }
         function accepted(msg, t,   w, n, user, addr, type, fp, id, i, k) {
             sub(/\r$/, "", msg)
