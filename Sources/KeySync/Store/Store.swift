@@ -16,6 +16,9 @@ public struct Store: Sendable {
     let writer: any DatabaseWriter
     /// The file path, or `:memory:`; used in error messages.
     public let path: String
+    /// This process created the file (it did not exist when opened): what
+    /// lets a command that fails on bad input remove it again.
+    public private(set) var created = false
 
     /// Opens (creating with mode 0600 if missing) the database file at `path`
     /// and migrates it to the current schema. A file another user could read,
@@ -23,7 +26,7 @@ public struct Store: Sendable {
     /// ``checkFileSafety(_:owner:)``).
     public init(path: String) throws {
         try Self.checkFileSafety(path)
-        try Self.createFile(path)
+        let created = try Self.createFile(path)
         let pool: DatabasePool
         do {
             pool = try Self.openPool(path)
@@ -34,6 +37,7 @@ public struct Store: Sendable {
             throw StoreError.cannotOpen(path: path, reason: StoreError.reason(error))
         }
         try self.init(writer: pool, path: path)
+        self.created = created
     }
 
     /// An empty, migrated database in memory, for tests and dry runs.
@@ -75,12 +79,14 @@ public struct Store: Sendable {
 
     /// Creates the file with mode 0600 (it holds `authorized_keys` snapshots);
     /// SQLite gives its `-wal` and `-shm` files the same mode.
-    private static func createFile(_ path: String) throws {
+    /// Whether it created it (false: it was there).
+    private static func createFile(_ path: String) throws -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if fd >= 0 { close(fd); return }
+        if fd >= 0 { close(fd); return true }
         guard errno == EEXIST else {
             throw StoreError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
+        return false
     }
 
     /// Applies missing migrations after checking the file is not from a newer keysync.

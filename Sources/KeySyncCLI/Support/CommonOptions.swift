@@ -119,12 +119,12 @@ extension DatabaseOption {
     /// behind (DESIGN.md: "bad input (nothing touched)").
     func withStore<T>(_ body: (Store) throws -> T) throws -> T {
         let path = resolvedDatabasePath
-        let existed = FileManager.default.fileExists(atPath: path)
         let store = try openOrCreateStore()
         do {
             return try body(store)
         } catch {
-            if !existed, (try? store.recordsNothing()) == true, (try? store.closeConnections()) != nil {
+            // Only a file this process created (O_EXCL), with nothing in it.
+            if store.created, (try? store.recordsNothing()) == true, (try? store.closeConnections()) != nil {
                 for file in [path, path + "-wal", path + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
             }
             throw error
