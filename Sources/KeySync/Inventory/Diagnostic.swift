@@ -42,16 +42,28 @@ public struct Diagnostic: Hashable, Sendable, Comparable, CustomStringConvertibl
     /// the lines and columns a diagnostic names; never empty.
     public static func lineLengths(_ text: String) -> [Int] {
         var lengths = [0]
-        var previousCR = false
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n" where previousCR: break
-            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": lengths.append(0)
-            default: lengths[lengths.count - 1] += 1
-            }
-            previousCR = scalar == "\r"
-        }
+        scanLines(text, scalar: { _ in lengths[lengths.count - 1] += 1 }, lineBreak: { _ in lengths.append(0) })
         return lengths
+    }
+
+    /// Walks `text` as libyaml counts lines: `scalar` for each Unicode scalar
+    /// of a line, `lineBreak` for each line break (`\r\n` as one, `\r`,
+    /// `\n`, U+0085, U+2028, U+2029), in order.
+    static func scanLines(_ text: String, scalar: (Unicode.Scalar) -> Void, lineBreak: (String) -> Void) {
+        var afterCR = false
+        for character in text.unicodeScalars {
+            if afterCR {
+                afterCR = false
+                if character == "\n" { lineBreak("\r\n"); continue }
+                lineBreak("\r")
+            }
+            switch character {
+            case "\r": afterCR = true
+            case "\n", "\u{85}", "\u{2028}", "\u{2029}": lineBreak(String(character))
+            default: scalar(character)
+            }
+        }
+        if afterCR { lineBreak("\r") }
     }
 }
 

@@ -65,25 +65,14 @@ public struct GrantRemoval: Sendable {
         var end: String
     }
 
-    /// `text` split as libyaml counts lines: `\r\n`, `\r`, `\n`, U+0085,
-    /// U+2028 and U+2029 each end one (``Diagnostic/lineLengths(_:)``);
-    /// columns count Unicode scalars.
+    /// `text` split as libyaml counts lines (``Diagnostic/scanLines(_:scalar:lineBreak:)``,
+    /// which the diagnostics' lines and columns come from); columns count Unicode scalars.
     static func lines(_ text: String) -> [Line] {
         var lines: [Line] = [], current: [Unicode.Scalar] = []
-        var afterCR = false
-        for scalar in text.unicodeScalars {
-            if afterCR {
-                afterCR = false
-                if scalar == "\n" { lines.append(Line(text: current, end: "\r\n")); current = []; continue }
-                lines.append(Line(text: current, end: "\r")); current = []
-            }
-            switch scalar {
-            case "\r": afterCR = true
-            case "\n", "\u{85}", "\u{2028}", "\u{2029}": lines.append(Line(text: current, end: String(scalar))); current = []
-            default: current.append(scalar)
-            }
-        }
-        if afterCR { lines.append(Line(text: current, end: "\r")); current = [] }
+        Diagnostic.scanLines(text, scalar: { current.append($0) }, lineBreak: { end in
+            lines.append(Line(text: current, end: end))
+            current = []
+        })
         return lines + [Line(text: current, end: "")]
     }
 
