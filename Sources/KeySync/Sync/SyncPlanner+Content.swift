@@ -143,9 +143,9 @@ extension SyncPlanner {
         let new = updated.serialized()
 
         if new != old {
-            let stillDuplicated = duplicatedFingerprints(new)
+            let after = KeysAfterWrite(new)
             plan.changes += plan.drift.filter { $0.kind.isRepairedByPush && $0.kind != .fileMode && $0.kind != .fileOwner && $0.kind != .dirMode && $0.kind != .dirOwner }
-                .filter { !($0.kind == .duplicateKey && stillDuplicated.contains($0.fingerprint ?? "")) }
+                .filter { !after.stillHas($0) }
                 .map { "fix \($0.kind.rawValue): \($0.detail)" }
             if plan.changes.isEmpty { plan.changes.append("rewrite managed blocks of \(name)") }
             plan.diff = UnifiedDiff.render(old: old, new: new, path: plan.path ?? "authorized_keys")
@@ -198,23 +198,41 @@ extension SyncPlanner {
         return nil
     }
 
-    /// Fingerprints that appear on more than one key line of `bytes` (a
-    /// duplicate push cannot remove, e.g. an unmanaged copy of a managed key).
-    static func duplicatedFingerprints(_ bytes: [UInt8]) -> Set<String> { keysAfterWrite(bytes).duplicated }
+}
 
-    /// What a file's lines grant, in one parse: keys on more than one key
-    /// line, every key a line may grant (``AuthorizedKeysFile/Line/grantingFingerprint``),
+/// What a planned file still holds, in one parse: whether writing it
+/// repairs a drift item about one key. A duplicate push cannot remove (an
+/// unmanaged copy of a managed key), a revoked key or an exclusive
+/// account's unmanaged key on a line kept so stray markers never pair up,
+/// is still there after the write.
+struct KeysAfterWrite {
+    /// Keys on more than one key line.
+    private var duplicated = Set<String>()
+    /// Every key a line may grant (``AuthorizedKeysFile/Line/grantingFingerprint``),
     /// and those of lines outside keysync's blocks.
-    static func keysAfterWrite(_ bytes: [UInt8]) -> (duplicated: Set<String>, granted: Set<String>, grantedOutsideBlocks: Set<String>) {
+    private var granted = Set<String>(), grantedOutsideBlocks = Set<String>()
+
+    init(_ bytes: [UInt8]) {
         let file = AuthorizedKeysFile(bytes: bytes)
         let managed = file.managedLineNumbers
-        var seen = Set<String>(), repeated = Set<String>(), granted = Set<String>(), outside = Set<String>()
+        var seen = Set<String>()
         for line in file.lines {
-            if let fingerprint = line.entry?.key.fingerprint, !seen.insert(fingerprint).inserted { repeated.insert(fingerprint) }
+            if let fingerprint = line.entry?.key.fingerprint, !seen.insert(fingerprint).inserted { duplicated.insert(fingerprint) }
             guard let fingerprint = line.grantingFingerprint else { continue }
             granted.insert(fingerprint)
-            if !managed.contains(line.number) { outside.insert(fingerprint) }
+            if !managed.contains(line.number) { grantedOutsideBlocks.insert(fingerprint) }
         }
-        return (repeated, granted, outside)
+    }
+
+    /// Whether the file still holds what `item` is about (only for the
+    /// kinds whose repair depends on which lines the write kept).
+    func stillHas(_ item: DriftItem) -> Bool {
+        let fingerprint = item.fingerprint ?? ""
+        switch item.kind {
+        case .duplicateKey: return duplicated.contains(fingerprint)
+        case .revokedKey: return granted.contains(fingerprint)
+        case .unmanagedKey: return grantedOutsideBlocks.contains(fingerprint)
+        default: return false
+        }
     }
 }

@@ -37,18 +37,12 @@ public struct AccountPlan: Sendable {
     /// Marks the drift items the planned apply repairs.
     mutating func markRepairable() {
         let writes = apply?.write != nil
-        let after = SyncPlanner.keysAfterWrite(apply?.write?.content ?? [])
+        let after = KeysAfterWrite(apply?.write?.content ?? [])
         for index in drift.indices {
-            let fingerprint = drift[index].fingerprint ?? ""
             switch drift[index].kind {
             case .accountMissing: drift[index].repairable = apply?.create != nil
             case .homeUnsafe: drift[index].repairable = apply?.fixHome == true
-            case .duplicateKey: drift[index].repairable = writes && !after.duplicated.contains(fingerprint)
-            // Only if the written file no longer grants it (a suspect line kept
-            // so stray markers never pair up still does).
-            case .revokedKey: drift[index].repairable = writes && !after.granted.contains(fingerprint)
-            case .unmanagedKey: drift[index].repairable = writes && !after.grantedOutsideBlocks.contains(fingerprint)
-            case let kind: drift[index].repairable = writes && kind.isRepairedByPush
+            case let kind: drift[index].repairable = writes && kind.isRepairedByPush && !after.stillHas(drift[index])
             }
         }
     }
