@@ -335,7 +335,7 @@ public enum AuthorizedKeysChecks {
     }
 
     /// Whether `line` may grant one of `fingerprints` (a key line that is
-    /// not a certificate, or a suspect line), and whether it is a key line.
+    /// not a certificate, or a suspect line).
     static func grants(_ line: AuthorizedKeysFile.Line, _ fingerprints: Set<String>) -> Bool {
         line.grantingFingerprint.map { fingerprints.contains($0) } ?? false
     }

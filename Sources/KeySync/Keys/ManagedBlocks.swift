@@ -339,8 +339,9 @@ extension AuthorizedKeysFile {
         return bytes + ending
     }
 
-    /// Removes every key line, inside or outside blocks, whose key has one of these
-    /// fingerprints (`SHA256:…`; for certificates, the certified key's).
+    /// Removes every line, inside or outside blocks, that may grant a key with
+    /// one of these fingerprints (`SHA256:…`): key lines and suspect lines
+    /// (``Line/grantingFingerprint``; a certificate line grants nothing and stays).
     public func removingKeys(withFingerprints fingerprints: Set<String>) -> AuthorizedKeysFile {
         keepingBlocks(removingLines { line in line.grantingFingerprint.map { fingerprints.contains($0) } ?? false }) {
             removingLines { line in line.entry != nil && line.grantingFingerprint.map { fingerprints.contains($0) } == true }

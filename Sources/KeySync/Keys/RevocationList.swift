@@ -85,8 +85,14 @@ public struct RevocationList: Hashable, Sendable {
     /// again; whether it was in it. The lockout guard spares keysync's own
     /// login key this way (``RootFilesPlan/sparingLoginKey(_:fingerprint:)``).
     public mutating func spare(fingerprint: String) -> Bool {
-        guard fingerprint.hasPrefix("SHA256:"), let hash = Data(base64Encoded: String(fingerprint.dropFirst(7)) + "=") else { return false }
-        return keyHashes.remove([UInt8](hash)) != nil
+        guard let hash = Self.hash(ofFingerprint: fingerprint) else { return false }
+        return keyHashes.remove(hash) != nil
+    }
+
+    /// The SHA-256 a `SHA256:` + 43 unpadded base64 fingerprint names.
+    static func hash(ofFingerprint fingerprint: String) -> [UInt8]? {
+        guard fingerprint.hasPrefix("SHA256:"), let hash = Data(base64Encoded: String(fingerprint.dropFirst(7)) + "=") else { return nil }
+        return [UInt8](hash)
     }
 
     /// Revokes a plain key by its blob (use the plain blob, not a certificate's).
@@ -203,9 +209,7 @@ extension RevocationList {
         self.init()
         for fingerprint in inventory.revokedFingerprints {
             // Validated as `SHA256:` + 43 unpadded base64 characters.
-            if let hash = Data(base64Encoded: String(fingerprint.dropFirst(7)) + "=") {
-                try? revokeKey(sha256: [UInt8](hash))
-            }
+            if let hash = Self.hash(ofFingerprint: fingerprint) { try? revokeKey(sha256: hash) }
         }
         for entry in inventory.revokedCertificates {
             guard let ca = inventory.certificateAuthority(named: entry.authority)?.publicKey.blob else { continue }

@@ -60,8 +60,8 @@ extension SyncPlanner {
         let managed = file.managedLineNumbers
         var linesOf: [String: [AuthorizedKeysFile.Line]] = [:]
         // A certificate line grants nothing (sshd never takes one from authorized_keys): never adopted.
-        for line in file.keyLines where line.entry?.key.isCertificate == false {
-            if let fingerprint = line.entry?.key.fingerprint { linesOf[fingerprint, default: []].append(line) }
+        for line in file.keyLines {
+            if let fingerprint = line.grantingFingerprint { linesOf[fingerprint, default: []].append(line) }
         }
         func optionsText(_ line: AuthorizedKeysFile.Line) -> String { line.entry?.options?.text ?? "" }
         /// Moving `line` to just before line `position` would pass a line of its key with other options.
@@ -115,8 +115,8 @@ extension SyncPlanner {
     static func adoptedBlockLines(_ entries: [DesiredEntry], existing: ManagedBlock?,
                                   claims: [String: AuthorizedKeysFile.Line]) -> [AuthorizedKeysFile.BlockLine] {
         var inBlock: [String: AuthorizedKeysFile.Line] = [:]
-        for line in existing?.keyLines ?? [] where line.entry?.key.isCertificate == false {
-            if let fingerprint = line.entry?.key.fingerprint, inBlock[fingerprint] == nil { inBlock[fingerprint] = line }
+        for line in existing?.keyLines ?? [] {
+            if let fingerprint = line.grantingFingerprint, inBlock[fingerprint] == nil { inBlock[fingerprint] = line }
         }
         var items: [(position: Int, order: Int, line: AuthorizedKeysFile.BlockLine)] = []
         for (order, entry) in entries.enumerated() {
