@@ -105,17 +105,8 @@ restrict_home() { # name home: chmod go-w, never chown; as the account when it o
         case $home in /*) ;; *) fail_account "$name" conflict "home $home is not an absolute path; left alone"; return 0 ;; esac
         d=$home
         while [ "$d" != / ] && [ "${d%/}" != "$d" ]; do d=${d%/}; done
-        problem='' d=${d%/*}
-        [ -n "$d" ] || d=/
-        while [ -z "$problem" ]; do
-            if [ -L "$d" ]; then problem="$d is a symlink"; break; fi
-            st=$(stat -c '%u %a' -- "$d" 2>/dev/null) || { problem="cannot stat $d"; break; }
-            case $st in "0 "*) ;; *) problem="$d is owned by uid ${st%% *}, not root"; break ;; esac
-            if [ $((0${st#0 } & 022)) -ne 0 ] && [ $((0${st#0 } & 01000)) -eq 0 ]; then problem="$d is writable by group or others"; break; fi
-            [ "$d" != / ] || break
-            d=${d%/*}
-            [ -n "$d" ] || d=/
-        done
+        d=${d%/*}
+        problem=$(root_folder_problem "${d:-/}" sticky)
         if [ -n "$problem" ]; then
             fail_account "$name" conflict "$problem, above the root-owned home $home; left alone"; return 0
         fi

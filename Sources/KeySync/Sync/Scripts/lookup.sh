@@ -143,11 +143,14 @@ passwd_fields() {
     pf_home=${pf_rest##*:}
 }
 
-# root_folder_problem DIR: empty when DIR (and each folder above it up to
-# /etc/ssh, or up to / for a folder elsewhere) is a folder, not a link,
+# root_folder_problem DIR [sticky]: empty when DIR (and each folder above it
+# up to /etc/ssh, or up to / for a folder elsewhere) is a folder, not a link,
 # owned by root, not group/other writable; else what is wrong, on one line.
 # Root writes only in such folders (root-files.sh, apply.sh's root-owned
-# keys files): nobody but root can swap a name in them for a link.
+# keys files): nobody but root can swap a name in them for a link. With
+# `sticky`, a group/other writable folder with the sticky bit passes too:
+# for a path root goes through, not writes in (apply.sh's restrict_home),
+# since there only root renames root's entries.
 root_folder_problem() {
     d=$1
     while :; do
@@ -155,7 +158,9 @@ root_folder_problem() {
         if [ ! -d "$d" ]; then printf '%s is not a directory' "$d"; return 0; fi
         st=$(stat -c '%u %a' -- "$d" 2>/dev/null) || { printf 'cannot stat %s' "$d"; return 0; }
         case $st in "0 "*) ;; *) printf '%s is owned by uid %s, not root' "$d" "${st%% *}"; return 0 ;; esac
-        if [ $((0${st#0 } & 022)) -ne 0 ]; then printf '%s is writable by group or others' "$d"; return 0; fi
+        if [ $((0${st#0 } & 022)) -ne 0 ] && { [ "${2:-}" != sticky ] || [ $((0${st#0 } & 01000)) -eq 0 ]; }; then
+            printf '%s is writable by group or others' "$d"; return 0
+        fi
         case $d in /etc/ssh | /etc | /) return 0 ;; esac
         d=${d%/*}
         [ -n "$d" ] || d=/
