@@ -429,7 +429,8 @@ public struct HostProbe: Hashable, Sendable {
         case "root_keys": probe.rootKeysFolder = value == "safe" ? .safe : .unsafe(String(value.prefix(500)))
         case "keys_file_index": probe.keysFileIndex = Int(value)
         case "too_large": probe.tooLarge = Int(value) ?? Int.max
-        case "read_refused": probe.readError = "\(probe.account): \(value)"
+        case "read_refused" where probe.readError == nil: probe.readError = "\(probe.account): \(value)"
+        case "read_refused": break // the first says what the account's own file is
         default: AccountDiagnostics.apply(key: key, value: value, to: &probe.diagnostics)
         }
     }

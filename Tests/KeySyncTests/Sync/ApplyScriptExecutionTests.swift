@@ -546,4 +546,60 @@ struct ApplyScriptExecutionTests {
         #expect(outcome["kstest1"].map { if case .conflict = $0 { true } else { false } } == true, "\(outcome)")
         #expect(LocalSandbox.read(path) == other)
     }
+
+    /// Root that cannot search the account's home (root-squashed NFS: root is
+    /// `nobody` there; here a root shell without CAP_DAC_OVERRIDE and
+    /// CAP_DAC_READ_SEARCH in front of a 0700 home) must not take the keys
+    /// file for absent: the probe fails the account, and an apply planned
+    /// against "absent" is a conflict, so the user's lines are never replaced.
+    @Test func aFileRootCannotSeeIsNeverTakenForAbsent() throws {
+        let box = try LocalSandbox()
+        defer { box.tearDown() }
+        _ = try box.addUser("kstest1")
+        let home = box.home("kstest1"), path = box.akPath("kstest1")
+        let key = try SyncKeys.ed25519()
+        let hand = Array("# hand-kept\n\(key.openSSHLine)\n".utf8)
+        try box.sh("mkdir -m 700 \(Shell.quote(home + "/.ssh")) && chown kstest1: \(Shell.quote(home + "/.ssh")) && chmod 700 \(Shell.quote(home))")
+        try LocalSandbox.write(path, hand)
+        try box.sh("chown kstest1: \(Shell.quote(path))")
+        // As the engine runs it (`sh -s` with the client address), minus root's
+        // power over other users' folders.
+        let squashed = ["-c", "exec setpriv --inh-caps=-dac_override,-dac_read_search --bounding-set=-dac_override,-dac_read_search -- /bin/sh -s -- \"$1\"",
+                        "sh", "127.0.0.1 40000 22"]
+
+        let nonce = ProbeScript.makeNonce()
+        let probed = try box.run(ProbeScript.render([ProbeRequest(account: "kstest1", uid: nil, gid: nil, group: nil)], nonce: nonce), arguments: squashed)
+        #expect(probed.status == 0, "\(probed.stderr)")
+        let probe = try HostProbe(reply: probed.stdout, nonce: nonce)
+        let account = try #require(probe.accounts["kstest1"])
+        #expect(account.readError?.contains("root cannot tell whether \(path) exists") == true, "\(String(describing: account.readError))")
+        let target = AccountTarget(name: "kstest1", group: "kstest1", shell: "/bin/sh", home: home,
+                                   blocks: [DesiredBlock(project: "usersample", role: "deploy", entries: [DesiredEntry(keyName: "k", key: key)])])
+        let plan = SyncPlanner.plan(probe: probe, accounts: [target], options: PlanOptions())
+        #expect(plan.failure?.contains("root cannot tell") == true)
+        #expect(plan.accounts.first?.apply == nil)
+
+        let applyNonce = ProbeScript.makeNonce()
+        let output = try box.run(ApplyScript.render([write(path, Array("replaced\n".utf8), expected: "absent")], nonce: applyNonce),
+                                 arguments: squashed)
+        #expect(output.status == 0, "\(output.stderr)")
+        let outcomes = try ApplyScript.outcomes(from: output.stdout, nonce: applyNonce)
+        guard case .conflict(let reason)? = outcomes["kstest1"] else { Issue.record("expected a conflict, got \(outcomes)"); return }
+        #expect(reason.contains("root cannot tell whether \(home)/.ssh exists"))
+        #expect(LocalSandbox.read(path) == hand)
+
+        // A home root can enter, a key folder it cannot: the compare-and-swap
+        // token is `hidden`, never `absent`.
+        try box.sh("chmod 755 \(Shell.quote(home))")
+        let second = try box.run(ApplyScript.render([write(path, Array("replaced\n".utf8), expected: "absent")], nonce: applyNonce),
+                                 arguments: squashed)
+        let refused = try ApplyScript.outcomes(from: second.stdout, nonce: applyNonce)
+        guard case .conflict(let why)? = refused["kstest1"] else { Issue.record("expected a conflict, got \(refused)"); return }
+        #expect(why.contains("root cannot tell whether \(path) exists"))
+        #expect(LocalSandbox.read(path) == hand)
+
+        // The same root with its full powers sees the file and plans from it.
+        let full = try box.plan([target])
+        #expect(full.failure == nil)
+    }
 }

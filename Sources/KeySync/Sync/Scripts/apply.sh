@@ -28,7 +28,8 @@ as_user() {
 # read_limit + 1 bytes are read (the probe read no more; a sparse 16 TB file
 # an account swaps in must not keep root reading), and a read that fails
 # hashes unlike any content (`unreadable` is hashed after what was read): a
-# failure is a conflict, never the hash of an empty file.
+# failure is a conflict, never the hash of an empty file. A path root
+# cannot see into (hidden_from_root) is `hidden`, never `absent`.
 file_hash() {
     if [ -L "$1" ]; then echo symlink
     elif [ -f "$1" ]; then
@@ -36,6 +37,7 @@ file_hash() {
             echo unreadable; } | sha256sum)
         echo "${h%% *}"
     elif [ -e "$1" ]; then echo other
+    elif hidden_from_root "$1"; then echo hidden
     else echo absent
     fi
 }
@@ -147,6 +149,7 @@ write_file() { # name dir file expected-hash new-hash content-word [make-folder]
     while IFS= read -r d; do
         [ -n "$d" ] || continue
         if [ -L "$d" ]; then result "$name" conflict "$d is a symlink"; return 0; fi
+        if [ ! -e "$d" ] && hidden_from_root "$d"; then result "$name" conflict "$(hidden_text "$d")"; return 0; fi
         if [ "$d" = "$dir" ] && [ ! -e "$d" ]; then made=yes; break; fi
         if [ ! -e "$d" ]; then
             err=$(as_user "$uid" "$gid" mkdir -m 700 -- "$d" 2>&1 >/dev/null) ||
@@ -179,7 +182,9 @@ EOF
         done
         current=$(file_hash "$file")
     fi
-    if [ "$current" != "$expected" ]; then
+    if [ "$current" = hidden ]; then
+        result "$name" conflict "$(hidden_text "$file")"; return 0
+    elif [ "$current" != "$expected" ]; then
         result "$name" conflict "$file changed since it was read"; return 0
     fi
     # As the account: the key folder when it is missing, then dd creates the

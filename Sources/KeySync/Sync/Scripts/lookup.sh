@@ -20,7 +20,8 @@
 #
 # Defines: nl (one newline, for `case` patterns), nss_files, lookup,
 # lookup_awk, lookup_can_load, lookup_take, lookup_load,
-# lookup_listed_shell, passwd_fields, root_folder_problem.
+# lookup_listed_shell, passwd_fields, root_folder_problem, hidden_from_root,
+# hidden_text.
 nl='
 '
 nss_files=yes
@@ -141,6 +142,34 @@ passwd_fields() {
     pf_gid=${pf_rest%%:*}; pf_rest=${pf_rest#*:}
     pf_shell=${pf_rest##*:}; pf_rest=${pf_rest%:*}
     pf_home=${pf_rest##*:}
+}
+
+# hidden_from_root PATH: true when PATH is not there for root and that may
+# be only because root cannot search a folder on the way: the nearest folder
+# above it that exists cannot be entered (`DIR/.` does not stat). That is a
+# home on root-squashed NFS (root is `nobody` there) or a FUSE mount without
+# allow_root: sshd, opening the file as the account, may still read it. A
+# probe that took such a file for absent, and an apply whose compare-and-swap
+# did, would let the write replace every line keysync does not own. Builtins
+# only: `[ -e ]` is stat, so a folder root can enter answers for its
+# entries.
+hidden_from_root() {
+    hp=$1
+    while :; do
+        if [ -e "$hp" ] || [ -L "$hp" ]; then return 1; fi
+        hp=${hp%/*}
+        [ -n "$hp" ] || return 1
+        if [ -d "$hp" ]; then
+            if [ -e "$hp/." ]; then return 1; else return 0; fi
+        fi
+        # A name on the way that is not a folder: the path cannot exist.
+        if [ -e "$hp" ] || [ -L "$hp" ]; then return 1; fi
+    done
+}
+
+# hidden_text PATH: what the probe and the apply say of such a path.
+hidden_text() {
+    printf '%s' "root cannot tell whether $1 exists: a folder on the way cannot be searched by root (root-squashed NFS?); nothing read or written there"
 }
 
 # root_folder_problem DIR [sticky]: empty when DIR (and each folder above it

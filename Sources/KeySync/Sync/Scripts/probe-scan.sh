@@ -39,7 +39,9 @@ scan_entry() {
             /*) file=$akf ;;
             *) file=${home%/}/$akf ;;
         esac
-        [ -e "$file" ] || [ -L "$file" ] || continue
+        # A file root cannot see into is listed: probe_paths reports it as
+        # unreadable, so offboard never says none remains there.
+        [ -e "$file" ] || [ -L "$file" ] || hidden_from_root "$file" || continue
         case $file in *"$nl"*) file=$(printf '%s' "$file" | tr '\n' ' ') ;; esac
         dir=${file%/*}
         printf '@account %s %s\n' "$nonce" "$name"

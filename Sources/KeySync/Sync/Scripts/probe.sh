@@ -270,7 +270,11 @@ probe_other_files() {
         other=$akf_path
         case $other in *"$nl"*) other=$(printf '%s' "$other" | tr '\n' ' ') ;; esac
         [ "$other" != "$file" ] || continue
-        [ -e "$other" ] || [ -L "$other" ] || continue
+        if ! [ -e "$other" ] && ! [ -L "$other" ]; then
+            hidden_from_root "$other" || continue
+            put read_refused "$(hidden_text "$other")"
+            continue
+        fi
         put other_path "$other"
         read_as_account other_content "$other" "$p_uid" "$p_gid"
     done
@@ -321,6 +325,10 @@ probe_paths() {
     done <<EOF
 $stats
 EOF
+    if [ -z "$f_kind" ] && [ "$linked" = no ] && hidden_from_root "$file"; then
+        put read_refused "$(hidden_text "$file")"
+        return 0
+    fi
     case $f_kind in
         'regular file' | 'regular empty file')
             if [ "$f_size" -gt "$read_limit" ]; then put too_large "$f_size"; return 0; fi ;;
