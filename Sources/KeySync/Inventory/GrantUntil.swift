@@ -13,8 +13,21 @@ public enum GrantUntil {
     /// What `until:` accepts, for error messages.
     public static let expected = "a date (2026-12-31, the end of that day in UTC) or a date and time with a zone (2026-12-31T18:00Z, 2026-12-31T19:00+01:00)"
 
+    /// The first moment sshd's `expiry-time` cannot write (10000-01-01T00:00Z:
+    /// it takes 8, 12 or 14 digits, and a 13-digit time makes sshd skip the
+    /// whole line, which would lock the grant out instead of ending it later).
+    public static let firstUnwritable = Date(timeIntervalSince1970: 253_402_300_800)
+
     /// The end moment `text` names, or why it names none.
     public static func parse(_ text: String) -> Result<Date, Problem> {
+        switch moment(text) {
+        case .success(let end) where end >= firstUnwritable:
+            return .failure(Problem("ends after 9999-12-31T23:59:59Z, which sshd's expiry-time cannot hold; leave until out for a grant without an end"))
+        case let result: return result
+        }
+    }
+
+    private static func moment(_ text: String) -> Result<Date, Problem> {
         let bytes = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count, bytes[range].allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }

@@ -13,7 +13,13 @@ public enum InventoryDate {
     /// with `endOfDay`, its end (00:00Z of the next day: the first instant
     /// that is no longer that day). Nil when `text` is not one of the two
     /// forms or names no real day or time (`2026-02-30`, `24:00`).
+    /// Nil too from 10000-01-01T00:00Z on (`GrantUntil.firstUnwritable`): an
+    /// end sshd's `expiry-time` cannot hold.
     public static func parse(_ text: String, endOfDay: Bool = false) -> Date? {
+        moment(text, endOfDay: endOfDay).flatMap { $0 < GrantUntil.firstUnwritable ? $0 : nil }
+    }
+
+    private static func moment(_ text: String, endOfDay: Bool) -> Date? {
         let bytes = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count, range.allSatisfy({ (48...57).contains(bytes[$0]) }) else { return nil }

@@ -138,10 +138,18 @@ struct NodeReader {
         return scalar.string
     }
 
-    /// A plain decimal integer within `range`.
+    /// A plain decimal integer within `range`: digits only, no `+` and no
+    /// leading zero (YAML 1.1 readers, Ansible's among them, take `0755` for
+    /// octal 493, so `uid: 0755` would mean one account here and another
+    /// there).
     mutating func integer(_ node: Node, _ what: String, in range: ClosedRange<Int>) -> Int? {
-        guard case .scalar(let scalar) = node, scalar.style == .plain, let value = Int(scalar.string) else {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, let value = Int(scalar.string),
+              scalar.string.utf8.drop(while: { $0 == UInt8(ascii: "-") }).allSatisfy({ (0x30...0x39).contains($0) }) else {
             error("\(what) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(Self.describe(node))", at: node)
+            return nil
+        }
+        guard scalar.string == "0" || !scalar.string.hasPrefix("0") else {
+            error("\(what) \(scalar.string) has a leading zero, which YAML 1.1 tools read as octal; write \(value) (decimal) or the octal's value", at: node)
             return nil
         }
         guard range.contains(value) else {

@@ -27,8 +27,11 @@ public enum KeyParseError: Error, Equatable, Sendable, CustomStringConvertible {
 /// `PUBLIC KEY` files, whose public key libcrypto derives.
 public enum KeyImporter {
     /// The one public key contained in or derivable from `bytes` (the contents of `path`).
+    /// A key line with authorized_keys options is refused: its options would
+    /// be dropped without a word (the inventory takes them from `options:`),
+    /// and a `from=` or `restrict` the operator wrote would not reach a host.
     public static func importKey(from bytes: [UInt8], path: String) throws(KeyParseError) -> PublicKey {
-        let keys = try importKeys(from: bytes, path: path)
+        let keys = try importKeys(from: bytes, path: path, allowingOptions: false)
         guard keys.count == 1, let key = keys.first else {
             throw .invalid("\(path): holds \(keys.count) keys; expected exactly one")
         }
@@ -37,14 +40,16 @@ public enum KeyImporter {
 
     /// Every public key in `bytes`: several for an `authorized_keys`-style
     /// file, exactly one for the other formats.
-    public static func importKeys(from bytes: [UInt8], path: String) throws(KeyParseError) -> [PublicKey] {
+    /// `allowingOptions`: whether an `authorized_keys` line's options may be
+    /// skipped (fingerprinting a whole authorized_keys file) or are an error.
+    public static func importKeys(from bytes: [UInt8], path: String, allowingOptions: Bool = true) throws(KeyParseError) -> [PublicKey] {
         let text = String(decoding: bytes, as: UTF8.self)
         do throws(KeyParseError) {
             if text.contains("---- BEGIN SSH2 PUBLIC KEY ----") { return [try RFC4716.parse(text)] }
             if text.hasPrefix("PuTTY-User-Key-File-") { return [try PuTTYKey.parse(text)] }
             if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") { return [try OpenSSHPrivateKey.parse(text)] }
             if text.contains("-----BEGIN ") { return [try PEMKey.parse(bytes, text: text, path: path)] }
-            return try openSSHPublicKeys(text)
+            return try openSSHPublicKeys(text, allowingOptions: allowingOptions)
         } catch {
             switch error {
             case .invalid(let reason): throw .invalid("\(path): \(reason)")
@@ -80,11 +85,19 @@ public enum KeyImporter {
     }
 
     /// Key lines of an OpenSSH public key or `authorized_keys` file; the first invalid line is an error.
-    private static func openSSHPublicKeys(_ text: String) throws(KeyParseError) -> [PublicKey] {
+    private static func openSSHPublicKeys(_ text: String, allowingOptions: Bool) throws(KeyParseError) -> [PublicKey] {
         var keys: [PublicKey] = []
         for line in AuthorizedKeysFile(text: text).lines {
             switch line.kind {
+            case .key(let entry) where !allowingOptions && entry.options != nil:
+                throw .invalid("line \(line.number): the key line starts with authorized_keys options \(UnsafeText.quoted(entry.options?.text ?? "")); "
+                               + "give the key alone and its options under the key's `options:`")
             case .key(let entry): keys.append(entry.key)
+            case .invalid where !line.text.split(whereSeparator: { $0 == " " || $0 == "\t" }).contains(where: { KeyType.named(String($0)) != nil }):
+                // No key type on the line at all: it may be private key
+                // material (a PEM body without its armour), never shown.
+                throw .invalid("line \(line.number): not a public key line (a key type such as ssh-ed25519, then base64); "
+                               + "the line is not shown, as it may be private key material")
             case .invalid(let reason): throw .invalid("line \(line.number): \(reason)")
             case .blank, .comment: continue
             }
@@ -142,7 +155,7 @@ enum PuTTYKey {
             throw .invalid("unsupported PuTTY key version (only PPK v2 and v3 are read)")
         }
         guard let publicLines = header("Public-Lines"), let count = Int(publicLines.value), count > 0,
-              publicLines.index + count < lines.count else {
+              count < lines.count - publicLines.index else { // no overflow for a huge count
             throw .invalid("PuTTY key without a valid Public-Lines section")
         }
         let body = lines[(publicLines.index + 1)...(publicLines.index + count)].joined()

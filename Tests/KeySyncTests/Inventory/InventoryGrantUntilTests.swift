@@ -49,8 +49,14 @@ import Testing
         ("31.12.2026", "is not a date"),
         ("tomorrow", "is not a date"),
         ("20261231", "is not a date"),
+        // The end of 9999-12-31 is 10000-01-01: 13 digits in expiry-time, a line sshd skips.
+        ("9999-12-31", "sshd's expiry-time cannot hold"),
+        ("9999-12-31T23:30-01:00", "sshd's expiry-time cannot hold"),
     ])
     func badUntil(_ text: String, _ message: String) {
+        // The last writable end still parses, and people's dates agree.
+        #expect((try? GrantUntil.parse("9999-12-31T23:59:59Z").get()) != nil)
+        #expect(InventoryDate.parse("9999-12-31", endOfDay: true) == nil && InventoryDate.parse("9999-12-31") != nil)
         guard case .failure(let problem) = GrantUntil.parse(text) else {
             Issue.record("\(text) parsed")
             return

@@ -263,6 +263,8 @@ struct InventoryValidationTests {
         .init(name: "account name longer than 32", yaml: deployRole("{account: abcdefghijklmnopqrstuvwxyz0123456}"), line: 7, column: 25, message: "at most 32 characters"),
         .init(name: "uid out of range", yaml: deployRole("{uid: 4294967295}"), line: 7, column: 21, message: #"project "p" role "deploy": uid 4294967295 is out of range (0 to 4294967294)"#),
         .init(name: "negative gid", yaml: deployRole("{gid: -1}"), line: 7, column: 21, message: "gid -1 is out of range (0 to 4294967294)"),
+        .init(name: "uid with a leading zero (YAML 1.1 octal)", yaml: deployRole("{uid: 0755}"), line: 7, column: 21, message: "uid 0755 has a leading zero, which YAML 1.1 tools read as octal; write 755"),
+        .init(name: "uid with a sign", yaml: deployRole("{uid: +1001}"), line: 7, column: 21, message: "uid must be an integer from 0 to 4294967294, found"),
         .init(name: "uid 0 for a non-root account", yaml: deployRole("{uid: 0}"), line: 7, column: 21, message: "uid 0 is root's; only account root may have it"),
         .init(name: "relative shell", yaml: deployRole("{shell: bin/bash}"), line: 7, column: 23, message: #"shell "bin/bash" must be an absolute path"#),
         .init(name: "home with a colon", yaml: deployRole(#"{home: "/home/a:b"}"#), line: 7, column: 22, message: #"home "/home/a:b" must not hold ':' or control or line-separator characters; found ':'"#),
@@ -390,6 +392,32 @@ struct InventoryValidationTests {
                 file: keys/alice.pub
                 options: 'bogus-option,from="10.0.0.0/8'
             """, at: 4, 14, #"key "alice": invalid options:"#)
+    }
+
+    /// Options written in front of the key (`public:` or a `.pub` file) are
+    /// not silently dropped: a `from=` the operator wrote would not reach a
+    /// host. The error says where options go.
+    @Test func optionsInTheKeyLineAreRefused() throws {
+        InventoryFixtures.expectError("""
+            keys:
+              alice:
+                public: 'from="10.0.0.0/8",no-pty \(InventoryFixtures.alice)'
+            """, at: 3, 13, #"line 1: the key line starts with authorized_keys options "from=\"10.0.0.0/8\",no-pty"; give the key alone and its options under the key's `options:`"#)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keysync-keyfiles-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("restricted.pub").path
+        try Data("# backup key\nrestrict,command=\"/usr/bin/backup\" \(InventoryFixtures.alice)\n".utf8).write(to: URL(fileURLWithPath: file))
+        InventoryFixtures.expectError("""
+            keys:
+              alice: {file: \(file)}
+            """, at: 2, 17, "line 2: the key line starts with authorized_keys options \"restrict,command=\\\"/usr/bin/backup\\\"\"")
+        // The same key with its options where they belong validates.
+        let inventory = try InventoryFixtures.load("""
+            keys:
+              alice: {public: "\(InventoryFixtures.alice)", options: 'from="10.0.0.0/8",no-pty'}
+            """)
+        #expect(inventory.keys.first { $0.name == "alice" }?.options == #"from="10.0.0.0/8",no-pty"#)
     }
 
     /// A FIFO as a key file would block the read forever; a huge file is not

@@ -62,6 +62,18 @@ import Testing
         #expect(!text.contains("MII"))
     }
 
+    /// A PEM body without its armour is not echoed: its first characters
+    /// would be key material (a PKCS#8 Ed25519 seed starts at byte 16).
+    @Test func aLineWithoutAKeyTypeIsNotShown() throws {
+        let body = "MC4CAQAwBQYDK2VwBCIEIPtG0ndSYnCxDcBMFBE8I5bhc4fvHbW9MNT1vF6dNXQE"
+        let error = #expect(throws: KeyParseError.self) { try KeyImporter.importKey(from: Array((body + "\n").utf8), path: "k") }
+        #expect(error?.description.contains("not a public key line") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("MC4C") == false)
+        // A line with a key type still says what is wrong with it.
+        let typo = #expect(throws: KeyParseError.self) { try KeyImporter.importKey(from: Array("ssh-ed25519 !!!\n".utf8), path: "k") }
+        #expect(typo?.description.contains("not a public key line") == false, "\(String(describing: typo))")
+    }
+
     @Test func unreadableFileIsReported() {
         let error = #expect(throws: KeyParseError.self) { try KeyImporter.importKey(contentsOf: "/nonexistent/key.pub") }
         #expect(error == .unreadable(path: "/nonexistent/key.pub", reason: "no such file"))
@@ -71,6 +83,27 @@ import Testing
         let text = try KeyFixtures.text("id_ed25519.pub") + "# x\n" + KeyFixtures.text("id_rsa2048.pub")
         #expect(try KeyImporter.importKeys(from: Array(text.utf8), path: "ak").count == 2)
         #expect(throws: KeyParseError.self) { try KeyImporter.importKey(from: Array(text.utf8), path: "ak") }
+    }
+
+    /// A huge Public-Lines count is an error naming the section, not an
+    /// arithmetic overflow that kills the process.
+    @Test func puttyPublicLinesCountCannotOverflow() throws {
+        let original = try KeyFixtures.text("ppk_ed25519_v3.ppk")
+        let line = try #require(original.split(separator: "\n").first { $0.hasPrefix("Public-Lines:") })
+        for count in ["9223372036854775807", "9223372036854775806", "1000"] {
+            let text = original.replacingOccurrences(of: String(line), with: "Public-Lines: \(count)")
+            let error = #expect(throws: KeyParseError.self) { try KeyImporter.importKey(from: Array(text.utf8), path: "x.ppk") }
+            #expect(error?.description.contains("Public-Lines") == true, "\(String(describing: error))")
+        }
+    }
+
+    /// One key is one key: options in front of it are an error (they would be
+    /// dropped), while a whole authorized_keys file still gives its keys.
+    @Test func optionsInFrontOfAKeyAreRefused() throws {
+        let text = "from=\"10.0.0.0/8\" " + (try KeyFixtures.text("id_ed25519.pub"))
+        let error = #expect(throws: KeyParseError.self) { try KeyImporter.importKey(from: Array(text.utf8), path: "k.pub") }
+        #expect(error?.description.contains("options \"from=\\\"10.0.0.0/8\\\"\"") == true, "\(String(describing: error))")
+        #expect(try KeyImporter.importKeys(from: Array(text.utf8), path: "ak").count == 1)
     }
 
     @Test func puttyTypeMustMatchBlob() throws {
