@@ -49,8 +49,9 @@ extension InventoryLoader {
         for located in resolved.notFollowed where reportedNotFollowed.insert("\(located.file):\(located.number)").inserted {
             let message: String
             switch located.line {
-            case .directive(let keyword, let arguments):
-                message = "ssh_config: \(keyword) \(arguments.joined(separator: " ")) applies to host \"\(name)\" but keysync does not follow it"
+            case .directive(let keyword, _):
+                // The keyword only: arguments can hold secrets (ProxyCommand sshpass -p …).
+                message = "ssh_config: \(keyword) applies to host \"\(name)\" but keysync does not follow it"
                     + (Self.notFollowedReasons[keyword].map { ": \($0)" } ?? "")
             default:
                 message = "ssh_config: Match with criteria other than host or all is not evaluated by keysync; its block is skipped for every host"

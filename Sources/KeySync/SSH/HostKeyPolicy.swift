@@ -141,12 +141,17 @@ public final class HostKeyVerifier: Sendable {
     }
 
     private static func append(_ line: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw SSHError.knownHosts(path: path, reason: "cannot append the host key: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        let bytes = Array(line.utf8)
+        // A file whose last line has no line break (edited by hand) would
+        // get the new entry joined onto that line, spoiling both: like ssh,
+        // start a line first.
+        var info = stat(), last: UInt8 = 0
+        let needsBreak = fstat(fd, &info) == 0 && info.st_size > 0 && pread(fd, &last, 1, info.st_size - 1) == 1 && last != 0x0A
+        let bytes = (needsBreak ? [0x0A] : []) + Array(line.utf8)
         let written = write(fd, bytes, bytes.count)
         guard written == bytes.count else {
             let reason = written < 0 ? String(cString: strerror(errno)) : "short write"

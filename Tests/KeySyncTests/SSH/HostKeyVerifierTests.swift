@@ -42,4 +42,24 @@ import Testing
                 && (error as? SSHError)?.description == "known_hosts \(path): the file is not readable; the host key is not trusted, nothing was sent"
         }
     }
+
+    /// A hand-edited known_hosts without a final line break: the accepted
+    /// key goes on a line of its own, so neither entry is spoiled and both
+    /// hosts verify afterwards (the next run reads the file afresh).
+    @Test func acceptNewStartsALineAfterAFileWithoutAFinalBreak() throws {
+        let folder = try TemporaryFolder("keysync-known-hosts")
+        defer { folder.remove() }
+        let path = folder.file("known_hosts").path
+        let old = try SyncKeys.ed25519(), new = try SyncKeys.ed25519()
+        let oldLine = KnownHosts.line(host: "10.0.0.12", port: 22, keyType: "ssh-ed25519", blob: old.blob)
+        try Data(oldLine.trimmingCharacters(in: .newlines).utf8).write(to: URL(fileURLWithPath: path))
+        _ = try HostKeyVerifier().verify(Self.endpoint(.acceptNew(path: path)), blob: new.blob)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.split(separator: "\n").count == 2 && text.hasSuffix("\n"), "\(text)")
+        let fresh = HostKeyVerifier()
+        _ = try fresh.verify(Self.endpoint(.knownHosts(path: path)), blob: new.blob)
+        var other = Self.endpoint(.knownHosts(path: path))
+        other.address = "10.0.0.12"
+        _ = try fresh.verify(other, blob: old.blob)
+    }
 }
