@@ -34,7 +34,11 @@ public struct InventoryKeyUpdate: Codable, Sendable, Equatable {
     /// Makes `key` name `new`: rewrites a `file:` key's file atomically (the
     /// old file kept as `FILE.retired-YYYYMMDD`, UTC date, `-2`… if taken), or
     /// describes the edit of an inline key in the inventory at `inventoryPath`.
-    static func apply(key: InventoryKey, new: PublicKey, inventoryPath: String, date: Date = Date()) -> InventoryKeyUpdate {
+    /// A `file:` that holds a private key (or a PuTTY file) is never
+    /// rewritten: it may be a login identity, and a public key written over
+    /// it would lock keysync (or its operator) out; the edit is described.
+    static func apply(key: InventoryKey, new: PublicKey, inventoryPath: String, newKeyPath: String? = nil,
+                      date: Date = Date()) -> InventoryKeyUpdate {
         if key.fingerprint == new.fingerprint {
             return InventoryKeyUpdate(action: .alreadyUpdated, path: key.file ?? inventoryPath, detail: "the inventory already names the new key for \(key.name)")
         }
@@ -44,6 +48,13 @@ public struct InventoryKeyUpdate: Codable, Sendable, Equatable {
             let old = try KeyImporter.readFile(path)
             guard (try? KeyImporter.importKey(from: old, path: path))?.fingerprint == key.fingerprint else {
                 return InventoryKeyUpdate(action: .notUpdated, path: path, detail: "\(path) no longer holds \(key.fingerprint); left alone, put the new key in it by hand")
+            }
+            let text = String(decoding: old, as: UTF8.self)
+            if text.contains("PRIVATE KEY-----") || text.hasPrefix("PuTTY-User-Key-File-") {
+                let line = newKeyPath.map { "file: \(InventoryYAML.scalar(URL(fileURLWithPath: $0).standardizedFileURL.path))" }
+                return InventoryKeyUpdate(action: .editNeeded, path: inventoryPath, line: line,
+                                          detail: "\(path) holds a private key, which keysync never overwrites (it may be a login identity); "
+                                            + "point key \(key.name)'s file: at the new public key" + (line.map { ":\n    \($0)" } ?? ""))
             }
             var info = stat()
             let mode = lstat(path, &info) == 0 ? UInt16(info.st_mode & 0o7777) : 0o644

@@ -29,6 +29,9 @@ public enum RotationError: Error, Equatable, Sendable, CustomStringConvertible {
     case resumeMismatch(id: Int64, reason: String)
     /// The inventory names neither the old nor the new key of the rotation.
     case inventoryChanged(name: String, id: Int64)
+    /// Another inventory key holds the same key material (or file): retiring
+    /// the old key would take it from that key's accounts too.
+    case sharedKeyMaterial(name: String, others: [String])
 
     /// The message, naming the key, file or rotation concerned.
     public var description: String {
@@ -59,6 +62,9 @@ public enum RotationError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no rotation recorded in the database yet"
         case let .resumeMismatch(id, reason):
             return "rotation \(id): \(reason)"
+        case let .sharedKeyMaterial(name, others):
+            return "\(name) holds the same key as \(others.map { "\"\($0)\"" }.joined(separator: ", ")); retiring it would take it from "
+                + "their accounts as well: give each key name its own key, or rotate under one name (keysync where shows who holds it)"
         case let .inventoryChanged(name, id):
             return "the inventory names neither the old nor the new key of rotation \(id) for \(name); restore it before resuming"
         }

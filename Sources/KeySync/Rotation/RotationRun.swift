@@ -89,15 +89,25 @@ public struct RotationRun: Sendable {
         if let unknown = request.projects.first(where: { inventory.project(named: $0) == nil }) { throw RotationError.unknownProject(unknown) }
         let new = try Self.importKey(request.newKeyPath)
         guard new.fingerprint != key.fingerprint else { throw RotationError.sameKey(name: key.name, fingerprint: key.fingerprint) }
+        // The old key is retired by fingerprint, everywhere: a second name for
+        // the same key (or the same file) would lose it without a rotation.
+        let sharing = inventory.keys.filter {
+            $0.name != key.name && ($0.fingerprint == key.fingerprint || ($0.file != nil && $0.file == key.file))
+        }
+        if !sharing.isEmpty { throw RotationError.sharedKeyMaterial(name: key.name, others: sharing.map(\.name)) }
         let retired = try store.retiredFingerprints()
         if retired.contains(key.fingerprint) { throw RotationError.inventoryNamesRetiredKey(name: key.name, fingerprint: key.fingerprint) }
         if retired.contains(new.fingerprint) || inventory.revokedFingerprints.contains(new.fingerprint) {
             throw RotationError.newKeyRevoked(fingerprint: new.fingerprint)
         }
-        let earlier = try store.rotations().filter { $0.keyName == key.name && $0.oldFingerprint == key.fingerprint }
-        if let open = earlier.first(where: { $0.status != .completed }) {
+        // Any unfinished rotation of this name, whatever its keys: once the
+        // inventory names a rotation's new key its old fingerprint no longer
+        // matches, and a second rotation would hide the first one's stages.
+        let ofName = try store.rotations().filter { $0.keyName == key.name }
+        if let open = ofName.first(where: { $0.status != .completed }) {
             throw RotationError.unfinished(name: key.name, id: open.id, newFingerprint: open.newFingerprint)
         }
+        let earlier = ofName.filter { $0.oldFingerprint == key.fingerprint }
         if let other = earlier.first(where: { $0.newFingerprint != new.fingerprint }) {
             throw RotationError.otherNewKey(name: key.name, id: other.id, newFingerprint: other.newFingerprint)
         }
@@ -135,6 +145,12 @@ public struct RotationRun: Sendable {
         }
         guard [rotation.oldFingerprint, rotation.newFingerprint].contains(key.fingerprint) else {
             throw RotationError.inventoryChanged(name: key.name, id: id)
+        }
+        // A new key revoked (or retired) since the start: retiring the old one
+        // now would leave the accounts with neither.
+        if rotation.status != .completed,
+           try inventory.revokedFingerprints.contains(rotation.newFingerprint) || store.retiredFingerprints().contains(rotation.newFingerprint) {
+            throw RotationError.newKeyRevoked(fingerprint: rotation.newFingerprint)
         }
         let identity = try loadIdentity(verifyIdentity ?? rotation.optionValues[Self.identityOption], expecting: keys.new)
         if let verifyIdentity, verifyIdentity != rotation.optionValues[Self.identityOption] {
@@ -209,7 +225,8 @@ public struct RotationRun: Sendable {
         let remaining = RotationPlanner.uncovered(RotationPlanner.pairs(of: rotation.keyName, in: inventory), retired: retired)
         guard remaining.isEmpty else { return (remaining, nil) }
         try store.recordRetired(fingerprint: rotation.oldFingerprint, keyName: rotation.keyName, rotationID: rotation.id)
-        return ([], InventoryKeyUpdate.apply(key: context.key, new: context.keys.new, inventoryPath: inventory.path))
+        return ([], InventoryKeyUpdate.apply(key: context.key, new: context.keys.new, inventoryPath: inventory.path,
+                                             newKeyPath: rotation.optionValues[Self.newKeyFileOption]))
     }
 
     // MARK: - Steps
@@ -330,6 +347,10 @@ public struct RotationRun: Sendable {
         }
         if let problem = UnsafeText.problem(key.comment, "the key comment") {
             throw RotationError.unreadableKey(path: path, reason: problem)
+        }
+        if key.isCertificate {
+            // A certificate line in authorized_keys grants nothing: every verification would fail.
+            throw RotationError.unreadableKey(path: path, reason: "a certificate (\(key.type)); --new-key takes the plain public key")
         }
         return key
     }

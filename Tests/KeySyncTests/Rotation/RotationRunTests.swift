@@ -63,6 +63,77 @@ import Synchronization
         #expect(throws: RotationError.self) { try run.resume(id: first.rotation, verifyIdentity: KeyFixtures.path("id_ecdsa256")) }
     }
 
+    /// The old key is retired by fingerprint everywhere: a second name for the
+    /// same key (or the same file) would lose it without being rotated.
+    @Test(arguments: ["public: \"\(RotationFixture.oldKey)\"", "file: keys/kp-usersample.pub"])
+    func aKeyHeldUnderAnotherNameIsNotRotated(_ twin: String) throws {
+        let fixture = try RotationFixture()
+        let text = RotationFixture.inventoryText.replacingOccurrences(of: "  kp-inline:\n", with: "  kp-twin: { \(twin) }\n  kp-inline:\n")
+        try text.write(to: fixture.folder.file("inventory.yml"), atomically: true, encoding: .utf8)
+        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        #expect(throws: RotationError.sharedKeyMaterial(name: "kp-usersample", others: ["kp-twin"])) { try fixture.run().start(request()) }
+        #expect(try fixture.store.rotations().isEmpty)
+    }
+
+    /// Once the inventory names an unfinished rotation's new key, a second
+    /// rotation of the name is still refused (it would hide the first one's
+    /// stages and push keys that rotation never verified).
+    @Test func anUnfinishedRotationBlocksTheNextOneAfterTheInventoryNamesItsNewKey() throws {
+        let fixture = try RotationFixture()
+        let cancellation = Cancellation()
+        cancellation.cancel()
+        let first = try fixture.run(cancellation: cancellation).start(request())
+        try (try String(contentsOfFile: newKey, encoding: .utf8)).write(to: fixture.folder.file("keys/kp-usersample.pub"), atomically: true, encoding: .utf8)
+        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        #expect(throws: RotationError.unfinished(name: "kp-usersample", id: first.rotation, newFingerprint: first.newFingerprint)) {
+            try fixture.run().start(request(new: KeyFixtures.path("id_ecdsa384.pub")))
+        }
+        #expect(try fixture.store.rotations().count == 1)
+    }
+
+    /// A new key revoked after the start (it leaked mid-rotation): resuming
+    /// would retire the old one and leave the accounts with neither.
+    @Test func resumeRefusesANewKeyRevokedSinceTheStart() throws {
+        let fixture = try RotationFixture()
+        let cancellation = Cancellation()
+        cancellation.cancel()
+        let first = try fixture.run(cancellation: cancellation).start(request())
+        try fixture.complete(first.rotation, .verified)
+        let text = RotationFixture.inventoryText + "\nrevoked: [\(first.newFingerprint)]\n"
+        try text.write(to: fixture.folder.file("inventory.yml"), atomically: true, encoding: .utf8)
+        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        #expect(throws: RotationError.newKeyRevoked(fingerprint: first.newFingerprint)) { try fixture.run().resume(id: first.rotation) }
+        #expect(try fixture.store.rotationHosts(id: first.rotation).allSatisfy { $0.completedPhase == .verified })
+    }
+
+    /// A certificate as the new key grants nothing in authorized_keys.
+    @Test func aCertificateIsNotANewKey() throws {
+        let fixture = try RotationFixture()
+        #expect(throws: RotationError.self) { try fixture.run().start(request(new: KeyFixtures.path("id_ed25519-cert.pub"))) }
+        #expect(try fixture.store.rotations().isEmpty)
+    }
+
+    /// A `file:` that is a private key (say, also keysync's identity) is never
+    /// overwritten with the new public key: the edit is described instead.
+    @Test func aPrivateKeyFileIsNotOverwritten() throws {
+        let fixture = try RotationFixture()
+        let file = fixture.folder.file("keys/kp-usersample.pub").path
+        let privateKey = try String(contentsOfFile: KeyFixtures.path("id_ecdsa384"), encoding: .utf8)
+        try privateKey.write(toFile: file, atomically: true, encoding: .utf8)
+        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        let cancellation = Cancellation()
+        cancellation.cancel()
+        let id = try fixture.run(cancellation: cancellation).start(request()).rotation
+        try fixture.complete(id, .retired)
+        let report = try fixture.run().resume(id: id)
+        #expect(report.status == .completed && report.exitCode == 0)
+        let update = try #require(report.inventory)
+        #expect(update.action == .editNeeded && update.line == "file: \(newKey)", "\(update)")
+        #expect(update.detail.contains("holds a private key"))
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == privateKey)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.folder.file("keys").path) == ["kp-usersample.pub"])
+    }
+
     @Test func aFailingCanaryStopsBeforeOtherHostsAreTouched() throws {
         let fixture = try RotationFixture()
         let events = EventLog()
