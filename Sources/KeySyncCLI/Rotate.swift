@@ -30,6 +30,9 @@ extension KeySyncCommand {
         @Option(name: .customLong("verify-identity"), help: ArgumentHelp("The new private key: phase 2 logs in with it as each account and runs `true`.", valueName: "private-key"))
         var verifyIdentity: String?
 
+        @Flag(name: .customLong("accept-key-type"), help: "Rotate to a key of another type with the file re-read only (without --verify-identity this is refused: a re-read cannot show that sshd accepts the new type).")
+        var acceptKeyType = false
+
         @Option(name: .long, help: "Only accounts granted KEY by this project (repeatable).")
         var project: [String] = []
 
@@ -49,12 +52,13 @@ extension KeySyncCommand {
         func validate() throws {
             if canary < 0 { throw ValidationError("--canary must be 0 or more") }
             if status != nil {
-                guard key == nil, newKey == nil, verifyIdentity == nil, project.isEmpty, canary == 0, resume == nil, parallelOption.parallel == nil else {
+                guard key == nil, newKey == nil, verifyIdentity == nil, project.isEmpty, canary == 0, resume == nil, parallelOption.parallel == nil,
+                      !acceptKeyType else {
                     throw ValidationError("--status only shows a rotation; it takes no KEY and no other option but --db and --json")
                 }
             } else if resume != nil {
-                guard project.isEmpty, canary == 0 else {
-                    throw ValidationError("--resume continues with the rotation's own projects and canary; leave out --project and --canary")
+                guard project.isEmpty, canary == 0, !acceptKeyType else {
+                    throw ValidationError("--resume continues with the rotation's own projects, canary and key check; leave out --project, --canary and --accept-key-type")
                 }
             } else {
                 guard key != nil else { throw ValidationError("Missing KEY: the inventory key to rotate (or --resume ID, --status)") }
@@ -86,7 +90,7 @@ extension KeySyncCommand {
             let report = try exitOnError {
                 if let resume { return try rotation.resume(id: resume, keyName: key, newKeyPath: newKey, verifyIdentity: verifyIdentity) }
                 return try rotation.start(.init(keyName: key ?? "", newKeyPath: newKey ?? "", verifyIdentity: verifyIdentity,
-                                                projects: project, canary: canary))
+                                                projects: project, canary: canary, acceptKeyType: acceptKeyType))
             }
             progress.finish()
             try output.print(report, text: report.text())

@@ -77,7 +77,7 @@ extension Examination {
     /// Type, algorithms and size: properties of the key itself.
     private mutating func checkType(_ key: PublicKey, label: String, key name: String) {
         guard let type = key.keyType else { return }
-        let rotate = "ssh-keygen -t ed25519 -C \(Self.command(name)) -f \(Self.command(name + "-ed25519")) && keysync rotate \(Self.command(name)) --new-key \(Self.command(name + "-ed25519.pub"))"
+        let rotate = "ssh-keygen -t ed25519 -C \(Self.command(name)) -f \(Self.command(name + "-ed25519")) && keysync rotate \(Self.command(name)) --new-key \(Self.command(name + "-ed25519.pub")) --verify-identity \(Self.command(name + "-ed25519"))"
         let signing = type.isRSA
             ? (type.isCertificate ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"].map { $0 + "-cert-v01@openssh.com" } : ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"])
             : [type.name]

@@ -32,6 +32,8 @@ public enum RotationError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Another inventory key holds the same key material (or file): retiring
     /// the old key would take it from that key's accounts too.
     case sharedKeyMaterial(name: String, others: [String])
+    /// Another key type, and no login to prove every sshd accepts it.
+    case keyTypeChange(old: String, new: String)
 
     /// The message, naming the key, file or rotation concerned.
     public var description: String {
@@ -65,6 +67,10 @@ public enum RotationError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .sharedKeyMaterial(name, others):
             return "\(name) holds the same key as \(others.map { "\"\($0)\"" }.joined(separator: ", ")); retiring it would take it from "
                 + "their accounts as well: give each key name its own key, or rotate under one name (keysync where shows who holds it)"
+        case let .keyTypeChange(old, new):
+            return "the new key is \(new), the old one \(old): a re-read of authorized_keys cannot show that every sshd accepts \(new) keys "
+                + "(PubkeyAcceptedAlgorithms, crypto policies), and the old key would go on that evidence; verify with a real login "
+                + "(--verify-identity NEW_PRIVATE_KEY), or pass --accept-key-type if you have checked (keysync doctor lists refused key types)"
         case let .inventoryChanged(name, id):
             return "the inventory names neither the old nor the new key of rotation \(id) for \(name); restore it before resuming"
         }

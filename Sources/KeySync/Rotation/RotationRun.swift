@@ -33,9 +33,15 @@ public struct RotationRun: Sendable {
         /// Hosts that go through all three steps first.
         public var canary: Int
 
+        /// Rotate to a key of another type with the file check only (the
+        /// operator knows every sshd accepts that type).
+        public var acceptKeyType: Bool
+
         /// Creates a request.
-        public init(keyName: String, newKeyPath: String, verifyIdentity: String? = nil, projects: [String] = [], canary: Int = 0) {
+        public init(keyName: String, newKeyPath: String, verifyIdentity: String? = nil, projects: [String] = [], canary: Int = 0,
+                    acceptKeyType: Bool = false) {
             (self.keyName, self.newKeyPath, self.verifyIdentity, self.projects, self.canary) = (keyName, newKeyPath, verifyIdentity, projects, canary)
+            self.acceptKeyType = acceptKeyType
         }
     }
 
@@ -89,6 +95,12 @@ public struct RotationRun: Sendable {
         if let unknown = request.projects.first(where: { inventory.project(named: $0) == nil }) { throw RotationError.unknownProject(unknown) }
         let new = try Self.importKey(request.newKeyPath)
         guard new.fingerprint != key.fingerprint else { throw RotationError.sameKey(name: key.name, fingerprint: key.fingerprint) }
+        // Re-reading the file shows the key is there, not that sshd takes its
+        // type (PubkeyAcceptedAlgorithms, a FIPS policy without ed25519): the
+        // old key, which sshd did take, must not go on that evidence alone.
+        if new.type != key.publicKey.type, request.verifyIdentity == nil, !request.acceptKeyType {
+            throw RotationError.keyTypeChange(old: key.publicKey.type, new: new.type)
+        }
         // The old key is retired by fingerprint, everywhere: a second name for
         // the same key (or the same file) would lose it without a rotation.
         let sharing = inventory.keys.filter {

@@ -46,7 +46,7 @@ import Testing
         let finding = try fixture.finding(.keyRSASHA1, .warning)
         #expect(finding.message.contains("rsa-sha2-256/512"))
         #expect(finding.message.contains("SHA-1"))
-        #expect(finding.fix == "ssh-keygen -t ed25519 -C kp-usersample -f kp-usersample-ed25519 && keysync rotate kp-usersample --new-key kp-usersample-ed25519.pub")
+        #expect(finding.fix == "ssh-keygen -t ed25519 -C kp-usersample -f kp-usersample-ed25519 && keysync rotate kp-usersample --new-key kp-usersample-ed25519.pub --verify-identity kp-usersample-ed25519")
         #expect(try fixture.problems() == [.keyRSASHA1])
     }
 

@@ -24,7 +24,8 @@ import Testing
         (["kp"], "Missing --new-key FILE: the new public or private key"),
         (["kp", "--new-key", "n", "--canary=-1"], "--canary must be 0 or more"),
         (["kp", "--new-key", "n", "--parallel", "0"], "--parallel must be between 1 and 4096 (as the inventory's parallel)"),
-        (["--resume", "3", "--canary", "1"], "--resume continues with the rotation's own projects and canary; leave out --project and --canary"),
+        (["--resume", "3", "--canary", "1"], "--resume continues with the rotation's own projects, canary and key check; leave out --project, --canary and --accept-key-type"),
+        (["--resume", "3", "--accept-key-type"], "--resume continues with the rotation's own projects, canary and key check; leave out --project, --canary and --accept-key-type"),
         (["--status", "--resume", "3"], "--status only shows a rotation; it takes no KEY and no other option but --db and --json"),
         (["kp", "--status"], "--status only shows a rotation; it takes no KEY and no other option but --db and --json"),
     ])

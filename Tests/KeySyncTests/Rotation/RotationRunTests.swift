@@ -86,7 +86,7 @@ import Synchronization
         try (try String(contentsOfFile: newKey, encoding: .utf8)).write(to: fixture.folder.file("keys/kp-usersample.pub"), atomically: true, encoding: .utf8)
         fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
         #expect(throws: RotationError.unfinished(name: "kp-usersample", id: first.rotation, newFingerprint: first.newFingerprint)) {
-            try fixture.run().start(request(new: KeyFixtures.path("id_ecdsa384.pub")))
+            try fixture.run().start(request(new: KeyFixtures.path("ca_ed25519.pub")))
         }
         #expect(try fixture.store.rotations().count == 1)
     }
@@ -106,6 +106,23 @@ import Synchronization
         #expect(try fixture.store.rotationHosts(id: first.rotation).allSatisfy { $0.completedPhase == .verified })
     }
 
+    /// Another key type needs a real login (or the operator's word): a re-read
+    /// of the file cannot show that sshd accepts the type.
+    @Test func anotherKeyTypeNeedsALoginOrTheOperatorsWord() throws {
+        let fixture = try RotationFixture()
+        let ecdsa = KeyFixtures.path("id_ecdsa384.pub")
+        #expect(throws: RotationError.keyTypeChange(old: "ssh-ed25519", new: "ecdsa-sha2-nistp384")) {
+            try fixture.run().start(request(new: ecdsa))
+        }
+        #expect(try fixture.store.rotations().isEmpty)
+        #expect(RotationError.keyTypeChange(old: "ssh-ed25519", new: "ecdsa-sha2-nistp384").description.contains("--verify-identity"))
+        let cancellation = Cancellation()
+        cancellation.cancel()
+        var accepted = request(new: ecdsa)
+        accepted.acceptKeyType = true
+        #expect(try fixture.run(cancellation: cancellation).start(accepted).status == .running)
+    }
+
     /// A certificate as the new key grants nothing in authorized_keys.
     @Test func aCertificateIsNotANewKey() throws {
         let fixture = try RotationFixture()
@@ -118,7 +135,7 @@ import Synchronization
     @Test func aPrivateKeyFileIsNotOverwritten() throws {
         let fixture = try RotationFixture()
         let file = fixture.folder.file("keys/kp-usersample.pub").path
-        let privateKey = try String(contentsOfFile: KeyFixtures.path("id_ecdsa384"), encoding: .utf8)
+        let privateKey = try String(contentsOfFile: KeyFixtures.path("ca_ed25519"), encoding: .utf8)
         try privateKey.write(toFile: file, atomically: true, encoding: .utf8)
         fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
         let cancellation = Cancellation()
@@ -210,7 +227,7 @@ import Synchronization
         #expect(report.text().contains("old key not retired yet"))
         // Another new key for the rest is refused; the same one covers the rest only.
         #expect(throws: RotationError.otherNewKey(name: "kp-usersample", id: billing, newFingerprint: report.newFingerprint)) {
-            try fixture.run().start(request(new: KeyFixtures.path("id_ecdsa256.pub")))
+            try fixture.run().start(request(new: KeyFixtures.path("ca_ed25519.pub")))
         }
         let rest = try fixture.run(cancellation: cancellation).start(request())
         #expect(rest.hosts.map(\.account) == ["usersample", "usersample", "usersample"])
