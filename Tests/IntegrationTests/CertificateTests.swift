@@ -151,4 +151,89 @@ import Testing
         #expect(after.status == 2 && after.stdout.contains("kept out of") && !after.stdout.contains("auth_failed"), "\(after)")
         // --force writes what the inventory says (and would lock keysync out): not done here.
     }
+
+    /// Removal is complete for certificates too (review of issue 17's
+    /// removal paths): a principals file no role needs on the host, the CA
+    /// file once `certificate_authorities:` is gone, and all of it on a
+    /// decommissioned host are emptied — real sshd refuses the certificates.
+    @Test func certificateTrustGoesWhenNoGrantNeedsIt() throws {
+        let host = Self.host
+        try fleet.reset(hosts: [host])
+        defer { try? fleet.reset(hosts: [host]) }
+        let workspace = try Workspace()
+        for key in ["ca", "keep", "alice", "carol"] { try workspace.generateKey(key) }
+        try sign(workspace, "alice", keyID: "alice@corp", principal: "billing-deploy", serial: 1)
+        try sign(workspace, "carol", keyID: "carol@corp", principal: "shop-ops", serial: 2)
+        func write(cas: Bool, shop: Bool, onHost: Bool = true) throws {
+            func role(_ account: String, _ principal: String) -> String {
+                """
+                      \(account):
+                        account: \(account)
+                        create: true
+                        home: /home/\(account)
+                        shell: /bin/sh
+                        keys: [kp-keep]
+                \(cas ? "        principals: [\(principal)]\n        trusted_cas: [corp-ca]" : "")
+                """
+            }
+            try workspace.write("inventory.yml", """
+                \(fleet.inventoryDefaults())
+                keys:
+                  kp-keep: { file: keep.pub }
+                \(cas ? "certificate_authorities:\n  corp-ca: { file: ca.pub }" : "")
+                hosts:
+                \(onHost ? fleet.inventoryHosts([host]) : "  {}")
+                projects:
+                \(onHost ? "  billing:\n    hosts: [h\(host)]\n    roles:\n" + role("certdeploy", "billing-deploy") : "  {}")
+                \(shop ? "  shop:\n    hosts: [h\(host)]\n    roles:\n" + role("certops", "shop-ops") : "")
+                """)
+        }
+        func certificateLogin(_ key: String, as user: String) throws -> Bool {
+            try fleet.login(host: host, user: user, key: workspace.file(key), command: "true").succeeded
+        }
+
+        // Two projects trust the CA; sshd is pointed at keysync's files.
+        try write(cas: true, shop: true)
+        #expect(try keysync(workspace, "push").status == 0)
+        try fleet.sh(host, """
+            printf '%s\\n' 'TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys' \
+                'AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u' \\
+                'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config
+            """)
+        try fleet.reloadSSHD(host: host)
+        #expect(try certificateLogin("alice", as: "certdeploy") && certificateLogin("carol", as: "certops"))
+
+        // 1. The shop project leaves: its account's principals file is emptied (check says so first).
+        try write(cas: true, shop: false)
+        let stale = try keysync(workspace, "check", ["--json"])
+        #expect(stale.status == 2 && stale.stdout.contains("principals/certops still grants what the inventory no longer does"), "\(stale)")
+        #expect(try keysync(workspace, "push").status == 0)
+        #expect(try fleet.sh(host, "grep -vc '^#' /etc/ssh/keysync/principals/certops || true") == "0\n")
+        #expect(try !certificateLogin("carol", as: "certops"))
+        #expect(try certificateLogin("alice", as: "certdeploy"))
+        let clean = try keysync(workspace, "check", ["--json"])
+        // (certops keeps its stale block: removing it would leave the account no key, the lockout guard.)
+        #expect(clean.status == 2 && !clean.stdout.contains("principals_changed") && clean.stdout.contains("lockout_refused"), "\(clean.stdout)")
+
+        // 2. No CA in the inventory any more: the CA file is emptied, no certificate logs in.
+        try write(cas: false, shop: false)
+        let push = try keysync(workspace, "push", ["--json"])
+        #expect(push.status == 0 && push.stdout.contains("ca_file_changed"), "\(push)")
+        #expect(try fleet.sh(host, "grep -vc '^#' /etc/ssh/keysync/trusted_user_ca_keys || true") == "0\n")
+        #expect(try !certificateLogin("alice", as: "certdeploy"))
+        #expect(try fleet.login(host: host, user: "certdeploy", key: workspace.file("keep")).succeeded)
+        let noCAs = try keysync(workspace, "check", ["--json"])
+        #expect(!noCAs.stdout.contains("ca_file_changed") && !noCAs.stdout.contains("principals_changed"), "\(noCAs.stdout)")
+
+        // 3. The CA back, then the host decommissioned: its CA file and principals are emptied too.
+        try write(cas: true, shop: false)
+        #expect(try keysync(workspace, "push").status == 0)
+        #expect(try certificateLogin("alice", as: "certdeploy"))
+        try write(cas: true, shop: false, onHost: false)
+        let gone = try keysync(workspace, "decommission", ["h\(host)", "--force", "--json"])
+        #expect(gone.status == 0 && gone.stdout.contains("\"decommissioned\" : true"), "\(gone.stdout) \(gone.stderr)")
+        #expect(try fleet.sh(host, "grep -vc '^#' /etc/ssh/keysync/trusted_user_ca_keys /etc/ssh/keysync/principals/certdeploy || true")
+                == "/etc/ssh/keysync/trusted_user_ca_keys:0\n/etc/ssh/keysync/principals/certdeploy:0\n")
+        #expect(try !certificateLogin("alice", as: "certdeploy"))
+    }
 }

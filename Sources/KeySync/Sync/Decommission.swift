@@ -46,7 +46,9 @@ public enum Decommission {
             throw DecommissionError.sameAddress(host: name, address: KnownHosts.lookupName(host: endpoint.address, port: endpoint.port),
                                                 inventoryHost: other.name)
         }
-        let job = try self.job(for: record, endpoint: endpoint, hostKey: hostKey, store: store)
+        var job = try self.job(for: record, endpoint: endpoint, hostKey: hostKey, store: store)
+        // Certificate trust keysync wrote there (CA file, principals) goes too.
+        job.rootFileSweep = RootFiles.sweep(in: inventory)
         var plan = PlanOptions(revoked: inventory.revokedFingerprints.union(try store.retiredFingerprints()), force: force)
         plan.knownProjects = Set(inventory.projects.map(\.name))
         let engine = SyncEngine(jobs: [job], settings: SyncEngine.Settings(mode: .push, dryRun: dryRun, parallel: 1, plan: plan),
@@ -223,7 +225,7 @@ public struct DecommissionReport: Codable, Sendable {
         case .dryRun:
             out += "\(name): dry run, nothing written (run \(run))\n"
         case .decommission where decommissioned:
-            out += "\(name): decommissioned: no keysync block or revoked key left in \(accounts.count.counted("account")); no longer reported (run \(run))\n"
+            out += "\(name): decommissioned: no keysync block, revoked key or certificate trust left in \(accounts.count.counted("account")); no longer reported (run \(run))\n"
         case .decommission:
             out += "\(name): NOT decommissioned: \(status == .failed ? "the host failed" : "\(remaining) item(s) above stay") (still reported as host_departed; run \(run))\n"
         }

@@ -26,6 +26,9 @@ public struct HostJob: Hashable, Sendable {
     public var logins: ProbeScript.Logins?
     /// Jump hosts on the way (`jump:`), outermost first; empty: direct.
     public var jumps: [JumpHop]
+    /// What the files keysync left under `/etc/ssh/keysync/` that this job
+    /// does not plan must hold (``RootFiles/sweep(in:)``); nil: not looked for.
+    public var rootFileSweep: RootFiles.Sweep?
     /// `manage_sshd: true` and a drop-in to write (``SSHDDropIn``); nil: sshd_config is not touched.
     public var sshd: SSHDManagement?
 

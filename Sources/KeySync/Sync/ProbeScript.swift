@@ -52,7 +52,8 @@ public enum ProbeScript {
     /// says what each of them holds (root-files.sh, ``RootFileProbe``). With
     /// `logins`, it also reads sshd's log since the last scan (``Logins``).
     public static func render(_ requests: [ProbeRequest], nonce: String, diagnostics: Diagnostics? = nil,
-                              grantEnds: [Int] = [], rootFiles: [String] = [], logins: Logins? = nil) -> String {
+                              grantEnds: [Int] = [], rootFiles: [String] = [], sweepRootFiles: Bool = false,
+                              logins: Logins? = nil) -> String {
         // Doctor wants sshd's own view (sshd -T) and its version, always.
         var script = Shell.assign("nonce", nonce) + Shell.assign("read_limit", fileSizeLimit)
             + (diagnostics == nil ? "" : Shell.assign("sshd_t", "yes"))
@@ -69,9 +70,12 @@ public enum ProbeScript {
             if diagnostics != nil { script += "diagnose_account \(Shell.quote(request.account))\n" }
         }
         if diagnostics != nil { script += Diagnostics.epilogue }
-        if !rootFiles.isEmpty {
+        if !rootFiles.isEmpty || sweepRootFiles {
             script += EmbeddedScripts.rootFiles
             for path in rootFiles { script += "probe_root_file \(Shell.quote(path))\n" }
+        }
+        if sweepRootFiles {
+            script += "sweep_root_files " + ([RootFiles.folder] + rootFiles).map(Shell.quote).joined(separator: " ") + "\n"
         }
         script += endLine
         return script

@@ -127,6 +127,54 @@ public enum RootFiles {
     }
 }
 
+extension RootFiles {
+    /// What the files keysync left under ``folder`` hold once no grant needs
+    /// them (issue "removal is complete"): the probe looks for every file
+    /// there that a run does not plan (`sweep_root_files`), and the plan
+    /// writes it with this content. Without it a CA stayed trusted on every
+    /// host after `certificate_authorities:` was removed, an account's
+    /// principals kept logging in after no role named the account on the
+    /// host, and a decommissioned host kept both.
+    public struct Sweep: Hashable, Sendable {
+        /// At most this many files' worth of reply is allowed for the sweep.
+        static let replyFiles = 8
+        /// The trusted CA file with no CA in it.
+        public var trustedCAs: RootFile
+        /// The KRL as the inventory has it (it only ever takes access away).
+        public var revocationList: RootFile
+
+        /// The file to plan for `path`, found on the host and not planned by the run.
+        func file(for path: String) -> RootFile? {
+            switch path {
+            case trustedCAsPath: return trustedCAs
+            case revocationListPath: return revocationList
+            default:
+                let prefix = principalsFolder + "/"
+                guard path.hasPrefix(prefix), case let account = String(path.dropFirst(prefix.count)),
+                      !account.isEmpty, !account.contains("/") else { return nil }
+                let text = "# keysync: no role grants certificate principals for \(account) on this host any more (AuthorizedPrincipalsFile); edits are replaced\n"
+                return RootFile(path: path, purpose: .principals(account: account), content: Array(text.utf8))
+            }
+        }
+
+        /// The files to plan for what the probe found beyond `planned`: regular files only.
+        func files(found probe: [String: RootFileProbe], planned: [RootFile]) -> [RootFile] {
+            let plannedPaths = Set(planned.map(\.path))
+            return probe.keys.sorted().filter { !plannedPaths.contains($0) && probe[$0]?.stat.kind == .regular }
+                .compactMap(file(for:))
+        }
+    }
+
+    /// The sweep for every host of `inventory`.
+    public static func sweep(in inventory: Inventory) -> Sweep {
+        let revocations = RevocationList(inventory: inventory)
+        var krl = RootFile(path: revocationListPath, purpose: .revocationList, content: revocations.encoded())
+        krl.revocations = revocations
+        let ca = "# keysync: certificate authorities trusted for user logins (TrustedUserCAKeys); edits are replaced\n"
+        return Sweep(trustedCAs: RootFile(path: trustedCAsPath, purpose: .trustedCAs, content: Array(ca.utf8)), revocationList: krl)
+    }
+}
+
 /// What the probe saw of one root file.
 public struct RootFileProbe: Hashable, Sendable {
     /// `lstat` of the file (absent when it does not exist).
@@ -163,7 +211,18 @@ public struct RootFilesPlan: Hashable, Sendable {
     /// account section's `sshd` lines); when given, settings that do not
     /// point at the files are drift `sshd_config_missing` (keysync writes the
     /// files but, without manage_sshd, does not change sshd_config).
-    public static func plan(_ files: [RootFile], probe: [String: RootFileProbe], sshd: [String: String]? = nil) -> RootFilesPlan {
+    /// Merges the plan of other files into this one.
+    mutating func add(_ other: RootFilesPlan) {
+        drift += other.drift
+        writes += other.writes
+        snapshots += other.snapshots
+        changes += other.changes
+    }
+
+    /// `leftOver`: files the sweep found (``RootFiles/Sweep``), whose drift
+    /// says that no grant needs what they hold any more.
+    public static func plan(_ files: [RootFile], probe: [String: RootFileProbe], sshd: [String: String]? = nil,
+                            leftOver: Bool = false) -> RootFilesPlan {
         var plan = RootFilesPlan()
         if let sshd, let missing = missingSettings(files, sshd: sshd) {
             plan.drift.append(DriftItem(account: "", kind: .sshdConfigMissing, detail: missing))
@@ -198,7 +257,9 @@ public struct RootFilesPlan: Hashable, Sendable {
                 rewrite = true
             } else {
                 if seen.content != file.content {
-                    drift(file.driftKind, "\(file.path) differs from the inventory", repairable: true)
+                    let leftOverDetail = file.purpose == .revocationList ? "\(file.path) differs from the inventory's revocations"
+                        : "\(file.path) still grants what the inventory no longer does; emptied"
+                    drift(file.driftKind, leftOver ? leftOverDetail : "\(file.path) differs from the inventory", repairable: true)
                     rewrite = true
                 }
                 if seen.stat.uid != 0 || seen.stat.gid != 0 {

@@ -103,9 +103,11 @@ extension SyncEngine {
                 .compactMap(\.until).filter { until in settings.plan.now.map { until > $0 } ?? true }
                 .map { Int($0.timeIntervalSince1970.rounded(.down)) }
             let logins = diagnostics == nil ? job.logins : nil
+            let sweep = diagnostics == nil && job.rootFileSweep != nil
             let script = ProbeScript.render(requests, nonce: nonce, diagnostics: diagnostics, grantEnds: ends,
-                                            rootFiles: job.probedRootFiles, logins: logins)
-            let limit = ProbeScript.replyLimit(accounts: requests.count + job.probedRootFiles.count, diagnostics: diagnostics != nil)
+                                            rootFiles: job.probedRootFiles, sweepRootFiles: sweep, logins: logins)
+            let limit = ProbeScript.replyLimit(accounts: requests.count + job.probedRootFiles.count + (sweep ? RootFiles.Sweep.replyFiles : 0),
+                                               diagnostics: diagnostics != nil)
                 + (logins == nil ? 0 : ProbeScript.Logins.replyBytes)
             let reply: ExecResult
             var shell: ProbeShell?

@@ -144,8 +144,12 @@ public struct SyncEngine: Sendable {
         let applies = plan.accounts.compactMap(\.apply)
         result.changes = plan.accounts.flatMap(\.changes)
         // Files under /etc/ssh/keysync (issue 19): planned apart from the accounts, written in the same apply.
-        let (rootFiles, sparedLoginKey) = RootFiles.sparingLoginKey(job.rootFiles, fingerprint: options.loginKeyFingerprint, force: options.force)
-        let rootPlan = RootFilesPlan.plan(rootFiles, probe: probe.rootFiles, sshd: probe.sections.first?.sshd)
+        // Files keysync left there that no grant needs now are planned emptied (RootFiles.Sweep).
+        let swept = job.rootFileSweep?.files(found: probe.rootFiles, planned: job.rootFiles) ?? []
+        let (rootFiles, sparedLoginKey) = RootFiles.sparingLoginKey(job.rootFiles + swept, fingerprint: options.loginKeyFingerprint,
+                                                                    force: options.force)
+        var rootPlan = RootFilesPlan.plan(Array(rootFiles.prefix(job.rootFiles.count)), probe: probe.rootFiles, sshd: probe.sections.first?.sshd)
+        rootPlan.add(RootFilesPlan.plan(Array(rootFiles.dropFirst(job.rootFiles.count)), probe: probe.rootFiles, leftOver: true))
         if let sparedLoginKey { result.drift.append(sparedLoginKey) }
         result.drift += rootPlan.drift
         result.changes += rootPlan.changes

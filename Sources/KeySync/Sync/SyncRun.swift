@@ -112,6 +112,7 @@ public struct SyncRun: Sendable {
         targets.map { target in
             var job = Self.job(for: target.host, accounts: target.accounts, projectScope: target.projectScope, acceptNewHostKeys: acceptNewHostKeys)
             job.rootFiles = RootFiles.files(for: target.host.name, in: inventory)
+            job.rootFileSweep = RootFiles.sweep(in: inventory)
             if target.host.manageSSHD, let content = SSHDDropIn.content(for: job.rootFiles) {
                 job.sshd = HostJob.SSHDManagement(content: content)
             }

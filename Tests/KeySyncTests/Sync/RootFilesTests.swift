@@ -94,6 +94,40 @@ struct RootFilesTests {
         #expect(RootFiles.files(for: "web-1", in: inventory).isEmpty)
     }
 
+    /// What keysync left under /etc/ssh/keysync and no grant needs is planned
+    /// emptied: regular files only, a principals file by its account; the
+    /// files the run plans itself and anything else are not touched.
+    @Test func theSweepEmptiesWhatNoGrantNeeds() throws {
+        let inventory = try F.load("""
+            defaults: {user: ops}
+            keys:
+              kp-alice: {file: keys/alice.pub}
+            revoked: [\(F.bobFingerprint)]
+            hosts:
+              web-1: {address: 127.77.0.1}
+            projects:
+              p: { hosts: [web-1], roles: { deploy: { keys: [kp-alice] } } }
+            """)
+        let sweep = RootFiles.sweep(in: inventory)
+        var regular = RootFileProbe(), folder = RootFileProbe()
+        regular.stat = FileStat(kind: .regular, mode: 0o644, uid: 0, gid: 0)
+        regular.content = Array("# keysync\nold-principal\n".utf8)
+        folder.stat = FileStat(kind: .directory, mode: 0o755, uid: 0, gid: 0)
+        let probe = [RootFiles.trustedCAsPath: regular, RootFiles.principalsPath("deploy"): regular,
+                     RootFiles.principalsFolder + "/sub": folder, RootFiles.revocationListPath: regular]
+        let planned = [RootFile(path: RootFiles.principalsPath("deploy"), purpose: .principals(account: "deploy"), content: [])]
+        let files = sweep.files(found: probe, planned: planned)
+        #expect(files.map(\.path) == [RootFiles.revocationListPath, RootFiles.trustedCAsPath])
+        #expect(files.first?.content == RevocationList(inventory: inventory).encoded())
+        #expect(String(decoding: files[1].content, as: UTF8.self).split(separator: "\n").allSatisfy { $0.hasPrefix("#") })
+        let stale = sweep.files(found: [RootFiles.principalsPath("gone"): regular], planned: [])
+        #expect(stale.map(\.purpose) == [.principals(account: "gone")])
+        let plan = RootFilesPlan.plan(stale, probe: [RootFiles.principalsPath("gone"): regular], leftOver: true)
+        #expect(plan.drift.map(\.kind) == [.principalsChanged] && plan.drift.first?.account == "gone")
+        #expect(plan.drift.first?.detail.contains("still grants what the inventory no longer does") == true)
+        #expect(plan.writes.map(\.path) == [RootFiles.principalsPath("gone")])
+    }
+
     static let file = RootFile(path: "/etc/ssh/keysync/principals/deploy", purpose: .principals(account: "deploy"), content: Array("p\n".utf8))
 
     static func seen(_ content: String?, mode: Int = 0o644, uid: Int = 0, kind: FileStat.Kind = .regular) -> RootFileProbe {

@@ -6,7 +6,7 @@
 # change: every folder from /etc/ssh down must be a real folder (no link)
 # owned by root and writable by nobody else; the file itself is never
 # followed (a link there is reported, not touched). ProbeScript.render adds
-# `probe_root_file PATH` per file; ApplyScript.render adds
+# `probe_root_file PATH` per file (and `sweep_root_files`); ApplyScript.render adds
 # `write_root_file PATH EXPECTED-HASH NEW-HASH BASE64` per file to write.
 
 # probe_root_file PATH: `rootfile NONCE PATH STAT` with STAT as the
@@ -29,6 +29,27 @@ probe_root_file() {
     data=$(dd if="$1" iflag=nofollow,nonblock,count_bytes count="$((read_limit + 1))" bs=65536 status=none \
         2>/dev/null </dev/null | base64 -w 0) && rc=0 || rc=1
     printf 'rootfile_content-begin %s base64\n%s\nrootfile_content-end %s %s\n' "$nonce" "$data" "$nonce" "$rc"
+}
+
+# sweep_root_files FOLDER PLANNED...: probe_root_file for each file keysync
+# may have left in FOLDER (/etc/ssh/keysync) that this run does not plan:
+# the CA file and the KRL when the inventory trusts no CA any more, the
+# principals file of an account no role names on the host now, all of them
+# on a host being decommissioned. The plan empties them (RootFiles.Sweep).
+# Builtins only while there is nothing: no process on a host without FOLDER.
+sweep_root_files() {
+    sweep_dir=$1
+    shift
+    [ -d "$sweep_dir" ] || return 0
+    for swept in "$sweep_dir/trusted_user_ca_keys" "$sweep_dir/revoked_keys.krl" "$sweep_dir/principals"/*; do
+        if [ ! -f "$swept" ] || [ -L "$swept" ]; then continue; fi
+        case $swept in *"$nl"*) continue ;; esac
+        sweep_planned=no
+        for planned; do
+            if [ "$planned" = "$swept" ]; then sweep_planned=yes; break; fi
+        done
+        [ "$sweep_planned" = yes ] || probe_root_file "$swept"
+    done
 }
 
 # write_root_file PATH EXPECTED-HASH NEW-HASH BASE64: replaces PATH when it
