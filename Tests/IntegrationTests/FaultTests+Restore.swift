@@ -63,6 +63,31 @@ extension FaultTests {
         }
     }
 
+    /// The account renames a root-only file of its home (a root 0600 env file)
+    /// over its keys file: restore, like push, neither takes that file's
+    /// bytes into the database nor writes over it.
+    @Test func restoreKeepsNoBytesOfARootOwnedFileThatIsNotKeys() throws {
+        let host = 25
+        try fleet.removeFaultAccounts([host])
+        let world = try FaultWorld(fleet)
+        try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka"]))
+        try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka", "kb"]))
+        try #require(try world.keysync("push", inventory: "a.yml").status == 0)
+        let run = try #require(try world.report(try world.keysync("push", inventory: "b.yml", ["--json"])).run)
+        try fleet.sh(host, "printf 'DB_PASSWORD=hunter2-secret\\n' > /home/fz0/app.env && chmod 600 /home/fz0/app.env")
+        try fleet.sh(host, "su -s /bin/sh fz0 -c 'mv -f /home/fz0/app.env /home/fz0/.ssh/authorized_keys'")
+        try FaultCheck.run("restore over a root-owned non-keys file the account renamed into place",
+                           expected: "refused naming the file (exit 3), file unchanged, no byte of it in the database") { check in
+            let restored = try restore(world, inventory: "b.yml", host: host, run: run)
+            let file = String(decoding: try fleet.read(host: host, "/home/fz0/.ssh/authorized_keys"), as: UTF8.self)
+            let leaked = try world.query("SELECT COUNT(*) FROM snapshots WHERE CAST(content AS TEXT) LIKE '%hunter2%'")
+            check.observe("exit \(restored.status); file \(file.contains("hunter2") ? "unchanged" : "CHANGED"); snapshots holding it: \(leaked.first ?? "?")")
+            check.require(restored.status == 3 && (restored.stderr + restored.stdout).contains("is owned by root"), "\(restored) \(restored.stdout) \(restored.stderr)")
+            check.require(file.contains("hunter2"), "file: \(file)")
+            check.require(leaked == ["0"], "\(leaked)")
+        }
+    }
+
     @Test func restoreRefusesToRemoveItsLoginKeyOrEmptyAnAccountWithoutForce() throws {
         let loginHost = 26, emptyHost = 27
         try fleet.removeFaultAccounts([loginHost, emptyHost])

@@ -58,9 +58,21 @@ extension SyncEngine {
                 problems.append("\(file.path) did not exist before that run; keysync never deletes it — remove it by hand if you mean to")
                 continue
             }
+            // Push neither hands such a file to the account nor keeps its bytes; restore does not either.
+            if let refusal = SyncPlanner.rootFileThatIsNotKeys(account) {
+                problems.append(refusal + "; nothing restored there")
+                continue
+            }
             let (content, keptOut) = Self.withoutRevoked(snapshotContent, revoked: options.revoked)
             result.changes += keptOut.map { line in
-                "not restoring revoked key \(line.entry!.key.type) \(line.entry!.key.fingerprint) (line \(line.number) of the snapshot) to \(file.path)"
+                let type = line.entry.map { "\($0.key.type) " } ?? ""
+                return "not restoring revoked key \(type)\(line.grantingFingerprint ?? "") (line \(line.number) of the snapshot) to \(file.path)"
+            }
+            if let left = AuthorizedKeysFile(bytes: content).lines.first(where: { $0.grantingFingerprint.map(options.revoked.contains) ?? false }) {
+                // removingKeys keeps a line whose removal would pair a user's stray markers into a block.
+                problems.append("\(file.path) not restored: line \(left.number) of the snapshot holds revoked key \(left.grantingFingerprint ?? "") "
+                                + "and cannot be taken out without pairing stray block markers")
+                continue
             }
             if account.content == content { continue }
             let current = AuthorizedKeysFile(bytes: account.content ?? [])
@@ -108,11 +120,13 @@ extension SyncEngine {
         return result
     }
 
-    /// `content` without the key lines whose fingerprint is in `revoked`
-    /// (inside managed blocks or not), and the lines left out.
+    /// `content` without the lines that grant a key whose fingerprint is in
+    /// `revoked` (inside managed blocks or not; a "suspect" line, whose
+    /// options keysync reads as invalid but another sshd may take, included:
+    /// ``AuthorizedKeysFile/Line/grantingFingerprint``), and the lines left out.
     static func withoutRevoked(_ content: [UInt8], revoked: Set<String>) -> (bytes: [UInt8], keptOut: [AuthorizedKeysFile.Line]) {
         let file = AuthorizedKeysFile(bytes: content)
-        let keptOut = file.keyLines.filter { revoked.contains($0.entry!.key.fingerprint) }
+        let keptOut = file.lines.filter { $0.grantingFingerprint.map(revoked.contains) ?? false }
         guard !keptOut.isEmpty else { return (content, []) }
         return (file.removingKeys(withFingerprints: revoked).serialized(), keptOut)
     }
