@@ -21,6 +21,10 @@
 /// - A line already in the block is kept byte for byte while its key and
 ///   options are what the role grants (a normal block is written again the
 ///   way keysync writes lines, which would rewrite every adopted line).
+/// - A timed grant (`until:`) takes the hand-written line that has the
+///   role's options (it never has the `expiry-time` keysync adds); the next
+///   push writes that line the way keysync writes a timed grant, and at the
+///   end the key goes from the file — no hand-written copy keeps granting.
 /// - Everything else is push's usual rules: a key with other options, or
 ///   not in the file, is added; revoked keys go; nothing else is touched.
 extension SyncPlanner {
@@ -78,9 +82,14 @@ extension SyncPlanner {
             let present = Set(existing?.entries.filter { !$0.key.isCertificate }.map(\.key.fingerprint) ?? [])
             let wanted = writtenEntries(block, options: options).filter { !present.contains($0.key.fingerprint) }
             var claimed: [String: AuthorizedKeysFile.Line] = [:]
+            // A timed grant is written with the expiry-time this sshd takes; a
+            // hand-written line never has it, so the options it must have are
+            // the role's own: otherwise that line would never be taken and
+            // would keep granting after `until`.
+            let granted = Dictionary(block.entries.map { ($0.key.fingerprint, $0.options ?? "") }, uniquingKeysWith: { first, _ in first })
             for entry in wanted {
-                guard let first = linesOf[entry.key.fingerprint]?.first, !managed.contains(first.number),
-                      !taken.contains(first.number), optionsText(first) == (entry.options ?? "") else { continue }
+                guard let first = linesOf[entry.key.fingerprint]?.first, !managed.contains(first.number), !taken.contains(first.number),
+                      optionsText(first) == (entry.options ?? "") || optionsText(first) == granted[entry.key.fingerprint] else { continue }
                 claimed[entry.key.fingerprint] = first
             }
             if let existing {

@@ -130,6 +130,43 @@ import Testing
         #expect(again.apply == nil && again.drift.isEmpty)
     }
 
+    /// A timed grant (`until:`) is written with expiry-time on sshd ≥ 7.7;
+    /// the hand-written line of its key, which has no such option, is still
+    /// the one taken into the block — so at the end the key goes from the
+    /// file, instead of the block line going and the hand line staying.
+    @Test func aTimedGrantTakesTheHandWrittenLineAndEndsIt() throws {
+        func plan(_ content: [UInt8], at now: String) throws -> AccountPlan {
+            let header = FakeProbe.header + "sshd_version OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n"
+            let account = FakeAccount.existing("deploy", content: content)
+            let probe = try HostProbe(reply: Array(header.utf8) + account.bytes() + Array(FakeProbe.end.utf8), nonce: FakeProbe.nonce)
+            var options = PlanOptions()
+            options.now = try Date.ISO8601FormatStyle().parse(now)
+            let until = try Date.ISO8601FormatStyle().parse("2027-01-01T00:00:00Z")
+            let want = target([F.entry("bob", b), DesiredEntry(keyName: "alice", key: a, until: until)])
+            let host = SyncPlanner.plan(probe: probe, accounts: [want], options: options)
+            #expect(host.failure == nil)
+            return try #require(host.accounts.first)
+        }
+        let hand = F.bytes("# hand-kept\n\(line(a)) alice\n\(line(b))\n")
+        let before = try plan(hand, at: "2026-12-06T12:00:00Z")
+        let written = try #require(before.apply?.write).content
+        // Taken into the block byte for byte: one line of the key, in the block.
+        let file = AuthorizedKeysFile(bytes: written)
+        #expect(file.lines.filter { $0.grantingFingerprint == a.fingerprint }.map(\.text) == ["\(line(a)) alice"])
+        #expect(file.managedLineNumbers.contains(file.lines.first { $0.grantingFingerprint == a.fingerprint }?.number ?? 0))
+        #expect(before.drift.map(\.kind).contains(.unwrappedKey))
+        // The next push writes it the way keysync writes a timed grant: with its expiry-time.
+        let second = try plan(written, at: "2026-12-07T12:00:00Z")
+        let rewritten = try #require(second.apply?.write, "\(second.drift)").content
+        #expect(keyLines(rewritten).contains { $0.hasPrefix("expiry-time=") && $0.contains(a.base64) }, "\(keyLines(rewritten))")
+        #expect(AuthorizedKeysFile(bytes: rewritten).lines.filter { $0.grantingFingerprint == a.fingerprint }.count == 1)
+        // After the end the key is gone from the file.
+        let after = try plan(rewritten, at: "2027-01-02T00:00:00Z")
+        let final = try #require(after.apply?.write).content
+        #expect(!AuthorizedKeysFile(bytes: final).lines.contains { $0.grantingFingerprint == a.fingerprint })
+        #expect(after.drift.map(\.kind).contains(.grantExpired))
+    }
+
     @Test func revokedKeysAreNeitherTakenNorKept() throws {
         let before = F.bytes("\(line(a))\n\(line(b))\n")
         var options = PlanOptions()
