@@ -21,7 +21,6 @@ extension InventoryLoader {
 
     /// Why keysync does not follow some directives, beyond "not followed".
     static let notFollowedReasons: [String: String] = [
-        "proxycommand": "keysync reaches hosts directly or through ProxyJump/jump:, never through a command",
         "stricthostkeychecking": "keysync always checks host keys strictly (see --accept-new-host-keys)",
         "certificatefile": "keysync logs in with a key or the agent, not a certificate",
         "controlmaster": "keysync keeps its own sessions", "controlpath": "keysync keeps its own sessions",
@@ -91,6 +90,17 @@ extension InventoryLoader {
             case .success(let path) where keyword == "identityfile": s.identity = path
             case .success(let path): s.knownHosts = path
             case .failure(let problem): report(keyword, "\(label) \"\(value)\" \(problem.reason)")
+            }
+        }
+        if let at = resolved.first("proxycommand") {
+            // Came before any ProxyJump (they are one setting): `none` is direct,
+            // a command is a route keysync cannot take (and must not replace with another).
+            s.jumpSource = "\(at.file):\(at.line)"
+            if at.arguments.first?.lowercased() == "none" {
+                s.jump = []
+            } else {
+                report("proxycommand", "ProxyCommand applies, and keysync never reaches a host through a command "
+                       + "(nor by another route than the one ssh would take): use ProxyJump or jump:, or `ProxyCommand none` for this host")
             }
         }
         if let at = resolved.first("proxyjump") {

@@ -34,7 +34,10 @@ public struct SSHConfig: Hashable, Sendable {
     public var lines: [Located]
 
     /// The keywords keysync follows.
-    public static let followed: Set<String> = ["hostname", "user", "port", "identityfile", "proxyjump", "userknownhostsfile", "connecttimeout"]
+    public static let followed: Set<String> = ["hostname", "user", "port", "identityfile", "proxyjump", "proxycommand",
+                                               "userknownhostsfile", "connecttimeout"]
+    /// Keywords that set one thing in OpenSSH: the first line of either wins.
+    static let sameSetting: [String: String] = ["proxycommand": "proxyjump", "proxyjump": "proxycommand"]
     /// Keywords that change nothing keysync does (output, terminal, forwarding
     /// that keysync never asks for), so listing them would only be noise.
     static let harmless: Set<String> = ["host", "match", "include", "serveraliveinterval", "serveralivecountmax", "compression",
@@ -160,7 +163,7 @@ public struct SSHConfig: Hashable, Sendable {
                 active = matches(name, patterns)
             case .match(let patterns?, _):
                 let current = resolved.storage["hostname"]?.arguments.first ?? name
-                active = matches(current, patterns)
+                active = matches(current, patterns, caseSensitive: false)
             case .match(nil, let all):
                 active = all
                 if !all { resolved.notFollowed.append(located) }
@@ -172,7 +175,8 @@ public struct SSHConfig: Hashable, Sendable {
             case .directive(let keyword, let arguments):
                 guard active else { continue }
                 if followed.contains(keyword) {
-                    if resolved.storage[keyword] == nil {
+                    // ProxyCommand and ProxyJump are one route: a later line of the other never applies.
+                    if resolved.storage[keyword] == nil, sameSetting[keyword].map({ resolved.storage[$0] == nil }) ?? true {
                         resolved.storage[keyword] = .init(arguments: arguments, file: located.file, line: located.number)
                     }
                 } else if !harmless.contains(keyword) {
@@ -182,15 +186,20 @@ public struct SSHConfig: Hashable, Sendable {
         }
     }
 
-    /// OpenSSH's pattern list: matches if some pattern matches and no negated one does.
-    public static func matches(_ name: String, _ patterns: [String]) -> Bool {
+    /// OpenSSH's pattern list: matches if some pattern matches and no negated
+    /// one does. The name is lower-cased (ssh lower-cases the host it is
+    /// given); `Host` patterns are then compared as written (`Host Web1`
+    /// never applies, as in ssh), `Match host` patterns lower-cased too
+    /// (`caseSensitive` false, as ssh's match_hostname).
+    public static func matches(_ name: String, _ patterns: [String], caseSensitive: Bool = true) -> Bool {
         var matched = false
+        let text = Array(name.lowercased().unicodeScalars)
         for pattern in patterns {
-            if pattern.hasPrefix("!") {
-                if wildcard(Array(name.lowercased().unicodeScalars), Array(pattern.dropFirst().lowercased().unicodeScalars)) { return false }
-            } else if wildcard(Array(name.lowercased().unicodeScalars), Array(pattern.lowercased().unicodeScalars)) {
-                matched = true
-            }
+            let negated = pattern.hasPrefix("!")
+            let body = negated ? String(pattern.dropFirst()) : pattern
+            guard wildcard(text, Array((caseSensitive ? body : body.lowercased()).unicodeScalars)) else { continue }
+            if negated { return false }
+            matched = true
         }
         return matched
     }

@@ -60,7 +60,8 @@ struct SSHConfigTests {
         let web = config.resolve("web-1")
         #expect(web.first("user")?.arguments == ["internal"])
         #expect(web.first("port")?.arguments == ["2022"])
-        #expect(web.notFollowed.map(\.number) == [5, 9])
+        #expect(web.notFollowed.map(\.number) == [5])
+        #expect(web.first("proxycommand")?.arguments == ["nc", "%h", "%p"])
         #expect(config.resolve("web-2").first("user") == nil)
     }
 
@@ -155,7 +156,7 @@ struct InventorySSHConfigTests {
     func notFollowedListedOnce() throws {
         let file = try write("""
             Host *
-              ProxyCommand sshpass -p s3cret-pw nc %h %p
+              LocalCommand sshpass -p s3cret-pw true
               StrictHostKeyChecking no
               ServerAliveInterval 30
             Host unrelated
@@ -173,10 +174,47 @@ struct InventorySSHConfigTests {
         let fromConfig = inventory.warnings.filter { $0.file == file }
         #expect(fromConfig.map { "\($0.line)" } == ["2", "3", "7"], "\(fromConfig)")
         #expect(fromConfig.allSatisfy { $0.severity == .warning })
-        #expect(fromConfig[0].message.contains("proxycommand") && fromConfig[0].message.contains("never through a command"))
+        #expect(fromConfig[0].message.contains("localcommand applies to host"))
         #expect(fromConfig[2].message.contains("Match with criteria other than host or all"))
         // A warning printed by every cron run names the directive, never its arguments.
         #expect(!fromConfig.contains { $0.message.contains("s3cret") }, "\(fromConfig)")
+    }
+
+    /// ProxyCommand and ProxyJump are one setting in ssh (the first wins):
+    /// `ProxyCommand none` first means direct, a command first is an error
+    /// (keysync cannot take that route, nor swap it for a bastion), and a
+    /// ProxyCommand after a ProxyJump never applies. Checked against `ssh -G`.
+    @Test func proxyCommandAndProxyJumpAreOneSetting() throws {
+        let file = try write("""
+            Host direct-*
+              ProxyCommand none
+            Host piped-*
+              ProxyCommand sshpass -p s3cret-pw nc %h %p
+            Host *
+              ProxyJump bastion
+              ProxyCommand nc %h %p
+            """)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let inventory = try InventoryFixtures.load("""
+            defaults: {user: ops, ssh_config: \(file)}
+            hosts:
+              direct-1: {address: 10.0.0.1}
+              web-1: {address: 10.0.0.2}
+              bastion: {address: 10.0.0.3}
+            """)
+        #expect(inventory.host(named: "direct-1")?.jumps.isEmpty == true)
+        #expect(inventory.host(named: "web-1")?.jumps.map(\.name) == ["bastion"])
+        let errors = InventoryFixtures.diagnostics("""
+            defaults: {user: ops, ssh_config: \(file)}
+            hosts:
+              piped-1: {address: 10.0.0.4}
+            """).filter { $0.severity == .error }
+        #expect(errors.map { "\($0.line)" } == ["4"], "\(errors)")
+        #expect(errors.first?.message.contains("keysync never reaches a host through a command") == true)
+        #expect(!errors.contains { $0.message.contains("s3cret") })
+        // Host patterns are case-sensitive against the lower-cased name, as in ssh.
+        #expect(!SSHConfig.matches("Web1", ["Web1"]) && SSHConfig.matches("Web1", ["web1"]))
+        #expect(SSHConfig.matches("web1", ["WEB1"], caseSensitive: false))
     }
 
     @Test("a value keysync cannot use is an error at its ssh_config line; a missing file at the inventory's ssh_config")
