@@ -262,7 +262,19 @@ struct InventoryLoader {
                     return nil
                 }
                 do throws(KeyParseError) {
-                    _ = try AuthorizedKeyOptions.parse(text)
+                    let parsed = try AuthorizedKeyOptions.parse(text)
+                    // Options sshd parses but that make it refuse every login with
+                    // the key (what `keys lint` warns of in a file): an error here,
+                    // before a push would hand the accounts a key that never works.
+                    var refusals = parsed.values("from").flatMap(FromPattern.malformedEntries).map { KeyProblem(.badFromPattern($0)) }
+                    if parsed.contains("principals"), !parsed.isCertAuthority { refusals.append(KeyProblem(.principalsWithoutCertAuthority)) }
+                    if let refusal = refusals.first {
+                        reader.error("\(what): options: \(refusal.description)", at: node)
+                        return nil
+                    }
+                    if let expiry = parsed.expiry, expiry <= Date() {
+                        reader.warning("\(what): options: \(KeyProblem(.expired(expiry)).description); use until: for a grant that ends", at: node)
+                    }
                     return text
                 } catch {
                     reader.error("\(what): invalid options: \(error.description)", at: node)

@@ -394,6 +394,31 @@ struct InventoryValidationTests {
             """, at: 4, 14, #"key "alice": invalid options:"#)
     }
 
+    /// Options sshd parses but that make it refuse every login with the key
+    /// are an error where they are written; an expiry-time already past is a
+    /// warning (yesterday's valid inventory must still load).
+    @Test func optionsThatLockTheKeyOutAreRefused() throws {
+        InventoryFixtures.expectError("""
+            keys:
+              alice:
+                file: keys/alice.pub
+                options: 'from="10.0.0.0/33"'
+            """, at: 4, 14, #"key "alice": options: from= entry "10.0.0.0/33" is malformed; sshd refuses every login with this key"#)
+        InventoryFixtures.expectError("""
+            keys:
+              alice:
+                file: keys/alice.pub
+                options: 'principals="deploy"'
+            """, at: 4, 14, "principals= without cert-authority")
+        let inventory = try InventoryFixtures.load("""
+            keys:
+              alice:
+                file: keys/alice.pub
+                options: 'expiry-time="20200101"'
+            """)
+        #expect(inventory.warnings.contains { $0.message.contains("use until: for a grant that ends") }, "\(inventory.warnings)")
+    }
+
     /// Options written in front of the key (`public:` or a `.pub` file) are
     /// not silently dropped: a `from=` the operator wrote would not reach a
     /// host. The error says where options go.
