@@ -37,6 +37,10 @@ public struct AnsibleInventory: Sendable {
     public let path: String
 
     /// The variables keysync carries over; `ansible_ssh_*` are Ansible's older spellings.
+    /// Group entries read at most (children: lists included): aliases nested
+    /// in children: would otherwise make a small file exponential to walk.
+    static let groupVisitLimit = 100_000
+
     static let carried: [String: Field] = [
         "ansible_host": .address, "ansible_ssh_host": .address,
         "ansible_port": .port, "ansible_ssh_port": .port,
@@ -326,7 +330,16 @@ public struct AnsibleInventory: Sendable {
                 return (name, key, value)
             }
         }
+        // YAML aliases can list one group's children under itself again and
+        // again: a kilobyte file would take exponential time to walk.
+        var groupVisits = 0, visitLimitReported = false
         func readGroup(_ name: String, _ node: Node) {
+            groupVisits += 1
+            guard groupVisits <= Self.groupVisitLimit else {
+                if !visitLimitReported { problem(node, "more than \(Self.groupVisitLimit) group entries to read (YAML aliases nested in children:?); not imported") }
+                visitLimitReported = true
+                return
+            }
             model.group(name, line: position(node).0)
             if string(node).map({ $0.isEmpty || $0 == "~" || $0 == "null" }) == true { return }
             guard let mapping = node.mapping else {
@@ -399,6 +412,18 @@ public struct AnsibleInventory: Sendable {
             }
             return depth
         }
+        /// Ansible's group depth: 0 for all, else one more than its deepest
+        /// parent (a group under no parent is all's child); a cycle is cut.
+        var depths: [String: Int] = ["all": 0]
+        func depth(_ group: String, _ visiting: Set<String> = []) -> Int {
+            if let known = depths[group] { return known }
+            let above = (parents[group] ?? []).filter { !visiting.contains($0) }
+            let value = 1 + (above.map { depth($0, visiting.union([group])) }.max() ?? 0)
+            depths[group] = value
+            return value
+        }
+        /// `ansible_group_priority` of a group's own vars (default 1).
+        func priority(_ group: String) -> Int { model.groupVars[group]?["ansible_group_priority"].flatMap { Int($0.text) } ?? 1 }
         var groupsOf: [String: [String]] = [:]
         for group in model.groupOrder {
             for host in model.members[group] ?? [] where !(groupsOf[host] ?? []).contains(group) { groupsOf[host, default: []].append(group) }
@@ -412,9 +437,12 @@ public struct AnsibleInventory: Sendable {
                 for (ancestor, depth) in ancestors(group) { distance[ancestor] = min(distance[ancestor] ?? .max, depth) }
             }
             let groups = model.groupOrder.filter { distance[$0] != nil && $0 != "all" && $0 != "ungrouped" }
-            // Precedence: all < farther groups < nearer groups (ties: later name wins, as Ansible sorts them) < host.
+            // Precedence as Ansible's sort_groups: all, then the groups by
+            // (depth below all, ansible_group_priority, name), later winning; then the host.
             var vars: [String: Value] = model.groupVars["all"] ?? [:]
-            let ordered = distance.keys.filter { $0 != "all" }.sorted { (distance[$0]!, $0) > (distance[$1]!, $1) }
+            let ordered = distance.keys.filter { $0 != "all" }.sorted {
+                (depth($0), priority($0), $0) < (depth($1), priority($1), $1)
+            }
             for group in ordered { vars.merge(model.groupVars[group] ?? [:]) { _, new in new } }
             vars.merge(model.hostVars[name] ?? [:]) { _, new in new }
 

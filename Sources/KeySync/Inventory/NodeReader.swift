@@ -11,6 +11,9 @@ struct NodeReader {
     let file: String
     private(set) var diagnostics: [Diagnostic] = []
     private(set) var errorCount = 0
+    /// Mappings merged in for merge keys so far (`<<`), and the most a file may take.
+    private var mergedPairs = 0, mergeLimitReported = false
+    static let mergeLimit = 10_000
 
     init(file: String) { self.file = file }
 
@@ -49,11 +52,19 @@ struct NodeReader {
                 continue
             }
             let sources: [Node] = value.sequence.map(Array.init) ?? [value]
+            // Merges of merges of one anchor double with each level: a small
+            // file must not take exponential time (an alias bomb).
+            guard mergedPairs < Self.mergeLimit else {
+                if !mergeLimitReported { error("merge keys (<<) expand to more than \(Self.mergeLimit) mappings (aliases merged into themselves?)", at: key) }
+                mergeLimitReported = true
+                continue
+            }
             for source in sources {
                 guard let inner = source.mapping else {
                     error("a merge key (<<) takes a mapping or a list of mappings, found \(Self.describe(source))", at: source)
                     continue
                 }
+                mergedPairs += 1
                 merged += pairs(of: inner).map { ($0.key, $0.value, true) }
             }
         }

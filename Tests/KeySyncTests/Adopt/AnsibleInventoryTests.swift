@@ -65,6 +65,24 @@ import Testing
         #expect(loaded.hosts.first { $0.name == "web02.example.com" }?.port == 2222)
     }
 
+    /// Ansible's precedence among a host's groups: by depth below all, then
+    /// ansible_group_priority, then name, the later winning (sort_groups).
+    @Test func groupsOfOneDepthGoByPriorityThenName() throws {
+        let plain = "h1\n[alpha]\nh1\n[zeta]\nh1\n[alpha:vars]\nansible_user=a\n[zeta:vars]\nansible_user=z\n"
+        #expect(summary(try AnsibleInventory.parse(plain, path: "hosts")) == ["h1 h1:- z [alpha,zeta]"])
+        let prioritised = plain + "[alpha:vars]\nansible_group_priority=10\n"
+        #expect(summary(try AnsibleInventory.parse(prioritised, path: "hosts")) == ["h1 h1:- a [alpha,zeta]"])
+    }
+
+    /// Children listed through nested YAML aliases would be walked an
+    /// exponential number of times: the walk stops with a located problem.
+    @Test func aliasesNestedInChildrenAreBounded() {
+        var yaml = "all:\n  children:\n    g0: &g0\n      hosts: { h1: {} }\n"
+        for level in 1...24 { yaml += "    g\(level): &g\(level)\n      children: { a\(level): *g\(level - 1), b\(level): *g\(level - 1) }\n" }
+        let error = #expect(throws: AdoptError.self) { try AnsibleInventory.parse(yaml, path: "inventory.yml") }
+        #expect("\(String(describing: error))".contains("more than 100000 group entries"), "\(String(describing: error))")
+    }
+
     @Test func yamlInventory() throws {
         let yaml = """
             all:

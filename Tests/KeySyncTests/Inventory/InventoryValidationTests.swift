@@ -419,6 +419,16 @@ struct InventoryValidationTests {
         #expect(inventory.warnings.contains { $0.message.contains("use until: for a grant that ends") }, "\(inventory.warnings)")
     }
 
+    /// Merge keys of merge keys of one anchor double with each level: the
+    /// expansion stops with an error instead of running for hours.
+    @Test func mergeKeyBombsAreBounded() {
+        var yaml = "x-anchors:\n  - &m0 {user: ops}\n"
+        for level in 1...30 { yaml += "  - &m\(level) {<<: [*m\(level - 1), *m\(level - 1)]}\n" }
+        yaml += "defaults: {<<: *m30}\nhosts:\n  web-1: {address: 127.77.0.1}\n"
+        let errors = InventoryFixtures.diagnostics(yaml).filter { $0.severity == .error }
+        #expect(errors.contains { $0.message.contains("merge keys (<<) expand to more than") }, "\(errors)")
+    }
+
     /// Options written in front of the key (`public:` or a `.pub` file) are
     /// not silently dropped: a `from=` the operator wrote would not reach a
     /// host. The error says where options go.
