@@ -83,6 +83,17 @@ public struct DraftHost: Hashable, Sendable {
     public var commandTimeout: Double?
     /// Groups in the order written, without repeats.
     public var groups: [String]
+    /// The jump hosts on the way (`jump:`), outermost first: a host's name
+    /// and, for a jump host not in the draft, `user@address:port`.
+    public var jumps: [Jump] = []
+    /// `manage_sshd: true`.
+    public var manageSSHD = false
+
+    /// One jump host as a drafted `jump:` can name it.
+    public struct Jump: Hashable, Sendable {
+        public var name: String
+        public var reference: String
+    }
 
     /// A host with only an address (and what is given).
     public init(name: String, address: String, port: Int? = nil, user: String? = nil, groups: [String] = []) {
@@ -105,6 +116,12 @@ public struct DraftHost: Hashable, Sendable {
         become = host.become
         connectTimeout = host.connectTimeout
         commandTimeout = host.commandTimeout
+        // The way adopt reached the host is the way the draft must reach it.
+        jumps = host.jumps.map { jump in
+            let address = jump.address.contains(":") ? "[\(jump.address)]" : jump.address
+            return Jump(name: jump.name, reference: "\(jump.user)@\(address):\(jump.port)")
+        }
+        manageSSHD = host.manageSSHD
     }
 }
 
@@ -119,6 +136,7 @@ struct DraftHostsSection {
     /// one written by hand); built-in values (port 22, become sudo, the
     /// default timeouts) are left out; what differs stays on the host.
     init(_ hosts: [DraftHost], parallel: Int? = nil) {
+        let names = Set(hosts.map(\.name))
         func shared<T: Equatable>(_ value: (DraftHost) -> T?) -> T? {
             guard let first = hosts.first.flatMap(value) else { return nil }
             return hosts.allSatisfy { value($0) == first } ? first : nil
@@ -146,6 +164,11 @@ struct DraftHostsSection {
             if let value = host.connectTimeout, connect == nil, value != 10 { fields.append("connect_timeout: \(InventoryYAML.seconds(value))") }
             if let value = host.commandTimeout, command == nil, value != 30 { fields.append("command_timeout: \(InventoryYAML.seconds(value))") }
             if !host.groups.isEmpty { fields.append("groups: \(InventoryYAML.flowList(host.groups))") }
+            // A jump host in the draft by its name; one that is not, by where it was reached.
+            if !host.jumps.isEmpty {
+                fields.append("jump: \(InventoryYAML.flowList(host.jumps.map { names.contains($0.name) ? $0.name : $0.reference }))")
+            }
+            if host.manageSSHD { fields.append("manage_sshd: true") }
             self.hosts.append("  \(InventoryYAML.scalar(host.name)): { \(fields.joined(separator: ", ")) }")
         }
     }

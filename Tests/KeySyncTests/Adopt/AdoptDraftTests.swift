@@ -81,6 +81,27 @@ enum AdoptFixture {
         (options.map { $0 + " " } ?? "") + "\(key.type) \(key.base64) \(comment)"
     }
 
+    /// `adopt --inventory-hosts` reached the hosts the inventory's way: the
+    /// draft keeps it (jump hosts, manage_sshd), by name when the jump host
+    /// is in the draft, else by where it was reached.
+    @Test func theDraftReachesHostsTheWayAdoptDid() throws {
+        let source = try Inventory.parse("""
+            defaults: {user: ops, identity: /root/.ssh/id_ed25519}
+            hosts:
+              bastion: {address: 10.0.0.1, port: 2222}
+              web-1: {address: 10.0.1.1, jump: bastion, manage_sshd: true}
+            """, path: "/tmp/source.yml", homeDirectory: "/root")
+        let hosts = try source.hosts.map { host in
+            AdoptDraft.HostInput(host: DraftHost(host), sections: try X.sections([X.account("deploy", line(a, "alice") + "\n")]))
+        }
+        let both = try X.load(AdoptDraft(hosts, now: X.now))
+        #expect(both.host(named: "web-1")?.jumps.map(\.name) == ["bastion"])
+        #expect(both.host(named: "web-1")?.manageSSHD == true && both.host(named: "bastion")?.manageSSHD == false)
+        let alone = try X.load(AdoptDraft([hosts[1]], now: X.now))
+        let jump = try #require(alone.host(named: "web-1")?.jumps.first)
+        #expect((jump.user, jump.address, jump.port) == ("ops", "10.0.0.1", 2222))
+    }
+
     @Test func aUniformFleetIsOneProjectWithARolePerAccountAndValidates() throws {
         let deploy = "# by hand\r\n  \(line(a, "alice@laptop"))  \r\n\(line(b, "ci deploy", options: "from=\"10.0.0.0/8\",no-pty"))\n"
         let root = line(c, "root@admin") + "\n"
