@@ -17,12 +17,19 @@ extension Store {
     /// gives the freed pages back to the file system.
     ///
     /// Runs still in progress are kept; abandoned ones are marked interrupted
-    /// first. Rotations and retired keys are never pruned.
+    /// first. Each host's latest scanned run is kept whatever its age (what
+    /// is open on the host comes from it). Rotations and retired keys are
+    /// never pruned.
     @discardableResult
     public func prune(keepingRunsNewerThan cutoff: Date) throws -> PruneResult {
         try interruptAbandonedRuns()
         let result = try write("prune runs before \(cutoff)") { db in
-            let runs = try Run.filter(Run.Columns.startedAt < cutoff && Run.Columns.status != RunStatus.running).deleteAll(db)
+            // Each host's latest scanned run holds what is open on it now
+            // (Store.openDrift): without it a revoked key still on an
+            // unreachable host would vanish from every report.
+            let latestScans = try Int64.fetchSet(db, sql: "SELECT MAX(run_id) FROM host_results WHERE scanned GROUP BY host")
+            let runs = try Run.filter(Run.Columns.startedAt < cutoff && Run.Columns.status != RunStatus.running
+                                      && !latestScans.contains(Run.Columns.id)).deleteAll(db)
             let hostKeys = try HostKey.filter(HostKey.Columns.lastSeenAt < cutoff).deleteAll(db)
             try db.execute(sql: """
                 DELETE FROM snapshots WHERE NOT EXISTS (SELECT 1 FROM snapshot_refs r WHERE r.hash = snapshots.hash)

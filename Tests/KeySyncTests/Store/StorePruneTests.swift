@@ -39,6 +39,22 @@ import Testing
         }
     }
 
+    /// A host unreachable since before the cutoff keeps its last scanned
+    /// run: the revoked key still on it stays open in every report.
+    @Test func aHostsLatestScannedRunIsKept() throws {
+        let store = try Store.inMemory()
+        let revoked = Store.DriftRecord(account: "deploy", kind: "revoked_key", detail: "kp-old", fingerprint: "SHA256:old")
+        let scanned = try recordRun(store, at: hour(0), [host("web-1", revoked), host("web-2")])
+        var down = Store.HostRecord(host: "web-1", status: .failed, drift: [])
+        down.scanned = false
+        try recordRun(store, at: hour(10), [down, host("web-2")])
+        let recent = try recordRun(store, at: hour(48), [down, host("web-2")])
+        let result = try store.prune(keepingRunsNewerThan: hour(24))
+        #expect(result.runs == 1, "the run at hour 10 goes; web-1's last scan at hour 0 stays")
+        #expect(try store.runs().map(\.id).sorted() == [scanned, recent])
+        #expect(try store.openDrift().contains { $0.host == "web-1" && $0.kind == "revoked_key" })
+    }
+
     @Test func pruneGivesTheSpaceBack() throws {
         try withTemporaryDirectory { dir in
             let path = "\(dir)/keysync.db"
