@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a finished rotation did to make the inventory name the new key.
-public struct InventoryKeyUpdate: Codable, Sendable, Equatable {
+public struct InventoryKeyUpdate: Codable, Sendable, Hashable {
     /// What was done (JSON `action`).
     public enum Action: String, Codable, Sendable {
         /// The key's `file:` now holds the new public key; the old file was kept.

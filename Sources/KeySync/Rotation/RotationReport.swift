@@ -18,8 +18,8 @@ public struct RotationReport: Codable, Sendable {
         public var phase: Store.RotationPhase
         /// The last phase passed (kept when `phase` is `failed`).
         public var completedPhase: Store.RotationPhase
-        /// Why the last step failed (a note when not failed).
-        public var error: String?
+        /// Why the last step failed (a note when not failed); JSON `null` when none.
+        @NullWhenNil public var error: String?
 
         enum CodingKeys: String, CodingKey {
             case host, account, phase, completedPhase = "completed_phase", error
@@ -53,8 +53,9 @@ public struct RotationReport: Codable, Sendable {
     public var oldKeyRetired: Bool
     /// Grants of the key outside this rotation that still hold the old key (`host (account)`).
     public var remaining: [String]
-    /// What was done to the inventory (once the old key is retired everywhere).
-    public var inventory: InventoryKeyUpdate?
+    /// What was done to the inventory (once the old key is retired
+    /// everywhere); JSON `null` before.
+    @NullWhenNil public var inventory: InventoryKeyUpdate?
     public var hosts: [Host]
     public var summary: Summary
 

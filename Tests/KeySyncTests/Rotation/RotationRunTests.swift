@@ -286,7 +286,11 @@ import Synchronization
         #expect(throws: RotationError.unknownRotation(id + 1)) { try RotationRun.status(of: fixture.store, id: id + 1) }
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(status)) as? [String: Any]
         #expect(Set(json?.keys ?? [:].keys) == ["rotation", "key", "old_fingerprint", "new_fingerprint", "status", "canary", "verification",
-                                                "interrupted", "old_key_retired", "remaining", "hosts", "summary"])
+                                                "interrupted", "old_key_retired", "remaining", "inventory", "hosts", "summary"])
+        // Every field is there, null when it has no value yet (as push's JSON).
+        #expect(json?["inventory"] is NSNull)
+        let hosts = json?["hosts"] as? [[String: Any]]
+        #expect(hosts?.allSatisfy { $0["error"] is NSNull } == true)
         #expect(status.text(verbose: true).contains("  web-2 usersample: added\n"))
     }
 }

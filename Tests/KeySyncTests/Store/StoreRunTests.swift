@@ -55,6 +55,8 @@ import Testing
         try store.recordHostResult(Store.HostRecord(host: "web-1", status: .ok, files: [files[1]]), runID: runID)
         #expect(try store.fileHashes(runID: runID).map(\.account) == ["billing"])
         try store.finishRun(id: runID, finishedAt: hour(0))
+        // A later scan of web-1 (prune keeps each host's latest scanned run).
+        try recordRun(store, at: hour(1), [host("web-1")])
         #expect(try store.prune(keepingRunsNewerThan: Date().addingTimeInterval(60)).runs == 1)
         #expect(try store.fileHashes(runID: runID).isEmpty)
     }
