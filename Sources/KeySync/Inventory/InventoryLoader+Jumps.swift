@@ -63,10 +63,14 @@ extension InventoryLoader {
                     + Suggestion.hint(for: reference, in: hostIndex.keys) + " (a DNS name is written with its domain)", at: node)
                 return nil
             case .success(let parts):
-                if case .failure(let problem) = InventoryRules.canonicalAddress(parts.address) {
+                let address: String
+                switch InventoryRules.canonicalAddress(parts.address) {
+                case .failure(let problem):
                     reader.error("\(what) is neither a host under hosts: nor [user@]address[:port]: address \"\(parts.address)\" \(problem.reason)"
                         + Suggestion.hint(for: reference, in: hostIndex.keys), at: node)
                     return nil
+                case .success(let canonical):
+                    address = parts.address.contains(":") ? canonical : parts.address  // IPv6 as ssh spells it
                 }
                 if let user = parts.user, let problem = InventoryRules.unixNameProblem(user) {
                     reader.error("\(what): user \"\(user)\" \(problem)", at: node)
@@ -74,7 +78,7 @@ extension InventoryLoader {
                 }
                 let agent = defaults.agent ?? false
                 hops.append(InventoryJump(
-                    name: reference, address: parts.address, port: parts.port ?? 22,
+                    name: reference, address: address, port: parts.port ?? 22,
                     user: parts.user ?? defaults.user ?? hosts[index].user,
                     credential: agent ? .agent : .identity(path: defaults.identity ?? home + "/.ssh/id_ed25519"),
                     knownHosts: defaults.knownHosts ?? home + "/.ssh/known_hosts",

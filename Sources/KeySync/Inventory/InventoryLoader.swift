@@ -370,6 +370,9 @@ struct InventoryLoader {
                 let at = addressNode ?? nameNode
                 switch InventoryRules.canonicalAddress(address) {
                 case .success(let canonical):
+                    // An IPv6 literal as ssh spells it (2001:db8:0:0::1 → 2001:db8::1):
+                    // known_hosts lines are looked up and written that way.
+                    if address.contains(":") { address = canonical }
                     if let first = addresses["\(canonical) \(port)"] {
                         reader.error("\(what): address \(address) port \(port) is already used by host \"\(first.host)\" (line \(NodeReader.line(of: first.node)))", at: at)
                     } else {

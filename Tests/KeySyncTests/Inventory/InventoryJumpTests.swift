@@ -28,7 +28,8 @@ struct InventoryJumpTests {
             hosts:
               a: {address: 10.0.0.1, jump: "jumper@192.0.2.7:2200"}
               b: {address: 10.0.0.2, jump: "[2001:db8::7]:22"}
-              c: {address: 10.0.0.3, jump: "2001:db8::8"}
+              c: {address: 10.0.0.3, jump: "2001:db8:0:0::8"}
+              d: {address: "2001:DB8:0:0::9"}
             """)
         let a = try #require(inventory.host(named: "a")?.jumps.first)
         #expect((a.user, a.address, a.port, a.connectTimeout) == ("jumper", "192.0.2.7", 2200, 4))
@@ -36,7 +37,9 @@ struct InventoryJumpTests {
         let b = try #require(inventory.host(named: "b")?.jumps.first)
         #expect((b.user, b.address, b.port) == ("ops", "2001:db8::7", 22))
         let c = try #require(inventory.host(named: "c")?.jumps.first)
+        // IPv6 as ssh spells it (known_hosts is looked up and written that way).
         #expect((c.address, c.port) == ("2001:db8::8", 22))
+        #expect(inventory.host(named: "d")?.address == "2001:db8::9")
     }
 
     @Test("chains: a list, and a named jump host's own jump before it")
