@@ -81,13 +81,32 @@ public final class HostKeyVerifier: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The system-wide files ssh reads beside the user's (GlobalKnownHostsFile's default).
+    public static let systemKnownHosts = ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"]
+    /// What those files say, read once (a missing or unreadable one says nothing, as for ssh).
+    private let global: [(path: String, file: KnownHosts)]
 
-    public init() {}
+    /// `globalKnownHosts`: read beside each policy's file, as ssh does: a host
+    /// pinned there is known, a key that differs from its pin or a key it
+    /// marks `@revoked` is refused — also under accept-new, which appends
+    /// only for a host no file knows.
+    public convenience init() { self.init(globalKnownHosts: HostKeyVerifier.systemKnownHosts) }
+
+    public init(globalKnownHosts: [String]) {
+        global = globalKnownHosts.compactMap { path in
+            guard FileManager.default.isReadableFile(atPath: path), let file = try? KnownHosts.load(path: path) else { return nil }
+            return (path, file)
+        }
+    }
 
     /// Host key types known for `host`, to order key-exchange preferences.
     func knownKeyTypes(host: String, port: Int, policy: HostKeyPolicy) throws -> [String] {
         if case .recorded(let key) = policy { return [key.type] }
-        return try state.withLock { try $0.knownHosts(policy.path) }.knownKeyTypes(host: host, port: port)
+        var types = try state.withLock { try $0.knownHosts(policy.path) }.knownKeyTypes(host: host, port: port)
+        for (_, file) in global {
+            for type in file.knownKeyTypes(host: host, port: port) where !types.contains(type) { types.append(type) }
+        }
+        return types
     }
 
     /// The key accept-new appended for inventory host `host` through this
@@ -110,9 +129,23 @@ public final class HostKeyVerifier: Sendable {
             }
             return .known
         }
+        // The system files first: a key they revoke or that differs from their pin is never trusted.
+        var pinnedGlobally = false
+        for (path, file) in global {
+            switch file.verify(host: host, port: port, keyType: keyType, blob: blob) {
+            case .match: pinnedGlobally = true
+            case .unknown: break
+            case .revoked: throw SSHError.hostKeyRevoked(host: label, fingerprint: fingerprint)
+            case .mismatch: throw SSHError.hostKeyMismatch(host: label, keyType: keyType, fingerprint: fingerprint, knownHostsPath: path)
+            case .otherType(let knownTypes):
+                throw SSHError.hostKeyTypeChanged(host: label, keyType: keyType, fingerprint: fingerprint, knownTypes: knownTypes, knownHostsPath: path)
+            }
+        }
         return try state.withLock { state throws -> Outcome in
             let known = try state.knownHosts(policy.path)
             switch known.verify(host: host, port: port, keyType: keyType, blob: blob) {
+            case .unknown where pinnedGlobally:
+                return .known
             case .match:
                 return .known
             case .revoked:

@@ -50,7 +50,7 @@ import Testing
         let folder = try TemporaryFolder("keysync-known-hosts")
         defer { folder.remove() }
         let path = folder.file("known_hosts").path
-        let old = try SyncKeys.ed25519(), new = try SyncKeys.ed25519()
+        let (old, new) = try (KeyGenerator.generate(.ed25519, comment: "old").publicKey, KeyGenerator.generate(.ed25519, comment: "new").publicKey)
         let oldLine = KnownHosts.line(host: "10.0.0.12", port: 22, keyType: "ssh-ed25519", blob: old.blob)
         try Data(oldLine.trimmingCharacters(in: .newlines).utf8).write(to: URL(fileURLWithPath: path))
         _ = try HostKeyVerifier().verify(Self.endpoint(.acceptNew(path: path)), blob: new.blob)
@@ -61,5 +61,31 @@ import Testing
         var other = Self.endpoint(.knownHosts(path: path))
         other.address = "10.0.0.12"
         _ = try fresh.verify(other, blob: old.blob)
+    }
+
+    /// The system-wide known_hosts (ssh's GlobalKnownHostsFile) counts as
+    /// ssh counts it: a host pinned there is known, a key that differs from
+    /// its pin is refused even under accept-new (nothing appended), and a
+    /// key it revokes is refused even when the user's file has it.
+    @Test func theSystemKnownHostsFileIsReadLikeSsh() throws {
+        let folder = try TemporaryFolder("keysync-known-hosts")
+        defer { folder.remove() }
+        let user = folder.file("known_hosts").path, system = folder.file("ssh_known_hosts").path
+        let (pinned, other, revoked) = try (KeyGenerator.generate(.ed25519, comment: "a").publicKey,
+                                            KeyGenerator.generate(.ed25519, comment: "b").publicKey,
+                                            KeyGenerator.generate(.ed25519, comment: "c").publicKey)
+        let web1 = Self.endpoint(.acceptNew(path: user))
+        try Data((KnownHosts.line(host: web1.address, port: 22, keyType: "ssh-ed25519", blob: pinned.blob)
+                  + "@revoked * ssh-ed25519 \(revoked.base64)\n").utf8).write(to: URL(fileURLWithPath: system))
+        try Data("10.0.0.12 ssh-ed25519 \(revoked.base64)\n".utf8).write(to: URL(fileURLWithPath: user))
+        let verifier = HostKeyVerifier(globalKnownHosts: [system, folder.file("missing").path])
+        #expect(try verifier.verify(Self.endpoint(.knownHosts(path: user)), blob: pinned.blob) == .known)
+        #expect(try verifier.verify(web1, blob: pinned.blob) == .known)
+        #expect(throws: SSHError.self) { try verifier.verify(web1, blob: other.blob) }
+        var revokedHost = Self.endpoint(.knownHosts(path: user))
+        revokedHost.address = "10.0.0.12"
+        #expect(throws: SSHError.self) { try verifier.verify(revokedHost, blob: revoked.blob) }
+        #expect(try String(contentsOfFile: user, encoding: .utf8) == "10.0.0.12 ssh-ed25519 \(revoked.base64)\n", "nothing appended")
+        #expect(verifier.acceptedKey(forHost: "web-1") == nil)
     }
 }
