@@ -73,7 +73,8 @@ import Testing
 
     /// An inventory granting `kp-usersample` (the `file:` keys/kp-usersample.pub, or inline) to
     /// `usersample` on `hosts`, plus `extraHosts` (name: address). The key pair is `kp-usersample[.pub]`.
-    func inventory(_ workspace: Workspace, hosts: [Int], inline: Bool = false, extraHosts: [String: String] = [:]) throws -> Inventory {
+    func inventory(_ workspace: Workspace, hosts: [Int], inline: Bool = false, extraHosts: [String: String] = [:],
+                   options: String = "no-agent-forwarding") throws -> Inventory {
         if !FileManager.default.fileExists(atPath: workspace.file("kp-usersample")) {
             try workspace.generateKey("kp-usersample")
             try FileManager.default.createDirectory(atPath: workspace.file("keys"), withIntermediateDirectories: true)
@@ -84,7 +85,7 @@ import Testing
         // `public:` on a line of its own (line 10): the rotation tests check where it says to edit.
         let source = inline ? "public: \"\(line)\"" : "file: keys/kp-usersample.pub"
         let text = fleet.inventory(
-            keys: ["kp-usersample:\n    \(source)\n    options: 'no-agent-forwarding'"], hosts: hosts,
+            keys: ["kp-usersample:\n    \(source)\n    options: '\(options)'"], hosts: hosts,
             moreHosts: extraHosts.sorted { $0.key < $1.key }.map { "  \($0.key): { address: \($0.value) }" }.joined(separator: "\n"),
             projects: fleet.usersampleProject(hosts: names, [
                 "uid: 1001", "gid: 1001", "home: /home/usersample", "create: true", "keys: [kp-usersample]",
@@ -162,6 +163,29 @@ import Testing
         #expect(try sync(reloaded, .push, store: store).summary.changed == 1)
         #expect(try fleet.login(host: 122, user: "usersample", key: old).status != 0)
         #expect(try sync(reloaded, .check, store: store).summary.drift == 0)
+    }
+
+    /// A key restricted to a forced command (`command=`): the login with the
+    /// new key proves it, and the command (a deploy, a backup) is not run on
+    /// every host by the verification.
+    @Test func aForcedCommandKeyIsVerifiedByItsLoginNotRun() throws {
+        let hosts = [120, 121]
+        try fleet.removeAccounts(on: hosts)
+        let workspace = try Workspace()
+        let mark = "/home/usersample/forced-command-ran"
+        let inventory = try inventory(workspace, hosts: hosts, options: "command=\"touch \(mark)\",no-agent-forwarding")
+        let store = try Store(path: workspace.file("keysync.db"))
+        #expect(try sync(inventory, .push, store: store).summary.failed == 0)
+        let new = try newKey(workspace)
+        let report = try RotationRun(inventory: inventory, store: store, parallel: 8)
+            .start(.init(keyName: "kp-usersample", newKeyPath: new + ".pub", verifyIdentity: new))
+        #expect(report.status == .completed && report.exitCode == 0, "\(report.text())")
+        #expect(report.verification == .login)
+        for host in hosts {
+            #expect(try !fleet.exec(host: host, ["test", "-e", mark]).succeeded, "h\(host): the forced command ran")
+            #expect(try content(host).contains("command=\"touch \(mark)\",no-agent-forwarding " + (try String(contentsOfFile: new + ".pub", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines))))
+        }
     }
 
     @Test func failedHostsKeepBothKeysAndPushWorksUntilTheInventoryIsEdited() throws {

@@ -272,13 +272,14 @@ public struct RotationRun: Sendable {
             let jobs = SyncRun(inventory: inventory, targets: try targets(for: due), settings: SyncEngine.Settings(mode: .check)).jobs
             let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: .check), passphrase: passphrase)
             if let problem = engine.inputProblem(jobs) { throw problem }
+            let forcedCommand = context.key.options.flatMap { try? AuthorizedKeyOptions.parse($0) }?.contains("command") ?? false
             // nil: not started (interrupted); .some(nil): logged in.
             _ = ParallelRunner(width: parallel).run(due, onResult: { index, outcome, _ in
                 if let outcome { recorder.record(due[index], .verify, error: outcome) }
             }) { [inventory, cancellation] pair -> String?? in
                 guard !cancellation.isCancelled else { return .none }
                 guard let host = inventory.host(named: pair.host) else { return .some("\(pair.host) is not in the inventory") }
-                return .some(Self.login(host, account: pair.account, identity: identity, engine: engine))
+                return .some(Self.login(host, account: pair.account, identity: identity, engine: engine, runTrue: !forcedCommand))
             }
         } else {
             let overlay = try RotationOverlay.load(from: store, inventory: inventory)
@@ -331,13 +332,17 @@ public struct RotationRun: Sendable {
     }
 
     /// Logs in as `account` with the new key and runs `true`; nil on success, else why not.
-    static func login(_ host: InventoryHost, account: String, identity: SSHIdentity, engine: SyncEngine) -> String? {
+    /// `runTrue` false (the key carries `command=`): the accepted public-key
+    /// authentication is the proof; running `true` would run the forced
+    /// command (a deploy, a backup) on every host instead.
+    static func login(_ host: InventoryHost, account: String, identity: SSHIdentity, engine: SyncEngine, runTrue: Bool = true) -> String? {
         let endpoint = SSHEndpoint(name: host.name, address: host.address, port: host.port, user: account,
                                    connectTimeout: host.connectTimeout, hostKeyPolicy: .knownHosts(path: host.knownHosts))
         do {
             let connection = try engine.open(endpoint, through: host.jumps.map(JumpHop.init))
             defer { connection.close() }
             try connection.authenticate(with: identity)
+            guard runTrue else { return nil }
             let reply = try connection.exec("true", timeout: host.commandTimeout)
             guard reply.exitStatus == 0 else {
                 return "login as \(account) with the new key worked, but `true` exited \(reply.exitStatus): \(reply.stderrText.prefix(200))"
