@@ -188,6 +188,26 @@ import Testing
         #expect(try fleet.ssh(host: host, command: "true").succeeded, "the fleet admin's keys stay")
     }
 
+    /// Bob's key was rotated (the old fingerprint is retired under kp-bob)
+    /// before he left: a copy of the old key pasted by hand into an account
+    /// keysync does not manage goes too, listed as kp-bob (retired).
+    @Test func theLeaversRetiredKeysAreSearchedToo() throws {
+        let host = 45
+        try fleet.reset(hosts: [host])
+        let workspace = try Workspace()
+        try writeInventory(workspace, hosts: [host], projectHosts: [], bobLeft: true)
+        let old = try workspace.generateKey("kp-bob-2025")
+        let oldKey = try workspace.publicKey("kp-bob-2025")
+        try Store(path: workspace.file("keysync.db")).recordRetired(fingerprint: oldKey.fingerprint, keyName: "kp-bob", rotationID: nil)
+        try append(host: host, "/home/ops/.ssh/authorized_keys", owner: "ops", oldKey.openSSHLine + "\n")
+        #expect(try fleet.login(host: host, user: "ops", key: old).status == 0)
+        let offboard = try keysync(workspace, ["offboard", "bob"])
+        #expect(offboard.status == 0, "\(offboard)")
+        #expect(offboard.stdout.contains("kp-bob (retired)"), "\(offboard.stdout)")
+        #expect(try fleet.login(host: host, user: "ops", key: old).status != 0)
+        #expect(try fleet.ssh(host: host, command: "true").succeeded, "the fleet admin's keys stay")
+    }
+
     /// A host that cannot be reached fails the run (exit 3) without keeping
     /// the others from being cleaned.
     @Test func anUnreachableHostIsExit3AndTheOthersAreStillCleaned() throws {

@@ -82,13 +82,20 @@ public struct OffboardRun: Sendable {
                         progress: (@Sendable (ParallelRunner.Progress, OffboardHostResult) -> Void)? = nil) throws -> OffboardReport {
         let started = Date()
         let jobs = self.jobs
+        // The person's keys as they were before a rotation replaced them: a
+        // copy of an old key pasted by hand must go too.
+        var searched = self.keys, settings = self.settings
+        for retired in try store?.retiredKeys() ?? [] where person.keys.contains(retired.keyName) && searched[retired.fingerprint] == nil {
+            searched[retired.fingerprint] = retired.keyName + " (retired)"
+            settings.plan.revoked.insert(retired.fingerprint)
+        }
+        let keys = searched
         let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
         if let problem = engine.inputProblem(jobs) { throw problem }
         _ = try? store?.interruptAbandonedRuns()
         let runID = try store?.beginRun(command: command, selection: person.name, inventoryHash: inventory.inventoryHash,
                                         startedAt: started)
         let firstError = FirstError()
-        let keys = self.keys
         let results = ParallelRunner(width: settings.parallel).run(jobs, onResult: { _, outcome, done in
             if let store, let runID {
                 do { try store.recordHostResult(Self.record(outcome), runID: runID) } catch { firstError.keep(error) }
