@@ -77,9 +77,13 @@ public struct OffboardReport: Codable, Sendable {
     public var summary: Summary
     /// Stopped early (SIGINT/SIGTERM): hosts not started are failed.
     public var interrupted: Bool
+    /// Hosts keysync reached before that left `hosts:` without a
+    /// `decommission` (still `host_departed`): not scanned, so this run cannot
+    /// say that none of the person's keys remains there.
+    public var notScanned: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case run, person, left, dryRun = "dry_run", keys, hosts, summary, interrupted
+        case run, person, left, dryRun = "dry_run", keys, hosts, summary, interrupted, notScanned = "not_scanned"
     }
 
     /// A report of `results` (in inventory host order).
@@ -108,7 +112,7 @@ public struct OffboardReport: Codable, Sendable {
     public var exitCode: Int32 {
         if interrupted { return 130 }
         if summary.failed > 0 { return 3 }
-        if summary.remaining > 0 { return 2 }
+        if summary.remaining > 0 || !notScanned.isEmpty { return 2 }
         return 0
     }
 
@@ -136,6 +140,10 @@ public struct OffboardReport: Codable, Sendable {
             if host.status == .failed {
                 out += "\(name): FAILED: \((host.error ?? "unknown error").terminalSafe())\n"
             }
+        }
+        for host in notScanned {
+            out += "\(host.terminalSafe()): NOT SCANNED: no longer under hosts: and not decommissioned (host_departed); "
+                + "`keysync decommission \(host.terminalSafe())` removes keysync's blocks and revoked keys there\n"
         }
         let s = summary
         var line = "\(dryRun ? "looked at" : "offboarded on") \(s.hosts.counted("host")) in \(String(format: "%.1f", s.seconds)) s: "

@@ -110,10 +110,12 @@ public struct OffboardRun: Sendable {
                 }
             }
         }
-        let report = OffboardReport(run: runID, person: person, keys: keys.map { fingerprint, name in
+        var report = OffboardReport(run: runID, person: person, keys: keys.map { fingerprint, name in
             OffboardReport.Key(name: name, type: inventory.key(named: name)?.publicKey.type ?? "", fingerprint: fingerprint)
         }.sorted { ($0.name, $0.fingerprint) < ($1.name, $1.fingerprint) }, dryRun: settings.dryRun, results: results,
             seconds: Date().timeIntervalSince(started), interrupted: cancellation.isCancelled)
+        report.notScanned = try store?.managedHosts().filter { $0.retired == nil && inventory.host(named: $0.host) == nil }
+            .map(\.host).sorted() ?? []
         if let store, let runID {
             try firstError.rethrow()
             let s = report.summary

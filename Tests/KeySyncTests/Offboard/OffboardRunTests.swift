@@ -105,6 +105,11 @@ import Testing
         #expect(try report([stays, failed]).exitCode == 3)
         #expect(try report([removed], interrupted: true).exitCode == 130)
         #expect(try report(dryRun: true, [stays]).exitCode == 2)
+        // A departed host that was not scanned: nobody can say none remains there.
+        var departed = try report([removed])
+        departed.notScanned = ["old-1"]
+        #expect(departed.exitCode == 2)
+        #expect(departed.text().contains("old-1: NOT SCANNED: no longer under hosts: and not decommissioned (host_departed); `keysync decommission old-1`"))
     }
 
     @Test func textSaysWhereEachLineWasAndWhatBecameOfIt() throws {
@@ -144,7 +149,7 @@ import Testing
         ])
         let text = try JSONOutput.string(document)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        #expect(object.keys.sorted() == ["dry_run", "hosts", "interrupted", "keys", "left", "person", "run", "summary"])
+        #expect(object.keys.sorted() == ["dry_run", "hosts", "interrupted", "keys", "left", "not_scanned", "person", "run", "summary"])
         #expect(object["person"] as? String == "bob")
         #expect(object["left"] as? String == "2026-12-05")
         let summary = try #require(object["summary"] as? [String: Any])
