@@ -132,12 +132,8 @@ extension KeySyncCommand {
             }
             let text = report.draft.text()
             if let output {
-                // O_EXCL semantics: a file that appeared since validate() is still not overwritten.
-                guard !FileManager.default.fileExists(atPath: output) else {
-                    printError("error: \(output) exists; adopt never overwrites a file")
-                    throw ExitCode(1)
-                }
-                try exitOnError { try AtomicFile.write(Array(text.utf8), to: output, mode: 0o600) }
+                // A file that appeared since validate() is still not overwritten (linked into place, not renamed).
+                try exitOnError { try AtomicFile.write(Array(text.utf8), to: output, mode: 0o600, replacing: false) }
             } else {
                 print(text, terminator: "")
             }

@@ -40,7 +40,7 @@ extension KeySyncCommand {
             }
             let text = inventory.text()
             if let output {
-                try exitOnError { try AtomicFile.write(Array(text.utf8), to: output, mode: 0o644) }
+                try exitOnError { try AtomicFile.write(Array(text.utf8), to: output, mode: 0o644, replacing: false) }
                 printError("imported \(inventory.hosts.count) hosts into \(output); \(inventory.notes.count) not imported (listed at its top)")
             } else {
                 print(text, terminator: "")

@@ -103,6 +103,9 @@ struct InventoryLoader {
     /// empty (`emptyMessage` says what the file should hold). `adopt
     /// --from-ansible` reads its YAML the same way.
     static func composeRoot(_ text: String, file: String, emptyMessage: String) throws(InventoryError) -> Node {
+        // A byte order mark (editors on Windows write one) is not content: YAML allows it, libyaml
+        // trips over it here. Dropping it keeps line and column numbers as editors show them.
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         if let (line, column) = YAMLNesting.firstTooDeep(text, limit: maxNesting) {
             throw .invalid([Diagnostic(file: file, line: line, column: column,
                 message: "invalid YAML: lists and mappings nested more than \(maxNesting) levels deep")])

@@ -17,7 +17,11 @@ public enum AtomicFile {
     /// collectors that match `*.prom` skip it), sets `mode`, fsyncs, renames
     /// it over `path` and fsyncs the folder. On failure the temporary file is
     /// removed and `path` is untouched.
-    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: UInt16) throws(WriteError) {
+    ///
+    /// `replacing` false: the file must not exist; it is linked into place
+    /// (`link` fails if the name appeared meanwhile, so nothing is ever
+    /// overwritten, unlike a check and then a rename).
+    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: UInt16, replacing: Bool = true) throws(WriteError) {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         var template = Array("\(folder)/.\(url.lastPathComponent).XXXXXX".utf8CString)
@@ -37,7 +41,15 @@ public enum AtomicFile {
                 throw WriteError(path: path, reason: error.localizedDescription)
             }
         }
-        guard rename(temporary, path) == 0 else { throw failure(path) }
+        if replacing {
+            guard rename(temporary, path) == 0 else { throw failure(path) }
+        } else {
+            guard link(temporary, path) == 0 else {
+                if errno == EEXIST { throw WriteError(path: path, reason: "it exists; never overwritten") }
+                throw failure(path)
+            }
+            unlink(temporary)
+        }
         written = true
         let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 { _ = fsync(dir); close(dir) }

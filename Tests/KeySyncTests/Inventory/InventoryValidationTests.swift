@@ -419,6 +419,14 @@ struct InventoryValidationTests {
         #expect(inventory.warnings.contains { $0.message.contains("use until: for a grant that ends") }, "\(inventory.warnings)")
     }
 
+    /// A UTF-8 byte order mark (Windows editors write one) is not an error,
+    /// and positions stay as editors show them.
+    @Test func aByteOrderMarkIsAccepted() throws {
+        let inventory = try InventoryFixtures.load("\u{FEFF}defaults: {user: ops}\nhosts:\n  web-1: {address: 127.77.0.1}\n")
+        #expect(inventory.hosts.map(\.name) == ["web-1"])
+        InventoryFixtures.expectError("\u{FEFF}defaults: {user: ops}\nhosts:\n  web-1: {address: nope!}\n", at: 3, 20, "address")
+    }
+
     /// Merge keys of merge keys of one anchor double with each level: the
     /// expansion stops with an error instead of running for hours.
     @Test func mergeKeyBombsAreBounded() {

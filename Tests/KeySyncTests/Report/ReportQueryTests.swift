@@ -164,6 +164,21 @@ import Testing
         }
     }
 
+    /// `replacing: false` (adopt's and import's drafts): a file that exists,
+    /// even one that appeared after the command checked, is never replaced.
+    @Test func aNewFileNeverReplacesOneThatExists() throws {
+        try withTemporaryDirectory { dir in
+            let path = "\(dir)/draft.yml"
+            try AtomicFile.write(Array("first\n".utf8), to: path, mode: 0o600, replacing: false)
+            #expect(FileManager.default.contents(atPath: path) == Data("first\n".utf8))
+            #expect(try mode(path) == 0o600)
+            let error = #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.write(Array("second\n".utf8), to: path, mode: 0o600, replacing: false) }
+            #expect(error?.description == "\(path): cannot write: it exists; never overwritten")
+            #expect(FileManager.default.contents(atPath: path) == Data("first\n".utf8))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["draft.yml"])
+        }
+    }
+
     @Test func aFolderThatDoesNotExistFailsWithoutLeavingAnything() throws {
         try withTemporaryDirectory { dir in
             #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.write(Array("x".utf8), to: "\(dir)/missing/r.html", mode: 0o600) }
