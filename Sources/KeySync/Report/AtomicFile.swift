@@ -21,7 +21,12 @@ public enum AtomicFile {
     /// `replacing` false: the file must not exist; it is linked into place
     /// (`link` fails if the name appeared meanwhile, so nothing is ever
     /// overwritten, unlike a check and then a rename).
-    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: UInt16, replacing: Bool = true) throws(WriteError) {
+    ///
+    /// `owner` (uid, gid): given to the new file first (a file shared through
+    /// its group keeps its owner and group); a change the process may not
+    /// make is an error, nothing replaced.
+    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: UInt16, replacing: Bool = true,
+                             owner: (uid: uid_t, gid: gid_t)? = nil) throws(WriteError) {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         var template = Array("\(folder)/.\(url.lastPathComponent).XXXXXX".utf8CString)
@@ -32,6 +37,9 @@ public enum AtomicFile {
         defer { if !written { unlink(temporary) } }
         do {
             defer { close(fd) }
+            if let owner, owner.uid != geteuid() || owner.gid != getegid() {
+                guard fchown(fd, owner.uid, owner.gid) == 0 else { throw failure(path) }
+            }
             guard fchmod(fd, mode_t(mode)) == 0 else { throw failure(path) }
             let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
             do {

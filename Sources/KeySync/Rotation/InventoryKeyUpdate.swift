@@ -57,9 +57,12 @@ public struct InventoryKeyUpdate: Codable, Sendable, Hashable {
                                             + "point key \(key.name)'s file: at the new public key" + (line.map { ":\n    \($0)" } ?? ""))
             }
             var info = stat()
-            let mode = lstat(path, &info) == 0 ? UInt16(info.st_mode & 0o7777) : 0o644
-            let retired = try keepRetired(old, of: path, mode: mode, date: date)
-            try AtomicFile.write(Array((new.openSSHLine + "\n").utf8), to: path, mode: mode)
+            let found = lstat(path, &info) == 0
+            let mode = found ? UInt16(info.st_mode & 0o7777) : 0o644
+            let retired = try keepRetired(old, of: path, mode: mode, owner: found ? (info.st_uid, info.st_gid) : nil, date: date)
+            // Same owner and group as before (a key file shared through its group stays readable to it).
+            try AtomicFile.write(Array((new.openSSHLine + "\n").utf8), to: path, mode: mode,
+                                 owner: found ? (info.st_uid, info.st_gid) : nil)
             return InventoryKeyUpdate(action: .replacedFile, path: path, retiredCopy: retired,
                                       detail: "\(path) now holds the new key \(new.fingerprint); the old one is kept as \(retired)")
         } catch {
@@ -81,7 +84,7 @@ public struct InventoryKeyUpdate: Codable, Sendable, Hashable {
     }
 
     /// Writes `bytes` to a new `path.retired-YYYYMMDD[-N]` and returns its path.
-    private static func keepRetired(_ bytes: [UInt8], of path: String, mode: UInt16, date: Date) throws -> String {
+    private static func keepRetired(_ bytes: [UInt8], of path: String, mode: UInt16, owner: (uid: uid_t, gid: gid_t)?, date: Date) throws -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -93,6 +96,7 @@ public struct InventoryKeyUpdate: Codable, Sendable, Hashable {
             if fd < 0 && errno == EEXIST { continue }
             guard fd >= 0 else { throw AtomicFile.WriteError(path: candidate, reason: String(cString: strerror(errno))) }
             defer { close(fd) }
+            if let owner, owner.uid != geteuid() || owner.gid != getegid() { _ = fchown(fd, owner.uid, owner.gid) }
             guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
                 throw AtomicFile.WriteError(path: candidate, reason: String(cString: strerror(errno)))
             }

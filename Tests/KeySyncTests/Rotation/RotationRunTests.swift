@@ -123,6 +123,22 @@ import Synchronization
         #expect(try fixture.run(cancellation: cancellation).start(accepted).status == .running)
     }
 
+    /// The rewritten key file and the retired copy keep the owner and group
+    /// of the old file (a key file shared through its group stays readable).
+    @Test(.enabled(if: getuid() == 0, "chown needs root"))
+    func theKeyFileKeepsItsOwnerAndGroup() throws {
+        let fixture = try RotationFixture()
+        let path = fixture.folder.file("keys/kp-usersample.pub").path
+        #expect(chown(path, 4321, 8765) == 0 && chmod(path, 0o640) == 0)
+        let key = try #require(fixture.inventory.key(named: "kp-usersample"))
+        let update = InventoryKeyUpdate.apply(key: key, new: try KeyImporter.importKey(contentsOf: newKey), inventoryPath: fixture.inventory.path)
+        #expect(update.action == .replacedFile, "\(update)")
+        for file in [path, try #require(update.retiredCopy)] {
+            var info = stat()
+            #expect(lstat(file, &info) == 0 && info.st_uid == 4321 && info.st_gid == 8765 && info.st_mode & 0o777 == 0o640, "\(file)")
+        }
+    }
+
     /// A certificate as the new key grants nothing in authorized_keys.
     @Test func aCertificateIsNotANewKey() throws {
         let fixture = try RotationFixture()
