@@ -129,13 +129,26 @@ public struct RotationRun: Sendable {
             .map(\.pair))
         let pairs = RotationPlanner.pairs(of: key.name, in: inventory, projects: request.projects).filter { !done.contains($0) }
         guard !pairs.isEmpty else { throw RotationError.notGranted(name: key.name, projects: request.projects) }
+        // Every identity the pushes log in with (hosts', jump hosts') loads now,
+        // and every known_hosts file exists: bad input stops the start before a
+        // rotation is recorded, not part way through it.
+        let jobs = SyncRun(inventory: inventory, targets: try targets(for: pairs), settings: SyncEngine.Settings(mode: .push)).jobs
+        if let problem = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: .push), passphrase: passphrase).inputProblem(jobs) {
+            throw problem
+        }
 
         var options = [RotationKeys.oldOption: key.publicKey.openSSHLine, RotationKeys.newOption: new.openSSHLine,
                        Self.newKeyFileOption: request.newKeyPath]
         options[Self.identityOption] = request.verifyIdentity
         if !request.projects.isEmpty { options[Self.projectsOption] = request.projects.joined(separator: "\n") }
-        let id = try store.createRotation(keyName: key.name, oldFingerprint: key.fingerprint, newFingerprint: new.fingerprint,
+        let id: Int64
+        do {
+            id = try store.createRotation(keyName: key.name, oldFingerprint: key.fingerprint, newFingerprint: new.fingerprint,
                                           canary: request.canary, options: options, targets: pairs.map { ($0.host, $0.account) })
+        } catch let other as Store.RotationInProgress {
+            // Another `rotate` of the key started since the check above.
+            throw RotationError.unfinished(name: other.keyName, id: other.id, newFingerprint: other.newFingerprint)
+        }
         guard let rotation = try store.rotation(id: id), let keys = RotationKeys(rotation) else { throw RotationError.unknownRotation(id) }
         return try run(Context(rotation: rotation, key: key, keys: keys, identity: identity))
     }

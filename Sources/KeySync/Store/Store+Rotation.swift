@@ -4,6 +4,14 @@ import GRDB
 extension Store {
     /// Starts a rotation of `keyName` over `targets` (in order; canaries
     /// first), each `pending`, and returns its id (for `--resume`).
+    /// Another rotation of the key name is not finished (`createRotation`
+    /// checks in its own transaction).
+    public struct RotationInProgress: Error, Equatable, Sendable {
+        public var keyName: String
+        public var id: Int64
+        public var newFingerprint: String
+    }
+
     public func createRotation(
         keyName: String, oldFingerprint: String, newFingerprint: String, canary: Int = 0,
         options: [String: String] = [:], targets: [(host: String, account: String)], startedAt: Date = Date()
@@ -12,6 +20,12 @@ extension Store {
         encoder.outputFormatting = .sortedKeys
         let json = String(decoding: try encoder.encode(options), as: UTF8.self)
         return try write("start a rotation of \(keyName)") { db in
+            // Checked in the transaction that inserts: two `rotate` started at
+            // once cannot both pass a check made before (one sees the other's row).
+            if let open = try Rotation.filter(Rotation.Columns.keyName == keyName && Rotation.Columns.status != RotationStatus.completed)
+                .fetchOne(db) {
+                throw RotationInProgress(keyName: keyName, id: open.id, newFingerprint: open.newFingerprint)
+            }
             try db.execute(literal: """
                 INSERT INTO rotations (key_name, old_fingerprint, new_fingerprint, started_at, canary, options)
                 VALUES (\(keyName), \(oldFingerprint), \(newFingerprint), \(startedAt), \(canary), \(json))

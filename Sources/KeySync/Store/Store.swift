@@ -149,6 +149,8 @@ public struct Store: Sendable {
             return try body()
         } catch let error as StoreError {
             throw error
+        } catch let error as RotationInProgress {
+            throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
             throw StoreError.busy(path: path, operation: operation)
         } catch {

@@ -139,6 +139,17 @@ import Synchronization
         }
     }
 
+    /// A host identity that cannot load stops the start before a rotation is
+    /// recorded (not part way through, with a rotation that then blocks the next).
+    @Test func aLoginIdentityThatCannotLoadStopsTheStart() throws {
+        let fixture = try RotationFixture()
+        let text = RotationFixture.inventoryText.replacingOccurrences(of: KeyFixtures.path("id_ecdsa256"), with: "/nonexistent/id_ed25519")
+        try text.write(to: fixture.folder.file("inventory.yml"), atomically: true, encoding: .utf8)
+        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        #expect(throws: SyncError.self) { try fixture.run().start(request()) }
+        #expect(try fixture.store.rotations().isEmpty)
+    }
+
     /// A certificate as the new key grants nothing in authorized_keys.
     @Test func aCertificateIsNotANewKey() throws {
         let fixture = try RotationFixture()

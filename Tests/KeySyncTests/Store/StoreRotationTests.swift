@@ -52,6 +52,11 @@ import Testing
         #expect(throws: StoreError.unknownRotation(path: ":memory:", id: 77, host: nil)) {
             try store.finishRotation(id: 77, status: .completed)
         }
+        // A second rotation of the name while the first is not finished: refused in the inserting transaction.
+        #expect(throws: Store.RotationInProgress(keyName: "kp", id: id, newFingerprint: "b")) {
+            try store.createRotation(keyName: "kp", oldFingerprint: "b", newFingerprint: "c", targets: [])
+        }
+        try store.finishRotation(id: id, status: .completed)
         let second = try store.createRotation(keyName: "kp", oldFingerprint: "b", newFingerprint: "c", targets: [])
         #expect(try store.rotations().map(\.id) == [second, id])
     }
