@@ -24,6 +24,14 @@ public enum SSHConfigLoader {
             throw .init(file: origin?.file ?? path, line: origin?.line ?? 0,
                         message: failure.isMissing ? "ssh_config file \(path) not found" : "cannot read ssh_config file \(path): \(failure.reason)")
         }
+        // As ssh (readconf.c): a file another user may write can redirect
+        // HostName, IdentityFile or UserKnownHostsFile, so it is refused.
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_uid != 0 && info.st_uid != geteuid()) || info.st_mode & 0o022 != 0 {
+            throw .init(file: origin?.file ?? path, line: origin?.line ?? 0,
+                        message: "ssh_config file \(path): bad owner or permissions (owner uid \(info.st_uid), mode \(String(info.st_mode & 0o7777, radix: 8))); "
+                            + "as ssh, keysync reads it only when owned by you or root and writable by nobody else")
+        }
         var config = try SSHConfig.parse(text, file: path)
         for index in config.lines.indices {
             guard case .include(let patterns, _) = config.lines[index].line else { continue }

@@ -184,6 +184,18 @@ struct InventorySSHConfigTests {
     /// `ProxyCommand none` first means direct, a command first is an error
     /// (keysync cannot take that route, nor swap it for a bastion), and a
     /// ProxyCommand after a ProxyJump never applies. Checked against `ssh -G`.
+    /// A config another user may write could redirect hosts and known_hosts:
+    /// refused as ssh refuses it, at the inventory's ssh_config.
+    @Test func aWritableConfigIsRefused() throws {
+        let file = try write("Host *\n  Port 2222\n")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(chmod(file, 0o666) == 0)
+        let errors = InventoryFixtures.diagnostics("defaults: {user: ops, ssh_config: \(file)}\nhosts:\n  a: {address: 10.0.0.1}\n")
+        #expect(errors.contains { $0.message.contains("bad owner or permissions") }, "\(errors)")
+        #expect(chmod(file, 0o644) == 0)
+        #expect(try InventoryFixtures.load("defaults: {user: ops, ssh_config: \(file)}\nhosts:\n  a: {address: 10.0.0.1}\n").hosts.first?.port == 2222)
+    }
+
     @Test func proxyCommandAndProxyJumpAreOneSetting() throws {
         let file = try write("""
             Host direct-*
