@@ -80,8 +80,9 @@ struct RootFilesTests {
         #expect(!trusted.contains("other-ca"))
     }
 
-    @Test func withoutCertificateAuthoritiesNothingIsManaged() throws {
-        let inventory = try F.load("""
+    /// An inventory with a revoked key and no `certificate_authorities:`.
+    static func withoutCertificates() throws -> Inventory {
+        try F.load("""
             defaults: {user: ops}
             keys:
               kp-alice: {file: keys/alice.pub}
@@ -91,6 +92,10 @@ struct RootFilesTests {
             projects:
               p: { hosts: [web-1], roles: { deploy: { keys: [kp-alice] } } }
             """)
+    }
+
+    @Test func withoutCertificateAuthoritiesNothingIsManaged() throws {
+        let inventory = try Self.withoutCertificates()
         #expect(RootFiles.files(for: "web-1", in: inventory).isEmpty)
     }
 
@@ -98,16 +103,7 @@ struct RootFilesTests {
     /// emptied: regular files only, a principals file by its account; the
     /// files the run plans itself and anything else are not touched.
     @Test func theSweepEmptiesWhatNoGrantNeeds() throws {
-        let inventory = try F.load("""
-            defaults: {user: ops}
-            keys:
-              kp-alice: {file: keys/alice.pub}
-            revoked: [\(F.bobFingerprint)]
-            hosts:
-              web-1: {address: 127.77.0.1}
-            projects:
-              p: { hosts: [web-1], roles: { deploy: { keys: [kp-alice] } } }
-            """)
+        let inventory = try Self.withoutCertificates()
         let sweep = RootFiles.sweep(in: inventory)
         var regular = RootFileProbe(), folder = RootFileProbe()
         regular.stat = FileStat(kind: .regular, mode: 0o644, uid: 0, gid: 0)
