@@ -428,7 +428,7 @@ public struct AnsibleInventory: Sendable {
         for group in model.groupOrder {
             for host in model.members[group] ?? [] where !(groupsOf[host] ?? []).contains(group) { groupsOf[host, default: []].append(group) }
         }
-        var usedNames: [String: Int] = [:], endpoints: [String: (name: String, line: Int)] = [:]
+        var usedNames: [String: Int] = [:], endpoints: [String: (name: String, line: Int, importedName: String)] = [:]
         var noteLines: [Note] = []
         for (name, line) in model.hostOrder {
             // Groups: the host's own, then every ancestor, in file order; Ansible's implicit ones left out.
@@ -467,13 +467,20 @@ public struct AnsibleInventory: Sendable {
                     if !noteLines.contains(note) { noteLines.append(note) }
                 }
             }
+            let endpoint: String
             switch InventoryRules.canonicalAddress(host.address) {
             case .success(let canonical):
-                let endpoint = "\(canonical) \(host.port ?? 22)"
+                endpoint = "\(canonical) \(host.port ?? 22)"
                 if let earlier = endpoints[endpoint] {
-                    noteLines.append(Note(line: line, message: "host \(name) has the address and port of host \(earlier.name) (line \(earlier.line)); both kept, keysync will warn"))
-                } else {
-                    endpoints[endpoint] = (name, line)
+                    // Two names for one machine: the inventory takes one (two hosts may not
+                    // share an address and port); this name's groups go to the first.
+                    noteLines.append(Note(line: line, message: "host \(name) has the address and port of host \(earlier.name) (line \(earlier.line)); not imported, its groups added to \(earlier.name)"))
+                    if let index = hosts.firstIndex(where: { $0.name == earlier.importedName }) {
+                        for group in groups where InventoryRules.nameProblem(group) == nil && !hosts[index].groups.contains(group) {
+                            hosts[index].groups.append(group)
+                        }
+                    }
+                    continue
                 }
             case .failure(let failure):
                 model.problem(line, 1, "host \(UnsafeText.quoted(name)): address \(UnsafeText.quoted(host.address)) \(failure.reason)")
@@ -492,6 +499,7 @@ public struct AnsibleInventory: Sendable {
             usedNames[unique] = line
             if unique != name { noteLines.append(Note(line: line, message: "host \(UnsafeText.quoted(name)) is named \(unique) (inventory names are letters, digits, '.', '_', '-', '@')")) }
             host.name = unique
+            endpoints[endpoint] = (name, line, unique)
             for group in groups {
                 guard InventoryRules.nameProblem(group) == nil else {
                     let note = Note(line: model.groupLine[group] ?? line, message: "group \(UnsafeText.quoted(group)) left out: not a valid inventory name")

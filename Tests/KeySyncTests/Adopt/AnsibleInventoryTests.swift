@@ -74,6 +74,18 @@ import Testing
         #expect(summary(try AnsibleInventory.parse(prioritised, path: "hosts")) == ["h1 h1:- a [alpha,zeta]"])
     }
 
+    /// Two Ansible names for one machine (same address and port): the draft
+    /// keeps the first, with the second's groups, and validates (two hosts
+    /// may not share an address in keysync's inventory).
+    @Test func twoNamesForOneMachineBecomeOneHost() throws {
+        let ini = "[web]\nweb1 ansible_host=10.0.0.5\n[db]\ndb1 ansible_host=10.0.0.5\ndb2 ansible_host=10.0.0.6\n"
+        let inventory = try AnsibleInventory.parse(ini, path: "hosts")
+        #expect(summary(inventory) == ["web1 10.0.0.5:- - [web,db]", "db2 10.0.0.6:- - [db]"])
+        #expect(inventory.notes.map(\.description).contains("line 4: host db1 has the address and port of host web1 (line 2); not imported, its groups added to web1"))
+        let loaded = try Inventory.parse(inventory.text() + "defaults: {user: ops}\n", path: "/tmp/i.yml", homeDirectory: "/root")
+        #expect(loaded.hosts.map(\.name) == ["web1", "db2"])
+    }
+
     /// Children listed through nested YAML aliases would be walked an
     /// exponential number of times: the walk stops with a located problem.
     @Test func aliasesNestedInChildrenAreBounded() {
