@@ -2,8 +2,6 @@ import Foundation
 import GRDB
 
 extension Store {
-    /// Starts a rotation of `keyName` over `targets` (in order; canaries
-    /// first), each `pending`, and returns its id (for `--resume`).
     /// Another rotation of the key name is not finished (`createRotation`
     /// checks in its own transaction).
     public struct RotationInProgress: Error, Equatable, Sendable {
@@ -12,6 +10,9 @@ extension Store {
         public var newFingerprint: String
     }
 
+    /// Starts a rotation of `keyName` over `targets` (in order; canaries
+    /// first), each `pending`, and returns its id (for `--resume`); throws
+    /// ``RotationInProgress`` while another rotation of the name is not finished.
     public func createRotation(
         keyName: String, oldFingerprint: String, newFingerprint: String, canary: Int = 0,
         options: [String: String] = [:], targets: [(host: String, account: String)], startedAt: Date = Date()

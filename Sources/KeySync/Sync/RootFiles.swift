@@ -88,7 +88,7 @@ public enum RootFiles {
                 }
             }
         }
-        var caText = "# keysync: certificate authorities trusted for user logins (TrustedUserCAKeys); edits are replaced\n"
+        var caText = trustedCAsHeader
         for ca in inventory.certificateAuthorities where trusted.contains(ca.name) && !inventory.revokedFingerprints.contains(ca.fingerprint) {
             caText += "\(ca.publicKey.type) \(ca.publicKey.base64) \(ca.name)\n"
         }
@@ -98,11 +98,19 @@ public enum RootFiles {
                 + names.map { $0 + "\n" }.joined()
             files.append(RootFile(path: principalsPath(account), purpose: .principals(account: account), content: Array(text.utf8)))
         }
+        files.append(revocationListFile(in: inventory))
+        return files
+    }
+
+    /// The first line of the trusted CA file (all of it when no CA is trusted).
+    static let trustedCAsHeader = "# keysync: certificate authorities trusted for user logins (TrustedUserCAKeys); edits are replaced\n"
+
+    /// The KRL compiled from the inventory's revocations, the same on every host.
+    static func revocationListFile(in inventory: Inventory) -> RootFile {
         let revocations = RevocationList(inventory: inventory)
         var krl = RootFile(path: revocationListPath, purpose: .revocationList, content: revocations.encoded())
         krl.revocations = revocations
-        files.append(krl)
-        return files
+        return krl
     }
 
     /// `files` with the key keysync logs in with (`fingerprint`) taken out
@@ -165,13 +173,10 @@ extension RootFiles {
         }
     }
 
-    /// The sweep for every host of `inventory`.
+    /// The sweep for every host of `inventory` (the same for all: build it once per run).
     public static func sweep(in inventory: Inventory) -> Sweep {
-        let revocations = RevocationList(inventory: inventory)
-        var krl = RootFile(path: revocationListPath, purpose: .revocationList, content: revocations.encoded())
-        krl.revocations = revocations
-        let ca = "# keysync: certificate authorities trusted for user logins (TrustedUserCAKeys); edits are replaced\n"
-        return Sweep(trustedCAs: RootFile(path: trustedCAsPath, purpose: .trustedCAs, content: Array(ca.utf8)), revocationList: krl)
+        Sweep(trustedCAs: RootFile(path: trustedCAsPath, purpose: .trustedCAs, content: Array(trustedCAsHeader.utf8)),
+              revocationList: revocationListFile(in: inventory))
     }
 }
 
@@ -211,20 +216,13 @@ public struct RootFilesPlan: Hashable, Sendable {
     /// account section's `sshd` lines); when given, settings that do not
     /// point at the files are drift `sshd_config_missing` (keysync writes the
     /// files but, without manage_sshd, does not change sshd_config).
-    /// Merges the plan of other files into this one.
-    mutating func add(_ other: RootFilesPlan) {
-        drift += other.drift
-        writes += other.writes
-        snapshots += other.snapshots
-        changes += other.changes
-    }
-
-    /// `leftOver`: files the sweep found (``RootFiles/Sweep``), whose drift
-    /// says that no grant needs what they hold any more.
+    /// `leftOver`: the paths of files the sweep found (``RootFiles/Sweep``),
+    /// whose drift says that no grant needs what they hold any more; sshd is
+    /// not asked to use them.
     public static func plan(_ files: [RootFile], probe: [String: RootFileProbe], sshd: [String: String]? = nil,
-                            leftOver: Bool = false) -> RootFilesPlan {
+                            leftOver: Set<String> = []) -> RootFilesPlan {
         var plan = RootFilesPlan()
-        if let sshd, let missing = missingSettings(files, sshd: sshd) {
+        if let sshd, let missing = missingSettings(files.filter { !leftOver.contains($0.path) }, sshd: sshd) {
             plan.drift.append(DriftItem(account: "", kind: .sshdConfigMissing, detail: missing))
         }
         for file in files {
@@ -259,7 +257,7 @@ public struct RootFilesPlan: Hashable, Sendable {
                 if seen.content != file.content {
                     let leftOverDetail = file.purpose == .revocationList ? "\(file.path) differs from the inventory's revocations"
                         : "\(file.path) still grants what the inventory no longer does; emptied"
-                    drift(file.driftKind, leftOver ? leftOverDetail : "\(file.path) differs from the inventory", repairable: true)
+                    drift(file.driftKind, leftOver.contains(file.path) ? leftOverDetail : "\(file.path) differs from the inventory", repairable: true)
                     rewrite = true
                 }
                 if seen.stat.uid != 0 || seen.stat.gid != 0 {

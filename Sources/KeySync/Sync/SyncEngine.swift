@@ -148,8 +148,8 @@ public struct SyncEngine: Sendable {
         let swept = job.rootFileSweep?.files(found: probe.rootFiles, planned: job.rootFiles) ?? []
         let (rootFiles, sparedLoginKey) = RootFiles.sparingLoginKey(job.rootFiles + swept, fingerprint: options.loginKeyFingerprint,
                                                                     force: options.force)
-        var rootPlan = RootFilesPlan.plan(Array(rootFiles.prefix(job.rootFiles.count)), probe: probe.rootFiles, sshd: probe.sections.first?.sshd)
-        rootPlan.add(RootFilesPlan.plan(Array(rootFiles.dropFirst(job.rootFiles.count)), probe: probe.rootFiles, leftOver: true))
+        let rootPlan = RootFilesPlan.plan(rootFiles, probe: probe.rootFiles, sshd: probe.sections.first?.sshd,
+                                          leftOver: Set(swept.map(\.path)))
         if let sparedLoginKey { result.drift.append(sparedLoginKey) }
         result.drift += rootPlan.drift
         result.changes += rootPlan.changes

@@ -109,10 +109,11 @@ public struct SyncRun: Sendable {
 
     /// The engine jobs for the selected targets.
     public var jobs: [HostJob] {
-        targets.map { target in
+        let sweep = RootFiles.sweep(in: inventory)  // the same for every host
+        return targets.map { target in
             var job = Self.job(for: target.host, accounts: target.accounts, projectScope: target.projectScope, acceptNewHostKeys: acceptNewHostKeys)
             job.rootFiles = RootFiles.files(for: target.host.name, in: inventory)
-            job.rootFileSweep = RootFiles.sweep(in: inventory)
+            job.rootFileSweep = sweep
             if target.host.manageSSHD, let content = SSHDDropIn.content(for: job.rootFiles) {
                 job.sshd = HostJob.SSHDManagement(content: content)
             }
