@@ -45,12 +45,7 @@ import Testing
             ])))
         let push = try keysync(workspace, ["push"])
         #expect(push.status == 0, "\(push)")
-        try fleet.sh(host, """
-            printf '%s\\n' 'TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys' \
-                'AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u' \
-                'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config
-            """)
-        try fleet.reloadSSHD(host: host)
+        try fleet.pointSSHDAtKeysyncFiles(host: host)
 
         // alice's certificate names the role's principal: doctor says it logs in, and it does.
         let good = try keysync(workspace, ["doctor", "--host", "h\(host)", "--try-login", workspace.file("alice-cert.pub"), "--json"])

@@ -84,12 +84,7 @@ import Testing
         #expect(unused.status == 2 && unused.stdout.contains("sshd_config_missing") && !unused.stdout.contains("krl_stale"), "\(unused)")
 
         // 2. The test points sshd at them (what manage_sshd will do) and reloads it.
-        try fleet.sh(host, """
-            printf '%s\\n' 'TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys' \
-                'AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u' \
-                'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config
-            """)
-        try fleet.reloadSSHD(host: host)
+        try fleet.pointSSHDAtKeysyncFiles(host: host)
         #expect(try keysync(workspace, "check").status == 0)
 
         // 3. A certificate with the role's principal logs in; one without it does not.
@@ -195,12 +190,7 @@ import Testing
         // Two projects trust the CA; sshd is pointed at keysync's files.
         try write(cas: true, shop: true)
         #expect(try keysync(workspace, "push").status == 0)
-        try fleet.sh(host, """
-            printf '%s\\n' 'TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys' \
-                'AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u' \\
-                'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config
-            """)
-        try fleet.reloadSSHD(host: host)
+        try fleet.pointSSHDAtKeysyncFiles(host: host)
         #expect(try certificateLogin("alice", as: "certdeploy") && certificateLogin("carol", as: "certops"))
 
         // 1. The shop project leaves: its account's principals file is emptied (check says so first).

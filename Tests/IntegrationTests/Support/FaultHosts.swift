@@ -45,6 +45,17 @@ extension TestFleet {
         throw FaultSetupError(description: "sshd of h\(host) did not come back after SIGHUP")
     }
 
+    /// Points host `host`'s sshd at the files keysync writes under
+    /// /etc/ssh/keysync (what manage_sshd's drop-in does) and reloads it.
+    func pointSSHDAtKeysyncFiles(host: Int) throws {
+        try sh(host, """
+            printf '%s\\n' 'TrustedUserCAKeys /etc/ssh/keysync/trusted_user_ca_keys' \\
+                'AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u' \\
+                'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config
+            """)
+        try reloadSSHD(host: host)
+    }
+
     /// The role accounts the fault suite manages (`fz0`…`fz9`); no other suite uses them.
     static let faultAccounts = (0..<10).map { "fz\($0)" }
 

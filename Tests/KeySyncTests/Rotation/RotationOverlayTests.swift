@@ -80,7 +80,7 @@ import Testing
 
         // The inventory edited to the new key while some accounts are mid-rotation: they keep both.
         try ("ssh-ed25519 " + new.base64 + "\n").write(to: fixture.folder.file("keys/kp-usersample.pub"), atomically: true, encoding: .utf8)
-        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        try fixture.reload()
         overlay = try RotationOverlay.load(from: store, inventory: fixture.inventory)
         #expect(overlay.keys["kp-usersample"]?.stages[fixture.pair("web-1", "usersample")] == .both)
         try fixture.complete(id, .retired)

@@ -69,8 +69,7 @@ import Synchronization
     func aKeyHeldUnderAnotherNameIsNotRotated(_ twin: String) throws {
         let fixture = try RotationFixture()
         let text = RotationFixture.inventoryText.replacingOccurrences(of: "  kp-inline:\n", with: "  kp-twin: { \(twin) }\n  kp-inline:\n")
-        try text.write(to: fixture.folder.file("inventory.yml"), atomically: true, encoding: .utf8)
-        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        try fixture.reload(text)
         #expect(throws: RotationError.sharedKeyMaterial(name: "kp-usersample", others: ["kp-twin"])) { try fixture.run().start(request()) }
         #expect(try fixture.store.rotations().isEmpty)
     }
@@ -84,7 +83,7 @@ import Synchronization
         cancellation.cancel()
         let first = try fixture.run(cancellation: cancellation).start(request())
         try (try String(contentsOfFile: newKey, encoding: .utf8)).write(to: fixture.folder.file("keys/kp-usersample.pub"), atomically: true, encoding: .utf8)
-        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        try fixture.reload()
         #expect(throws: RotationError.unfinished(name: "kp-usersample", id: first.rotation, newFingerprint: first.newFingerprint)) {
             try fixture.run().start(request(new: KeyFixtures.path("ca_ed25519.pub")))
         }
@@ -100,8 +99,7 @@ import Synchronization
         let first = try fixture.run(cancellation: cancellation).start(request())
         try fixture.complete(first.rotation, .verified)
         let text = RotationFixture.inventoryText + "\nrevoked: [\(first.newFingerprint)]\n"
-        try text.write(to: fixture.folder.file("inventory.yml"), atomically: true, encoding: .utf8)
-        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        try fixture.reload(text)
         #expect(throws: RotationError.newKeyRevoked(fingerprint: first.newFingerprint)) { try fixture.run().resume(id: first.rotation) }
         #expect(try fixture.store.rotationHosts(id: first.rotation).allSatisfy { $0.completedPhase == .verified })
     }
@@ -144,8 +142,7 @@ import Synchronization
     @Test func aLoginIdentityThatCannotLoadStopsTheStart() throws {
         let fixture = try RotationFixture()
         let text = RotationFixture.inventoryText.replacingOccurrences(of: KeyFixtures.path("id_ecdsa256"), with: "/nonexistent/id_ed25519")
-        try text.write(to: fixture.folder.file("inventory.yml"), atomically: true, encoding: .utf8)
-        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        try fixture.reload(text)
         #expect(throws: SyncError.self) { try fixture.run().start(request()) }
         #expect(try fixture.store.rotations().isEmpty)
     }
@@ -164,7 +161,7 @@ import Synchronization
         let file = fixture.folder.file("keys/kp-usersample.pub").path
         let privateKey = try String(contentsOfFile: KeyFixtures.path("ca_ed25519"), encoding: .utf8)
         try privateKey.write(toFile: file, atomically: true, encoding: .utf8)
-        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        try fixture.reload()
         let cancellation = Cancellation()
         cancellation.cancel()
         let id = try fixture.run(cancellation: cancellation).start(request()).rotation
@@ -232,7 +229,7 @@ import Synchronization
         let newLine = try KeyImporter.importKey(contentsOf: newKey).openSSHLine
         #expect(try String(contentsOfFile: file, encoding: .utf8) == newLine + "\n")
         // Resuming a completed rotation changes nothing more.
-        fixture.inventory = try Inventory.load(path: fixture.folder.file("inventory.yml").path)
+        try fixture.reload()
         let again = try fixture.run().resume(id: id)
         #expect(again.inventory?.action == .alreadyUpdated && again.exitCode == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.folder.file("keys").path).count == 2)

@@ -59,6 +59,12 @@ final class RotationFixture {
         """
     }
 
+    /// Reads the inventory again, after writing `text` over it when given.
+    func reload(_ text: String? = nil) throws {
+        if let text { try text.write(to: folder.file("inventory.yml"), atomically: true, encoding: .utf8) }
+        inventory = try Inventory.load(path: folder.file("inventory.yml").path)
+    }
+
     func run(cancellation: Cancellation = Cancellation()) -> RotationRun {
         RotationRun(inventory: inventory, store: store, parallel: 4, cancellation: cancellation)
     }

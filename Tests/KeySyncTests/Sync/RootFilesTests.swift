@@ -118,7 +118,7 @@ struct RootFilesTests {
         #expect(String(decoding: files[1].content, as: UTF8.self).split(separator: "\n").allSatisfy { $0.hasPrefix("#") })
         let stale = sweep.files(found: [RootFiles.principalsPath("gone"): regular], planned: [])
         #expect(stale.map(\.purpose) == [.principals(account: "gone")])
-        let plan = RootFilesPlan.plan(stale, probe: [RootFiles.principalsPath("gone"): regular], leftOver: true)
+        let plan = RootFilesPlan.plan(stale, probe: [RootFiles.principalsPath("gone"): regular], leftOver: [RootFiles.principalsPath("gone")])
         #expect(plan.drift.map(\.kind) == [.principalsChanged] && plan.drift.first?.account == "gone")
         #expect(plan.drift.first?.detail.contains("still grants what the inventory no longer does") == true)
         #expect(plan.writes.map(\.path) == [RootFiles.principalsPath("gone")])
