@@ -269,14 +269,14 @@ struct InventoryLoader {
                     // Options sshd parses but that make it refuse every login with
                     // the key (what `keys lint` warns of in a file): an error here,
                     // before a push would hand the accounts a key that never works.
-                    var refusals = parsed.values("from").flatMap(FromPattern.malformedEntries).map { KeyProblem(.badFromPattern($0)) }
-                    if parsed.contains("principals"), !parsed.isCertAuthority { refusals.append(KeyProblem(.principalsWithoutCertAuthority)) }
-                    if let refusal = refusals.first {
+                    // (A past expiry-time only warns: yesterday's valid inventory must still load.)
+                    let problems = AuthorizedKeysFile.optionProblems(parsed, now: Date())
+                    if let refusal = problems.first(where: { if case .expired = $0.kind { false } else { true } }) {
                         reader.error("\(what): options: \(refusal.description)", at: node)
                         return nil
                     }
-                    if let expiry = parsed.expiry, expiry <= Date() {
-                        reader.warning("\(what): options: \(KeyProblem(.expired(expiry)).description); use until: for a grant that ends", at: node)
+                    if let expired = problems.first {
+                        reader.warning("\(what): options: \(expired.description); use until: for a grant that ends", at: node)
                     }
                     return text
                 } catch {

@@ -111,18 +111,24 @@ extension AuthorizedKeysFile {
         }
     }
 
+    /// What in options sshd parses makes it refuse the key: an expiry-time
+    /// already past, `principals=` without `cert-authority`, a malformed
+    /// `from=` entry (the inventory loader refuses the last two outright).
+    public static func optionProblems(_ options: AuthorizedKeyOptions, now: Date) -> [KeyProblem] {
+        var problems: [KeyProblem] = []
+        if let expiry = options.expiry, expiry <= now { problems.append(KeyProblem(.expired(expiry))) }
+        if options.contains("principals"), !options.isCertAuthority {
+            problems.append(KeyProblem(.principalsWithoutCertAuthority))
+        }
+        for pattern in options.values("from").flatMap(FromPattern.malformedEntries) {
+            problems.append(KeyProblem(.badFromPattern(pattern)))
+        }
+        return problems
+    }
+
     /// Warnings for one valid entry (everything but duplicates).
     public static func warnings(for entry: AuthorizedKeyEntry, now: Date) -> [KeyProblem] {
-        var problems: [KeyProblem] = []
-        if let options = entry.options {
-            if let expiry = options.expiry, expiry <= now { problems.append(KeyProblem(.expired(expiry))) }
-            if options.contains("principals"), !options.isCertAuthority {
-                problems.append(KeyProblem(.principalsWithoutCertAuthority))
-            }
-            for pattern in options.values("from").flatMap(FromPattern.malformedEntries) {
-                problems.append(KeyProblem(.badFromPattern(pattern)))
-            }
-        }
+        var problems = entry.options.map { optionProblems($0, now: now) } ?? []
         guard let type = entry.key.keyType else { return problems }
         if type.isRSA {
             if let bits = entry.key.bits, bits < 2048 { problems.append(KeyProblem(.weakRSA(bits: bits))) }
