@@ -276,6 +276,61 @@ import Testing
         #expect(try login(host, workspace).succeeded, sourceLocation: sourceLocation)
     }
 
+    /// Check's drift kinds for usersample on `host` (what rotation reads as "the login would fail").
+    func checkDrift(_ inventory: Inventory, host: Int) throws -> Set<DriftKind> {
+        let check = try SyncRun(inventory: inventory, targets: try inventory.select(hosts: ["h\(host)"]),
+                                settings: SyncEngine.Settings(mode: .check, parallel: 4)).execute(store: nil)
+        #expect(check.summary.failed == 0, "\(check.hosts.compactMap(\.error))")
+        return Set(check.hosts.first?.drift.filter { $0.account == "usersample" }.map(\.kind) ?? [])
+    }
+
+    /// Debian's sshd takes a group-writable home whose group is the account's
+    /// alone (its user-group-modes patch) and refuses it once the group has
+    /// another member; `sshd -V` does not say Debian, so the rule comes from
+    /// the host (group_sole). A `*LK*` password locks nothing on Linux.
+    /// Check and doctor agree with what the real login does at every step.
+    @Test func strictModesGroupWriteAndLockMarksAreWhatThisSSHDDoes() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(33, workspace)
+        defer { _ = try? fleet.exec(host: 33, ["sh", "-c", "gpasswd -d ops usersample; chmod 0755 /home/usersample"]) }
+        try require(fleet.exec(host: 33, ["chmod", "0775", "/home/usersample"]))
+        #expect(try login(33, workspace).succeeded)
+        #expect(try !checkDrift(inventory, host: 33).contains(.homeUnsafe))
+        #expect(!findings(try doctor(inventory, hosts: ["h33"]), "h33").contains { $0.code == .homeUnsafe })
+
+        // A second member of the group: the same mode is refused now.
+        try require(fleet.exec(host: 33, ["usermod", "-a", "-G", "usersample", "ops"]))
+        #expect(try !login(33, workspace).succeeded)
+        #expect(try checkDrift(inventory, host: 33).contains(.homeUnsafe))
+        _ = try expectFinding(try doctor(inventory, hosts: ["h33"]), host: 33, .homeUnsafe)
+        try require(fleet.exec(host: 33, ["sh", "-c", "gpasswd -d ops usersample && chmod 0755 /home/usersample"]))
+
+        // Solaris's `*LK*` is not a lock for Linux sshd (UsePAM no here): no account_locked.
+        try require(fleet.exec(host: 33, ["usermod", "-p", "*LK*", "usersample"]))
+        #expect(try login(33, workspace).succeeded)
+        #expect(try !checkDrift(inventory, host: 33).contains(.accountLocked))
+        try require(fleet.exec(host: 33, ["usermod", "-p", "!", "usersample"]))
+        #expect(try !login(33, workspace).succeeded)
+        #expect(try checkDrift(inventory, host: 33).contains(.accountLocked))
+
+        // With UsePAM yes (Debian's default) sshd leaves the '!' to PAM, whose
+        // account phase ignores it: the login works, and check says nothing.
+        // (pam_loginuid cannot set a login uid inside the test's namespace.)
+        let (config, saved) = (Self.config, Self.savedConfig)
+        try require(fleet.exec(host: 33, ["sh", "-c", """
+            cp \(config) \(saved) && cp /etc/pam.d/sshd /etc/pam.d/sshd.doctor-test && \
+            sed -i 's/^UsePAM no$/UsePAM yes/' \(config) && \
+            sed -i 's/^session *required *pam_loginuid.so/session optional pam_loginuid.so/' /etc/pam.d/sshd
+            """]))
+        defer {
+            _ = try? fleet.exec(host: 33, ["sh", "-c", "cp \(saved) \(config) && rm \(saved) && mv /etc/pam.d/sshd.doctor-test /etc/pam.d/sshd"])
+            try? fleet.reloadSSHD(host: 33)
+        }
+        try fleet.reloadSSHD(host: 33)
+        #expect(try login(33, workspace).succeeded)
+        #expect(try !checkDrift(inventory, host: 33).contains(.accountLocked))
+    }
+
     @Test func fixUnlocksAnAccountTheInventoryCreatesAndRecordsTheRun() throws {
         let workspace = try Workspace()
         let inventory = try prepare(31, workspace, before: "groupadd -g 1001 usersample && useradd -u 1001 -g 1001 -m -s /bin/bash usersample")

@@ -79,9 +79,8 @@ extension Examination {
     private func strictModesProblem(_ stat: FileStat) -> (owner: Bool, writable: Bool, text: String)? {
         let owner = stat.uid != 0 && stat.uid != account.uid
         let world = stat.mode & 0o002 != 0
-        let debian = host.sshdVersion.map { $0.contains("Debian") || $0.contains("Ubuntu") } ?? false
-        let privateGroup = debian && stat.gid == account.gid && account.groupName == name
-        let group = stat.mode & 0o020 != 0 && !privateGroup
+        // Debian's sshd takes group write from a group that is the account's alone (the probe's group_sole).
+        let group = stat.mode & 0o020 != 0 && !StrictModes.groupWriteAccepted(stat, probe: account)
         var reasons: [String] = []
         if owner { reasons.append("is owned by uid \(stat.uid), not \(name) or root") }
         if world { reasons.append("is world-writable (\(SyncPlanner.octal(stat.mode)))") }

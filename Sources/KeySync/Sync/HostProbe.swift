@@ -108,6 +108,11 @@ public struct AccountProbe: Hashable, Sendable {
     public var rootKeysFolder: RootKeysFolder?
     /// The file's bytes were read as root (the account could not read them).
     public var contentReadAsRoot = false
+    /// For each group-writable path of the account (keyed `GID:OWNER_UID`):
+    /// whether the host's sshd accepts that group write. Only Debian's and
+    /// Ubuntu's sshd do, for a group that is the account's alone (the
+    /// probe's `group_sole`); a path without an entry is refused.
+    public var groupWriteAccepted: [String: Bool] = [:]
 
     public var exists: Bool { passwd != nil }
     public var uid: Int? { passwd.flatMap { $0.count > 2 ? Int($0[2]) : nil } }
@@ -393,6 +398,11 @@ public struct HostProbe: Hashable, Sendable {
             probe.shadow = ShadowState(password: password, lastChange: day(f[1]), maxDays: day(f[3]),
                                        inactiveDays: day(f[5]), expire: day(f[6]))
         case "today": probe.today = day(value)
+        case "group_sole":
+            let (owner, verdict) = split(value)
+            let ids = owner.split(separator: ":", omittingEmptySubsequences: false)
+            guard ids.count == 2, let gid = Int(ids[0]), let uid = Int(ids[1]), probe.groupWriteAccepted.count < 64 else { return }
+            probe.groupWriteAccepted["\(gid):\(uid)"] = verdict == "yes"
         case "shell_valid": probe.shellValid = value == "yes"
         case "shell_listed": probe.shellListed = value == "yes"
         case "sshd_error": probe.sshdError = String(value)

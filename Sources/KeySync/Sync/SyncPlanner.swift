@@ -375,16 +375,29 @@ public enum SyncPlanner {
     static func accountState(_ probe: AccountProbe, into plan: inout AccountPlan) {
         let name = probe.account
         if let shadow = probe.shadow {
-            if shadow.password == .locked {
-                plan.report(.accountLocked, "\(name) is locked (shadow password starts with '!'); sshd refuses key logins without PAM. Fix: usermod -p '*' \(name)")
+            // Only what refuses a key login is drift (rotation counts these as
+            // login breakers). sshd checks the '!' lock itself only without
+            // PAM (auth.c allowed_user); with UsePAM yes, Debian's default,
+            // pam_unix's account phase ignores it and the key login works.
+            let usesPAM = probe.sshd["usepam"] == "yes"
+            if shadow.password == .locked && !usesPAM {
+                plan.report(.accountLocked, "\(name) is locked (shadow password starts with '!'); sshd without PAM refuses key logins. Fix: usermod -p '*' \(name)")
             }
             // sshd without PAM expires an account the day after sp_expire; pam_unix on that day.
-            let usesPAM = probe.sshd["usepam"] == "yes"
             if let expire = shadow.expire, expire >= 0, let today = probe.today, usesPAM ? expire <= today : expire < today {
                 plan.report(.accountExpired, "\(name) expired (shadow expire day \(expire)). Fix: chage -E -1 \(name)")
             }
-            if shadow.lastChange == 0 {
-                plan.report(.passwordChangeRequired, "\(name) must change its password (lstchg 0); with PAM the login is refused. Fix: chage -d $(date +%F) \(name)")
+            // Password ageing matters to key logins only through PAM: without it
+            // sshd checks it for password logins alone (auth-passwd.c).
+            if usesPAM && shadow.lastChange == 0 {
+                plan.report(.passwordChangeRequired, "\(name) must change its password (lstchg 0); PAM demands a new password after the key is accepted, which a command or script cannot give. Fix: chage -d $(date +%F) \(name)")
+            } else if usesPAM, let last = shadow.lastChange, last > 0, let max = shadow.maxDays, max >= 0,
+                      let today = probe.today, today - last > max {
+                if let inactive = shadow.inactiveDays, inactive >= 0, today - last > max + inactive {
+                    plan.report(.accountExpired, "the password of \(name) expired \(today - last - max) days ago, past its \(inactive) inactive days; PAM refuses the account. Fix: chage -d $(date +%F) \(name)")
+                } else {
+                    plan.report(.passwordChangeRequired, "the password of \(name) expired (maximum age \(max) days); PAM demands a new one after the key is accepted. Fix: chage -d $(date +%F) \(name)")
+                }
             }
         }
         if !probe.shellValid {
@@ -421,7 +434,7 @@ public enum AuthorizedKeysPath {
 /// sshd's StrictModes check of a home directory (`auth_secure_path`).
 enum StrictModes {
     /// Why sshd would refuse this home (or a folder on the way to the keys file), or nil. Debian's sshd also accepts
-    /// group write when the group is the account's private group.
+    /// group write when the group is the account's alone (``AccountProbe/groupWriteAccepted``).
     static func unsafeReason(_ stat: FileStat, path: String, probe: AccountProbe, what: String = "home") -> String? {
         if stat.uid != 0 && stat.uid != probe.uid {
             return "\(what) \(path) is owned by uid \(stat.uid), not \(probe.account) or root (StrictModes refuses it)"
@@ -429,10 +442,18 @@ enum StrictModes {
         if stat.mode & 0o002 != 0 {
             return "\(what) \(path) is world-writable (mode \(SyncPlanner.octal(stat.mode)); StrictModes refuses it)"
         }
-        if stat.mode & 0o020 != 0 && !(stat.gid == probe.gid && probe.groupName == probe.account) {
-            return "\(what) \(path) is group-writable (mode \(SyncPlanner.octal(stat.mode)); StrictModes refuses it)"
+        if stat.mode & 0o020 != 0 && !groupWriteAccepted(stat, probe: probe) {
+            return "\(what) \(path) is group-writable (mode \(SyncPlanner.octal(stat.mode)); StrictModes refuses it: "
+                + "only Debian's sshd accepts group write, and only from a group that is the account's alone)"
         }
         return nil
+    }
+}
+
+extension StrictModes {
+    /// Debian's sshd (user-group-modes) takes a group-writable path whose group is the account's alone; others never.
+    static func groupWriteAccepted(_ stat: FileStat, probe: AccountProbe) -> Bool {
+        probe.groupWriteAccepted["\(stat.gid):\(stat.uid)"] == true
     }
 }
 

@@ -14,22 +14,23 @@ import Testing
         #expect(try fixture.problems() == [.homeUnsafe])
     }
 
-    /// `sshd -V` of Debian's patched sshd and of an upstream one.
-    static let debianSSHD = "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15"
-    static let upstreamSSHD = "OpenSSH_9.6p1, OpenSSL 3.0.7"
-
-    /// Debian's sshd accepts group write through the account's own private group; upstream does not.
+    /// Debian's sshd accepts group write from a group that is the account's alone (the probe's
+    /// `group_sole` line, sent only on Debian); upstream's never (no line). `sshd -V` says nothing
+    /// of Debian (its patch level is only in the protocol banner): the rule must not depend on it.
     @Test(arguments: [
-        (debianSSHD, "directory|775|1001|1001|4096", false),
-        (debianSSHD, "directory|775|1001|100|4096", true),
-        (upstreamSSHD, "directory|775|1001|1001|4096", true),
-        (debianSSHD, "directory|755|0|0|4096", false),
-        (debianSSHD, "directory|755|1002|1001|4096", true),
-    ])
-    func groupWritableHome(_ version: String, _ stat: String, _ refused: Bool) throws {
+        ("directory|775|1001|1001|4096", true, false),
+        ("directory|775|1001|1001|4096", false, true),   // the group has another member
+        ("directory|775|1001|100|4096", false, true),
+        ("directory|775|1001|1001|4096", nil, true),     // not Debian: no line
+        ("directory|755|0|0|4096", nil, false),
+        ("directory|755|1002|1001|4096", nil, true),
+    ] as [(String, Bool?, Bool)])
+    func groupWritableHome(_ stat: String, _ groupSole: Bool?, _ refused: Bool) throws {
         var fixture = try DoctorFixture()
-        fixture.version = version
+        fixture.version = "OpenSSH_9.2, OpenSSL 3.0.19 27 Jan 2026"
         fixture.account.homeStat = stat
+        let fields = stat.split(separator: "|")
+        if let groupSole { fixture.account.groupSole["\(fields[3]):\(fields[2])"] = groupSole }
         #expect(try fixture.problems() == (refused ? [.homeUnsafe] : []))
     }
 

@@ -20,7 +20,7 @@ struct DoctorFixture {
     var logSources = ["/var/log/auth.log"]
     var config: [String] = []
     var logLines: [String] = []
-    var version = "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024"
+    var version = "OpenSSH_9.2, OpenSSL 3.0.19 27 Jan 2026"  // what Debian 12's `sshd -V` prints
     var target: AccountTarget
     var key: PublicKey
 

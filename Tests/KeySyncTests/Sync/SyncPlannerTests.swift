@@ -377,19 +377,23 @@ enum PlannerFixture {
     }
 
     @Test(arguments: [
-        ("directory|775|1001|100|4096", true),    // group-writable, shared group
-        ("directory|757|1001|1001|4096", true),   // world-writable
-        ("directory|777|1001|1001|4096", true),   // world-writable, even with the private group
-        ("directory|755|1002|1002|4096", true),   // someone else's
-        ("directory|775|1001|1001|4096", false),  // Debian: private group may write
-        ("directory|755|0|0|4096", false),        // root-owned is fine
-        ("directory|700|1001|1001|4096", false),
-    ])
-    func homeThatStrictModesRefuses(_ home: String, _ unsafe: Bool) throws {
+        ("directory|775|1001|100|4096", nil, true),      // group-writable, not on Debian (no group_sole line)
+        ("directory|775|1001|100|4096", false, true),    // Debian, but the group is not the account's alone
+        ("directory|757|1001|1001|4096", true, true),    // world-writable
+        ("directory|777|1001|1001|4096", true, true),    // world-writable, even with the private group
+        ("directory|755|1002|1002|4096", nil, true),     // someone else's
+        ("directory|775|1001|1001|4096", true, false),   // Debian: a group that is the account's alone may write
+        ("directory|775|1001|1001|4096", nil, true),     // upstream sshd: no group write at all
+        ("directory|755|0|0|4096", nil, false),          // root-owned is fine
+        ("directory|700|1001|1001|4096", nil, false),
+    ] as [(String, Bool?, Bool)])
+    func homeThatStrictModesRefuses(_ home: String, _ groupSole: Bool?, _ unsafe: Bool) throws {
         let key = try SyncKeys.ed25519()
         let content = F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)]))
         var account = FakeAccount.existing("usersample", content: content)
         account.homeStat = home
+        let fields = home.split(separator: "|")
+        if let groupSole { account.groupSole["\(fields[3]):\(fields[2])"] = groupSole }
         let target = F.target("usersample", [F.entry("k", key)])
 
         let plan = try F.single(account, target)
@@ -425,25 +429,37 @@ enum PlannerFixture {
         account.today = 20000
         account.shellValid = false
         account.shell = "/bin/nosuchshell"
-        let plan = try F.single(account, F.target("usersample", [F.entry("k", key)]))
-        #expect(Set(plan.drift.map(\.kind)) == [.accountLocked, .accountExpired, .passwordChangeRequired, .shellInvalid])
-        #expect(plan.drift.allSatisfy { !$0.repairable })
-        #expect(plan.apply == nil)
-        #expect(plan.changes.isEmpty)
+        // Without PAM sshd checks the lock itself and ignores password ageing;
+        // with PAM the lock is PAM's to ignore and the forced change refuses.
+        for (pam, kinds) in [("no", [DriftKind.accountLocked, .accountExpired, .shellInvalid]),
+                             ("yes", [.accountExpired, .passwordChangeRequired, .shellInvalid])] {
+            account.sshd = ["authorizedkeysfile .ssh/authorized_keys", "usepam \(pam)"]
+            let plan = try F.single(account, F.target("usersample", [F.entry("k", key)]))
+            #expect(Set(plan.drift.map(\.kind)) == Set(kinds), "UsePAM \(pam)")
+            #expect(plan.drift.allSatisfy { !$0.repairable })
+            #expect(plan.apply == nil)
+            #expect(plan.changes.isEmpty)
+        }
     }
 
     @Test(arguments: [
-        ("star:19000:0:99999:7::", [DriftKind]()),
-        ("hash:19000:0:99999:7::", []),
-        ("empty:19000:0:99999:7::", []),
-        ("locked:19000:0:99999:7::", [.accountLocked]),
-        ("star:0:0:99999:7::", [.passwordChangeRequired]),
-        ("star:19000:0:99999:7::20001", []),
-        ("star:19000:0:99999:7::19999", [.accountExpired]),
+        ("star:19000:0:99999:7::", "no", [DriftKind]()),
+        ("hash:19000:0:99999:7::", "no", []),
+        ("empty:19000:0:99999:7::", "no", []),
+        ("locked:19000:0:99999:7::", "no", [.accountLocked]),
+        ("locked:19000:0:99999:7::", "yes", []),              // pam_unix's account phase ignores the '!'
+        ("star:0:0:99999:7::", "yes", [.passwordChangeRequired]),
+        ("star:0:0:99999:7::", "no", []),                     // without PAM only password logins check ageing
+        ("star:19900:0:90:7::", "yes", [.passwordChangeRequired]), // aged out (today 20000)
+        ("star:19900:0:90:7:5:", "yes", [.accountExpired]),   // and past its inactive days
+        ("star:19900:0:90:7::", "no", []),
+        ("star:19000:0:99999:7::20001", "no", []),
+        ("star:19000:0:99999:7::19999", "no", [.accountExpired]),
     ])
-    func shadowStates(_ shadow: String, _ kinds: [DriftKind]) throws {
+    func shadowStates(_ shadow: String, _ pam: String, _ kinds: [DriftKind]) throws {
         var account = FakeAccount.existing("usersample", content: nil)
         account.shadow = shadow
+        account.sshd = ["authorizedkeysfile .ssh/authorized_keys", "usepam \(pam)"]
         let plan = try F.single(account, F.target("usersample", []))
         #expect(plan.drift.map(\.kind) == kinds)
     }

@@ -49,6 +49,8 @@ struct FakeAccount {
     var shellListed = true
     var sshd = ["authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2", "strictmodes yes"]
     /// As `stat -c '%F|%a|%u|%g|%s'` prints them, or `absent` (no line).
+    /// `group_sole GID:UID yes|no` lines (Debian's group-write rule), by `GID:UID`.
+    var groupSole: [String: Bool] = [:]
     var homeStat: String?
     var dirStat: String?
     var fileStat: String?
@@ -141,6 +143,7 @@ struct FakeAccount {
         out += "path \(path)\n"
         if !RootOwnedKeys.isUnder(path, home: homePath), rootKeys != "-" { out += "root_keys \(rootKeys ?? "safe")\n" }
         out += statLines.map { $0 + "\n" }.joined()
+        for (ids, sole) in groupSole.sorted(by: { $0.key < $1.key }) { out += "group_sole \(ids) \(sole ? "yes" : "no")\n" }
         if let tooLarge { out += "too_large \(tooLarge)\n" }
         var bytes = Array(out.utf8)
         if tooLarge != nil {

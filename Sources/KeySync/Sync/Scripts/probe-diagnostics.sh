@@ -62,6 +62,13 @@ diag_config() {
 diag_stat() { # path: `%F|%a|%u|%g|%s` or `absent`, never following a symlink
     if [ -L "$1" ] || [ -e "$1" ]; then stat -c '%F|%a|%u|%g|%s' -- "$1" 2>/dev/null || echo error; else echo absent; fi
 }
+diag_group_sole() { # a diag_stat line: probe.sh's group_sole for a group-writable path of the walk
+    IFS='|' read -r _ dm du dg _ <<EOF
+$1
+EOF
+    gw=${dm%?}; gw=${gw#"${gw%?}"}
+    case $gw in 2 | 3 | 6 | 7) group_sole "$dg" "$du" ;; esac
+}
 diag_keyfile() { # listed|unlisted path; the bytes as the account reads them
     put keyfile "$1	$(diag_stat "$2")	$2"
     if [ -f "$2" ] && [ ! -L "$2" ]; then read_as_account keyfile_content "$2" "$p_uid" "$p_gid"; fi
@@ -105,13 +112,13 @@ EOF
         real=$(setpriv --reuid="$p_uid" --regid="$p_gid" --init-groups -- readlink -f -- "$file" 2>/dev/null </dev/null 4>&-) || real=
     fi
     if [ -n "$real" ]; then
-        put walk_file "$(diag_stat "$real")	$real"
+        ds=$(diag_stat "$real"); put walk_file "$ds	$real"; diag_group_sole "$ds"
         rhome=$(readlink -f -- "$home" 2>/dev/null) || rhome=$home
         d=$real
         while :; do
             d=${d%/*}
             [ -n "$d" ] || d=/
-            put walk "$(diag_stat "$d")	$d"
+            ds=$(diag_stat "$d"); put walk "$ds	$d"; diag_group_sole "$ds"
             if [ "$d" = "$rhome" ] || [ "$d" = / ] || [ "$d" = . ]; then break; fi
         done
     fi

@@ -165,6 +165,51 @@ akf_expand() {
         print out
     }')
 }
+# group_sole GID OWNER_UID: a `group_sole GID:OWNER_UID yes|no` line for a
+# folder or keys file of this account that is group-writable. Upstream sshd's
+# StrictModes refuses group write; Debian's (and Ubuntu's: their
+# user-group-modes patch, `secure_permissions` in misc.c) accepts it when the
+# group is the account's alone: the group exists, every passwd entry whose
+# primary group it is is the account, its member list is empty or exactly
+# the path's owner, and it has a member at all. The planner accepts group
+# write only on a `yes`; no line (another system) means refused.
+# Enumerates passwd as sshd's getpwent does (getent without a key when
+# nsswitch names more than files); only ever runs for a group-writable path.
+debian=
+[ ! -f /etc/debian_version ] || debian=yes
+group_sole() {
+    [ -n "$debian" ] || return 0
+    gs=no
+    lookup group "$1"; gs_entry=$found
+    if [ -n "$gs_entry" ]; then
+        gs_members=${gs_entry##*:}
+        gs_count=0
+        if [ -n "$lookup_db" ]; then gs_all=$lookup_db gs_tag=p
+        elif [ -n "$nss_files" ] && [ -r /etc/passwd ]; then gs_all=$(cat /etc/passwd 2>/dev/null) gs_tag=
+        else gs_all=$(getent passwd 2>/dev/null </dev/null) gs_tag=; fi
+        gs_ifs=$IFS
+        IFS=$nl
+        set -f
+        gs=yes
+        for gs_line in $gs_all; do
+            case $gs_line in "$gs_tag"*) gs_line=${gs_line#"$gs_tag"} ;; *) continue ;; esac
+            passwd_fields "$gs_line"
+            [ "$pf_gid" = "$1" ] || continue
+            gs_count=$((gs_count + 1))
+            [ "$pf_uid" = "$p_uid" ] || gs=no
+        done
+        set +f
+        IFS=$gs_ifs
+        lookup passwd "$2"; gs_owner=${found%%:*}
+        [ -n "$gs_owner" ] || gs=no
+        if [ -n "$gs_members" ]; then
+            gs_count=$((gs_count + 1))
+            [ "$gs_members" = "$gs_owner" ] || gs=no
+        fi
+        [ "$gs_count" -gt 0 ] || gs=no
+    fi
+    put group_sole "$1:$2 $gs"
+}
 lookup_loaded=
 probe_account() { # name uid gid group
     name=$1
@@ -223,13 +268,17 @@ EOF
         case $s_pw in
             '') class=empty ;;
             '!'*) class=locked ;;
-            '*') class=star ;;
-            '*'*) class=locked ;;
+            # Linux sshd (no PAM) counts only a leading '!' as a lock
+            # (LOCKED_PASSWD_PREFIX); `*LK*` is Solaris's and locks nothing here.
+            '*'*) class=star ;;
             *) class='hash' ;;
         esac
         s_pw=
-        # Only an expiry date needs today's day number (a `date` process).
+        # Only an expiry date, or a password maximum age under 10,000 days
+        # (PAM's ageing; useradd's 99999 never runs out), needs today's day
+        # number (a `date` process).
         [ -z "$s_expire" ] || set_today
+        case $s_max in '' | *[!0-9]* | ?????*) ;; *) set_today ;; esac
         put shadow "$class:$s_lstchg:$s_min:$s_max:$s_warn:$s_inact:$s_expire"
     fi
     [ -z "$today" ] || put today "$today"
@@ -310,11 +359,14 @@ probe_paths() {
     set -- "$@" "$file"
     stats=$(stat -c '%F|%a|%u|%g|%s|%h|%d:%i|%n' -- "$@" 2>/dev/null)
     # Root reads only when no path on the way is a link or not a folder.
-    linked=no f_kind='' f_uid='' f_links='' f_size='' f_id='' d_id=''
+    linked=no f_kind='' f_uid='' f_links='' f_size='' f_id='' d_id='' group_writable=''
 
     while IFS='|' read -r kind mode uid gid size links id path; do
         [ -n "$kind" ] || continue
         [ "$linked" = yes ] || printf 'stat %s|%s|%s|%s|%s|%s|%s\n' "$kind" "$mode" "$uid" "$gid" "$size" "$links" "$path"
+        # The group digit of the mode (`%a`: 755, 2775): 2, 3, 6 or 7 is group write.
+        gw=${mode%?}; gw=${gw#"${gw%?}"}
+        case $gw in 2 | 3 | 6 | 7) [ "$linked" = yes ] || group_writable="$group_writable $gid:$uid" ;; esac
         if [ "$path" = "$file" ]; then
             f_kind=$kind f_uid=$uid f_links=$links f_size=$size f_id=$id
         else
@@ -325,6 +377,7 @@ probe_paths() {
     done <<EOF
 $stats
 EOF
+    for gw in $group_writable; do group_sole "${gw%:*}" "${gw#*:}"; done
     if [ -z "$f_kind" ] && [ "$linked" = no ] && hidden_from_root "$file"; then
         put read_refused "$(hidden_text "$file")"
         return 0
