@@ -122,4 +122,36 @@ import Testing
         #expect(refusedStatus == "drift" && refused.stdout.contains("dir_mode"), "\(refused)")
         #expect(try fleet.sh(host, "cat \(path)") == loose)
     }
+
+    /// `AuthorizedKeysFile /etc/ssh/authorized_keys/%U` names the file by uid,
+    /// as sshd expands it: push writes the file sshd opens (the login works)
+    /// and check finds it clean; an account to create without `uid:` cannot
+    /// have its file named before it exists, and push says so.
+    @Test func aFileNamedByUidIsTheOneSSHDReads() throws {
+        let host = Self.host
+        try fleet.reset(hosts: [host])
+        defer { try? fleet.reset(hosts: [host]) }
+        let workspace = try Workspace()
+        try workspace.generateKey("deploy")
+        try fleet.sh(host, "sed -i 's|^AuthorizedKeysFile .*|AuthorizedKeysFile /etc/ssh/authorized_keys/%U .ssh/authorized_keys|' /etc/ssh/sshd_config")
+        try fleet.reloadSSHD(host: host)
+        func write(uid: String?) throws {
+            try workspace.write("inventory.yml", fleet.inventory(
+                keys: ["kp-deploy: { file: deploy.pub }"], hosts: [host],
+                projects: fleet.usersampleProject("billing", hosts: [host], account: "rootkeys",
+                                                  ["create: true", "home: /home/rootkeys", "shell: /bin/sh", "keys: [kp-deploy]"]
+                                                  + (uid.map { ["uid: \($0)"] } ?? []))))
+        }
+        try write(uid: nil)
+        let refused = try keysync(workspace, ["push"])
+        #expect(refused.status == 3 && (refused.stdout + refused.stderr).contains("names the file by uid (%U)"), "\(refused)")
+        #expect(try fleet.sh(host, "getent passwd rootkeys || echo none") == "none\n")
+
+        try write(uid: "1301")
+        let push = try keysync(workspace, ["push"])
+        #expect(push.status == 0, "\(push)")
+        #expect(try fleet.sh(host, "stat -c '%U:%G %a' /etc/ssh/authorized_keys/1301") == "root:root 644\n")
+        #expect(try fleet.login(host: host, user: "rootkeys", key: workspace.file("deploy")).succeeded)
+        #expect(try keysync(workspace, ["check"]).status == 0)
+    }
 }

@@ -78,7 +78,7 @@ extension Examination {
         } else if !account.shellListed {
             add(.warning, .shellNotListed, "the shell \(shell) of \(name) is not in /etc/shells; sshd does not mind, but PAM's pam_shells (when configured) and some services refuse the account",
                 evidence: [evidence, "grep -x \(shell) /etc/shells: no match"],
-                fix: "grep -qxF \(Shell.quote(shell)) /etc/shells || echo \(Shell.quote(shell)) >> /etc/shells")
+                fix: "grep -qxF \(Shell.quote(shell)) /etc/shells || printf '%s\\n' \(Shell.quote(shell)) >> /etc/shells")
         }
     }
 }

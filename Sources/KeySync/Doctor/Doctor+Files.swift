@@ -4,7 +4,7 @@ import Foundation
 /// the account's read access, AuthorizedKeysFile.
 extension Examination {
     var homePath: String { account.homePath ?? target.homePath }
-    var keysPath: String { account.path ?? AuthorizedKeysPath.expand(account.sshd["authorizedkeysfile"], home: homePath, user: name) }
+    var keysPath: String { account.path ?? AuthorizedKeysPath.expand(account.sshd["authorizedkeysfile"], home: homePath, user: name, uid: account.uid) }
     /// The keys file is in a folder strictly under home (where keysync writes).
     var keysUnderHome: Bool {
         (keysPath as NSString).deletingLastPathComponent.hasPrefix(homePath.hasSuffix("/") ? homePath : homePath + "/")
@@ -67,12 +67,35 @@ extension Examination {
             guard let problem = strictModesProblem(entry.stat) else { continue }
             let insideHome = isHome || entry.path.hasPrefix(homePath.hasSuffix("/") ? homePath : homePath + "/")
             var commands: [String] = []
-            if problem.owner { commands.append(Self.command("chown", insideHome ? name : "root", entry.path)) }
-            if problem.writable { commands.append(Self.command("chmod", "go-w", entry.path)) }
+            if insideHome && !isHome {
+                // Under home the account can swap names for links (accountPathFix). A
+                // root `chown -h` of an entry right in home changes that entry only
+                // (a link swapped in is itself chowned); anything else goes through
+                // doctor --fix, which works as the account.
+                let inHome = (entry.path as NSString).deletingLastPathComponent == (homePath as NSString).standardizingPath
+                if problem.owner { commands.append(inHome ? Self.command("chown", "-h", name, entry.path) : accountPathFix(entry.path)) }
+                if problem.writable && !commands.contains(accountPathFix(entry.path)) { commands.append(accountPathFix(entry.path)) }
+            } else {
+                if problem.owner { commands.append(Self.command("chown", insideHome ? name : "root", entry.path)) }
+                if problem.writable { commands.append(Self.command("chmod", "go-w", entry.path)) }
+            }
             add(.error, code, "StrictModes: \(entry.path) \(problem.text); sshd ignores the keys: \"Authentication refused: bad ownership or modes for \(what) \(entry.path)\"",
-                evidence: [statEvidence(entry.stat, entry.path), sshdEvidence("strictmodes")], fix: commands.joined(separator: " && "),
-                subject: entry.path)
+                evidence: [statEvidence(entry.stat, entry.path), sshdEvidence("strictmodes")],
+                fix: commands.joined(separator: " && "), subject: entry.path)
         }
+    }
+
+    /// The fix for `path` when it lies strictly under home: there the account
+    /// can swap any name for a link between this report and the moment an
+    /// operator pastes a root `chown`/`chmod`, and both follow links (a `.ssh`
+    /// swapped for a link to /root/.ssh would hand root's keys to the
+    /// account). `keysync doctor --fix` makes these repairs as the account,
+    /// never through a link, and says when it will not. Home itself and paths
+    /// outside it sit in root's folders: the root command is printed.
+    func accountPathFix(_ path: String, rootCommand: String = "") -> String {
+        let base = homePath.hasSuffix("/") ? homePath : homePath + "/"
+        guard path.hasPrefix(base) else { return rootCommand }
+        return Self.command(["keysync", "doctor", "--fix", "--host", context.host, "--account", name])
     }
 
     /// What sshd (with Debian's user-private-group patch when it is Debian's sshd) objects to.
@@ -96,10 +119,7 @@ extension Examination {
         if account.diagnostics?.fileReadable == false {
             let fix: String
             if keysUnderHome {
-                let ownDir = dir != homePath
-                fix = [Self.command(["chown", name + ":"] + (ownDir ? [dir] : []) + [keysPath]),
-                       ownDir ? Self.command("chmod", "700", dir) : nil, Self.command("chmod", "600", keysPath)]
-                    .compactMap { $0 }.joined(separator: " && ")
+                fix = accountPathFix(keysPath)
             } else {
                 fix = Self.command("chmod", "a+r", keysPath)
             }
@@ -107,7 +127,7 @@ extension Examination {
                 evidence: evidence + ["test -r \(keysPath) as \(name): no"], fix: fix, subject: keysPath)
         } else if file.uid == 0 && account.uid != 0 && keysUnderHome {
             add(.warning, .fileOwner, "\(keysPath) is owned by root; sshd can read it, but keysync writes the file as \(name) and push gives it back to the account",
-                evidence: evidence, fix: Self.command("chown", name + ":", keysPath), subject: keysPath)
+                evidence: evidence, fix: accountPathFix(keysPath, rootCommand: Self.command("chown", name + ":", keysPath)), subject: keysPath)
         }
     }
 

@@ -45,7 +45,10 @@ extension Examination {
         let denied = patterns("denyusers").filter(userMatches)
         if !denied.isEmpty {
             let lines = configLines("denyusers").filter { $0.values.contains(where: userMatches) }
-            let fix = lines.isEmpty ? ConfigFix.locate("DenyUsers")
+            // A pattern that may match others too (a wildcard, `user@host`) is
+            // never taken out to let one account in: that is the operator's call.
+            let onlyThisAccount = denied.allSatisfy { $0 == name }
+            let fix = lines.isEmpty || !onlyThisAccount ? ConfigFix.locate("DenyUsers")
                 : ConfigFix.edit(lines.map { ($0, ConfigFix.rewritten($0, values: $0.values.filter { !userMatches($0) })) })
             add(.error, .deniedUser, "DenyUsers \(denied.joined(separator: " ")) matches \(name): \"User \(name) from … not allowed because listed in DenyUsers\"",
                 evidence: [sshdEvidence("denyusers")] + configEvidence(lines), fix: fix)
@@ -70,22 +73,22 @@ extension Examination {
             let denies = { (pattern: String) in deniedGroups.contains { SSHDMatch.pattern($0, pattern) } }
             let lines = configLines("denygroups").filter { $0.values.contains(where: denies) }
             let fix: String
+            // Leaving a supplementary group changes this account only; taking a
+            // pattern out of DenyGroups would let the whole group in: not offered.
             if supplementary.count == deniedGroups.count {
                 fix = supplementary.map { Self.command("gpasswd", "-d", name, $0) }.joined(separator: " && ")
-            } else if lines.isEmpty {
-                fix = ConfigFix.locate("DenyGroups")
             } else {
-                fix = ConfigFix.edit(lines.map { ($0, ConfigFix.rewritten($0, values: $0.values.filter { !denies($0) })) })
+                fix = ConfigFix.locate("DenyGroups")
             }
             add(.error, .deniedGroup, "\(name) is in \(deniedGroups.joined(separator: ", ")), which DenyGroups lists: \"not allowed because a group is listed in DenyGroups\"",
                 evidence: [groupEvidence, sshdEvidence("denygroups")] + configEvidence(lines), fix: fix)
         }
         let allowPatterns = patterns("allowgroups")
         if !allowPatterns.isEmpty && !groups.contains(where: { group in allowPatterns.contains { SSHDMatch.pattern(group, $0) } }) {
-            let plain = allowPatterns.first { !$0.contains(where: { "*?!".contains($0) }) }
+            // The account's own group goes on the AllowGroups line. Never "join a
+            // listed group": the first one listed is often sudo, wheel or admin.
             let lines = configLines("allowgroups")
-            let fix = plain.map { Self.command("usermod", "-a", "-G", $0, name) }
-                ?? lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [primary ?? name])) }
+            let fix = lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [primary ?? name])) }
             add(.error, .notAllowedGroup, "none of the groups of \(name) (\(groups.joined(separator: ", "))) is in AllowGroups (\(allowPatterns.joined(separator: " "))): \"not allowed because none of user's groups are listed in AllowGroups\"",
                 evidence: [groupEvidence, sshdEvidence("allowgroups")] + configEvidence(lines), fix: fix ?? ConfigFix.locate("AllowGroups"))
         }

@@ -61,8 +61,12 @@ public struct DoctorFixPlan: Hashable, Sendable {
                 let d = account.diagnostics ?? AccountDiagnostics()
                 if !target.create {
                     refusals[index] = "the inventory does not create \(name) (no create: true); --fix unlocks only accounts keysync creates"
+                } else if finding.severity != .error {
+                    refusals[index] = "sshd uses PAM here and key logins work; --fix changes a password field only where the lock refuses the login"
                 } else if d.passwordAfterLock == .hash {
                     refusals[index] = "a password hash sits behind the '!'; --fix never replaces a password (usermod -U restores it)"
+                } else if d.passwordAfterLock == .star {
+                    refusals[index] = "'!*' is what usermod -L makes of an account without a password: a lock someone set on purpose, which --fix does not undo (usermod -p '*' \(name) does)"
                 } else if d.lockMarks == 0 {
                     refusals[index] = "the probe did not see the lock marks"
                 } else {

@@ -144,7 +144,12 @@ public enum SyncPlanner {
             let ids = [desired.uid.map { "uid \($0)" }, desired.gid.map { "gid \($0)" }].compactMap { $0 }
             plan.changes.append("create account \(name)" + (ids.isEmpty ? "" : " (\(ids.joined(separator: ", ")))"))
             let setting = probe.sshd["authorizedkeysfile"]
-            let path = AuthorizedKeysPath.expand(setting, home: desired.homePath, user: name)
+            // `%U` (the numeric uid) is known before the account exists only when the inventory gives it.
+            if desired.uid == nil, AuthorizedKeysPath.token(of: setting).contains("%U") {
+                failures.append("cannot create \(name): AuthorizedKeysFile \(AuthorizedKeysPath.token(of: setting)) names the file by uid (%U), and the inventory gives no uid: add uid: to the role")
+                return
+            }
+            let path = AuthorizedKeysPath.expand(setting, home: desired.homePath, user: name, uid: desired.uid.map(Int.init))
             plan.path = path
             let content = planContent(desired, current: nil, options: options, scope: scope, into: &plan)
             // A root-owned layout's file is checked again on the host as it is written (write_root_keys).
@@ -185,7 +190,9 @@ public enum SyncPlanner {
                 plan.report(.symlink, "home \(homePath) is a symlink; nothing written for \(name)")
                 return reportRevokedUnreachable(probe, options: options, into: &plan)
             case .directory?:
-                if !desired.formerlyManaged, let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
+                // With StrictModes no sshd takes any home: nothing to report (rotation reads home_unsafe as a refused login).
+                if !desired.formerlyManaged, probe.sshd["strictmodes"]?.lowercased() != "no",
+                   let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
                     // --fix-home only removes group/other write (never chown): a
                     // home owned by another user stays as it is.
                     let chmodFixes = probe.home!.uid == 0 || probe.home!.uid == probe.uid
@@ -410,11 +417,16 @@ public enum SyncPlanner {
 
 import Foundation
 
-/// AuthorizedKeysFile expansion exactly as sshd's `percent_expand` (%h, %u, %%);
-/// relative paths are relative to the home directory.
+/// AuthorizedKeysFile expansion exactly as sshd's `percent_expand` (%h, %u,
+/// %U the numeric uid, %%); relative paths are relative to the home directory.
 public enum AuthorizedKeysPath {
-    public static func expand(_ setting: String?, home: String, user: String) -> String {
-        let token = setting?.split(separator: " ").first.map(String.init) ?? ".ssh/authorized_keys"
+    /// The first file of the setting (the one keysync writes).
+    static func token(of setting: String?) -> String {
+        setting?.split(separator: " ").first.map(String.init) ?? ".ssh/authorized_keys"
+    }
+
+    public static func expand(_ setting: String?, home: String, user: String, uid: Int? = nil) -> String {
+        let token = token(of: setting)
         var out = ""
         var chars = token.makeIterator()
         while let c = chars.next() {
@@ -422,6 +434,7 @@ public enum AuthorizedKeysPath {
             switch chars.next() {
             case "h"?: out += home
             case "u"?: out += user
+            case "U"? where uid != nil: out += String(uid!)
             case "%"?: out += "%"
             case let other?: out += "%" + String(other)
             case nil: out += "%"

@@ -106,7 +106,7 @@ import Testing
         fixture.account.shell = "/opt/it's/zsh"
         fixture.shellListed = false
         let unlisted = try fixture.finding(.shellNotListed, .warning)
-        #expect(unlisted.fix == #"grep -qxF '/opt/it'\''s/zsh' /etc/shells || echo '/opt/it'\''s/zsh' >> /etc/shells"#)
+        #expect(unlisted.fix == #"grep -qxF '/opt/it'\''s/zsh' /etc/shells || printf '%s\n' '/opt/it'\''s/zsh' >> /etc/shells"#)
     }
 
     @Test func theInventoryShellIsTheReplacement() throws {

@@ -23,7 +23,14 @@ import Testing
         #expect(plan.apply == nil && plan.actions.isEmpty && plan.refusals.isEmpty)
     }
 
-    @Test(arguments: [("0 empty", "!"), ("1 empty", "!"), ("1 star", "!*"), ("2 empty", "!!")])
+    /// `!*` is usermod -L's lock of a `*` account: set on purpose, never undone by --fix.
+    @Test func aDeliberateLockIsLeftAlone() throws {
+        let result = try plan(try DoctorFixture.locked("1 star"))
+        #expect(result.plan.apply == nil)
+        #expect(try refusal(result, .accountLocked).contains("usermod -L"))
+    }
+
+    @Test(arguments: [("0 empty", "!"), ("1 empty", "!"), ("2 empty", "!!")])
     func lockedAccountTheInventoryCreatesIsUnlocked(_ lock: String, _ shown: String) throws {
         let fixture = try DoctorFixture.locked(lock)
         let (plan, findings) = try plan(fixture)

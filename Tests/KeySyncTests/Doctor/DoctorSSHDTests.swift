@@ -29,7 +29,12 @@ import Testing
         fixture.config = ["Match all", "  DenyUsers bob user*@127.0.0.0/8 usersample@10.0.0.0/8"]
         let finding = try fixture.finding(.deniedUser)
         #expect(finding.message.contains("DenyUsers user*@127.0.0.0/8 matches"))
-        #expect(finding.fix == "sed -i '2c DenyUsers bob usersample@10.0.0.0/8' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
+        // `user*@127.0.0.0/8` denies others too: taking it out is not offered, only where it is.
+        #expect(finding.fix?.hasPrefix("grep -rniE '^[[:space:]]*DenyUsers'") == true)
+        // Only the account's own name: that pattern goes, the others stay.
+        fixture.account.sshd = fixture.account.sshd.filter { $0 != "denyusers user*@127.0.0.0/8" } + ["denyusers usersample"]
+        fixture.config = ["Match all", "  DenyUsers bob usersample usersample@10.0.0.0/8"]
+        #expect(try fixture.finding(.deniedUser).fix == "sed -i '2c DenyUsers bob usersample@10.0.0.0/8' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
     }
 
     @Test func denyUsersForAnotherAddressOrUserIsFine() throws {
@@ -65,7 +70,8 @@ import Testing
 
         fixture.account.sshd.append("denygroups usersample")
         fixture.config = ["DenyGroups leg* usersample"]
-        #expect(try fixture.finding(.deniedGroup).fix == "sed -i '1s/^/#/' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
+        // The primary group is denied: taking it out of DenyGroups would let the whole group in.
+        #expect(try fixture.finding(.deniedGroup).fix?.hasPrefix("grep -rniE '^[[:space:]]*DenyGroups'") == true)
     }
 
     @Test func allowGroups() throws {
@@ -73,7 +79,11 @@ import Testing
         fixture.account.sshd.append("allowgroups sshusers")
         fixture.config = ["AllowGroups sshusers"]
         let finding = try fixture.finding(.notAllowedGroup, .error)
-        #expect(finding.fix == "usermod -a -G sshusers usersample")
+        // The account's group goes on the line; joining a listed group (often sudo or wheel) is never offered.
+        #expect(finding.fix == "sed -i '1c AllowGroups sshusers usersample' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
+        fixture.account.sshd = fixture.account.sshd.filter { $0 != "allowgroups sshusers" } + ["allowgroups sudo"]
+        fixture.config = ["AllowGroups sudo"]
+        #expect(try fixture.finding(.notAllowedGroup).fix?.contains("usermod") == false)
         fixture.account.sshd = fixture.account.sshd.filter { $0 != "allowgroups sshusers" } + ["allowgroups ssh*"]
         fixture.config = ["AllowGroups ssh*"]
         #expect(try fixture.finding(.notAllowedGroup).fix == "sed -i '1c AllowGroups ssh* usersample' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")

@@ -410,17 +410,24 @@ struct ApplyScriptExecutionTests {
         #expect(LocalSandbox.lstatInfo(home).map { $0.mode == 0o777 } == true)
     }
 
-    /// `doctor --fix`: `!` and `!*` become `*`; a hash behind the `!` is never replaced.
+    /// `doctor --fix`: useradd's `!` and `!!` become `*`; a hash behind the `!`
+    /// is never replaced, nor usermod -L's `!*` (a lock set on purpose).
     @Test func unlockReplacesOnlyALockWithoutAPassword() throws {
         let box = try LocalSandbox()
         defer { box.tearDown() }
         _ = try box.addUser("kstest1")
         let field = "getent shadow kstest1 | cut -d: -f2"
-        for locked in ["!", "!*", "!!"] {
+        for locked in ["!", "!!"] {
             try box.sh("usermod -p \(Shell.quote(locked)) kstest1")
             #expect(try box.apply([AccountApply(account: "kstest1", unlock: true)]) == ["kstest1": .done])
             #expect(try box.sh(field) == "*\n")
         }
+        try box.sh("usermod -p '!*' kstest1")
+        guard case .conflict? = try box.apply([AccountApply(account: "kstest1", unlock: true)])["kstest1"] else {
+            Issue.record("usermod -L's lock was undone")
+            return
+        }
+        #expect(try box.sh(field) == "!*\n")
         try box.sh("usermod -p '!$6$salt$hash' kstest1")
         guard case .conflict(let reason)? = try box.apply([AccountApply(account: "kstest1", unlock: true)])["kstest1"] else {
             Issue.record("a password hash was replaced")

@@ -409,6 +409,24 @@ enum PlannerFixture {
         #expect(fixing.apply == (chmodFixes ? AccountApply(account: "usersample", fixHome: true) : nil))
     }
 
+    /// With StrictModes no sshd takes any home: no home_unsafe (rotation would read it as a refused login).
+    @Test func strictModesNoTakesAnyHome() throws {
+        let key = try SyncKeys.ed25519()
+        let content = F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [SyncKeys.line(key)]))
+        var account = FakeAccount.existing("usersample", content: content)
+        account.homeStat = "directory|777|1001|1001|4096"
+        account.sshd = ["authorizedkeysfile .ssh/authorized_keys", "strictmodes no"]
+        #expect(try F.single(account, F.target("usersample", [F.entry("k", key)])).drift.isEmpty)
+        account.sshd = ["authorizedkeysfile .ssh/authorized_keys", "strictmodes yes"]
+        #expect(try F.single(account, F.target("usersample", [F.entry("k", key)])).drift.map(\.kind) == [.homeUnsafe])
+    }
+
+    @Test func percentTokensExpandAsSSHDDoes() {
+        #expect(AuthorizedKeysPath.expand("/etc/ssh/keys/%U %h/.ssh/k", home: "/home/u", user: "u", uid: 1301) == "/etc/ssh/keys/1301")
+        #expect(AuthorizedKeysPath.expand("%%/%u/%h", home: "/home/u", user: "u") == "/home/u/%/u//home/u")
+        #expect(AuthorizedKeysPath.expand(nil, home: "/home/u", user: "u") == "/home/u/.ssh/authorized_keys")
+    }
+
     @Test func unsafeHomeWithFixHomeAlsoWrites() throws {
         var account = FakeAccount.existing("usersample", content: nil)
         account.homeStat = "directory|777|1001|1001|4096"

@@ -68,7 +68,7 @@ run_create() { # name cmd...
         fail_account "$name" error "$1 failed: $(oneline "$out" 300)"
     fi
 }
-unlock_account() { # name: '!'... followed by nothing or '*' becomes '*'; a hash behind the '!' is never replaced
+unlock_account() { # name: '!'... followed by nothing (useradd's lock) becomes '*'; a hash or '*' behind the '!' (usermod -L) is never replaced
     name=$1
     case "$failed_accounts" in *" $name "*) return 0 ;; esac
     lookup shadow "$name"
@@ -79,7 +79,7 @@ EOF
     case "$pw" in '!'*) ;; *) fail_account "$name" conflict "the shadow password field is no longer locked; left alone"; return 0 ;; esac
     rest=$pw
     while [ "${rest#!}" != "$rest" ]; do rest=${rest#!}; done
-    case "$rest" in '' | '*') ;; *) fail_account "$name" conflict "a password hash sits behind the '!' (usermod -U restores it); left alone"; return 0 ;; esac
+    case "$rest" in '') ;; *) fail_account "$name" conflict "something sits behind the '!' (a password hash, or usermod -L's lock of '*'); left alone"; return 0 ;; esac
     err=$(usermod -p '*' -- "$name" 2>&1 </dev/null 4>&-) || fail_account "$name" error "usermod -p '*' failed: $(oneline "$err" 200)"
 }
 fix_home() { # name: `push --fix-home`, chmod go-w of the account's home as restrict_home does it

@@ -57,6 +57,7 @@ set_today() { [ -n "$today" ] || today=$(( $(date +%s) / 86400 )); }
 sshd_t=${sshd_t:-}
 sshd_akf=
 sshd_pam=
+sshd_strict=
 # The settings that use the files under /etc/ssh/keysync (root-files.sh),
 # reported only when root_files=yes (ProbeScript.render, issue 19).
 root_files=${root_files:-}
@@ -85,6 +86,8 @@ sshd_config_read() { # FILE DEPTH
                 [ -n "$sshd_akf" ] || sshd_akf=$value ;;
             [Uu][Ss][Ee][Pp][Aa][Mm])
                 [ -n "$sshd_pam" ] || sshd_pam=$value ;;
+            [Ss][Tt][Rr][Ii][Cc][Tt][Mm][Oo][Dd][Ee][Ss])
+                [ -n "$sshd_strict" ] || sshd_strict=$value ;;
             [Tt][Rr][Uu][Ss][Tt][Ee][Dd][Uu][Ss][Ee][Rr][Cc][Aa][Kk][Ee][Yy][Ss])
                 [ -n "$sshd_tuca" ] || sshd_tuca=$value ;;
             [Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Ee][Dd][Pp][Rr][Ii][Nn][Cc][Ii][Pp][Aa][Ll][Ss][Ff][Ii][Ll][Ee])
@@ -144,19 +147,21 @@ read_as_root() {
     printf '%s-begin %s base64\n%s\n%s-end %s 0\n' "$1" "$nonce" "$data" "$1" "$nonce"
 }
 # akf_expand TOKEN HOME USER: $akf_path := the AuthorizedKeysFile token as
-# sshd's percent_expand makes it a path. Only a token with `%` costs a
-# process (awk); the common ones are plain assignments, not a `$( )` fork.
+# sshd's percent_expand makes it a path (%h, %u, %U: $p_uid, %%). Only a
+# token with `%` costs a process (awk); the common ones are plain
+# assignments, not a `$( )` fork.
 akf_expand() {
     case $1 in
         *%*) ;;
         /*) akf_path=$1; return ;;
         *) akf_path=$2/$1; return ;;
     esac
-    akf_path=$(printf '%s\n' "$1" | KS_HOME=$2 KS_USER=$3 awk '{
-        h = ENVIRON["KS_HOME"]; u = ENVIRON["KS_USER"]; out = ""; s = $0
+    akf_path=$(printf '%s\n' "$1" | KS_HOME=$2 KS_USER=$3 KS_UID=${p_uid:-} awk '{
+        h = ENVIRON["KS_HOME"]; u = ENVIRON["KS_USER"]; n = ENVIRON["KS_UID"]; out = ""; s = $0
         while ((i = index(s, "%")) > 0) {
             c = substr(s, i + 1, 1); out = out substr(s, 1, i - 1)
             if (c == "h") out = out h; else if (c == "u") out = out u
+            else if (c == "U" && n != "") out = out n
             else if (c == "%") out = out "%"; else out = out "%" c
             s = substr(s, i + 2)
         }
@@ -235,6 +240,7 @@ EOF
         akf_all=$sshd_akf
         put sshd "authorizedkeysfile $sshd_akf"
         put sshd "usepam $sshd_pam"
+        case $sshd_strict in [Nn][Oo]) put sshd "strictmodes no" ;; esac
         if [ -n "$root_files" ]; then
             put sshd "trustedusercakeys ${sshd_tuca:-none}"
             put sshd "authorizedprincipalsfile ${sshd_apf:-none}"
