@@ -128,6 +128,24 @@ import Testing
         #expect(proposal.succeeded, "\(proposal)")
         #expect(proposal.stdout.split(separator: "\n").filter { $0.hasPrefix("-") && !$0.hasPrefix("---") } == ["-          - kc"], "\(proposal.stdout)")
         #expect(try String(contentsOfFile: workspace.file("inventory.yml"), encoding: .utf8) == original)
+
+        // h161 drops out of the runs (it fails, or runs leave it out) while h160
+        // is checked on: a day later its logins are read by nobody, so nothing
+        // is called unused there, and no removal is proposed. (The day is made
+        // by moving h161's last read back in the database.)
+        var onlyH160 = SyncRun(inventory: inventory, targets: try inventory.select(hosts: ["h160"]),
+                               settings: SyncEngine.Settings(mode: .check, parallel: 8))
+        onlyH160.readsLogins = true
+        _ = try onlyH160.execute(store: store)
+        let aged = try TestFleet.run(["sqlite3", workspace.file("keysync.db"),
+                                      "update login_watch set read_until = datetime(read_until, '-2 days'), last_scan_at = datetime(last_scan_at, '-2 days') where host = 'h161'"])
+        #expect(aged.succeeded, "\(aged)")
+        let unobserved = try JSONDecoder().decode(Document.self, from: Data(try keysync(workspace, ["report", "--unused", "0d", "--format", "json"]).stdout.utf8))
+        // (ka: h160's latest scan read no login with it, and h161 is not watched; kb: h161's latest scan read one.)
+        #expect(unobserved.grants.map { "\($0.status) \($0.key)" } == ["unobserved ka", "unobserved kc"], "\(unobserved.grants.map(\.status))")
+        let none = try keysync(workspace, ["review", "--propose-removals", "0d"])
+        #expect(none.succeeded && !none.stdout.contains("-          - kc"), "\(none)")
+        #expect(try keysync(workspace, ["review"]).stdout.contains("not read since"))
     }
 
     /// A log renamed between two checks (sshd re-opened on SIGHUP, as

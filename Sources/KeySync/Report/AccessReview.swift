@@ -16,6 +16,10 @@ public struct AccessReview: Sendable {
         public var lastExact: Bool
         /// Since when every login on the host was read (nil: its log was never read).
         public var watchingSince: Date?
+        /// Up to when; and whether that is as recent as the rest of the fleet's
+        /// reads (false: the host failed, was left out or could not read its log).
+        public var readUntil: Date? = nil
+        public var watched = false
     }
 
     public var generatedAt: Date
@@ -37,7 +41,8 @@ public struct AccessReview: Sendable {
                 rows.append(Row(grant: grant, host: host,
                                 grantedSince: history.firstSeen(host: host, account: grant.account, fingerprint: grant.fingerprint),
                                 lastUsed: login?.lastLoginAt, lastExact: login?.lastExact ?? true,
-                                watchingSince: history.watches[host]?.watchingSince))
+                                watchingSince: history.watches[host]?.watchingSince, readUntil: history.watches[host]?.readUntil,
+                                watched: history.covers(host: host, since: nil)))
             }
         }
         self.init(generatedAt: now, inventoryPath: inventory.path, rows: rows)
@@ -55,7 +60,11 @@ public struct AccessReview: Sendable {
     /// `never seen (watching since …)` when there is no login.
     static func lastUsed(_ row: Row) -> String {
         if let used = row.lastUsed { return row.lastExact ? used.reportText : "≤ " + used.reportText }
-        return row.watchingSince.map { "none since \($0.reportText)" } ?? "not watched"
+        guard let since = row.watchingSince else { return "not watched" }
+        guard row.watched else {
+            return "none seen \(since.reportText) to \(row.readUntil?.reportText ?? "-") (not read since)"
+        }
+        return "none since \(since.reportText)"
     }
 
     private func cells(_ row: Row) -> [String] {
@@ -89,17 +98,28 @@ public struct AccessReview: Sendable {
     }
 
     /// `{"generated_at", "inventory", "rows": [{"person", "key", "fingerprint", "project", "role", "account", "host",
-    /// "granted_since", "last_used", "last_used_exact", "watching_since", "until", "source_line"}]}`.
+    /// "granted_since", "last_used", "last_used_exact", "watching_since", "read_until", "watched", "until", "source_line"}]}`;
+    /// every key is always present (null when empty).
     public func json() -> String {
+        // Every documented key is always there: null when empty.
         struct Item: Encodable {
-            let person: String?, key, fingerprint, project, role, account, host: String
-            let granted_since, last_used: Date?, last_used_exact: Bool, watching_since, until: Date?, source_line: Int?
+            @NullWhenNil var person: String?
+            let key, fingerprint, project, role, account, host: String
+            @NullWhenNil var granted_since: Date?
+            @NullWhenNil var last_used: Date?
+            let last_used_exact: Bool
+            @NullWhenNil var watching_since: Date?
+            @NullWhenNil var read_until: Date?
+            let watched: Bool
+            @NullWhenNil var until: Date?
+            @NullWhenNil var source_line: Int?
         }
         struct Document: Encodable { let generated_at: Date, inventory: String, rows: [Item] }
         return ReportJSON.string(Document(generated_at: generatedAt, inventory: inventoryPath, rows: rows.map {
             Item(person: $0.grant.person, key: $0.grant.key, fingerprint: $0.grant.fingerprint, project: $0.grant.project,
                  role: $0.grant.role, account: $0.grant.account, host: $0.host, granted_since: $0.grantedSince, last_used: $0.lastUsed,
-                 last_used_exact: $0.lastExact, watching_since: $0.watchingSince, until: $0.grant.until, source_line: $0.grant.source?.line)
+                 last_used_exact: $0.lastExact, watching_since: $0.watchingSince, read_until: $0.readUntil, watched: $0.watched,
+                 until: $0.grant.until, source_line: $0.grant.source?.line)
         })) + "\n"
     }
 

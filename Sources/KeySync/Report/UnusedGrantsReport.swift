@@ -20,7 +20,9 @@ public struct UnusedGrantsReport: Sendable {
         public var lastExact: Bool
         /// Every login on the host since then was read; nil: its log was never read.
         public var watchingSince: Date?
-        /// The whole window was watched on this host.
+        /// Up to when (the last scan that read the log through); nil: never.
+        public var readUntil: Date? = nil
+        /// The whole window was watched on this host, and its log read as recently as the rest of the fleet's.
         public var covered: Bool
     }
 
@@ -74,7 +76,8 @@ public struct UnusedGrantsReport: Sendable {
                 if let login, history.isRecent(login, since: start) { used = true; break }
                 let watch = history.watches[host]
                 uses.append(HostUse(host: host, lastUsed: login?.lastLoginAt, lastExact: login?.lastExact ?? true,
-                                    watchingSince: watch?.watchingSince, covered: watch?.covers(since: start) ?? false))
+                                    watchingSince: watch?.watchingSince, readUntil: watch?.readUntil,
+                                    covered: history.covers(host: host, since: start)))
             }
             guard !used else { continue }
             listed.append(Grant(grant: grant, status: uses.allSatisfy(\.covered) ? .unused : .unobserved, hosts: uses))
@@ -106,9 +109,14 @@ public struct UnusedGrantsReport: Sendable {
         return date(use.lastUsed, exact: use.lastExact)
     }
 
-    /// `h1 2026-12-01T…, h2 never`: since when each host is watched.
+    /// `h1 2026-12-01T…, h2 never`: since when each host is watched, and up to
+    /// when for a host whose log was not read with the rest of the fleet's.
     static func watching(_ grant: Grant) -> String {
-        grant.hosts.map { "\($0.host) \($0.watchingSince?.reportText ?? "not watched")" }.joined(separator: ", ")
+        grant.hosts.map { use in
+            guard let since = use.watchingSince else { return "\(use.host) not watched" }
+            let until = use.covered ? "" : use.readUntil.map { " (read until \($0.reportText))" } ?? " (not read through)"
+            return "\(use.host) \(since.reportText)\(until)"
+        }.joined(separator: ", ")
     }
 
     // MARK: Formats
@@ -127,12 +135,20 @@ public struct UnusedGrantsReport: Sendable {
 
     /// The `--format json` document; field names are a contract (docs/reports.md).
     struct JSONDocument: Encodable {
+        // Every documented key is always there: null when empty.
         struct Host: Encodable {
-            let host: String, last_used: Date?, last_used_exact: Bool, watching_since: Date?, watched_whole_window: Bool
+            let host: String
+            @NullWhenNil var last_used: Date?
+            let last_used_exact: Bool
+            @NullWhenNil var watching_since: Date?
+            @NullWhenNil var read_until: Date?
+            let watched_whole_window: Bool
         }
         struct Item: Encodable {
             let status, key, fingerprint, project, role, account: String
-            let person: String?, until: Date?, hosts: [Host]
+            @NullWhenNil var person: String?
+            @NullWhenNil var until: Date?
+            let hosts: [Host]
         }
         let generated_at, window_start: Date
         let examined: Int
@@ -145,7 +161,7 @@ public struct UnusedGrantsReport: Sendable {
                   role: item.grant.role, account: item.grant.account, person: item.grant.person, until: item.grant.until,
                   hosts: item.hosts.map {
                       .init(host: $0.host, last_used: $0.lastUsed, last_used_exact: $0.lastExact, watching_since: $0.watchingSince,
-                            watched_whole_window: $0.covered)
+                            read_until: $0.readUntil, watched_whole_window: $0.covered)
                   })
         })
     }

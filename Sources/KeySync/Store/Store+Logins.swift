@@ -256,18 +256,27 @@ public struct LoginHistory: Sendable {
     /// Keys seen in `authorized_keys` (`host_keys`): when a grant first arrived on a host.
     public var sightings: [Store.HostKey]
 
+    /// The newest complete read of any host's log: what "read recently" is measured against.
+    public let fleetReadUntil: Date?
+
     private var index: [String: Store.KeyLogin] = [:]
     private var seen: [String: Store.HostKey] = [:]
 
     public init(logins: [Store.KeyLogin], watches: [String: Store.LoginWatch], latestScanRun: [String: Int64] = [:],
                 sightings: [Store.HostKey] = []) {
         (self.logins, self.watches, self.latestScanRun, self.sightings) = (logins, watches, latestScanRun, sightings)
+        fleetReadUntil = watches.values.compactMap(\.readUntil).max()
         for login in logins { index[Self.id(login.host, login.account, login.fingerprint)] = login }
         for key in sightings { seen[Self.id(key.host, key.account, key.fingerprint)] = key }
     }
 
     private static func id(_ host: String, _ account: String, _ fingerprint: String) -> String {
         "\(host)\u{0}\(account)\u{0}\(fingerprint)"
+    }
+
+    /// Whether every login on `host` since `start` was read (``Store/LoginWatch/covers(since:fleetReadUntil:)``).
+    public func covers(host: String, since start: Date?) -> Bool {
+        watches[host]?.covers(since: start, fleetReadUntil: fleetReadUntil) ?? false
     }
 
     /// The logins of `account` with `fingerprint` on `host`.

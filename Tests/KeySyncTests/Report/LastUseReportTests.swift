@@ -32,9 +32,29 @@ import Testing
                        logins: 3, source: "syslog", certificateID: nil, firstRun: run, lastRun: run)
     }
 
-    static func watch(_ host: String, since days: Double?, behind: Bool = false) -> Store.LoginWatch {
-        Store.LoginWatch(host: host, source: "syslog:/var/log/auth.log", watchingSince: days.map(daysAgo), readUntil: now,
-                         behind: behind, lastScanAt: now, discoveredAt: now, gaps: 0, lastGapAt: nil, problem: nil)
+    static func watch(_ host: String, since days: Double?, behind: Bool = false, readDaysAgo: Double = 0,
+                      problem: String? = nil) -> Store.LoginWatch {
+        Store.LoginWatch(host: host, source: "syslog:/var/log/auth.log", watchingSince: days.map(daysAgo), readUntil: daysAgo(readDaysAgo),
+                         behind: behind, lastScanAt: daysAgo(readDaysAgo), discoveredAt: now, gaps: 0, lastGapAt: nil, problem: problem)
+    }
+
+    /// A host whose log was last read long before the rest of the fleet's (it
+    /// failed, was left out of runs, or ran --no-last-use), or whose latest
+    /// scan could not read its log, has logins nobody saw: never "unused".
+    @Test func aHostNotReadWithTheFleetIsNotWatched() throws {
+        let fresh = Self.watch("web-1", since: 100)
+        for stale in [Self.watch("web-2", since: 100, readDaysAgo: 20), Self.watch("web-2", since: 100, problem: "the log file is gone")] {
+            let history = LoginHistory(logins: [], watches: ["web-1": fresh, "web-2": stale])
+            let report = try unused("30d", history)
+            #expect(report.unused.isEmpty && report.grants.allSatisfy { $0.status == .unobserved })
+            #expect(report.grants[0].hosts.map(\.covered) == [true, false])
+            let review = try AccessReview(inventory: try inventory(), history: history, now: Self.now)
+            #expect(review.rows.filter { $0.host == "web-2" }.allSatisfy { AccessReview.lastUsed($0).contains("not read since") })
+            #expect(review.rows.filter { $0.host == "web-1" }.allSatisfy { AccessReview.lastUsed($0).hasPrefix("none since") })
+        }
+        // Within a day of the fleet's freshest read: a daily timer's hosts all count.
+        let daily = LoginHistory(logins: [], watches: ["web-1": fresh, "web-2": Self.watch("web-2", since: 100, readDaysAgo: 0.9)])
+        #expect(try unused("30d", daily).unused.count == 3)
     }
 
     func inventory() throws -> Inventory { try InventoryFixtures.load(Self.yaml) }

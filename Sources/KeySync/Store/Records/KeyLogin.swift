@@ -62,10 +62,20 @@ extension Store {
             case lastScanAt = "last_scan_at", discoveredAt = "discovered_at", gaps, lastGapAt = "last_gap_at", problem
         }
 
+        /// How far a host's last complete read may lag behind the freshest
+        /// read of any host before its log counts as no longer watched: a
+        /// host left out of runs, failing, or scanned with `--no-last-use`
+        /// has logins nobody read (one day: a daily timer's runs stay in).
+        public static let staleAfter: TimeInterval = 86_400
+
         /// Whether the logins of the whole window since `start` were seen
-        /// (nil `start`: any watching at all) and the log was read to its end.
-        public func covers(since start: Date?) -> Bool {
-            guard let watchingSince, !behind else { return false }
+        /// (nil `start`: any watching at all): watched since before it, the
+        /// log read to its end by the latest scan, without a problem, and
+        /// read about as recently as the rest of the fleet (`fleetReadUntil`,
+        /// the newest `readUntil` of any host). "Unused" is claimed only there.
+        public func covers(since start: Date?, fleetReadUntil: Date?) -> Bool {
+            guard let watchingSince, !behind, problem == nil, let readUntil else { return false }
+            if let fleetReadUntil, readUntil < fleetReadUntil.addingTimeInterval(-Self.staleAfter) { return false }
             return start.map { watchingSince <= $0 } ?? true
         }
     }
