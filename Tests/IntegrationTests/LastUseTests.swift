@@ -148,6 +148,30 @@ import Testing
         #expect(try keysync(workspace, ["review"]).stdout.contains("not read since"))
     }
 
+    /// A log that stops getting sshd's logins (here LogLevel ERROR: no
+    /// "Accepted" line is written any more) looks like a host nobody logs in
+    /// to. keysync's own login is missing from the scan: not watched at once,
+    /// a gap on the second such scan, and no grant is called unused there.
+    @Test func aLogThatStopsGettingLoginsIsNotWatched() throws {
+        let host = 165
+        let (workspace, inventory, store) = try pushed([host], keys: ["ka"])
+        defer { try? fleet.reset(hosts: [host]) }
+        try run(inventory, .check, store: store)
+        let watched = try #require(try store.loginWatches()["h\(host)"])
+        #expect(watched.problem == nil && watched.watchingSince != nil)
+        try fleet.sh(host, "sed -i 's/^LogLevel .*/LogLevel ERROR/' /etc/ssh/sshd_config")
+        try fleet.reloadSSHD(host: host)
+        try login(workspace, host: host, key: "ka")
+        try run(inventory, .check, store: store)
+        let once = try #require(try store.loginWatches()["h\(host)"])
+        #expect(once.problem == Store.missingOwnLogin && once.watchingSince == watched.watchingSince, "\(once)")
+        try run(inventory, .check, store: store)
+        let twice = try #require(try store.loginWatches()["h\(host)"])
+        #expect(twice.problem == Store.missingOwnLogin && twice.gaps > watched.gaps, "\(twice)")
+        let report = try keysync(workspace, ["report", "--unused", "0d", "--format", "json"])
+        #expect(report.succeeded && report.stdout.contains("\"unobserved\"") && !report.stdout.contains("\"unused\""), "\(report)")
+    }
+
     /// A log renamed between two checks (sshd re-opened on SIGHUP, as
     /// logrotate does it): the lines at the end of the old file and in the
     /// new one are each counted once; a third check counts nothing again.

@@ -27,14 +27,21 @@ extension Store {
         public var sinceTime: Date?
         public var behind: Bool
         public var problem: String?
+        /// The scan read on from where the last one stopped and found no
+        /// login of the account keysync logs in as, though keysync's own
+        /// login to run it (or the last run's) went to sshd's log: this
+        /// source may not get sshd's logins at all (``LoginScanResult/record``).
+        public var missesOwnLogin = false
 
         /// A scan record; the fields default to "nothing read".
         public init(startSource: LoginSource?, startPosition: LoginPosition?, source: LoginSource, position: LoginPosition?,
                     uses: [LoginUse] = [], scannedAt: Date, discovered: Bool = false, firstScan: Bool = false,
-                    firstTime: Date? = nil, gap: String? = nil, sinceTime: Date? = nil, behind: Bool = false, problem: String? = nil) {
+                    firstTime: Date? = nil, gap: String? = nil, sinceTime: Date? = nil, behind: Bool = false, problem: String? = nil,
+                    missesOwnLogin: Bool = false) {
             (self.startSource, self.startPosition, self.source, self.position) = (startSource, startPosition, source, position)
             (self.uses, self.scannedAt, self.discovered, self.firstScan) = (uses, scannedAt, discovered, firstScan)
             (self.firstTime, self.gap, self.sinceTime, self.behind, self.problem) = (firstTime, gap, sinceTime, behind, problem)
+            self.missesOwnLogin = missesOwnLogin
         }
     }
 
@@ -51,6 +58,9 @@ extension Store {
             return LoginSource(key: watch.source)
         }
     }
+
+    /// The problem of a watch whose scan did not find keysync's own login.
+    public static let missingOwnLogin = "keysync's own login is not in this log: it may not get sshd's logins (LogLevel, SyslogFacility, journald storage?)"
 
     /// How often the probe looks for a host's log source again.
     public static let loginRediscovery: TimeInterval = 86_400
@@ -180,9 +190,24 @@ extension Store {
                                       lastScanAt: now, discoveredAt: now, gaps: 0, lastGapAt: nil, problem: nil)
         watch.lastScanAt = now
         if scan.discovered { watch.discoveredAt = now }
+        let wasMissingOwnLogin = watch.problem == Self.missingOwnLogin
         watch.problem = scan.problem
         guard scan.problem == nil else {
             // Nothing read: look for the source again next time.
+            try watch.upsert(in: db)
+            return
+        }
+        if scan.missesOwnLogin && scan.source.kind != .none {
+            // Not watched while it lasts (the source is looked for again). A
+            // log written late (syslog daemons and journald write after sshd)
+            // shows the line in the next scan; a second scan without it is a
+            // gap: whatever was read meanwhile may not be all the logins.
+            watch.problem = Self.missingOwnLogin
+            if wasMissingOwnLogin {
+                watch.watchingSince = watch.watchingSince.map { max($0, now) }
+                watch.gaps += 1
+                watch.lastGapAt = now
+            }
             try watch.upsert(in: db)
             return
         }

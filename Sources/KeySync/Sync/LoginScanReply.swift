@@ -147,10 +147,22 @@ public struct LoginScanResult: Hashable, Sendable {
     public var reply: LoginScanReply
     /// When the reply arrived: the time of logins read from lines without one.
     public var scannedAt: Date
+    /// The account keysync logged in as to run this probe: sshd logged that
+    /// login before the probe started, so a log that gets sshd's logins
+    /// holds it (or, written late, the next scan does).
+    public var loginAccount: String?
 
     /// A scan result.
-    public init(request: ProbeScript.Logins, reply: LoginScanReply, scannedAt: Date) {
-        (self.request, self.reply, self.scannedAt) = (request, reply, scannedAt)
+    public init(request: ProbeScript.Logins, reply: LoginScanReply, scannedAt: Date, loginAccount: String? = nil) {
+        (self.request, self.reply, self.scannedAt, self.loginAccount) = (request, reply, scannedAt, loginAccount)
+    }
+
+    /// The scan read on from the last one's position, through to the end,
+    /// with nothing in the way, and found no login of `loginAccount`.
+    var missesOwnLogin: Bool {
+        guard let loginAccount, reply.problem == nil, reply.gap == nil, !reply.firstScan, !reply.behind, reply.dropped == 0,
+              request.position != nil, reply.position != nil else { return false }
+        return !reply.uses.contains { $0.account == loginAccount }
     }
 
     /// What the database records; nil when the probe named no source (nothing to remember).
@@ -168,6 +180,6 @@ public struct LoginScanResult: Hashable, Sendable {
             startSource: request.source, startPosition: request.position,
             source: source, position: reply.position, uses: reply.uses, scannedAt: scannedAt, discovered: request.discover,
             firstScan: reply.firstScan, firstTime: date(reply.firstTime), gap: gap, sinceTime: since,
-            behind: reply.behind, problem: reply.problem)
+            behind: reply.behind, problem: reply.problem, missesOwnLogin: missesOwnLogin)
     }
 }

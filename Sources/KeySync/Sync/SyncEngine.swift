@@ -131,7 +131,7 @@ public struct SyncEngine: Sendable {
         }
         result.endpoint = Self.endpoint(job, hostKey: connection.hostKey)
         if let request = job.logins, let reply = probe.logins {
-            result.logins = LoginScanResult(request: request, reply: reply, scannedAt: Date())
+            result.logins = LoginScanResult(request: request, reply: reply, scannedAt: Date(), loginAccount: job.endpoint.user)
         }
         for account in plan.accounts {
             result.drift += account.drift

@@ -127,4 +127,37 @@ import Testing
             #expect(both.record?.sinceTime == nil)
         }
     }
+
+    /// keysync's own login goes to sshd's log before its probe runs: a scan
+    /// that reads on and finds no login of that account reads a source that
+    /// may not get sshd's logins. Not watched while it lasts; once (a line
+    /// written late) is not a gap, twice in a row is.
+    @Test(arguments: Backing.allCases) func aScanWithoutKeysyncsOwnLoginIsNotWatching(_ backing: Backing) throws {
+        try withStore(backing) { store in
+            let source = LoginSource(kind: .syslog, path: "/var/log/auth.log")
+            var record = Store.HostRecord(host: "web-1", status: .ok)
+            record.logins = Self.scan(start: nil, end: 100, at: hour(1), [])
+            try recordRun(store, at: hour(1), [record])
+            func scan(from: Int, to: Int, at hours: Int, _ accounts: [String]) throws -> Store.LoginWatch {
+                var reply = LoginScanReply()
+                reply.source = source
+                reply.position = .file(inode: "12", offset: to)
+                reply.uses = accounts.map { LoginUse(account: $0, fingerprint: Self.fp, keyType: "ED25519", count: 1, address: "127.0.0.1") }
+                let request = ProbeScript.Logins(source: source, position: .file(inode: "12", offset: from), now: hour(hours))
+                record.logins = LoginScanResult(request: request, reply: reply, scannedAt: hour(hours), loginAccount: "ops").record
+                try recordRun(store, at: hour(hours), [record])
+                return try #require(try store.loginWatches()["web-1"])
+            }
+            let once = try scan(from: 100, to: 200, at: 2, ["deploy"])
+            #expect(once.problem == Store.missingOwnLogin && once.watchingSince == hour(1) && once.readUntil == hour(1))
+            #expect(!once.covers(since: nil, fleetReadUntil: nil))
+            let late = try scan(from: 200, to: 300, at: 3, ["ops"])
+            #expect(late.problem == nil && late.watchingSince == hour(1) && late.readUntil == hour(3) && late.gaps == 0)
+            _ = try scan(from: 300, to: 400, at: 4, [])
+            let twice = try scan(from: 400, to: 500, at: 5, ["deploy"])
+            #expect(twice.problem == Store.missingOwnLogin && twice.watchingSince == hour(5) && twice.gaps == 1)
+            let back = try scan(from: 500, to: 600, at: 6, ["ops", "deploy"])
+            #expect(back.problem == nil && back.watchingSince == hour(5) && back.covers(since: hour(5), fleetReadUntil: nil))
+        }
+    }
 }
