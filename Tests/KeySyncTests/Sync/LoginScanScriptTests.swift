@@ -14,8 +14,9 @@ import Testing
     /// Runs `login_file PATH FORMAT` (or `login_parse FORMAT` on the file) with
     /// the position given, and parses the reply as the controller does.
     static func scan(_ path: String, format: String = "syslog", inode: String = "", offset: Int? = nil, limit: Int = 1 << 20,
-                     parseOnly: Bool = false) throws -> (LoginScanReply, String) {
-        let call = parseOnly ? "{ cat \(Shell.quote(path)); echo; } | login_parse \(format)\n" : "login_spent=0\nlogin_file \(Shell.quote(path)) \(format)\nlogin_line note read \"$login_spent\"\n"
+                     parseOnly: Bool = false, cursor: String? = nil) throws -> (LoginScanReply, String) {
+        let want = cursor.map { "login_want=\(Shell.quote($0)) " } ?? ""
+        let call = parseOnly ? "{ cat \(Shell.quote(path)); echo; } | \(want)login_parse \(format)\n" : "login_spent=0\nlogin_file \(Shell.quote(path)) \(format)\nlogin_line note read \"$login_spent\"\n"
         // fd 4 is the reply, as in the probe: awk prints the login lines there.
         let script = "export LC_ALL=C\nexec 4>&1\n" + Shell.lookupFunctions + Shell.assign("nonce", nonce) + Shell.assign("euid", 0)
             + Shell.assign("login_limit", limit) + Shell.assign("login_left", limit) + Shell.assign("login_skip_after", ProbeScript.Logins.skipAfter)
@@ -142,6 +143,23 @@ import Testing
                         == [#"deploy ED25519-CERT jos\303\251@corp"#, "deploy ED25519-CERT tab?id"], "\(reply.uses)")
             // A line break inside one message is a blank, never a second line; another uid's entry never counts.
             #expect(!reply.uses.contains { $0.account == "root" } && !reply.uses.contains { $0.keyType == "ED25519" })
+        }
+    }
+
+    /// journalctl --cursor starts at the entry the last scan stopped at: it is
+    /// skipped. When that entry was vacuumed the journal starts elsewhere:
+    /// that is a gap since the first entry read (logins in between are lost).
+    @Test func aVacuumedJournalCursorIsAGap() throws {
+        try withLog { path in
+            func entry(_ cursor: String, _ time: String, _ fingerprint: String) -> String {
+                "{\"__CURSOR\":\"\(cursor)\",\"__REALTIME_TIMESTAMP\":\"\(time)000000\",\"_UID\":\"0\",\"_COMM\":\"sshd\",\"MESSAGE\":\"\(Self.accepted("deploy", fingerprint))\"}\n"
+            }
+            try (entry("s=a;i=7", "1796990000", Self.fpA) + entry("s=a;i=8", "1796990100", Self.fpB)).write(toFile: path, atomically: true, encoding: .utf8)
+            let (kept, _) = try Self.scan(path, format: "journal", parseOnly: true, cursor: "s=a;i=7")
+            #expect(kept.uses.map(\.fingerprint) == [Self.fpB] && kept.gap == nil, "the stored entry is not counted again")
+            let (vacuumed, _) = try Self.scan(path, format: "journal", parseOnly: true, cursor: "s=a;i=5")
+            #expect(vacuumed.uses.map(\.fingerprint).sorted() == [Self.fpA, Self.fpB])
+            #expect(vacuumed.gap == "vacuumed" && vacuumed.sinceTime == 1_796_990_000)
         }
     }
 

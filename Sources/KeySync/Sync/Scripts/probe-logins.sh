@@ -163,7 +163,7 @@ login_parse() {
     # local user can read a process's command line (/proc/PID/cmdline),
     # and one who knows the nonce while the probe runs could frame lines in
     # a file the probe reads next; /proc/PID/environ is root's alone.
-    KS_NONCE=$nonce awk -v fmt="$1" -v skip="${2:-0}" -v check="${3:-0}" -v now="$login_now" -v now_year="$login_year" \
+    KS_NONCE=$nonce KS_CURSOR=${login_want:-} awk -v fmt="$1" -v skip="${2:-0}" -v check="${3:-0}" -v now="$login_now" -v now_year="$login_year" \
         -v lookup="$login_lookup" -v shells="$lookup_shells" "$lookup_awk"'
         function civil(y, m, d) {  # days from 1970-01-01 (Howard Hinnant)
             y -= (m <= 2); era = int((y >= 0 ? y : y - 399) / 400); yoe = y - era * 400
@@ -254,6 +254,15 @@ login_parse() {
             if (fmt == "raw") { accepted(text, "-"); return }
             if (fmt == "journal") {
                 c = json(text, "__CURSOR")
+                if (want != "" && !seen_first) {
+                    # journalctl --cursor starts at the stored entry, which the
+                    # last scan read: skipped. Another first entry: that one was
+                    # vacuumed (size or age limits, a volatile journal lost at
+                    # reboot), and what came after it up to here may be too.
+                    seen_first = 1
+                    if (c == want) return
+                    vacuumed = 1
+                }
                 if (c ~ /^[A-Za-z0-9=;]+$/ && length(c) <= 300) cursor = c
                 ts = json(text, "__REALTIME_TIMESTAMP")
                 if (ts !~ /^[0-9]+$/) return
@@ -272,7 +281,7 @@ login_parse() {
             if (!match(rest, /^[^ ]+ sshd(-session)?\[[0-9]+\]: /)) return
             accepted(substr(rest, RLENGTH + 1), t)
         }
-        BEGIN { nonce = ENVIRON["KS_NONCE"]; tfirst = "-"; cursor = "-"; used = 0; keys = 0; dropped = 0 }
+        BEGIN { nonce = ENVIRON["KS_NONCE"]; want = ENVIRON["KS_CURSOR"]; tfirst = "-"; cursor = "-"; used = 0; keys = 0; dropped = 0 }
         NR > 1 {
             used += length(prev) + 1
             if (NR == 2 && skip) { if (check && prev != "") bad = 1 }
@@ -297,6 +306,7 @@ login_parse() {
                     if (i % 64 == 0) { printf "%s", out > "/dev/stderr"; out = "" }
                 }
                 if (dropped) out = out sprintf("login_dropped %s %d\n", nonce, dropped)
+                if (vacuumed) out = out sprintf("login_note %s gap vacuumed\nlogin_note %s since %s\n", nonce, nonce, tfirst)
                 if (out != "") printf "%s", out > "/dev/stderr"
             }
             if (lookup == "yes") lookup_print(shells)
@@ -461,9 +471,15 @@ login_file() {
 # forge), at most login_limit bytes of JSON; the first scan takes the last
 # 2000 entries.
 login_journal() {
-    if [ -n "$login_cursor" ]; then set -- "--after-cursor=$login_cursor"; else set -- -n 2000; fi
-    out=$({ journalctl -q --no-pager -o json --output-fields=MESSAGE,_UID,_COMM _UID=0 _COMM=sshd _COMM=sshd-session "$@" 2>/dev/null </dev/null |
-            head -c "$login_limit"; echo; } | login_parse journal 0 0)
+    # --cursor, not --after-cursor: the latter skips one entry blindly, so
+    # when the stored one was vacuumed an unread entry went and nobody knew;
+    # awk checks that the first entry is the stored one (login_want).
+    if [ -n "$login_cursor" ]; then set -- "--cursor=$login_cursor"; else set -- -n 2000; fi
+    # _TRANSPORT=syslog: sshd's own syslog(3) lines, which it escapes; an
+    # sshd run with -e under systemd sends stdout lines that a client's
+    # bytes can split into a forged "Accepted" line.
+    out=$({ journalctl -q --no-pager -o json --output-fields=MESSAGE,_UID,_COMM _UID=0 _COMM=sshd _COMM=sshd-session _TRANSPORT=syslog "$@" 2>/dev/null </dev/null |
+            head -c "$login_limit"; echo; } | login_want=$login_cursor login_parse journal 0 0)
     login_end 0 || return 0
     [ -n "$login_cursor" ] || login_line note first "$login_first"
     login_left=$((login_left - login_got)) login_spent=$((login_spent + login_got))
