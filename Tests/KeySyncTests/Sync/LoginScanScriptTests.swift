@@ -14,13 +14,14 @@ import Testing
     /// Runs `login_file PATH FORMAT` (or `login_parse FORMAT` on the file) with
     /// the position given, and parses the reply as the controller does.
     static func scan(_ path: String, format: String = "syslog", inode: String = "", offset: Int? = nil, limit: Int = 1 << 20,
-                     parseOnly: Bool = false, cursor: String? = nil) throws -> (LoginScanReply, String) {
+                     parseOnly: Bool = false, cursor: String? = nil, now: Int = 1_797_000_000, year: Int = 2026,
+                     timeZone: String? = nil) throws -> (LoginScanReply, String) {
         let want = cursor.map { "login_want=\(Shell.quote($0)) " } ?? ""
         let call = parseOnly ? "{ cat \(Shell.quote(path)); echo; } | \(want)login_parse \(format)\n" : "login_spent=0\nlogin_file \(Shell.quote(path)) \(format)\nlogin_line note read \"$login_spent\"\n"
         // fd 4 is the reply, as in the probe: awk prints the login lines there.
-        let script = "export LC_ALL=C\nexec 4>&1\n" + Shell.lookupFunctions + Shell.assign("nonce", nonce) + Shell.assign("euid", 0)
+        let script = "export LC_ALL=C\nexec 4>&1\n" + (timeZone.map { "export TZ=\(Shell.quote($0))\n" } ?? "") + Shell.lookupFunctions + Shell.assign("nonce", nonce) + Shell.assign("euid", 0)
             + Shell.assign("login_limit", limit) + Shell.assign("login_left", limit) + Shell.assign("login_skip_after", ProbeScript.Logins.skipAfter)
-            + Shell.assign("login_now", 1_797_000_000) + Shell.assign("login_year", 2026)
+            + Shell.assign("login_now", now) + Shell.assign("login_year", year)
             + Shell.assign("login_ino", inode) + Shell.assign("login_offset", offset.map(String.init) ?? "")
             + ProbeScript.Logins.functions + call
         let output = try LocalShell.run(script)
@@ -143,6 +144,19 @@ import Testing
                         == [#"deploy ED25519-CERT jos\303\251@corp"#, "deploy ED25519-CERT tab?id"], "\(reply.uses)")
             // A line break inside one message is a blank, never a second line; another uid's entry never counts.
             #expect(!reply.uses.contains { $0.account == "root" } && !reply.uses.contains { $0.keyType == "ED25519" })
+        }
+    }
+
+    /// A syslog line has no year: the controller's UTC year is still 2026 when
+    /// a host east of UTC (Auckland, UTC+13) writes `Jan  1 00:20` of 2027.
+    @Test func aYearlessTimeEastOfUTCIsNotAYearEarly() throws {
+        try withLog { path in
+            try (Self.syslog(Self.accepted("deploy", Self.fpA), time: "Jan  1 00:20:00")
+                 + Self.syslog(Self.accepted("deploy", Self.fpB), time: "Dec 31 23:50:00")).write(toFile: path, atomically: true, encoding: .utf8)
+            let (reply, _) = try Self.scan(path, parseOnly: true, now: 1_798_716_600, year: 2026, timeZone: "Pacific/Auckland")
+            // 2027-01-01 00:20 +13:00 is 2026-12-31 11:20 UTC; 2026-12-31 23:50 +13:00 is 10:50 UTC.
+            #expect(reply.uses.first { $0.fingerprint == Self.fpA }?.last == 1_798_716_000)
+            #expect(reply.uses.first { $0.fingerprint == Self.fpB }?.last == 1_798_714_200)
         }
     }
 

@@ -186,9 +186,14 @@ login_parse() {
             if (match(line, /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] /)) {
                 s = substr(line, 1, RLENGTH - 1); rest = substr(line, RLENGTH + 1)
                 m = (index("JanFebMarAprMayJunJulAugSepOctNovDec", substr(s, 1, 3)) + 2) / 3
-                t = mktime(now_year " " m " " (substr(s, 5, 2) + 0) " " substr(s, 8, 2) " " substr(s, 11, 2) " " substr(s, 14, 2))
-                # No year in the line: a time ahead of now is last year.
-                if (t > now + 86400) t = mktime((now_year - 1) " " m " " (substr(s, 5, 2) + 0) " " substr(s, 8, 2) " " substr(s, 11, 2) " " substr(s, 14, 2))
+                # No year in the line: the latest of next, this and last year
+                # (now_year is the UTC year of the controller; the local year
+                # of the host may be ahead of it, east of UTC on the last day
+                # of the year) that is not ahead of now.
+                s = " " m " " (substr(s, 5, 2) + 0) " " substr(s, 8, 2) " " substr(s, 11, 2) " " substr(s, 14, 2)
+                t = mktime((now_year + 1) s)
+                if (t > now + 86400) t = mktime(now_year s)
+                if (t > now + 86400) t = mktime((now_year - 1) s)
                 return t
             }
             return -1
