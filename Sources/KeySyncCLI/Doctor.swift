@@ -50,6 +50,9 @@ extension KeySyncCommand {
 
         func validate() throws {
             if logLines < 0 || logLines > 1000 { throw ValidationError("--log-lines must be between 0 and 1000") }
+            if let tryLogin, !FileManager.default.isReadableFile(atPath: (tryLogin as NSString).expandingTildeInPath) {
+                throw ValidationError("--try-login \(tryLogin): no such file, or not readable")
+            }
         }
 
         func run() throws {
@@ -66,27 +69,33 @@ extension KeySyncCommand {
             }
             // Keys under rotation: expect what push would write. Without --fix
             // read only, and only an existing database; --fix records its run (creating the database, as push does).
-            var rotations: RotationOverlay?, store: Store?
             let database = databaseOption.resolvedDatabasePath
-            if fix || FileManager.default.fileExists(atPath: database) {
-                do {
-                    let opened = try Store(path: database)
-                    rotations = try RotationOverlay.load(from: opened, inventory: inventory)
-                    store = fix ? opened : nil
-                } catch {
-                    printError("error: \(database): \(error)")
-                    throw ExitCode(1)
+            guard fix else {
+                var rotations: RotationOverlay?
+                if FileManager.default.fileExists(atPath: database) {
+                    rotations = try exitOnError { try RotationOverlay.load(from: try Store(path: database), inventory: inventory) }
                 }
+                return try examine(inventory, targets: targets, rotations: rotations, store: nil)
             }
+            // A database --fix creates is removed again when it fails before recording anything (withStore).
+            try databaseOption.withStore { store in
+                let rotations = try exitOnError { try RotationOverlay.load(from: store, inventory: inventory) }
+                try examine(inventory, targets: targets, rotations: rotations, store: store)
+            }
+        }
+
+        private func examine(_ inventory: KeySync.Inventory, targets: [HostTarget], rotations: RotationOverlay?, store: Store?) throws {
             let selectionText = (selection.arguments + [account.map { "--account \($0)" }, key.map { "--key \($0)" }].compactMap { $0 })
                 .joined(separator: " ")
             let run = DoctorRun(inventory: inventory, targets: targets, options: DoctorRun.Options(
                 parallel: parallelOption.width(for: inventory), key: key,
                 diagnostics: ProbeScript.Diagnostics(logPaths: sshdLog, logLines: logLines), tryLogin: tryLogin,
                 rotations: rotations, fix: fix, selectionText: selectionText, logger: logging.logger))
-            let report = try ProgressLine.interruptible(showing: !output.json && logging.quiet) { cancellation, progress in
-                try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, host in
-                    progress.update(done: done.done, total: done.total, failed: host.status == .failed)
+            let report = try exitOnError {
+                try ProgressLine.interruptible(showing: !output.json && logging.quiet) { cancellation, progress in
+                    try run.execute(store: store, cancellation: cancellation, passphrase: Passphrase.prompt) { done, host in
+                        progress.update(done: done.done, total: done.total, failed: host.status == .failed)
+                    }
                 }
             }
             try output.print(report, text: report.text(verbose: verbose))

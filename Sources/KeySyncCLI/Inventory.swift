@@ -9,5 +9,8 @@ extension KeySyncCommand {
             abstract: "Offline inventory tools: validate, hosts, import.",
             subcommands: [InventoryValidate.self, InventoryHosts.self, InventoryImport.self]
         )
+
+        /// No subcommand: bad usage (exit 1), not help on stdout with exit 0.
+        func run() throws { throw ValidationError("a subcommand is needed; see keysync inventory --help") }
     }
 }

@@ -19,6 +19,9 @@ struct KeySyncCommand: ParsableCommand {
         ]
     )
 
+    /// No command: bad usage (exit 1, help on stderr), not help on stdout with exit 0.
+    func run() throws { throw ValidationError("a command is needed; see keysync --help") }
+
     /// Like ArgumentParser's `main()`, except that bad usage exits 1 (DESIGN.md:
     /// "1 bad usage or bad input") instead of sysexits' 64.
     static func main() {

@@ -7,7 +7,7 @@ extension KeySyncCommand {
         static let configuration = CommandConfiguration(
             commandName: "push",
             abstract: "Converge the selected hosts to the inventory.",
-            discussion: "Exit 0 when every host is in sync or was changed, 2 when a host that left the inventory is listed (host_departed: see `keysync decommission`), 3 if any host failed, 130 when interrupted."
+            discussion: "Exit 0 when every host is in sync or was changed (a host that left the inventory is listed as host_departed drift, see `keysync decommission`; `check` exits 2 for it), 1 on bad input (nothing sent to any host), 3 if any host failed, 130 when interrupted."
         )
 
         @OptionGroup var options: SyncOptions

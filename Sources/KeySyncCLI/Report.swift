@@ -42,7 +42,8 @@ extension KeySyncCommand {
         var unused: String?
 
         func validate() throws {
-            guard TimeSpec(since) != nil else { throw ValidationError("--since: expected \(TimeSpec.expected), got \"\(since)\"") }
+            guard let sinceSpec = TimeSpec(since) else { throw ValidationError("--since: expected \(TimeSpec.expected), got \"\(since)\"") }
+            guard !sinceSpec.isFuture() else { throw ValidationError("--since \(since) is in the future") }
             let unknown = kind.filter { DriftKind(rawValue: $0) == nil }
             guard unknown.isEmpty else {
                 throw ValidationError("unknown drift kind \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")); valid kinds: "
@@ -54,7 +55,8 @@ extension KeySyncCommand {
                 guard kind.isEmpty else { throw ValidationError("--kind selects drift; it does not apply to --expiring") }
             }
             if let unused {
-                guard TimeSpec(unused, allowingZero: true) != nil else { throw ValidationError("--unused: expected \(TimeSpec.expected), got \"\(unused)\"") }
+                guard let unusedSpec = TimeSpec(unused, allowingZero: true) else { throw ValidationError("--unused: expected \(TimeSpec.expected), got \"\(unused)\"") }
+                guard !unusedSpec.isFuture() else { throw ValidationError("--unused \(unused) is in the future") }
                 guard kind.isEmpty else { throw ValidationError("--kind selects drift; it does not apply to --unused") }
                 guard expiring == nil else { throw ValidationError("--unused and --expiring are two reports; ask for one") }
                 // Merged databases carry runs and drift, not the login history.
@@ -80,6 +82,20 @@ extension KeySyncCommand {
                 throw ExitCode(1)
             }
             return try exitOnError { try Store.merged(paths: databases) }
+        }
+
+        /// A `--host` no run ever recorded is a typo, not a healthy host (a
+        /// Prometheus job scoped to it would say `keysync_hosts_failed 0` for ever).
+        static func requireRecorded(hosts: [String], in store: Store) throws {
+            guard !hosts.isEmpty else { return }
+            let recorded = try store.recordedHosts()
+            let known = Set(recorded)
+            let unknown = hosts.filter { !known.contains($0) }
+            guard unknown.isEmpty else {
+                let seen = recorded.prefix(10).joined(separator: ", ") + (recorded.count > 10 ? ", …" : "")
+                throw ValidationError("no run recorded host \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) in the database"
+                                      + (recorded.isEmpty ? "" : "; hosts recorded: \(seen)"))
+            }
         }
 
         /// The report in the chosen format; errors are printed and exit 1.
@@ -110,6 +126,7 @@ extension KeySyncCommand {
                 try exitOnError { try filter.restrict(toProjects: project, in: try inventoryOption.loadInventory()) }
             }
             let store = try openStore()
+            try exitOnError { try Self.requireRecorded(hosts: host, in: store) }
             let report = try exitOnError {
                 try DriftReport(store: store, since: TimeSpec(since)!.date(relativeTo: now), filter: filter, generatedAt: now)
             }

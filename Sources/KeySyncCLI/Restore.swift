@@ -38,9 +38,10 @@ extension KeySyncCommand {
         var force = false
 
         func run() throws {
+            // The inventory first: a plan printed before a bad inventory's exit 1 would read like a result.
+            let inventory = try dryRun ? nil : inventoryOption.loadInventory()
             print(try render(), terminator: "")
-            guard !dryRun else { return }
-            let inventory = try inventoryOption.loadInventory()
+            guard let inventory else { return }
             let store = try databaseOption.openStore()
             let (restoreRun, result) = try exitOnError {
                 try SyncRun.restore(inventory: inventory, store: store, host: host, runID: runID, account: account,

@@ -65,8 +65,9 @@ public struct DoctorRun: Sendable {
     /// Probes every host (at most `parallel` at once) and examines each
     /// account; with `fix`, applies the safe fixes and examines again,
     /// recording a `doctor-fix` run in `store` when there is one.
-    /// Throws when the `--try-login` key cannot be loaded (``SSHError``), or
-    /// when the run cannot be recorded (``StoreError``).
+    /// Throws when the `--try-login` key cannot be loaded (``SSHError``), when
+    /// an identity or known_hosts file would fail every host (``SyncError``,
+    /// before any is contacted), or when the run cannot be recorded (``StoreError``).
     public func execute(store: Store? = nil, cancellation: Cancellation = Cancellation(), now: Date = Date(),
                         passphrase: @escaping (String) -> String? = { _ in nil },
                         progress: (@Sendable (ParallelRunner.Progress, DoctorReport.Host) -> Void)? = nil) throws -> DoctorReport {
@@ -81,6 +82,8 @@ public struct DoctorRun: Sendable {
         let mode: SyncEngine.Mode = options.fix ? .push : .check
         let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: mode, parallel: options.parallel, logger: options.logger),
                                 cancellation: cancellation, passphrase: passphrase)
+        // A missing identity or known_hosts is bad input (exit 1, nothing recorded), as for push and check.
+        if let problem = engine.inputProblem(jobs) { throw problem }
         let options = self.options
         let recorder = try options.fix ? FixRecorder(store: store, inventory: inventory, selection: options.selectionText, started: started) : nil
         let examiner = Examiner(options: options, now: now, loginIdentity: loginIdentity, engine: engine,

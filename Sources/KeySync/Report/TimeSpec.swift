@@ -4,8 +4,9 @@ import Foundation
 /// an age counted back from now, or an absolute ISO 8601 date.
 ///
 /// Ages are `N` followed by `m` (minutes), `h` (hours), `d` (days) or `w`
-/// (weeks), `N` ≥ 1. Dates are `2024-05-01` (midnight UTC) or a full ISO 8601
-/// date and time with a zone (`2024-05-01T10:00:00Z`, `…+02:00`).
+/// (weeks), `N` ≥ 1. Dates are `2024-05-01` (midnight UTC), `2024-05-01T10:00Z`
+/// (as in the inventory) or a full ISO 8601 date and time with a zone
+/// (`2024-05-01T10:00:00Z`, `…+02:00`); a day that is not in the calendar is none.
 public enum TimeSpec: Hashable, Sendable {
     /// This long before now.
     case ago(TimeInterval)
@@ -40,9 +41,18 @@ public enum TimeSpec: Hashable, Sendable {
         }
     }
 
+    /// Whether the moment lies ahead of `now`: a window or a cut-off that
+    /// starts in the future is a typo (`--since 2062-01-01`).
+    public func isFuture(relativeTo now: Date = Date()) -> Bool {
+        if case .date(let date) = self { return date > now }
+        return false
+    }
+
     private static func parseDate(_ text: String) -> Date? {
-        let dayOnly = Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()
-        if text.count == 10, let date = try? dayOnly.parse(text) { return date }
+        // The inventory's forms first (2024-05-01, 2024-05-01T10:00Z), checked
+        // against the calendar; Foundation's parser turns 2026-02-30 into March.
+        if let date = InventoryDate.parse(text) { return date }
+        guard text.utf8.count > 10, InventoryDate.parse(String(text.prefix(10))) != nil else { return nil }
         let full = Date.ISO8601FormatStyle(includingFractionalSeconds: false, timeZone: .gmt)
         let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
         return (try? full.parse(text)) ?? (try? fractional.parse(text))

@@ -15,6 +15,14 @@ extension Store {
         public var files: [FileHash] = []
     }
 
+    /// Every host any run recorded a result for, sorted: what `--host` of a
+    /// report can name (a typo there would read as a healthy host).
+    public func recordedHosts() throws -> [String] {
+        try read("read the hosts recorded") { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT host FROM host_results ORDER BY host")
+        }
+    }
+
     /// Runs that touched `host`, newest first, at most `limit`. With `account`,
     /// only runs with drift, changes or snapshots of that account, and only those items.
     /// With `commands`, only runs of those commands (e.g. `offboard`).

@@ -157,6 +157,8 @@ extension SyncRun {
         let revoked = inventory.revokedFingerprints.union(try store.retiredFingerprints())
         let engine = SyncEngine(jobs: [job], settings: SyncEngine.Settings(mode: .push, plan: PlanOptions(revoked: revoked, force: force)),
                                 passphrase: passphrase)
+        // Bad input, as for push: nothing recorded, nothing contacted.
+        if let problem = engine.inputProblem([job]) { throw problem }
         let restoreRun = try store.beginRun(command: "restore", selection: "--host \(name) --run \(runID)",
                                             inventoryHash: inventory.inventoryHash)
         let started = Date()

@@ -77,15 +77,23 @@ public struct SyncEngine: Sendable {
                 problems.append(.identity(error, hosts: hosts))
             }
         }
-        var missing: [String: [String]] = [:]
+        var missing: [String: [String]] = [:], notFiles: [String: [String]] = [:]
         for job in jobs {
             let policies = [job.endpoint.hostKeyPolicy] + job.jumps.map(\.endpoint.hostKeyPolicy)
-            for path in Set(policies.compactMap(\.strictPath)) where !FileManager.default.fileExists(atPath: path) {
-                missing[path, default: []].append(job.host)
+            for path in Set(policies.compactMap(\.strictPath)) {
+                var folder: ObjCBool = false
+                if !FileManager.default.fileExists(atPath: path, isDirectory: &folder) {
+                    missing[path, default: []].append(job.host)
+                } else if folder.boolValue {
+                    notFiles[path, default: []].append(job.host)
+                }
             }
         }
         for (path, hosts) in missing.sorted(by: { $0.key < $1.key }) {
             problems.append(.knownHostsMissing(path: path, hosts: hosts))
+        }
+        for (path, hosts) in notFiles.sorted(by: { $0.key < $1.key }) {
+            problems.append(.knownHostsNotAFile(path: path, hosts: hosts))
         }
         return problems.count > 1 ? .several(problems) : problems.first
     }

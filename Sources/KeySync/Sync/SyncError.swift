@@ -10,6 +10,8 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The known_hosts file of `hosts` does not exist: with strict host-key
     /// checking no host in it could be trusted.
     case knownHostsMissing(path: String, hosts: [String])
+    /// The known_hosts path names a folder (or another non-file).
+    case knownHostsNotAFile(path: String, hosts: [String])
     /// More than one of the above, one per line.
     case several([SyncError])
 
@@ -19,8 +21,12 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(error.description) (the login identity of \(Self.list(hosts))); nothing was sent to any host"
         case let .knownHostsMissing(path, hosts):
             return "known_hosts file \(path) does not exist (used by \(Self.list(hosts))), so no host key can be verified; nothing was sent to any host. Add the hosts' keys to it (verified out of band), or run once with --accept-new-host-keys"
+        case let .knownHostsNotAFile(path, hosts):
+            return "known_hosts \(path) is not a file (used by \(Self.list(hosts))), so no host key can be verified; nothing was sent to any host. Name the known_hosts file itself"
         case let .several(errors):
-            return errors.map(\.description).joined(separator: "\n")
+            // One `error:` per line: scripts grep for it.
+            return errors.enumerated().map { $0.offset == 0 ? $0.element.description : "error: \($0.element.description)" }
+                .joined(separator: "\n")
         }
     }
 

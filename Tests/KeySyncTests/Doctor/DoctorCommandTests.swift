@@ -10,11 +10,11 @@ import Testing
     @Test func parsesEveryOption() throws {
         let doctor = try parse(["--project", "a", "--project", "b", "--host", "h1", "--group", "web", "--account", "usersample",
                                 "--key", "kp-usersample", "--sshd-log", "/var/log/a", "--sshd-log", "/var/log/b", "--log-lines", "3",
-                                "--try-login", "id", "--parallel", "8", "--fix", "--json", "--verbose", "--inventory", "i.yml", "--db", "k.db"])
+                                "--try-login", "/dev/null", "--parallel", "8", "--fix", "--json", "--verbose", "--inventory", "i.yml", "--db", "k.db"])
         #expect(doctor.selection.project == ["a", "b"] && doctor.selection.host == ["h1"] && doctor.selection.group == ["web"])
         #expect(doctor.account == "usersample" && doctor.key == "kp-usersample")
         #expect(doctor.sshdLog == ["/var/log/a", "/var/log/b"] && doctor.logLines == 3)
-        #expect(doctor.tryLogin == "id" && doctor.parallelOption.parallel == 8 && doctor.fix && doctor.output.json && doctor.verbose)
+        #expect(doctor.tryLogin == "/dev/null" && doctor.parallelOption.parallel == 8 && doctor.fix && doctor.output.json && doctor.verbose)
         #expect(doctor.inventoryOption.inventory == "i.yml" && doctor.databaseOption.db == "k.db")
         let plain = try parse([])
         #expect(plain.logLines == 10 && !plain.output.json && !plain.fix && plain.account == nil && plain.sshdLog.isEmpty)
@@ -23,6 +23,8 @@ import Testing
     @Test func validation() {
         #expect(parseError(["doctor", "--parallel", "0"]) == "--parallel must be between 1 and 4096 (as the inventory's parallel)")
         #expect(parseError(["doctor", "--log-lines", "1001"]) == "--log-lines must be between 0 and 1000")
+        // Checked before a database is opened (or created, with --fix).
+        #expect(parseError(["doctor", "--fix", "--try-login", "/nonexistent/id"]) == "--try-login /nonexistent/id: no such file, or not readable")
     }
 
     /// Unknown keys and selections that leave nothing exit 1 before any host is contacted.

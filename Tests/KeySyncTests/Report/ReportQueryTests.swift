@@ -14,16 +14,23 @@ import Testing
     @Test(arguments: [
         ("2024-05-01", "2024-05-01T00:00:00Z"), ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z"),
         ("2024-05-01T12:30:00+02:00", "2024-05-01T10:30:00Z"), ("2024-05-01T10:00:00.250Z", "2024-05-01T10:00:00Z"),
+        ("2024-05-01T10:00Z", "2024-05-01T10:00:00Z"), ("2024-02-29", "2024-02-29T00:00:00Z"),
     ])
     func dates(_ text: String, _ expected: String) throws {
         let date = try #require(TimeSpec(text)).date(relativeTo: hour(0))
         #expect(date.reportText == expected)
     }
 
-    @Test(arguments: ["", "d", "7", "0d", "-1d", "+7d", "7x", "7 d", "1.5d", "7D", "2024-13-01", "2024-05-01T10:00",
+    @Test(arguments: ["", "d", "7", "0d", "-1d", "+7d", "7x", "7 d", "1.5d", "7D", "2024-13-01", "2024-05-01T10:00", "2026-02-30", "2026-02-29", "2026-02-30T10:00:00Z", "2026-04-31T10:00:00+02:00",
                       "yesterday", "99999999999w", "12345678901234567890d"])
     func rejects(_ text: String) {
         #expect(TimeSpec(text) == nil)
+    }
+
+    @Test func futureDatesAreTold() throws {
+        #expect(try #require(TimeSpec("2999-01-01")).isFuture())
+        #expect(try !#require(TimeSpec("2024-01-01")).isFuture())
+        #expect(try !#require(TimeSpec("7d")).isFuture())
     }
 }
 
