@@ -97,8 +97,12 @@ extension KeySyncCommand {
                     throw ExitCode(1)
                 }
                 let home = FileManager.default.homeDirectoryForCurrentUser.path
+                let here = FileManager.default.currentDirectoryPath
+                // Absolute in the draft: an inventory resolves relative paths
+                // against its own folder, which --output may put elsewhere.
                 func expand(_ path: String) -> String {
-                    path == "~" || path.hasPrefix("~/") ? home + path.dropFirst() : path
+                    let expanded = path == "~" || path.hasPrefix("~/") ? home + path.dropFirst() : path
+                    return expanded.hasPrefix("/") ? expanded : (here as NSString).appendingPathComponent(expanded)
                 }
                 adopt = AdoptRun(
                     hosts: AdoptRun.hosts(entries, user: user ?? NSUserName(),

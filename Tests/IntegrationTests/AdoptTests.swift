@@ -227,5 +227,21 @@ import Testing
         #expect(accepted.status == 0, "\(accepted)")
         #expect(accepted.stdout.contains("keys: [carol]"), "\(accepted.stdout)")
         #expect(accepted.stderr.contains("accepted new host key"), "\(accepted.stderr)")
+
+        // Relative --identity and --known-hosts go into the draft as absolute
+        // paths: a draft written to another folder (--output out/draft.yml)
+        // still names the files given, and reads the host with them.
+        try FileManager.default.createDirectory(atPath: workspace.file("out"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fleet.keyPath(.ed25519), toPath: workspace.file("id"))
+        let relative = try TestFleet.run(["sh", "-c", """
+            cd \(Shell.quote(workspace.path)) && exec \(Shell.quote(KeySyncProcess.binary)) adopt --hosts hosts.txt --user \(fleet.user) \
+              --identity id --known-hosts empty_known_hosts --account deploy --output out/draft.yml
+            """])
+        #expect(relative.status == 0, "\(relative)")
+        let relativeDraft = try String(contentsOfFile: workspace.file("out/draft.yml"), encoding: .utf8)
+        #expect(relativeDraft.contains("identity: \(workspace.file("id"))") && relativeDraft.contains("known_hosts: \(workspace.file("empty_known_hosts"))"),
+                "\(relativeDraft)")
+        let fromDraft = try keysync(["adopt", "--inventory-hosts", "--inventory", workspace.file("out/draft.yml"), "--account", "deploy"])
+        #expect(fromDraft.status == 0, "\(fromDraft)")
     }
 }

@@ -306,6 +306,10 @@ public struct AnsibleInventory: Sendable {
                     problem(key, "a variable name must be a string, found \(NodeReader.describe(key))")
                     continue
                 }
+                if let first = out[name] {
+                    problem(key, "\(what): duplicate variable \(UnsafeText.quoted(name)) (first at line \(first.line)); YAML keeps one, so which was meant is not known")
+                    continue
+                }
                 let (line, column) = position(value)
                 // Lists and mappings are kept as a marker: only listed, never used.
                 out[name] = Value(text: string(value) ?? "(\(NodeReader.describe(value)))", line: line, column: column, owner: owner)
@@ -322,11 +326,18 @@ public struct AnsibleInventory: Sendable {
                 problem(node, "\(what) must be a mapping of \(contents), found \(NodeReader.describe(node))")
                 return []
             }
+            var seen: [String: Int] = [:]
             return mapping.compactMap { key, value in
                 guard let name = string(key), !name.isEmpty else {
                     problem(key, "a \(kind) must be a string, found \(NodeReader.describe(key))")
                     return nil
                 }
+                // YAML keeps one of two equal keys without a word: which one was meant is not known.
+                if let first = seen[name] {
+                    problem(key, "\(what): duplicate \(kind) \(UnsafeText.quoted(name)) (first at line \(first))")
+                    return nil
+                }
+                seen[name] = position(key).0
                 return (name, key, value)
             }
         }

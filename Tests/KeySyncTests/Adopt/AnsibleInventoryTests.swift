@@ -151,6 +151,13 @@ import Testing
         ("bad.yml", "all:\n  hosts: [a, b]\n", [
             "bad.yml:2:10: error: hosts of group \"all\" must be a mapping of host names, found a list",
         ]),
+        // Two entries for one host (or one variable): YAML keeps one without a word.
+        ("bad.yml", "all:\n  hosts:\n    db1: { ansible_host: 127.0.0.21 }\n    db1: { ansible_host: 127.0.0.22, ansible_port: 22, ansible_port: 23 }\n", [
+            "bad.yml:4:5: error: hosts of group \"all\": duplicate host name \"db1\" (first at line 3)",
+        ]),
+        ("bad.yml", "all:\n  hosts:\n    db1: { ansible_port: 22, ansible_port: 23 }\n", [
+            "bad.yml:3:30: error: host \"db1\": duplicate variable \"ansible_port\" (first at line 3); YAML keeps one, so which was meant is not known",
+        ]),
         ("bad.yml", "all:\n  hosts:\n    h1: { ansible_user: \"Bad User\" }\n", [
             "bad.yml:3:25: error: ansible_user of host \"h1\" \"Bad User\" is not a valid Unix name ([a-z_][a-z0-9_-]*[$]?, at most 32 characters)",
         ]),
