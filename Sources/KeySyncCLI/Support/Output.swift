@@ -39,10 +39,38 @@ func exitOnError<T>(_ body: () throws -> T) throws -> T {
     }
 }
 
-/// Prints `text` as is, or with `output` writes it there atomically with `mode`.
+/// Prints `text` as is, or with `output` writes it there atomically with
+/// `mode`. A file already there keeps its mode and group (a report published
+/// through a web server's group stays readable to it; its owner too when
+/// root writes it); a symlink there is refused, neither followed nor replaced.
 func emit(_ text: String, to output: String?, mode: UInt16) throws {
     guard let output else { return print(text, terminator: "") }
-    try exitOnError { try AtomicFile.write(Array(text.utf8), to: output, mode: mode) }
+    var mode = mode, owner: (uid: uid_t, gid: gid_t)?
+    var existing = stat()
+    if lstat(output, &existing) == 0 {
+        if existing.st_mode & S_IFMT == S_IFLNK {
+            printError("error: \(output) is a symlink; keysync replaces the report file itself and never writes through or over a link: name the file")
+            throw ExitCode(1)
+        }
+        if existing.st_mode & S_IFMT == S_IFREG {
+            mode = UInt16(existing.st_mode & 0o7777)
+            if geteuid() == 0 {
+                owner = (existing.st_uid, existing.st_gid)
+            } else if existing.st_gid == getegid() || processGroups().contains(existing.st_gid) {
+                owner = (geteuid(), existing.st_gid)
+            }
+        }
+    }
+    try exitOnError { try AtomicFile.write(Array(text.utf8), to: output, mode: mode, owner: owner) }
+}
+
+/// The supplementary groups of this process.
+private func processGroups() -> [gid_t] {
+    let count = getgroups(0, nil)
+    guard count > 0 else { return [] }
+    var groups = [gid_t](repeating: 0, count: Int(count))
+    let got = getgroups(count, &groups)
+    return got > 0 ? Array(groups.prefix(Int(got))) : []
 }
 
 /// JSON with stable key order; control characters from hosts only as `\u` escapes.

@@ -124,6 +124,30 @@ import Testing
         }
     }
 
+    /// A report file already there keeps its mode and group (published
+    /// through a web server's group); a symlink there is refused, untouched.
+    @Test func reportOutputKeepsTheFilesModeAndRefusesALink() throws {
+        try withFleet { (db, _) throws in
+            let dir = URL(fileURLWithPath: db).deletingLastPathComponent().path
+            let output = "\(dir)/keysync.html"
+            try Data("old".utf8).write(to: URL(fileURLWithPath: output))
+            #expect(chmod(output, 0o640) == 0 && chown(output, 0, 4) == 0)
+            try parseCommand(KeySyncCommand.Report.self, ["report", "--db", db, "--format", "html", "--output", output]).run()
+            let attributes = try FileManager.default.attributesOfItem(atPath: output)
+            #expect(attributes[.posixPermissions] as? Int == 0o640 && attributes[.groupOwnerAccountID] as? Int == 4)
+            #expect(try String(contentsOfFile: output, encoding: .utf8).contains("</html>"))
+
+            let target = "\(dir)/target", link = "\(dir)/link.prom"
+            try Data("kept".utf8).write(to: URL(fileURLWithPath: target))
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+            expectExit(1) {
+                try parseCommand(KeySyncCommand.Report.self, ["report", "--db", db, "--format", "prometheus", "--output", link]).run()
+            }
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
+            #expect(try String(contentsOfFile: target, encoding: .utf8) == "kept")
+        }
+    }
+
     // MARK: where
 
     @Test func whereByFingerprintNameFileAndLine() throws {
