@@ -73,8 +73,12 @@ extension DriftReport {
     /// Open items and hosts with drift after each run, as two polylines with
     /// a point (and tooltip) per run, on a time axis.
     private func chart() -> String {
+        // Runs in which every host failed have no drift to plot: told, not drawn as a drop to 0.
+        let history = self.history.filter { $0.hostsScanned > 0 }
+        let blind = self.history.count - history.count
+        let blindText = blind == 0 ? "" : "<p>\(blind.counted("run")) scanned no host (every host failed).</p>"
         guard let first = history.first, let last = history.last else {
-            return "<p>No runs since \(since.reportText).</p>"
+            return blind == 0 ? "<p>No runs since \(since.reportText).</p>" : blindText
         }
         let (width, height, left, right, top, bottom) = (720.0, 240.0, 44.0, 12.0, 12.0, 36.0)
         // The y axis goes to an even number (ticks at 0, half and top are whole), at least 2.
@@ -114,7 +118,7 @@ extension DriftReport {
         svg += series(\.hostsWithDrift, colour: "#1f5fa8", dash: " stroke-dasharray=\"5 3\"")
         svg += "<text x=\"\(Self.coordinate(left + 8))\" y=\"\(Self.coordinate(height - 4))\" font-size=\"11\" fill=\"#b00020\">— open drift items</text>"
             + "<text x=\"\(Self.coordinate(left + 160))\" y=\"\(Self.coordinate(height - 4))\" font-size=\"11\" fill=\"#1f5fa8\">- - hosts with drift</text>\n"
-        return svg + "</svg>"
+        return svg + "</svg>" + blindText
     }
 
     /// An SVG coordinate with one decimal, so output is stable.

@@ -20,7 +20,7 @@ extension DriftReport {
         }
         struct Point: Encodable {
             let run: Int64, command: String, started_at: Date
-            let hosts_scanned, hosts_with_drift, found, remaining: Int
+            let hosts_scanned, hosts_failed, hosts_with_drift, found, remaining: Int
             let by_kind: [String: Int]
         }
         let generated_at, since: Date
@@ -50,7 +50,7 @@ extension DriftReport {
                       })
             },
             history: history.map {
-                .init(run: $0.runID, command: $0.command, started_at: $0.startedAt, hosts_scanned: $0.hostsScanned,
+                .init(run: $0.runID, command: $0.command, started_at: $0.startedAt, hosts_scanned: $0.hostsScanned, hosts_failed: $0.hostsFailed,
                       hosts_with_drift: $0.hostsWithDrift, found: $0.found, remaining: $0.remaining,
                       by_kind: $0.remainingByKind)
             })

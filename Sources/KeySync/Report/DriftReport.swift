@@ -50,7 +50,10 @@ public struct DriftReport: Sendable {
         // newest runs are enough to find the last one that finished.
         let lastRun = try store.runs(commands: Self.scanCommands, limit: 100).first { $0.status == .completed }
         self.init(generatedAt: generatedAt, since: since, hosts: hosts,
-                  history: try store.driftHistory(since: since, filter: filter).filter { $0.hostsScanned > 0 },
+                  // Runs that scanned no host but a failed one stay: an outage is
+                  // history too (restores and other runs that scan nothing do not).
+                  history: try store.driftHistory(since: since, filter: filter)
+                      .filter { $0.hostsScanned > 0 || (Self.scanCommands.contains($0.command) && $0.hostsFailed > 0) },
                   lastRun: lastRun)
     }
 

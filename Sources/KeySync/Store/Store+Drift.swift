@@ -108,6 +108,8 @@ extension Store {
         public var startedAt: Date
         /// Hosts that were looked at (`scanned`).
         public var hostsScanned: Int
+        /// Hosts the run could not look at (status failed).
+        public var hostsFailed: Int = 0
         /// Hosts with at least one item left unfixed.
         public var hostsWithDrift: Int
         /// Items found, fixed or not.
@@ -123,7 +125,8 @@ extension Store {
         try read("read drift history") { db in
             let runs = try SQLRequest<Row>(literal: """
                 SELECT r.id, r.command, r.started_at,
-                       (SELECT COUNT(*) FROM host_results h WHERE h.run_id = r.id AND h.scanned) AS scanned
+                       (SELECT COUNT(*) FROM host_results h WHERE h.run_id = r.id AND h.scanned) AS scanned,
+                       (SELECT COUNT(*) FROM host_results h WHERE h.run_id = r.id AND h.status = 'failed') AS failed
                 FROM runs r WHERE r.started_at >= \(since) ORDER BY r.id
                 """).fetchAll(db)
             let counts = try SQLRequest<Row>(literal: """
@@ -145,7 +148,7 @@ extension Store {
                 let kinds = byRun[id] ?? []
                 return DriftPoint(
                     runID: id, command: run["command"], startedAt: run["started_at"],
-                    hostsScanned: run["scanned"], hostsWithDrift: hostsByRun[id] ?? 0,
+                    hostsScanned: run["scanned"], hostsFailed: run["failed"], hostsWithDrift: hostsByRun[id] ?? 0,
                     found: kinds.reduce(0) { $0 + ($1["found"] as Int) },
                     remaining: kinds.reduce(0) { $0 + ($1["remaining"] as Int) },
                     remainingByKind: Dictionary(uniqueKeysWithValues: kinds.compactMap { row in

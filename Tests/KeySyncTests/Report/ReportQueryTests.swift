@@ -34,6 +34,24 @@ import Testing
     }
 }
 
+/// A run in which every host failed is history too: an outage is what an
+/// operator looks for in drift over time, and the page must not say "no runs".
+@Suite struct ReportOutageTests {
+    @Test(arguments: Backing.allCases) func runsWhereEveryHostFailedStayInTheHistory(_ backing: Backing) throws {
+        try withStore(backing) { store in
+            let down = Store.HostRecord(host: "web-1", status: .failed, error: "timed out", errorKind: "timeout")
+            try recordRun(store, at: hour(1), [down])
+            try recordRun(store, at: hour(2), [down])
+            try recordRun(store, "restore", at: hour(3), [])
+            let report = try DriftReport(store: store, since: hour(0), generatedAt: hour(4))
+            #expect(report.history.map(\.hostsFailed) == [1, 1])
+            let html = ReportFormat.html.render(report)
+            #expect(html.contains("2 runs scanned no host (every host failed).") && !html.contains("No runs since"))
+            #expect(ReportFormat.json.render(report).contains("\"hosts_failed\" : 1"))
+        }
+    }
+}
+
 @Suite struct ReportFilterTests {
     static let inventoryYAML = """
         defaults: {user: ops}
