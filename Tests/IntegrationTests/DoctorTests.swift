@@ -208,6 +208,29 @@ import Testing
         }
     }
 
+    /// Debian's layout: sshd_config Includes its drop-ins at the top, so a
+    /// drop-in's PubkeyAcceptedAlgorithms wins over a later line of the main
+    /// file. Doctor's fix edits the line sshd uses, and the login works after it.
+    @Test func theFixEditsTheDropInLineSSHDUses() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(37, workspace, adminKey: .rsa)
+        let (config, saved) = (Self.config, Self.savedConfig)
+        let dropIn = "/etc/ssh/sshd_config.d/50-doctor-test.conf"
+        try require(fleet.exec(host: 37, ["sh", "-c", """
+            cp \(config) \(saved) && mkdir -p /etc/ssh/sshd_config.d && \
+            printf 'PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256\\n' > \(dropIn) && \
+            { echo 'Include /etc/ssh/sshd_config.d/*.conf'; cat \(saved); echo 'PubkeyAcceptedAlgorithms ssh-ed25519,rsa-sha2-512,rsa-sha2-256'; } > \(config)
+            """]))
+        defer {
+            _ = try? fleet.exec(host: 37, ["sh", "-c", "cp \(saved) \(config) && rm -f \(saved) \(dropIn)"])
+            try? fleet.reloadSSHD(host: 37)
+        }
+        try fleet.reloadSSHD(host: 37)
+        let finding = try expectLoginFails(37, inventory, workspace, finding: .keyTypeRefused, evidence: ["pubkeyacceptedalgorithms"])
+        #expect(finding.fix?.contains(dropIn) == true, "\(finding.fix ?? "")")
+        try expectFixLetsLogIn(finding, host: 37, workspace)
+    }
+
     @Test func missingShellAndWhatALoginAttemptSays() throws {
         let workspace = try Workspace()
         let inventory = try prepare(38, workspace)

@@ -22,7 +22,7 @@ extension Examination {
         }
         let akf = account.sshd["authorizedkeysfile"]
         if akf?.split(separator: " ").first?.lowercased() == "none" {
-            let lines = configLines("authorizedkeysfile")
+            let lines = globalConfigLines("authorizedkeysfile")
             add(.error, .keysFileNone, "AuthorizedKeysFile is none for \(name): sshd reads no keys file at all",
                 evidence: [sshdEvidence("authorizedkeysfile")] + configEvidence(lines),
                 fix: lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: [".ssh/authorized_keys"])) } ?? ConfigFix.locate("AuthorizedKeysFile"))
@@ -138,7 +138,7 @@ extension Examination {
         guard !wanted.isEmpty else { return }
         let read = readFiles.flatMap { $0.file.keyLines }.compactMap { $0.entry?.key.fingerprint }
         guard Set(read).isDisjoint(with: wanted) else { return }
-        let lines = configLines("authorizedkeysfile")
+        let lines = globalConfigLines("authorizedkeysfile")
         let configFix = lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [".ssh/authorized_keys"])) }
             ?? ConfigFix.locate("AuthorizedKeysFile")
         let elsewhere = diagnostics.keyFiles.first { file in

@@ -116,13 +116,19 @@ extension Examination {
         }
     }
 
-    private var algorithmLines: [SSHDConfigLine] {
-        configLines("pubkeyacceptedalgorithms") + configLines("pubkeyacceptedkeytypes")
+    /// PubkeyAcceptedAlgorithms and its old name, in sshd's reading order (with `inMatch`).
+    private var algorithmEntries: [(line: SSHDConfigLine, inMatch: Bool)] {
+        Self.parseOrder(host.configLines).filter { ["pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes"].contains($0.line.keyword) }
     }
 
-    /// Adds `algorithms` to the PubkeyAcceptedAlgorithms line (or drops a `-`/`^` line, back to the default).
+    private var algorithmLines: [SSHDConfigLine] { algorithmEntries.map(\.line) }
+
+    /// Adds `algorithms` to the PubkeyAcceptedAlgorithms line sshd uses, the
+    /// first outside a Match block (or drops a `-`/`^` line, back to the default).
     private func algorithmFix(_ algorithms: [String]) -> String {
-        guard let line = algorithmLines.first, let value = line.values.first else { return ConfigFix.locate("PubkeyAcceptedAlgorithms") }
+        guard let line = algorithmEntries.first(where: { !$0.inMatch })?.line, let value = line.values.first else {
+            return ConfigFix.locate("PubkeyAcceptedAlgorithms")
+        }
         if value.hasPrefix("-") || value.hasPrefix("^") { return ConfigFix.edit(line, to: nil) }
         return ConfigFix.edit(line, to: ConfigFix.rewritten(line, values: [([value] + algorithms).joined(separator: ",")]))
     }

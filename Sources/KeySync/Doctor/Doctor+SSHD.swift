@@ -55,7 +55,7 @@ extension Examination {
         }
         let allowed = patterns("allowusers")
         if !allowed.isEmpty && !allowed.contains(where: userMatches) {
-            let lines = configLines("allowusers")
+            let lines = globalConfigLines("allowusers")
             add(.error, .notAllowedUser, "AllowUsers (\(allowed.joined(separator: " "))) does not list \(name): \"User \(name) from … not allowed because not listed in AllowUsers\"",
                 evidence: [sshdEvidence("allowusers")] + configEvidence(lines),
                 fix: lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [name])) } ?? ConfigFix.locate("AllowUsers"))
@@ -87,7 +87,7 @@ extension Examination {
         if !allowPatterns.isEmpty && !groups.contains(where: { group in allowPatterns.contains { SSHDMatch.pattern(group, $0) } }) {
             // The account's own group goes on the AllowGroups line. Never "join a
             // listed group": the first one listed is often sudo, wheel or admin.
-            let lines = configLines("allowgroups")
+            let lines = globalConfigLines("allowgroups")
             let fix = lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [primary ?? name])) }
             add(.error, .notAllowedGroup, "none of the groups of \(name) (\(groups.joined(separator: ", "))) is in AllowGroups (\(allowPatterns.joined(separator: " "))): \"not allowed because none of user's groups are listed in AllowGroups\"",
                 evidence: [groupEvidence, sshdEvidence("allowgroups")] + configEvidence(lines), fix: fix ?? ConfigFix.locate("AllowGroups"))

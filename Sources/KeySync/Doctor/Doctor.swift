@@ -77,7 +77,50 @@ struct Examination {
     }
 
     /// sshd_config lines with `keyword`, as `file:line: text`.
-    func configLines(_ keyword: String) -> [SSHDConfigLine] { host.configLines.filter { $0.keyword == keyword } }
+    /// The sshd_config lines of `keyword` in the order sshd reads them: an
+    /// `Include` puts the files it names in its place (Debian's comes first
+    /// in sshd_config, so a drop-in's line wins over the main file's), and a
+    /// file nothing includes is not read at all.
+    func configLines(_ keyword: String) -> [SSHDConfigLine] {
+        Self.parseOrder(host.configLines).filter { $0.line.keyword == keyword }.map(\.line)
+    }
+
+    /// The lines of `keyword` outside `Match` blocks (or in `Match all`), in
+    /// sshd's order: the first one is the setting, the one a fix edits.
+    func globalConfigLines(_ keyword: String) -> [SSHDConfigLine] {
+        Self.parseOrder(host.configLines).filter { $0.line.keyword == keyword && !$0.inMatch }.map(\.line)
+    }
+
+    /// `lines` (the probe's: sshd_config, then sshd_config.d/*.conf) in
+    /// sshd's reading order, each marked when it sits in a `Match` block.
+    static func parseOrder(_ lines: [SSHDConfigLine]) -> [(line: SSHDConfigLine, inMatch: Bool)] {
+        let main = "/etc/ssh/sshd_config"
+        let byFile = Dictionary(grouping: lines, by: \.file)
+        let files = lines.map(\.file).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        var out: [(line: SSHDConfigLine, inMatch: Bool)] = []
+        var read = Set<String>()
+        func readFile(_ file: String, depth: Int, inMatch start: Bool) {
+            guard depth < 16, read.insert(file).inserted else { return }
+            var inMatch = start
+            for line in byFile[file] ?? [] {
+                switch line.keyword {
+                case "match":
+                    inMatch = line.values.map { $0.lowercased() } != ["all"]
+                case "include":
+                    for pattern in line.values {
+                        let absolute = pattern.hasPrefix("/") ? pattern : "/etc/ssh/" + pattern
+                        for included in files.sorted() where fnmatch(absolute, included, 0) == 0 {
+                            readFile(included, depth: depth + 1, inMatch: inMatch)
+                        }
+                    }
+                default:
+                    out.append((line, inMatch))
+                }
+            }
+        }
+        readFile(main, depth: 0, inMatch: false)
+        return out
+    }
 
     func configEvidence(_ lines: [SSHDConfigLine]) -> [String] { lines.map { "\($0.location): \($0.text)" } }
 

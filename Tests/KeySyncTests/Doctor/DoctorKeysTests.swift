@@ -41,6 +41,21 @@ import Testing
         #expect(try fixture.finding(.keyTypeRefused).fix == "sed -i '1s/^/#/' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
     }
 
+    /// Debian's sshd_config Includes its drop-ins first: a drop-in's line is
+    /// the setting, and the one the fix edits; a line in a Match block is not.
+    @Test func theFixEditsTheLineSSHDUses() throws {
+        var fixture = try DoctorFixture()
+        fixture.account.sshd = fixture.account.sshd.map { $0.hasPrefix("pubkeyaccepted") ? "pubkeyacceptedalgorithms rsa-sha2-256" : $0 }
+        fixture.config = ["Include /etc/ssh/sshd_config.d/*.conf", "PubkeyAcceptedAlgorithms rsa-sha2-512"]
+        fixture.dropIn = ["Match User other", "PubkeyAcceptedAlgorithms ssh-rsa", "Match all", "PubkeyAcceptedAlgorithms rsa-sha2-256"]
+        #expect(try fixture.finding(.keyTypeRefused).fix
+                == "sed -i '4c PubkeyAcceptedAlgorithms rsa-sha2-256,ssh-ed25519' /etc/ssh/sshd_config.d/50-local.conf && sshd -t && systemctl reload sshd")
+        // Without the Include, sshd never reads the drop-in: the main file's line.
+        fixture.config = ["PubkeyAcceptedAlgorithms rsa-sha2-512"]
+        #expect(try fixture.finding(.keyTypeRefused).fix
+                == "sed -i '1c PubkeyAcceptedAlgorithms rsa-sha2-512,ssh-ed25519' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
+    }
+
     @Test func anRSAKeyWithDefaultAlgorithmsWarnsAboutSHA1Clients() throws {
         let fixture = try fixture(try SyncKeys.rsa3072())
         let finding = try fixture.finding(.keyRSASHA1, .warning)

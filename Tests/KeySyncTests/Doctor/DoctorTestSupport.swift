@@ -19,6 +19,8 @@ struct DoctorFixture {
     var clientAddress = "127.0.0.1"
     var logSources = ["/var/log/auth.log"]
     var config: [String] = []
+    /// Lines of /etc/ssh/sshd_config.d/50-local.conf (read only where `config` Includes it).
+    var dropIn: [String] = []
     var logLines: [String] = []
     var version = "OpenSSH_9.2, OpenSSL 3.0.19 27 Jan 2026"  // what Debian 12's `sshd -V` prints
     var target: AccountTarget
@@ -88,6 +90,7 @@ struct DoctorFixture {
         var host = "client_addr \(clientAddress)\nsshd_version \(version)\n"
         host += logSources.map { "log_source \($0)\n" }.joined()
         host += config.enumerated().map { "config \($0.offset + 1)\t/etc/ssh/sshd_config\t\($0.element)\n" }.joined()
+        host += dropIn.enumerated().map { "config \($0.offset + 1)\t/etc/ssh/sshd_config.d/50-local.conf\t\($0.element)\n" }.joined()
         // In the order the probe prints them: diagnose_account runs after probe_account.
         var lines: [String] = []
         if account.exists {
