@@ -124,6 +124,16 @@ import Testing
         }
     }
 
+    /// An empty file is no database: refused, and left empty (opening it would make it one).
+    @Test func anEmptyFileIsNotADatabase() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/empty.db"
+            FileManager.default.createFile(atPath: path, contents: Data())
+            expectExit(1) { _ = try parseCommand(KeySyncCommand.Report.self, ["report", "--db", path, "--format", "prometheus"]).render() }
+            #expect((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == 0)
+        }
+    }
+
     /// A report file already there keeps its mode and group (published
     /// through a web server's group); a symlink there is refused, untouched.
     @Test func reportOutputKeepsTheFilesModeAndRefusesALink() throws {
