@@ -130,7 +130,8 @@ import Testing
             let path = dir + "/empty.db"
             FileManager.default.createFile(atPath: path, contents: Data())
             expectExit(1) { _ = try parseCommand(KeySyncCommand.Report.self, ["report", "--db", path, "--format", "prometheus"]).render() }
-            #expect((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == 0)
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+            #expect(size == 0)
         }
     }
 
