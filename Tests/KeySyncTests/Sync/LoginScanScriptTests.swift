@@ -252,6 +252,14 @@ import Testing
             }
             #expect(verdicts == ["600 yes", "640 yes", "644 yes", "660 no", "602 no", "1777 no"])
             #expect(try LocalShell.run(ProbeScript.Logins.functions + "login_safe /nonexistent || echo no\n").text == "no\n")
+            // Owned by a user (one who created an -E path in /var/tmp first): no source; a system account's (syslog): one.
+            var owners: [String] = []
+            for uid in ["1001", "104", "0"] {
+                let script = "export LC_ALL=C\n" + ProbeScript.Logins.functions
+                    + "chmod 640 \(Shell.quote(path)) && chown \(uid) \(Shell.quote(path)) && if login_safe \(Shell.quote(path)); then echo yes; else echo no; fi\n"
+                owners.append("\(uid) " + (try LocalShell.run(script).text.trimmingCharacters(in: .whitespacesAndNewlines)))
+            }
+            #expect(owners == ["1001 no", "104 yes", "0 yes"])
         }
     }
 }

@@ -62,15 +62,20 @@ login_status() {
 }
 
 # login_safe PATH: a regular file that only its owner may write (mode &
-# 022 clear): lines in a file others can write could be forged by them.
+# 022 clear), owned by root or a system account (uid under 1000: rsyslog
+# runs as `syslog` on Ubuntu): lines in a file others can write could be
+# forged by them, and a user who created an -E path first (in /var/tmp)
+# would own the file sshd appends to.
 # Its inode and size are kept (login_safe_path, _ino, _size): the first
 # scan of the file it finds needs the size, and one `stat` fewer costs the
 # host less.
 login_safe_path='' login_safe_ino='' login_safe_size=''
 login_safe() {
-    m=$(stat -L -c '%a %i %s' "$1" 2>/dev/null </dev/null) || return 1
+    m=$(stat -L -c '%a %u %i %s' "$1" 2>/dev/null </dev/null) || return 1
     [ -f "$1" ] || return 1
     case ${m%% *} in *[2367]? | *[2367]) return 1 ;; esac
+    m=${m#* }
+    case ${m%% *} in [0-9] | [1-9][0-9] | [1-9][0-9][0-9]) ;; *) return 1 ;; esac
     login_safe_path=$1 login_safe_size=${m##* }
     m=${m#* }
     login_safe_ino=${m%% *}
