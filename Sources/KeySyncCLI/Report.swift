@@ -77,6 +77,18 @@ extension KeySyncCommand {
                 single.db = databases.first
                 return try single.openStore()
             }
+            // One file named twice (a.db and ./a.db) would be counted twice, and SQLite says only "database is locked".
+            var seen: [String: String] = [:]
+            for path in databases {
+                var info = stat()
+                guard stat(path, &info) == 0 else { continue }
+                let id = "\(info.st_dev):\(info.st_ino)"
+                if let first = seen[id] {
+                    printError("error: --db \(first) and --db \(path) are the same file; name each database once")
+                    throw ExitCode(1)
+                }
+                seen[id] = path
+            }
             for path in databases where !FileManager.default.fileExists(atPath: path) {
                 printError("error: no keysync database at \(path)")
                 throw ExitCode(1)

@@ -124,6 +124,15 @@ import Testing
         }
     }
 
+    /// The same database named twice would be counted twice: refused, naming both.
+    @Test func theSameDatabaseTwiceIsRefused() throws {
+        try withFleet { (db, _) throws in
+            let dir = URL(fileURLWithPath: db).deletingLastPathComponent().path
+            let other = dir + "/./" + URL(fileURLWithPath: db).lastPathComponent
+            expectExit(1) { _ = try parseCommand(KeySyncCommand.Report.self, ["report", "--db", db, "--db", other]).render() }
+        }
+    }
+
     /// An empty file is no database: refused, and left empty (opening it would make it one).
     @Test func anEmptyFileIsNotADatabase() throws {
         try withTemporaryDirectory { dir in
