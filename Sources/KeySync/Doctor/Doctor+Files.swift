@@ -68,13 +68,13 @@ extension Examination {
             let insideHome = isHome || entry.path.hasPrefix(homePath.hasSuffix("/") ? homePath : homePath + "/")
             var commands: [String] = []
             if insideHome && !isHome {
-                // Under home the account can swap names for links (accountPathFix). A
-                // root `chown -h` of an entry right in home changes that entry only
-                // (a link swapped in is itself chowned); anything else goes through
-                // doctor --fix, which works as the account.
-                let inHome = (entry.path as NSString).deletingLastPathComponent == (homePath as NSString).standardizingPath
-                if problem.owner { commands.append(inHome ? Self.command("chown", "-h", name, entry.path) : accountPathFix(entry.path)) }
-                if problem.writable && !commands.contains(accountPathFix(entry.path)) { commands.append(accountPathFix(entry.path)) }
+                // Under home the account can swap names for links (accountPathFix):
+                // the owner changes through a root chown that follows none
+                // (SyncPlanner.chownCommand), the mode as the account.
+                if entry.stat.uid != account.uid, let chown = SyncPlanner.chownCommand(name, entry.path, home: homePath) {
+                    commands.append(chown)
+                }
+                if problem.writable { commands.append(chmodAsAccount(entry.path)) }
             } else {
                 if problem.owner { commands.append(Self.command("chown", insideHome ? name : "root", entry.path)) }
                 if problem.writable { commands.append(Self.command("chmod", "go-w", entry.path)) }
@@ -92,6 +92,13 @@ extension Examination {
     /// account). `keysync doctor --fix` makes these repairs as the account,
     /// never through a link, and says when it will not. Home itself and paths
     /// outside it sit in root's folders: the root command is printed.
+    /// `chmod go-w PATH` run as the account: it can change only its own
+    /// files, so a link swapped in for PATH gains it nothing.
+    func chmodAsAccount(_ path: String) -> String {
+        Self.command(["setpriv", "--reuid=" + name, "--regid=" + (account.groupName ?? name), "--init-groups", "--",
+                      "chmod", "go-w", "--", path])
+    }
+
     func accountPathFix(_ path: String, rootCommand: String = "") -> String {
         let base = homePath.hasSuffix("/") ? homePath : homePath + "/"
         guard path.hasPrefix(base) else { return rootCommand }
@@ -119,7 +126,10 @@ extension Examination {
         if account.diagnostics?.fileReadable == false {
             let fix: String
             if keysUnderHome {
-                fix = accountPathFix(keysPath)
+                // doctor --fix rewrites the file as the account, in a folder of the account's.
+                let folderOwner = account.directory.map(\.uid)
+                fix = ([folderOwner != nil && folderOwner != account.uid ? SyncPlanner.chownCommand(name, dir, home: homePath) : nil]
+                       + [accountPathFix(keysPath)]).compactMap { $0 }.joined(separator: " && ")
             } else {
                 fix = Self.command("chmod", "a+r", keysPath)
             }

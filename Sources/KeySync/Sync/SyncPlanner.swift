@@ -299,13 +299,29 @@ public enum SyncPlanner {
         }
     }
 
-    /// What to do as root about a folder or file the account should own:
-    /// the `chown` (quoted: the path comes from the host), unless the
-    /// account's home is `/`, where every folder is "under home" and one
-    /// may hold other accounts' files.
+    /// What to do as root about a folder or file the account should own
+    /// (``chownCommand(_:_:home:)``), or why there is nothing to run.
     static func chownAdvice(_ account: String, _ path: String, home: String?) -> String {
-        home == "/" ? "it is not a folder of \(account)'s own (home is /): give \(account) a home, or use a root-owned AuthorizedKeysFile layout"
-            : "as root: \(Examination.command("chown", account + ":", path))"
+        chownCommand(account, path, home: home).map { "as root: \($0)" }
+            ?? "it is not a folder of \(account)'s own (home is /): give \(account) a home, or use a root-owned AuthorizedKeysFile layout"
+    }
+
+    /// The root `chown` that gives `path` under the account's home to the
+    /// account without following a link the account can swap in: `chown -h`
+    /// of an entry right in home (whose folder the account cannot swap; `-h`
+    /// changes a link put there instead of its target); deeper down, only
+    /// after entering the parent and finding no link on the way (`.ssh` could
+    /// be a link to /root/.ssh by the time it is pasted). Nil for a home of
+    /// `/`, where every folder is "under home", other accounts' among them.
+    static func chownCommand(_ account: String, _ path: String, home: String?) -> String? {
+        guard let home, home != "/" else { return nil }
+        let parent = (path as NSString).deletingLastPathComponent
+        guard parent == (home as NSString).standardizingPath else {
+            let name = (path as NSString).lastPathComponent
+            return "cd -P -- \(Examination.command(parent)) && [ \"$(pwd -P)\" = \(Examination.command(parent)) ] && "
+                + Examination.command("chown", "-h", account + ":", "./" + name)
+        }
+        return Examination.command("chown", "-h", account + ":", path)
     }
 
     /// Revoked keys in a file keysync will not write (a symlink on the way,

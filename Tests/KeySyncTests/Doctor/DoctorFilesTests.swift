@@ -39,7 +39,7 @@ import Testing
         fixture.account.dirStat = "directory|700|1002|1001|4096"
         let finding = try fixture.finding(.directoryUnsafe)
         // Right in home: `chown -h` changes that entry only, a link swapped in included.
-        #expect(finding.fix == "chown -h usersample /home/usersample/.ssh")
+        #expect(finding.fix == "chown -h usersample: /home/usersample/.ssh")
         #expect(finding.message.contains("owned by uid 1002, not usersample or root"))
     }
 
@@ -52,8 +52,9 @@ import Testing
             "walk directory|700|1001|1001|4096\t/srv/usersample/.ssh",
             "walk directory|755|1001|1001|4096\t/srv/usersample",
         ]
-        // Under home a root chmod could be sent through a link the account swaps in: doctor --fix does it as the account.
-        #expect(try fixture.finding(.fileUnsafe).fix == "keysync doctor --fix --host h1 --account usersample")
+        // Under home a root chmod could be sent through a link the account swaps in: the account chmods its own file.
+        #expect(try fixture.finding(.fileUnsafe).fix
+                == "setpriv --reuid=usersample --regid=usersample --init-groups -- chmod go-w -- /srv/usersample/.ssh/authorized_keys")
         // A file outside home: sshd walks up to /.
         fixture.keysFileOutsideHome(fileStat: "regular file|644|0|0|100", folderStat: "directory|1777|0|0|4096")
         let finding = try fixture.finding(.directoryUnsafe)
@@ -89,6 +90,21 @@ import Testing
         #expect(finding.evidence.contains("stat /home/usersample/.ssh/authorized_keys: regular file 0600 uid=0(root) gid=0(root)"))
         #expect(finding.evidence.last?.hasPrefix("sshd log: Could not open user 'usersample'") == true)
         #expect(try fixture.problems() == [.fileUnreadable])
+        // The seed incident whole: root made .ssh too. .ssh goes to the account
+        // with `chown -h` (a link swapped in for it is changed, not followed),
+        // then doctor --fix rewrites the file as the account.
+        fixture.account.dirStat = "directory|755|0|0|4096"
+        #expect(try fixture.finding(.fileUnreadable).fix
+                == "chown -h usersample: /home/usersample/.ssh && keysync doctor --fix --host h1 --account usersample")
+    }
+
+    /// Deeper than home no root command names the path through folders the
+    /// account could swap for links: it enters the folder and checks first.
+    @Test func aRootChownDeeperThanHomeEntersTheFolderFirst() {
+        #expect(SyncPlanner.chownCommand("u", "/home/u/.config/ssh", home: "/home/u")
+                == "cd -P -- /home/u/.config && [ \"$(pwd -P)\" = /home/u/.config ] && chown -h u: ./ssh")
+        #expect(SyncPlanner.chownCommand("u", "/home/u/.ssh", home: "/home/u/") == "chown -h u: /home/u/.ssh")
+        #expect(SyncPlanner.chownCommand("u", "/etc/x", home: "/") == nil)
     }
 
     @Test func rootOwnedReadableFileIsAWarning() throws {

@@ -345,7 +345,7 @@ enum PlannerFixture {
         let plan = try F.single(account, F.target("usersample", [F.entry("k", key)]))
         #expect(plan.drift.map(\.kind) == [.dirOwner])
         #expect(plan.drift.first?.repairable == false)
-        #expect(plan.drift.first?.detail.contains("chown usersample: /home/usersample/.ssh") == true)
+        #expect(plan.drift.first?.detail.contains("chown -h usersample: /home/usersample/.ssh") == true)
         #expect(plan.apply == nil)
     }
 
