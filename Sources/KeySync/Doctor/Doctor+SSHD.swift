@@ -85,10 +85,12 @@ extension Examination {
         }
         let allowPatterns = patterns("allowgroups")
         if !allowPatterns.isEmpty && !groups.contains(where: { group in allowPatterns.contains { SSHDMatch.pattern(group, $0) } }) {
-            // The account's own group goes on the AllowGroups line. Never "join a
-            // listed group": the first one listed is often sudo, wheel or admin.
+            // The account's own private group (named like it) goes on the
+            // AllowGroups line. Never "join a listed group" (the first one listed
+            // is often sudo, wheel or admin), never a shared primary group
+            // (`users`): either would let others in.
             let lines = globalConfigLines("allowgroups")
-            let fix = lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [primary ?? name])) }
+            let fix = primary == name ? lines.first.map { ConfigFix.edit($0, to: ConfigFix.rewritten($0, values: $0.values + [name])) } : nil
             add(.error, .notAllowedGroup, "none of the groups of \(name) (\(groups.joined(separator: ", "))) is in AllowGroups (\(allowPatterns.joined(separator: " "))): \"not allowed because none of user's groups are listed in AllowGroups\"",
                 evidence: [groupEvidence, sshdEvidence("allowgroups")] + configEvidence(lines), fix: fix ?? ConfigFix.locate("AllowGroups"))
         }

@@ -42,7 +42,7 @@ public struct AccessReview: Sendable {
                                 grantedSince: history.firstSeen(host: host, account: grant.account, fingerprint: grant.fingerprint),
                                 lastUsed: login?.lastLoginAt, lastExact: login?.lastExact ?? true,
                                 watchingSince: history.watches[host]?.watchingSince, readUntil: history.watches[host]?.readUntil,
-                                watched: history.covers(host: host, since: nil)))
+                                watched: history.covers(host: host, since: nil, now: now)))
             }
         }
         self.init(generatedAt: now, inventoryPath: inventory.path, rows: rows)

@@ -77,7 +77,7 @@ public struct UnusedGrantsReport: Sendable {
                 let watch = history.watches[host]
                 uses.append(HostUse(host: host, lastUsed: login?.lastLoginAt, lastExact: login?.lastExact ?? true,
                                     watchingSince: watch?.watchingSince, readUntil: watch?.readUntil,
-                                    covered: history.covers(host: host, since: start)))
+                                    covered: history.covers(host: host, since: start, now: now)))
             }
             guard !used else { continue }
             listed.append(Grant(grant: grant, status: uses.allSatisfy(\.covered) ? .unused : .unobserved, hosts: uses))

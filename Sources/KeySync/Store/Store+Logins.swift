@@ -299,9 +299,9 @@ public struct LoginHistory: Sendable {
         "\(host)\u{0}\(account)\u{0}\(fingerprint)"
     }
 
-    /// Whether every login on `host` since `start` was read (``Store/LoginWatch/covers(since:fleetReadUntil:)``).
-    public func covers(host: String, since start: Date?) -> Bool {
-        watches[host]?.covers(since: start, fleetReadUntil: fleetReadUntil) ?? false
+    /// Whether every login on `host` since `start` was read (``Store/LoginWatch/covers(since:fleetReadUntil:now:)``).
+    public func covers(host: String, since start: Date?, now: Date? = nil) -> Bool {
+        watches[host]?.covers(since: start, fleetReadUntil: fleetReadUntil, now: now) ?? false
     }
 
     /// The logins of `account` with `fingerprint` on `host`.

@@ -89,6 +89,10 @@ import Testing
         #expect(try fixture.finding(.notAllowedGroup).fix == "sed -i '1c AllowGroups ssh* usersample' /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
         fixture.groups = "usersample sshops"
         #expect(try fixture.problems() == [])
+        // A shared primary group (`users`) on the line would let every member in: only where to look.
+        fixture.groups = "users"
+        fixture.account.groupName = "users"
+        #expect(try fixture.finding(.notAllowedGroup).fix?.hasPrefix("grep -rniE '^[[:space:]]*AllowGroups'") == true)
     }
 
     @Test func sshdTFailed() throws {

@@ -52,6 +52,10 @@ import Testing
             #expect(review.rows.filter { $0.host == "web-2" }.allSatisfy { AccessReview.lastUsed($0).contains("not read since") })
             #expect(review.rows.filter { $0.host == "web-1" }.allSatisfy { AccessReview.lastUsed($0).hasPrefix("none since") })
         }
+        // The whole fleet last read ten days before the report (a timer that stopped): nobody read since.
+        let stopped = LoginHistory(logins: [], watches: ["web-1": Self.watch("web-1", since: 100, readDaysAgo: 10),
+                                                        "web-2": Self.watch("web-2", since: 100, readDaysAgo: 10)])
+        #expect(try unused("30d", stopped).unused.isEmpty)
         // Within a day of the fleet's freshest read: a daily timer's hosts all count.
         let daily = LoginHistory(logins: [], watches: ["web-1": fresh, "web-2": Self.watch("web-2", since: 100, readDaysAgo: 0.9)])
         #expect(try unused("30d", daily).unused.count == 3)

@@ -171,6 +171,11 @@ import Testing
             try (entry("s=a;i=7", "1796990000", Self.fpA) + entry("s=a;i=8", "1796990100", Self.fpB)).write(toFile: path, atomically: true, encoding: .utf8)
             let (kept, _) = try Self.scan(path, format: "journal", parseOnly: true, cursor: "s=a;i=7")
             #expect(kept.uses.map(\.fingerprint) == [Self.fpB] && kept.gap == nil, "the stored entry is not counted again")
+            // Nothing new: the stored entry alone still gives the position (so a scan without keysync's own login shows).
+            try entry("s=a;i=8", "1796990100", Self.fpB).write(toFile: path, atomically: true, encoding: .utf8)
+            let (same, sameText) = try Self.scan(path, format: "journal", parseOnly: true, cursor: "s=a;i=8")
+            #expect(same.uses.isEmpty && sameText.contains("login_end \(Self.nonce) ") && sameText.contains(" s=a;i=8\n"), "\(sameText)")
+            try (entry("s=a;i=7", "1796990000", Self.fpA) + entry("s=a;i=8", "1796990100", Self.fpB)).write(toFile: path, atomically: true, encoding: .utf8)
             let (vacuumed, _) = try Self.scan(path, format: "journal", parseOnly: true, cursor: "s=a;i=5")
             #expect(vacuumed.uses.map(\.fingerprint).sorted() == [Self.fpA, Self.fpB])
             #expect(vacuumed.gap == "vacuumed" && vacuumed.sinceTime == 1_796_990_000)

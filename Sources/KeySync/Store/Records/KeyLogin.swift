@@ -68,14 +68,21 @@ extension Store {
         /// has logins nobody read (one day: a daily timer's runs stay in).
         public static let staleAfter: TimeInterval = 86_400
 
+        /// How old the last complete read may be when the report is made: a
+        /// fleet whose timer stopped has logins since then that nobody read
+        /// (a week: a weekly timer's reports stay in).
+        public static let readWithin: TimeInterval = 7 * 86_400
+
         /// Whether the logins of the whole window since `start` were seen
         /// (nil `start`: any watching at all): watched since before it, the
         /// log read to its end by the latest scan, without a problem, and
         /// read about as recently as the rest of the fleet (`fleetReadUntil`,
-        /// the newest `readUntil` of any host). "Unused" is claimed only there.
-        public func covers(since start: Date?, fleetReadUntil: Date?) -> Bool {
+        /// the newest `readUntil` of any host) and within ``readWithin`` of
+        /// `now`, the report's time. "Unused" is claimed only there.
+        public func covers(since start: Date?, fleetReadUntil: Date?, now: Date? = nil) -> Bool {
             guard let watchingSince, !behind, problem == nil, let readUntil else { return false }
             if let fleetReadUntil, readUntil < fleetReadUntil.addingTimeInterval(-Self.staleAfter) { return false }
+            if let now, readUntil < now.addingTimeInterval(-Self.readWithin) { return false }
             return start.map { watchingSince <= $0 } ?? true
         }
     }

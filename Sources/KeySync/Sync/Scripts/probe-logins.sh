@@ -270,7 +270,10 @@ login_parse() {
                     # vacuumed (size or age limits, a volatile journal lost at
                     # reboot), and what came after it up to here may be too.
                     seen_first = 1
-                    if (c == want) return
+                    # (Its cursor stays the position: a scan with nothing new
+                    # still has one, so a journal that stopped getting sshd
+                    # lines shows as a scan without keysync login.)
+                    if (c == want) { if (c ~ /^[A-Za-z0-9=;]+$/ && length(c) <= 300) cursor = c; return }
                     vacuumed = 1
                 }
                 if (c ~ /^[A-Za-z0-9=;]+$/ && length(c) <= 300) cursor = c
