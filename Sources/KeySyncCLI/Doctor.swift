@@ -73,6 +73,7 @@ extension KeySyncCommand {
             guard fix else {
                 var rotations: RotationOverlay?
                 if FileManager.default.fileExists(atPath: database) {
+                    try DatabaseOption.refuseEmptyFile(database)
                     rotations = try exitOnError { try RotationOverlay.load(from: try Store(path: database), inventory: inventory) }
                 }
                 return try examine(inventory, targets: targets, rotations: rotations, store: nil)

@@ -93,6 +93,7 @@ extension KeySyncCommand {
                 printError("error: no keysync database at \(path)")
                 throw ExitCode(1)
             }
+            for path in databases { try DatabaseOption.refuseEmptyFile(path) }
             return try exitOnError { try Store.merged(paths: databases) }
         }
 

@@ -38,15 +38,17 @@ extension KeySyncCommand {
         var force = false
 
         func run() throws {
-            // The inventory first: a plan printed before a bad inventory's exit 1 would read like a result.
-            let inventory = try dryRun ? nil : inventoryOption.loadInventory()
-            print(try render(), terminator: "")
-            guard let inventory else { return }
+            // The plan is printed once the inputs are known good (inventory,
+            // identity, known_hosts): printed before an exit 1 it would read like a result.
+            let plan = try render()
+            guard !dryRun else { return print(plan, terminator: "") }
+            let inventory = try inventoryOption.loadInventory()
             let store = try databaseOption.openStore()
             let (restoreRun, result) = try exitOnError {
                 try SyncRun.restore(inventory: inventory, store: store, host: host, runID: runID, account: account,
                                     force: force, passphrase: Passphrase.prompt)
             }
+            print(plan, terminator: "")
             result.changes.forEach { print("\(host.terminalSafe()): \($0.terminalSafe())") }
             switch result.status {
             case .failed:

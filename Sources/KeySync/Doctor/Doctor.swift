@@ -100,7 +100,8 @@ struct Examination {
         var out: [(line: SSHDConfigLine, inMatch: Bool)] = []
         var read = Set<String>()
         func readFile(_ file: String, depth: Int, inMatch start: Bool) {
-            guard depth < 16, read.insert(file).inserted else { return }
+            // A file may be included twice (in a Match block and outside one): once each.
+            guard depth < 16, read.insert("\(start) \(file)").inserted else { return }
             var inMatch = start
             for line in byFile[file] ?? [] {
                 switch line.keyword {
@@ -109,7 +110,8 @@ struct Examination {
                 case "include":
                     for pattern in line.values {
                         let absolute = pattern.hasPrefix("/") ? pattern : "/etc/ssh/" + pattern
-                        for included in files.sorted() where fnmatch(absolute, included, 0) == 0 {
+                        // As sshd's glob(3): `*` stays within one folder and skips dot files.
+                        for included in files.sorted() where fnmatch(absolute, included, FNM_PATHNAME | FNM_PERIOD) == 0 {
                             readFile(included, depth: depth + 1, inMatch: inMatch)
                         }
                     }

@@ -123,10 +123,12 @@ extension Store {
     /// Per run since a date (oldest first): how much drift it found and left.
     public func driftHistory(since: Date, filter: DriftFilter = .all) throws -> [DriftPoint] {
         try read("read drift history") { db in
+            // Scanned and failed count the selected hosts only (`report --host`).
+            let ofHosts: SQL = filter.hosts.map { " AND h.host IN \($0)" } ?? ""
             let runs = try SQLRequest<Row>(literal: """
                 SELECT r.id, r.command, r.started_at,
-                       (SELECT COUNT(*) FROM host_results h WHERE h.run_id = r.id AND h.scanned) AS scanned,
-                       (SELECT COUNT(*) FROM host_results h WHERE h.run_id = r.id AND h.status = 'failed') AS failed
+                       (SELECT COUNT(*) FROM host_results h WHERE h.run_id = r.id AND h.scanned \(ofHosts)) AS scanned,
+                       (SELECT COUNT(*) FROM host_results h WHERE h.run_id = r.id AND h.status = 'failed' \(ofHosts)) AS failed
                 FROM runs r WHERE r.started_at >= \(since) ORDER BY r.id
                 """).fetchAll(db)
             let counts = try SQLRequest<Row>(literal: """

@@ -102,13 +102,18 @@ extension DatabaseOption {
             printError("error: no keysync database at \(path); run `keysync check` first, or name it with --db or KEYSYNC_DB")
             throw ExitCode(1)
         }
-        // An empty file (a mistyped path, a placeholder) is no database: opening it would
-        // make it one and report "no open drift on 0 hosts".
+        try Self.refuseEmptyFile(path)
+        return try exitOnError { try Store(path: path) }
+    }
+
+    /// An empty file (a mistyped path, a placeholder) is no database: a
+    /// command that only reads would make it one and report "no open drift
+    /// on 0 hosts". Prints why and exits 1.
+    static func refuseEmptyFile(_ path: String) throws {
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
             printError("error: \(path) is an empty file, not a keysync database; run `keysync check` to create one, or name another with --db")
             throw ExitCode(1)
         }
-        return try exitOnError { try Store(path: path) }
     }
 
     /// Opens the database, creating it if it does not exist (the commands

@@ -157,6 +157,11 @@ import Testing
             // 2027-01-01 00:20 +13:00 is 2026-12-31 11:20 UTC; 2026-12-31 23:50 +13:00 is 10:50 UTC.
             #expect(reply.uses.first { $0.fingerprint == Self.fpA }?.last == 1_798_716_000)
             #expect(reply.uses.first { $0.fingerprint == Self.fpB }?.last == 1_798_714_200)
+            // A year-old "Jan  1 05:00" read on Dec 31 at 22:00 local time is not dated into next year.
+            try Self.syslog(Self.accepted("deploy", Self.fpA), time: "Jan  1 05:00:00").write(toFile: path, atomically: true, encoding: .utf8)
+            let (old, _) = try Self.scan(path, parseOnly: true, now: 1_798_707_600, year: 2026, timeZone: "Pacific/Auckland")
+            // 2026-01-01 05:00 +13:00 is 2025-12-31 16:00 UTC.
+            #expect(old.uses.first?.last == 1_767_196_800)
         }
     }
 

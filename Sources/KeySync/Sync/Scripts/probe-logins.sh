@@ -194,10 +194,12 @@ login_parse() {
                 # No year in the line: the latest of next, this and last year
                 # (now_year is the UTC year of the controller; the local year
                 # of the host may be ahead of it, east of UTC on the last day
-                # of the year) that is not ahead of now.
+                # of the year) that is not ahead of now: next year only within
+                # an hour (a line is written before it is read), the others
+                # within a day of clock skew.
                 s = " " m " " (substr(s, 5, 2) + 0) " " substr(s, 8, 2) " " substr(s, 11, 2) " " substr(s, 14, 2)
                 t = mktime((now_year + 1) s)
-                if (t > now + 86400) t = mktime(now_year s)
+                if (t > now + 3600) t = mktime(now_year s)
                 if (t > now + 86400) t = mktime((now_year - 1) s)
                 return t
             }
