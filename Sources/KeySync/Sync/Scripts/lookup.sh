@@ -18,18 +18,23 @@
 # run of lookup.sh (the apply's, which changes these files, included)
 # starts without it.
 #
-# Defines: nl (one newline, for `case` patterns), nss_files, lookup,
+# Defines: nl (one newline, for `case` patterns), nss_files, nss_systemd
+# (passwd also from systemd's userdb: only an enumeration sees those), lookup,
 # lookup_awk, lookup_can_load, lookup_take, lookup_load,
 # lookup_listed_shell, passwd_fields, root_folder_problem, hidden_from_root,
 # hidden_text.
 nl='
 '
 nss_files=yes
+nss_systemd=
 [ -r /etc/nsswitch.conf ] || nss_files=
+# shellcheck disable=SC2034 # nss_systemd is read by probe.sh (group_sole)
 while read -r db sources; do
     case $db in
         passwd: | group: | shadow:)
-            for s in $sources; do case $s in files | systemd) ;; *) nss_files= ;; esac; done ;;
+            for s in $sources; do
+                case $s in files) ;; systemd) [ "$db" != passwd: ] || nss_systemd=yes ;; *) nss_files= ;; esac
+            done ;;
     esac
 done 2>/dev/null < /etc/nsswitch.conf
 lookup_db=

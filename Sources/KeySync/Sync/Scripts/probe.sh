@@ -182,15 +182,20 @@ akf_expand() {
 # nsswitch names more than files); only ever runs for a group-writable path.
 debian=
 [ ! -f /etc/debian_version ] || debian=yes
+gs_seen=' '
 group_sole() {
     [ -n "$debian" ] || return 0
+    # Once per group and owner (offboard's scan asks for every account).
+    case $gs_seen in *" $1:$2 "*) return 0 ;; esac
+    gs_seen="$gs_seen$1:$2 "
     gs=no
     lookup group "$1"; gs_entry=$found
     if [ -n "$gs_entry" ]; then
         gs_members=${gs_entry##*:}
         gs_count=0
-        if [ -n "$lookup_db" ]; then gs_all=$lookup_db gs_tag=p
-        elif [ -n "$nss_files" ] && [ -r /etc/passwd ]; then gs_all=$(cat /etc/passwd 2>/dev/null) gs_tag=
+        # sshd enumerates with getpwent: systemd's userdb entries too.
+        if [ -n "$lookup_db" ] && [ -z "$nss_systemd" ]; then gs_all=$lookup_db gs_tag=p
+        elif [ -n "$nss_files" ] && [ -z "$nss_systemd" ] && [ -r /etc/passwd ]; then gs_all=$(cat /etc/passwd 2>/dev/null) gs_tag=
         else gs_all=$(getent passwd 2>/dev/null </dev/null) gs_tag=; fi
         gs_ifs=$IFS
         IFS=$nl
