@@ -300,16 +300,17 @@ public struct AnsibleInventory: Sendable {
                 problem(node, "\(what) must be a mapping of variables, found \(NodeReader.describe(node))")
                 return [:]
             }
-            var out: [String: Value] = [:]
+            var out: [String: Value] = [:], keyLines: [String: Int] = [:]
             for (key, value) in mapping {
                 guard let name = string(key) else {
                     problem(key, "a variable name must be a string, found \(NodeReader.describe(key))")
                     continue
                 }
-                if let first = out[name] {
-                    problem(key, "\(what): duplicate variable \(UnsafeText.quoted(name)) (first at line \(first.line)); YAML keeps one, so which was meant is not known")
+                if let first = keyLines[name] {
+                    problem(key, "\(what): duplicate variable \(UnsafeText.quoted(name)) (first at line \(first)); YAML keeps one, so which was meant is not known")
                     continue
                 }
+                keyLines[name] = position(key).0
                 let (line, column) = position(value)
                 // Lists and mappings are kept as a marker: only listed, never used.
                 out[name] = Value(text: string(value) ?? "(\(NodeReader.describe(value)))", line: line, column: column, owner: owner)
