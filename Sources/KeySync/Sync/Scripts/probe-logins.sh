@@ -62,20 +62,29 @@ login_status() {
 }
 
 # login_safe PATH: a regular file that only its owner may write (mode &
-# 022 clear), owned by root or a system account (uid under 1000: rsyslog
-# runs as `syslog` on Ubuntu): lines in a file others can write could be
-# forged by them, and a user who created an -E path first (in /var/tmp)
-# would own the file sshd appends to.
+# 022 clear), owned by root or a system account (rsyslog runs as `syslog`
+# on Ubuntu; up to SYS_UID_MAX of /etc/login.defs, else UID_MIN - 1, else
+# 999): lines in a file others can write could be forged by them, and a
+# user who created an -E path first (in /var/tmp) would own the file sshd
+# appends to.
 # Its inode and size are kept (login_safe_path, _ino, _size): the first
 # scan of the file it finds needs the size, and one `stat` fewer costs the
 # host less.
 login_safe_path='' login_safe_ino='' login_safe_size=''
+login_sys_uid_max() { # the highest system uid, as useradd counts (login.defs)
+    sm='' um=''
+    while read -r k v _; do
+        case $v in '' | *[!0-9]*) continue ;; esac
+        case $k in SYS_UID_MAX) sm=$v ;; UID_MIN) um=$v ;; esac
+    done 2>/dev/null < /etc/login.defs
+    if [ -n "$sm" ]; then echo "$sm"; elif [ -n "$um" ] && [ "$um" -gt 0 ]; then echo $((um - 1)); else echo 999; fi
+}
 login_safe() {
     m=$(stat -L -c '%a %u %i %s' "$1" 2>/dev/null </dev/null) || return 1
     [ -f "$1" ] || return 1
     case ${m%% *} in *[2367]? | *[2367]) return 1 ;; esac
     m=${m#* }
-    case ${m%% *} in [0-9] | [1-9][0-9] | [1-9][0-9][0-9]) ;; *) return 1 ;; esac
+    case ${m%% *} in 0) ;; *[!0-9]* | '') return 1 ;; *) [ "${m%% *}" -le "$(login_sys_uid_max)" ] || return 1 ;; esac
     login_safe_path=$1 login_safe_size=${m##* }
     m=${m#* }
     login_safe_ino=${m%% *}
