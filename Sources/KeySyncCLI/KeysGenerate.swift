@@ -45,7 +45,9 @@ extension KeySyncCommand {
         private func writeNew(_ path: String, _ contents: String, mode: mode_t) throws {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode)
             guard fd >= 0 else {
-                throw KeyFileError(message: "\(path): cannot create (\(String(cString: strerror(errno)))); keysync never overwrites a key file")
+                let code = errno
+                let why = code == EEXIST ? "; keysync never overwrites a key file" : ""
+                throw KeyFileError(message: "\(path): cannot create (\(String(cString: strerror(code))))\(why)")
             }
             defer { close(fd) }
             let bytes = Array(contents.utf8)
