@@ -44,11 +44,16 @@ extension KeySyncCommand {
             guard !dryRun else { return print(plan, terminator: "") }
             let inventory = try inventoryOption.loadInventory()
             let store = try databaseOption.openStore()
-            let (restoreRun, result) = try exitOnError {
-                try SyncRun.restore(inventory: inventory, store: store, host: host, runID: runID, account: account,
-                                    force: force, passphrase: Passphrase.prompt)
+            let outcome: Result<(run: Int64, result: HostResult), any Error>
+            do {
+                outcome = .success(try SyncRun.restore(inventory: inventory, store: store, host: host, runID: runID, account: account,
+                                                       force: force, passphrase: Passphrase.prompt))
+            } catch {
+                outcome = .failure(error)
             }
-            print(plan, terminator: "")
+            // A restore the plan itself refuses (root files only) shows the plan with its error.
+            if case .failure(let error) = outcome, error is SyncError {} else { print(plan, terminator: "") }
+            let (restoreRun, result) = try exitOnError { try outcome.get() }
             result.changes.forEach { print("\(host.terminalSafe()): \($0.terminalSafe())") }
             switch result.status {
             case .failed:
