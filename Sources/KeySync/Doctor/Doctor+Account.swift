@@ -29,23 +29,24 @@ extension Examination {
                       withPAM: (.warning, "\(name) is locked ('\(marks)' in shadow); sshd uses PAM here, which still accepts key logins, but with UsePAM no sshd refuses them\(keep)"),
                       withoutPAM: (.error, "\(name) is locked ('\(marks)' in shadow); sshd without PAM refuses every login, keys included: \"User \(name) not allowed because account is locked\"\(keep)"))
         }
-        if let expire = shadow.expire, expire >= 0, usesPAM ? expire <= today : expire < today {
-            addShadow(.error, .accountExpired, "\(name) expired on \(dayText(expire)); today is \(dayText(today)); sshd refuses the login",
+        if shadow.isExpired(today: today, usesPAM: usesPAM) {
+            addShadow(.error, .accountExpired, "\(name) expired on \(dayText(shadow.expire!)); today is \(dayText(today)); sshd refuses the login",
                 fix: Self.command("chage", "-E", "-1", name))
         }
         let changeFix = "chage -d \"$(date +%F)\" " + Self.command(name)
-        if shadow.lastChange == 0 {
+        switch shadow.ageing(today: today) {
+        case .current: break
+        case .changeDemanded:
             addShadow(.passwordChangeRequired, fix: changeFix,
                       withPAM: (.error, "\(name) must change its password (last change 0, what passwd -S shows as expired); with PAM sshd accepts the key but then demands a new password, which a command or a script cannot give"),
                       withoutPAM: (.warning, "\(name) must change its password (last change 0); sshd without PAM ignores this for key logins, with UsePAM yes they fail"))
-        } else if usesPAM, let last = shadow.lastChange, last > 0, let max = shadow.maxDays, max >= 0, today - last > max {
-            if let inactive = shadow.inactiveDays, inactive >= 0, today - last > max + inactive {
-                addShadow(.error, .accountInactive, "the password of \(name) expired \(today - last - max) days ago, past its \(inactive) inactive days; PAM refuses the account",
-                    fix: changeFix)
-            } else {
-                addShadow(.error, .passwordExpired, "the password of \(name) expired (changed \(dayText(last)), maximum age \(max) days); PAM demands a new password after the key is accepted",
-                    fix: changeFix)
-            }
+        case .expired where usesPAM:
+            addShadow(.error, .passwordExpired, "the password of \(name) expired (changed \(dayText(shadow.lastChange!)), maximum age \(shadow.maxDays!) days); PAM demands a new password after the key is accepted",
+                fix: changeFix)
+        case .inactive(let days, let inactive) where usesPAM:
+            addShadow(.error, .accountInactive, "the password of \(name) expired \(days) days ago, past its \(inactive) inactive days; PAM refuses the account",
+                fix: changeFix)
+        case .expired, .inactive: break  // without PAM sshd checks ageing for password logins only
         }
     }
 

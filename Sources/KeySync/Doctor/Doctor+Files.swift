@@ -29,7 +29,7 @@ extension Examination {
             return false
         }
         checkSymlinks()
-        if account.sshd["strictmodes"]?.lowercased() != "no" { checkStrictModes() }
+        if account.strictModes { checkStrictModes() }
         checkAccess()
         checkLocation()
         return true
@@ -68,7 +68,7 @@ extension Examination {
             let insideHome = isHome || entry.path.hasPrefix(homePath.hasSuffix("/") ? homePath : homePath + "/")
             var commands: [String] = []
             if insideHome && !isHome {
-                // Under home the account can swap names for links (accountPathFix):
+                // Under home the account can swap names for links (doctorFixCommand):
                 // the owner changes through a root chown that follows none
                 // (SyncPlanner.chownCommand), the mode as the account.
                 if entry.stat.uid != account.uid, let chown = SyncPlanner.chownCommand(name, entry.path, home: homePath) {
@@ -85,13 +85,6 @@ extension Examination {
         }
     }
 
-    /// The fix for `path` when it lies strictly under home: there the account
-    /// can swap any name for a link between this report and the moment an
-    /// operator pastes a root `chown`/`chmod`, and both follow links (a `.ssh`
-    /// swapped for a link to /root/.ssh would hand root's keys to the
-    /// account). `keysync doctor --fix` makes these repairs as the account,
-    /// never through a link, and says when it will not. Home itself and paths
-    /// outside it sit in root's folders: the root command is printed.
     /// `chmod go-w PATH` run as the account: it can change only its own
     /// files, so a link swapped in for PATH gains it nothing.
     func chmodAsAccount(_ path: String) -> String {
@@ -99,10 +92,14 @@ extension Examination {
                       "chmod", "go-w", "--", path])
     }
 
-    func accountPathFix(_ path: String, rootCommand: String = "") -> String {
-        let base = homePath.hasSuffix("/") ? homePath : homePath + "/"
-        guard path.hasPrefix(base) else { return rootCommand }
-        return Self.command(["keysync", "doctor", "--fix", "--host", context.host, "--account", name])
+    /// The fix for the keys file under home: there the account can swap any
+    /// name for a link between this report and the moment an operator pastes
+    /// a root `chown`/`chmod`, and both follow links (a `.ssh` swapped for a
+    /// link to /root/.ssh would hand root's keys to the account). `keysync
+    /// doctor --fix` rewrites the file as the account, never through a link,
+    /// and says when it will not.
+    var doctorFixCommand: String {
+        Self.command(["keysync", "doctor", "--fix", "--host", context.host, "--account", name])
     }
 
     /// What sshd (with Debian's user-private-group patch when it is Debian's sshd) objects to.
@@ -129,7 +126,7 @@ extension Examination {
                 // doctor --fix rewrites the file as the account, in a folder of the account's.
                 let folderOwner = account.directory.map(\.uid)
                 fix = ([folderOwner != nil && folderOwner != account.uid ? SyncPlanner.chownCommand(name, dir, home: homePath) : nil]
-                       + [accountPathFix(keysPath)]).compactMap { $0 }.joined(separator: " && ")
+                       + [doctorFixCommand]).compactMap { $0 }.joined(separator: " && ")
             } else {
                 fix = Self.command("chmod", "a+r", keysPath)
             }
@@ -137,7 +134,7 @@ extension Examination {
                 evidence: evidence + ["test -r \(keysPath) as \(name): no"], fix: fix, subject: keysPath)
         } else if file.uid == 0 && account.uid != 0 && keysUnderHome {
             add(.warning, .fileOwner, "\(keysPath) is owned by root; sshd can read it, but keysync writes the file as \(name) and push gives it back to the account",
-                evidence: evidence, fix: accountPathFix(keysPath, rootCommand: Self.command("chown", name + ":", keysPath)), subject: keysPath)
+                evidence: evidence, fix: doctorFixCommand, subject: keysPath)
         }
     }
 

@@ -118,7 +118,7 @@ extension Examination {
 
     /// PubkeyAcceptedAlgorithms and its old name, in sshd's reading order (with `inMatch`).
     private var algorithmEntries: [(line: SSHDConfigLine, inMatch: Bool)] {
-        Self.parseOrder(host.configLines).filter { ["pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes"].contains($0.line.keyword) }
+        configOrder.filter { ["pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes"].contains($0.line.keyword) }
     }
 
     private var algorithmLines: [SSHDConfigLine] { algorithmEntries.map(\.line) }

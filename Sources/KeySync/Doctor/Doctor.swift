@@ -32,7 +32,8 @@ public enum Doctor {
         guard let found = probe.accounts[account.name] else {
             return [DoctorFinding(.error, .accountMissing, "the probe returned nothing for \(account.name)")]
         }
-        var exam = Examination(target: account, account: found, host: probe, context: context)
+        var exam = Examination(target: account, account: found, host: probe, context: context,
+                               configOrder: Examination.parseOrder(probe.configLines))
         exam.run()
         return exam.findings.enumerated()
             .sorted { ($0.element.severity, $1.offset) > ($1.element.severity, $0.offset) }
@@ -46,13 +47,15 @@ struct Examination {
     let account: AccountProbe
     let host: HostProbe
     let context: Doctor.Context
+    /// The host's sshd_config lines in sshd's reading order (``parseOrder(_:)``).
+    let configOrder: [(line: SSHDConfigLine, inMatch: Bool)]
     var findings: [DoctorFinding] = []
     /// Set when a file-level finding already explains why the managed keys are not where sshd reads.
     var keysExplained = false
 
     var name: String { target.name }
     var diagnostics: AccountDiagnostics { account.diagnostics ?? AccountDiagnostics() }
-    var usesPAM: Bool { account.sshd["usepam"]?.lowercased() == "yes" }
+    var usesPAM: Bool { account.usesPAM }
     var today: Int { account.today ?? Int(context.now.timeIntervalSince1970) / 86400 }
 
     mutating func run() {
@@ -76,19 +79,18 @@ struct Examination {
         return "sshd -T -C user=\(name),host=\(address),addr=\(address): \(keyword) \(value)"
     }
 
-    /// sshd_config lines with `keyword`, as `file:line: text`.
     /// The sshd_config lines of `keyword` in the order sshd reads them: an
     /// `Include` puts the files it names in its place (Debian's comes first
     /// in sshd_config, so a drop-in's line wins over the main file's), and a
     /// file nothing includes is not read at all.
     func configLines(_ keyword: String) -> [SSHDConfigLine] {
-        Self.parseOrder(host.configLines).filter { $0.line.keyword == keyword }.map(\.line)
+        configOrder.filter { $0.line.keyword == keyword }.map(\.line)
     }
 
     /// The lines of `keyword` outside `Match` blocks (or in `Match all`), in
     /// sshd's order: the first one is the setting, the one a fix edits.
     func globalConfigLines(_ keyword: String) -> [SSHDConfigLine] {
-        Self.parseOrder(host.configLines).filter { $0.line.keyword == keyword && !$0.inMatch }.map(\.line)
+        configOrder.filter { $0.line.keyword == keyword && !$0.inMatch }.map(\.line)
     }
 
     /// `lines` (the probe's: sshd_config, then sshd_config.d/*.conf) in

@@ -47,6 +47,32 @@ public struct ShadowState: Hashable, Sendable {
     public var inactiveDays: Int?
     /// Account expiry, days since the epoch.
     public var expire: Int?
+
+    /// Whether the account has expired on day `today`: sshd without PAM
+    /// expires it the day after `expire`, pam_unix on that day.
+    public func isExpired(today: Int, usesPAM: Bool) -> Bool {
+        guard let expire, expire >= 0 else { return false }
+        return usesPAM ? expire <= today : expire < today
+    }
+
+    /// Password ageing as pam_unix judges it on day `today` (only PAM makes
+    /// it matter to a key login); without `today` only a demanded change is known.
+    public enum Ageing: Equatable, Sendable {
+        case current
+        /// Last change 0: a new password is demanded now.
+        case changeDemanded
+        /// Older than its maximum age by `days`: a new password is demanded.
+        case expired(days: Int)
+        /// Past its inactive days too: the account is refused.
+        case inactive(days: Int, inactiveDays: Int)
+    }
+
+    public func ageing(today: Int?) -> Ageing {
+        if lastChange == 0 { return .changeDemanded }
+        guard let today, let last = lastChange, last > 0, let max = maxDays, max >= 0, today - last > max else { return .current }
+        if let inactive = inactiveDays, inactive >= 0, today - last > max + inactive { return .inactive(days: today - last - max, inactiveDays: inactive) }
+        return .expired(days: today - last - max)
+    }
 }
 
 /// What the probe found for one account.
@@ -115,6 +141,11 @@ public struct AccountProbe: Hashable, Sendable {
     public var groupWriteAccepted: [String: Bool] = [:]
 
     public var exists: Bool { passwd != nil }
+    /// sshd hands account checks to PAM (`UsePAM yes`): it then ignores the
+    /// `!` lock itself, and password ageing matters to key logins.
+    public var usesPAM: Bool { sshd["usepam"]?.lowercased() == "yes" }
+    /// sshd checks owners and modes on the way to the keys file (the default).
+    public var strictModes: Bool { sshd["strictmodes"]?.lowercased() != "no" }
     public var uid: Int? { passwd.flatMap { $0.count > 2 ? Int($0[2]) : nil } }
     public var gid: Int? { passwd.flatMap { $0.count > 3 ? Int($0[3]) : nil } }
     public var homePath: String? { passwd.flatMap { $0.count > 5 ? $0[5] : nil } }

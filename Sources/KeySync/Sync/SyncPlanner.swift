@@ -191,7 +191,7 @@ public enum SyncPlanner {
                 return reportRevokedUnreachable(probe, options: options, into: &plan)
             case .directory?:
                 // With StrictModes no sshd takes any home: nothing to report (rotation reads home_unsafe as a refused login).
-                if !desired.formerlyManaged, probe.sshd["strictmodes"]?.lowercased() != "no",
+                if !desired.formerlyManaged, probe.strictModes,
                    let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
                     // --fix-home only removes group/other write (never chown): a
                     // home owned by another user stays as it is.
@@ -402,25 +402,23 @@ public enum SyncPlanner {
             // login breakers). sshd checks the '!' lock itself only without
             // PAM (auth.c allowed_user); with UsePAM yes, Debian's default,
             // pam_unix's account phase ignores it and the key login works.
-            let usesPAM = probe.sshd["usepam"] == "yes"
+            let usesPAM = probe.usesPAM
             if shadow.password == .locked && !usesPAM {
                 plan.report(.accountLocked, "\(name) is locked (shadow password starts with '!'); sshd without PAM refuses key logins. Fix: usermod -p '*' \(name)")
             }
-            // sshd without PAM expires an account the day after sp_expire; pam_unix on that day.
-            if let expire = shadow.expire, expire >= 0, let today = probe.today, usesPAM ? expire <= today : expire < today {
-                plan.report(.accountExpired, "\(name) expired (shadow expire day \(expire)). Fix: chage -E -1 \(name)")
+            if let today = probe.today, shadow.isExpired(today: today, usesPAM: usesPAM) {
+                plan.report(.accountExpired, "\(name) expired (shadow expire day \(shadow.expire!)). Fix: chage -E -1 \(name)")
             }
             // Password ageing matters to key logins only through PAM: without it
             // sshd checks it for password logins alone (auth-passwd.c).
-            if usesPAM && shadow.lastChange == 0 {
+            switch usesPAM ? shadow.ageing(today: probe.today) : .current {
+            case .current: break
+            case .changeDemanded:
                 plan.report(.passwordChangeRequired, "\(name) must change its password (lstchg 0); PAM demands a new password after the key is accepted, which a command or script cannot give. Fix: chage -d $(date +%F) \(name)")
-            } else if usesPAM, let last = shadow.lastChange, last > 0, let max = shadow.maxDays, max >= 0,
-                      let today = probe.today, today - last > max {
-                if let inactive = shadow.inactiveDays, inactive >= 0, today - last > max + inactive {
-                    plan.report(.accountExpired, "the password of \(name) expired \(today - last - max) days ago, past its \(inactive) inactive days; PAM refuses the account. Fix: chage -d $(date +%F) \(name)")
-                } else {
-                    plan.report(.passwordChangeRequired, "the password of \(name) expired (maximum age \(max) days); PAM demands a new one after the key is accepted. Fix: chage -d $(date +%F) \(name)")
-                }
+            case .expired:
+                plan.report(.passwordChangeRequired, "the password of \(name) expired (maximum age \(shadow.maxDays ?? 0) days); PAM demands a new one after the key is accepted. Fix: chage -d $(date +%F) \(name)")
+            case .inactive(let days, let inactive):
+                plan.report(.accountExpired, "the password of \(name) expired \(days) days ago, past its \(inactive) inactive days; PAM refuses the account. Fix: chage -d $(date +%F) \(name)")
             }
         }
         if !probe.shellValid {

@@ -96,34 +96,47 @@ import Testing
         }
     }
 
+    static let authLog = LoginSource(kind: .syslog, path: "/var/log/auth.log")
+
+    /// `web-1` with a first scan of auth.log (to offset 100) recorded at hour 1.
+    static func firstScanned(_ store: Store) throws -> Store.HostRecord {
+        var record = Store.HostRecord(host: "web-1", status: .ok)
+        record.logins = scan(start: nil, end: 100, at: hour(1), [])
+        try recordRun(store, at: hour(1), [record])
+        return record
+    }
+
+    /// A scan of auth.log on from offset `from` to `to` at `hour(hours)`; `edit` fills in the rest of the reply.
+    static func continued(from: Int, to: Int, at hours: Int, loginAccount: String? = nil,
+                          _ edit: (inout LoginScanReply) -> Void = { _ in }) -> LoginScanResult {
+        var reply = LoginScanReply()
+        reply.source = authLog
+        reply.position = .file(inode: "12", offset: to)
+        edit(&reply)
+        return LoginScanResult(request: ProbeScript.Logins(source: authLog, position: .file(inode: "12", offset: from), now: hour(hours)),
+                               reply: reply, scannedAt: hour(hours), loginAccount: loginAccount)
+    }
+
     /// Pairs over the probe's limit were read past but not listed: the
     /// watch starts again at that scan, so nothing is called unused for the
     /// time whose logins were not all seen.
     @Test(arguments: Backing.allCases) func pairsOverTheLimitAreAGap(_ backing: Backing) throws {
         try withStore(backing) { store in
-            let source = LoginSource(kind: .syslog, path: "/var/log/auth.log")
-            var record = Store.HostRecord(host: "web-1", status: .ok)
-            record.logins = Self.scan(start: nil, end: 100, at: hour(1), [])
-            try recordRun(store, at: hour(1), [record])
+            var record = try Self.firstScanned(store)
             #expect(try store.loginWatches()["web-1"]?.watchingSince == hour(1))
 
-            var reply = LoginScanReply()
-            reply.source = source
-            reply.position = .file(inode: "12", offset: 200)
-            reply.dropped = 3
-            let request = ProbeScript.Logins(source: source, position: .file(inode: "12", offset: 100), now: hour(5))
-            let scan = LoginScanResult(request: request, reply: reply, scannedAt: hour(5))
+            let scan = Self.continued(from: 100, to: 200, at: 5) { $0.dropped = 3 }
             #expect(scan.record?.gap?.contains("3 account/key pairs") == true && scan.record?.sinceTime == nil)
             record.logins = scan.record
             try recordRun(store, at: hour(5), [record])
             let watch = try #require(try store.loginWatches()["web-1"])
             #expect(watch.watchingSince == hour(5) && watch.gaps == 1 && watch.lastGapAt == hour(5))
             // With a gap of the log's own too (a rotated file gone): still up to now, not from that gap's time.
-            reply.gap = "rotated"
-            reply.sinceTime = Int(hour(6).timeIntervalSince1970)
-            reply.position = .file(inode: "12", offset: 300)
-            let both = LoginScanResult(request: ProbeScript.Logins(source: source, position: .file(inode: "12", offset: 200), now: hour(7)),
-                                       reply: reply, scannedAt: hour(7))
+            let both = Self.continued(from: 200, to: 300, at: 7) { reply in
+                reply.dropped = 3
+                reply.gap = "rotated"
+                reply.sinceTime = Int(hour(6).timeIntervalSince1970)
+            }
             #expect(both.record?.sinceTime == nil)
         }
     }
@@ -134,17 +147,11 @@ import Testing
     /// written late) is not a gap, twice in a row is.
     @Test(arguments: Backing.allCases) func aScanWithoutKeysyncsOwnLoginIsNotWatching(_ backing: Backing) throws {
         try withStore(backing) { store in
-            let source = LoginSource(kind: .syslog, path: "/var/log/auth.log")
-            var record = Store.HostRecord(host: "web-1", status: .ok)
-            record.logins = Self.scan(start: nil, end: 100, at: hour(1), [])
-            try recordRun(store, at: hour(1), [record])
+            var record = try Self.firstScanned(store)
             func scan(from: Int, to: Int, at hours: Int, _ accounts: [String]) throws -> Store.LoginWatch {
-                var reply = LoginScanReply()
-                reply.source = source
-                reply.position = .file(inode: "12", offset: to)
-                reply.uses = accounts.map { LoginUse(account: $0, fingerprint: Self.fp, keyType: "ED25519", count: 1, address: "127.0.0.1") }
-                let request = ProbeScript.Logins(source: source, position: .file(inode: "12", offset: from), now: hour(hours))
-                record.logins = LoginScanResult(request: request, reply: reply, scannedAt: hour(hours), loginAccount: "ops").record
+                record.logins = Self.continued(from: from, to: to, at: hours, loginAccount: "ops") { reply in
+                    reply.uses = accounts.map { LoginUse(account: $0, fingerprint: Self.fp, keyType: "ED25519", count: 1, address: "127.0.0.1") }
+                }.record
                 try recordRun(store, at: hour(hours), [record])
                 return try #require(try store.loginWatches()["web-1"])
             }

@@ -66,8 +66,7 @@ diag_group_sole() { # a diag_stat line: probe.sh's group_sole for a group-writab
     IFS='|' read -r _ dm du dg _ <<EOF
 $1
 EOF
-    gw=${dm%?}; gw=${gw#"${gw%?}"}
-    case $gw in 2 | 3 | 6 | 7) group_sole "$dg" "$du" ;; esac
+    if group_writable "$dm"; then group_sole "$dg" "$du"; fi
 }
 diag_keyfile() { # listed|unlisted path; the bytes as the account reads them
     put keyfile "$1	$(diag_stat "$2")	$2"

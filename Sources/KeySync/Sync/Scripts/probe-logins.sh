@@ -275,19 +275,19 @@ login_parse() {
             if (fmt == "raw") { accepted(text, "-"); return }
             if (fmt == "journal") {
                 c = json(text, "__CURSOR")
+                if (c ~ /^[A-Za-z0-9=;]+$/ && length(c) <= 300) cursor = c
                 if (want != "" && !seen_first) {
                     # journalctl --cursor starts at the stored entry, which the
-                    # last scan read: skipped. Another first entry: that one was
-                    # vacuumed (size or age limits, a volatile journal lost at
-                    # reboot), and what came after it up to here may be too.
+                    # last scan read: skipped, its cursor kept as the position
+                    # (a scan with nothing new still has one, so a journal that
+                    # stopped getting sshd lines shows as a scan without keysync
+                    # login). Another first entry: that one was vacuumed (size or
+                    # age limits, a volatile journal lost at reboot), and what
+                    # came after it up to here may be too.
                     seen_first = 1
-                    # (Its cursor stays the position: a scan with nothing new
-                    # still has one, so a journal that stopped getting sshd
-                    # lines shows as a scan without keysync login.)
-                    if (c == want) { if (c ~ /^[A-Za-z0-9=;]+$/ && length(c) <= 300) cursor = c; return }
+                    if (c == want) return
                     vacuumed = 1
                 }
-                if (c ~ /^[A-Za-z0-9=;]+$/ && length(c) <= 300) cursor = c
                 ts = json(text, "__REALTIME_TIMESTAMP")
                 if (ts !~ /^[0-9]+$/) return
                 t = int(substr(ts, 1, length(ts) - 6) + 0)

@@ -182,6 +182,13 @@ akf_expand() {
 # nsswitch names more than files); only ever runs for a group-writable path.
 debian=
 [ ! -f /etc/debian_version ] || debian=yes
+# group_writable MODE: true when a `%a` mode (755, 2775) lets its group write
+# (its group digit is 2, 3, 6 or 7).
+group_writable() {
+    gw=${1%?}; gw=${gw#"${gw%?}"}
+    case $gw in 2 | 3 | 6 | 7) return 0 ;; esac
+    return 1
+}
 gs_seen=' '
 group_sole() {
     [ -n "$debian" ] || return 0
@@ -370,14 +377,12 @@ probe_paths() {
     set -- "$@" "$file"
     stats=$(stat -c '%F|%a|%u|%g|%s|%h|%d:%i|%n' -- "$@" 2>/dev/null)
     # Root reads only when no path on the way is a link or not a folder.
-    linked=no f_kind='' f_uid='' f_links='' f_size='' f_id='' d_id='' group_writable=''
+    linked=no f_kind='' f_uid='' f_links='' f_size='' f_id='' d_id='' gw_paths=''
 
     while IFS='|' read -r kind mode uid gid size links id path; do
         [ -n "$kind" ] || continue
         [ "$linked" = yes ] || printf 'stat %s|%s|%s|%s|%s|%s|%s\n' "$kind" "$mode" "$uid" "$gid" "$size" "$links" "$path"
-        # The group digit of the mode (`%a`: 755, 2775): 2, 3, 6 or 7 is group write.
-        gw=${mode%?}; gw=${gw#"${gw%?}"}
-        case $gw in 2 | 3 | 6 | 7) [ "$linked" = yes ] || group_writable="$group_writable $gid:$uid" ;; esac
+        if [ "$linked" = no ] && group_writable "$mode"; then gw_paths="$gw_paths $gid:$uid"; fi
         if [ "$path" = "$file" ]; then
             f_kind=$kind f_uid=$uid f_links=$links f_size=$size f_id=$id
         else
@@ -388,7 +393,7 @@ probe_paths() {
     done <<EOF
 $stats
 EOF
-    for gw in $group_writable; do group_sole "${gw%:*}" "${gw#*:}"; done
+    for gw in $gw_paths; do group_sole "${gw%:*}" "${gw#*:}"; done
     if [ -z "$f_kind" ] && [ "$linked" = no ] && hidden_from_root "$file"; then
         put read_refused "$(hidden_text "$file")"
         return 0
