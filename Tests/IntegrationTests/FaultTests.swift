@@ -317,6 +317,10 @@ import Testing
             check.require(status == 130, "exit \(status); stderr: \(process.stderr)")
             check.require(report.interrupted, "JSON not marked interrupted")
             check.require(runStatus == "interrupted", "run status \(runStatus)")
+            // Hosts never started are not recorded (their last result stands) nor counted.
+            let recorded = try world.query("SELECT host FROM host_results WHERE run_id = \(report.run ?? -1) ORDER BY host")
+            check.require(recorded == finished.sorted(), "recorded \(recorded), finished \(finished)")
+            check.require(report.summary.hosts == finished.count && report.summary.failed == 0, "summary \(report.summary)")
             let next = try world.keysync("push", inventory: "b.yml")
             check.require(next.status == 0, "the next push: \(next)")
         }

@@ -162,6 +162,43 @@ import Testing
         #expect(try run(without, .check, store: store).exitCode(for: .check, dryRun: false) == 0)
     }
 
+    /// A `--project` run reads one project's accounts: drift it did not look
+    /// at stays open in the report with its start (review s13: it used to
+    /// close every other item on the host); a whole check that finds it gone
+    /// closes it. Host 68.
+    @Test func aProjectRunLeavesOtherProjectsDriftOpen() throws {
+        let host = 68
+        let workspace = try workspace()
+        try resetAccounts(host)
+        let builder = """
+          ci:
+            hosts: [h\(host)]
+            roles:
+              build: { account: builder, uid: 1632, gid: 1632, home: /home/builder, shell: /bin/bash, create: true, keys: [kp-deploy] }
+        """
+        let inventory = try inventory(workspace, "a.yml", hosts: [host], projects: project("usersample", [host]) + "\n" + builder)
+        let store = try Store(path: workspace.file("keysync.db"))
+        try #require(try run(inventory, .push, store: store).summary.failed == 0)
+        let builderFile = "/home/builder/.ssh/authorized_keys"
+        let original = try fleet.read(host: host, builderFile)
+        try #require(try fleet.exec(host: host, ["sh", "-c", ": > \(builderFile)"]).status == 0)
+        let check = try run(inventory, .check, store: store)
+        #expect(kinds(check, host) == [.missingKey])
+        let before = try store.openDrift()
+        #expect(before.map { "\($0.account) \($0.kind)" } == ["builder missing_key"])
+
+        let scoped = try run(inventory, .check, store: store, projects: ["usersample"])
+        #expect(scoped.exitCode(for: .check, dryRun: false) == 0, "usersample's account is in sync: \(scoped.hosts)")
+        let after = try store.openDrift()
+        #expect(after.map { "\($0.account) \($0.kind)" } == ["builder missing_key"], "a usersample-only run did not look at builder")
+        #expect(after.first?.since == before.first?.since && after.first?.sinceRunID == before.first?.sinceRunID)
+
+        try #require(try fleet.exec(host: host, ["sh", "-c", "cat > \(builderFile)"], stdin: Data(original)).status == 0)
+        #expect(try run(inventory, .check, store: store).exitCode(for: .check, dryRun: false) == 0)
+        #expect(try store.openDrift().isEmpty, "the whole check saw it fixed")
+        try resetAccounts(host)
+    }
+
     /// A host removed from `hosts:` is listed, never contacted, by check and
     /// push (exit 2); `keysync decommission --dry-run` shows the diff,
     /// `keysync decommission` removes the block and a revoked key there,

@@ -97,7 +97,8 @@ public struct OffboardRun: Sendable {
                                         startedAt: started)
         let firstError = FirstError()
         let results = ParallelRunner(width: settings.parallel).run(jobs, onResult: { _, outcome, done in
-            if let store, let runID {
+            // A host never started (interrupted) is not recorded: its last result stands.
+            if let store, let runID, outcome.result.errorKind != .interrupted {
                 do { try store.recordHostResult(Self.record(outcome), runID: runID) } catch { firstError.keep(error) }
             }
             progress?(done, outcome)

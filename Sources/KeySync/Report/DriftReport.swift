@@ -47,8 +47,12 @@ public struct DriftReport: Sendable {
             HostSummary(host: $0.host, latest: $0, drift: drift[$0.host] ?? [])
         }
         // Runs still going or cut short have no meaningful duration; a few
-        // newest runs are enough to find the last one that finished.
-        let lastRun = try store.runs(commands: Self.scanCommands, limit: 100).first { $0.status == .completed }
+        // newest runs are enough to find the last one that finished. A run
+        // over the whole fleet (or a shard of it) is preferred: an ad-hoc
+        // `check --host web-3` must not keep the stale-check alert
+        // (docs/scheduling.md) quiet while the scheduled check fails.
+        let finished = try store.runs(commands: Self.scanCommands, limit: 100).filter { $0.status == .completed }
+        let lastRun = finished.first { $0.selection.isEmpty || $0.selection.hasPrefix("--shard ") } ?? finished.first
         self.init(generatedAt: generatedAt, since: since, hosts: hosts,
                   // Runs that scanned no host but a failed one stay: an outage is
                   // history too (restores and other runs that scan nothing do not).

@@ -38,7 +38,10 @@ extension RunReport {
         var line = "\(verb) \(s.hosts.counted("host")) in \(String(format: "%.1f", s.seconds)) s: "
         line += "\(s.changed) \(dryRun ? "would change" : "changed"), \(s.drift) with drift, \(s.failed) failed"
         if let run { line += " (run \(run))" }
-        if interrupted { line += " — INTERRUPTED" }
+        if interrupted {
+            let notStarted = hosts.count - s.hosts
+            line += " — INTERRUPTED" + (notStarted > 0 ? " (\(notStarted.counted("host")) not started)" : "")
+        }
         return out + line + "\n"
     }
 }

@@ -8,6 +8,10 @@ extension Store {
         /// (items not listed are gone). `false` for hosts that could not be read
         /// and for commands that do not look for drift (`restore`).
         public var scanned: Bool
+        /// The run read only some of the host's accounts (`--project`, a
+        /// rotation's push): items it does not list are not gone, and only a
+        /// whole scan closes them.
+        public var partial = false
         public var error: String?
         /// Why the host failed: a ``HostFailureKind`` raw value, e.g. `host_key_mismatch`, `command_timeout`, `conflict`.
         public var errorKind: String?

@@ -286,6 +286,59 @@ extension Store {
                 ALTER TABLE managed_hosts ADD COLUMN jumps TEXT;
                 """)
         }
+        migrator.registerMigration("v6") { db in
+            try db.execute(sql: """
+                -- partial: the run read only some accounts of the host
+                -- (`--project`, a rotation's pushes), so items it does not
+                -- list are not gone: only a whole scan closes them.
+                ALTER TABLE host_results ADD COLUMN partial BOOLEAN NOT NULL DEFAULT 0;
+
+                -- The run (and its start) that began the item's unbroken streak
+                -- of sightings, set when the row is written, so a report
+                -- reads it instead of walking the host's history back.
+                ALTER TABLE drift ADD COLUMN since_run INTEGER;
+                ALTER TABLE drift ADD COLUMN since_at DATETIME;
+                """)
+            try backfillDriftSince(db)
+        }
         return migrator
+    }
+
+    /// v6: each existing drift row's streak start, by the rule the report
+    /// used to compute on every read (every earlier result counts as a whole
+    /// scan): walking a host's results in run order, a scanned result keeps
+    /// exactly the items it lists unfixed, a result that could not look
+    /// (failed) adds its own and ends none.
+    private static func backfillDriftSince(_ db: Database) throws {
+        struct Identity: Hashable { var account: String, kind: String, subject: String }
+        struct Open { var run: Int64, at: DatabaseValue }
+        let update = try db.makeStatement(sql: "UPDATE drift SET since_run = ?, since_at = ? WHERE rowid = ?")
+        let results = try Row.fetchCursor(db, sql: """
+            SELECT h.host, h.run_id, h.scanned, r.started_at FROM host_results h JOIN runs r ON r.id = h.run_id
+            ORDER BY h.host, h.run_id
+            """)
+        let items = try db.makeStatement(sql: """
+            SELECT rowid, account, kind, subject, fixed FROM drift WHERE run_id = ? AND host = ?
+            """)
+        var host: String?
+        var open: [Identity: Open] = [:]
+        while let result = try results.next() {
+            let (name, run, scanned, at): (String, Int64, Bool, DatabaseValue) = (result[0], result[1], result[2], result[3])
+            if name != host { (host, open) = (name, [:]) }
+            var seen: [Identity: Open] = [:]
+            let rows = try Row.fetchAll(items, arguments: [run, name])
+            for row in rows {
+                let identity = Identity(account: row[1], kind: row[2], subject: row[3])
+                let fixed: Bool = row[4]
+                let since = open[identity] ?? Open(run: run, at: at)
+                try update.execute(arguments: [since.run, since.at, row[0] as Int64])
+                if !fixed { seen[identity] = since }
+            }
+            if scanned {
+                open = seen
+            } else {
+                open.merge(seen) { _, new in new }
+            }
+        }
     }
 }

@@ -57,46 +57,40 @@ extension Store {
     /// Drift items that are open now, by host, account and kind.
     ///
     /// An item is open from the first run that saw it until a run of that host
-    /// sees it gone: a later result of the host that was `scanned` and does not
-    /// list it (or lists it as `fixed`). Results that could not look at the host
-    /// (`scanned` false) neither close nor interrupt an item, and their own items
-    /// (`host_unreachable`…) count while they are the host's latest result.
+    /// sees it gone: a later whole scan of the host (`scanned`, not `partial`)
+    /// that does not list it, or a later scan that lists it as `fixed`. A run
+    /// that read only some accounts (`--project`, a rotation) adds what it
+    /// saw but closes nothing it does not list; results that could not look
+    /// at the host (`scanned` false) neither close nor interrupt an item, and
+    /// their own items (`host_unreachable`…) count while they are the host's
+    /// latest result. The streak's start is stored with each row
+    /// (``Store/recordHostResults(_:runID:at:)``), so this reads only each
+    /// host's newest whole scan, the scans after it and its latest result.
     public func openDrift(_ filter: DriftFilter = .all) throws -> [OpenDrift] {
         try read("read open drift") { db in
             try SQLRequest<OpenDrift>(literal: """
                 WITH latest AS (
-                    SELECT host, MAX(CASE WHEN scanned THEN run_id END) AS scan_run, MAX(run_id) AS any_run
+                    SELECT host, MAX(CASE WHEN scanned AND NOT partial THEN run_id END) AS whole_run, MAX(run_id) AS any_run
                     FROM host_results GROUP BY host
                 ),
-                current AS (
-                    SELECT d.host, d.account, d.kind, d.subject, d.detail, d.fingerprint, MAX(d.run_id) AS last_run
-                    FROM latest l JOIN drift d ON d.host = l.host AND d.run_id IN (l.scan_run, l.any_run)
-                    WHERE NOT d.fixed \(filter.sql)
-                    GROUP BY d.host, d.account, d.kind, d.subject
+                candidates AS (
+                    SELECT h.host, h.run_id, h.scanned FROM latest l
+                    JOIN host_results h ON h.host = l.host AND h.run_id >= IFNULL(l.whole_run, 0)
+                    WHERE h.scanned OR h.run_id = l.any_run
                 ),
-                streak AS MATERIALIZED (
-                    SELECT c.*, (
-                        SELECT MIN(d.run_id) FROM drift d
-                        WHERE d.host = c.host AND d.account = c.account AND d.kind = c.kind
-                          AND d.subject = c.subject AND NOT d.fixed
-                          AND d.run_id > IFNULL((
-                              SELECT h.run_id FROM host_results h
-                              WHERE h.host = c.host AND h.scanned AND h.run_id < c.last_run
-                                AND NOT EXISTS (
-                                    SELECT 1 FROM drift x
-                                    WHERE x.host = c.host AND x.account = c.account AND x.kind = c.kind
-                                      AND x.subject = c.subject AND x.run_id = h.run_id AND NOT x.fixed)
-                              ORDER BY h.run_id DESC LIMIT 1
-                          ), 0)
-                    ) AS since_run
-                    FROM current c
+                newest AS (
+                    SELECT d.host, d.account, d.kind, d.subject, d.detail, d.fingerprint, d.fixed,
+                           d.since_run, d.since_at, MAX(d.run_id) AS last_run
+                    FROM candidates c JOIN drift d ON d.run_id = c.run_id AND d.host = c.host
+                    WHERE (c.scanned OR NOT d.fixed) \(filter.sql)
+                    GROUP BY d.host, d.account, d.kind, d.subject
                 )
-                SELECT s.host, s.account, s.kind, s.detail, s.fingerprint, s.since_run, s.last_run,
-                       first.started_at AS since, last.started_at AS last_seen_at
-                FROM streak s
-                JOIN runs first ON first.id = s.since_run
-                JOIN runs last ON last.id = s.last_run
-                ORDER BY s.host, s.account, s.kind, s.subject
+                SELECT n.host, n.account, n.kind, n.detail, n.fingerprint, IFNULL(n.since_run, n.last_run) AS since_run,
+                       n.last_run, IFNULL(n.since_at, last.started_at) AS since, last.started_at AS last_seen_at
+                FROM newest n
+                JOIN runs last ON last.id = n.last_run
+                WHERE NOT n.fixed
+                ORDER BY n.host, n.account, n.kind, n.subject
                 """).fetchAll(db)
         }
     }

@@ -2,13 +2,13 @@ import Foundation
 import GRDB
 
 extension Store {
-    /// The tables a drift report reads, with the columns copied (`id` and
-    /// `run_id` are renumbered; `drift.subject` is generated).
+    /// The tables a drift report reads, with the columns copied (`id`,
+    /// `run_id` and `drift.since_run` are renumbered; `drift.subject` is generated).
     static let mergedTables: [(table: String, runColumn: String, columns: [String])] = [
         ("runs", "id", ["command", "selection", "inventory_hash", "started_at", "finished_at", "status", "pid",
                         "hosts", "changed", "drift", "failed"]),
-        ("host_results", "run_id", ["host", "status", "scanned", "error", "error_kind", "ms", "hash_before", "hash_after", "recorded_at"]),
-        ("drift", "run_id", ["host", "account", "kind", "detail", "fingerprint", "fixed"]),
+        ("host_results", "run_id", ["host", "status", "scanned", "partial", "error", "error_kind", "ms", "hash_before", "hash_after", "recorded_at"]),
+        ("drift", "run_id", ["host", "account", "kind", "detail", "fingerprint", "fixed", "since_run", "since_at"]),
     ]
 
     /// One in-memory store with the runs, host results and drift of every
@@ -38,7 +38,11 @@ extension Store {
                         for (source, name) in names.enumerated() {
                             try db.execute(sql: """
                                 INSERT INTO main.\(table) (\(runColumn), \(columns.joined(separator: ", ")))
-                                SELECT m.id, \(columns.map { "t.\($0)" }.joined(separator: ", "))
+                                SELECT m.id, \(columns.map { column in
+                                    column == "since_run"
+                                        ? "(SELECT s.id FROM run_map s WHERE s.source = \(source) AND s.old_id = t.since_run)"
+                                        : "t.\(column)"
+                                }.joined(separator: ", "))
                                 FROM \(name).\(table) t JOIN run_map m ON m.source = \(source) AND m.old_id = t.\(runColumn)
                                 """)
                         }

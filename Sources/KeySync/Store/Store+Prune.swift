@@ -17,17 +17,22 @@ extension Store {
     /// gives the freed pages back to the file system.
     ///
     /// Runs still in progress are kept; abandoned ones are marked interrupted
-    /// first. Each host's latest scanned run is kept whatever its age (what
-    /// is open on the host comes from it). Rotations and retired keys are
-    /// never pruned.
+    /// first. Each host's latest whole scan and the scans after it are kept
+    /// whatever their age (what is open on the host comes from them).
+    /// Rotations and retired keys are never pruned.
     @discardableResult
     public func prune(keepingRunsNewerThan cutoff: Date) throws -> PruneResult {
         try interruptAbandonedRuns()
         let result = try write("prune runs before \(cutoff)") { db in
-            // Each host's latest scanned run holds what is open on it now
-            // (Store.openDrift): without it a revoked key still on an
-            // unreachable host would vanish from every report.
-            let latestScans = try Int64.fetchSet(db, sql: "SELECT MAX(run_id) FROM host_results WHERE scanned GROUP BY host")
+            // Each host's latest whole scan, and the partial ones after it,
+            // hold what is open on it now (Store.openDrift): without them a
+            // revoked key still on an unreachable host would vanish from every report.
+            let latestScans = try Int64.fetchSet(db, sql: """
+                SELECT DISTINCT h.run_id FROM host_results h
+                JOIN (SELECT host, MAX(CASE WHEN scanned AND NOT partial THEN run_id END) AS whole
+                      FROM host_results GROUP BY host) l ON l.host = h.host
+                WHERE h.scanned AND h.run_id >= IFNULL(l.whole, 0)
+                """)
             let runs = try Run.filter(Run.Columns.startedAt < cutoff && Run.Columns.status != RunStatus.running
                                       && !latestScans.contains(Run.Columns.id)).deleteAll(db)
             let hostKeys = try HostKey.filter(HostKey.Columns.lastSeenAt < cutoff).deleteAll(db)

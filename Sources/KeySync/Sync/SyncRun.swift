@@ -167,7 +167,10 @@ public struct SyncRun: Sendable {
         if let problem = engine.inputProblem(jobs) { throw problem }
         let runID = try store?.beginRun(command: command, selection: selectionText,
                                         inventoryHash: inventory.inventoryHash, startedAt: started)
-        let recorder = ResultRecorder(store: store, runID: runID)
+        // A rotation's push (accounts due only) and a `--project` run read part
+        // of a host: what they do not list is not gone (Store.openDrift).
+        let partialHosts = Set(jobs.filter { !readsFormerAccounts || $0.projectScope != nil }.map(\.host))
+        let recorder = ResultRecorder(store: store, runID: runID, partialHosts: partialHosts)
         let writes = settings.mode == .push && !settings.dryRun
         let departed = (history?.departedHosts(departedHosts, inventory: inventory) ?? []).filter { shard?.contains($0.host) ?? true }
         for host in departed { recorder.record(host, writes: false, scanned: false) }
@@ -198,11 +201,13 @@ public struct SyncRun: Sendable {
             RunReport.Host(host: $0.host, status: $0.status, error: $0.error, errorKind: $0.errorKind, changes: $0.changes, drift: $0.drift,
                            diff: $0.diffs.isEmpty ? nil : $0.diffs.joined(), logBytesRead: $0.logins?.reply.bytesRead)
         }
+        // Hosts never started are listed (so the operator sees them) but not counted.
+        let done = results.filter { $0.errorKind != .interrupted }
         let summary = RunReport.Summary(
-            hosts: results.count,
-            changed: results.filter { $0.status == .changed }.count,
-            drift: results.filter { $0.status == .drift }.count,
-            failed: results.filter { $0.status == .failed }.count,
+            hosts: done.count,
+            changed: done.filter { $0.status == .changed }.count,
+            drift: done.filter { $0.status == .drift }.count,
+            failed: done.filter { $0.status == .failed }.count,
             seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
         if let store, let runID {
             try recorder.finish()
@@ -239,17 +244,24 @@ final class ResultRecorder: Sendable {
 
     private let store: Store?
     private let runID: Int64?
+    /// Hosts the run reads only some accounts of (``Store/HostRecord/partial``).
+    private let partialHosts: Set<String>
     private let pending = Mutex(Pending())
     private let firstError = FirstError()
 
-    init(store: Store?, runID: Int64?) {
+    init(store: Store?, runID: Int64?, partialHosts: Set<String> = []) {
         self.store = store
         self.runID = runID
+        self.partialHosts = partialHosts
     }
 
+    /// Queues a host's result. A host the run never started (interrupted
+    /// before its turn) is not recorded: it was not looked at, and a `failed`
+    /// result would hide its last real state (and its open items) in reports.
     func record(_ result: HostResult, writes: Bool, scanned: Bool? = nil) {
-        guard store != nil, runID != nil else { return }
-        let record = Store.HostRecord(result, scanned: scanned, repaired: writes && result.status != .failed)
+        guard store != nil, runID != nil, result.errorKind != .interrupted else { return }
+        var record = Store.HostRecord(result, scanned: scanned, repaired: writes && result.status != .failed)
+        record.partial = partialHosts.contains(result.host)
         let now = Date()
         let batch: [Store.HostRecord] = pending.withLock { pending in
             pending.records.append(record)

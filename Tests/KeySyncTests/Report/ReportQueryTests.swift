@@ -153,6 +153,19 @@ import Testing
             """))
     }
 
+    /// A run over the whole fleet (or a shard) is the last run while there is
+    /// one: an ad-hoc `check --host` after it does not refresh the stale-check metric.
+    @Test func lastRunPrefersARunOverTheWholeFleet() throws {
+        let whole = try store.beginRun(command: "check", selection: "", startedAt: hour(40))
+        try store.finishRun(id: whole, finishedAt: hour(40))
+        let adHoc = try store.beginRun(command: "check", selection: "--host web-1", startedAt: hour(41))
+        try store.finishRun(id: adHoc, finishedAt: hour(41))
+        #expect(try ReportFixture.report(store).lastRun?.id == whole)
+        let shard = try store.beginRun(command: "check", selection: "--shard 1/3", startedAt: hour(42))
+        try store.finishRun(id: shard, finishedAt: hour(42))
+        #expect(try ReportFixture.report(store).lastRun?.id == shard)
+    }
+
     @Test func prometheusTextfileFollowsTheExpositionFormat() throws {
         let samples = try PrometheusExposition.parse(ReportFormat.prometheus.render(ReportFixture.report(store)))
         #expect(samples.map(\.name) == Array(repeating: "keysync_drift_items", count: 4)

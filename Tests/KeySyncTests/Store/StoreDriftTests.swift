@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import KeySync
 
@@ -54,6 +55,74 @@ import Testing
         open = try store.openDrift()
         #expect(open.map(\.kind) == ["missing_key"])
         #expect(open.first?.since == hour(0))
+    }
+
+    /// A run that read only some accounts (`--project`, a rotation) adds what
+    /// it lists and closes what it lists fixed, but an item of an account it
+    /// did not read (or of another project in a shared account) stays open
+    /// with its start; only a whole scan closes by leaving an item out.
+    @Test(arguments: Backing.allCases)
+    func aPartialRunClosesNothingItDoesNotList(_ backing: Backing) throws {
+        try withStore(backing) { store in
+            func partial(_ drift: Store.DriftRecord...) -> Store.HostRecord {
+                var record = Store.HostRecord(host: "web-1", status: drift.isEmpty ? .ok : .drift, drift: drift)
+                record.partial = true
+                return record
+            }
+            try recordRun(store, at: hour(0), [host("web-1", missing("SHA256:a", account: "alpha"), missing("SHA256:b", account: "beta"))])
+            try recordRun(store, at: hour(1), [partial()])
+            #expect(try store.openDrift().map(\.since) == [hour(0), hour(0)], "a run that listed nothing closed nothing")
+            try recordRun(store, at: hour(2), [partial(missing("SHA256:a", account: "alpha"), missing("SHA256:c", account: "alpha"))])
+            var open = try store.openDrift()
+            #expect(open.map(\.fingerprint) == ["SHA256:a", "SHA256:c", "SHA256:b"])
+            #expect(open.map(\.since) == [hour(0), hour(2), hour(0)], "a's streak goes on through the partial runs")
+            try recordRun(store, "push", at: hour(3), [partial(missing("SHA256:a", account: "alpha", fixed: true))])
+            #expect(try store.openDrift().map(\.fingerprint) == ["SHA256:c", "SHA256:b"], "listed fixed: closed")
+            try recordRun(store, at: hour(4), [host("web-1", missing("SHA256:b", account: "beta"))])
+            open = try store.openDrift()
+            #expect(open.map(\.fingerprint) == ["SHA256:b"], "the whole scan left c out: closed")
+            #expect(open.first?.since == hour(0))
+            try recordRun(store, at: hour(5), [partial(missing("SHA256:a", account: "alpha"))])
+            #expect(try store.openDrift().map(\.since) == [hour(5), hour(0)], "a was fixed at hour 3: a new streak")
+        }
+    }
+
+    /// v6 stores each sighting's streak start; rows recorded before it get
+    /// theirs from the rule reports used to apply on every read.
+    @Test func theV6MigrationFillsInEachStreaksStart() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/old.db"
+            let queue = try DatabaseQueue(path: path)
+            try Store.migrator.migrate(queue, upTo: "v5")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO runs (id, command, started_at) VALUES
+                        (1, 'check', '2026-01-01 00:00:00'), (2, 'check', '2026-01-01 01:00:00'),
+                        (3, 'check', '2026-01-01 02:00:00'), (4, 'check', '2026-01-01 03:00:00'), (5, 'check', '2026-01-01 04:00:00');
+                    INSERT INTO host_results (run_id, host, status, scanned, recorded_at) VALUES
+                        (1, 'web-1', 'drift', 1, '2026-01-01'), (2, 'web-1', 'failed', 0, '2026-01-01'),
+                        (3, 'web-1', 'drift', 1, '2026-01-01'), (4, 'web-1', 'ok', 1, '2026-01-01'), (5, 'web-1', 'drift', 1, '2026-01-01'),
+                        (1, 'web-2', 'drift', 1, '2026-01-01'), (5, 'web-2', 'drift', 1, '2026-01-01');
+                    INSERT INTO drift (run_id, host, account, kind, detail, fingerprint) VALUES
+                        (1, 'web-1', 'a', 'missing_key', 'k', 'SHA256:a'), (2, 'web-1', '', 'host_unreachable', 'timeout', NULL),
+                        (3, 'web-1', 'a', 'missing_key', 'k', 'SHA256:a'), (5, 'web-1', 'a', 'missing_key', 'k', 'SHA256:a'),
+                        (1, 'web-2', 'b', 'file_mode', '0644', NULL), (5, 'web-2', 'b', 'file_mode', '0644', NULL);
+                    """)
+            }
+            try queue.close()
+            chmod(path, 0o600)
+            let store = try Store(path: path)
+            let rows = try sql(store) { db in
+                try Row.fetchAll(db, sql: "SELECT run_id, host, since_run FROM drift ORDER BY host, run_id").map {
+                    "\($0["host"] as String) \($0["run_id"] as Int64)←\($0["since_run"] as Int64)"
+                }
+            }
+            #expect(rows == ["web-1 1←1", "web-1 2←2", "web-1 3←1", "web-1 5←5", "web-2 1←1", "web-2 5←1"])
+            let open = try store.openDrift()
+            #expect(open.map(\.host) == ["web-1", "web-2"])
+            let utc = ISO8601DateFormatter()
+            #expect(open.map(\.since) == [utc.date(from: "2026-01-01T04:00:00Z"), utc.date(from: "2026-01-01T00:00:00Z")])
+        }
     }
 
     @Test func anItemAPushFixedIsClosed() throws {

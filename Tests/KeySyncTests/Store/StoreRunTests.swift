@@ -30,7 +30,7 @@ import Testing
             #expect(results.map(\.host) == ["db-1", "web-1"])
             #expect(results[0].scanned == false && results[0].errorKind == "host_key_mismatch" && results[0].error == "host key changed")
             #expect(results[1] == Store.HostResult(
-                runID: runID, host: "web-1", status: .changed, scanned: true, error: nil, errorKind: nil,
+                runID: runID, host: "web-1", status: .changed, scanned: true, partial: false, error: nil, errorKind: nil,
                 milliseconds: 420, hashBefore: "aa", hashAfter: "bb", recordedAt: hour(0).addingTimeInterval(5)))
 
             let drift = try store.drift(runID: runID)

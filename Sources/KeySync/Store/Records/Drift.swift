@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension Store {
@@ -14,9 +15,12 @@ extension Store {
         public var fingerprint: String?
         /// Repaired by this run (a `push`); a fixed item is not open afterwards.
         public var fixed: Bool
+        /// The first run of the item's unbroken streak of sightings, and its start.
+        public var sinceRunID: Int64?
+        public var sinceAt: Date?
 
         public enum CodingKeys: String, CodingKey, ColumnExpression {
-            case runID = "run_id", host, account, kind, detail, fingerprint, fixed
+            case runID = "run_id", host, account, kind, detail, fingerprint, fixed, sinceRunID = "since_run", sinceAt = "since_at"
         }
     }
 

@@ -15,6 +15,8 @@ extension Store {
         public var status: HostStatus
         /// The probe succeeded: this result's drift is the whole picture of the host.
         public var scanned: Bool
+        /// Only some accounts were read (``Store/HostRecord/partial``).
+        public var partial: Bool
         public var error: String?
         /// Why the host failed: a ``HostFailureKind`` raw value, e.g. `host_key_mismatch`, `command_timeout`, `conflict`.
         public var errorKind: String?
@@ -27,7 +29,7 @@ extension Store {
         public var recordedAt: Date
 
         public enum CodingKeys: String, CodingKey, ColumnExpression {
-            case runID = "run_id", host, status, scanned, error, errorKind = "error_kind"
+            case runID = "run_id", host, status, scanned, partial, error, errorKind = "error_kind"
             case milliseconds = "ms", hashBefore = "hash_before", hashAfter = "hash_after"
             case recordedAt = "recorded_at"
         }
