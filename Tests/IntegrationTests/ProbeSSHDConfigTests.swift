@@ -43,6 +43,8 @@ import Testing
         Variant(name: "Match inside an included file", top: "Include keysync-test.d/*.conf\n",
                 files: ["keysync-test.d/10-m.conf": "Match Group nosuchgroup\n    PubkeyAuthentication no\n"], needsSSHD: true),
         Variant(name: "quoted AuthorizedKeysFile", top: "AuthorizedKeysFile \".ssh/quoted keys\"\n", needsSSHD: true),
+        // sshd makes ~ root's home when it reads the config: only sshd -T knows (review s13).
+        Variant(name: "AuthorizedKeysFile with ~", top: "AuthorizedKeysFile ~/.ssh/authorized_keys .ssh/authorized_keys\n", needsSSHD: true),
     ]
 
     @Test(arguments: variants)

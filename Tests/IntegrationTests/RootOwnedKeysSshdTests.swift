@@ -123,6 +123,32 @@ import Testing
         #expect(try fleet.sh(host, "cat \(path)") == loose)
     }
 
+    /// An AuthorizedKeysFile that is one file for every account — an
+    /// absolute path without %h/%u/%U, or `~/…`, which sshd makes root's own
+    /// keys file — is never written (review s13: the role's key then logged
+    /// in as root): `unsupported_path`, no account created, no file touched,
+    /// and the role key logs in as nobody.
+    @Test(arguments: ["/etc/ssh/shared_keys", "~/.ssh/authorized_keys"])
+    func aKeysFileSharedByEveryAccountIsNeverWritten(_ setting: String) throws {
+        let host = Self.host
+        try fleet.reset(hosts: [host])
+        defer { try? fleet.reset(hosts: [host]) }
+        let workspace = try Workspace()
+        for key in ["deploy", "bob"] { try workspace.generateKey(key) }
+        try fleet.sh(host, "sed -i 's|^AuthorizedKeysFile .*|AuthorizedKeysFile \(setting) .ssh/authorized_keys|' /etc/ssh/sshd_config && printf 'root-own\\n' > /etc/ssh/shared_keys")
+        try fleet.reloadSSHD(host: host)
+        let before = try fleet.sh(host, "cat /etc/ssh/shared_keys /root/.ssh/authorized_keys 2>/dev/null | sha256sum")
+        try inventory(workspace, bobLeft: false)
+        let push = try keysync(workspace, ["push", "--json"])
+        #expect(push.stdout.contains("unsupported_path") && push.stdout.contains("one file for every account"), "\(push)")
+        #expect(try fleet.sh(host, "cat /etc/ssh/shared_keys /root/.ssh/authorized_keys 2>/dev/null | sha256sum") == before)
+        #expect(try fleet.sh(host, "getent passwd rootkeys || echo absent") == "absent\n", "no account made for a file it cannot write")
+        #expect(try fleet.sh(host, "find / -xdev -path /proc -prune -o -name authorized_keys -newer /etc/ssh/sshd_config -print 2>/dev/null") == "")
+        #expect(try !fleet.login(host: host, user: "root", key: workspace.file("deploy")).succeeded)
+        let check = try keysync(workspace, ["check"])
+        #expect(check.status == 2 && check.stdout.contains("unsupported_path"), "\(check)")
+    }
+
     /// `AuthorizedKeysFile /etc/ssh/authorized_keys/%U` names the file by uid,
     /// as sshd expands it: push writes the file sshd opens (the login works)
     /// and check finds it clean; an account to create without `uid:` cannot

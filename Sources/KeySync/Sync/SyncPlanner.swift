@@ -118,6 +118,12 @@ public enum SyncPlanner {
     static func planAccount(_ desired: AccountTarget, _ probe: AccountProbe, scope: Set<String>?, options: PlanOptions,
                             into plan: inout AccountPlan, failures: inout [String]) {
         let name = desired.name
+        if let problem = AuthorizedKeysPath.notPerAccount(probe.sshd["authorizedkeysfile"]) {
+            // One file for every account (or none at all): writing this role's
+            // block there would let its keys log in as root and as everyone.
+            plan.report(.unsupportedPath, "\(problem); nothing written for \(name)")
+            return reportRevokedUnreachable(probe, options: options, into: &plan)
+        }
         guard probe.exists else {
             // Nothing of keysync's is left in an account that is gone.
             if desired.formerlyManaged { return }
@@ -437,6 +443,23 @@ public enum AuthorizedKeysPath {
     /// The first file of the setting (the one keysync writes).
     static func token(of setting: String?) -> String {
         setting?.split(separator: " ").first.map(String.init) ?? ".ssh/authorized_keys"
+    }
+
+    /// Why keysync must not write the setting's first file for an account,
+    /// or nil: sshd reads it for every account alike when it names no `%h`,
+    /// `%u` or `%U` and is absolute (`/etc/ssh/shared_keys`; `~/…`, which
+    /// sshd's config parser makes root's home for everyone), and reads no
+    /// file at all for `none`. A relative path is under each account's home.
+    public static func notPerAccount(_ setting: String?) -> String? {
+        let token = token(of: setting)
+        if token.lowercased() == "none" { return "AuthorizedKeysFile is none: sshd reads no keys file" }
+        var chars = token.makeIterator()
+        while let c = chars.next() {
+            guard c == "%" else { continue }
+            if let next = chars.next(), "huU".contains(next) { return nil }
+        }
+        guard token.hasPrefix("/") || token.hasPrefix("~") else { return nil }
+        return "AuthorizedKeysFile \(token) is one file for every account (no %h, %u or %U); keysync writes only per-account files"
     }
 
     public static func expand(_ setting: String?, home: String, user: String, uid: Int? = nil) -> String {

@@ -27,6 +27,36 @@ import Testing
         #expect(plan.apply == nil)
     }
 
+    /// An AuthorizedKeysFile that is one file for every account (review s13:
+    /// keysync wrote the role's block there, and its key logged in as root
+    /// and as everyone) or `none`: nothing is planned, created or written;
+    /// a revoked key in it is still reported. Per-account forms plan as before.
+    @Test(arguments: [
+        ("/etc/ssh/shared_keys .ssh/authorized_keys", true), ("/root/.ssh/authorized_keys", true), ("~/.ssh/authorized_keys", true),
+        ("/etc/ssh/keys%%u", true), ("none", true), ("NONE", true),
+        (".ssh/authorized_keys", false), ("%h/.ssh/authorized_keys", false), ("/etc/ssh/authorized_keys/%u", false),
+        ("/etc/ssh/keys/%U", false),
+    ])
+    func aKeysFileSharedByEveryAccountIsNeverWritten(_ setting: String, _ refused: Bool) throws {
+        let key = try SyncKeys.ed25519()
+        let revoked = try SyncKeys.ed25519()
+        var existing = FakeAccount.existing("usersample", content: F.bytes(revoked.openSSHLine + "\n"))
+        existing.sshd = ["authorizedkeysfile \(setting)"]
+        var missing = FakeAccount.missing("app")
+        missing.sshd = existing.sshd
+        var options = PlanOptions()
+        options.revoked = [revoked.fingerprint]
+        let plans = [try F.single(existing, F.target("usersample", [F.entry("k", key)]), options: options),
+                     try F.single(missing, F.target("app", [F.entry("k", key)], create: true), options: options)]
+        for plan in plans {
+            #expect(plan.drift.contains { $0.kind == .unsupportedPath } == refused, "\(plan.account): \(plan.drift)")
+            if refused {
+                #expect(plan.apply == nil, "\(plan.account)")
+                #expect(plan.drift.contains { $0.kind == .revokedKey } == (plan.account == "usersample"))
+            }
+        }
+    }
+
     /// One key in two roles that map to the same account: both blocks hold
     /// it, so every run reports `duplicate_key` that push can never repair
     /// and `check` exits 2 forever.

@@ -82,7 +82,8 @@ sshd_config_read() { # FILE DEPTH
                     [ -z "$sshd_t" ] || return 0
                 done ;;
             [Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Ee][Dd][Kk][Ee][Yy][Ss][Ff][Ii][Ll][Ee])
-                case $value in *'"'* | *\\*) sshd_t=yes; return 0 ;; esac
+                # sshd makes a leading ~ root's home (tilde_expand_filename at parse): sshd -T says which.
+                case $value in *'"'* | *\\* | *'~'*) sshd_t=yes; return 0 ;; esac
                 [ -n "$sshd_akf" ] || sshd_akf=$value ;;
             [Uu][Ss][Ee][Pp][Aa][Mm])
                 [ -n "$sshd_pam" ] || sshd_pam=$value ;;
