@@ -145,6 +145,16 @@ import Testing
         let after = try keysync(workspace, "check", ["--json"])
         #expect(after.status == 2 && after.stdout.contains("kept out of") && !after.stdout.contains("auth_failed"), "\(after)")
         // --force writes what the inventory says (and would lock keysync out): not done here.
+
+        // 7. A KRL that is a symlink cannot take a new revocation: push fails
+        //    the host (exit 3, revocation_blocked) instead of exiting 0 (review s13),
+        //    and the link is left alone.
+        try fleet.sh(host, "cp /etc/ssh/keysync/revoked_keys.krl /etc/ssh/old.krl && ln -sf /etc/ssh/old.krl /etc/ssh/keysync/revoked_keys.krl")
+        try sign(workspace, "bob", keyID: "bob@corp", principal: "billing-deploy", serial: 44)
+        try inventory(workspace, keys: ["kp-keep"], revoked: ["{ ca: corp-ca, serial: 42 }", "kp-deploy", "{ ca: corp-ca, serial: 44 }"])
+        let linked = try keysync(workspace, "push", ["--json"])
+        #expect(linked.status == 3 && linked.stdout.contains("revocation_blocked") && linked.stdout.contains("is a symlink"), "\(linked)")
+        #expect(try fleet.sh(host, "readlink /etc/ssh/keysync/revoked_keys.krl") == "/etc/ssh/old.krl\n")
     }
 
     /// Removal is complete for certificates too (review of issue 17's

@@ -45,6 +45,9 @@ import Testing
         Variant(name: "quoted AuthorizedKeysFile", top: "AuthorizedKeysFile \".ssh/quoted keys\"\n", needsSSHD: true),
         // sshd makes ~ root's home when it reads the config: only sshd -T knows (review s13).
         Variant(name: "AuthorizedKeysFile with ~", top: "AuthorizedKeysFile ~/.ssh/authorized_keys .ssh/authorized_keys\n", needsSSHD: true),
+        // sshd unquotes and cuts a trailing comment; the fast path would compare the raw text (review s13 certs F11).
+        Variant(name: "quoted TrustedUserCAKeys with a comment",
+                top: "TrustedUserCAKeys \"/etc/ssh/keysync/trusted_user_ca_keys\" # keysync\n", needsSSHD: true),
     ]
 
     @Test(arguments: variants)

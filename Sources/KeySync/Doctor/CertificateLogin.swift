@@ -197,10 +197,12 @@ public struct CertificateLogin: Sendable {
     }
 
     /// The principals in an AuthorizedPrincipalsFile (no comments, blanks or options).
+    /// The principals a file grants, as sshd reads them (auth_process_principals):
+    /// everything from a `#` on is a comment, wherever it stands.
     static func principalLines(_ content: [UInt8]) -> [String] {
         String(decoding: content, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { line in
-            let text = line.trimmingCharacters(in: .whitespaces)
-            return text.isEmpty || text.hasPrefix("#") ? nil : text
+            let text = line.prefix { $0 != "#" }.trimmingCharacters(in: .whitespaces)
+            return text.isEmpty ? nil : text
         }
     }
 

@@ -19,6 +19,11 @@ extension InventoryLoader {
                 reader.error("\(what): \(publicKey.type) is a certificate; a CA is a plain public key (the .pub of the key given to ssh-keygen -s)", at: fields["public"] ?? fields["file"] ?? nameNode)
                 continue
             }
+            if publicKey.type == "ssh-dss" {
+                // OpenSSH 10 cannot parse a revocation list that names a DSA CA, and then refuses every key on the host.
+                reader.error("\(what): DSA CA keys are not supported (sshd has refused DSA since OpenSSH 7.0, and OpenSSH 10 cannot read a revocation list that names one, which makes it refuse every login); use ed25519, ECDSA or RSA", at: fields["public"] ?? fields["file"] ?? nameNode)
+                continue
+            }
             let authority = InventoryCertificateAuthority(name: name, publicKey: publicKey, line: NodeReader.line(of: nameNode))
             if let same = authorities.first(where: { $0.fingerprint == authority.fingerprint }) {
                 reader.warning("\(what) is the same key as certificate authority \"\(same.name)\" (line \(same.line))", at: nameNode)

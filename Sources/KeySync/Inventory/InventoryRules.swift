@@ -56,7 +56,9 @@ enum InventoryRules {
         if principal.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
             return "must not hold blanks (sshd reads the text before a blank as options)"
         }
-        if principal.hasPrefix("#") { return "must not start with '#' (sshd skips such lines as comments)" }
+        if principal.contains("#") {
+            return "must not hold '#' (in a principals file sshd reads everything from a '#' on as a comment, so \"ops#prod\" would grant \"ops\")"
+        }
         if principal.contains(",") { return "must not hold ',' (ssh-keygen -n and other CAs separate principals with commas)" }
         if principal.utf8.count > 255 { return "is longer than 255 bytes" }
         return nil

@@ -239,6 +239,10 @@ public struct RootFilesPlan: Hashable, Sendable {
             switch seen.stat.kind {
             case .symlink:
                 drift(.symlink, "\(file.path) is a symlink; keysync never writes through it", repairable: false)
+                // A revocation that cannot land must not pass for a push that worked (review s13).
+                if file.purpose == .revocationList {
+                    drift(.krlStale, "\(file.path) is a symlink: the inventory's revocations cannot be written there", repairable: false)
+                }
                 continue
             case .directory, .other:
                 drift(file.driftKind, "\(file.path) is not a regular file; left alone", repairable: false)

@@ -50,6 +50,11 @@ struct DoctorCertificateLoginTests {
         certificate.explain(account: Self.account, host: "h1", policy: policy ?? self.policy(), probe: try probe ?? self.probe(), now: Date())
     }
 
+    /// sshd's principals file: a '#' anywhere starts a comment (auth_process_principals).
+    @Test func aPrincipalsFileIsReadAsSSHDReadsIt() {
+        #expect(CertificateLogin.principalLines(Array("ops#prod\n  # note\n\nbilling-deploy\t# x\n".utf8)) == ["ops", "billing-deploy"])
+    }
+
     @Test func aGoodCertificateWouldLogIn() throws {
         defer { lab.remove() }
         let findings = try explain(try certificate())

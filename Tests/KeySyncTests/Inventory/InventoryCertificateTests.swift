@@ -82,7 +82,9 @@ struct InventoryCertificateTests {
 
     @Test(arguments: [
         ("principals: [\"two words\"]", "must not hold blanks"),
-        ("principals: [\"#ops\"]", "must not start with '#'"),
+        ("principals: [\"#ops\"]", "must not hold '#'"),
+        // sshd cuts a principals-file line at any '#': "ops#prod" would grant "ops" (review s13).
+        ("principals: [\"ops#prod\"]", "must not hold '#'"),
         ("principals: [\"a,b\"]", "must not hold ','"),
         ("principals: [\"a\\u0085b\"]", "must not hold control or line-separator characters"),
         ("principals: [\"tab\\there\"]", "must not hold control"),
@@ -107,6 +109,16 @@ struct InventoryCertificateTests {
         #expect(onlyCAs.warnings.map(\.message) == [
             "project \"billing\" role \"deploy\": trusted_cas without principals; no certificate can log in as deploy until its principal is listed",
         ])
+    }
+
+    /// OpenSSH 10 cannot parse a KRL naming a DSA CA and then refuses every
+    /// key on the host (review s13): a DSA CA is refused where it is defined.
+    @Test func aDSACertificateAuthorityIsRefused() throws {
+        let dsa = try String(contentsOfFile: KeyFixtures.path("id_dsa.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let yaml = Self.yaml().replacingOccurrences(of: "corp-ca: { public: \"\(Self.ca)\" }", with: "corp-ca: { public: \"\(dsa)\" }")
+        let errors = F.diagnostics(yaml).filter { $0.severity == .error }
+        #expect(errors.first.map { "\($0.line):\($0.column)" } == "5:22")
+        #expect(errors.first?.message.contains("DSA CA keys are not supported") == true, "\(errors)")
     }
 
     @Test func aCertificateIsNotACertificateAuthority() throws {

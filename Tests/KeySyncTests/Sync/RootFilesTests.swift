@@ -153,6 +153,14 @@ struct RootFilesTests {
     @Test func aLinkAnUnsafeFolderOrAnUnreadableFileIsNeverWritten() {
         let link = RootFilesPlan.plan([Self.file], probe: [Self.file.path: Self.seen(nil, kind: .symlink)])
         #expect(link.drift.map(\.kind) == [.symlink])
+        // A linked revocation list is also krl_stale, unrepairable: push fails the host instead of passing (review s13).
+        let krl = RootFile(path: RootFiles.revocationListPath, purpose: .revocationList, content: [1, 2])
+        let linkedKRL = RootFilesPlan.plan([krl], probe: [krl.path: Self.seen(nil, kind: .symlink)])
+        #expect(linkedKRL.drift.map(\.kind) == [.symlink, .krlStale] && linkedKRL.drift.allSatisfy { !$0.repairable })
+        var result = HostResult(host: "h", status: .drift)
+        result.drift = linkedKRL.drift
+        SyncEngine.failIfRevocationBlocked(&result, label: "h")
+        #expect(result.status == .failed && result.errorKind == .revocationBlocked)
         var unsafe = RootFileProbe()
         unsafe.unsafe = "/etc/ssh/keysync is owned by uid 1000, not root"
         let folder = RootFilesPlan.plan([Self.file], probe: [Self.file.path: unsafe])

@@ -82,18 +82,22 @@ sshd_config_read() { # FILE DEPTH
                     [ -z "$sshd_t" ] || return 0
                 done ;;
             [Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Ee][Dd][Kk][Ee][Yy][Ss][Ff][Ii][Ll][Ee])
-                # sshd makes a leading ~ root's home (tilde_expand_filename at parse): sshd -T says which.
-                case $value in *'"'* | *\\* | *'~'*) sshd_t=yes; return 0 ;; esac
+                # sshd makes a leading ~ root's home (tilde_expand_filename at parse), cuts a # comment
+                # and unquotes: sshd -T says what it made of it.
+                case $value in *'"'* | *\\* | *'~'* | *'#'*) sshd_t=yes; return 0 ;; esac
                 [ -n "$sshd_akf" ] || sshd_akf=$value ;;
             [Uu][Ss][Ee][Pp][Aa][Mm])
                 [ -n "$sshd_pam" ] || sshd_pam=$value ;;
             [Ss][Tt][Rr][Ii][Cc][Tt][Mm][Oo][Dd][Ee][Ss])
                 [ -n "$sshd_strict" ] || sshd_strict=$value ;;
             [Tt][Rr][Uu][Ss][Tt][Ee][Dd][Uu][Ss][Ee][Rr][Cc][Aa][Kk][Ee][Yy][Ss])
+                case $value in *'"'* | *'#'*) sshd_t=yes; return 0 ;; esac
                 [ -n "$sshd_tuca" ] || sshd_tuca=$value ;;
             [Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Ee][Dd][Pp][Rr][Ii][Nn][Cc][Ii][Pp][Aa][Ll][Ss][Ff][Ii][Ll][Ee])
+                case $value in *'"'* | *'#'*) sshd_t=yes; return 0 ;; esac
                 [ -n "$sshd_apf" ] || sshd_apf=$value ;;
             [Rr][Ee][Vv][Oo][Kk][Ee][Dd][Kk][Ee][Yy][Ss])
+                case $value in *'"'* | *'#'*) sshd_t=yes; return 0 ;; esac
                 [ -n "$sshd_rk" ] || sshd_rk=$value ;;
         esac
     done < "$1"
