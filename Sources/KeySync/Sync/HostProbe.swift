@@ -345,6 +345,10 @@ public struct HostProbe: Hashable, Sendable {
     /// A file of real keys (80 bytes or more a line) stays far below this.
     public static let lineLimit = 100_000
 
+    /// Bounds of what `sshd` reply lines may add to ``AccountProbe/sshd``.
+    static let sshdKeywordLimit = 1_024
+    static let sshdValueLimit = 256 * 1024
+
     private static func lineCount(_ bytes: [UInt8]) -> Int {
         let breaks = bytes.withUnsafeBufferPointer { buffer in buffer.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) } }
         return breaks + (bytes.last.map { $0 != 0x0a } ?? false ? 1 : 0)
@@ -362,7 +366,9 @@ public struct HostProbe: Hashable, Sendable {
             return
         }
         if frame == "keyfile_content" {
-            if status == "0", bytes.count <= ProbeScript.fileSizeLimit, let last = probe.diagnostics?.keyFiles.indices.last {
+            // The same bounds as the keys file: an owner writes this one too (review s13: 4 MiB of blank lines cost 700 MB).
+            if status == "0", bytes.count <= ProbeScript.fileSizeLimit, lineCount(bytes) <= lineLimit,
+               let last = probe.diagnostics?.keyFiles.indices.last {
                 probe.diagnostics!.keyFiles[last].content = bytes
             }
             return
@@ -440,8 +446,16 @@ public struct HostProbe: Hashable, Sendable {
         case "sshd":
             let (name, setting) = split(value)
             let lower = name.lowercased()
-            // allowusers etc. repeat: keep every value.
-            probe.sshd[lower] = probe.sshd[lower].map { $0 + " " + setting } ?? String(setting)
+            // allowusers etc. repeat: keep every value, appended in place (a
+            // copy of the value so far per line made a forged reply of a
+            // million lines take hours, outside every timeout: review s13)
+            // and bounded (real `sshd -T` output is a few KB).
+            if let current = probe.sshd[lower] {
+                guard current.utf8.count + setting.utf8.count < Self.sshdValueLimit else { return }
+                probe.sshd[lower, default: ""].append(" " + setting)
+            } else if probe.sshd.count < Self.sshdKeywordLimit {
+                probe.sshd[lower] = String(setting)
+            }
         case "path":
             // The probe prints AuthorizedKeysFile made absolute with the home
             // from passwd. A relative one (a relative home, or a forged reply)

@@ -63,8 +63,13 @@ extension SyncPlanner {
             }
             let fingerprint = entry.key.fingerprint
             let managed = managedLines.contains(line.number)
-            plan.seenKeys.append(SeenKey(account: name, fingerprint: fingerprint, type: entry.key.type,
-                                         comment: entry.comment, managed: managed))
+            // Every key read goes to the database (`keysync where`); an owner can write tens of
+            // thousands of made-up keys before each run, so managed ones and the first
+            // `seenKeyLimit` others are kept, with comments cut (review s13).
+            if managed || plan.seenKeys.count < AccountPlan.seenKeyLimit {
+                plan.seenKeys.append(SeenKey(account: name, fingerprint: fingerprint, type: entry.key.type,
+                                             comment: AccountPlan.bounded(entry.comment, limit: 200), managed: managed))
+            }
             if options.revoked.contains(fingerprint) {
                 plan.report(.revokedKey, "revoked key \(entry.key.type) \(fingerprint) on line \(line.number)", fingerprint: fingerprint)
             }

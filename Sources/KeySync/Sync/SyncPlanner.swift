@@ -31,6 +31,8 @@ public struct AccountPlan: Sendable {
     private var unlisted: [DriftKind: Int] = [:]
     private var listed: [DriftKind: Int] = [:]
     static let listedPerKind = 100
+    /// Keys of one account recorded per run beyond its managed ones (``SeenKey``).
+    static let seenKeyLimit = 1_000
 
     init(account: String) { self.account = account }
 
@@ -55,7 +57,19 @@ public struct AccountPlan: Sendable {
             }
             listed[kind, default: 0] += 1
         }
-        drift.append(DriftItem(account: account, kind: kind, detail: detail, fingerprint: fingerprint))
+        drift.append(DriftItem(account: account, kind: kind, detail: Self.bounded(detail), fingerprint: fingerprint))
+    }
+
+    /// Longest drift detail kept (bytes): details quote host text (a line's
+    /// options), which the account owner writes; each is printed and stored
+    /// every run (review s13: 3 MB per check from one `from="…"`).
+    static let detailLimit = 1_000
+
+    static func bounded(_ text: String, limit: Int = detailLimit) -> String {
+        guard text.utf8.count > limit else { return text }
+        var cut = text.utf8.prefix(limit)
+        while !cut.isEmpty, String(cut) == nil { cut = cut.dropLast() }
+        return (String(cut) ?? "") + "… (\(text.utf8.count) bytes)"
     }
 
     /// A key folder (or one above it) keysync will not write into: a link it

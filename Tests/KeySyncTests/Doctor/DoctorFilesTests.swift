@@ -169,6 +169,18 @@ import Testing
         #expect(try fixture.problems() == [])
     }
 
+    /// A second keys file of more lines than ``HostProbe/lineLimit`` is not
+    /// parsed (review s13: 4 MiB of blank lines cost doctor 700 MB): its keys are not found there.
+    @Test func aSecondKeysFileOfTooManyLinesIsNotParsed() throws {
+        var fixture = try DoctorFixture()
+        let managed = fixture.account.content!
+        fixture.account.content = Array("# nothing here\n".utf8)
+        let padded = String(repeating: "\n", count: HostProbe.lineLimit) + String(decoding: managed, as: UTF8.self)
+        fixture.extraAccountLines = ["keyfile listed\tregular file|600|1001|1001|\(padded.utf8.count)\t/home/usersample/.ssh/authorized_keys2",
+                                     "keyfile_content-begin \(FakeProbe.nonce)", padded, "keyfile_content-end \(FakeProbe.nonce) 0"]
+        #expect(try fixture.problems().contains(.keyMissing))
+    }
+
     @Test func authorizedKeysFileNone() throws {
         var fixture = try DoctorFixture()
         fixture.account.sshd = fixture.account.sshd.map { $0.hasPrefix("authorizedkeysfile") ? "authorizedkeysfile none" : $0 }

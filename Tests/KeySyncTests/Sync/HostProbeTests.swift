@@ -164,6 +164,20 @@ import Testing
         #expect(probe.accounts["alice"]?.tooLarge == ProbeScript.fileSizeLimit + 1)
     }
 
+    /// Repeated `sshd` lines are appended in place and bounded: a forged reply
+    /// of 300,000 of them (review s13: quadratic, hours at a million) parses
+    /// into at most ``HostProbe/sshdValueLimit`` bytes per keyword and
+    /// ``HostProbe/sshdKeywordLimit`` keywords.
+    @Test func repeatedSSHDLinesAreBounded() throws {
+        var alice = FakeAccount.existing("alice", content: nil)
+        alice.sshd += Array(repeating: "allowusers someone", count: 300_000) + (0..<2_000).map { "k\($0) v" }
+        let probe = try FakeProbe.probe([alice])
+        let sshd = try #require(probe.accounts["alice"]?.sshd)
+        let allow = try #require(sshd["allowusers"])
+        #expect(allow.hasPrefix("someone someone") && allow.utf8.count < HostProbe.sshdValueLimit)
+        #expect(sshd.count == HostProbe.sshdKeywordLimit && sshd["authorizedkeysfile"] != nil)
+    }
+
     /// Every folder between home and a nested key folder is reported, absent ones too.
     @Test func nestedKeyFilesReportEveryFolderOnTheWay() throws {
         var alice = FakeAccount.existing("alice", content: Array("x\n".utf8))

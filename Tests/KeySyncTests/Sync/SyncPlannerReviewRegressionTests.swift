@@ -57,6 +57,30 @@ import Testing
         }
     }
 
+    /// What an account owner writes is bounded before it is printed and
+    /// stored (review s13: 3 MB of `from="…"` in one drift detail per check,
+    /// 30,000 made-up keys as `host_keys` rows per check): a detail is cut at
+    /// ``AccountPlan/detailLimit`` bytes, and beyond the managed keys at most
+    /// ``AccountPlan/seenKeyLimit`` keys are recorded, comments cut.
+    @Test func whatAnOwnerWritesIsBoundedInDriftAndSeenKeys() throws {
+        let key = try SyncKeys.ed25519()
+        func madeUp(_ n: Int) -> String {
+            var blob: [UInt8] = [0, 0, 0, 11] + Array("ssh-ed25519".utf8) + [0, 0, 0, 32]
+            blob += (0..<32).map { UInt8(truncatingIfNeeded: n >> ($0 % 4 * 8) ^ $0) }
+            return "ssh-ed25519 \(Data(blob).base64EncodedString()) " + String(repeating: "c", count: 500)
+        }
+        let longOptions = "from=\"" + String(repeating: "a", count: 50_000) + "\" "
+        let content = F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [longOptions + key.openSSHLine])
+                              + (0..<1_500).map(madeUp).joined(separator: "\n") + "\n")
+        let plan = try F.single(FakeAccount.existing("usersample", content: content),
+                                F.target("usersample", [F.entry("k", key)]))
+        let changed = try #require(plan.drift.first { $0.kind == .optionsChanged })
+        #expect(changed.detail.utf8.count < AccountPlan.detailLimit + 40 && changed.detail.hasSuffix(" bytes)"), "\(changed.detail.utf8.count)")
+        #expect(plan.seenKeys.count == AccountPlan.seenKeyLimit)
+        #expect(plan.seenKeys.contains { $0.managed && $0.fingerprint == key.fingerprint })
+        #expect(plan.seenKeys.allSatisfy { $0.comment.utf8.count < 240 })
+    }
+
     /// One key in two roles that map to the same account: both blocks hold
     /// it, so every run reports `duplicate_key` that push can never repair
     /// and `check` exits 2 forever.
