@@ -199,6 +199,35 @@ import Testing
         try resetAccounts(host)
     }
 
+    /// A comment put inside keysync's block by hand breaks the block (left as
+    /// it is): a key later taken out of the inventory still logs in from
+    /// there, and check names it as `unexpected_key`, not repairable (review
+    /// s13: nothing named it). Host 68.
+    @Test func aKeyLeftInABrokenBlockIsNamed() throws {
+        let host = 68
+        let workspace = try workspace()
+        try resetAccounts(host)
+        defer { try? resetAccounts(host) }
+        let both = """
+          usersample:
+            hosts: [h\(host)]
+            roles:
+              deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [kp-usersample, kp-deploy] }
+        """
+        let first = try inventory(workspace, "both.yml", hosts: [host], projects: both)
+        let store = try Store(path: workspace.file("keysync.db"))
+        try #require(try run(first, .push, store: store).summary.failed == 0)
+        try #require(try fleet.exec(host: host, ["sed", "-i", "2a # a note by hand", file]).status == 0)
+        let narrowed = try inventory(workspace, "one.yml", hosts: [host], projects: project("usersample", [host]))
+        let push = try run(narrowed, .push, store: store)
+        #expect(try login(host, "usersample", workspace, "kp-deploy") == 0, "sshd still takes the line in the broken block")
+        let deploy = try workspace.publicKey("kp-deploy")
+        let named = push.hosts.first?.drift.filter { $0.kind == .unexpectedKey && $0.fingerprint == deploy.fingerprint } ?? []
+        #expect(named.count == 1 && named.allSatisfy { !$0.repairable } && named.first?.detail.contains("broken block") == true, "\(push.hosts)")
+        let check = try run(narrowed, .check, store: store)
+        #expect(check.exitCode(for: .check, dryRun: false) == 2 && kinds(check, host).contains(.unexpectedKey), "\(check.hosts)")
+    }
+
     /// A host removed from `hosts:` is listed, never contacted, by check and
     /// push (exit 2); `keysync decommission --dry-run` shows the diff,
     /// `keysync decommission` removes the block and a revoked key there,

@@ -123,6 +123,8 @@ extension AuthorizedKeysFile {
         var blocks: [ManagedBlock] = []
         var problems: [MarkerProblem] = []
         var managedLineNumbers: Set<Int> = []
+        /// Key lines after a begin marker that opens no block, up to the next marker.
+        var strayKeyLines: [ManagedBlockID: [Line]] = [:]
     }
 
     static func scanBlocks(_ lines: [Line]) -> BlockScan {
@@ -130,6 +132,7 @@ extension AuthorizedKeysFile {
         var problems: [MarkerProblem] = []
         var pairedEnds = Set<Int>()
         var firstBegin: [ManagedBlockID: Int] = [:]
+        var strayKeyLines: [ManagedBlockID: [Line]] = [:]
         for (index, line) in lines.enumerated() {
             switch Marker(line) {
             case nil:
@@ -145,11 +148,14 @@ extension AuthorizedKeysFile {
                 let stop = firstNonKeyLine(in: lines, from: index + 1)
                 guard stop < lines.count, isEndMarker(lines[stop], of: id) else {
                     problems.append(MarkerProblem(line: line.number, message: Self.strayBegin(id, before: stop < lines.count ? lines[stop] : nil)))
+                    let rest = lines[(index + 1)...]
+                    let next = rest.firstIndex { Marker($0) != nil } ?? lines.count
+                    strayKeyLines[id, default: []] += lines[(index + 1)..<next].filter { $0.entry != nil }
                     continue
                 }
                 if let first = firstBegin[id] {
                     problems.append(MarkerProblem(line: line.number, message:
-                        "second block for \(id) (the first starts at line \(first)); keysync merges them on the next write"))
+                        "second block for \(id) (the first starts at line \(first)); its keys are checked against the inventory, and push writes the inventory's keys in the first block and removes this one"))
                 } else {
                     firstBegin[id] = line.number
                 }
@@ -158,7 +164,8 @@ extension AuthorizedKeysFile {
                 pairedEnds.insert(lines[stop].number)
             }
         }
-        return BlockScan(blocks: blocks, problems: problems, managedLineNumbers: Set(blocks.flatMap(\.lineNumbers)))
+        return BlockScan(blocks: blocks, problems: problems, managedLineNumbers: Set(blocks.flatMap(\.lineNumbers)),
+                         strayKeyLines: strayKeyLines)
     }
 
     /// Why the begin marker for `id` opens no block: `next` is the first line
@@ -188,6 +195,9 @@ extension AuthorizedKeysFile {
     public func managedBlock(_ id: ManagedBlockID) -> ManagedBlock? { managedBlocks.first { $0.id == id } }
     /// Numbers of the lines inside well-formed blocks, markers included.
     public var managedLineNumbers: Set<Int> { blockScan.managedLineNumbers }
+    /// Key lines of a block whose markers no longer pair (a comment or blank
+    /// line put inside by hand): unmanaged now, but put there for `id`.
+    public func strayKeyLines(of id: ManagedBlockID) -> [Line] { blockScan.strayKeyLines[id] ?? [] }
 
     /// The line terminator new lines get: the one of `line`, else the file's first, else `\n`.
     private func lineEnding(near line: Int? = nil) -> [UInt8] {

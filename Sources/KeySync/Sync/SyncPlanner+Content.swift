@@ -102,8 +102,11 @@ extension SyncPlanner {
                 continue
             }
             let existing = file.managedBlock(id)
+            // Every block with this id counts (a second one is an invalid_marker;
+            // push keeps the first and drops the others): its keys are compared too.
+            let existingEntries = file.managedBlocks.filter { $0.id == id }.flatMap(\.entries)
             // A certificate line in the block does not grant its key (above): that key is missing.
-            let present = Dictionary((existing?.entries ?? []).filter { !$0.key.isCertificate }.map { ($0.key.fingerprint, $0) },
+            let present = Dictionary(existingEntries.filter { !$0.key.isCertificate }.map { ($0.key.fingerprint, $0) },
                                      uniquingKeysWith: { a, _ in a })
             let label = "project \(block.project), role \(block.role)"
             for entry in entries {
@@ -119,7 +122,16 @@ extension SyncPlanner {
                 }
             }
             let wanted = Set(entries.map(\.key.fingerprint))
-            for entry in existing?.entries ?? [] where !wanted.contains(entry.key.fingerprint)
+            // A block broken by a hand edit is left as it is (its markers are
+            // invalid_marker), but a key in it the role no longer grants still
+            // logs in: named here, not repairable (review s13).
+            for line in file.strayKeyLines(of: id) {
+                guard let entry = line.entry, !wanted.contains(entry.key.fingerprint),
+                      !options.revoked.contains(entry.key.fingerprint) else { continue }
+                plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) on line \(line.number) is in the broken block of \(label) (its markers no longer pair) but not in the inventory; it still grants access: remove the line by hand", fingerprint: entry.key.fingerprint)
+            }
+            var named = Set<String>()
+            for entry in existingEntries where !wanted.contains(entry.key.fingerprint) && named.insert(entry.key.fingerprint).inserted
                 && !options.revoked.contains(entry.key.fingerprint) {
                 if endedHere.contains(entry.key.fingerprint) {
                     let grant = granted.first { $0.key.fingerprint == entry.key.fingerprint }!
@@ -237,6 +249,9 @@ struct KeysAfterWrite {
         case .duplicateKey: return duplicated.contains(fingerprint)
         case .revokedKey: return granted.contains(fingerprint)
         case .unmanagedKey: return grantedOutsideBlocks.contains(fingerprint)
+        // An unexpected key is repaired by dropping it from its block; one in
+        // a broken block (outside every block) stays where the write keeps it.
+        case .unexpectedKey: return grantedOutsideBlocks.contains(fingerprint)
         default: return false
         }
     }

@@ -39,7 +39,7 @@ import Testing
     ])
     func aKeysFileSharedByEveryAccountIsNeverWritten(_ setting: String, _ refused: Bool) throws {
         let key = try SyncKeys.ed25519()
-        let revoked = try SyncKeys.ed25519()
+        let revoked = try SyncKeys.ecdsa256()
         var existing = FakeAccount.existing("usersample", content: F.bytes(revoked.openSSHLine + "\n"))
         existing.sshd = ["authorizedkeysfile \(setting)"]
         var missing = FakeAccount.missing("app")
@@ -55,6 +55,32 @@ import Testing
                 #expect(plan.drift.contains { $0.kind == .revokedKey } == (plan.account == "usersample"))
             }
         }
+    }
+
+    /// A comment put inside a block by hand breaks it (its markers no longer
+    /// pair, the block is left as it is): a key in it the role no longer
+    /// grants still logs in, so it is named, not repairable (review s13).
+    @Test func aKeyInABrokenBlockTheRoleNoLongerGrantsIsNamed() throws {
+        let kept = try SyncKeys.ed25519(), dropped = try SyncKeys.ecdsa256()
+        let content = F.bytes("# keysync:begin project=usersample role=deploy\n\(kept.openSSHLine)\n# bob: a note\n\(dropped.openSSHLine)\n# keysync:end project=usersample role=deploy\n")
+        let plan = try F.single(FakeAccount.existing("usersample", content: content), F.target("usersample", [F.entry("k", kept)]))
+        let unexpected = plan.drift.filter { $0.kind == .unexpectedKey }
+        #expect(unexpected.map(\.fingerprint) == [dropped.fingerprint] && unexpected.allSatisfy { !$0.repairable }, "\(plan.drift.map { "\($0.kind) \($0.detail)" })")
+        #expect(unexpected.first?.detail.contains("line 4 is in the broken block") == true)
+        #expect(plan.drift.filter { $0.kind == .invalidMarker }.count == 2)
+    }
+
+    /// Two blocks for one id: the second one's keys are compared too (review
+    /// s13: push dropped them and nothing ever named them); push keeps one block.
+    @Test func keysOfASecondBlockForOneIDAreNamed() throws {
+        let (a, b, c) = try SyncKeys.three()
+        let block = { (keys: [PublicKey]) in SyncKeys.block(project: "usersample", role: "deploy", keys.map(\.openSSHLine)) }
+        let content = F.bytes(block([a]) + "# between\n" + block([b, c]))
+        let plan = try F.single(FakeAccount.existing("usersample", content: content), F.target("usersample", [F.entry("a", a), F.entry("c", c)]))
+        #expect(plan.drift.filter { $0.kind == .unexpectedKey }.map(\.fingerprint) == [b.fingerprint], "\(plan.drift)")
+        #expect(!plan.drift.contains { $0.kind == .missingKey })
+        #expect(plan.drift.first { $0.kind == .invalidMarker }?.detail.contains("removes this one") == true)
+        #expect(plan.apply?.write?.content == F.bytes(block([a, c]) + "# between\n"))
     }
 
     /// What an account owner writes is bounded before it is printed and
