@@ -228,6 +228,46 @@ import Testing
         #expect(check.exitCode(for: .check, dryRun: false) == 2 && kinds(check, host).contains(.unexpectedKey), "\(check.hosts)")
     }
 
+    /// A host keysync never logged in to (it failed from the first run) and
+    /// then removed from the inventory holds nothing of keysync's: `decommission
+    /// --forget` takes it, and a whole-fleet check records it as gone by
+    /// itself, so its failure leaves the report (review s13: it stayed
+    /// "failed" for ever). Hosts 69 (real) and two ghosts on a closed port.
+    @Test func aHostNeverReachedLeavesTheReportOnceItLeavesTheInventory() throws {
+        let workspace = try workspace()
+        try resetAccounts(Self.anchor)
+        let address = fleet.hosts[Self.anchor].address
+        func write(ghosts: [String]) throws -> Inventory {
+            try workspace.write("g.yml", """
+                \(fleet.inventoryDefaults())
+                keys:
+                  kp-usersample: { file: kp-usersample.pub }
+                hosts:
+                \(fleet.inventoryHosts([Self.anchor]))
+                \(ghosts.enumerated().map { "  \($0.element): { address: \(address), port: \($0.offset + 1), connect_timeout: 2 }" }.joined(separator: "\n"))
+                projects:
+                \(project("usersample", [Self.anchor]).replacingOccurrences(of: "[h\(Self.anchor)]", with: "[\((["h\(Self.anchor)"] + ghosts).joined(separator: ", "))]"))
+                """)
+            return try Inventory.load(path: workspace.file("g.yml"))
+        }
+        let store = try Store(path: workspace.file("keysync.db"))
+        let first = try run(try write(ghosts: ["ghost1", "ghost2"]), .check, store: store)
+        #expect(first.hosts.filter { $0.status == .failed }.map(\.host).sorted() == ["ghost1", "ghost2"], "\(first.hosts)")
+        #expect(try store.openDrift().filter { $0.kind == "host_unreachable" }.count == 2)
+
+        let without = try write(ghosts: [])
+        let forgotten = try Decommission.forget(host: "ghost1", inventory: without, store: store)
+        #expect(forgotten.decommissioned)
+        let check = try run(without, .check, store: store)
+        #expect(check.summary.failed == 0, "\(check.hosts)")
+        let failed = try store.latestHostResults().filter { $0.status == .failed }.map(\.host)
+        #expect(failed.isEmpty, "still failed in the report: \(failed)")
+        let open = try store.openDrift().filter { $0.host.hasPrefix("ghost") }.map { "\($0.host) \($0.kind) \($0.detail)" }
+        #expect(open.isEmpty, "\(open)")
+        #expect(try store.managedHosts().filter { $0.retired == .forgotten }.map(\.host).sorted() == ["ghost1", "ghost2"])
+        try resetAccounts(Self.anchor)
+    }
+
     /// A host removed from `hosts:` is listed, never contacted, by check and
     /// push (exit 2); `keysync decommission --dry-run` shows the diff,
     /// `keysync decommission` removes the block and a revoked key there,

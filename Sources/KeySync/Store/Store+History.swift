@@ -23,6 +23,17 @@ extension Store {
         }
     }
 
+    /// Hosts with recorded results that keysync never logged in to (no
+    /// `managed_hosts` row: every run failed before the login, or only a
+    /// run from before schema v2 — which seeded the table — saw them).
+    public func neverReachedHosts() throws -> [String] {
+        try read("read the hosts never reached") { db in
+            try String.fetchAll(db, sql: """
+                SELECT DISTINCT host FROM host_results WHERE host NOT IN (SELECT host FROM managed_hosts) ORDER BY host
+                """)
+        }
+    }
+
     /// Runs that touched `host`, newest first, at most `limit`. With `account`,
     /// only runs with drift, changes or snapshots of that account, and only those items.
     /// With `commands`, only runs of those commands (e.g. `offboard`).

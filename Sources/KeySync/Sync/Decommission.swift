@@ -89,24 +89,37 @@ public enum Decommission {
     /// `--forget`: records that `host` is gone (a `decommission` run whose
     /// only change says so) without contacting it, so it is no longer
     /// reported. Whatever keysync wrote there stays if the machine still exists.
+    /// A host keysync never logged in to (every run failed before the
+    /// login) may be forgotten too: nothing of keysync's can be there.
     public static func forget(host name: String, inventory: Inventory, store: Store) throws -> DecommissionReport {
-        let record = try departedRecord(name, inventory: inventory, store: store)
+        let neverReached = try store.neverReachedHosts().contains(name)
+        if neverReached, inventory.host(named: name) != nil { throw DecommissionError.stillInInventory(host: name) }
+        let record = neverReached ? nil : try departedRecord(name, inventory: inventory, store: store)
         let started = Date()
         let runID = try store.beginRun(command: "decommission", selection: name + " --forget",
                                        inventoryHash: inventory.inventoryHash, startedAt: started)
-        var result = HostResult(host: name, status: .ok)
-        result.changes = ["recorded as gone without contacting it (--forget); keysync's blocks stay there if the machine still runs"]
-        // `scanned`: the operator's word that there is nothing left to look at closes the host's open drift.
-        let recorder = ResultRecorder(store: store, runID: runID)
-        recorder.record(result, writes: false, scanned: true)
-        try recorder.finish()
+        let result = try recordForgotten(name, note: "recorded as gone without contacting it (--forget); keysync's blocks stay there if the machine still runs",
+                                         store: store, runID: runID)
         try store.finishRun(id: runID)
-        try store.retireHost(name, as: .forgotten, runID: runID)
-        let endpoint = record.endpoint
+        let endpoint = record?.endpoint
         return DecommissionReport(
             run: runID, host: name, action: .forget, address: endpoint?.address, port: endpoint?.port, user: endpoint?.user,
             status: .ok, decommissioned: true, error: nil, errorKind: nil, accounts: [], changes: result.changes, drift: [],
             diff: nil, remaining: 0, seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
+    }
+
+    /// Records `name` as gone in `runID`: an `ok` result that counts as a
+    /// look at the host (`scanned`: the word that there is nothing left to
+    /// look at closes its open drift and failure), and the host retired as forgotten.
+    @discardableResult
+    static func recordForgotten(_ name: String, note: String, store: Store, runID: Int64) throws -> HostResult {
+        var result = HostResult(host: name, status: .ok)
+        result.changes = [note]
+        let recorder = ResultRecorder(store: store, runID: runID)
+        recorder.record(result, writes: false, scanned: true)
+        try recorder.finish()
+        try store.retireHost(name, as: .forgotten, runID: runID)
+        return result
     }
 
     /// The database's record of `name`, which must have left the inventory.

@@ -172,6 +172,16 @@ public struct SyncRun: Sendable {
         let partialHosts = Set(jobs.filter { !readsFormerAccounts || $0.projectScope != nil }.map(\.host))
         let recorder = ResultRecorder(store: store, runID: runID, partialHosts: partialHosts)
         let writes = settings.mode == .push && !settings.dryRun
+        // A host that left the inventory before keysync ever logged in to it
+        // holds nothing of keysync's: a whole-fleet run records it as gone
+        // (as `decommission --forget` would), so its last failure stops being
+        // reported (review s13: `keysync_hosts_failed` stayed up for ever).
+        if departedHosts == .all, shard == nil, !settings.dryRun, let store, let runID {
+            for name in try store.neverReachedHosts() where inventory.host(named: name) == nil {
+                try Decommission.recordForgotten(name, note: "left the inventory before keysync ever logged in to it: recorded as gone",
+                                                 store: store, runID: runID)
+            }
+        }
         let departed = (history?.departedHosts(departedHosts, inventory: inventory) ?? []).filter { shard?.contains($0.host) ?? true }
         for host in departed { recorder.record(host, writes: false, scanned: false) }
         let snapshotHook: SyncEngine.SnapshotHook = { host, snapshots in
