@@ -193,6 +193,34 @@ extension InventoryLoader {
         return result
     }
 
+    /// `TrustedUserCAKeys` is one file per host: sshd accepts a certificate
+    /// from any CA in it for any account whose principals file lists one of
+    /// its principals. A role whose host also trusts CAs this role does not
+    /// list can be logged in to with a certificate from those CAs (principals
+    /// are no secret): warned where the role lists its principals.
+    mutating func warnCAsTrustedForOtherRoles() {
+        for (projectIndex, project) in projects.enumerated() {
+            for (roleIndex, role) in project.roles.enumerated() where !role.principals.isEmpty {
+                var extra: [String: (role: String, hosts: [String])] = [:]
+                for host in project.hosts {
+                    for other in projects where other.hosts.contains(host) {
+                        for otherRole in other.roles {
+                            for ca in otherRole.trustedCAs where !role.trustedCAs.contains(ca) {
+                                extra[ca, default: ("project \(other.name) role \(otherRole.name)", [])].hosts.append(host)
+                            }
+                        }
+                    }
+                }
+                guard !extra.isEmpty, let node = roleNodes[projectIndex][roleIndex].values["principals"]?.key else { continue }
+                let list = extra.sorted { $0.key < $1.key }.map { ca, source in
+                    let hosts = Array(Set(source.hosts)).sorted()
+                    return "\"\(ca)\" (trusted for \(source.role)) on \(hosts.prefix(3).joined(separator: ", "))\(hosts.count > 3 ? " and \(hosts.count - 3) more" : "")"
+                }
+                reader.warning("project \"\(project.name)\" role \"\(role.name)\": sshd trusts every CA of a host for every account, so certificates from \(list.joined(separator: "; ")) with one of this role's principals log in as \(role.account); trust the same CAs in every role on a host, or keep such roles on other hosts", at: node)
+            }
+        }
+    }
+
     /// A role needs both halves for a certificate login: a CA the host
     /// trusts and a principal in the account's principals file.
     mutating func warnCertificateFields(_ role: InventoryRole, _ fields: Fields, _ what: String) {

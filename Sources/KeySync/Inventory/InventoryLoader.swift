@@ -136,6 +136,7 @@ struct InventoryLoader {
         }
         let accounts = mergeAccounts()
         warnUnusedKeys()
+        warnCAsTrustedForOtherRoles()
         if let node = firstManageSSHD, authorities.isEmpty {
             // The drop-in only points sshd at the certificate files; without CAs keysync writes none.
             reader.warning("manage_sshd: true does nothing without certificate_authorities (keysync writes no sshd drop-in then)", at: node)

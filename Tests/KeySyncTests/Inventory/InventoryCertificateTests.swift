@@ -111,6 +111,17 @@ struct InventoryCertificateTests {
         ])
     }
 
+    /// sshd trusts every CA of a host for every account: a role whose host
+    /// also trusts another role's CA is warned at its principals (review s13).
+    @Test func aCATrustedForAnotherRoleOnTheHostWarns() throws {
+        let yaml = Self.yaml(role: "        principals: [billing-deploy]\n        trusted_cas: [corp-ca]\n      play:\n        keys: [kp-alice]\n        principals: [sandbox]\n        trusted_cas: [contractor-ca]")
+            .replacingOccurrences(of: "  corp-ca: { public: \"\(Self.ca)\" }", with: "  corp-ca: { public: \"\(Self.ca)\" }\n  contractor-ca: { public: \"\(F.alice)\" }")
+        let inventory = try F.load(yaml)
+        let warnings = inventory.warnings.filter { $0.message.contains("sshd trusts every CA of a host") }
+        #expect(warnings.count == 2, "\(inventory.warnings)")
+        #expect(warnings.first?.message.contains("role \"deploy\": sshd trusts every CA of a host for every account, so certificates from \"contractor-ca\" (trusted for project billing role play) on web-1") == true, "\(warnings)")
+    }
+
     /// OpenSSH 10 cannot parse a KRL naming a DSA CA and then refuses every
     /// key on the host (review s13): a DSA CA is refused where it is defined.
     @Test func aDSACertificateAuthorityIsRefused() throws {
