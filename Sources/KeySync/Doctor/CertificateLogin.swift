@@ -100,7 +100,7 @@ public struct CertificateLogin: Sendable {
         let caName = authority.map { "\($0.name) (\(caFingerprint))" } ?? caFingerprint
         if let setting = sshd["trustedusercakeys"], setting != RootFiles.trustedCAsPath {
             add(.error, .certificateCAUntrusted, "sshd's TrustedUserCAKeys is \(setting), not the file keysync writes: sshd trusts no CA keysync manages",
-                fix: ConfigFix.append("TrustedUserCAKeys \(RootFiles.trustedCAsPath)"))
+                fix: Self.settingFix("TrustedUserCAKeys", RootFiles.trustedCAsPath, current: setting))
         }
         if authority == nil {
             add(.error, .certificateCAUntrusted, "signed by CA \(caFingerprint), which is not under certificate_authorities: keysync never makes a host trust it",
@@ -131,8 +131,14 @@ public struct CertificateLogin: Sendable {
                     fix: ConfigFix.append("AuthorizedPrincipalsFile \(RootFiles.principalsFolder)/%u"))
             }
         } else {
+            let keysyncSetting = RootFiles.principalsFolder + "/%u"
+            if principalsSetting != keysyncSetting {
+                // sshd reads another file: the roles' principals say nothing about it (review s13).
+                add(.error, .certificatePrincipal, "sshd's AuthorizedPrincipalsFile is \(principalsSetting ?? "none"), not the files keysync writes: the principals of \(rolesText(policy)) are not what sshd reads",
+                    fix: Self.settingFix("AuthorizedPrincipalsFile", keysyncSetting, current: principalsSetting))
+            }
             // sshd reads the host's file; the roles' principals are what push writes there.
-            let hostList = principalsSetting == RootFiles.principalsFolder + "/%u" ? hostPrincipals : nil
+            let hostList = principalsSetting == keysyncSetting ? hostPrincipals : nil
             let roleLists = !Set(policy.principals).isDisjoint(with: info.principals)
             let hostLists = hostList.map { !Set($0).isDisjoint(with: info.principals) } ?? roleLists
             let hostFile = RootFiles.principalsPath(account)
@@ -197,6 +203,14 @@ public struct CertificateLogin: Sendable {
     }
 
     /// The principals in an AuthorizedPrincipalsFile (no comments, blanks or options).
+    /// How to make sshd use keysync's file for `keyword`: appended when
+    /// sshd_config sets nothing, else the line that sets it is edited (sshd
+    /// keeps the first value, so an appended line would change nothing).
+    static func settingFix(_ keyword: String, _ value: String, current: String?) -> String {
+        guard let current, current != "none" else { return ConfigFix.append("\(keyword) \(value)") }
+        return "change the line that sets \(keyword) \(current) to \(keyword) \(value) (sshd keeps the first value; find it: \(ConfigFix.locate(keyword))), then \(ConfigFix.reload)"
+    }
+
     /// The principals a file grants, as sshd reads them (auth_process_principals):
     /// everything from a `#` on is a comment, wherever it stands.
     static func principalLines(_ content: [UInt8]) -> [String] {

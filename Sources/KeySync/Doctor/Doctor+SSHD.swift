@@ -25,12 +25,19 @@ extension Examination {
         guard let principals, String(decoding: principals.content, as: UTF8.self).split(separator: "\n").contains(where: { !$0.hasPrefix("#") }),
               RootFilesPlan.missingSettings(context.rootFiles, sshd: account.sshd) != nil else { return }
         let missing = RootFilesPlan.wantedSettings(context.rootFiles).filter { account.sshd[$0.keyword.lowercased()] != $0.value }
+        // sshd keeps the first value of each: a line that sets another one is
+        // edited (an appended line would change nothing), the others appended.
+        let edits = missing.compactMap { setting in
+            globalConfigLines(setting.keyword.lowercased()).first.map { ($0, Optional("\(setting.keyword) \(setting.value)")) }
+        }
+        let appends = missing.filter { globalConfigLines($0.keyword.lowercased()).isEmpty }.map { "\($0.keyword) \($0.value)" }
+        let configFix = edits.isEmpty ? ConfigFix.append(appends) : ConfigFix.edit(edits, thenAppend: appends)
         add(.warning, .sshdConfigMissing,
             "sshd does not use the certificate files keysync writes for \(name) (\(missing.map { "\($0.keyword) is \(account.sshd[$0.keyword.lowercased()] ?? "not reported")" }.joined(separator: ", "))): certificates with its principals are refused",
             evidence: missing.map { sshdEvidence($0.keyword.lowercased()) },
             fix: context.managesSSHD
                 ? "keysync push --host \(Self.command(context.host)) (manage_sshd writes \(SSHDDropIn.path) and reloads sshd; if it is in place, an earlier value in sshd_config wins: remove that line)"
-                : ConfigFix.append(missing.map { "\($0.keyword) \($0.value)" }))
+                : configFix)
     }
 
     private func patterns(_ keyword: String) -> [String] {

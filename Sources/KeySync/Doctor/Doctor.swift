@@ -202,11 +202,11 @@ enum ConfigFix {
     static func edit(_ line: SSHDConfigLine, to text: String?) -> String { edit([(line, text)]) }
 
     /// Replaces each line (line numbers stay valid: one line becomes one line), then reloads once.
-    static func edit(_ edits: [(line: SSHDConfigLine, text: String?)]) -> String {
+    static func edit(_ edits: [(line: SSHDConfigLine, text: String?)], thenAppend lines: [String] = []) -> String {
         edits.map { line, text in
             let expression = text.map { "\(line.line)c \($0.replacingOccurrences(of: "\\", with: "\\\\"))" } ?? "\(line.line)s/^/#/"
             return Examination.command("sed", "-i", expression, line.file)
-        }.joined(separator: " && ") + " && " + reload
+        }.joined(separator: " && ") + " && " + (lines.isEmpty ? reload : append(lines))
     }
 
     /// `line` with its keyword as written and `values`.

@@ -297,7 +297,11 @@ public struct RootFilesPlan: Hashable, Sendable {
         let missing = wantedSettings(files).filter { sshd[$0.keyword.lowercased()] != $0.value }
         guard !missing.isEmpty else { return nil }
         let found = missing.map { "\($0.keyword) is \(sshd[$0.keyword.lowercased()] ?? "not reported")" }
-        return "sshd does not use the files keysync writes (\(found.joined(separator: ", "))); add to sshd_config: "
+        // sshd keeps the first value of each keyword: a line added after one
+        // that sets another value changes nothing (review s13).
+        let setElsewhere = missing.contains { (sshd[$0.keyword.lowercased()] ?? "none") != "none" }
+        return "sshd does not use the files keysync writes (\(found.joined(separator: ", "))); "
+            + (setElsewhere ? "set in sshd_config (edit the line that sets another value: sshd keeps the first one): " : "add to sshd_config: ")
             + missing.map { "\($0.keyword) \($0.value)" }.joined(separator: "; ")
     }
 }

@@ -32,6 +32,18 @@ struct DoctorCertificateTests {
         #expect(finding.fix == "printf '%s\\n' 'AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u' 'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
     }
 
+    /// sshd keeps the first value: a line that sets another one is edited,
+    /// not followed by an appended line that changes nothing (review s13).
+    @Test func aSettingWithAnotherValueIsEditedNotAppended() throws {
+        var fixture = try DoctorFixture()
+        fixture.account.sshd += ["trustedusercakeys /etc/ssh/keysync/trusted_user_ca_keys", "authorizedprincipalsfile /etc/ssh/other/%u", "revokedkeys none"]
+        fixture.config = ["AuthorizedPrincipalsFile /etc/ssh/other/%u"]
+        let finding = try #require(try findings(fixture).first { $0.code == .sshdConfigMissing })
+        #expect(finding.fix == "sed -i '1c AuthorizedPrincipalsFile /etc/ssh/keysync/principals/%u' /etc/ssh/sshd_config && printf '%s\\n' 'RevokedKeys /etc/ssh/keysync/revoked_keys.krl' >> /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
+        #expect(CertificateLogin.settingFix("AuthorizedPrincipalsFile", "/x/%u", current: "/etc/ssh/other/%u").hasPrefix("change the line that sets AuthorizedPrincipalsFile /etc/ssh/other/%u to AuthorizedPrincipalsFile /x/%u"))
+        #expect(CertificateLogin.settingFix("RevokedKeys", "/k", current: "none") == "printf '%s\\n' 'RevokedKeys /k' >> /etc/ssh/sshd_config && sshd -t && systemctl reload sshd")
+    }
+
     @Test func nothingWhenSSHDUsesThemOrTheAccountHasNoPrincipals() throws {
         var fixture = try DoctorFixture()
         fixture.account.sshd += ["trustedusercakeys /etc/ssh/keysync/trusted_user_ca_keys",

@@ -186,7 +186,7 @@ struct RootFilesTests {
         let partly = RootFilesPlan.plan(files, probe: [:], sshd: ["trustedusercakeys": "/etc/ssh/keysync/trusted_user_ca_keys",
                                                                  "authorizedprincipalsfile": "/etc/ssh/keysync/principals/%u",
                                                                  "revokedkeys": "/etc/ssh/other.krl"])
-        #expect(partly.drift.first { $0.kind == .sshdConfigMissing }?.detail.hasSuffix("(RevokedKeys is /etc/ssh/other.krl); add to sshd_config: RevokedKeys /etc/ssh/keysync/revoked_keys.krl") == true)
+        #expect(partly.drift.first { $0.kind == .sshdConfigMissing }?.detail.hasSuffix("(RevokedKeys is /etc/ssh/other.krl); set in sshd_config (edit the line that sets another value: sshd keeps the first one): RevokedKeys /etc/ssh/keysync/revoked_keys.krl") == true)
         let used = RootFilesPlan.plan(files, probe: [:], sshd: ["trustedusercakeys": "/etc/ssh/keysync/trusted_user_ca_keys",
                                                                "authorizedprincipalsfile": "/etc/ssh/keysync/principals/%u",
                                                                "revokedkeys": "/etc/ssh/keysync/revoked_keys.krl"])
