@@ -68,5 +68,37 @@ import Testing
         #expect(try !fleet.login(host: host, user: "certdoc", key: workspace.file("bob")).succeeded)
         let log = try fleet.sshdLog(host: host, from: offset)
         #expect(log.contains("someone-else") || log.contains("principal"), "\(log)")
+
+        // What sshd checks of the certificate itself (review s13): an unknown critical
+        // option, a source-address without the controller's address, a SHA-1 (ssh-rsa)
+        // CA signature. Each: doctor says error, sshd refuses. force-command logs in (warning).
+        for key in ["carol", "dave", "erin", "frank"] { try workspace.generateKey(key) }
+        let cases: [(key: String, options: [String], code: String, refused: Bool)] = [
+            ("carol", ["-O", "critical:no-such-option@example.com=x"], "certificate_options", true),
+            ("dave", ["-O", "source-address=10.9.9.9/32"], "certificate_options", true),
+            ("erin", ["-t", "ssh-rsa"], "certificate_signature", true),
+            ("frank", ["-O", "force-command=echo forced"], "certificate_options", false),
+        ]
+        try workspace.generateKey("rsaca", type: "rsa")
+        try workspace.write("inventory.yml", fleet.inventory(
+            keys: ["kp-deploy: { file: deploy.pub }"], sections: "certificate_authorities:\n  corp-ca: { file: ca.pub }\n  rsa-ca: { file: rsaca.pub }", hosts: [host],
+            projects: fleet.usersampleProject("billing", hosts: [host], account: "certdoc", [
+                "create: true", "home: /home/certdoc", "shell: /bin/sh", "keys: [kp-deploy]",
+                "principals: [billing-deploy]", "trusted_cas: [corp-ca, rsa-ca]",
+            ])))
+        #expect(try keysync(workspace, ["push"]).status == 0)
+        for (key, options, code, refused) in cases {
+            let ca = key == "erin" ? "rsaca" : "ca"
+            let signed = try TestFleet.run(["ssh-keygen", "-q", "-s", workspace.file(ca), "-I", key + "@corp", "-n", "billing-deploy",
+                                            "-V", "-5m:+1h"] + options + [workspace.file(key + ".pub")])
+            try #require(signed.succeeded, "\(signed)")
+            let doctor = try keysync(workspace, ["doctor", "--host", "h\(host)", "--try-login", workspace.file(key + "-cert.pub"), "--json"])
+            let found = try findings(doctor, account: "certdoc")
+            let finding = try #require(found.first { $0.code == code }, "\(key): \(found)")
+            #expect(finding.severity == (refused ? "error" : "warning"), "\(key): \(finding)")
+            #expect(doctor.status == (refused ? 2 : 0), "\(key): \(doctor)")
+            let login = try fleet.login(host: host, user: "certdoc", key: workspace.file(key), command: "echo in")
+            #expect(login.succeeded == !refused, "\(key): sshd \(login)")
+        }
     }
 }

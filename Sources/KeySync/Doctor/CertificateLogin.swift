@@ -92,6 +92,28 @@ public struct CertificateLogin: Sendable {
                 fix: "re-sign it: \(resignCommand)")
         }
 
+        // What sshd checks of the certificate itself beyond its dates (auth2-pubkey.c, auth-options.c; review s13).
+        let caAlgorithms = sshd["casignaturealgorithms"]?.split(separator: ",").map(String.init)
+        if info.signatureAlgorithm == "ssh-rsa", !(caAlgorithms?.contains("ssh-rsa") ?? false) {
+            add(.error, .certificateSignature, "signed with ssh-rsa (RSA with SHA-1), which sshd's CASignatureAlgorithms does not allow (OpenSSH 8.2 and later refuse it by default: \"certificate signature algorithm ssh-rsa: signature algorithm not supported\")",
+                fix: "re-sign it with SHA-2: \(resignCommand) -t rsa-sha2-512")
+        }
+        for (name, value) in info.criticalOptions.sorted(by: { $0.key < $1.key }) {
+            switch name {
+            case "force-command":
+                add(.warning, .certificateOptions, "carries force-command \(Self.quotedValue(value)): the login works but runs only that command")
+            case "source-address":
+                let blocks = value.split(separator: ",").map(String.init)
+                if let client = probe.clientAddress, !blocks.contains(where: { SSHDMatch.cidr(client, $0) == true }) {
+                    add(.error, .certificateOptions, "carries source-address \(Self.quotedValue(value)), which does not include \(client), where keysync connected from: sshd refuses it from there")
+                }
+            case "verify-required":
+                break
+            default:
+                add(.error, .certificateOptions, "carries the critical option \(Self.quotedValue(name)), which sshd does not know: it refuses the certificate (\"Certificate critical option … is not supported\")")
+            }
+        }
+
         // The CA: sshd trusts the keys in its TrustedUserCAKeys file (keysync
         // writes the CAs of the host's roles' trusted_cas there).
         let caFingerprint = info.signatureKey.fingerprint
@@ -203,6 +225,9 @@ public struct CertificateLogin: Sendable {
     }
 
     /// The principals in an AuthorizedPrincipalsFile (no comments, blanks or options).
+    /// Host or certificate text for a message: quoted, printable ASCII, bounded.
+    static func quotedValue(_ text: String) -> String { KeyBlob.quoted(text) }
+
     /// How to make sshd use keysync's file for `keyword`: appended when
     /// sshd_config sets nothing, else the line that sets it is edited (sshd
     /// keeps the first value, so an appended line would change nothing).

@@ -114,4 +114,8 @@ public enum DoctorCode: String, Hashable, Codable, Sendable, CaseIterable {
     case certificatePrincipal = "certificate_principal"
     case certificateCAUntrusted = "certificate_ca_untrusted"
     case certificateRevoked = "certificate_revoked"
+    /// Signed with ssh-rsa (SHA-1) where sshd's CASignatureAlgorithms refuses it.
+    case certificateSignature = "certificate_signature"
+    /// A critical option sshd refuses (unknown, or a source-address without the client), or force-command (warning).
+    case certificateOptions = "certificate_options"
 }

@@ -18,6 +18,12 @@ public struct CertificateInfo: Hashable, Sendable {
     public let certifiedKey: PublicKey
     /// The CA key that signed the certificate.
     public let signatureKey: PublicKey
+    /// Critical options by name (`force-command`, `source-address`…), each
+    /// value the option's inner string (empty for a flag).
+    public var criticalOptions: [String: String] = [:]
+    /// The algorithm of the CA's signature (`ssh-ed25519`, `rsa-sha2-512`,
+    /// `ssh-rsa` for SHA-1, which sshd refuses by default since 8.2).
+    public var signatureAlgorithm = ""
 }
 
 /// A blob as OpenSSH's `sshkey_from_blob` reads it.
@@ -106,8 +112,15 @@ enum KeyBlob {
         let keyID = String(decoding: try reader.cString(), as: UTF8.self)
         var principalReader = SSHWireReader(try reader.string())
         let validAfter = try reader.uint64(), validBefore = try reader.uint64()
-        for var section in [SSHWireReader(try reader.string()), SSHWireReader(try reader.string())] {
-            while !section.isAtEnd { _ = try section.string(); _ = try section.string() }  // name, data
+        var criticalOptions: [String: String] = [:]
+        for (index, var section) in [SSHWireReader(try reader.string()), SSHWireReader(try reader.string())].enumerated() {
+            while !section.isAtEnd {
+                let name = String(decoding: try section.string(), as: UTF8.self)
+                let data = Array(try section.string())
+                guard index == 0, criticalOptions.count < 64 else { continue }  // extensions: not needed
+                var inner = SSHWireReader(data)
+                criticalOptions[name] = data.isEmpty ? "" : String(decoding: (try? inner.string()).map(Array.init) ?? [], as: UTF8.self)
+            }
         }
         _ = try reader.string()  // reserved
         let caBlob = Array(try reader.string())
@@ -129,9 +142,12 @@ enum KeyBlob {
         guard CertificateSignature.verify(signature, by: ca, over: signed) != .invalid else {
             throw .invalid("certificate signature does not verify with its CA key (\(ca.type.name))")
         }
+        var signatureReader = SSHWireReader(signature)
+        let algorithm = (try? signatureReader.string()).map { String(decoding: $0, as: UTF8.self) } ?? ""
         return CertificateInfo(serial: serial, kind: kind, keyID: keyID, principals: principals,
                                validAfter: validAfter, validBefore: validBefore, certifiedKey: certified,
-                               signatureKey: PublicKey(type: ca.type.name, blob: ca.canonicalBlob))
+                               signatureKey: PublicKey(type: ca.type.name, blob: ca.canonicalBlob),
+                               criticalOptions: criticalOptions, signatureAlgorithm: algorithm)
     }
 
     /// `"text"` with anything but printable ASCII replaced, at most 40 characters.
