@@ -228,6 +228,31 @@ import Testing
         #expect(check.exitCode(for: .check, dryRun: false) == 2 && kinds(check, host).contains(.unexpectedKey), "\(check.hosts)")
     }
 
+    /// An exclusive account: the owner wraps a key of their own in a block
+    /// of another inventory project (one that is not on this host); a
+    /// `push --project` of the account's project removes it, and the key no
+    /// longer logs in (review s13: it stayed through every scoped run). Host 68.
+    @Test func anExclusiveAccountLosesAForgedBlockInAScopedPush() throws {
+        let host = 68
+        let workspace = try workspace()
+        try resetAccounts(host)
+        try resetAccounts(Self.anchor)
+        defer { try? resetAccounts(host); try? resetAccounts(Self.anchor) }
+        let exclusive = project("usersample", [host]).replacingOccurrences(of: "create: true,", with: "create: true, exclusive: true,")
+        let inventory = try inventory(workspace, "x.yml", hosts: [host, Self.anchor],
+                                      projects: exclusive + "\n" + project("ci", [Self.anchor], key: "kp-deploy"))
+        let store = try Store(path: workspace.file("keysync.db"))
+        try #require(try run(inventory, .push, store: store, projects: ["usersample"]).summary.failed == 0)
+        let mine = try workspace.publicKey("mine")
+        let forged = "# keysync:begin project=ci role=deploy\n\(mine.openSSHLine)\n# keysync:end project=ci role=deploy\n"
+        try #require(try fleet.exec(host: host, ["sh", "-c", "cat >> \(file)"], stdin: Data(forged.utf8)).status == 0)
+        #expect(try login(host, "usersample", workspace, "mine") == 0, "the forged block grants before the push")
+        let push = try run(inventory, .push, store: store, projects: ["usersample"])
+        #expect(push.hosts.first { $0.host == "h\(host)" }?.changes.contains { $0.contains("stale_block") } == true, "\(push.hosts)")
+        #expect(try login(host, "usersample", workspace, "mine") != 0)
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0)
+    }
+
     /// A host keysync never logged in to (it failed from the first run) and
     /// then removed from the inventory holds nothing of keysync's: `decommission
     /// --forget` takes it, and a whole-fleet check records it as gone by

@@ -38,6 +38,12 @@ public struct AccountTarget: Hashable, Sendable {
     /// says keysync wrote blocks into it: it is read only to remove those
     /// blocks (and revoked keys), never created or otherwise judged.
     public var formerlyManaged = false
+    /// With `--project`: the blocks of selected-out projects that the
+    /// inventory maps to this account on this host. In an exclusive account
+    /// any other block of a known project there is stale (one the account
+    /// owner wrote would otherwise grant keys unchecked). nil: the selection
+    /// did not narrow the projects, or is not known.
+    public var outOfScopeBlocks: Set<ManagedBlockID>?
 
     /// Creates an account target.
     public init(name: String, uid: UInt32? = nil, gid: UInt32? = nil, group: String? = nil,
@@ -136,6 +142,8 @@ extension Inventory {
             if let scope {
                 accounts = accounts.compactMap { account in
                     var account = account
+                    account.outOfScopeBlocks = Set(account.blocks.filter { !scope.contains($0.project) }
+                        .compactMap { try? ManagedBlockID(project: $0.project, role: $0.role) })
                     account.blocks.removeAll { !scope.contains($0.project) }
                     return account.blocks.isEmpty ? nil : account
                 }

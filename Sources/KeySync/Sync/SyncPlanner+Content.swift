@@ -149,7 +149,10 @@ extension SyncPlanner {
         // Stale blocks, one `stale_block` each (an emptied block kept between
         // stray markers changes nothing when removed again: not reported again).
         let desiredIDs = Set(desired.blocks.compactMap { try? ManagedBlockID(project: $0.project, role: $0.role) })
-        for block in existingBlocks where isStale(block.id, desired: desiredIDs, scope: scope, options: options) {
+        // In an exclusive account only keysync's blocks may grant: a block of
+        // a selected-out project that the inventory does not map here goes too.
+        for block in existingBlocks where isStale(block.id, desired: desiredIDs, scope: scope, options: options,
+                                                  outOfScope: desired.exclusive ? desired.outOfScopeBlocks : nil) {
             let removed = updated.removingBlock(block.id)
             guard removed.serialized() != updated.serialized() else { continue }
             plan.report(.staleBlock, staleDetail(block, account: name, options: options))

@@ -2,10 +2,16 @@ extension SyncPlanner {
     /// Whether a block in an account's file is stale for this plan: its
     /// project is selected (or no `--project` was given) and no role of it
     /// names the account here, or its project is no longer in the inventory.
-    /// Blocks of other selected-out projects are never touched.
-    static func isStale(_ id: ManagedBlockID, desired: Set<ManagedBlockID>, scope: Set<String>?, options: PlanOptions) -> Bool {
+    /// Blocks of other selected-out projects are not touched; with
+    /// `outOfScope` (exclusive accounts: the selected-out blocks the inventory
+    /// maps here) one it does not list is stale whatever the scope (review
+    /// s13: a block the account owner forged for another project kept a key
+    /// in an exclusive account through every `--project` run).
+    static func isStale(_ id: ManagedBlockID, desired: Set<ManagedBlockID>, scope: Set<String>?, options: PlanOptions,
+                        outOfScope: Set<ManagedBlockID>? = nil) -> Bool {
         guard !desired.contains(id) else { return false }
-        return (scope.map { $0.contains(id.project) } ?? true) || !options.knownProjects.contains(id.project)
+        if (scope.map { $0.contains(id.project) } ?? true) || !options.knownProjects.contains(id.project) { return true }
+        return outOfScope.map { !$0.contains(id) } ?? false
     }
 
     /// The `stale_block` detail: which block, why it no longer maps here, and

@@ -70,6 +70,26 @@ import Testing
         #expect(plan.drift.filter { $0.kind == .invalidMarker }.count == 2)
     }
 
+    /// An exclusive account in a `--project` run: a block of a selected-out
+    /// project that the inventory does not map here (the owner wrote it) is
+    /// stale and goes; one it maps here stays (review s13).
+    @Test func anExclusiveAccountLosesAForgedBlockOfAnotherProjectInAScopedRun() throws {
+        let (a, b, c) = try SyncKeys.three()
+        func block(_ project: String, _ key: PublicKey) -> String { SyncKeys.block(project: project, role: "deploy", [key.openSSHLine]) }
+        let content = F.bytes(block("usersample", a) + block("other", b) + block("forged", c))
+        var target = F.target("usersample", [F.entry("a", a)], exclusive: true)
+        target.outOfScopeBlocks = [try ManagedBlockID(project: "other", role: "deploy")]
+        var options = PlanOptions()
+        options.knownProjects = ["usersample", "other", "forged"]
+        let plan = try F.single(FakeAccount.existing("usersample", content: content), target, scope: ["usersample"], options: options)
+        #expect(plan.drift.filter { $0.kind == .staleBlock }.map(\.detail).allSatisfy { $0.hasPrefix("block project=forged role=deploy") })
+        #expect(plan.drift.filter { $0.kind == .staleBlock }.count == 1, "\(plan.drift)")
+        #expect(plan.apply?.write?.content == F.bytes(block("usersample", a) + block("other", b)))
+        target.exclusive = false
+        let shared = try F.single(FakeAccount.existing("usersample", content: content), target, scope: ["usersample"], options: options)
+        #expect(!shared.drift.contains { $0.kind == .staleBlock }, "not exclusive: selected-out blocks are not this run's")
+    }
+
     /// Two blocks for one id: the second one's keys are compared too (review
     /// s13: push dropped them and nothing ever named them); push keeps one block.
     @Test func keysOfASecondBlockForOneIDAreNamed() throws {
