@@ -165,6 +165,27 @@ import Testing
         #expect(try sync(reloaded, .check, store: store).summary.drift == 0)
     }
 
+    /// The account's owner (or whoever still holds the old key) makes every
+    /// command fail in the account's shell (`.bashrc`: `exit 1`): the
+    /// verification is the accepted login, so the rotation completes and the
+    /// old key goes (review s13: it stayed, "FAILED after added").
+    @Test func aShellThatFailsEveryCommandDoesNotKeepTheOldKey() throws {
+        let hosts = [120, 121]
+        let (workspace, inventory, store, old, new) = try begin(hosts)
+        defer { withExtendedLifetime(workspace) {} }
+        for host in hosts {
+            try #require(try fleet.exec(host: host, ["su", "-s", "/bin/sh", "usersample", "-c", "printf 'exit 1\\n' > ~/.bashrc"]).succeeded)
+        }
+        #expect(try fleet.login(host: 120, user: "usersample", key: old, command: "true").status != 0, "every command fails in that shell")
+        let report = try RotationRun(inventory: inventory, store: store, parallel: 8)
+            .start(.init(keyName: "kp-usersample", newKeyPath: new + ".pub", verifyIdentity: new))
+        #expect(report.status == .completed && report.exitCode == 0, "\(report.text())")
+        #expect(report.oldKeyRetired && report.hosts.allSatisfy { $0.phase == .retired })
+        for host in hosts {
+            #expect(try fleet.login(host: host, user: "usersample", key: old).status != 0, "h\(host): the old key still logs in")
+        }
+    }
+
     /// A key restricted to a forced command (`command=`): the login with the
     /// new key proves it, and the command (a deploy, a backup) is not run on
     /// every host by the verification.

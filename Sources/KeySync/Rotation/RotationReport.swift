@@ -5,7 +5,7 @@ import Foundation
 public struct RotationReport: Codable, Sendable {
     /// How phase 2 proved the new key.
     public enum Verification: String, Codable, Sendable {
-        /// A real SSH login as the role account with the new private key, running `true`.
+        /// A real SSH login as the role account with the new private key (accepted authentication; nothing is run).
         case login
         /// The file was read back and holds the new line; the login itself was not tried.
         case file

@@ -285,14 +285,13 @@ public struct RotationRun: Sendable {
             let jobs = SyncRun(inventory: inventory, targets: try targets(for: due), settings: SyncEngine.Settings(mode: .check)).jobs
             let engine = SyncEngine(jobs: jobs, settings: SyncEngine.Settings(mode: .check), passphrase: passphrase)
             if let problem = engine.inputProblem(jobs) { throw problem }
-            let forcedCommand = context.key.options.flatMap { try? AuthorizedKeyOptions.parse($0) }?.contains("command") ?? false
             // nil: not started (interrupted); .some(nil): logged in.
             _ = ParallelRunner(width: parallel).run(due, onResult: { index, outcome, _ in
                 if let outcome { recorder.record(due[index], .verify, error: outcome) }
             }) { [inventory, cancellation] pair -> String?? in
                 guard !cancellation.isCancelled else { return .none }
                 guard let host = inventory.host(named: pair.host) else { return .some("\(pair.host) is not in the inventory") }
-                return .some(Self.login(host, account: pair.account, identity: identity, engine: engine, runTrue: !forcedCommand))
+                return .some(Self.login(host, account: pair.account, identity: identity, engine: engine))
             }
         } else {
             let overlay = try RotationOverlay.load(from: store, inventory: inventory)
@@ -344,22 +343,21 @@ public struct RotationRun: Sendable {
         return breakers.isEmpty ? nil : "the new key is in the file, but sshd would refuse the login: " + breakers.map(\.detail).joined(separator: "; ")
     }
 
-    /// Logs in as `account` with the new key and runs `true`; nil on success, else why not.
-    /// `runTrue` false (the key carries `command=`): the accepted public-key
-    /// authentication is the proof; running `true` would run the forced
-    /// command (a deploy, a backup) on every host instead.
-    static func login(_ host: InventoryHost, account: String, identity: SSHIdentity, engine: SyncEngine, runTrue: Bool = true) -> String? {
+    /// Logs in as `account` with the new key; nil when sshd accepted it, else why not.
+    /// The accepted public-key authentication is the proof: sshd has then
+    /// checked the key against the file, the account (shell, lock, Allow/Deny
+    /// lists) and, with PAM, its account rules. Nothing is run: the account's
+    /// own shell start-up files (`.bashrc`, `~/.ssh/rc`), which whoever holds
+    /// the old key can write, could fail any command and keep the old key on
+    /// the host (review s13), a `command=` key would run its forced command,
+    /// and a `nologin` role account runs nothing at all.
+    static func login(_ host: InventoryHost, account: String, identity: SSHIdentity, engine: SyncEngine) -> String? {
         let endpoint = SSHEndpoint(name: host.name, address: host.address, port: host.port, user: account,
                                    connectTimeout: host.connectTimeout, hostKeyPolicy: .knownHosts(path: host.knownHosts))
         do {
             let connection = try engine.open(endpoint, through: host.jumps.map(JumpHop.init))
             defer { connection.close() }
             try connection.authenticate(with: identity)
-            guard runTrue else { return nil }
-            let reply = try connection.exec("true", timeout: host.commandTimeout)
-            guard reply.exitStatus == 0 else {
-                return "login as \(account) with the new key worked, but `true` exited \(reply.exitStatus): \(reply.stderrText.prefix(200))"
-            }
             return nil
         } catch {
             return "login as \(account) with the new key failed: \(error)"
