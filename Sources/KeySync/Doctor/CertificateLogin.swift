@@ -148,7 +148,7 @@ public struct CertificateLogin: Sendable {
             add(.error, .certificatePrincipal, "names no principal: sshd refuses a user certificate without one (\"Certificate lacks principal list\")",
                 fix: "re-sign it with -n \(policy.principals.first ?? account)")
         } else if principalsSetting == nil || principalsSetting == "none" {
-            if !info.principals.contains(account) {
+            if !Self.sharesPrincipal([account], info.principals) {
                 add(.error, .certificatePrincipal, "names \(listText(info.principals)); sshd has no AuthorizedPrincipalsFile, so the certificate must name the account \(account)",
                     fix: ConfigFix.append("AuthorizedPrincipalsFile \(RootFiles.principalsFolder)/%u"))
             }
@@ -161,8 +161,8 @@ public struct CertificateLogin: Sendable {
             }
             // sshd reads the host's file; the roles' principals are what push writes there.
             let hostList = principalsSetting == keysyncSetting ? hostPrincipals : nil
-            let roleLists = !Set(policy.principals).isDisjoint(with: info.principals)
-            let hostLists = hostList.map { !Set($0).isDisjoint(with: info.principals) } ?? roleLists
+            let roleLists = Self.sharesPrincipal(policy.principals, info.principals)
+            let hostLists = hostList.map { Self.sharesPrincipal($0, info.principals) } ?? roleLists
             let hostFile = RootFiles.principalsPath(account)
             switch (roleLists, hostLists) {
             case (false, false):
@@ -183,7 +183,7 @@ public struct CertificateLogin: Sendable {
                 switch entry.match {
                 case .serials(let range) where info.serial != 0 && range.contains(info.serial):
                     add(.error, .certificateRevoked, "serial \(info.serial) of \(authority.name) is revoked (revoked: entry on line \(entry.line)); sshd refuses it through the KRL \(RootFiles.revocationListPath)")
-                case .keyID(let id) where id == info.keyID:
+                case .keyID(let id) where id.utf8.elementsEqual(info.keyID.utf8):
                     add(.error, .certificateRevoked, "key ID \(KeyBlob.quoted(id)) of \(authority.name) is revoked (revoked: entry on line \(entry.line)); sshd refuses it through the KRL \(RootFiles.revocationListPath)")
                 default:
                     continue
@@ -225,6 +225,12 @@ public struct CertificateLogin: Sendable {
     }
 
     /// The principals in an AuthorizedPrincipalsFile (no comments, blanks or options).
+    /// Whether a principal is in both lists, byte for byte as sshd compares
+    /// (Swift's `String` equality would match two Unicode spellings).
+    static func sharesPrincipal(_ a: [String], _ b: [String]) -> Bool {
+        !Set(a.map { Array($0.utf8) }).isDisjoint(with: b.map { Array($0.utf8) })
+    }
+
     /// Host or certificate text for a message: quoted, printable ASCII, bounded.
     static func quotedValue(_ text: String) -> String { KeyBlob.quoted(text) }
 

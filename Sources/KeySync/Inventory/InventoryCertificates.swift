@@ -29,6 +29,20 @@ public struct RevokedCertificate: Hashable, Sendable {
         case serials(ClosedRange<UInt64>)
         /// The certificate's key ID (`ssh-keygen -I`), compared exactly.
         case keyID(String)
+
+        /// The match with its key ID as bytes, for telling entries apart as sshd does.
+        var exact: ExactMatch {
+            switch self {
+            case .serials(let range): .serials(range)
+            case .keyID(let id): .keyID(Array(id.utf8))
+            }
+        }
+    }
+
+    /// ``Match`` compared byte for byte (`String` equality merges Unicode spellings).
+    enum ExactMatch: Hashable {
+        case serials(ClosedRange<UInt64>)
+        case keyID([UInt8])
     }
 
     /// Name of the issuing authority in `certificate_authorities:`.

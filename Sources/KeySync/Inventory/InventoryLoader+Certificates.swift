@@ -48,15 +48,16 @@ extension InventoryLoader {
             reader.error("revoked must be a list, found \(NodeReader.describe(node))", at: node)
             return
         }
-        var seenCertificates: [RevokedCertificate.Match: [String: Int]] = [:]
+        // Keyed by bytes: sshd compares key IDs exactly (two Unicode spellings are two key IDs).
+        var seenCertificates: [RevokedCertificate.ExactMatch: [String: Int]] = [:]
         for item in sequence {
             if item.mapping != nil {
                 guard let entry = revokedCertificate(item) else { continue }
-                if let line = seenCertificates[entry.match]?[entry.authority] {
+                if let line = seenCertificates[entry.match.exact]?[entry.authority] {
                     reader.warning("revoked: this certificate entry repeats line \(line); listed once", at: item)
                     continue
                 }
-                seenCertificates[entry.match, default: [:]][entry.authority] = entry.line
+                seenCertificates[entry.match.exact, default: [:]][entry.authority] = entry.line
                 revokedCertificates.append(entry)
                 continue
             }
@@ -158,17 +159,18 @@ extension InventoryLoader {
 
     /// A role's `principals:`, checked as sshd reads AuthorizedPrincipalsFile lines.
     mutating func readPrincipals(_ node: Node?, _ what: String) -> [String] {
-        var result: [String] = [], seen: [String: Node] = [:]
+        // Keyed by bytes: sshd compares principals exactly (two Unicode spellings are two principals).
+        var result: [String] = [], seen: [[UInt8]: Node] = [:]
         for (principal, node) in reader.strings(node, "\(what): principals") where !principal.isEmpty {
             if let problem = InventoryRules.principalProblem(principal) {
                 reader.error("\(what): principal \(UnsafeText.quoted(principal, around: 1)) \(problem)", at: node)
                 continue
             }
-            if let first = seen[principal] {
+            if let first = seen[Array(principal.utf8)] {
                 reader.warning("\(what): principal \"\(principal)\" is already listed (line \(NodeReader.line(of: first))); listed once", at: node)
                 continue
             }
-            seen[principal] = node
+            seen[Array(principal.utf8)] = node
             result.append(principal)
         }
         return result

@@ -17,8 +17,12 @@ public struct RevocationList: Hashable, Sendable {
     public struct CertificateRevocations: Hashable, Sendable {
         /// Revoked serials as disjoint, non-adjacent ranges in ascending order.
         public private(set) var serials: [ClosedRange<UInt64>] = []
-        /// Revoked key IDs (compared exactly by sshd).
-        public internal(set) var keyIDs: Set<String> = []
+        /// Revoked key IDs as bytes: sshd compares them exactly (strcmp), and
+        /// Swift's `String` equality would merge two Unicode spellings of one
+        /// text, dropping the second's revocation (review s13).
+        var keyIDBytes: Set<[UInt8]> = []
+        /// Revoked key IDs, in the KRL's (byte) order.
+        public var keyIDs: [String] { keyIDBytes.sorted { $0.lexicographicallyPrecedes($1) }.map { String(decoding: $0, as: UTF8.self) } }
 
         /// Adds `range` (never containing 0, which sshd cannot revoke), merging
         /// it with overlapping and adjacent ranges.
@@ -107,7 +111,7 @@ public struct RevocationList: Hashable, Sendable {
     /// Revokes the certificates with key ID `keyID` issued by the CA with blob `ca`.
     public mutating func revokeCertificates(ca: [UInt8], keyID: String) throws(BuildError) {
         guard !keyID.utf8.contains(0) else { throw .keyIDWithNUL }
-        certificates[ca, default: CertificateRevocations()].keyIDs.insert(keyID)
+        certificates[ca, default: CertificateRevocations()].keyIDBytes.insert(Array(keyID.utf8))
     }
 
     // MARK: Encoding
@@ -190,9 +194,9 @@ public struct RevocationList: Hashable, Sendable {
             body.raw([CertificateSection.serialRange.rawValue])
             body.string(item.bytes)
         }
-        if !revoked.keyIDs.isEmpty {
+        if !revoked.keyIDBytes.isEmpty {
             var ids = SSHWireWriter()
-            for id in revoked.keyIDs.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) { ids.string(id) }
+            for id in revoked.keyIDBytes.sorted(by: { $0.lexicographicallyPrecedes($1) }) { ids.string(id) }
             body.raw([CertificateSection.keyID.rawValue])
             body.string(ids.bytes)
         }

@@ -82,7 +82,10 @@ public enum RootFiles {
             for role in inventory.projects[projectIndex].roles {
                 trusted.formUnion(role.trustedCAs)
                 if let index = principals.firstIndex(where: { $0.account == role.account }) {
-                    for name in role.principals where !principals[index].names.contains(name) { principals[index].names.append(name) }
+                    // Bytes, as sshd compares principals: two Unicode spellings stay two lines.
+                    for name in role.principals where !principals[index].names.contains(where: { $0.utf8.elementsEqual(name.utf8) }) {
+                        principals[index].names.append(name)
+                    }
                 } else {
                     principals.append((role.account, role.principals))
                 }

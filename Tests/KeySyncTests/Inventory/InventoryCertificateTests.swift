@@ -73,6 +73,21 @@ struct InventoryCertificateTests {
         F.expectError(Self.yaml(revoked: "revoked:\n  - \(entry)"), at: line, column, message)
     }
 
+    /// sshd compares key IDs and principals byte for byte: two Unicode
+    /// spellings of one text are two entries, both revoked / both written
+    /// (review s13: the second was dropped as a repeat).
+    @Test func unicodeSpellingsAreDistinctAsInSSHD() throws {
+        let nfc = "jos\u{e9}", nfd = "jose\u{301}"
+        let inventory = try F.load(Self.yaml(revoked: "revoked:\n  - { ca: corp-ca, key_id: \"\(nfc)\" }\n  - { ca: corp-ca, key_id: \"\(nfd)\" }",
+                                              role: "        principals: [\"\(nfc)\", \"\(nfd)\"]\n        trusted_cas: [corp-ca]"))
+        #expect(inventory.revokedCertificates.count == 2 && inventory.warnings.isEmpty, "\(inventory.warnings)")
+        #expect(inventory.project(named: "billing")?.roles.first?.principals.map { Array($0.utf8) } == [Array(nfc.utf8), Array(nfd.utf8)])
+        let krl = RevocationList(inventory: inventory)
+        #expect(krl.certificates.values.first?.keyIDs.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) } == [Array(nfd.utf8), Array(nfc.utf8)].sorted { $0.lexicographicallyPrecedes($1) })
+        let principals = RootFiles.files(for: "web-1", in: inventory).first { $0.path == RootFiles.principalsPath("deploy") }
+        #expect(principals.map { String(decoding: $0.content, as: UTF8.self).utf8.split(separator: 10).count } == 3, "header + two lines")
+    }
+
     @Test func aRepeatedCertificateEntryIsListedOnce() throws {
         let inventory = try F.load(Self.yaml(revoked: "revoked:\n  - { ca: corp-ca, key_id: a }\n  - { ca: corp-ca, key_id: a }"))
         #expect(inventory.revokedCertificates.count == 1)
