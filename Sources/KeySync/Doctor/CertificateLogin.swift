@@ -26,8 +26,18 @@ public struct CertificateLogin: Sendable {
 
     /// The certificate in the file at `path`, nil when the file holds something
     /// else (a private key, whose login `--try-login` tries instead).
-    public static func load(path: String) -> CertificateLogin? {
-        (try? KeyImporter.importKey(contentsOf: path)).flatMap { CertificateLogin($0, path: path) }
+    /// A file whose first word is a certificate type that does not parse (a
+    /// signature that does not verify, a truncated blob) is that error, not
+    /// "not a private key" (review s13).
+    public static func load(path: String) throws(SSHError) -> CertificateLogin? {
+        do {
+            return CertificateLogin(try KeyImporter.importKey(contentsOf: path), path: path)
+        } catch {
+            let head = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 200)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let type = head.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first ?? ""
+            guard type.hasSuffix("-cert-v01@openssh.com") else { return nil }
+            throw .identity(path: path, reason: "a certificate (\(type)) keysync cannot use: \(error)")
+        }
     }
 
     /// What the inventory says about certificates for one account on one host.

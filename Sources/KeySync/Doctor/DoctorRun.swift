@@ -73,7 +73,7 @@ public struct DoctorRun: Sendable {
                         progress: (@Sendable (ParallelRunner.Progress, DoctorReport.Host) -> Void)? = nil) throws -> DoctorReport {
         let started = Date()
         // A certificate is explained, not used: a private key logs in.
-        let certificate = options.tryLogin.flatMap(CertificateLogin.load(path:))
+        let certificate = try options.tryLogin.flatMap { path throws(SSHError) in try CertificateLogin.load(path: path) }
         let loginIdentity = try (certificate == nil ? options.tryLogin : nil).map { path throws(SSHError) in
             try SSHIdentity.load(.file(path: path)) { passphrase(path) }
         }

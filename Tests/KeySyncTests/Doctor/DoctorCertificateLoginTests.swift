@@ -22,7 +22,7 @@ struct DoctorCertificateLoginTests {
                      validity: String = "-5m:+1h", extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> CertificateLogin {
         let result = try lab.run(["-q", "-s", signer, "-I", keyID, "-n", principal, "-z", String(serial), "-V", validity] + extra + ["user.pub"])
         try #require(result.status == 0, "\(result.output)", sourceLocation: sourceLocation)
-        return try #require(CertificateLogin.load(path: lab.directory + "/user-cert.pub"), sourceLocation: sourceLocation)
+        return try #require(try CertificateLogin.load(path: lab.directory + "/user-cert.pub"), sourceLocation: sourceLocation)
     }
 
     func policy(trusted: [String] = ["corp-ca"], revoked: [RevokedCertificate] = [], revokedKeys: Set<String> = []) -> CertificateLogin.Policy {
@@ -48,6 +48,23 @@ struct DoctorCertificateLoginTests {
 
     func explain(_ certificate: CertificateLogin, policy: CertificateLogin.Policy? = nil, probe: HostProbe? = nil) throws -> [DoctorFinding] {
         certificate.explain(account: Self.account, host: "h1", policy: policy ?? self.policy(), probe: try probe ?? self.probe(), now: Date())
+    }
+
+    /// A certificate that does not parse is reported as one, not as "not a private key" (review s13).
+    @Test func aBrokenCertificateSaysWhyItIsBroken() throws {
+        let text = try String(contentsOfFile: KeyFixtures.path("id_ed25519-cert.pub"), encoding: .utf8)
+        let parts = text.split(separator: " ")
+        var blob = try #require(Data(base64Encoded: String(parts[1])))
+        blob[blob.count - 10] ^= 0x01  // inside the CA signature
+        let path = NSTemporaryDirectory() + "keysync-broken-\(getpid())-cert.pub"
+        try "\(parts[0]) \(blob.base64EncodedString()) broken\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        #expect {
+            _ = try CertificateLogin.load(path: path)
+        } throws: { error in
+            "\(error)".contains("a certificate (ssh-ed25519-cert-v01@openssh.com) keysync cannot use") && "\(error)".contains("signature")
+        }
+        #expect(try CertificateLogin.load(path: KeyFixtures.path("id_ed25519")) == nil, "a private key is no certificate")
     }
 
     /// sshd's principals file: a '#' anywhere starts a comment (auth_process_principals).
@@ -128,7 +145,7 @@ struct DoctorCertificateLoginTests {
     @Test func aHostCertificateAndAPlainKeyFile() throws {
         defer { lab.remove() }
         #expect(try explain(try certificate(extra: ["-h"])).map(\.code).contains(.certificateNotUser))
-        #expect(CertificateLogin.load(path: lab.directory + "/user.pub") == nil)
-        #expect(CertificateLogin.load(path: lab.directory + "/user") == nil)
+        #expect(try CertificateLogin.load(path: lab.directory + "/user.pub") == nil)
+        #expect(try CertificateLogin.load(path: lab.directory + "/user") == nil)
     }
 }
