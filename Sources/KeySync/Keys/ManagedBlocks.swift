@@ -123,7 +123,7 @@ extension AuthorizedKeysFile {
         var blocks: [ManagedBlock] = []
         var problems: [MarkerProblem] = []
         var managedLineNumbers: Set<Int> = []
-        /// Key lines after a begin marker that opens no block, up to the next marker.
+        /// Key lines between a begin marker that opens no block and its own end marker (no marker between).
         var strayKeyLines: [ManagedBlockID: [Line]] = [:]
     }
 
@@ -148,9 +148,13 @@ extension AuthorizedKeysFile {
                 let stop = firstNonKeyLine(in: lines, from: index + 1)
                 guard stop < lines.count, isEndMarker(lines[stop], of: id) else {
                     problems.append(MarkerProblem(line: line.number, message: Self.strayBegin(id, before: stop < lines.count ? lines[stop] : nil)))
-                    let rest = lines[(index + 1)...]
-                    let next = rest.firstIndex { Marker($0) != nil } ?? lines.count
-                    strayKeyLines[id, default: []] += lines[(index + 1)..<next].filter { $0.entry != nil }
+                    // A block broken from inside (a comment or blank line put
+                    // between its own two markers): its key lines were keysync's.
+                    // Strays around other blocks (issue 22) claim nothing.
+                    let next = lines[(index + 1)...].firstIndex { Marker($0) != nil }
+                    if let next, isEndMarker(lines[next], of: id) {
+                        strayKeyLines[id, default: []] += lines[(index + 1)..<next].filter { $0.entry != nil }
+                    }
                     continue
                 }
                 if let first = firstBegin[id] {
@@ -195,8 +199,9 @@ extension AuthorizedKeysFile {
     public func managedBlock(_ id: ManagedBlockID) -> ManagedBlock? { managedBlocks.first { $0.id == id } }
     /// Numbers of the lines inside well-formed blocks, markers included.
     public var managedLineNumbers: Set<Int> { blockScan.managedLineNumbers }
-    /// Key lines of a block whose markers no longer pair (a comment or blank
-    /// line put inside by hand): unmanaged now, but put there for `id`.
+    /// Key lines of a block broken from inside (a comment or blank line put
+    /// between its own begin and end markers by hand): unmanaged now, but
+    /// keysync put them there for `id`.
     public func strayKeyLines(of id: ManagedBlockID) -> [Line] { blockScan.strayKeyLines[id] ?? [] }
 
     /// The line terminator new lines get: the one of `line`, else the file's first, else `\n`.
