@@ -155,6 +155,11 @@ import Testing
         let linked = try keysync(workspace, "push", ["--json"])
         #expect(linked.status == 3 && linked.stdout.contains("revocation_blocked") && linked.stdout.contains("is a symlink"), "\(linked)")
         #expect(try fleet.sh(host, "readlink /etc/ssh/keysync/revoked_keys.krl") == "/etc/ssh/old.krl\n")
+
+        // 8. The access review lists the certificate access (review s13): the principal on the host, with its CA.
+        let review = try keysync(workspace, "review", ["--format", "csv"])
+        #expect(review.status == 0 && review.stdout.contains(",principal:billing-deploy,,billing,deploy,certdeploy,h\(host),")
+                && review.stdout.contains(",corp-ca\r\n"), "\(review)")
     }
 
     /// Removal is complete for certificates too (review of issue 17's

@@ -20,6 +20,11 @@ public struct AccessReview: Sendable {
         /// reads (false: the host failed, was left out or could not read its log).
         public var readUntil: Date? = nil
         public var watched = false
+        /// A certificate grant (a role's principal): the CAs the host trusts,
+        /// any of which can sign it (`TrustedUserCAKeys` is host-wide); nil
+        /// for a key grant. Its last use is the last certificate login into
+        /// the account on the host (sshd logs the key ID, not the principal).
+        public var certificateAuthorities: [String]? = nil
     }
 
     public var generatedAt: Date
@@ -45,11 +50,46 @@ public struct AccessReview: Sendable {
                                 watched: history.covers(host: host, since: nil, now: now)))
             }
         }
+        rows += Self.certificateRows(inventory: inventory, history: history, projects: projects, now: now)
         self.init(generatedAt: now, inventoryPath: inventory.path, rows: rows)
     }
 
-    /// `alice (kp-alice)` or `kp-deploy`.
-    static func who(_ grant: AccessGrant) -> String { grant.person.map { "\($0) (\(grant.key))" } ?? grant.key }
+    /// One row per role principal and host (review s13: certificate access
+    /// had no row): a certificate from any CA the host trusts with that
+    /// principal logs in as the role's account.
+    static func certificateRows(inventory: Inventory, history: LoginHistory, projects: [String], now: Date) -> [Row] {
+        let wanted = Set(projects)
+        var rows: [Row] = []
+        for project in inventory.projects where wanted.isEmpty || wanted.contains(project.name) {
+            for role in project.roles where !role.principals.isEmpty {
+                for host in project.hosts {
+                    var cas: [String] = []
+                    for index in inventory.hostIndex[host].map({ inventory.hostProjects[$0] }) ?? [] {
+                        for other in inventory.projects[index].roles { for ca in other.trustedCAs where !cas.contains(ca) { cas.append(ca) } }
+                    }
+                    let last = history.logins.filter { $0.host == host && $0.account == role.account && $0.certificateID != nil }
+                        .max { $0.lastLoginAt < $1.lastLoginAt }
+                    for principal in role.principals {
+                        let grant = AccessGrant(project: project.name, role: role.name, account: role.account, key: "principal:" + principal,
+                                                fingerprint: "", person: nil, until: nil, hosts: project.hosts, source: nil)
+                        rows.append(Row(grant: grant, host: host, grantedSince: nil, lastUsed: last?.lastLoginAt, lastExact: last?.lastExact ?? true,
+                                        watchingSince: history.watches[host]?.watchingSince, readUntil: history.watches[host]?.readUntil,
+                                        watched: history.covers(host: host, since: nil, now: now), certificateAuthorities: cas))
+                    }
+                }
+            }
+        }
+        return rows
+    }
+
+    /// `alice (kp-alice)` or `kp-deploy`; a certificate grant:
+    /// `certificates with principal P (CAs a, b)`.
+    static func who(_ row: Row) -> String {
+        if let cas = row.certificateAuthorities {
+            return "certificates with principal \(row.grant.key.dropFirst("principal:".count)) (CAs \(cas.isEmpty ? "none" : cas.joined(separator: ", ")))"
+        }
+        return row.grant.person.map { "\($0) (\(row.grant.key))" } ?? row.grant.key
+    }
 
     /// `inventory.yml:12`.
     func source(_ grant: AccessGrant) -> String {
@@ -68,7 +108,7 @@ public struct AccessReview: Sendable {
     }
 
     private func cells(_ row: Row) -> [String] {
-        [Self.who(row.grant), row.grant.project, row.grant.role, row.grant.account, row.host,
+        [Self.who(row), row.grant.project, row.grant.role, row.grant.account, row.host,
          row.grantedSince?.reportText ?? "not seen on host", Self.lastUsed(row), row.grant.until?.reportText ?? "-", source(row.grant)]
     }
 
@@ -88,17 +128,21 @@ public struct AccessReview: Sendable {
 
     public func csv() -> String {
         let header = ["person", "key", "fingerprint", "project", "role", "account", "host", "granted_since", "last_used", "last_used_exact",
-                      "watching_since", "until", "source_file", "source_line"]
-        let records = [header] + rows.map { row in
-            [row.grant.person ?? "", row.grant.key, row.grant.fingerprint, row.grant.project, row.grant.role, row.grant.account, row.host,
-             row.grantedSince?.reportText ?? "", row.lastUsed?.reportText ?? "", row.lastExact ? "true" : "false",
-             row.watchingSince?.reportText ?? "", row.grant.until?.reportText ?? "", inventoryPath, row.grant.source.map { "\($0.line)" } ?? ""]
+                      "watching_since", "until", "source_file", "source_line", "certificate_authorities"]
+        let records: [[String]] = [header] + rows.map { row -> [String] in
+            let grant = row.grant
+            let who: [String] = [grant.person ?? "", grant.key, grant.fingerprint, grant.project, grant.role, grant.account, row.host]
+            let when: [String] = [row.grantedSince?.reportText ?? "", row.lastUsed?.reportText ?? "", row.lastExact ? "true" : "false",
+                                  row.watchingSince?.reportText ?? "", grant.until?.reportText ?? ""]
+            let source: [String] = [inventoryPath, grant.source.map { "\($0.line)" } ?? "", row.certificateAuthorities?.joined(separator: " ") ?? ""]
+            return who + when + source
         }
         return records.map { $0.map(\.csvField).joined(separator: ",") + "\r\n" }.joined()
     }
 
     /// `{"generated_at", "inventory", "rows": [{"person", "key", "fingerprint", "project", "role", "account", "host",
-    /// "granted_since", "last_used", "last_used_exact", "watching_since", "read_until", "watched", "until", "source_line"}]}`;
+    /// "granted_since", "last_used", "last_used_exact", "watching_since", "read_until", "watched", "until", "source_line",
+    /// "certificate_authorities"}]}`;
     /// every key is always present (null when empty).
     public func json() -> String {
         // Every documented key is always there: null when empty.
@@ -113,13 +157,14 @@ public struct AccessReview: Sendable {
             let watched: Bool
             @NullWhenNil var until: Date?
             @NullWhenNil var source_line: Int?
+            @NullWhenNil var certificate_authorities: [String]?
         }
         struct Document: Encodable { let generated_at: Date, inventory: String, rows: [Item] }
         return ReportJSON.string(Document(generated_at: generatedAt, inventory: inventoryPath, rows: rows.map {
             Item(person: $0.grant.person, key: $0.grant.key, fingerprint: $0.grant.fingerprint, project: $0.grant.project,
                  role: $0.grant.role, account: $0.grant.account, host: $0.host, granted_since: $0.grantedSince, last_used: $0.lastUsed,
                  last_used_exact: $0.lastExact, watching_since: $0.watchingSince, read_until: $0.readUntil, watched: $0.watched,
-                 until: $0.grant.until, source_line: $0.grant.source?.line)
+                 until: $0.grant.until, source_line: $0.grant.source?.line, certificate_authorities: $0.certificateAuthorities)
         })) + "\n"
     }
 

@@ -38,6 +38,28 @@ import Testing
                          behind: behind, lastScanAt: daysAgo(readDaysAgo), discoveredAt: now, gaps: 0, lastGapAt: nil, problem: problem)
     }
 
+    /// Certificate access has rows too (review s13): one per role principal
+    /// and host, naming every CA the host trusts, last used = the account's
+    /// last certificate login there; in every format.
+    @Test func certificateGrantsHaveRows() throws {
+        let ca = InventoryCertificateTests.ca
+        let yaml = Self.yaml.replacingOccurrences(of: "people:\n", with: "certificate_authorities:\n  corp-ca: {public: \"\(ca)\"}\npeople:\n")
+            .replacingOccurrences(of: "        people: [dana]", with: "        people: [dana]\n        principals: [deploy-web]\n        trusted_cas: [corp-ca]")
+        let inventory = try InventoryFixtures.load(yaml)
+        var certLogin = Self.login("web-1", "SHA256:cert", daysAgo: 2)
+        certLogin.certificateID = "alice@corp"
+        let history = LoginHistory(logins: [certLogin], watches: ["web-1": Self.watch("web-1", since: 100), "web-2": Self.watch("web-2", since: 100)])
+        let review = try AccessReview(inventory: inventory, history: history, now: Self.now)
+        let certificates = review.rows.filter { $0.certificateAuthorities != nil }
+        #expect(certificates.map(\.host) == ["web-1", "web-2"])
+        #expect(certificates.map { $0.certificateAuthorities ?? [] } == [["corp-ca"], ["corp-ca"]])
+        #expect(certificates.map(\.lastUsed) == [Self.daysAgo(2), nil])
+        #expect(review.markdown().contains("certificates with principal deploy-web (CAs corp-ca)"))
+        #expect(review.csv().contains(",principal:deploy-web,,usersample,deploy,usersample,web-1,") && review.csv().contains(",corp-ca\r\n"))
+        #expect(review.json().contains("\"certificate_authorities\" : [") || review.json().contains("\"certificate_authorities\":["))
+        #expect(review.html().contains("certificates with principal deploy-web"))
+    }
+
     /// A host whose log was last read long before the rest of the fleet's (it
     /// failed, was left out of runs, or ran --no-last-use), or whose latest
     /// scan could not read its log, has logins nobody saw: never "unused".
