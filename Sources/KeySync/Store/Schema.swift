@@ -298,6 +298,11 @@ extension Store {
                 -- reads it instead of walking the host's history back.
                 ALTER TABLE drift ADD COLUMN since_run INTEGER;
                 ALTER TABLE drift ADD COLUMN since_at DATETIME;
+
+                -- Which process ran it: boot id and the process's start time
+                -- (/proc), so a killed run whose pid was reused (a container's
+                -- pid 1, a reboot) is still seen as abandoned.
+                ALTER TABLE runs ADD COLUMN process TEXT;
                 """)
             try backfillDriftSince(db)
         }

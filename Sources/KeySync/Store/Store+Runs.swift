@@ -8,8 +8,8 @@ extension Store {
     public func beginRun(command: String, selection: String = "", inventoryHash: String? = nil, startedAt: Date = Date()) throws -> Int64 {
         try write("begin a \(command) run") { db in
             try db.execute(literal: """
-                INSERT INTO runs (command, selection, inventory_hash, started_at, pid)
-                VALUES (\(command), \(selection), \(inventoryHash), \(startedAt), \(Int64(getpid())))
+                INSERT INTO runs (command, selection, inventory_hash, started_at, pid, process)
+                VALUES (\(command), \(selection), \(inventoryHash), \(startedAt), \(Int64(getpid())), \(Self.processIdentity(pid: getpid())))
                 """)
             return db.lastInsertedRowID
         }
@@ -140,11 +140,27 @@ extension Store {
             let running = try Run.filter(Run.Columns.status == RunStatus.running).fetchAll(db)
             let abandoned = running.filter { run in
                 guard let pid = run.pid, pid > 0, pid <= Int64(Int32.max) else { return true }
-                return kill(pid_t(pid), 0) != 0 && errno == ESRCH
+                if kill(pid_t(pid), 0) != 0 && errno == ESRCH { return true }
+                // The pid is taken, but maybe by another process (reused after a
+                // reboot, or keysync as a container's pid 1 each time).
+                guard let recorded = run.process, let now = Self.processIdentity(pid: pid_t(pid)) else { return false }
+                return recorded != now
             }.map(\.id)
             try markInterrupted(db, runIDs: abandoned, at: date)
             return abandoned
         }
+    }
+
+    /// `BOOT_ID START_TIME` of process `pid` (the boot's random id and field
+    /// 22 of /proc/PID/stat, in clock ticks since boot): one process, however
+    /// often its pid is reused; nil without /proc.
+    static func processIdentity(pid: pid_t) -> String? {
+        guard let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8),
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19 else { return nil }
+        return boot.trimmingCharacters(in: .whitespacesAndNewlines) + " " + fields[19]
     }
 
     private func markInterrupted(_ db: Database, runIDs: [Int64], at date: Date) throws {

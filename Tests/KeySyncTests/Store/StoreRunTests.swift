@@ -105,6 +105,19 @@ import Testing
         #expect(try store.run(id: ours)?.status == .running)
     }
 
+    /// A run whose pid is alive but belongs to another process (reused
+    /// after a reboot, or a container's pid 1 every time) is abandoned too
+    /// (review s13); the run of this very process is not.
+    @Test func aRunWhosePidWasReusedIsAbandoned() throws {
+        let store = try Store.inMemory()
+        let ours = try store.beginRun(command: "check")
+        let reused = try store.beginRun(command: "check")
+        #expect(try store.run(id: ours)?.process == Store.processIdentity(pid: getpid()) && Store.processIdentity(pid: getpid()) != nil)
+        try sql(store) { try $0.execute(literal: "UPDATE runs SET process = 'another-boot 12345' WHERE id = \(reused)") }
+        #expect(try store.interruptAbandonedRuns() == [reused])
+        #expect(try store.run(id: ours)?.status == .running)
+    }
+
     @Test func latestHostResultsGiveEachHostsNewestResult() throws {
         let store = try Store.inMemory()
         try recordRun(store, at: hour(0), [host("web-1"), host("web-2", missing("SHA256:a"))])

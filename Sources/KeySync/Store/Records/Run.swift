@@ -47,6 +47,8 @@ extension Store {
         public var status: RunStatus
         /// Process id of the keysync that ran it (to find abandoned runs).
         public var pid: Int64?
+        /// `BOOT_ID START_TIME` of the process (``Store/processIdentity(pid:)``); nil before v6 or without /proc.
+        public var process: String?
         public var hosts: Int
         public var changed: Int
         public var drift: Int
@@ -59,7 +61,7 @@ extension Store {
 
         public enum CodingKeys: String, CodingKey, ColumnExpression {
             case id, command, selection, inventoryHash = "inventory_hash", startedAt = "started_at"
-            case finishedAt = "finished_at", status, pid, hosts, changed, drift, failed
+            case finishedAt = "finished_at", status, pid, process, hosts, changed, drift, failed
         }
     }
 }
