@@ -100,5 +100,14 @@ import Testing
             let login = try fleet.login(host: host, user: "certdoc", key: workspace.file(key), command: "echo in")
             #expect(login.succeeded == !refused, "\(key): sshd \(login)")
         }
+
+        // An sshd told to take SHA-1 CA signatures (CASignatureAlgorithms +ssh-rsa, first in the
+        // file): doctor reads that line, and the ssh-rsa certificate logs in (review of the day's diff).
+        try fleet.sh(host, "sed -i '1i CASignatureAlgorithms +ssh-rsa' /etc/ssh/sshd_config")
+        try fleet.reloadSSHD(host: host)
+        let allowed = try keysync(workspace, ["doctor", "--host", "h\(host)", "--try-login", workspace.file("erin-cert.pub"), "--json"])
+        let allowedFindings = try findings(allowed, account: "certdoc")
+        #expect(!allowedFindings.contains { $0.code == "certificate_signature" } && allowed.status == 0, "\(allowedFindings)")
+        #expect(try fleet.login(host: host, user: "certdoc", key: workspace.file("erin"), command: "true").succeeded)
     }
 }

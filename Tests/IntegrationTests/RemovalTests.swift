@@ -226,6 +226,13 @@ import Testing
         #expect(named.count == 1 && named.allSatisfy { !$0.repairable } && named.first?.detail.contains("broken block") == true, "\(push.hosts)")
         let check = try run(narrowed, .check, store: store)
         #expect(check.exitCode(for: .check, dryRun: false) == 2 && kinds(check, host).contains(.unexpectedKey), "\(check.hosts)")
+
+        // The role then leaves the account altogether (the usual removal): the keys of the broken block are still named.
+        try #require(try fleet.exec(host: host, ["sed", "-i", "1a # another note", file]).status == 0)
+        let gone = try inventory(workspace, "gone.yml", hosts: [host, Self.anchor], projects: project("usersample", [Self.anchor]))
+        let after = try run(gone, .check, store: store)
+        let usersample = try workspace.publicKey("kp-usersample")
+        #expect(after.hosts.first { $0.host == "h\(host)" }?.drift.contains { $0.kind == .unexpectedKey && $0.fingerprint == usersample.fingerprint } == true, "\(after.hosts)")
     }
 
     /// An exclusive account: the owner wraps a key of their own in a block

@@ -103,8 +103,7 @@ public struct CertificateLogin: Sendable {
         }
 
         // What sshd checks of the certificate itself beyond its dates (auth2-pubkey.c, auth-options.c; review s13).
-        let caAlgorithms = sshd["casignaturealgorithms"]?.split(separator: ",").map(String.init)
-        if info.signatureAlgorithm == "ssh-rsa", !(caAlgorithms?.contains("ssh-rsa") ?? false) {
+        if info.signatureAlgorithm == "ssh-rsa", !Self.allowsSHA1Signatures(sshd: sshd, probe: probe) {
             add(.error, .certificateSignature, "signed with ssh-rsa (RSA with SHA-1), which sshd's CASignatureAlgorithms does not allow (OpenSSH 8.2 and later refuse it by default: \"certificate signature algorithm ssh-rsa: signature algorithm not supported\")",
                 fix: "re-sign it with SHA-2: \(resignCommand) -t rsa-sha2-512")
         }
@@ -239,6 +238,30 @@ public struct CertificateLogin: Sendable {
     /// (Swift's `String` equality would match two Unicode spellings).
     static func sharesPrincipal(_ a: [String], _ b: [String]) -> Bool {
         !Set(a.map { Array($0.utf8) }).isDisjoint(with: b.map { Array($0.utf8) })
+    }
+
+    /// Whether this sshd takes a CA signature made with `ssh-rsa` (SHA-1):
+    /// its `CASignatureAlgorithms` (from `sshd -T`, else the first line of
+    /// sshd_config outside a Match block: a list, `+list` added to the
+    /// default, `^list` put first), else the default of its version (OpenSSH
+    /// 8.2 took ssh-rsa out; an unknown version counts as newer).
+    static func allowsSHA1Signatures(sshd: [String: String], probe: HostProbe) -> Bool {
+        let configured = sshd["casignaturealgorithms"]
+            ?? Examination.parseOrder(probe.configLines).first { $0.line.keyword == "casignaturealgorithms" && !$0.inMatch }?.line.values.joined(separator: ",")
+        if let configured {
+            let list = configured.hasPrefix("+") || configured.hasPrefix("^") ? String(configured.dropFirst()) : configured
+            if configured.hasPrefix("-") { return Self.versionBefore82(probe.sshdVersion) }
+            return list.split(separator: ",").contains("ssh-rsa") || (configured.hasPrefix("+") || configured.hasPrefix("^")) && Self.versionBefore82(probe.sshdVersion)
+        }
+        return Self.versionBefore82(probe.sshdVersion)
+    }
+
+    /// `OpenSSH_8.1p1 …` and older.
+    static func versionBefore82(_ version: String?) -> Bool {
+        guard let version, let range = version.range(of: "OpenSSH_") else { return false }
+        let numbers = version[range.upperBound...].prefix { $0.isNumber || $0 == "." }.split(separator: ".").compactMap { Int($0) }
+        guard let major = numbers.first else { return false }
+        return major < 8 || major == 8 && (numbers.dropFirst().first ?? 0) < 2
     }
 
     /// Host or certificate text for a message: quoted, printable ASCII, bounded.

@@ -203,6 +203,10 @@ extension AuthorizedKeysFile {
     /// between its own begin and end markers by hand): unmanaged now, but
     /// keysync put them there for `id`.
     public func strayKeyLines(of id: ManagedBlockID) -> [Line] { blockScan.strayKeyLines[id] ?? [] }
+    /// The ids of blocks broken from inside, in file order.
+    public var brokenBlockIDs: [ManagedBlockID] {
+        blockScan.strayKeyLines.sorted { ($0.value.first?.number ?? 0) < ($1.value.first?.number ?? 0) }.map(\.key)
+    }
 
     /// The line terminator new lines get: the one of `line`, else the file's first, else `\n`.
     private func lineEnding(near line: Int? = nil) -> [UInt8] {

@@ -28,8 +28,11 @@ extension Store {
     /// run from before schema v2 — which seeded the table — saw them).
     public func neverReachedHosts() throws -> [String] {
         try read("read the hosts never reached") { db in
+            // Also one forgotten before that came back, still failed, and left again.
             try String.fetchAll(db, sql: """
-                SELECT DISTINCT host FROM host_results WHERE host NOT IN (SELECT host FROM managed_hosts) ORDER BY host
+                SELECT DISTINCT h.host FROM host_results h LEFT JOIN managed_hosts m ON m.host = h.host
+                WHERE m.host IS NULL OR (m.last_reached_at IS NULL AND h.run_id > IFNULL(m.retired_run, 0))
+                ORDER BY h.host
                 """)
         }
     }

@@ -34,6 +34,8 @@ extension Store {
                         SELECT source, old_id, ROW_NUMBER() OVER (ORDER BY started_at, source, old_id) AS id
                         FROM (\(all.joined(separator: " UNION ALL ")))
                         """)
+                    // drift.since_run is looked up per row: without it, a million rows × the runs (review s13: 231 s).
+                    try db.execute(sql: "CREATE UNIQUE INDEX run_map_old ON run_map(source, old_id)")
                     for (table, runColumn, columns) in mergedTables {
                         for (source, name) in names.enumerated() {
                             try db.execute(sql: """

@@ -14,6 +14,9 @@ public struct PlanOptions: Hashable, Sendable {
     public var fixHome: Bool
     /// Every project the inventory defines: a block of any other project is stale.
     public var knownProjects: Set<String> = []
+    /// Fingerprints of the inventory's keys: always recorded when seen on a
+    /// host (`keysync where`), beyond the cap on other keys per account.
+    public var knownFingerprints: Set<String> = []
     /// The moment grants are judged at: one whose `until` is at or before
     /// it has ended. The engine sets it once per run; planning never reads
     /// the clock. Nil: no grant has ended.

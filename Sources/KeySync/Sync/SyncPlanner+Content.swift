@@ -64,9 +64,10 @@ extension SyncPlanner {
             let fingerprint = entry.key.fingerprint
             let managed = managedLines.contains(line.number)
             // Every key read goes to the database (`keysync where`); an owner can write tens of
-            // thousands of made-up keys before each run, so managed ones and the first
-            // `seenKeyLimit` others are kept, with comments cut (review s13).
-            if managed || plan.seenKeys.count < AccountPlan.seenKeyLimit {
+            // thousands of made-up keys before each run, so managed, revoked and inventory keys
+            // and the first `seenKeyLimit` others are kept, with comments cut (review s13).
+            if managed || options.revoked.contains(fingerprint) || options.knownFingerprints.contains(fingerprint)
+                || plan.seenKeys.count < AccountPlan.seenKeyLimit {
                 plan.seenKeys.append(SeenKey(account: name, fingerprint: fingerprint, type: entry.key.type,
                                              comment: AccountPlan.bounded(entry.comment, limit: 200), managed: managed))
             }
@@ -146,9 +147,20 @@ extension SyncPlanner {
                 updated = updated.replacingBlock(id, with: entries.compactMap { try? AuthorizedKeyEntry(optionsText: $0.options, key: $0.key) })
             }
         }
+        let desiredIDs = Set(desired.blocks.compactMap { try? ManagedBlockID(project: $0.project, role: $0.role) })
+        // A block broken from inside whose role no longer maps here: its keys
+        // still log in and no block of it is left to remove them from (an
+        // exclusive account names them as unmanaged_key already).
+        if !desired.exclusive {
+            for id in file.brokenBlockIDs where isStale(id, desired: desiredIDs, scope: scope, options: options) {
+                for line in file.strayKeyLines(of: id) {
+                    guard let entry = line.entry, !options.revoked.contains(entry.key.fingerprint) else { continue }
+                    plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) on line \(line.number) is in the broken block of project \(id.project), role \(id.role) (its markers no longer pair), which no role maps to \(name) here; it still grants access: remove the line by hand", fingerprint: entry.key.fingerprint)
+                }
+            }
+        }
         // Stale blocks, one `stale_block` each (an emptied block kept between
         // stray markers changes nothing when removed again: not reported again).
-        let desiredIDs = Set(desired.blocks.compactMap { try? ManagedBlockID(project: $0.project, role: $0.role) })
         // In an exclusive account only keysync's blocks may grant: a block of
         // a selected-out project that the inventory does not map here goes too.
         for block in existingBlocks where isStale(block.id, desired: desiredIDs, scope: scope, options: options,

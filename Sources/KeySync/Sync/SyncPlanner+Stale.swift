@@ -33,6 +33,8 @@ extension SyncPlanner {
         guard let content = probe.content else { return !knownAbsent(probe) }
         let file = AuthorizedKeysFile(bytes: content)
         if file.managedBlocks.contains(where: { isStale($0.id, desired: [], scope: scope, options: options) }) { return true }
+        // A block of keysync's broken from inside still grants its keys: they are named.
+        if file.brokenBlockIDs.contains(where: { isStale($0, desired: [], scope: scope, options: options) }) { return true }
         return file.lines.contains { line in line.grantingFingerprint.map { options.revoked.contains($0) } ?? false }
     }
 

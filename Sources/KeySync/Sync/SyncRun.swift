@@ -143,6 +143,7 @@ public struct SyncRun: Sendable {
         settings.plan.revoked.formUnion(inventory.revokedFingerprints)
         if let store { settings.plan.revoked.formUnion(try store.retiredFingerprints()) }
         settings.plan.knownProjects = Set(inventory.projects.map(\.name))
+        settings.plan.knownFingerprints = Set(inventory.keys.map(\.fingerprint))
         let command = self.command ?? (settings.mode == .push ? (settings.dryRun ? "push-dry-run" : "push") : "check")
         var run = self
         // Accounts keysync left blocks in that no selected role names any

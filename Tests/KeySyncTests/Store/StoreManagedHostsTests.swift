@@ -57,6 +57,20 @@ import Testing
     /// Databases from before v2: accounts keysync wrote (snapshots) or saw
     /// managed keys in are read again (blocks unknown), hosts it scanned are
     /// known without an address.
+    /// A host never reached: listed until forgotten, and again once a later
+    /// run records it (added back, still failing) after it was forgotten.
+    @Test func aHostNeverReachedIsListedUntilForgottenAndAgainAfterALaterFailure() throws {
+        let store = try Store.inMemory()
+        let down = Store.HostRecord(host: "ghost", status: .failed, error: "refused", errorKind: "host_unreachable")
+        try recordRun(store, at: hour(0), [down, host("web-1")])
+        #expect(try store.neverReachedHosts() == ["ghost", "web-1"], "web-1 has no managed_hosts row in this fixture either")
+        let forget = try recordRun(store, "decommission", at: hour(1), [Store.HostRecord(host: "ghost", status: .ok, scanned: true)])
+        try store.retireHost("ghost", as: .forgotten, runID: forget)
+        #expect(try !store.neverReachedHosts().contains("ghost"))
+        try recordRun(store, at: hour(2), [down])
+        #expect(try store.neverReachedHosts().contains("ghost"))
+    }
+
     @Test func theV2MigrationSeedsFromWhatV1Recorded() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/old.db"

@@ -90,6 +90,23 @@ import Testing
         #expect(!shared.drift.contains { $0.kind == .staleBlock }, "not exclusive: selected-out blocks are not this run's")
     }
 
+    /// A block broken from inside whose role no longer maps to the account
+    /// (the usual removal): its keys still log in, so they are named too;
+    /// a block whose end marker was deleted claims nothing.
+    @Test func keysOfABrokenBlockWhoseRoleLeftAreNamed() throws {
+        let (a, b, _) = try SyncKeys.three()
+        let broken = "# keysync:begin project=usersample role=old\n\(b.openSSHLine)\n# a note\n# keysync:end project=usersample role=old\n"
+        var options = PlanOptions()
+        options.knownProjects = ["usersample"]
+        let plan = try F.single(FakeAccount.existing("usersample", content: F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [a.openSSHLine]) + broken)),
+                                F.target("usersample", [F.entry("a", a)]), options: options)
+        let named = plan.drift.filter { $0.kind == .unexpectedKey }
+        #expect(named.map(\.fingerprint) == [b.fingerprint] && named.allSatisfy { !$0.repairable } && named.first?.detail.contains("which no role maps") == true, "\(plan.drift)")
+        let noEnd = "# keysync:begin project=usersample role=old\n\(b.openSSHLine)\n# a note\n"
+        let open = try F.single(FakeAccount.existing("usersample", content: F.bytes(noEnd)), F.target("usersample", [F.entry("a", a)]), options: options)
+        #expect(!open.drift.contains { $0.kind == .unexpectedKey }, "\(open.drift)")
+    }
+
     /// Two blocks for one id: the second one's keys are compared too (review
     /// s13: push dropped them and nothing ever named them); push keeps one block.
     @Test func keysOfASecondBlockForOneIDAreNamed() throws {
@@ -118,11 +135,15 @@ import Testing
         let longOptions = "from=\"" + String(repeating: "a", count: 50_000) + "\" "
         let content = F.bytes(SyncKeys.block(project: "usersample", role: "deploy", [longOptions + key.openSSHLine])
                               + (0..<1_500).map(madeUp).joined(separator: "\n") + "\n")
-        let plan = try F.single(FakeAccount.existing("usersample", content: content),
-                                F.target("usersample", [F.entry("k", key)]))
+        let hidden = try SyncKeys.ecdsa256()
+        var options = PlanOptions()
+        options.knownFingerprints = [hidden.fingerprint]
+        let plan = try F.single(FakeAccount.existing("usersample", content: content + F.bytes(hidden.openSSHLine + "\n")),
+                                F.target("usersample", [F.entry("k", key)]), options: options)
+        #expect(plan.seenKeys.contains { $0.fingerprint == hidden.fingerprint }, "an inventory key after the cap is still recorded")
         let changed = try #require(plan.drift.first { $0.kind == .optionsChanged })
         #expect(changed.detail.utf8.count < AccountPlan.detailLimit + 40 && changed.detail.hasSuffix(" bytes)"), "\(changed.detail.utf8.count)")
-        #expect(plan.seenKeys.count == AccountPlan.seenKeyLimit)
+        #expect(plan.seenKeys.count == AccountPlan.seenKeyLimit + 1)
         #expect(plan.seenKeys.contains { $0.managed && $0.fingerprint == key.fingerprint })
         #expect(plan.seenKeys.allSatisfy { $0.comment.utf8.count < 240 })
     }

@@ -54,7 +54,7 @@ diag_config() {
         [ -f "$f" ] || continue
         KS_FILE=$f awk '{
             s = $0; sub(/^[ \t]+/, "", s); split(s, w, /[ \t=]+/); k = tolower(w[1])
-            if (k ~ /^(match|include|allowusers|denyusers|allowgroups|denygroups|pubkeyauthentication|pubkeyacceptedalgorithms|pubkeyacceptedkeytypes|authorizedkeysfile|strictmodes|usepam|requiredrsasize|trustedusercakeys|authorizedprincipalsfile|revokedkeys)$/)
+            if (k ~ /^(match|include|allowusers|denyusers|allowgroups|denygroups|pubkeyauthentication|pubkeyacceptedalgorithms|pubkeyacceptedkeytypes|authorizedkeysfile|strictmodes|usepam|requiredrsasize|trustedusercakeys|authorizedprincipalsfile|revokedkeys|casignaturealgorithms)$/)
                 printf "config %d\t%s\t%s\n", FNR, ENVIRON["KS_FILE"], $0
         }' "$f" 2>/dev/null
     done
