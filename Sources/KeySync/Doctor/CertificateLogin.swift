@@ -110,16 +110,16 @@ public struct CertificateLogin: Sendable {
         for (name, value) in info.criticalOptions.sorted(by: { $0.key < $1.key }) {
             switch name {
             case "force-command":
-                add(.warning, .certificateOptions, "carries force-command \(Self.quotedValue(value)): the login works but runs only that command")
+                add(.warning, .certificateOptions, "carries force-command \(KeyBlob.quoted(value)): the login works but runs only that command")
             case "source-address":
                 let blocks = value.split(separator: ",").map(String.init)
                 if let client = probe.clientAddress, !blocks.contains(where: { SSHDMatch.cidr(client, $0) == true }) {
-                    add(.error, .certificateOptions, "carries source-address \(Self.quotedValue(value)), which does not include \(client), where keysync connected from: sshd refuses it from there")
+                    add(.error, .certificateOptions, "carries source-address \(KeyBlob.quoted(value)), which does not include \(client), where keysync connected from: sshd refuses it from there")
                 }
             case "verify-required":
                 break
             default:
-                add(.error, .certificateOptions, "carries the critical option \(Self.quotedValue(name)), which sshd does not know: it refuses the certificate (\"Certificate critical option … is not supported\")")
+                add(.error, .certificateOptions, "carries the critical option \(KeyBlob.quoted(name)), which sshd does not know: it refuses the certificate (\"Certificate critical option … is not supported\")")
             }
         }
 
@@ -246,26 +246,16 @@ public struct CertificateLogin: Sendable {
     /// default, `^list` put first), else the default of its version (OpenSSH
     /// 8.2 took ssh-rsa out; an unknown version counts as newer).
     static func allowsSHA1Signatures(sshd: [String: String], probe: HostProbe) -> Bool {
-        let configured = sshd["casignaturealgorithms"]
-            ?? Examination.parseOrder(probe.configLines).first { $0.line.keyword == "casignaturealgorithms" && !$0.inMatch }?.line.values.joined(separator: ",")
-        if let configured {
-            let list = configured.hasPrefix("+") || configured.hasPrefix("^") ? String(configured.dropFirst()) : configured
-            if configured.hasPrefix("-") { return Self.versionBefore82(probe.sshdVersion) }
-            return list.split(separator: ",").contains("ssh-rsa") || (configured.hasPrefix("+") || configured.hasPrefix("^")) && Self.versionBefore82(probe.sshdVersion)
+        let byDefault = SSHDVersion(probe.sshdVersion ?? "").map { $0 < .refusesSHA1CASignatures } ?? false
+        guard let configured = sshd["casignaturealgorithms"]
+            ?? Examination.parseOrder(probe.configLines).first(where: { $0.line.keyword == "casignaturealgorithms" && !$0.inMatch })?
+                .line.values.joined(separator: ",") else { return byDefault }
+        switch configured.first {
+        case "+", "^": return configured.dropFirst().split(separator: ",").contains("ssh-rsa") || byDefault
+        case "-": return byDefault
+        default: return configured.split(separator: ",").contains("ssh-rsa")
         }
-        return Self.versionBefore82(probe.sshdVersion)
     }
-
-    /// `OpenSSH_8.1p1 …` and older.
-    static func versionBefore82(_ version: String?) -> Bool {
-        guard let version, let range = version.range(of: "OpenSSH_") else { return false }
-        let numbers = version[range.upperBound...].prefix { $0.isNumber || $0 == "." }.split(separator: ".").compactMap { Int($0) }
-        guard let major = numbers.first else { return false }
-        return major < 8 || major == 8 && (numbers.dropFirst().first ?? 0) < 2
-    }
-
-    /// Host or certificate text for a message: quoted, printable ASCII, bounded.
-    static func quotedValue(_ text: String) -> String { KeyBlob.quoted(text) }
 
     /// How to make sshd use keysync's file for `keyword`: appended when
     /// sshd_config sets nothing, else the line that sets it is edited (sshd

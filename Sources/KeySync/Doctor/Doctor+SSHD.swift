@@ -27,10 +27,11 @@ extension Examination {
         let missing = RootFilesPlan.wantedSettings(context.rootFiles).filter { account.sshd[$0.keyword.lowercased()] != $0.value }
         // sshd keeps the first value of each: a line that sets another one is
         // edited (an appended line would change nothing), the others appended.
-        let edits = missing.compactMap { setting in
-            globalConfigLines(setting.keyword.lowercased()).first.map { ($0, Optional("\(setting.keyword) \(setting.value)")) }
+        var edits: [(line: SSHDConfigLine, text: String?)] = [], appends: [String] = []
+        for setting in missing {
+            let text = "\(setting.keyword) \(setting.value)"
+            if let line = globalConfigLines(setting.keyword.lowercased()).first { edits.append((line, text)) } else { appends.append(text) }
         }
-        let appends = missing.filter { globalConfigLines($0.keyword.lowercased()).isEmpty }.map { "\($0.keyword) \($0.value)" }
         let configFix = edits.isEmpty ? ConfigFix.append(appends) : ConfigFix.edit(edits, thenAppend: appends)
         add(.warning, .sshdConfigMissing,
             "sshd does not use the certificate files keysync writes for \(name) (\(missing.map { "\($0.keyword) is \(account.sshd[$0.keyword.lowercased()] ?? "not reported")" }.joined(separator: ", "))): certificates with its principals are refused",

@@ -73,3 +73,16 @@ extension Inventory {
         }
     }
 }
+
+extension Inventory {
+    /// The certificate authorities the roles on `host` trust (`trusted_cas`),
+    /// in role order, each once: sshd trusts all of them for every account
+    /// there (TrustedUserCAKeys is one file per host).
+    public func trustedCAs(onHost host: String) -> [String] {
+        var names: [String] = []
+        for index in hostIndex[host].map({ hostProjects[$0] }) ?? [] {
+            for role in projects[index].roles { for name in role.trustedCAs where !names.contains(name) { names.append(name) } }
+        }
+        return names
+    }
+}

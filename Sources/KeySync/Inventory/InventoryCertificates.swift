@@ -23,6 +23,9 @@ public struct InventoryCertificateAuthority: Hashable, Sendable {
 /// range) or by key ID, always of one named authority.
 public struct RevokedCertificate: Hashable, Sendable {
     /// What the entry matches in certificates of `authority`.
+    ///
+    /// Equal and hashed byte for byte, as sshd compares key IDs (`String`
+    /// equality would merge two Unicode spellings, dropping one revocation).
     public enum Match: Hashable, Sendable {
         /// Serials `lowerBound...upperBound` (one serial: both equal); never 0,
         /// which OpenSSH treats as "no serial" and cannot revoke.
@@ -30,19 +33,20 @@ public struct RevokedCertificate: Hashable, Sendable {
         /// The certificate's key ID (`ssh-keygen -I`), compared exactly.
         case keyID(String)
 
-        /// The match with its key ID as bytes, for telling entries apart as sshd does.
-        var exact: ExactMatch {
-            switch self {
-            case .serials(let range): .serials(range)
-            case .keyID(let id): .keyID(Array(id.utf8))
+        public static func == (a: Match, b: Match) -> Bool {
+            switch (a, b) {
+            case let (.serials(x), .serials(y)): x == y
+            case let (.keyID(x), .keyID(y)): x.utf8.elementsEqual(y.utf8)
+            default: false
             }
         }
-    }
 
-    /// ``Match`` compared byte for byte (`String` equality merges Unicode spellings).
-    enum ExactMatch: Hashable {
-        case serials(ClosedRange<UInt64>)
-        case keyID([UInt8])
+        public func hash(into hasher: inout Hasher) {
+            switch self {
+            case .serials(let range): hasher.combine(0); hasher.combine(range)
+            case .keyID(let id): hasher.combine(1); hasher.combine(Array(id.utf8))
+            }
+        }
     }
 
     /// Name of the issuing authority in `certificate_authorities:`.

@@ -48,16 +48,15 @@ extension InventoryLoader {
             reader.error("revoked must be a list, found \(NodeReader.describe(node))", at: node)
             return
         }
-        // Keyed by bytes: sshd compares key IDs exactly (two Unicode spellings are two key IDs).
-        var seenCertificates: [RevokedCertificate.ExactMatch: [String: Int]] = [:]
+        var seenCertificates: [RevokedCertificate.Match: [String: Int]] = [:]
         for item in sequence {
             if item.mapping != nil {
                 guard let entry = revokedCertificate(item) else { continue }
-                if let line = seenCertificates[entry.match.exact]?[entry.authority] {
+                if let line = seenCertificates[entry.match]?[entry.authority] {
                     reader.warning("revoked: this certificate entry repeats line \(line); listed once", at: item)
                     continue
                 }
-                seenCertificates[entry.match.exact, default: [:]][entry.authority] = entry.line
+                seenCertificates[entry.match, default: [:]][entry.authority] = entry.line
                 revokedCertificates.append(entry)
                 continue
             }

@@ -59,16 +59,18 @@ public struct AccessReview: Sendable {
     /// principal logs in as the role's account.
     static func certificateRows(inventory: Inventory, history: LoginHistory, projects: [String], now: Date) -> [Row] {
         let wanted = Set(projects)
+        // The newest certificate login per host and account, found in one pass over the history.
+        var lastCertificateLogin: [String: Store.KeyLogin] = [:]
+        for login in history.logins where login.certificateID != nil {
+            let id = login.host + "\u{0}" + login.account
+            if lastCertificateLogin[id].map({ $0.lastLoginAt < login.lastLoginAt }) ?? true { lastCertificateLogin[id] = login }
+        }
         var rows: [Row] = []
         for project in inventory.projects where wanted.isEmpty || wanted.contains(project.name) {
             for role in project.roles where !role.principals.isEmpty {
                 for host in project.hosts {
-                    var cas: [String] = []
-                    for index in inventory.hostIndex[host].map({ inventory.hostProjects[$0] }) ?? [] {
-                        for other in inventory.projects[index].roles { for ca in other.trustedCAs where !cas.contains(ca) { cas.append(ca) } }
-                    }
-                    let last = history.logins.filter { $0.host == host && $0.account == role.account && $0.certificateID != nil }
-                        .max { $0.lastLoginAt < $1.lastLoginAt }
+                    let cas = inventory.trustedCAs(onHost: host)
+                    let last = lastCertificateLogin[host + "\u{0}" + role.account]
                     for principal in role.principals {
                         let grant = AccessGrant(project: project.name, role: role.name, account: role.account, key: "principal:" + principal,
                                                 fingerprint: "", person: nil, until: nil, hosts: project.hosts, source: nil)

@@ -54,6 +54,15 @@ extension Store {
         }
     }
 
+    /// Per host: its newest whole scan (`whole_run`; NULL when it never had
+    /// one) and its newest result (`any_run`). What is open on a host comes
+    /// from the whole scan and the scans after it (``openDrift(_:)``), which
+    /// is also what `prune` keeps.
+    static let latestRunsPerHost: SQL = """
+        SELECT host, MAX(CASE WHEN scanned AND NOT partial THEN run_id END) AS whole_run, MAX(run_id) AS any_run
+        FROM host_results GROUP BY host
+        """
+
     /// Drift items that are open now, by host, account and kind.
     ///
     /// An item is open from the first run that saw it until a run of that host
@@ -69,10 +78,7 @@ extension Store {
     public func openDrift(_ filter: DriftFilter = .all) throws -> [OpenDrift] {
         try read("read open drift") { db in
             try SQLRequest<OpenDrift>(literal: """
-                WITH latest AS (
-                    SELECT host, MAX(CASE WHEN scanned AND NOT partial THEN run_id END) AS whole_run, MAX(run_id) AS any_run
-                    FROM host_results GROUP BY host
-                ),
+                WITH latest AS (\(Self.latestRunsPerHost)),
                 candidates AS (
                     SELECT h.host, h.run_id, h.scanned FROM latest l
                     JOIN host_results h ON h.host = l.host AND h.run_id >= IFNULL(l.whole_run, 0)

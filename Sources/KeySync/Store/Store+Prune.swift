@@ -27,12 +27,10 @@ extension Store {
             // Each host's latest whole scan, and the partial ones after it,
             // hold what is open on it now (Store.openDrift): without them a
             // revoked key still on an unreachable host would vanish from every report.
-            let latestScans = try Int64.fetchSet(db, sql: """
-                SELECT DISTINCT h.run_id FROM host_results h
-                JOIN (SELECT host, MAX(CASE WHEN scanned AND NOT partial THEN run_id END) AS whole
-                      FROM host_results GROUP BY host) l ON l.host = h.host
-                WHERE h.scanned AND h.run_id >= IFNULL(l.whole, 0)
-                """)
+            let latestScans = try Int64.fetchSet(db, SQLRequest<Int64>(literal: """
+                SELECT DISTINCT h.run_id FROM host_results h JOIN (\(Self.latestRunsPerHost)) l ON l.host = h.host
+                WHERE h.scanned AND h.run_id >= IFNULL(l.whole_run, 0)
+                """))
             let runs = try Run.filter(Run.Columns.startedAt < cutoff && Run.Columns.status != RunStatus.running
                                       && !latestScans.contains(Run.Columns.id)).deleteAll(db)
             let hostKeys = try HostKey.filter(HostKey.Columns.lastSeenAt < cutoff).deleteAll(db)

@@ -36,6 +36,9 @@ public struct SSHDVersion: Hashable, Comparable, Sendable, CustomStringConvertib
     /// The first sshd that reads a `Z`/`UTC` suffix on `expiry-time`
     /// (OpenSSH 9.1); before it the time is the host's local time.
     public static let expiryTimeUTC = SSHDVersion(major: 9, minor: 1)
+    /// The first sshd whose default CASignatureAlgorithms leaves out `ssh-rsa`
+    /// (SHA-1 CA signatures; OpenSSH 8.2).
+    public static let refusesSHA1CASignatures = SSHDVersion(major: 8, minor: 2)
 }
 
 /// How `expiry-time` is written for one host's sshd.

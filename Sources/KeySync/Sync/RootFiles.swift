@@ -76,11 +76,10 @@ public enum RootFiles {
     /// - the KRL, the same on every host.
     public static func files(for host: String, in inventory: Inventory) -> [RootFile] {
         guard !inventory.certificateAuthorities.isEmpty, let hostIndex = inventory.hostIndex[host] else { return [] }
-        var trusted = Set<String>()
+        let trusted = Set(inventory.trustedCAs(onHost: host))
         var principals: [(account: String, names: [String])] = []
         for projectIndex in inventory.hostProjects[hostIndex] {
             for role in inventory.projects[projectIndex].roles {
-                trusted.formUnion(role.trustedCAs)
                 if let index = principals.firstIndex(where: { $0.account == role.account }) {
                     // Bytes, as sshd compares principals: two Unicode spellings stay two lines.
                     for name in role.principals where !principals[index].names.contains(where: { $0.utf8.elementsEqual(name.utf8) }) {

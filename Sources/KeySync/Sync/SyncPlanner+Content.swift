@@ -126,11 +126,8 @@ extension SyncPlanner {
             // A block broken by a hand edit is left as it is (its markers are
             // invalid_marker), but a key in it the role no longer grants still
             // logs in: named here, not repairable (review s13).
-            for line in file.strayKeyLines(of: id) {
-                guard let entry = line.entry, !wanted.contains(entry.key.fingerprint),
-                      !options.revoked.contains(entry.key.fingerprint) else { continue }
-                plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) on line \(line.number) is in the broken block of \(label) (its markers no longer pair) but not in the inventory; it still grants access: remove the line by hand", fingerprint: entry.key.fingerprint)
-            }
+            reportBrokenBlockKeys(file, id, except: wanted, "is in the broken block of \(label) (its markers no longer pair) but not in the inventory",
+                                  options: options, into: &plan)
             var named = Set<String>()
             for entry in existingEntries where !wanted.contains(entry.key.fingerprint) && named.insert(entry.key.fingerprint).inserted
                 && !options.revoked.contains(entry.key.fingerprint) {
@@ -153,10 +150,8 @@ extension SyncPlanner {
         // exclusive account names them as unmanaged_key already).
         if !desired.exclusive {
             for id in file.brokenBlockIDs where isStale(id, desired: desiredIDs, scope: scope, options: options) {
-                for line in file.strayKeyLines(of: id) {
-                    guard let entry = line.entry, !options.revoked.contains(entry.key.fingerprint) else { continue }
-                    plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) on line \(line.number) is in the broken block of project \(id.project), role \(id.role) (its markers no longer pair), which no role maps to \(name) here; it still grants access: remove the line by hand", fingerprint: entry.key.fingerprint)
-                }
+                reportBrokenBlockKeys(file, id, except: [], "is in the broken block of project \(id.project), role \(id.role) (its markers no longer pair), which no role maps to \(name) here",
+                                      options: options, into: &plan)
             }
         }
         // Stale blocks, one `stale_block` each (an emptied block kept between
@@ -192,6 +187,18 @@ extension SyncPlanner {
             return old
         }
         return new
+    }
+
+    /// The keys of block `id` broken from inside (left as it is) that are not
+    /// in `granted` and not revoked (revoked keys are reported and removed
+    /// anyway): `unexpected_key`, not repairable, since they still log in.
+    static func reportBrokenBlockKeys(_ file: AuthorizedKeysFile, _ id: ManagedBlockID, except granted: Set<String>, _ why: String,
+                                      options: PlanOptions, into plan: inout AccountPlan) {
+        for line in file.strayKeyLines(of: id) {
+            guard let entry = line.entry, !granted.contains(entry.key.fingerprint), !options.revoked.contains(entry.key.fingerprint) else { continue }
+            plan.report(.unexpectedKey, "\(entry.key.type) \(entry.key.fingerprint) on line \(line.number) \(why); it still grants access: remove the line by hand",
+                        fingerprint: entry.key.fingerprint)
+        }
     }
 
     /// Why the lockout guard refuses to replace `old` with `new` in `name`'s

@@ -91,27 +91,19 @@ import Testing
     /// theirs from the rule reports used to apply on every read.
     @Test func theV6MigrationFillsInEachStreaksStart() throws {
         try withTemporaryDirectory { dir in
-            let path = dir + "/old.db"
-            let queue = try DatabaseQueue(path: path)
-            try Store.migrator.migrate(queue, upTo: "v5")
-            try queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO runs (id, command, started_at) VALUES
-                        (1, 'check', '2026-01-01 00:00:00'), (2, 'check', '2026-01-01 01:00:00'),
-                        (3, 'check', '2026-01-01 02:00:00'), (4, 'check', '2026-01-01 03:00:00'), (5, 'check', '2026-01-01 04:00:00');
-                    INSERT INTO host_results (run_id, host, status, scanned, recorded_at) VALUES
-                        (1, 'web-1', 'drift', 1, '2026-01-01'), (2, 'web-1', 'failed', 0, '2026-01-01'),
-                        (3, 'web-1', 'drift', 1, '2026-01-01'), (4, 'web-1', 'ok', 1, '2026-01-01'), (5, 'web-1', 'drift', 1, '2026-01-01'),
-                        (1, 'web-2', 'drift', 1, '2026-01-01'), (5, 'web-2', 'drift', 1, '2026-01-01');
-                    INSERT INTO drift (run_id, host, account, kind, detail, fingerprint) VALUES
-                        (1, 'web-1', 'a', 'missing_key', 'k', 'SHA256:a'), (2, 'web-1', '', 'host_unreachable', 'timeout', NULL),
-                        (3, 'web-1', 'a', 'missing_key', 'k', 'SHA256:a'), (5, 'web-1', 'a', 'missing_key', 'k', 'SHA256:a'),
-                        (1, 'web-2', 'b', 'file_mode', '0644', NULL), (5, 'web-2', 'b', 'file_mode', '0644', NULL);
-                    """)
-            }
-            try queue.close()
-            chmod(path, 0o600)
-            let store = try Store(path: path)
+            let store = try storeMigrated(from: "v5", in: dir, """
+                INSERT INTO runs (id, command, started_at) VALUES
+                    (1, 'check', '2026-01-01 00:00:00'), (2, 'check', '2026-01-01 01:00:00'),
+                    (3, 'check', '2026-01-01 02:00:00'), (4, 'check', '2026-01-01 03:00:00'), (5, 'check', '2026-01-01 04:00:00');
+                INSERT INTO host_results (run_id, host, status, scanned, recorded_at) VALUES
+                    (1, 'web-1', 'drift', 1, '2026-01-01'), (2, 'web-1', 'failed', 0, '2026-01-01'),
+                    (3, 'web-1', 'drift', 1, '2026-01-01'), (4, 'web-1', 'ok', 1, '2026-01-01'), (5, 'web-1', 'drift', 1, '2026-01-01'),
+                    (1, 'web-2', 'drift', 1, '2026-01-01'), (5, 'web-2', 'drift', 1, '2026-01-01');
+                INSERT INTO drift (run_id, host, account, kind, detail, fingerprint) VALUES
+                    (1, 'web-1', 'a', 'missing_key', 'k', 'SHA256:a'), (2, 'web-1', '', 'host_unreachable', 'timeout', NULL),
+                    (3, 'web-1', 'a', 'missing_key', 'k', 'SHA256:a'), (5, 'web-1', 'a', 'missing_key', 'k', 'SHA256:a'),
+                    (1, 'web-2', 'b', 'file_mode', '0644', NULL), (5, 'web-2', 'b', 'file_mode', '0644', NULL);
+                """)
             let rows = try sql(store) { db in
                 try Row.fetchAll(db, sql: "SELECT run_id, host, since_run FROM drift ORDER BY host, run_id").map {
                     "\($0["host"] as String) \($0["run_id"] as Int64)←\($0["since_run"] as Int64)"

@@ -73,25 +73,17 @@ import Testing
 
     @Test func theV2MigrationSeedsFromWhatV1Recorded() throws {
         try withTemporaryDirectory { dir in
-            let path = dir + "/old.db"
-            let queue = try DatabaseQueue(path: path)
-            try Store.migrator.migrate(queue, upTo: "v1")
-            try queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO runs (id, command, started_at) VALUES (1, 'push', '2026-01-01 00:00:00');
-                    INSERT INTO host_results (run_id, host, status, scanned, recorded_at) VALUES
-                        (1, 'web-1', 'changed', 1, '2026-01-01 00:00:01'), (1, 'dead-1', 'failed', 0, '2026-01-01 00:00:01');
-                    INSERT INTO snapshot_refs (run_id, host, account, path, hash, taken_at)
-                        VALUES (1, 'web-1', 'svc', '/home/svc/.ssh/authorized_keys', NULL, '2026-01-01 00:00:01');
-                    INSERT INTO host_keys (host, account, fingerprint, key_type, managed, first_seen_at, last_seen_at) VALUES
-                        ('web-1', 'deploy', 'SHA256:a', 'ssh-ed25519', 1, '2026-01-01', '2026-01-01'),
-                        ('web-1', 'alice', 'SHA256:b', 'ssh-ed25519', 0, '2026-01-01', '2026-01-01'),
-                        ('web-1', '', 'SHA256:c', 'ssh-ed25519', 0, '2026-01-01', '2026-01-01');
-                    """)
-            }
-            try queue.close()
-            chmod(path, 0o600)
-            let store = try Store(path: path)
+            let store = try storeMigrated(from: "v1", in: dir, """
+                INSERT INTO runs (id, command, started_at) VALUES (1, 'push', '2026-01-01 00:00:00');
+                INSERT INTO host_results (run_id, host, status, scanned, recorded_at) VALUES
+                    (1, 'web-1', 'changed', 1, '2026-01-01 00:00:01'), (1, 'dead-1', 'failed', 0, '2026-01-01 00:00:01');
+                INSERT INTO snapshot_refs (run_id, host, account, path, hash, taken_at)
+                    VALUES (1, 'web-1', 'svc', '/home/svc/.ssh/authorized_keys', NULL, '2026-01-01 00:00:01');
+                INSERT INTO host_keys (host, account, fingerprint, key_type, managed, first_seen_at, last_seen_at) VALUES
+                    ('web-1', 'deploy', 'SHA256:a', 'ssh-ed25519', 1, '2026-01-01', '2026-01-01'),
+                    ('web-1', 'alice', 'SHA256:b', 'ssh-ed25519', 0, '2026-01-01', '2026-01-01'),
+                    ('web-1', '', 'SHA256:c', 'ssh-ed25519', 0, '2026-01-01', '2026-01-01');
+                """)
             #expect(try store.managedAccounts() == [
                 Store.ManagedAccount(host: "web-1", account: "deploy", blocks: nil),
                 Store.ManagedAccount(host: "web-1", account: "svc", blocks: nil),

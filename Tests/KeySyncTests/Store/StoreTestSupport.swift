@@ -51,3 +51,15 @@ func missing(_ fingerprint: String, account: String = "usersample", fixed: Bool 
 func sql<T>(_ store: Store, _ body: (Database) throws -> T) throws -> T {
     try store.writer.writeWithoutTransaction(body)
 }
+
+/// A database file in `dir` at schema `migration` holding what `sql` inserts,
+/// then opened by today's ``Store`` (which migrates it the rest of the way).
+func storeMigrated(from migration: String, in dir: String, _ sql: String) throws -> Store {
+    let path = dir + "/old.db"
+    let queue = try DatabaseQueue(path: path)
+    try Store.migrator.migrate(queue, upTo: migration)
+    try queue.write { try $0.execute(sql: sql) }
+    try queue.close()
+    chmod(path, 0o600)
+    return try Store(path: path)
+}
