@@ -37,7 +37,7 @@ extension KeySyncCommand {
 
         /// The history as text or JSON; errors are printed and exit 1.
         func render() throws -> String {
-            let store = try databaseOption.openStore()
+            let store = try databaseOption.openStoreForReading()
             let history = try exitOnError {
                 let commands = command.isEmpty ? nil : Set(command)
                 if let host {

@@ -75,7 +75,7 @@ extension KeySyncCommand {
             guard databases.count > 1 else {
                 var single = DatabaseOption()
                 single.db = databases.first
-                return try single.openStore()
+                return try single.openStoreForReading()
             }
             // One file named twice (a.db and ./a.db) would be counted twice, and SQLite says only "database is locked".
             var seen: [String: String] = [:]

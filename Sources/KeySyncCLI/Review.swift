@@ -48,7 +48,7 @@ extension KeySyncCommand {
         /// The review, or the proposed diff; notes about grants to remove by hand go to stderr.
         func render(now: Date = Date(), note: (String) -> Void = { printError($0) }) throws -> String {
             let inventory = try inventoryOption.loadInventory()
-            let store = try databaseOption.openStore()
+            let store = try databaseOption.openStoreForReading()
             let history = try exitOnError { try store.loginHistory() }
             guard let proposeRemovals else {
                 return try exitOnError { try AccessReview(inventory: inventory, history: history, projects: project, now: now) }.render(format)

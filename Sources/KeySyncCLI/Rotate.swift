@@ -68,7 +68,7 @@ extension KeySyncCommand {
 
         func run() throws {
             if let status {
-                let report = try exitOnError { try RotationRun.status(of: try databaseOption.openStore(), id: status == 0 ? nil : status) }
+                let report = try exitOnError { try RotationRun.status(of: try databaseOption.openStoreForReading(), id: status == 0 ? nil : status) }
                 try output.print(report, text: report.text(verbose: true))
                 return
             }

@@ -32,7 +32,7 @@ extension KeySyncCommand {
         /// The sightings as text or JSON; errors are printed and exit 1.
         func render() throws -> String {
             let (fingerprint, label) = try exitOnError { try Self.resolve(key, inventory: inventoryOption.loadInventory) }
-            let store = try databaseOption.openStore()
+            let store = try databaseOption.openStoreForReading()
             var report = KeyLocationReport(fingerprint: fingerprint, label: label,
                                            sightings: try exitOnError { try store.whereKey(fingerprint: fingerprint) })
             report.logins = try exitOnError { try store.keyLogins(fingerprint: fingerprint) }

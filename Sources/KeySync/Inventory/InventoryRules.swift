@@ -123,17 +123,28 @@ enum InventoryRules {
 
 /// Reading files with the system's reason on failure.
 enum FileReader {
+    /// The most an inventory may hold: about ten times the largest measured
+    /// (50 MB, 950,000 hosts). It is a cap, not a size keysync is fast at.
+    static let inventoryLimit = 512 << 20
+
     /// The bytes of `path`, or `strerror` text such as "No such file or directory".
-    /// With `regularFileAtMost`, anything but a regular file (a FIFO would
-    /// block, /dev/zero never ends) or a file larger than that many bytes is
-    /// refused before reading: for key files, which are a few hundred bytes.
-    static func contents(of path: String, regularFileAtMost limit: Int? = nil) -> Result<[UInt8], FileReadError> {
+    ///
+    /// - Parameters:
+    ///   - regularFileAtMost: anything but a regular file (a FIFO would
+    ///     block, /dev/zero never ends) or a file larger than that many bytes
+    ///     is refused before reading: for key files named in the inventory,
+    ///     which are a few hundred bytes.
+    ///   - atMost: any kind of file (the operator's `<(…)` or `/dev/stdin`
+    ///     included), read until this many bytes and refused past it, so
+    ///     `/dev/zero` or a runaway generator ends in an error, not in memory
+    ///     exhaustion.
+    static func contents(of path: String, regularFileAtMost limit: Int? = nil, atMost cap: Int = inventoryLimit) -> Result<[UInt8], FileReadError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC | (limit == nil ? 0 : O_NONBLOCK))
         guard fd >= 0 else { return .failure(.init(errno: errno)) }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(.init(errno: errno)) }
         if let limit {
-            var info = stat()
-            guard fstat(fd, &info) == 0 else { return .failure(.init(errno: errno)) }
             guard info.st_mode & S_IFMT == S_IFREG else {
                 return .failure(FileReadError(reason: "not a regular file (a FIFO, device or folder)"))
             }
@@ -141,6 +152,8 @@ enum FileReader {
                 return .failure(FileReadError(reason: "\(info.st_size) bytes: larger than a public key file can be (\(limit >> 10) KiB)"))
             }
         }
+        if info.st_mode & S_IFMT == S_IFDIR { return .failure(.init(errno: EISDIR)) }
+        let cap = min(cap, limit ?? cap)
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -150,6 +163,9 @@ enum FileReader {
                 return .failure(.init(errno: errno))
             }
             if n == 0 { return .success(bytes) }
+            guard bytes.count + n <= cap else {
+                return .failure(FileReadError(reason: "more than \(cap >> 20) MiB, the most keysync reads from such a file"))
+            }
             bytes += chunk[0..<n]
         }
     }

@@ -68,12 +68,14 @@ public enum KeyImporter {
         try importKeys(from: try readFile(path), path: path)
     }
 
-    /// The bytes of `path`, or `.unreadable` naming the file.
+    /// The bytes of `path`, or `.unreadable` naming the file. At most 16 MiB
+    /// (a keys file holds at most 4 MiB on a host; a public key is a few
+    /// hundred bytes): `/dev/zero` or a runaway `<(…)` ends in an error.
     public static func readFile(_ path: String) throws(KeyParseError) -> [UInt8] {
-        do { return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-            let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
-            throw .unreadable(path: path, reason: FileManager.default.fileExists(atPath: path)
-                ? "cannot read the file (\(reason))" : "no such file")
+        switch FileReader.contents(of: path, atMost: 16 << 20) {
+        case .success(let bytes): return bytes
+        case .failure(let failure) where failure.isMissing: throw .unreadable(path: path, reason: "no such file")
+        case .failure(let failure): throw .unreadable(path: path, reason: "cannot read the file (\(failure.reason))")
         }
     }
 

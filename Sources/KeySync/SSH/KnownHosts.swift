@@ -66,10 +66,10 @@ public struct KnownHosts: Sendable {
     /// Loads `path`; a missing file is an empty known_hosts.
     public static func load(path: String) throws -> KnownHosts {
         guard FileManager.default.fileExists(atPath: path) else { return KnownHosts(contents: "") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SSHError.knownHosts(path: path, reason: "the file is not readable")
+        switch FileReader.contents(of: path, atMost: 256 << 20) {
+        case .success(let bytes): return KnownHosts(contents: String(decoding: bytes, as: UTF8.self))
+        case .failure(let failure): throw SSHError.knownHosts(path: path, reason: "the file is not readable (\(failure.reason))")
         }
-        return KnownHosts(contents: String(decoding: data, as: UTF8.self))
     }
 
     /// The name ssh looks up: `host` for port 22, `[host]:port` otherwise.

@@ -67,11 +67,13 @@ public final class SSHIdentity: @unchecked Sendable {
     }
 
     private static func loadFile(path: String, passphrase: () -> String?) throws -> SSHIdentity {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "not readable" : "no such file"
-            throw SSHError.identity(path: path, reason: reason)
+        // A private key is a few KiB; 1 MiB keeps /dev/zero from filling memory.
+        let bytes: [UInt8]
+        switch FileReader.contents(of: path, atMost: 1 << 20) {
+        case .success(let contents): bytes = contents
+        case .failure(let failure) where failure.isMissing: throw SSHError.identity(path: path, reason: "no such file")
+        case .failure(let failure): throw SSHError.identity(path: path, reason: "not readable (\(failure.reason))")
         }
-        let bytes = [UInt8](data)
         let text = String(decoding: bytes, as: UTF8.self)
         if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
             return try loadOpenSSH(bytes: bytes, text: text, path: path, passphrase: passphrase)

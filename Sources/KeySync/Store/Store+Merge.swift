@@ -16,15 +16,26 @@ extension Store {
     /// controller): each is opened (and migrated) as usual, then ATTACHed
     /// and copied, with run ids renumbered in the order the runs started
     /// (each database numbers its own runs from 1). Reports read it like
-    /// one database; nothing is written to the files beyond their migration.
+    /// one database; the files are attached read-only (``init(readingOnly:)``),
+    /// and only one of an older schema is written: migrated, as before.
     public static func merged(paths: [String]) throws -> Store {
-        for path in paths { _ = try Store(path: path) }
+        // Each file is read where it is (a read-only mount too); only one of
+        // an older schema is migrated on disk first, as opening it always did.
+        var sources: [String] = []
+        for path in paths {
+            if let uri = try Store(readingOnly: path).readOnlyURI {
+                sources.append(uri)
+            } else {
+                _ = try Store(path: path)
+                sources.append(fileURI(path, query: "mode=ro"))
+            }
+        }
         let merged = try Store.inMemory()
         let names = paths.indices.map { "shard\($0)" }
         do {
             try merged.writer.writeWithoutTransaction { db in
-                for (path, name) in zip(paths, names) {
-                    try db.execute(sql: "ATTACH DATABASE ? AS \(name)", arguments: [path])
+                for (source, name) in zip(sources, names) {
+                    try db.execute(sql: "ATTACH DATABASE ? AS \(name)", arguments: [source])
                 }
                 defer { for name in names { try? db.execute(sql: "DETACH DATABASE \(name)") } }
                 try db.inTransaction {

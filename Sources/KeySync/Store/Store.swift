@@ -19,6 +19,10 @@ public struct Store: Sendable {
     /// This process created the file (it did not exist when opened): what
     /// lets a command that fails on bad input remove it again.
     public private(set) var created = false
+    /// For a store opened ``init(readingOnly:)`` on the file itself: the URI
+    /// that opens the file the same way (`mode=ro` or `immutable=1`), for
+    /// `ATTACH` in ``merged(paths:)``.
+    private(set) var readOnlyURI: String?
 
     /// Opens (creating with mode 0600 if missing) the database file at `path`
     /// and migrates it to the current schema. A file another user could read,
@@ -40,16 +44,98 @@ public struct Store: Sendable {
         self.created = created
     }
 
+    /// Opens an existing database for reading only (`report`, `history`,
+    /// `where`, `review`, `rotate --status`): nothing in its folder is
+    /// written, so an auditor's copy on a read-only mount, a full disk or a
+    /// file of another keysync version can be read. A database of an older
+    /// schema is copied into memory and migrated there; the file stays as it
+    /// was. On a read-only file system a database without a `-wal` file
+    /// (closed cleanly) is opened `immutable`, since SQLite cannot make the
+    /// `-shm` file it needs beside it; one with a `-wal` but no `-shm` is
+    /// refused (immutable would ignore the commits in the `-wal`).
+    public init(readingOnly path: String) throws {
+        try Self.checkFileSafety(path)
+        var config = Self.configuration
+        config.readonly = true
+        let file: DatabaseQueue
+        let uri: String
+        do {
+            (file, uri) = try Self.openReadOnly(path, configuration: config)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: StoreError.reason(error))
+        }
+        let migrator = Self.migrator
+        let (unknown, complete) = try Self.mapOpenErrors(path) {
+            try file.read { db in
+                (try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted(), try migrator.hasCompletedMigrations(db))
+            }
+        }
+        guard unknown.isEmpty else { throw StoreError.newerSchema(path: path, migrations: unknown) }
+        if complete {
+            try self.init(writer: file, path: path, migrating: false)
+            self.readOnlyURI = uri
+            return
+        }
+        let copy = try DatabaseQueue(configuration: Self.configuration)
+        try Self.mapOpenErrors(path) { try file.backup(to: copy) }
+        try? file.close()
+        try self.init(writer: copy, path: path)
+    }
+
+    /// A read-only connection to `path` that has read its schema (SQLite
+    /// opens the `-shm` file only then), and the URI that opens it alike.
+    private static func openReadOnly(_ path: String, configuration: Configuration) throws -> (DatabaseQueue, String) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError.cannotOpen(path: path, reason: "no such file")
+        }
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            _ = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") }
+            return (queue, fileURI(path, query: "mode=ro"))
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CANTOPEN {
+            var fs = statvfs()
+            guard statvfs(path, &fs) == 0, fs.f_flag & UInt(ST_RDONLY) != 0 else { throw error }
+            var info = stat()
+            if lstat(path + "-wal", &info) == 0, info.st_size > 0 {
+                throw StoreError.cannotOpen(path: path, reason: "it is on a read-only file system with a \(path)-wal file but no -shm file beside it; copy the database with its -wal file to a writable folder and read that")
+            }
+            let uri = fileURI(path, query: "immutable=1")
+            let queue = try DatabaseQueue(path: uri, configuration: configuration)
+            _ = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") }
+            return (queue, uri)
+        }
+    }
+
+    /// `file:PATH?QUERY`, the path percent-encoded as SQLite's URI filenames
+    /// want (Debian's SQLite is built with URI filenames on; the store
+    /// tests read through one).
+    static func fileURI(_ path: String, query: String) -> String {
+        let plain = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-~".utf8)
+        var uri = "file:"
+        for byte in path.utf8 {
+            if plain.contains(byte) { uri.unicodeScalars.append(Unicode.Scalar(byte)) } else { uri += String(format: "%%%02X", byte) }
+        }
+        return uri + "?" + query
+    }
+
+    private static func mapOpenErrors<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as StoreError { throw error } catch {
+            throw StoreError.cannotOpen(path: path, reason: StoreError.reason(error))
+        }
+    }
+
     /// An empty, migrated database in memory, for tests and dry runs.
     public static func inMemory() throws -> Store {
         try Store(writer: DatabaseQueue(configuration: configuration), path: ":memory:")
     }
 
-    /// Wraps `writer` and migrates it.
-    init(writer: any DatabaseWriter, path: String) throws {
+    /// Wraps `writer` and migrates it (unless told it is current).
+    init(writer: any DatabaseWriter, path: String, migrating: Bool = true) throws {
         self.writer = writer
         self.path = path
-        try migrate()
+        if migrating { try migrate() }
     }
 
     static var configuration: Configuration {

@@ -106,6 +106,19 @@ extension DatabaseOption {
         return try exitOnError { try Store(path: path) }
     }
 
+    /// Opens the database, which must exist, for reading only (report,
+    /// history, where, review, rotate --status): nothing is written beside
+    /// it, so a copy on a read-only mount or a full disk can be read.
+    func openStoreForReading() throws -> Store {
+        let path = resolvedDatabasePath
+        guard FileManager.default.fileExists(atPath: path) else {
+            printError("error: no keysync database at \(path); run `keysync check` first, or name it with --db or KEYSYNC_DB")
+            throw ExitCode(1)
+        }
+        try Self.refuseEmptyFile(path)
+        return try exitOnError { try Store(readingOnly: path) }
+    }
+
     /// An empty file (a mistyped path, a placeholder) is no database: a
     /// command that only reads would make it one and report "no open drift
     /// on 0 hosts". Prints why and exits 1.

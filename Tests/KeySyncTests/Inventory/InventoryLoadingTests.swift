@@ -160,6 +160,26 @@ struct InventoryLoadingTests {
         }
     }
 
+    /// `/dev/zero` (or a generator that never stops) ends in an error naming
+    /// the file, not in memory exhaustion; a folder is named as one; a pipe
+    /// (the operator's `<(…)`) is still read.
+    @Test func anEndlessOrFolderInventoryIsRefusedAndAPipeIsRead() throws {
+        let endless = #expect(throws: InventoryError.self) { try Inventory.load(path: "/dev/zero") }
+        guard case .unreadable(path: "/dev/zero", let reason) = endless else { Issue.record("\(String(describing: endless))"); return }
+        #expect(reason.contains("more than 512 MiB"), "\(reason)")
+        #expect(throws: InventoryError.unreadable(path: "/tmp", reason: "Is a directory")) { try Inventory.load(path: "/tmp") }
+
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let text = "defaults: {user: ops, identity: /dev/null}\nhosts: {}\n"
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        let writer = Thread { _ = text.utf8CString.withUnsafeBufferPointer { write(writeEnd, $0.baseAddress, $0.count - 1) }; close(writeEnd) }
+        writer.start()
+        defer { close(readEnd) }
+        let inventory = try Inventory.load(path: "/dev/fd/\(readEnd)")
+        #expect(inventory.hosts.isEmpty)
+    }
+
     @Test func nonUTF8Inventory() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("keysync-\(UUID()).yml").path
         try Data("defaults: {user: ops}\nhosts:\n  web-\u{FF}".utf8.map { $0 == 0xC3 ? 0xFF : $0 }).write(to: URL(fileURLWithPath: path))

@@ -79,6 +79,12 @@ import Testing
         #expect(error == .unreadable(path: "/nonexistent/key.pub", reason: "no such file"))
     }
 
+    /// `keys fingerprint /dev/zero` ends in an error, not in memory exhaustion.
+    @Test func anEndlessFileIsReportedNotReadWhole() {
+        let error = #expect(throws: KeyParseError.self) { try KeyImporter.importKeys(contentsOf: "/dev/zero") }
+        #expect(error == .unreadable(path: "/dev/zero", reason: "cannot read the file (more than 16 MiB, the most keysync reads from such a file)"))
+    }
+
     @Test func authorizedKeysFileGivesEveryKey() throws {
         let text = try KeyFixtures.text("id_ed25519.pub") + "# x\n" + KeyFixtures.text("id_rsa2048.pub")
         #expect(try KeyImporter.importKeys(from: Array(text.utf8), path: "ak").count == 2)

@@ -39,7 +39,7 @@ import Testing
             _ = try HostKeyVerifier().verify(Self.endpoint(.knownHosts(path: path)), blob: key.blob)
         } throws: { error in
             (error as? SSHError)?.kind == .knownHostsFailed
-                && (error as? SSHError)?.description == "known_hosts \(path): the file is not readable; the host key is not trusted, nothing was sent"
+                && (error as? SSHError)?.description == "known_hosts \(path): the file is not readable (Is a directory); the host key is not trusted, nothing was sent"
         }
     }
 

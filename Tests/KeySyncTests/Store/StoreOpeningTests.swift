@@ -59,6 +59,47 @@ import Testing
         }
     }
 
+    /// Reading commands open the file read-only: an older schema is migrated
+    /// in a copy in memory (the file's bytes and migrations stay as they
+    /// were), a newer one is refused, and nothing is written beside it.
+    @Test func readingOnlyMigratesACopyAndNeverWritesTheFile() throws {
+        try withTemporaryDirectory { dir in
+            let migrations = Store.migrator.migrations
+            let path = dir + "/old.db"
+            let queue = try DatabaseQueue(path: path)
+            try Store.migrator.migrate(queue, upTo: migrations[migrations.count - 3])
+            try queue.write { try $0.execute(sql: "INSERT INTO runs (command, selection, started_at, status) VALUES ('check', '', '2026-12-01 00:00:00.000', 'completed')") }
+            try queue.close()
+            chmod(path, 0o600)
+            let before = try Data(contentsOf: URL(fileURLWithPath: path))
+
+            let store = try Store(readingOnly: path)
+            #expect(try sql(store, Store.migrator.appliedMigrations) == migrations)
+            #expect(try store.runs(limit: 5).map(\.command) == ["check"])
+            #expect(store.readOnlyURI == nil)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["old.db"])
+
+            // Current schema: read in place, still nothing written.
+            let current = try Store(path: path)
+            try current.closeConnections()
+            let migrated = try Data(contentsOf: URL(fileURLWithPath: path))
+            let reader = try Store(readingOnly: path)
+            #expect(reader.readOnlyURI == Store.fileURI(path, query: "mode=ro"))
+            #expect(try reader.runs(limit: 5).count == 1)
+            #expect(throws: StoreError.self) { _ = try reader.beginRun(command: "check") }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == migrated)
+
+            try sql(Store(path: path)) { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('v99')") }
+            #expect(throws: StoreError.newerSchema(path: path, migrations: ["v99"])) { try Store(readingOnly: path) }
+        }
+    }
+
+    @Test func fileURIsEscapeWhatSQLiteWouldReadAsQueryOrFragment() {
+        #expect(Store.fileURI("/var/lib/keysync/a b?c#d%e.db", query: "mode=ro") == "file:/var/lib/keysync/a%20b%3Fc%23d%25e.db?mode=ro")
+        #expect(Store.fileURI("rel/ké.db", query: "immutable=1") == "file:rel/k%C3%A9.db?immutable=1")
+    }
+
     @Test func createsTheFileWithMode0600() throws {
         try withTemporaryDirectory { dir in
             let path = "\(dir)/keysync.db"
