@@ -56,11 +56,10 @@ extension KeySyncCommand {
                 return (key, nil)
             }
             if FileManager.default.fileExists(atPath: key) {
-                guard let bytes = FileManager.default.contents(atPath: key) else {
-                    throw UnknownKey(description: "\(key): cannot read the key file")
-                }
                 do {
-                    return (try KeyImporter.importKey(from: [UInt8](bytes), path: key).fingerprint, key)
+                    return (try KeyImporter.importKey(contentsOf: key).fingerprint, key)
+                } catch .unreadable(_, let reason) {
+                    throw UnknownKey(description: "\(key): \(reason)")
                 } catch {
                     throw UnknownKey(description: "\(key): not a key file keysync can read: \(error)")
                 }

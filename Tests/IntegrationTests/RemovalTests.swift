@@ -235,6 +235,37 @@ import Testing
         #expect(after.hosts.first { $0.host == "h\(host)" }?.drift.contains { $0.kind == .unexpectedKey && $0.fingerprint == usersample.fingerprint } == true, "\(after.hosts)")
     }
 
+    /// A hand edit inside a block that changes no grant (a comment after a
+    /// key, the order of the lines): `check` names it `block_edited` and
+    /// exits 2, push rewrites the block, and the next check is clean (review
+    /// s13: check said nothing while every push "changed" the host). Host 68.
+    @Test func aHandEditInsideABlockIsReportedByCheckAndRewrittenByPush() throws {
+        let host = 68
+        let workspace = try workspace()
+        try resetAccounts(host)
+        defer { try? resetAccounts(host) }
+        let both = """
+          usersample:
+            hosts: [h\(host)]
+            roles:
+              deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [kp-usersample, kp-deploy] }
+        """
+        let inventory = try inventory(workspace, "both.yml", hosts: [host], projects: both)
+        let store = try Store(path: workspace.file("keysync.db"))
+        try #require(try run(inventory, .push, store: store).summary.failed == 0)
+        let written = try fleet.exec(host: host, ["cat", file]).stdout
+        for edit in [["sed", "-i", "2s/$/ edited by alice/", file], ["sed", "-i", "2{h;d};3G", file]] {
+            try #require(try fleet.exec(host: host, edit).status == 0)
+            let check = try run(inventory, .check, store: store)
+            #expect(check.exitCode(for: .check, dryRun: false) == 2 && kinds(check, host) == [.blockEdited], "\(edit): \(check.hosts)")
+            let push = try run(inventory, .push, store: store)
+            #expect(push.hosts.first?.changes.contains { $0.hasPrefix("fix block_edited:") } == true, "\(push.hosts)")
+            #expect(try fleet.exec(host: host, ["cat", file]).stdout == written)
+            #expect(kinds(try run(inventory, .check, store: store), host).isEmpty)
+        }
+        #expect(try login(host, "usersample", workspace, "kp-deploy") == 0)
+    }
+
     /// An exclusive account: the owner wraps a key of their own in a block
     /// of another inventory project (one that is not on this host); a
     /// `push --project` of the account's project removes it, and the key no

@@ -51,6 +51,12 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// keysync did not write (a fleet adopted from hand-kept files): `push`
     /// moves that line into the block unchanged; nothing is added or removed.
     case unwrappedKey = "unwrapped_key"
+    /// A keysync block grants what the inventory says (same keys, same
+    /// options) but its bytes differ from what keysync writes: a comment,
+    /// spacing or the order of its lines was changed by hand (or the
+    /// inventory's order changed). `push` rewrites it; reported so that
+    /// `check` and `push` agree on whether the host would change.
+    case blockEdited = "block_edited"
 
     /// `/etc/ssh/keysync/trusted_user_ca_keys` is missing or differs from the
     /// CAs the host's roles trust (issue 19).
@@ -85,7 +91,7 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     public var isRepairedByPush: Bool {
         switch self {
         case .missingKey, .unexpectedKey, .optionsChanged, .revokedKey, .duplicateKey, .unmanagedKey,
-             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock, .unwrappedKey,
+             .fileMode, .fileOwner, .dirMode, .grantExpired, .staleBlock, .unwrappedKey, .blockEdited,
              .caFileChanged, .principalsChanged, .krlStale, .sshdDropinChanged:
             return true
         default:

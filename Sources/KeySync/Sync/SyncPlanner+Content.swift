@@ -143,6 +143,9 @@ extension SyncPlanner {
             } else {
                 updated = updated.replacingBlock(id, with: entries.compactMap { try? AuthorizedKeyEntry(optionsText: $0.options, key: $0.key) })
             }
+            if let existing, let edit = handEdit(of: existing, writtenAs: updated.managedBlock(id), blocksWithID: file.managedBlocks.count { $0.id == id }) {
+                plan.report(.blockEdited, "the block of \(label) (lines \(existing.begin)–\(existing.end)) grants what the inventory says, but \(edit) differs from what keysync writes; push rewrites it")
+            }
         }
         let desiredIDs = Set(desired.blocks.compactMap { try? ManagedBlockID(project: $0.project, role: $0.role) })
         // A block broken from inside whose role no longer maps here: its keys
@@ -187,6 +190,20 @@ extension SyncPlanner {
             return old
         }
         return new
+    }
+
+    /// What differs between a block on the host and the block push writes
+    /// for it when both grant the same keys with the same options (every
+    /// other difference has its own item): "the order of its lines", "a
+    /// comment or spacing", or nil when the bytes are the same or a second
+    /// block of the id (an `invalid_marker`) makes the comparison moot.
+    static func handEdit(of existing: ManagedBlock, writtenAs written: ManagedBlock?, blocksWithID: Int) -> String? {
+        guard blocksWithID == 1, let written, existing.keyLines.map(\.bytes) != written.keyLines.map(\.bytes),
+              existing.keyLines.allSatisfy({ $0.entry.map { !$0.key.isCertificate } ?? false }) else { return nil }
+        let grants = { (block: ManagedBlock) in block.entries.map { "\($0.key.fingerprint) \($0.options?.text ?? "")" } }
+        let (before, after) = (grants(existing), grants(written))
+        guard before.sorted() == after.sorted() else { return nil }
+        return before == after ? "a comment or spacing in its lines" : "the order of its lines"
     }
 
     /// The keys of block `id` broken from inside (left as it is) that are not

@@ -85,6 +85,38 @@ import Testing
 
     /// Push can only repair what the new content no longer has: an unmanaged
     /// copy of a managed key stays, so its `duplicate_key` is not "fixed".
+    /// A hand edit inside a block that changes no key or option (the
+    /// comment, spacing, line order) is `block_edited`, so `check` says what
+    /// push would rewrite (review s13: check said nothing, push "changed").
+    @Test(arguments: [
+        ("comment", "edited by alice", "a comment or spacing in its lines"),
+        ("spacing", "double blank", "a comment or spacing in its lines"),
+        ("order", "", "the order of its lines"),
+    ])
+    func aHandEditInsideABlockIsBlockEdited(_ edit: String, _ comment: String, _ what: String) throws {
+        let target = F.target("usersample", [F.entry("ka", a, options: "no-pty"), F.entry("kb", b)])
+        let written = block([line(a, options: "no-pty"), line(b)])
+        let edited: String
+        switch edit {
+        case "comment": edited = block([line(a, options: "no-pty") + " " + comment, line(b)])
+        case "spacing": edited = block([line(a, options: "no-pty").replacingOccurrences(of: " ", with: "  "), line(b)])
+        default: edited = block([line(b), line(a, options: "no-pty")])
+        }
+        #expect(edited != written)
+        let account = FakeAccount.existing("usersample", content: F.bytes("# mine\n" + edited))
+        let plan = try F.single(account, target)
+        #expect(plan.drift.map(\.kind) == [.blockEdited], "\(plan.drift)")
+        let item = try #require(plan.drift.first)
+        #expect(item.repairable && item.detail.contains(what) && item.detail.contains("lines 2–5"), "\(item.detail)")
+        #expect(plan.changes == ["fix block_edited: \(item.detail)"])
+        #expect(plan.apply?.write?.content == F.bytes("# mine\n" + written))
+        let again = try F.replan(after: plan, account, target)
+        #expect(again.apply == nil && again.drift.isEmpty)
+        // Other differences keep their own kinds, without block_edited.
+        let optionsEdited = FakeAccount.existing("usersample", content: F.bytes(block([line(a), line(b)])))
+        #expect(try F.single(optionsEdited, target).drift.map(\.kind) == [.optionsChanged])
+    }
+
     @Test func duplicateThatStaysIsNotMarkedRepaired() throws {
         let before = block([line(a)]) + line(a) + "\n"
         let account = FakeAccount.existing("usersample", content: F.bytes(before))
