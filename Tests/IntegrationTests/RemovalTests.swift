@@ -266,6 +266,47 @@ import Testing
         #expect(try login(host, "usersample", workspace, "kp-deploy") == 0)
     }
 
+    /// One account's write fails (its key folder is on a read-only mount) and
+    /// another's stands: the host fails, and the drift store closes the
+    /// written account's items at once, the failed one's stay open (they
+    /// waited for the next scan before). Host 68.
+    @Test func aWriteThatStoodOnAFailedHostClosesItsAccountsItems() throws {
+        let host = 68
+        let workspace = try workspace()
+        try fleet.removeAccounts(["usersample", "builder"], on: [host])
+        let readOnly = "/home/builder/.ssh"
+        defer {
+            _ = try? fleet.exec(host: host, ["sh", "-c", "! mountpoint -q \(readOnly) || umount \(readOnly)"])
+            try? fleet.removeAccounts(["usersample", "builder"], on: [host])
+        }
+        let two = """
+          usersample:
+            hosts: [h\(host)]
+            roles:
+              deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [kp-usersample] }
+              ci: { account: builder, uid: 1632, gid: 1632, home: /home/builder, shell: /bin/bash, create: true, keys: [kp-deploy] }
+        """
+        let inventory = try inventory(workspace, "two.yml", hosts: [host], projects: two)
+        let store = try Store(path: workspace.file("keysync.db"))
+        try #require(try run(inventory, .push, store: store).summary.failed == 0)
+        for (key, account) in [("kp-usersample", "usersample"), ("kp-deploy", "builder")] {
+            try #require(try fleet.exec(host: host, ["sed", "-i", "/\(key)/d", "/home/\(account)/.ssh/authorized_keys"]).status == 0)
+        }
+        _ = try run(inventory, .check, store: store)
+        let open = { try store.openDrift().filter { $0.host == "h\(host)" }.map { "\($0.account) \($0.kind)" } }
+        #expect(try open() == ["builder missing_key", "usersample missing_key"])
+        let mounted = try fleet.exec(host: host, ["sh", "-c", "mount --bind \(readOnly) \(readOnly) && mount -o remount,ro,bind \(readOnly)"])
+        try #require(mounted.status == 0, "\(mounted)")
+        let push = try run(inventory, .push, store: store)
+        let result = try #require(push.hosts.first { $0.host == "h\(host)" })
+        #expect(result.status == .failed && result.errorKind == .applyFailed && result.error?.contains("builder") == true, "\(result)")
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0)
+        #expect(try open() == ["builder missing_key"])
+        _ = try fleet.exec(host: host, ["umount", readOnly])
+        #expect(try run(inventory, .push, store: store).summary.failed == 0)
+        #expect(try open().isEmpty)
+    }
+
     /// An exclusive account: the owner wraps a key of their own in a block
     /// of another inventory project (one that is not on this host); a
     /// `push --project` of the account's project removes it, and the key no

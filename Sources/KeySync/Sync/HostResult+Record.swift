@@ -10,10 +10,13 @@ extension Store.HostRecord {
     ///   - scanned: whether the result is the whole picture of the host; nil:
     ///     unless it failed (push, check).
     ///   - repaired: this run's writes stand, so the drift items it repairs are recorded `fixed`.
+    ///   - repairedAccounts: on a host that failed, the accounts whose keys
+    ///     file this run still wrote (their items are `fixed`: another
+    ///     account's conflict does not undo a write that stood).
     ///   - drift: the items to record instead of the result's (doctor --fix records the findings it fixed).
     ///   - changes: the changes with their accounts, instead of the result's
     ///     (recorded for the host itself, account '').
-    init(_ result: HostResult, scanned: Bool? = nil, repaired: Bool = false,
+    init(_ result: HostResult, scanned: Bool? = nil, repaired: Bool = false, repairedAccounts: Set<String> = [],
          drift: [Store.DriftRecord]? = nil, changes: [Store.ChangeRecord]? = nil) {
         let files = result.files.values.sorted { $0.path < $1.path }
         let only = files.count == 1 ? files.first : nil
@@ -23,7 +26,8 @@ extension Store.HostRecord {
             hashBefore: only?.hashBefore, hashAfter: only?.hashAfter, files: files,
             drift: drift ?? result.drift.map {
                 Store.DriftRecord(account: $0.account, kind: $0.kind.rawValue, detail: $0.detail,
-                                  fingerprint: $0.fingerprint, fixed: repaired && $0.repairable)
+                                  fingerprint: $0.fingerprint,
+                                  fixed: $0.repairable && (repaired || (!$0.account.isEmpty && repairedAccounts.contains($0.account))))
             },
             changes: changes ?? result.changes.map { Store.ChangeRecord(detail: $0) },
             seenKeys: result.seenKeys.map {

@@ -54,6 +54,8 @@ public struct HostResult: Sendable {
 
     /// Whether the run wrote a keys file on the host.
     var wroteFiles: Bool { files.values.contains { $0.hashAfter != nil } }
+    /// The accounts whose keys file the run wrote (the write stood).
+    var writtenAccounts: Set<String> { Set(files.values.filter { $0.hashAfter != nil }.map(\.account)) }
 
     /// Notes the hash of `account`'s file at `path` before the run.
     mutating func noteHash(before hash: String, account: String, path: String) {

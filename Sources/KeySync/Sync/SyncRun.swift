@@ -266,12 +266,23 @@ final class ResultRecorder: Sendable {
         self.partialHosts = partialHosts
     }
 
+    static let failuresAfterAWholeProbe: Set<HostFailureKind> = [.conflict, .applyFailed, .revocationBlocked]
+
     /// Queues a host's result. A host the run never started (interrupted
     /// before its turn) is not recorded: it was not looked at, and a `failed`
     /// result would hide its last real state (and its open items) in reports.
     func record(_ result: HostResult, writes: Bool, scanned: Bool? = nil) {
         guard store != nil, runID != nil, result.errorKind != .interrupted else { return }
-        var record = Store.HostRecord(result, scanned: scanned, repaired: writes && result.status != .failed)
+        // A host that failed only after its probe was read whole (one
+        // account's write conflicted or failed, a revocation could not land)
+        // was looked at: its items are the whole picture, so it closes what
+        // it no longer lists, and the accounts whose writes stood have their
+        // items fixed (another account's conflict does not undo them).
+        // (A keys file too large to read is not seen whole.)
+        let scanned = scanned ?? (result.status != .failed || (result.errorKind.map(Self.failuresAfterAWholeProbe.contains) == true
+                                                              && !result.drift.contains { $0.kind == .fileTooLarge }))
+        var record = Store.HostRecord(result, scanned: scanned, repaired: writes && result.status != .failed,
+                                      repairedAccounts: writes ? result.writtenAccounts : [])
         record.partial = partialHosts.contains(result.host)
         let now = Date()
         let batch: [Store.HostRecord] = pending.withLock { pending in

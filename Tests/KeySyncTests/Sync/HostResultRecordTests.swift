@@ -43,6 +43,15 @@ import Testing
         // Not repaired (check, a failed push): nothing is fixed; `scanned` as asked.
         #expect(Store.HostRecord(result, scanned: true).drift.allSatisfy { !$0.fixed })
         #expect(Store.HostRecord(result, scanned: true).scanned)
+        // A failed host whose one account's write stood: that account's items
+        // are fixed, the other account's and the host's are not.
+        var mixed = Self.twoAccounts()
+        mixed.status = .failed
+        mixed.drift = [DriftItem(account: "billing", kind: .missingKey, detail: "kb"), DriftItem(account: "usersample", kind: .missingKey, detail: "ku"),
+                       DriftItem(account: "", kind: .krlStale, detail: "krl")]
+        for index in mixed.drift.indices { mixed.drift[index].repairable = true }
+        #expect(mixed.writtenAccounts == ["billing"])
+        #expect(Store.HostRecord(mixed, repairedAccounts: mixed.writtenAccounts).drift.map(\.fixed) == [true, false, false])
         // Callers that know more give the drift and changes themselves.
         let fixed = Store.HostRecord(result, drift: [], changes: [Store.ChangeRecord(account: "usersample", detail: "chmod")])
         #expect(fixed.drift.isEmpty && fixed.changes == [Store.ChangeRecord(account: "usersample", detail: "chmod")])
