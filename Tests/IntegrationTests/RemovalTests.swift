@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import GRDB
 @testable import KeySync
 
 /// Issue 16, removing access, against real sshd: a block whose project or
@@ -305,6 +306,112 @@ import Testing
         _ = try fleet.exec(host: host, ["umount", readOnly])
         #expect(try run(inventory, .push, store: store).summary.failed == 0)
         #expect(try open().isEmpty)
+    }
+
+    /// The owner of one account stops keysync's read of their keys file (a
+    /// SIGSTOP the moment the file is opened, as a loop of theirs can): the
+    /// probe waits out command_timeout, then the host is done again without
+    /// that account, so a removal in another account lands; the host is
+    /// failed and the error names the account (before: the whole host
+    /// timed out on every run, and no revocation on it ever landed). Host 68.
+    @Test func anAccountThatStopsItsReadDoesNotHoldTheOtherAccounts() throws {
+        let host = 68
+        let workspace = try workspace()
+        let accounts = ["usersample", "builder"]
+        try fleet.removeAccounts(accounts, on: [host])
+        let stoppedFile = "/tmp/keysync-stall/stopped"
+        defer {
+            if let pids = try? fleet.exec(host: host, ["cat", stoppedFile]).stdout {
+                for pid in pids.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(pid, SIGKILL) }
+            }
+            _ = try? fleet.exec(host: host, ["rm", "-rf", "/tmp/keysync-stall"])
+            try? fleet.removeAccounts(accounts, on: [host])
+        }
+        func projects(_ keys: String) -> String {
+            """
+              usersample:
+                hosts: [h\(host)]
+                roles:
+                  deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [\(keys)] }
+                  ci: { account: builder, uid: 1633, gid: 1633, home: /home/builder, shell: /bin/bash, create: true, keys: [kp-usersample] }
+            """
+        }
+        func write(_ file: String, _ keys: String) throws -> Inventory {
+            try workspace.write(file, """
+                \(fleet.inventoryDefaults().replacingOccurrences(of: "command_timeout: 120", with: "command_timeout: 6"))
+                keys:
+                  kp-usersample: { file: kp-usersample.pub }
+                  kp-deploy: { file: kp-deploy.pub }
+                hosts:
+                \(fleet.inventoryHosts([host]))
+                projects:
+                \(projects(keys))
+                """)
+            return try Inventory.load(path: workspace.file(file))
+        }
+        let store = try Store(path: workspace.file("keysync.db"))
+        try #require(try run(try write("both.yml", "kp-usersample, kp-deploy"), .push, store: store).summary.failed == 0)
+        try #require(try login(host, "usersample", workspace, "kp-deploy") == 0)
+        // 4 MB of comments (under the 4 MiB read limit) keep builder's read going long enough to be caught.
+        let padded = try fleet.exec(host: host, ["su", "-s", "/bin/sh", "builder", "-c",
+                                                 "yes '# padding padding padding padding padding padding' | head -c 4000000 >> ~/.ssh/authorized_keys"])
+        try #require(padded.status == 0, "\(padded)")
+        // builder's own loop: on every open of the file, SIGSTOP builder's dd in this host.
+        let watcher = #"""
+            import ctypes, os, select, signal, sys, time
+            os.closerange(3, 65536)  # exec's pipes: the test waits for them to close
+            path, out = sys.argv[1], sys.argv[2]
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init()
+            libc.inotify_add_watch(fd, path.encode(), 0x20)  # IN_OPEN
+            mine = os.readlink("/proc/self/ns/mnt")
+            open(out + ".ready", "w").close()
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                if not select.select([fd], [], [], 1)[0]:
+                    continue
+                os.read(fd, 4096)
+                stopped = []
+                for pid in filter(str.isdigit, os.listdir("/proc")):
+                    try:
+                        if os.readlink("/proc/%s/ns/mnt" % pid) != mine:
+                            continue
+                        with open("/proc/%s/comm" % pid) as comm:
+                            if comm.read().strip() != "dd":
+                                continue
+                        os.kill(int(pid), signal.SIGSTOP)
+                        stopped.append(pid)
+                    except OSError:
+                        pass
+                if stopped:
+                    with open(out, "a") as f:
+                        f.write(" ".join(stopped) + " ")
+            """#
+        let launch = try fleet.exec(host: host, ["sh", "-c", """
+            mkdir -p /tmp/keysync-stall && chown builder: /tmp/keysync-stall && \
+            setsid setpriv --reuid=1633 --regid=1633 --init-groups python3 -c "$0" /home/builder/.ssh/authorized_keys \(stoppedFile) </dev/null >/dev/null 2>&1 &
+            """, watcher])
+        try #require(launch.status == 0, "\(launch)")
+        for _ in 0..<200 where try !fleet.exec(host: host, ["test", "-e", stoppedFile + ".ready"]).succeeded { usleep(25_000) }
+
+        // The loop may be too late on a busy machine (the read is over): then
+        // the key is put back and the removal tried again.
+        var result: RunReport.Host
+        var attempts = 0
+        repeat {
+            attempts += 1
+            if attempts > 1 { _ = try run(try write("both.yml", "kp-usersample, kp-deploy"), .push, store: store) }
+            let push = try run(try write("one.yml", "kp-usersample"), .push, store: store)
+            result = try #require(push.hosts.first { $0.host == "h\(host)" })
+        } while result.errorKind != .accountStalled && attempts < 4
+        #expect(try fleet.exec(host: host, ["test", "-s", stoppedFile]).succeeded, "the watcher stopped no dd")
+        #expect(result.status == .failed && result.errorKind == .accountStalled, "\(result)")
+        #expect(result.error?.contains("reading the keys file of builder as builder did not finish in 6 s") == true, "\(result.error ?? "")")
+        #expect(try login(host, "usersample", workspace, "kp-deploy") != 0, "the removal in usersample landed")
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0)
+        // Recorded as read in part: builder's open items are neither closed nor made up.
+        let recorded = try store.writer.read { try Row.fetchOne($0, sql: "SELECT scanned, partial FROM host_results ORDER BY run_id DESC LIMIT 1") }
+        #expect(recorded?["scanned"] == true && recorded?["partial"] == true, "\(String(describing: recorded))")
     }
 
     /// An exclusive account: the owner wraps a key of their own in a block

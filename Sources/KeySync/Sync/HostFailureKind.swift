@@ -25,6 +25,10 @@ public enum HostFailureKind: String, CaseIterable, Codable, Sendable {
     case applyFailed = "apply_failed"
     /// The file changed between the probe and the write (compare-and-swap).
     case conflict
+    /// A process of one account held the probe (its read of the keys file
+    /// as the account never finished): that account was left out and the
+    /// host's other accounts were done (``SyncEngine/converge(_:snapshot:)``).
+    case accountStalled = "account_stalled"
     /// The snapshot could not be recorded in the database, so nothing was written.
     case storeFailed = "store_failed"
     /// Not started: the run was interrupted (SIGINT/SIGTERM).
@@ -68,7 +72,7 @@ public enum HostFailureKind: String, CaseIterable, Codable, Sendable {
         case .conflict: return .conflict
         case .lockoutRefused: return .lockoutRefused
         case .fileTooLarge: return .fileTooLarge
-        case .knownHostsFailed, .probeFailed, .planFailed, .applyFailed, .storeFailed, .interrupted,
+        case .knownHostsFailed, .probeFailed, .planFailed, .applyFailed, .storeFailed, .interrupted, .accountStalled,
              .revocationBlocked, .restoreFailed, .offboardFailed,
              .sshdIncludeMissing, .sshdConfigInvalid, .sshdDropinOverridden, .sshdReloadFailed:
             return nil

@@ -96,8 +96,10 @@ extension SyncEngine {
                        diagnostics: ProbeScript.Diagnostics?, keepShell: Bool) -> ProbeOutcome {
         let label = job.endpoint.label
         let requests = job.accounts.map { ProbeRequest(account: $0.name, uid: $0.uid.map(Int.init), gid: $0.gid.map(Int.init), group: $0.groupName) }
+        let nonce = ProbeScript.makeNonce()
+        // Kept for a timeout: its partial reply says where the probe stopped.
+        var running: RemoteCommand?
         do {
-            let nonce = ProbeScript.makeNonce()
             // sshd's version only matters where a grant ends later (doctor asks for it anyway).
             let ends = diagnostics != nil ? [] : job.accounts.flatMap { $0.blocks.flatMap(\.entries) }
                 .compactMap(\.until).filter { until in settings.plan.now.map { until > $0 } ?? true }
@@ -111,9 +113,10 @@ extension SyncEngine {
                 + (logins == nil ? 0 : ProbeScript.Logins.replyBytes)
             let reply: ExecResult
             var shell: ProbeShell?
+            let command = try connection.start(job.become.shellCommand, timeout: job.commandTimeout, outputLimit: limit)
+            running = command
+            command.send(Array(script.utf8))
             if keepShell {
-                let command = try connection.start(job.become.shellCommand, timeout: job.commandTimeout, outputLimit: limit)
-                command.send(Array(script.utf8))
                 if try command.read(untilStdoutEndsWith: ProbeScript.endMarker(nonce: nonce)) {
                     // The probe ran to its end line; its shell now waits for the apply or EOF.
                     reply = ExecResult(stdout: command.stdout, stderr: command.stderr, exitStatus: 0)
@@ -123,8 +126,7 @@ extension SyncEngine {
                     reply = try command.finish()
                 }
             } else {
-                reply = try connection.exec(job.become.shellCommand, stdin: Array(script.utf8), timeout: job.commandTimeout,
-                                            outputLimit: limit)
+                reply = try command.finish()
             }
             if let failure = Self.becomeFailure(reply, label: label, become: job.become) {
                 connection.close()
@@ -134,10 +136,22 @@ extension SyncEngine {
                                       shell: shell))
         } catch let error as SSHError {
             connection.close()
+            if error.kind == .commandTimeout, let partial = running?.stdout,
+               let account = HostProbe.stalledAccount(in: partial, nonce: nonce) {
+                var result = HostResult.failed(job.host, kind: .accountStalled, error: Self.stallText(account, label: label, seconds: job.commandTimeout))
+                result.stalledAccount = account
+                return .failed(result)
+            }
             return .failed(.failed(job.host, kind: error.kind, error: error.description))
         } catch {
             connection.close()
             return .failed(.failed(job.host, kind: .probeFailed, error: "\(label): \(error)"))
         }
+    }
+
+    /// Why a host's probe stopped in `account`'s part (``HostProbe/stalledAccount(in:nonce:)``).
+    static func stallText(_ account: String, label: String, seconds: Double) -> String {
+        "\(label): reading the keys file of \(account) as \(account) did not finish in \(Int(seconds)) s (command_timeout): "
+            + "a process of that account stopped keysync's read, or the file never answers (a FUSE or hung NFS mount in its home)"
     }
 }

@@ -113,8 +113,48 @@ public struct SyncEngine: Sendable {
         }
     }
 
+    /// How many accounts of one host may hold its probe before the host is
+    /// given up (each costs a command_timeout).
+    static let stalledAccountsPerHost = 2
+
     /// One host, start to end. Never throws: every failure becomes a `failed` result.
+    ///
+    /// A probe held until command_timeout by one account's read (its
+    /// processes stopped, or a file that never answers) is run again
+    /// without that account: one account's owner must not keep keysync
+    /// from the host's other accounts, its KRL and its root files (a
+    /// revocation there lands). The host is still failed, naming the
+    /// account, and recorded as read in part (``HostResult/accountsLeftOut``).
     func converge(_ job: HostJob, snapshot: SnapshotHook?) -> HostResult {
+        var job = job
+        var leftOut: [String] = []
+        while true {
+            let result = convergeOnce(job, snapshot: snapshot)
+            guard let account = result.stalledAccount, leftOut.count < Self.stalledAccountsPerHost,
+                  !cancellation.isCancelled, job.accounts.contains(where: { $0.name == account }) else {
+                return Self.leavingOut(leftOut, from: result, label: job.endpoint.label, seconds: job.commandTimeout)
+            }
+            leftOut.append(account)
+            job.accounts.removeAll { $0.name == account }
+        }
+    }
+
+    /// `result` of a run without the accounts in `leftOut`: failed (it
+    /// says why for each), whatever else it did.
+    static func leavingOut(_ leftOut: [String], from result: HostResult, label: String, seconds: Double) -> HostResult {
+        guard !leftOut.isEmpty else { return result }
+        var result = result
+        let why = leftOut.map { stallText($0, label: label, seconds: seconds) + "; left out, the host's other accounts were done" }
+        result.error = ((result.error.map { [$0] } ?? []) + why).joined(separator: "; ")
+        if result.status != .failed {
+            result.status = .failed
+            result.errorKind = .accountStalled
+        }
+        result.accountsLeftOut = leftOut
+        return result
+    }
+
+    private func convergeOnce(_ job: HostJob, snapshot: SnapshotHook?) -> HostResult {
         let probed: ProbedHost
         // A push keeps the probe's shell for the apply; check and dry runs never write.
         switch connectAndProbe(job, keepShell: settings.mode == .push && !settings.dryRun) {

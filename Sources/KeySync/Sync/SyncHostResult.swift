@@ -46,6 +46,13 @@ public struct HostResult: Sendable {
     public var accountBlocks: [String: [ManagedBlockID]] = [:]
     /// What the scan of sshd's log found (push and check, when asked).
     public var logins: LoginScanResult?
+    /// The account whose read held this host's probe until command_timeout
+    /// (``HostProbe/stalledAccount(in:nonce:)``); the engine tries the host
+    /// again without it.
+    var stalledAccount: String?
+    /// Accounts left out of this result because they held the probe: the
+    /// host was read in part (recorded `partial`).
+    public var accountsLeftOut: [String] = []
 
     public init(host: String, status: HostStatus) {
         self.host = host

@@ -278,12 +278,15 @@ final class ResultRecorder: Sendable {
         // was looked at: its items are the whole picture, so it closes what
         // it no longer lists, and the accounts whose writes stood have their
         // items fixed (another account's conflict does not undo them).
-        // (A keys file too large to read is not seen whole.)
-        let scanned = scanned ?? (result.status != .failed || (result.errorKind.map(Self.failuresAfterAWholeProbe.contains) == true
-                                                              && !result.drift.contains { $0.kind == .fileTooLarge }))
+        // (A keys file too large to read is not seen whole.) A host whose
+        // probe was run again without an account that held it was read in
+        // part: it adds what it saw and closes only what it lists fixed.
+        let probedWithoutStalls = result.errorKind == .accountStalled && result.stalledAccount == nil && !result.accountsLeftOut.isEmpty
+        let scanned = scanned ?? (result.status != .failed || probedWithoutStalls
+            || (result.errorKind.map(Self.failuresAfterAWholeProbe.contains) == true && !result.drift.contains { $0.kind == .fileTooLarge }))
         var record = Store.HostRecord(result, scanned: scanned, repaired: writes && result.status != .failed,
                                       repairedAccounts: writes ? result.writtenAccounts : [])
-        record.partial = partialHosts.contains(result.host)
+        record.partial = partialHosts.contains(result.host) || !result.accountsLeftOut.isEmpty
         let now = Date()
         let batch: [Store.HostRecord] = pending.withLock { pending in
             pending.records.append(record)

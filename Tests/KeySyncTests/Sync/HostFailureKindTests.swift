@@ -7,7 +7,7 @@ import Testing
     @Test func rawValuesAreTheContract() {
         #expect(HostFailureKind.allCases.map(\.rawValue) == [
             "host_unreachable", "host_key_mismatch", "auth_failed", "known_hosts_failed", "channel_failed",
-            "command_timeout", "sudo_failed", "probe_failed", "plan_failed", "apply_failed", "conflict",
+            "command_timeout", "sudo_failed", "probe_failed", "plan_failed", "apply_failed", "conflict", "account_stalled",
             "store_failed", "interrupted", "file_too_large", "revocation_blocked", "lockout_refused",
             "restore_failed", "offboard_failed", "jump_failed",
             "sshd_include_missing", "sshd_config_invalid", "sshd_dropin_overridden", "sshd_reload_failed",

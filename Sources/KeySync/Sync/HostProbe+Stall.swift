@@ -1,0 +1,24 @@
+extension HostProbe {
+    /// The account whose read was still running when a probe's reply
+    /// stopped: the last `@account NONCE NAME` section of `partial` has a
+    /// frame begun (`content-begin NONCE`, `other_content-begin NONCE`)
+    /// that never ended. Those frames are the only part of the probe that
+    /// runs as the account (setpriv → dd), so only that account can hold
+    /// it: its processes stopped (SIGSTOP), or its file never answers (a
+    /// FUSE or hung NFS mount under its home). Nil when the reply stopped
+    /// anywhere else. A file's bytes inside a frame cannot fake either line:
+    /// they would need the nonce, which no process of the account sees.
+    static func stalledAccount(in partial: [UInt8], nonce: String) -> String? {
+        guard !nonce.isEmpty else { return nil }
+        let text = String(decoding: partial, as: UTF8.self)
+        let section = "@account \(nonce) "
+        guard let start = text.range(of: "\n" + section, options: .backwards)?.upperBound
+                ?? (text.hasPrefix(section) ? text.index(text.startIndex, offsetBy: section.count) : nil) else { return nil }
+        let rest = text[start...]
+        guard let lineEnd = rest.firstIndex(of: "\n") else { return nil }
+        let name = String(rest[..<lineEnd])
+        let body = rest[lineEnd...]
+        guard !name.isEmpty, let begun = body.range(of: "-begin \(nonce)", options: .backwards) else { return nil }
+        return body[begun.upperBound...].contains("-end \(nonce) ") ? nil : name
+    }
+}
