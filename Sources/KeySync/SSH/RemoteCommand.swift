@@ -18,6 +18,9 @@ public final class RemoteCommand {
     /// Everything the command printed so far.
     public internal(set) var stdout: [UInt8] = []
     public internal(set) var stderr: [UInt8] = []
+    /// When stdout last grew (or the command started): a command that timed
+    /// out long after its last output was stuck, not slow.
+    public internal(set) var lastStdoutAt = DispatchTime.now()
     private var result: ExecResult?
 
     /// Made by `SSHConnection.start(_:timeout:outputLimit:)` only.
@@ -59,6 +62,7 @@ public final class RemoteCommand {
     /// output so far do not count against the next step.
     public func restart(timeout: Double, outputLimit: Int) {
         deadline = Deadline(seconds: timeout)
+        lastStdoutAt = .now()
         timeoutError = .commandTimeout(host: connection.endpoint.label, seconds: timeout)
         self.outputLimit = stdout.count + stderr.count + outputLimit
     }
@@ -72,6 +76,11 @@ public final class RemoteCommand {
         guard result == nil, !eofSent else { return }
         inputClosed = true
         connection.sendEOF(self)
+    }
+
+    /// Seconds since stdout last grew (or the command started).
+    public var secondsSinceStdout: Double {
+        Double(DispatchTime.now().uptimeNanoseconds - lastStdoutAt.uptimeNanoseconds) / 1e9
     }
 
     /// Closes the input, reads everything to the end and returns the

@@ -448,7 +448,12 @@ public final class SSHConnection {
                     keysync_channel_read(channel, stream, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
                 }
                 if n > 0 {
-                    if isStdout { command.stdout += buffer[..<n] } else { command.stderr += buffer[..<n] }
+                    if isStdout {
+                        command.stdout += buffer[..<n]
+                        command.lastStdoutAt = .now()
+                    } else {
+                        command.stderr += buffer[..<n]
+                    }
                     progressed = true
                 } else if n < 0 && n != LIBSSH2_ERROR_EAGAIN {
                     throw lost(session)

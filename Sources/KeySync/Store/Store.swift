@@ -113,7 +113,9 @@ public struct Store: Sendable {
     /// tests read through one).
     static func fileURI(_ path: String, query: String) -> String {
         let plain = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-~".utf8)
-        var uri = "file:"
+        // An absolute path gets the empty authority (`file:///…`): `//x`
+        // after `file:` would be read as a host name and refused.
+        var uri = path.hasPrefix("/") ? "file://" : "file:"
         for byte in path.utf8 {
             if plain.contains(byte) { uri.unicodeScalars.append(Unicode.Scalar(byte)) } else { uri += String(format: "%%%02X", byte) }
         }

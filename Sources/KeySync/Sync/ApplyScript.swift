@@ -173,6 +173,33 @@ public enum ApplyScript {
 
     /// Parses the apply reply into one outcome per account; throws when it
     /// is cut off or a result or end line does not carry `nonce`.
+    /// The outcomes an apply reply reported before it stopped (a timeout):
+    /// the nonce-checked `result` lines so far, without the end line.
+    static func partialOutcomes(from reply: [UInt8], nonce: String) -> [String: ApplyOutcome] {
+        guard !nonce.isEmpty else { return [:] }
+        var reader = ByteLineReader(reply)
+        guard reader.line() == Substring(marker) else { return [:] }
+        var results: [String: ApplyOutcome] = [:]
+        while let line = reader.line() {
+            let fields = line.split(separator: " ", maxSplits: 4, omittingEmptySubsequences: false)
+            guard fields.first == "result", fields.count >= 4, fields[1] == Substring(nonce) else { continue }
+            record(fields, into: &results)
+        }
+        return results
+    }
+
+    /// One `result NONCE NAME KIND [TEXT]` line's outcome into `results`.
+    private static func record(_ fields: [Substring], into results: inout [String: ApplyOutcome]) {
+        let account = String(fields[2])
+        let rest = fields.count > 4 ? String(fields[4]) : ""
+        switch fields[3] {
+        case "ok": results[account] = .written(hash: rest)
+        case "done": results[account] = results[account] ?? .done
+        case "conflict": results[account] = .conflict(rest)
+        default: results[account] = .failed(rest)
+        }
+    }
+
     public static func outcomes(from reply: [UInt8], nonce: String) throws(ProbeError) -> [String: ApplyOutcome] {
         var reader = ByteLineReader(reply)
         guard reader.line() == Substring(marker) else { throw .malformed("apply reply has no marker") }
@@ -187,14 +214,7 @@ public enum ApplyScript {
                 ended = true
             case "result":
                 guard fields.count >= 4, fields[1] == Substring(nonce) else { throw .malformed("apply result without the controller's nonce") }
-                let account = String(fields[2])
-                let rest = fields.count > 4 ? String(fields[4]) : ""
-                switch fields[3] {
-                case "ok": results[account] = .written(hash: rest)
-                case "done": results[account] = results[account] ?? .done
-                case "conflict": results[account] = .conflict(rest)
-                default: results[account] = .failed(rest)
-                }
+                record(fields, into: &results)
             default:
                 continue
             }

@@ -136,8 +136,11 @@ extension SyncEngine {
                                       shell: shell))
         } catch let error as SSHError {
             connection.close()
-            if error.kind == .commandTimeout, let partial = running?.stdout,
-               let account = HostProbe.stalledAccount(in: partial, nonce: nonce) {
+            // Named only when nothing came for at least half the timeout: a
+            // read that was slow but moving (a big file on a slow home before
+            // it) does not put the blame on the next account's read.
+            if error.kind == .commandTimeout, let running, running.secondsSinceStdout >= job.commandTimeout / 2,
+               let account = HostProbe.stalledAccount(in: running.stdout, nonce: nonce) {
                 var result = HostResult.failed(job.host, kind: .accountStalled, error: Self.stallText(account, label: label, seconds: job.commandTimeout))
                 result.stalledAccount = account
                 return .failed(result)
@@ -147,6 +150,12 @@ extension SyncEngine {
             connection.close()
             return .failed(.failed(job.host, kind: .probeFailed, error: "\(label): \(error)"))
         }
+    }
+
+    /// Why a host's apply stopped in `account`'s part (the first account it had not reported on).
+    static func applyStallText(_ account: String, label: String, seconds: Double) -> String {
+        "\(label): the apply did not finish for \(account) in \(Int(seconds)) s (command_timeout): a process of that account stopped "
+            + "keysync's write as \(account), or its home never answers (a FUSE or hung NFS mount); the files before it were written"
     }
 
     /// Why a host's probe stopped in `account`'s part (``HostProbe/stalledAccount(in:nonce:)``).

@@ -128,15 +128,34 @@ public struct SyncEngine: Sendable {
     func converge(_ job: HostJob, snapshot: SnapshotHook?) -> HostResult {
         var job = job
         var leftOut: [String] = []
+        var earlier: [HostResult] = []
         while true {
             let result = convergeOnce(job, snapshot: snapshot)
             guard let account = result.stalledAccount, leftOut.count < Self.stalledAccountsPerHost,
                   !cancellation.isCancelled, job.accounts.contains(where: { $0.name == account }) else {
-                return Self.leavingOut(leftOut, from: result, label: job.endpoint.label, seconds: job.commandTimeout)
+                return Self.leavingOut(leftOut, from: Self.carrying(earlier, into: result), label: job.endpoint.label, seconds: job.commandTimeout)
             }
+            if result.wroteFiles { earlier.append(result) }
             leftOut.append(account)
             job.accounts.removeAll { $0.name == account }
         }
+    }
+
+    /// `result` with what earlier tries of the host wrote before an apply
+    /// stalled: those accounts' files (hashes before and after), their
+    /// repairable drift (recorded fixed), their changes and snapshots. The
+    /// retry found those accounts in sync and says nothing of them.
+    static func carrying(_ earlier: [HostResult], into result: HostResult) -> HostResult {
+        var result = result
+        for attempt in earlier {
+            let written = attempt.writtenAccounts
+            for (path, file) in attempt.files where written.contains(file.account) { result.files[path] = file }
+            let listed = Set(result.drift.map { "\($0.account) \($0.kind) \($0.detail)" })
+            result.drift += attempt.drift.filter { written.contains($0.account) && $0.repairable && !listed.contains("\($0.account) \($0.kind) \($0.detail)") }
+            result.changes = written.sorted().flatMap { attempt.changesByAccount[$0] ?? [] } + result.changes
+            result.snapshots = attempt.snapshots.filter { written.contains($0.account) } + result.snapshots
+        }
+        return result
     }
 
     /// `result` of a run without the accounts in `leftOut`: failed (it
@@ -149,6 +168,7 @@ public struct SyncEngine: Sendable {
         if result.status != .failed {
             result.status = .failed
             result.errorKind = .accountStalled
+            result.failedOnlyByLeavingOut = true
         }
         result.accountsLeftOut = leftOut
         return result
@@ -188,9 +208,11 @@ public struct SyncEngine: Sendable {
             if let blocks = account.blocksBefore { result.accountBlocks[account.account] = blocks }
         }
         guard plan.failure == nil else { return result }
+        result.listsWholeHost = true
 
         let applies = plan.accounts.compactMap(\.apply)
         result.changes = plan.accounts.flatMap(\.changes)
+        result.changesByAccount = Dictionary(plan.accounts.map { ($0.account, $0.changes) }, uniquingKeysWith: +)
         // Files under /etc/ssh/keysync (issue 19): planned apart from the accounts, written in the same apply.
         // Files keysync left there that no grant needs now are planned emptied (RootFiles.Sweep).
         let swept = job.rootFileSweep?.files(found: probe.rootFiles, planned: job.rootFiles) ?? []
@@ -249,6 +271,14 @@ public struct SyncEngine: Sendable {
             case .failure(let failure):
                 var failed = failure.result
                 failed.drift = result.drift + failed.drift
+                failed.listsWholeHost = failed.stalledAccount == nil
+                if failed.stalledAccount != nil {
+                    // The writes before the stall stood: converge carries them into the retry's result.
+                    failed.files = result.files
+                    failed.noteWritten(Self.collect(failure.outcomes, for: applies).written, by: applies)
+                    failed.changesByAccount = result.changesByAccount
+                    failed.snapshots = snapshots
+                }
                 return failed
             }
         }
@@ -354,7 +384,11 @@ public struct SyncEngine: Sendable {
     }
 
     /// A failed host as an `Error`, for `Result`.
-    struct Failure: Error { let result: HostResult }
+    struct Failure: Error {
+        let result: HostResult
+        /// An apply that stopped part way: what it reported before (``ApplyScript/partialOutcomes(from:nonce:)``).
+        var outcomes: [String: ApplyOutcome] = [:]
+    }
 
     /// Runs the apply script for `applies` and parses one outcome per
     /// account (logged as the host's `apply` phase): in `shell`, the probe's
@@ -373,23 +407,38 @@ public struct SyncEngine: Sendable {
     private static func applyScript(_ applies: [AccountApply], rootFiles: [FileWrite], on connection: SSHConnection,
                                     in shell: ProbeShell?, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
         let label = job.endpoint.label
+        let nonce = ProbeScript.makeNonce()
+        // Kept for a timeout: its partial reply says which account the apply stopped in.
+        var running: (command: RemoteCommand, skip: Int)?
         do {
-            let nonce = ProbeScript.makeNonce()
             let script = Array(ApplyScript.render(applies, nonce: nonce, rootFiles: rootFiles).utf8)
             guard let shell else {
-                let reply = try connection.exec(job.become.shellCommand, stdin: script, timeout: job.commandTimeout,
-                                                outputLimit: applyOutputLimit)
+                let command = try connection.start(job.become.shellCommand, timeout: job.commandTimeout, outputLimit: applyOutputLimit)
+                running = (command, 0)
+                command.send(script)
+                let reply = try command.finish()
                 if let failure = becomeFailure(reply, label: label, become: job.become) { return .failure(Failure(result: failure.named(job.host))) }
                 return .success(try ApplyScript.outcomes(from: reply.stdout, nonce: nonce))
             }
             // The shell is root already (sudo succeeded for the probe): the
             // apply's own command_timeout starts now, the planning before it
             // does not count. EOF after the script: the shell exits when it is done.
+            running = (shell.command, shell.replyLength)
             shell.command.restart(timeout: job.commandTimeout, outputLimit: applyOutputLimit)
             shell.command.send(script)
             let reply = try shell.command.finish()
             return .success(try ApplyScript.outcomes(from: reply, after: shell.replyLength, nonce: nonce))
         } catch let error as SSHError {
+            if error.kind == .commandTimeout, let running, running.command.secondsSinceStdout >= job.commandTimeout / 2 {
+                let partial = Array(running.command.stdout.dropFirst(running.skip))
+                let outcomes = ApplyScript.partialOutcomes(from: partial, nonce: nonce)
+                // The first account the apply had not reported on: it stopped there.
+                if let account = applies.first(where: { outcomes[$0.account] == nil })?.account {
+                    var result = HostResult.failed(job.host, kind: .accountStalled, error: applyStallText(account, label: label, seconds: job.commandTimeout))
+                    result.stalledAccount = account
+                    return .failure(Failure(result: result, outcomes: outcomes))
+                }
+            }
             return .failure(Failure(result: .failed(job.host, kind: error.kind,
                                                     error: "\(error.description) (during apply; the file is either old or new, never partial)")))
         } catch {

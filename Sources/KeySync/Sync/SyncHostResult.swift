@@ -50,6 +50,16 @@ public struct HostResult: Sendable {
     /// (``HostProbe/stalledAccount(in:nonce:)``); the engine tries the host
     /// again without it.
     var stalledAccount: String?
+    /// The drift list is the whole picture of the host: the probe was read
+    /// whole and planned (set by the engine, also on results that then failed
+    /// in the apply); the run records the host as looked at.
+    var listsWholeHost = false
+    /// Failed only because ``accountsLeftOut`` were left out: what else the
+    /// run repaired stands.
+    var failedOnlyByLeavingOut = false
+    /// Each account's changes (`changes` is their concatenation), to carry
+    /// what an apply stopped part way still did (``SyncEngine/carrying(_:into:)``).
+    var changesByAccount: [String: [String]] = [:]
     /// Accounts left out of this result because they held the probe: the
     /// host was read in part (recorded `partial`).
     public var accountsLeftOut: [String] = []

@@ -143,8 +143,11 @@ extension SyncPlanner {
             } else {
                 updated = updated.replacingBlock(id, with: entries.compactMap { try? AuthorizedKeyEntry(optionsText: $0.options, key: $0.key) })
             }
-            if let existing, let edit = handEdit(of: existing, writtenAs: updated.managedBlock(id), blocksWithID: file.managedBlocks.count { $0.id == id }) {
-                plan.report(.blockEdited, "the block of \(label) (lines \(existing.begin)–\(existing.end)) grants what the inventory says, but \(edit) differs from what keysync writes; push rewrites it")
+            // The detail names the block only (no line numbers, no kind of
+            // edit): it is the item's identity, which must not change while
+            // the same block stays edited.
+            if let existing, handEdit(of: existing, writtenAs: updated.managedBlock(id), blocksWithID: file.managedBlocks.count { $0.id == id }) != nil {
+                plan.report(.blockEdited, "the block of \(label) grants what the inventory says, but its lines differ from what keysync writes (a comment, spacing or their order changed by hand); push rewrites it")
             }
         }
         let desiredIDs = Set(desired.blocks.compactMap { try? ManagedBlockID(project: $0.project, role: $0.role) })

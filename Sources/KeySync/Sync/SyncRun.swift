@@ -266,27 +266,37 @@ final class ResultRecorder: Sendable {
         self.partialHosts = partialHosts
     }
 
-    static let failuresAfterAWholeProbe: Set<HostFailureKind> = [.conflict, .applyFailed, .revocationBlocked]
-
     /// Queues a host's result. A host the run never started (interrupted
     /// before its turn) is not recorded: it was not looked at, and a `failed`
     /// result would hide its last real state (and its open items) in reports.
     func record(_ result: HostResult, writes: Bool, scanned: Bool? = nil) {
         guard store != nil, runID != nil, result.errorKind != .interrupted else { return }
-        // A host that failed only after its probe was read whole (one
-        // account's write conflicted or failed, a revocation could not land)
-        // was looked at: its items are the whole picture, so it closes what
-        // it no longer lists, and the accounts whose writes stood have their
-        // items fixed (another account's conflict does not undo them).
-        // (A keys file too large to read is not seen whole.) A host whose
-        // probe was run again without an account that held it was read in
-        // part: it adds what it saw and closes only what it lists fixed.
-        let probedWithoutStalls = result.errorKind == .accountStalled && result.stalledAccount == nil && !result.accountsLeftOut.isEmpty
-        let scanned = scanned ?? (result.status != .failed || probedWithoutStalls
-            || (result.errorKind.map(Self.failuresAfterAWholeProbe.contains) == true && !result.drift.contains { $0.kind == .fileTooLarge }))
-        var record = Store.HostRecord(result, scanned: scanned, repaired: writes && result.status != .failed,
+        // A host that failed only after its probe was read whole and planned
+        // (one account's write conflicted or failed, a revocation could not
+        // land) was looked at: its items are the whole picture, so it closes
+        // what it no longer lists, and the accounts whose writes stood have
+        // their items fixed (another account's conflict does not undo them).
+        // (A keys file too large to read is not seen whole.)
+        let scanned = scanned ?? (result.status != .failed
+            || (result.listsWholeHost && !result.drift.contains { $0.kind == .fileTooLarge }))
+        // Failed only because accounts were left out (they held the probe):
+        // everything else this run did stands.
+        let repaired = writes && (result.status != .failed || result.failedOnlyByLeavingOut)
+        var record = Store.HostRecord(result, scanned: scanned, repaired: repaired,
                                       repairedAccounts: writes ? result.writtenAccounts : [])
-        record.partial = partialHosts.contains(result.host) || !result.accountsLeftOut.isEmpty
+        record.partial = partialHosts.contains(result.host)
+        if scanned && !result.accountsLeftOut.isEmpty {
+            // The accounts left out were not read: their open items go on as
+            // they were (listed unfixed), so the run is a whole scan for the
+            // rest (what it no longer lists closes, prune moves on). Without
+            // the store's answer, the run closes nothing it does not list.
+            let leftOut = Set(result.accountsLeftOut)
+            if let open = try? store?.openDrift(Store.DriftFilter(hosts: [result.host], accounts: leftOut)) {
+                record.drift += open.map { Store.DriftRecord(account: $0.account, kind: $0.kind, detail: $0.detail, fingerprint: $0.fingerprint) }
+            } else {
+                record.partial = true
+            }
+        }
         let now = Date()
         let batch: [Store.HostRecord] = pending.withLock { pending in
             pending.records.append(record)

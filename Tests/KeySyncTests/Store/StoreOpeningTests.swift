@@ -90,13 +90,18 @@ import Testing
             #expect(throws: StoreError.self) { _ = try reader.beginRun(command: "check") }
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == migrated)
 
+            // Merged over paths that start with `//` (the same file as `/…`).
+            #expect(try Store.merged(paths: ["/" + path, path]).runs().count == 2)
+
             try sql(Store(path: path)) { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('v99')") }
             #expect(throws: StoreError.newerSchema(path: path, migrations: ["v99"])) { try Store(readingOnly: path) }
         }
     }
 
     @Test func fileURIsEscapeWhatSQLiteWouldReadAsQueryOrFragment() {
-        #expect(Store.fileURI("/var/lib/keysync/a b?c#d%e.db", query: "mode=ro") == "file:/var/lib/keysync/a%20b%3Fc%23d%25e.db?mode=ro")
+        #expect(Store.fileURI("/var/lib/keysync/a b?c#d%e.db", query: "mode=ro") == "file:///var/lib/keysync/a%20b%3Fc%23d%25e.db?mode=ro")
+        // `//x` is a path, not an authority.
+        #expect(Store.fileURI("//tmp/a.db", query: "mode=ro") == "file:////tmp/a.db?mode=ro")
         #expect(Store.fileURI("rel/ké.db", query: "immutable=1") == "file:rel/k%C3%A9.db?immutable=1")
     }
 

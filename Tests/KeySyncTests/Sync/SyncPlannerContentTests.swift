@@ -107,7 +107,10 @@ import Testing
         let plan = try F.single(account, target)
         #expect(plan.drift.map(\.kind) == [.blockEdited], "\(plan.drift)")
         let item = try #require(plan.drift.first)
-        #expect(item.repairable && item.detail.contains(what) && item.detail.contains("lines 2–5"), "\(item.detail)")
+        // The detail is the item's identity: the block's name, not its lines or the kind of edit.
+        #expect(item.repairable && item.detail == "the block of project usersample, role deploy grants what the inventory says, but its lines differ from what keysync writes (a comment, spacing or their order changed by hand); push rewrites it", "\(item.detail)")
+        #expect(try SyncPlanner.handEdit(of: #require(AuthorizedKeysFile(bytes: F.bytes("# mine\n" + edited)).managedBlocks.first),
+                                         writtenAs: #require(AuthorizedKeysFile(bytes: F.bytes(written)).managedBlocks.first), blocksWithID: 1) == what)
         #expect(plan.changes == ["fix block_edited: \(item.detail)"])
         #expect(plan.apply?.write?.content == F.bytes("# mine\n" + written))
         let again = try F.replan(after: plan, account, target)
