@@ -321,7 +321,8 @@ import GRDB
         try fleet.removeAccounts(accounts, on: [host])
         let stoppedFile = "/tmp/keysync-stall/stopped"
         defer {
-            if let pids = try? fleet.exec(host: host, ["cat", stoppedFile]).stdout {
+            // The loop and what it stopped, by PID (userdel refuses while they run).
+            if let pids = try? fleet.exec(host: host, ["sh", "-c", "cat \(stoppedFile).pid \(stoppedFile) 2>/dev/null"]).stdout {
                 for pid in pids.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(pid, SIGKILL) }
             }
             _ = try? fleet.exec(host: host, ["rm", "-rf", "/tmp/keysync-stall"])
@@ -365,6 +366,8 @@ import GRDB
             fd = libc.inotify_init()
             libc.inotify_add_watch(fd, path.encode(), 0x20)  # IN_OPEN
             mine = os.readlink("/proc/self/ns/mnt")
+            with open(out + ".pid", "w") as f:
+                f.write("%d " % os.getpid())
             open(out + ".ready", "w").close()
             deadline = time.time() + 120
             while time.time() < deadline:
@@ -412,6 +415,112 @@ import GRDB
         // A whole scan for the rest (builder's open items, if any, carried as they were: ResultRecorderTests).
         let recorded = try store.writer.read { try Row.fetchOne($0, sql: "SELECT scanned, partial FROM host_results ORDER BY run_id DESC LIMIT 1") }
         #expect(recorded?["scanned"] == true && recorded?["partial"] == false, "\(String(describing: recorded))")
+    }
+
+    /// The same owner stops keysync's *write* as their account instead (the
+    /// moment its temp file appears in their key folder): the apply waits out
+    /// command_timeout, then the host is done again without that account, so
+    /// the removal in the account after it lands. Host 68.
+    @Test func anAccountThatStopsItsWriteDoesNotHoldTheAccountsAfterIt() throws {
+        let host = 68
+        let workspace = try workspace()
+        let accounts = ["usersample", "builder"]
+        try fleet.removeAccounts(accounts, on: [host])
+        let stoppedFile = "/tmp/keysync-stall/stopped"
+        defer {
+            // The loop and what it stopped, by PID (userdel refuses while they run).
+            if let pids = try? fleet.exec(host: host, ["sh", "-c", "cat \(stoppedFile).pid \(stoppedFile) 2>/dev/null"]).stdout {
+                for pid in pids.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(pid, SIGKILL) }
+            }
+            _ = try? fleet.exec(host: host, ["rm", "-rf", "/tmp/keysync-stall"])
+            try? fleet.removeAccounts(accounts, on: [host])
+        }
+        // builder's role first: its write comes before usersample's in the apply.
+        func write(_ file: String, builder: String, usersample: String) throws -> Inventory {
+            try workspace.write(file, """
+                \(fleet.inventoryDefaults().replacingOccurrences(of: "command_timeout: 120", with: "command_timeout: 6"))
+                keys:
+                  kp-usersample: { file: kp-usersample.pub }
+                  kp-deploy: { file: kp-deploy.pub }
+                hosts:
+                \(fleet.inventoryHosts([host]))
+                projects:
+                  usersample:
+                    hosts: [h\(host)]
+                    roles:
+                      ci: { account: builder, uid: 1633, gid: 1633, home: /home/builder, shell: /bin/bash, create: true, keys: [\(builder)] }
+                      deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [\(usersample)] }
+                """)
+            return try Inventory.load(path: workspace.file(file))
+        }
+        let store = try Store(path: workspace.file("keysync.db"))
+        let before = try write("before.yml", builder: "kp-usersample", usersample: "kp-usersample, kp-deploy")
+        try #require(try run(before, .push, store: store).summary.failed == 0)
+        try #require(try login(host, "usersample", workspace, "kp-deploy") == 0)
+        // builder's loop: when keysync chmods its key folder (right before the
+        // write as builder) or a file appears there, stop every process of
+        // builder in this host for a second.
+        let watcher = #"""
+            import ctypes, os, select, signal, sys, time
+            os.closerange(3, 65536)  # exec's pipes: the test waits for them to close
+            folder, out = sys.argv[1], sys.argv[2]
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init()
+            libc.inotify_add_watch(fd, folder.encode(), 0x4 | 0x100)  # IN_ATTRIB (keysync's chmod of it, right before the write), IN_CREATE
+            me, mine = os.getuid(), os.readlink("/proc/self/ns/mnt")
+            with open(out + ".pid", "w") as f:
+                f.write("%d " % os.getpid())
+            open(out + ".ready", "w").close()
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                if not select.select([fd], [], [], 1)[0]:
+                    continue
+                data, hit = os.read(fd, 4096), False
+                while len(data) >= 16:  # struct inotify_event: wd, mask, cookie, len, name
+                    mask, size = int.from_bytes(data[4:8], "little"), int.from_bytes(data[12:16], "little")
+                    name = data[16:16 + size].rstrip(b"\0")
+                    hit = hit or (mask & 0x4 and not name) or (mask & 0x100 and name.startswith(b".keysync-"))
+                    data = data[16 + size:]
+                if not hit:
+                    continue
+                stopped, until = set(), time.time() + 1
+                while time.time() < until:
+                    for pid in filter(str.isdigit, os.listdir("/proc")):
+                        try:
+                            if pid in stopped or int(pid) == os.getpid() or os.stat("/proc/" + pid).st_uid != me:
+                                continue
+                            if os.readlink("/proc/%s/ns/mnt" % pid) != mine:
+                                continue
+                            os.kill(int(pid), signal.SIGSTOP)
+                            stopped.add(pid)
+                        except OSError:
+                            pass
+                with open(out, "a") as f:
+                    f.write(" ".join(stopped) + " ")
+            """#
+        let launch = try fleet.exec(host: host, ["sh", "-c", """
+            mkdir -p /tmp/keysync-stall && chown builder: /tmp/keysync-stall && \
+            setsid setpriv --reuid=1633 --regid=1633 --init-groups python3 -c "$0" /home/builder/.ssh \(stoppedFile) </dev/null >/dev/null 2>&1 &
+            """, watcher])
+        try #require(launch.status == 0, "\(launch)")
+        for _ in 0..<200 where try !fleet.exec(host: host, ["test", "-e", stoppedFile + ".ready"]).succeeded { usleep(25_000) }
+
+        // The loop may be too late on a busy machine (the write is over): then
+        // both changes are undone and tried again.
+        var result: RunReport.Host
+        var attempts = 0
+        repeat {
+            attempts += 1
+            if attempts > 1 { _ = try run(before, .push, store: store) }
+            let push = try run(try write("after.yml", builder: "kp-usersample, kp-deploy", usersample: "kp-usersample"), .push, store: store)
+            result = try #require(push.hosts.first { $0.host == "h\(host)" })
+        } while result.errorKind != .accountStalled && attempts < 4
+        #expect(result.status == .failed && result.errorKind == .accountStalled, "\(result)")
+        #expect(result.error?.contains("the apply did not finish for builder in 6 s") == true, "\(result.error ?? "")")
+        #expect(try login(host, "usersample", workspace, "kp-deploy") != 0, "the removal in usersample, after builder, landed")
+        #expect(try login(host, "usersample", workspace, "kp-usersample") == 0)
+        let deploy = try workspace.publicKey("kp-deploy")
+        #expect(result.changes.contains { $0.contains("unexpected_key") && $0.contains(deploy.fingerprint) }, "\(result.changes)")
     }
 
     /// An exclusive account: the owner wraps a key of their own in a block

@@ -188,6 +188,26 @@ public enum ApplyScript {
         return results
     }
 
+    /// The account whose write as the account was under way when an apply
+    /// reply stopped: the last `@as_account NONCE NAME` line with no result
+    /// for NAME after it. Nil when the reply stopped in root's own steps (a
+    /// hung `useradd` or directory lookup is nobody's stall).
+    static func stalledAccount(in reply: [UInt8], nonce: String) -> String? {
+        guard !nonce.isEmpty else { return nil }
+        var reader = ByteLineReader(reply)
+        var writing: String?
+        while let line = reader.line() {
+            let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+            guard fields.count >= 3, fields[1] == Substring(nonce) else { continue }
+            switch fields[0] {
+            case "@as_account": writing = String(line.dropFirst("@as_account \(nonce) ".count))
+            case "result" where String(fields[2]) == writing: writing = nil
+            default: continue
+            }
+        }
+        return writing
+    }
+
     /// One `result NONCE NAME KIND [TEXT]` line's outcome into `results`.
     private static func record(_ fields: [Substring], into results: inout [String: ApplyOutcome]) {
         let account = String(fields[2])

@@ -127,16 +127,16 @@ public struct SyncEngine: Sendable {
     /// account, and recorded as read in part (``HostResult/accountsLeftOut``).
     func converge(_ job: HostJob, snapshot: SnapshotHook?) -> HostResult {
         var job = job
-        var leftOut: [String] = []
+        var leftOut: [(account: String, why: String)] = []
         var earlier: [HostResult] = []
         while true {
             let result = convergeOnce(job, snapshot: snapshot)
             guard let account = result.stalledAccount, leftOut.count < Self.stalledAccountsPerHost,
                   !cancellation.isCancelled, job.accounts.contains(where: { $0.name == account }) else {
-                return Self.leavingOut(leftOut, from: Self.carrying(earlier, into: result), label: job.endpoint.label, seconds: job.commandTimeout)
+                return Self.leavingOut(leftOut, from: Self.carrying(earlier, into: result))
             }
             if result.wroteFiles { earlier.append(result) }
-            leftOut.append(account)
+            leftOut.append((account, result.error ?? account))
             job.accounts.removeAll { $0.name == account }
         }
     }
@@ -158,19 +158,19 @@ public struct SyncEngine: Sendable {
         return result
     }
 
-    /// `result` of a run without the accounts in `leftOut`: failed (it
-    /// says why for each), whatever else it did.
-    static func leavingOut(_ leftOut: [String], from result: HostResult, label: String, seconds: Double) -> HostResult {
+    /// `result` of a run without the accounts in `leftOut` (each with the
+    /// error of the try it stalled): failed, saying why, whatever else it did.
+    static func leavingOut(_ leftOut: [(account: String, why: String)], from result: HostResult) -> HostResult {
         guard !leftOut.isEmpty else { return result }
         var result = result
-        let why = leftOut.map { stallText($0, label: label, seconds: seconds) + "; left out, the host's other accounts were done" }
+        let why = leftOut.map { $0.why + "; left out, the host's other accounts were done" }
         result.error = ((result.error.map { [$0] } ?? []) + why).joined(separator: "; ")
         if result.status != .failed {
             result.status = .failed
             result.errorKind = .accountStalled
             result.failedOnlyByLeavingOut = true
         }
-        result.accountsLeftOut = leftOut
+        result.accountsLeftOut = leftOut.map(\.account)
         return result
     }
 
@@ -432,8 +432,7 @@ public struct SyncEngine: Sendable {
             if error.kind == .commandTimeout, let running, running.command.secondsSinceStdout >= job.commandTimeout / 2 {
                 let partial = Array(running.command.stdout.dropFirst(running.skip))
                 let outcomes = ApplyScript.partialOutcomes(from: partial, nonce: nonce)
-                // The first account the apply had not reported on: it stopped there.
-                if let account = applies.first(where: { outcomes[$0.account] == nil })?.account {
+                if let account = ApplyScript.stalledAccount(in: partial, nonce: nonce) {
                     var result = HostResult.failed(job.host, kind: .accountStalled, error: applyStallText(account, label: label, seconds: job.commandTimeout))
                     result.stalledAccount = account
                     return .failure(Failure(result: result, outcomes: outcomes))

@@ -14,6 +14,17 @@ import Testing
         #expect(ApplyScript.partialOutcomes(from: Array(reply.utf8), nonce: "").isEmpty)
     }
 
+    /// Only a write as the account names the account: a reply that stopped
+    /// in root's steps (useradd, a directory lookup) names nobody.
+    @Test func theAccountWhoseWriteAsItselfNeverEndedIsNamed() {
+        let done = "KEYSYNC-APPLY 2\n@as_account \(nonce) usersample\nresult \(nonce) usersample ok abc\n"
+        #expect(ApplyScript.stalledAccount(in: Array((done + "@as_account \(nonce) builder\n").utf8), nonce: nonce) == "builder")
+        #expect(ApplyScript.stalledAccount(in: Array(done.utf8), nonce: nonce) == nil)
+        #expect(ApplyScript.stalledAccount(in: Array((done + "@as_account ffff root\n").utf8), nonce: nonce) == nil)
+        #expect(ApplyScript.stalledAccount(in: Array((done + "@as_account \(nonce) builder\nresult \(nonce) builder conflict x\n").utf8), nonce: nonce) == nil)
+        #expect(ApplyScript.stalledAccount(in: Array((done + "@as_account \(nonce) builder\n").utf8), nonce: "") == nil)
+    }
+
     /// The retry found the accounts written before the stall in sync: their
     /// files, fixable drift, changes and snapshots come from the first try.
     @Test func theRetryCarriesWhatTheFirstTryWrote() {

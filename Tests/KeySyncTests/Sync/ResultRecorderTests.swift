@@ -54,8 +54,9 @@ import Testing
         push.noteWritten(["/home/bob/.ssh/authorized_keys": "b1"],
                          by: [AccountApply(account: "bob", write: FileWrite(path: "/home/bob/.ssh/authorized_keys", expectedHash: "b0", content: []))])
         push.listsWholeHost = true
-        let leftOut = SyncEngine.leavingOut(["alice"], from: push, label: "h", seconds: 30)
+        let leftOut = SyncEngine.leavingOut([("alice", "h: alice stalled")], from: push)
         #expect(leftOut.status == .failed && leftOut.errorKind == .accountStalled && leftOut.failedOnlyByLeavingOut)
+        #expect(leftOut.error == "h: alice stalled; left out, the host's other accounts were done" && leftOut.accountsLeftOut == ["alice"])
         try record(store, "push", at: 1, leftOut, writes: true)
         let after = try store.openDrift()
         #expect(after.map { "\($0.account)/\($0.kind)" } == ["alice/revoked_key"])
@@ -64,7 +65,7 @@ import Testing
         // The next check (alice still left out) lists nothing else: still only alice's.
         var check = HostResult(host: "h", status: .ok)
         check.listsWholeHost = true
-        try record(store, "check", at: 2, SyncEngine.leavingOut(["alice"], from: check, label: "h", seconds: 30), writes: false)
+        try record(store, "check", at: 2, SyncEngine.leavingOut([("alice", "h: alice stalled")], from: check), writes: false)
         #expect(try store.openDrift().map { "\($0.account)/\($0.kind)/\($0.sinceRunID)" } == ["alice/revoked_key/1"])
         let scans = try sql(store) { try Bool.fetchAll($0, sql: "SELECT scanned AND NOT partial FROM host_results ORDER BY run_id") }
         #expect(scans == [true, true, true])

@@ -140,6 +140,10 @@ write_file() { # name dir file expected-hash new-hash content-word [make-folder]
     key_folders "$home" "$dir"
     if [ -z "$folders" ]; then write_root_keys "$@"; return 0; fi
     if [ -L "$home" ] || [ ! -d "$home" ]; then result "$name" error "home $home is missing or a symlink"; return 0; fi
+    # From here on commands run as the account, which can stop them: a
+    # reply that ends after this line names the account that held it
+    # (ApplyScript.stalledAccount).
+    printf '@as_account %s %s\n' "$nonce" "$name"
     # Each folder on the way: never a link; a missing one is made by the
     # account (mode 700: umask 077 takes nothing from it). A missing key
     # folder itself is made by the account's shell that writes the file
