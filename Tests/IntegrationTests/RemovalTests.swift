@@ -92,6 +92,17 @@ import GRDB
 
     let file = "/home/usersample/.ssh/authorized_keys"
 
+    /// Host `host` with usersample granted kp-usersample and kp-deploy, pushed:
+    /// the workspace (named after the calling test), the inventory and the store.
+    func pushedWithTwoKeys(_ host: Int, test: String = #function) throws -> (Workspace, Inventory, Store) {
+        let workspace = try workspace(test)
+        try resetAccounts(host)
+        let inventory = try inventory(workspace, "both.yml", hosts: [host], projects: project("usersample", [host], key: "kp-usersample, kp-deploy"))
+        let store = try Store(path: workspace.file("keysync.db"))
+        try #require(try run(inventory, .push, store: store).summary.failed == 0)
+        return (workspace, inventory, store)
+    }
+
     /// A host dropped from every project keeps its place under `hosts:`:
     /// `check` reports its blocks as `stale_block`, `push --project ci`
     /// removes only ci's, `push` the rest; the owner's own key stays.
@@ -206,18 +217,8 @@ import GRDB
     /// s13: nothing named it). Host 68.
     @Test func aKeyLeftInABrokenBlockIsNamed() throws {
         let host = 68
-        let workspace = try workspace()
-        try resetAccounts(host)
         defer { try? resetAccounts(host) }
-        let both = """
-          usersample:
-            hosts: [h\(host)]
-            roles:
-              deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [kp-usersample, kp-deploy] }
-        """
-        let first = try inventory(workspace, "both.yml", hosts: [host], projects: both)
-        let store = try Store(path: workspace.file("keysync.db"))
-        try #require(try run(first, .push, store: store).summary.failed == 0)
+        let (workspace, _, store) = try pushedWithTwoKeys(host)
         try #require(try fleet.exec(host: host, ["sed", "-i", "2a # a note by hand", file]).status == 0)
         let narrowed = try inventory(workspace, "one.yml", hosts: [host], projects: project("usersample", [host]))
         let push = try run(narrowed, .push, store: store)
@@ -242,18 +243,8 @@ import GRDB
     /// s13: check said nothing while every push "changed" the host). Host 68.
     @Test func aHandEditInsideABlockIsReportedByCheckAndRewrittenByPush() throws {
         let host = 68
-        let workspace = try workspace()
-        try resetAccounts(host)
         defer { try? resetAccounts(host) }
-        let both = """
-          usersample:
-            hosts: [h\(host)]
-            roles:
-              deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [kp-usersample, kp-deploy] }
-        """
-        let inventory = try inventory(workspace, "both.yml", hosts: [host], projects: both)
-        let store = try Store(path: workspace.file("keysync.db"))
-        try #require(try run(inventory, .push, store: store).summary.failed == 0)
+        let (workspace, inventory, store) = try pushedWithTwoKeys(host)
         let written = try fleet.exec(host: host, ["cat", file]).stdout
         for edit in [["sed", "-i", "2s/$/ edited by alice/", file], ["sed", "-i", "2{h;d};3G", file]] {
             try #require(try fleet.exec(host: host, edit).status == 0)
@@ -308,6 +299,109 @@ import GRDB
         #expect(try open().isEmpty)
     }
 
+    // MARK: An account's owner stops keysync's commands as that account
+
+    /// builder's own loop, run in host 68 as builder (uid 1633): on an
+    /// inotify event on `argv[1]` (mask `argv[3]`) that `hit` accepts, stop
+    /// every process of builder in this host for a second, appending their
+    /// pids to `argv[2]` (its own pid goes to `argv[2].pid`).
+    static func ownersLoop(hit: String) -> String {
+        #"""
+        import ctypes, os, select, signal, sys, time
+        os.closerange(3, 65536)  # exec's pipes: the test waits for them to close
+        path, out, mask_wanted = sys.argv[1], sys.argv[2], int(sys.argv[3])
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.inotify_init()
+        libc.inotify_add_watch(fd, path.encode(), mask_wanted)
+        me, mine = os.getuid(), os.readlink("/proc/self/ns/mnt")
+        with open(out + ".pid", "w") as f:
+            f.write("%d " % os.getpid())
+        open(out + ".ready", "w").close()
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if not select.select([fd], [], [], 1)[0]:
+                continue
+            data, hit = os.read(fd, 4096), False
+            while len(data) >= 16:  # struct inotify_event: wd, mask, cookie, len, name
+                mask, size = int.from_bytes(data[4:8], "little"), int.from_bytes(data[12:16], "little")
+                name = data[16:16 + size].rstrip(b"\0")
+                hit = hit or \#(hit)
+                data = data[16 + size:]
+            if not hit:
+                continue
+            stopped, until = set(), time.time() + 1
+            while time.time() < until:
+                for pid in filter(str.isdigit, os.listdir("/proc")):
+                    try:
+                        if pid in stopped or int(pid) == os.getpid() or os.stat("/proc/" + pid).st_uid != me:
+                            continue
+                        if os.readlink("/proc/%s/ns/mnt" % pid) != mine:
+                            continue
+                        os.kill(int(pid), signal.SIGSTOP)
+                        stopped.add(pid)
+                    except OSError:
+                        pass
+            with open(out, "a") as f:
+                f.write(" ".join(stopped) + " ")
+        """#
+    }
+
+    static let stallFolder = "/tmp/keysync-stall"
+
+    /// Starts builder's loop on host `host` watching `path` and waits until it watches.
+    func startOwnersLoop(_ host: Int, watching path: String, mask: Int, hit: String) throws {
+        let launch = try fleet.exec(host: host, ["sh", "-c", """
+            mkdir -p \(Self.stallFolder) && chown builder: \(Self.stallFolder) && \
+            setsid setpriv --reuid=1633 --regid=1633 --init-groups python3 -c "$0" "$1" \(Self.stallFolder)/stopped \(mask) </dev/null >/dev/null 2>&1 &
+            """, Self.ownersLoop(hit: hit), path])
+        try #require(launch.status == 0, "\(launch)")
+        for _ in 0..<200 where try !fleet.exec(host: host, ["test", "-e", Self.stallFolder + "/stopped.ready"]).succeeded { usleep(25_000) }
+    }
+
+    /// Ends builder's loop and what it stopped (by PID: userdel refuses while
+    /// they run), then removes both accounts.
+    func endOwnersLoop(_ host: Int) {
+        if let pids = try? fleet.exec(host: host, ["sh", "-c", "cat \(Self.stallFolder)/stopped.pid \(Self.stallFolder)/stopped 2>/dev/null"]).stdout {
+            for pid in pids.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(pid, SIGKILL) }
+        }
+        _ = try? fleet.exec(host: host, ["rm", "-rf", Self.stallFolder])
+        try? fleet.removeAccounts(["usersample", "builder"], on: [host])
+    }
+
+    /// Host `host` with account builder (role ci, `builder` keys, listed
+    /// first: written first) and usersample (`usersample` keys), command_timeout 6.
+    func stallInventory(_ workspace: Workspace, _ file: String, host: Int, builder: String, usersample: String) throws -> Inventory {
+        try workspace.write(file, """
+            \(fleet.inventoryDefaults().replacingOccurrences(of: "command_timeout: 120", with: "command_timeout: 6"))
+            keys:
+              kp-usersample: { file: kp-usersample.pub }
+              kp-deploy: { file: kp-deploy.pub }
+            hosts:
+            \(fleet.inventoryHosts([host]))
+            projects:
+              usersample:
+                hosts: [h\(host)]
+                roles:
+                  ci: { account: builder, uid: 1633, gid: 1633, home: /home/builder, shell: /bin/bash, create: true, keys: [\(builder)] }
+                  deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [\(usersample)] }
+            """)
+        return try Inventory.load(path: workspace.file(file))
+    }
+
+    /// Pushes `after` until builder's loop caught keysync (the loop may be
+    /// too late on a busy machine: then `before` is pushed back and it is
+    /// tried again, at most four times); the host's last result.
+    func pushUntilStalled(_ before: Inventory, _ after: Inventory, _ host: Int, store: Store) throws -> RunReport.Host {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let push = try run(after, .push, store: store)
+            let result = try #require(push.hosts.first { $0.host == "h\(host)" })
+            if result.errorKind == .accountStalled || attempts == 4 { return result }
+            _ = try run(before, .push, store: store)
+        }
+    }
+
     /// The owner of one account stops keysync's read of their keys file (a
     /// SIGSTOP the moment the file is opened, as a loop of theirs can): the
     /// probe waits out command_timeout, then the host is done again without
@@ -317,97 +411,21 @@ import GRDB
     @Test func anAccountThatStopsItsReadDoesNotHoldTheOtherAccounts() throws {
         let host = 68
         let workspace = try workspace()
-        let accounts = ["usersample", "builder"]
-        try fleet.removeAccounts(accounts, on: [host])
-        let stoppedFile = "/tmp/keysync-stall/stopped"
-        defer {
-            // The loop and what it stopped, by PID (userdel refuses while they run).
-            if let pids = try? fleet.exec(host: host, ["sh", "-c", "cat \(stoppedFile).pid \(stoppedFile) 2>/dev/null"]).stdout {
-                for pid in pids.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(pid, SIGKILL) }
-            }
-            _ = try? fleet.exec(host: host, ["rm", "-rf", "/tmp/keysync-stall"])
-            try? fleet.removeAccounts(accounts, on: [host])
-        }
-        func projects(_ keys: String) -> String {
-            """
-              usersample:
-                hosts: [h\(host)]
-                roles:
-                  deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [\(keys)] }
-                  ci: { account: builder, uid: 1633, gid: 1633, home: /home/builder, shell: /bin/bash, create: true, keys: [kp-usersample] }
-            """
-        }
-        func write(_ file: String, _ keys: String) throws -> Inventory {
-            try workspace.write(file, """
-                \(fleet.inventoryDefaults().replacingOccurrences(of: "command_timeout: 120", with: "command_timeout: 6"))
-                keys:
-                  kp-usersample: { file: kp-usersample.pub }
-                  kp-deploy: { file: kp-deploy.pub }
-                hosts:
-                \(fleet.inventoryHosts([host]))
-                projects:
-                \(projects(keys))
-                """)
-            return try Inventory.load(path: workspace.file(file))
-        }
+        try fleet.removeAccounts(["usersample", "builder"], on: [host])
+        defer { endOwnersLoop(host) }
         let store = try Store(path: workspace.file("keysync.db"))
-        try #require(try run(try write("both.yml", "kp-usersample, kp-deploy"), .push, store: store).summary.failed == 0)
+        let before = try stallInventory(workspace, "before.yml", host: host, builder: "kp-usersample", usersample: "kp-usersample, kp-deploy")
+        try #require(try run(before, .push, store: store).summary.failed == 0)
         try #require(try login(host, "usersample", workspace, "kp-deploy") == 0)
         // 4 MB of comments (under the 4 MiB read limit) keep builder's read going long enough to be caught.
         let padded = try fleet.exec(host: host, ["su", "-s", "/bin/sh", "builder", "-c",
                                                  "yes '# padding padding padding padding padding padding' | head -c 4000000 >> ~/.ssh/authorized_keys"])
         try #require(padded.status == 0, "\(padded)")
-        // builder's own loop: on every open of the file, SIGSTOP builder's dd in this host.
-        let watcher = #"""
-            import ctypes, os, select, signal, sys, time
-            os.closerange(3, 65536)  # exec's pipes: the test waits for them to close
-            path, out = sys.argv[1], sys.argv[2]
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = libc.inotify_init()
-            libc.inotify_add_watch(fd, path.encode(), 0x20)  # IN_OPEN
-            mine = os.readlink("/proc/self/ns/mnt")
-            with open(out + ".pid", "w") as f:
-                f.write("%d " % os.getpid())
-            open(out + ".ready", "w").close()
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                if not select.select([fd], [], [], 1)[0]:
-                    continue
-                os.read(fd, 4096)
-                stopped = []
-                for pid in filter(str.isdigit, os.listdir("/proc")):
-                    try:
-                        if os.readlink("/proc/%s/ns/mnt" % pid) != mine:
-                            continue
-                        with open("/proc/%s/comm" % pid) as comm:
-                            if comm.read().strip() != "dd":
-                                continue
-                        os.kill(int(pid), signal.SIGSTOP)
-                        stopped.append(pid)
-                    except OSError:
-                        pass
-                if stopped:
-                    with open(out, "a") as f:
-                        f.write(" ".join(stopped) + " ")
-            """#
-        let launch = try fleet.exec(host: host, ["sh", "-c", """
-            mkdir -p /tmp/keysync-stall && chown builder: /tmp/keysync-stall && \
-            setsid setpriv --reuid=1633 --regid=1633 --init-groups python3 -c "$0" /home/builder/.ssh/authorized_keys \(stoppedFile) </dev/null >/dev/null 2>&1 &
-            """, watcher])
-        try #require(launch.status == 0, "\(launch)")
-        for _ in 0..<200 where try !fleet.exec(host: host, ["test", "-e", stoppedFile + ".ready"]).succeeded { usleep(25_000) }
+        try startOwnersLoop(host, watching: "/home/builder/.ssh/authorized_keys", mask: 0x20, hit: "bool(mask & 0x20)")  // IN_OPEN
 
-        // The loop may be too late on a busy machine (the read is over): then
-        // the key is put back and the removal tried again.
-        var result: RunReport.Host
-        var attempts = 0
-        repeat {
-            attempts += 1
-            if attempts > 1 { _ = try run(try write("both.yml", "kp-usersample, kp-deploy"), .push, store: store) }
-            let push = try run(try write("one.yml", "kp-usersample"), .push, store: store)
-            result = try #require(push.hosts.first { $0.host == "h\(host)" })
-        } while result.errorKind != .accountStalled && attempts < 4
-        #expect(try fleet.exec(host: host, ["test", "-s", stoppedFile]).succeeded, "the watcher stopped no dd")
+        let after = try stallInventory(workspace, "after.yml", host: host, builder: "kp-usersample", usersample: "kp-usersample")
+        let result = try pushUntilStalled(before, after, host, store: store)
+        #expect(try fleet.exec(host: host, ["test", "-s", Self.stallFolder + "/stopped"]).succeeded, "the loop stopped nothing")
         #expect(result.status == .failed && result.errorKind == .accountStalled, "\(result)")
         #expect(result.error?.contains("reading the keys file of builder as builder did not finish in 6 s") == true, "\(result.error ?? "")")
         #expect(try login(host, "usersample", workspace, "kp-deploy") != 0, "the removal in usersample landed")
@@ -417,104 +435,25 @@ import GRDB
         #expect(recorded?["scanned"] == true && recorded?["partial"] == false, "\(String(describing: recorded))")
     }
 
-    /// The same owner stops keysync's *write* as their account instead (the
-    /// moment its temp file appears in their key folder): the apply waits out
-    /// command_timeout, then the host is done again without that account, so
-    /// the removal in the account after it lands. Host 68.
+    /// The same owner stops keysync's *write* as their account instead (when
+    /// keysync chmods their key folder, right before the write): the apply
+    /// waits out command_timeout, then the host is done again without that
+    /// account, so the removal in the account after it lands. Host 68.
     @Test func anAccountThatStopsItsWriteDoesNotHoldTheAccountsAfterIt() throws {
         let host = 68
         let workspace = try workspace()
-        let accounts = ["usersample", "builder"]
-        try fleet.removeAccounts(accounts, on: [host])
-        let stoppedFile = "/tmp/keysync-stall/stopped"
-        defer {
-            // The loop and what it stopped, by PID (userdel refuses while they run).
-            if let pids = try? fleet.exec(host: host, ["sh", "-c", "cat \(stoppedFile).pid \(stoppedFile) 2>/dev/null"]).stdout {
-                for pid in pids.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(pid, SIGKILL) }
-            }
-            _ = try? fleet.exec(host: host, ["rm", "-rf", "/tmp/keysync-stall"])
-            try? fleet.removeAccounts(accounts, on: [host])
-        }
-        // builder's role first: its write comes before usersample's in the apply.
-        func write(_ file: String, builder: String, usersample: String) throws -> Inventory {
-            try workspace.write(file, """
-                \(fleet.inventoryDefaults().replacingOccurrences(of: "command_timeout: 120", with: "command_timeout: 6"))
-                keys:
-                  kp-usersample: { file: kp-usersample.pub }
-                  kp-deploy: { file: kp-deploy.pub }
-                hosts:
-                \(fleet.inventoryHosts([host]))
-                projects:
-                  usersample:
-                    hosts: [h\(host)]
-                    roles:
-                      ci: { account: builder, uid: 1633, gid: 1633, home: /home/builder, shell: /bin/bash, create: true, keys: [\(builder)] }
-                      deploy: { account: usersample, uid: 1631, gid: 1631, home: /home/usersample, shell: /bin/bash, create: true, keys: [\(usersample)] }
-                """)
-            return try Inventory.load(path: workspace.file(file))
-        }
+        try fleet.removeAccounts(["usersample", "builder"], on: [host])
+        defer { endOwnersLoop(host) }
         let store = try Store(path: workspace.file("keysync.db"))
-        let before = try write("before.yml", builder: "kp-usersample", usersample: "kp-usersample, kp-deploy")
+        let before = try stallInventory(workspace, "before.yml", host: host, builder: "kp-usersample", usersample: "kp-usersample, kp-deploy")
         try #require(try run(before, .push, store: store).summary.failed == 0)
         try #require(try login(host, "usersample", workspace, "kp-deploy") == 0)
-        // builder's loop: when keysync chmods its key folder (right before the
-        // write as builder) or a file appears there, stop every process of
-        // builder in this host for a second.
-        let watcher = #"""
-            import ctypes, os, select, signal, sys, time
-            os.closerange(3, 65536)  # exec's pipes: the test waits for them to close
-            folder, out = sys.argv[1], sys.argv[2]
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = libc.inotify_init()
-            libc.inotify_add_watch(fd, folder.encode(), 0x4 | 0x100)  # IN_ATTRIB (keysync's chmod of it, right before the write), IN_CREATE
-            me, mine = os.getuid(), os.readlink("/proc/self/ns/mnt")
-            with open(out + ".pid", "w") as f:
-                f.write("%d " % os.getpid())
-            open(out + ".ready", "w").close()
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                if not select.select([fd], [], [], 1)[0]:
-                    continue
-                data, hit = os.read(fd, 4096), False
-                while len(data) >= 16:  # struct inotify_event: wd, mask, cookie, len, name
-                    mask, size = int.from_bytes(data[4:8], "little"), int.from_bytes(data[12:16], "little")
-                    name = data[16:16 + size].rstrip(b"\0")
-                    hit = hit or (mask & 0x4 and not name) or (mask & 0x100 and name.startswith(b".keysync-"))
-                    data = data[16 + size:]
-                if not hit:
-                    continue
-                stopped, until = set(), time.time() + 1
-                while time.time() < until:
-                    for pid in filter(str.isdigit, os.listdir("/proc")):
-                        try:
-                            if pid in stopped or int(pid) == os.getpid() or os.stat("/proc/" + pid).st_uid != me:
-                                continue
-                            if os.readlink("/proc/%s/ns/mnt" % pid) != mine:
-                                continue
-                            os.kill(int(pid), signal.SIGSTOP)
-                            stopped.add(pid)
-                        except OSError:
-                            pass
-                with open(out, "a") as f:
-                    f.write(" ".join(stopped) + " ")
-            """#
-        let launch = try fleet.exec(host: host, ["sh", "-c", """
-            mkdir -p /tmp/keysync-stall && chown builder: /tmp/keysync-stall && \
-            setsid setpriv --reuid=1633 --regid=1633 --init-groups python3 -c "$0" /home/builder/.ssh \(stoppedFile) </dev/null >/dev/null 2>&1 &
-            """, watcher])
-        try #require(launch.status == 0, "\(launch)")
-        for _ in 0..<200 where try !fleet.exec(host: host, ["test", "-e", stoppedFile + ".ready"]).succeeded { usleep(25_000) }
+        // IN_ATTRIB of the folder itself (keysync's chmod) or IN_CREATE of keysync's temp file.
+        try startOwnersLoop(host, watching: "/home/builder/.ssh", mask: 0x4 | 0x100,
+                            hit: #"(mask & 0x4 and not name) or (mask & 0x100 and name.startswith(b".keysync-"))"#)
 
-        // The loop may be too late on a busy machine (the write is over): then
-        // both changes are undone and tried again.
-        var result: RunReport.Host
-        var attempts = 0
-        repeat {
-            attempts += 1
-            if attempts > 1 { _ = try run(before, .push, store: store) }
-            let push = try run(try write("after.yml", builder: "kp-usersample, kp-deploy", usersample: "kp-usersample"), .push, store: store)
-            result = try #require(push.hosts.first { $0.host == "h\(host)" })
-        } while result.errorKind != .accountStalled && attempts < 4
+        let after = try stallInventory(workspace, "after.yml", host: host, builder: "kp-usersample, kp-deploy", usersample: "kp-usersample")
+        let result = try pushUntilStalled(before, after, host, store: store)
         #expect(result.status == .failed && result.errorKind == .accountStalled, "\(result)")
         #expect(result.error?.contains("the apply did not finish for builder in 6 s") == true, "\(result.error ?? "")")
         #expect(try login(host, "usersample", workspace, "kp-deploy") != 0, "the removal in usersample, after builder, landed")

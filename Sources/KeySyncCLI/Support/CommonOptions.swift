@@ -97,12 +97,7 @@ extension DatabaseOption {
     /// restore and rotate's --status and --resume only read or continue what
     /// other commands recorded); on failure prints why and exits 1.
     func openStore() throws -> Store {
-        let path = resolvedDatabasePath
-        guard FileManager.default.fileExists(atPath: path) else {
-            printError("error: no keysync database at \(path); run `keysync check` first, or name it with --db or KEYSYNC_DB")
-            throw ExitCode(1)
-        }
-        try Self.refuseEmptyFile(path)
+        let path = try existingDatabasePath()
         return try exitOnError { try Store(path: path) }
     }
 
@@ -110,13 +105,19 @@ extension DatabaseOption {
     /// history, where, review, rotate --status): nothing is written beside
     /// it, so a copy on a read-only mount or a full disk can be read.
     func openStoreForReading() throws -> Store {
+        let path = try existingDatabasePath()
+        return try exitOnError { try Store(readingOnly: path) }
+    }
+
+    /// The database path, which must name a file that is not empty; else prints why and exits 1.
+    private func existingDatabasePath() throws -> String {
         let path = resolvedDatabasePath
         guard FileManager.default.fileExists(atPath: path) else {
             printError("error: no keysync database at \(path); run `keysync check` first, or name it with --db or KEYSYNC_DB")
             throw ExitCode(1)
         }
         try Self.refuseEmptyFile(path)
-        return try exitOnError { try Store(readingOnly: path) }
+        return path
     }
 
     /// An empty file (a mistyped path, a placeholder) is no database: a
