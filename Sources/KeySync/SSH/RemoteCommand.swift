@@ -18,9 +18,10 @@ public final class RemoteCommand {
     /// Everything the command printed so far.
     public internal(set) var stdout: [UInt8] = []
     public internal(set) var stderr: [UInt8] = []
-    /// When stdout last grew (or the command started): a command that timed
-    /// out long after its last output was stuck, not slow.
-    public internal(set) var lastStdoutAt = DispatchTime.now()
+    /// How long stdout was when: a mark at most every 100 ms while it grows
+    /// (so a reply that dribbles costs a few hundred marks, not one per
+    /// byte). Tells when a part of the reply began (``seconds(since:)``).
+    private(set) var stdoutMarks: [(count: Int, at: DispatchTime)] = []
     private var result: ExecResult?
 
     /// Made by `SSHConnection.start(_:timeout:outputLimit:)` only.
@@ -62,7 +63,6 @@ public final class RemoteCommand {
     /// output so far do not count against the next step.
     public func restart(timeout: Double, outputLimit: Int) {
         deadline = Deadline(seconds: timeout)
-        lastStdoutAt = .now()
         timeoutError = .commandTimeout(host: connection.endpoint.label, seconds: timeout)
         self.outputLimit = stdout.count + stderr.count + outputLimit
     }
@@ -78,9 +78,21 @@ public final class RemoteCommand {
         connection.sendEOF(self)
     }
 
-    /// Seconds since stdout last grew (or the command started).
-    public var secondsSinceStdout: Double {
-        Double(DispatchTime.now().uptimeNanoseconds - lastStdoutAt.uptimeNanoseconds) / 1e9
+    /// Notes that stdout grew (called by the pump).
+    func markStdout() {
+        let now = DispatchTime.now()
+        if let last = stdoutMarks.last, now.uptimeNanoseconds - last.at.uptimeNanoseconds < 100_000_000 {
+            stdoutMarks[stdoutMarks.count - 1].count = stdout.count
+        } else {
+            stdoutMarks.append((stdout.count, now))
+        }
+    }
+
+    /// Seconds since stdout first held more than `offset` bytes (to within
+    /// 100 ms); nil when it never did.
+    public func seconds(since offset: Int) -> Double? {
+        guard let mark = stdoutMarks.first(where: { $0.count > offset }) else { return nil }
+        return Double(DispatchTime.now().uptimeNanoseconds - mark.at.uptimeNanoseconds) / 1e9
     }
 
     /// Closes the input, reads everything to the end and returns the

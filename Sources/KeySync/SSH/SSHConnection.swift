@@ -450,7 +450,7 @@ public final class SSHConnection {
                 if n > 0 {
                     if isStdout {
                         command.stdout += buffer[..<n]
-                        command.lastStdoutAt = .now()
+                        command.markStdout()
                     } else {
                         command.stderr += buffer[..<n]
                     }

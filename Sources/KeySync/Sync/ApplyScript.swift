@@ -192,18 +192,22 @@ public enum ApplyScript {
     /// reply stopped: the last `@as_account NONCE NAME` line with no result
     /// for NAME after it. Nil when the reply stopped in root's own steps (a
     /// hung `useradd` or directory lookup is nobody's stall).
-    static func stalledAccount(in reply: [UInt8], nonce: String) -> String? {
+    /// Also the byte offset of that marker line in `reply`.
+    static func stalledAccount(in reply: [UInt8], nonce: String) -> (account: String, markerOffset: Int)? {
         guard !nonce.isEmpty else { return nil }
-        var reader = ByteLineReader(reply)
-        var writing: String?
-        while let line = reader.line() {
-            let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
-            guard fields.count >= 3, fields[1] == Substring(nonce) else { continue }
-            switch fields[0] {
-            case "@as_account": writing = String(line.dropFirst("@as_account \(nonce) ".count))
-            case "result" where String(fields[2]) == writing: writing = nil
-            default: continue
+        let marker = Array("@as_account \(nonce) ".utf8), result = Array("result \(nonce) ".utf8)
+        var writing: (account: String, markerOffset: Int)?
+        var start = 0
+        while start < reply.count {
+            let end = reply[start...].firstIndex(of: 0x0A) ?? reply.count
+            let line = reply[start..<end]
+            if line.starts(with: marker) {
+                writing = (String(decoding: line.dropFirst(marker.count), as: UTF8.self), start)
+            } else if let current = writing, line.starts(with: result),
+                      line.dropFirst(result.count).split(separator: 0x20, maxSplits: 1).first.map({ String(decoding: $0, as: UTF8.self) }) == current.account {
+                writing = nil
             }
+            start = end + 1
         }
         return writing
     }

@@ -8,7 +8,11 @@ extension HostProbe {
     /// FUSE or hung NFS mount under its home). Nil when the reply stopped
     /// anywhere else. A file's bytes inside a frame cannot fake either line:
     /// they would need the nonce, which no process of the account sees.
-    static func stalledAccount(in partial: [UInt8], nonce: String) -> String? {
+    ///
+    /// - Returns: the account and the byte offset of its open frame's begin
+    ///   line in `partial` (when that frame began tells a stall from a slow
+    ///   read before it: ``RemoteCommand/seconds(since:)``).
+    static func stalledAccount(in partial: [UInt8], nonce: String) -> (account: String, frameOffset: Int)? {
         guard !nonce.isEmpty else { return nil }
         let text = String(decoding: partial, as: UTF8.self)
         let section = "@account \(nonce) "
@@ -18,7 +22,8 @@ extension HostProbe {
         guard let lineEnd = rest.firstIndex(of: "\n") else { return nil }
         let name = String(rest[..<lineEnd])
         let body = rest[lineEnd...]
-        guard !name.isEmpty, let begun = body.range(of: "-begin \(nonce)", options: .backwards) else { return nil }
-        return body[begun.upperBound...].contains("-end \(nonce) ") ? nil : name
+        guard !name.isEmpty, let begun = body.range(of: "-begin \(nonce)", options: .backwards),
+              !body[begun.upperBound...].contains("-end \(nonce) ") else { return nil }
+        return (name, text.utf8.distance(from: text.startIndex, to: begun.lowerBound))
     }
 }

@@ -136,11 +136,11 @@ extension SyncEngine {
                                       shell: shell))
         } catch let error as SSHError {
             connection.close()
-            // Named only when nothing came for at least half the timeout: a
-            // read that was slow but moving (a big file on a slow home before
-            // it) does not put the blame on the next account's read.
-            if error.kind == .commandTimeout, let running, running.secondsSinceStdout >= job.commandTimeout / 2,
-               let account = HostProbe.stalledAccount(in: running.stdout, nonce: nonce) {
+            // Named only when its read was open for at least half the
+            // timeout, bytes or no bytes (a read that dribbles is held too):
+            // a slow read before it does not put the blame on the next one.
+            if error.kind == .commandTimeout, let running, let (account, frame) = HostProbe.stalledAccount(in: running.stdout, nonce: nonce),
+               (running.seconds(since: frame) ?? 0) >= job.commandTimeout / 2 {
                 var result = HostResult.failed(job.host, kind: .accountStalled, error: Self.stallText(account, label: label, seconds: job.commandTimeout))
                 result.stalledAccount = account
                 return .failed(result)

@@ -113,8 +113,9 @@ public struct SyncEngine: Sendable {
         }
     }
 
-    /// How many accounts of one host may hold its probe before the host is
-    /// given up (each costs a command_timeout).
+    /// How many accounts of one host may hold it before the host is given
+    /// up. Each stall costs a command_timeout of the probe or of the apply,
+    /// so a host takes at most 3 × (probe + apply) timeouts.
     static let stalledAccountsPerHost = 2
 
     /// One host, start to end. Never throws: every failure becomes a `failed` result.
@@ -135,25 +136,33 @@ public struct SyncEngine: Sendable {
                   !cancellation.isCancelled, job.accounts.contains(where: { $0.name == account }) else {
                 return Self.leavingOut(leftOut, from: Self.carrying(earlier, into: result))
             }
-            if result.wroteFiles { earlier.append(result) }
+            if result.wroteFiles || !result.appliedAccounts.isEmpty { earlier.append(result) }
             leftOut.append((account, result.error ?? account))
             job.accounts.removeAll { $0.name == account }
         }
     }
 
-    /// `result` with what earlier tries of the host wrote before an apply
-    /// stalled: those accounts' files (hashes before and after), their
-    /// repairable drift (recorded fixed), their changes and snapshots. The
-    /// retry found those accounts in sync and says nothing of them.
+    /// `result` with what earlier tries of the host did before an apply
+    /// stalled (accounts written or done: created, unlocked, home fixed):
+    /// their files (the first try's hash before; the retry's hash after when
+    /// it wrote the file again), their repairable drift (recorded fixed),
+    /// their changes and snapshots. The retry found them in sync and says
+    /// nothing of them.
     static func carrying(_ earlier: [HostResult], into result: HostResult) -> HostResult {
         var result = result
         for attempt in earlier {
-            let written = attempt.writtenAccounts
-            for (path, file) in attempt.files where written.contains(file.account) { result.files[path] = file }
+            let applied = attempt.appliedAccounts.union(attempt.writtenAccounts)
+            for (path, file) in attempt.files where attempt.writtenAccounts.contains(file.account) {
+                if let again = result.files[path], again.hashAfter != nil {
+                    result.files[path]?.hashBefore = file.hashBefore
+                } else {
+                    result.files[path] = file
+                }
+            }
             let listed = Set(result.drift.map { "\($0.account) \($0.kind) \($0.detail)" })
-            result.drift += attempt.drift.filter { written.contains($0.account) && $0.repairable && !listed.contains("\($0.account) \($0.kind) \($0.detail)") }
-            result.changes = written.sorted().flatMap { attempt.changesByAccount[$0] ?? [] } + result.changes
-            result.snapshots = attempt.snapshots.filter { written.contains($0.account) } + result.snapshots
+            result.drift += attempt.drift.filter { applied.contains($0.account) && $0.repairable && !listed.contains("\($0.account) \($0.kind) \($0.detail)") }
+            result.changes = applied.sorted().flatMap { attempt.changesByAccount[$0] ?? [] } + result.changes
+            result.snapshots = attempt.snapshots.filter { attempt.writtenAccounts.contains($0.account) } + result.snapshots
         }
         return result
     }
@@ -266,17 +275,24 @@ public struct SyncEngine: Sendable {
 
         var outcomes: [String: ApplyOutcome] = [:]
         if !applies.isEmpty || !rootPlan.writes.isEmpty {
-            switch runApply(applies, rootFiles: rootPlan.writes, on: connection, in: probed.shell, job: job) {
+            switch runApply(applies, rootFiles: rootPlan.writes, on: connection, in: probed.shell, job: job, namingStalls: true) {
             case .success(let found): outcomes = found
             case .failure(let failure):
                 var failed = failure.result
                 failed.drift = result.drift + failed.drift
                 failed.listsWholeHost = failed.stalledAccount == nil
                 if failed.stalledAccount != nil {
-                    // The writes before the stall stood: converge carries them into the retry's result.
+                    // What the apply did before the stall stood: converge carries it into the retry's result.
                     failed.files = result.files
                     failed.noteWritten(Self.collect(failure.outcomes, for: applies).written, by: applies)
                     failed.changesByAccount = result.changesByAccount
+                    failed.appliedAccounts = Set(failure.outcomes.compactMap { account, outcome in
+                        switch outcome {
+                        case .written, .done: account
+                        case .conflict, .failed: nil
+                        }
+                    })
+                    failed.changes = failed.appliedAccounts.sorted().flatMap { result.changesByAccount[$0] ?? [] }
                     failed.snapshots = snapshots
                 }
                 return failed
@@ -393,10 +409,13 @@ public struct SyncEngine: Sendable {
     /// Runs the apply script for `applies` and parses one outcome per
     /// account (logged as the host's `apply` phase): in `shell`, the probe's
     /// root shell, when there is one, else in a new root shell.
+    /// With `namingStalls` (push, which retries without the account): a
+    /// timeout inside an account's commands as that account fails the host
+    /// `account_stalled` with what the apply reported before it.
     func runApply(_ applies: [AccountApply], rootFiles: [FileWrite] = [], on connection: SSHConnection,
-                  in shell: ProbeShell? = nil, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
+                  in shell: ProbeShell? = nil, job: HostJob, namingStalls: Bool = false) -> Result<[String: ApplyOutcome], Failure> {
         let phase = HostPhaseLog(logger: settings.logger, host: job.host).start(.apply)
-        let result = Self.applyScript(applies, rootFiles: rootFiles, on: connection, in: shell, job: job)
+        let result = Self.applyScript(applies, rootFiles: rootFiles, on: connection, in: shell, job: job, namingStalls: namingStalls)
         phase.end(ok: (try? result.get()) != nil)
         return result
     }
@@ -405,7 +424,7 @@ public struct SyncEngine: Sendable {
     static let applyOutputLimit = 1 << 20
 
     private static func applyScript(_ applies: [AccountApply], rootFiles: [FileWrite], on connection: SSHConnection,
-                                    in shell: ProbeShell?, job: HostJob) -> Result<[String: ApplyOutcome], Failure> {
+                                    in shell: ProbeShell?, job: HostJob, namingStalls: Bool) -> Result<[String: ApplyOutcome], Failure> {
         let label = job.endpoint.label
         let nonce = ProbeScript.makeNonce()
         // Kept for a timeout: its partial reply says which account the apply stopped in.
@@ -429,13 +448,15 @@ public struct SyncEngine: Sendable {
             let reply = try shell.command.finish()
             return .success(try ApplyScript.outcomes(from: reply, after: shell.replyLength, nonce: nonce))
         } catch let error as SSHError {
-            if error.kind == .commandTimeout, let running, running.command.secondsSinceStdout >= job.commandTimeout / 2 {
+            // The account whose commands were under way for at least half
+            // the timeout (a slow step before them does not blame it).
+            if namingStalls, error.kind == .commandTimeout, let running {
                 let partial = Array(running.command.stdout.dropFirst(running.skip))
-                let outcomes = ApplyScript.partialOutcomes(from: partial, nonce: nonce)
-                if let account = ApplyScript.stalledAccount(in: partial, nonce: nonce) {
+                if let (account, marker) = ApplyScript.stalledAccount(in: partial, nonce: nonce),
+                   (running.command.seconds(since: running.skip + marker) ?? 0) >= job.commandTimeout / 2 {
                     var result = HostResult.failed(job.host, kind: .accountStalled, error: applyStallText(account, label: label, seconds: job.commandTimeout))
                     result.stalledAccount = account
-                    return .failure(Failure(result: result, outcomes: outcomes))
+                    return .failure(Failure(result: result, outcomes: ApplyScript.partialOutcomes(from: partial, nonce: nonce)))
                 }
             }
             return .failure(Failure(result: .failed(job.host, kind: error.kind,

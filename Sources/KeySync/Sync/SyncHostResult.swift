@@ -57,6 +57,8 @@ public struct HostResult: Sendable {
     /// Failed only because ``accountsLeftOut`` were left out: what else the
     /// run repaired stands.
     var failedOnlyByLeavingOut = false
+    /// Accounts an apply that then stalled had done (written or `done`).
+    var appliedAccounts: Set<String> = []
     /// Each account's changes (`changes` is their concatenation), to carry
     /// what an apply stopped part way still did (``SyncEngine/carrying(_:into:)``).
     var changesByAccount: [String: [String]] = [:]

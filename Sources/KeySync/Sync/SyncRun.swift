@@ -291,8 +291,9 @@ final class ResultRecorder: Sendable {
             // rest (what it no longer lists closes, prune moves on). Without
             // the store's answer, the run closes nothing it does not list.
             let leftOut = Set(result.accountsLeftOut)
+            // (The account filter also passes host-wide items: only the left-out accounts' own are carried.)
             if let open = try? store?.openDrift(Store.DriftFilter(hosts: [result.host], accounts: leftOut)) {
-                record.drift += open.map { Store.DriftRecord(account: $0.account, kind: $0.kind, detail: $0.detail, fingerprint: $0.fingerprint) }
+                record.drift += open.filter { leftOut.contains($0.account) }.map { Store.DriftRecord(account: $0.account, kind: $0.kind, detail: $0.detail, fingerprint: $0.fingerprint) }
             } else {
                 record.partial = true
             }

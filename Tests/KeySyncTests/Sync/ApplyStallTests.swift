@@ -18,7 +18,8 @@ import Testing
     /// in root's steps (useradd, a directory lookup) names nobody.
     @Test func theAccountWhoseWriteAsItselfNeverEndedIsNamed() {
         let done = "KEYSYNC-APPLY 2\n@as_account \(nonce) usersample\nresult \(nonce) usersample ok abc\n"
-        #expect(ApplyScript.stalledAccount(in: Array((done + "@as_account \(nonce) builder\n").utf8), nonce: nonce) == "builder")
+        #expect(ApplyScript.stalledAccount(in: Array((done + "@as_account \(nonce) builder\n").utf8), nonce: nonce)?.account == "builder")
+        #expect(ApplyScript.stalledAccount(in: Array((done + "@as_account \(nonce) builder\n").utf8), nonce: nonce)?.markerOffset == done.utf8.count)
         #expect(ApplyScript.stalledAccount(in: Array(done.utf8), nonce: nonce) == nil)
         #expect(ApplyScript.stalledAccount(in: Array((done + "@as_account ffff root\n").utf8), nonce: nonce) == nil)
         #expect(ApplyScript.stalledAccount(in: Array((done + "@as_account \(nonce) builder\nresult \(nonce) builder conflict x\n").utf8), nonce: nonce) == nil)
@@ -52,5 +53,18 @@ import Testing
         #expect(carried.snapshots.map(\.account) == ["usersample"])
         #expect(carried.writtenAccounts == ["usersample"])
         #expect(SyncEngine.carrying([], into: retry).files == retry.files)
+
+        // An account done before the stall (created, no write) is carried too;
+        // a file the retry wrote again keeps the retry's hash after.
+        var created = first
+        created.appliedAccounts = ["builder"]
+        created.drift[2].repairable = true
+        var again = retry
+        again.noteWritten(["/home/usersample/.ssh/authorized_keys": "dd"],
+                          by: [AccountApply(account: "usersample", write: FileWrite(path: "/home/usersample/.ssh/authorized_keys", expectedHash: "cc", content: []))])
+        let both = SyncEngine.carrying([created], into: again)
+        #expect(both.files["/home/usersample/.ssh/authorized_keys"]?.hashBefore == "aa" && both.files["/home/usersample/.ssh/authorized_keys"]?.hashAfter == "dd")
+        #expect(both.changes == ["fix missing_key: kb", "fix unexpected_key: kp-deploy"])
+        #expect(both.drift.map(\.kind) == [.accountLocked, .unexpectedKey, .missingKey])
     }
 }

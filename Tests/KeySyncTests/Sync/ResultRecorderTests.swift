@@ -62,12 +62,15 @@ import Testing
         #expect(after.map { "\($0.account)/\($0.kind)" } == ["alice/revoked_key"])
         #expect(after.first?.sinceRunID == 1)
 
-        // The next check (alice still left out) lists nothing else: still only alice's.
+        // Host-wide items are not the left-out account's: a host_unreachable
+        // of an earlier failure is not carried (review s14: it stayed open).
+        try record(store, "check", at: 2, HostResult.failed("h", kind: .commandTimeout, error: "h: timed out"), writes: false)
+        #expect(try open(store) == ["/host_unreachable", "alice/revoked_key"])
         var check = HostResult(host: "h", status: .ok)
         check.listsWholeHost = true
-        try record(store, "check", at: 2, SyncEngine.leavingOut([("alice", "h: alice stalled")], from: check), writes: false)
+        try record(store, "check", at: 3, SyncEngine.leavingOut([("alice", "h: alice stalled")], from: check), writes: false)
         #expect(try store.openDrift().map { "\($0.account)/\($0.kind)/\($0.sinceRunID)" } == ["alice/revoked_key/1"])
         let scans = try sql(store) { try Bool.fetchAll($0, sql: "SELECT scanned AND NOT partial FROM host_results ORDER BY run_id") }
-        #expect(scans == [true, true, true])
+        #expect(scans == [true, true, false, true])
     }
 }

@@ -95,6 +95,8 @@ restrict_home() { # name home: chmod go-w, never chown; as the account when it o
     if [ -L "$home" ] || [ ! -d "$home" ]; then fail_account "$name" error "home $home is missing or a symlink"; return 0; fi
     owner=$(stat -c %u -- "$home")
     if [ "$owner" = "$uid" ]; then
+        # A command as the account: see write_file's @as_account.
+        printf '@as_account %s %s\n' "$nonce" "$name"
         err=$(as_user "$uid" "$gid" chmod go-w -- "$home" 2>&1) ||
             { fail_account "$name" error "cannot chmod $home: $(oneline "$err" 200)"; return 0; }
     elif [ "$owner" = 0 ]; then
