@@ -399,6 +399,19 @@ import GRDB
         return try Inventory.load(path: workspace.file(file))
     }
 
+    /// Fresh accounts builder and usersample (with kp-usersample and
+    /// kp-deploy) pushed on host `host`: the workspace (named after the
+    /// calling test), the store and that inventory.
+    func pushedBeforeTheStall(_ host: Int, test: String = #function) throws -> (Workspace, Store, Inventory) {
+        let workspace = try workspace(test)
+        try fleet.removeAccounts(["usersample", "builder"], on: [host])
+        let store = try Store(path: workspace.file("keysync.db"))
+        let before = try stallInventory(workspace, "before.yml", host: host, builder: "kp-usersample", usersample: "kp-usersample, kp-deploy")
+        try #require(try run(before, .push, store: store).summary.failed == 0)
+        try #require(try login(host, "usersample", workspace, "kp-deploy") == 0)
+        return (workspace, store, before)
+    }
+
     /// Pushes `after` until builder's loop caught keysync (the loop may be
     /// too late on a busy machine: then `before` is pushed back and it is
     /// tried again, at most four times); the host's last result.
@@ -422,13 +435,8 @@ import GRDB
     @Test(arguments: [false, true])
     func anAccountThatStopsItsReadDoesNotHoldTheOtherAccounts(dribbling: Bool) throws {
         let host = 68
-        let workspace = try workspace()
-        try fleet.removeAccounts(["usersample", "builder"], on: [host])
         defer { endOwnersLoop(host) }
-        let store = try Store(path: workspace.file("keysync.db"))
-        let before = try stallInventory(workspace, "before.yml", host: host, builder: "kp-usersample", usersample: "kp-usersample, kp-deploy")
-        try #require(try run(before, .push, store: store).summary.failed == 0)
-        try #require(try login(host, "usersample", workspace, "kp-deploy") == 0)
+        let (workspace, store, before) = try pushedBeforeTheStall(host)
         // 4 MB of comments (under the 4 MiB read limit) keep builder's read going long enough to be caught.
         let padded = try fleet.exec(host: host, ["su", "-s", "/bin/sh", "builder", "-c",
                                                  "yes '# padding padding padding padding padding padding' | head -c 4000000 >> ~/.ssh/authorized_keys"])
@@ -455,13 +463,8 @@ import GRDB
     /// account, so the removal in the account after it lands. Host 68.
     @Test func anAccountThatStopsItsWriteDoesNotHoldTheAccountsAfterIt() throws {
         let host = 68
-        let workspace = try workspace()
-        try fleet.removeAccounts(["usersample", "builder"], on: [host])
         defer { endOwnersLoop(host) }
-        let store = try Store(path: workspace.file("keysync.db"))
-        let before = try stallInventory(workspace, "before.yml", host: host, builder: "kp-usersample", usersample: "kp-usersample, kp-deploy")
-        try #require(try run(before, .push, store: store).summary.failed == 0)
-        try #require(try login(host, "usersample", workspace, "kp-deploy") == 0)
+        let (workspace, store, before) = try pushedBeforeTheStall(host)
         // IN_ATTRIB of the folder itself (keysync's chmod) or IN_CREATE of keysync's temp file.
         try startOwnersLoop(host, watching: "/home/builder/.ssh", mask: 0x4 | 0x100,
                             hit: #"(mask & 0x4 and not name) or (mask & 0x100 and name.startswith(b".keysync-"))"#)

@@ -57,15 +57,7 @@ public struct Store: Sendable {
         try Self.checkFileSafety(path)
         var config = Self.configuration
         config.readonly = true
-        let file: DatabaseQueue
-        let uri: String
-        do {
-            (file, uri) = try Self.openReadOnly(path, configuration: config)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError.cannotOpen(path: path, reason: StoreError.reason(error))
-        }
+        let (file, uri) = try Self.mapOpenErrors(path) { try Self.openReadOnly(path, configuration: config) }
         let migrator = Self.migrator
         let (unknown, complete) = try Self.mapOpenErrors(path) {
             try file.read { db in
@@ -84,16 +76,20 @@ public struct Store: Sendable {
         try self.init(writer: copy, path: path)
     }
 
-    /// A read-only connection to `path` that has read its schema (SQLite
-    /// opens the `-shm` file only then), and the URI that opens it alike.
+    /// A read-only connection to `path` that has read its schema, and the
+    /// URI that opens it alike.
     private static func openReadOnly(_ path: String, configuration: Configuration) throws -> (DatabaseQueue, String) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError.cannotOpen(path: path, reason: "no such file")
         }
-        do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
+        // SQLite opens the `-shm` file at the first read, not at open.
+        func readable(_ name: String) throws -> DatabaseQueue {
+            let queue = try DatabaseQueue(path: name, configuration: configuration)
             _ = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") }
-            return (queue, fileURI(path, query: "mode=ro"))
+            return queue
+        }
+        do {
+            return (try readable(path), fileURI(path, query: "mode=ro"))
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CANTOPEN {
             var fs = statvfs()
             guard statvfs(path, &fs) == 0, fs.f_flag & UInt(ST_RDONLY) != 0 else { throw error }
@@ -102,9 +98,7 @@ public struct Store: Sendable {
                 throw StoreError.cannotOpen(path: path, reason: "it is on a read-only file system with a \(path)-wal file but no -shm file beside it; copy the database with its -wal file to a writable folder and read that")
             }
             let uri = fileURI(path, query: "immutable=1")
-            let queue = try DatabaseQueue(path: uri, configuration: configuration)
-            _ = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") }
-            return (queue, uri)
+            return (try readable(uri), uri)
         }
     }
 

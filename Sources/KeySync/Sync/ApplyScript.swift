@@ -171,8 +171,6 @@ public enum ApplyScript {
         return plain ? "|" + String(decoding: content, as: UTF8.self) : Data(content).base64EncodedString()
     }
 
-    /// Parses the apply reply into one outcome per account; throws when it
-    /// is cut off or a result or end line does not carry `nonce`.
     /// The outcomes an apply reply reported before it stopped (a timeout):
     /// the nonce-checked `result` lines so far, without the end line.
     static func partialOutcomes(from reply: [UInt8], nonce: String) -> [String: ApplyOutcome] {
@@ -188,11 +186,11 @@ public enum ApplyScript {
         return results
     }
 
-    /// The account whose write as the account was under way when an apply
-    /// reply stopped: the last `@as_account NONCE NAME` line with no result
-    /// for NAME after it. Nil when the reply stopped in root's own steps (a
-    /// hung `useradd` or directory lookup is nobody's stall).
-    /// Also the byte offset of that marker line in `reply`.
+    /// The account whose commands as the account were under way when an
+    /// apply reply stopped, and the byte offset of its marker line: the last
+    /// `@as_account NONCE NAME` line with no result for NAME after it. Nil
+    /// when the reply stopped in root's own steps (a hung `useradd` or
+    /// directory lookup is nobody's stall).
     static func stalledAccount(in reply: [UInt8], nonce: String) -> (account: String, markerOffset: Int)? {
         guard !nonce.isEmpty else { return nil }
         let marker = Array("@as_account \(nonce) ".utf8), result = Array("result \(nonce) ".utf8)
@@ -224,6 +222,8 @@ public enum ApplyScript {
         }
     }
 
+    /// Parses the apply reply into one outcome per account; throws when it
+    /// is cut off or a result or end line does not carry `nonce`.
     public static func outcomes(from reply: [UInt8], nonce: String) throws(ProbeError) -> [String: ApplyOutcome] {
         var reader = ByteLineReader(reply)
         guard reader.line() == Substring(marker) else { throw .malformed("apply reply has no marker") }

@@ -25,9 +25,9 @@ public enum HostFailureKind: String, CaseIterable, Codable, Sendable {
     case applyFailed = "apply_failed"
     /// The file changed between the probe and the write (compare-and-swap).
     case conflict
-    /// A process of one account held the probe (its read of the keys file
-    /// as the account never finished): that account was left out and the
-    /// host's other accounts were done (``SyncEngine/converge(_:snapshot:)``).
+    /// A process of one account held the host (its read or write of the
+    /// keys file as the account never finished): that account was left out
+    /// and the host's other accounts were done (``SyncEngine/converge(_:snapshot:)``).
     case accountStalled = "account_stalled"
     /// The snapshot could not be recorded in the database, so nothing was written.
     case storeFailed = "store_failed"

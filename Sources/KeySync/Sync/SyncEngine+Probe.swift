@@ -152,12 +152,6 @@ extension SyncEngine {
         }
     }
 
-    /// Why a host's apply stopped in `account`'s part (the first account it had not reported on).
-    static func applyStallText(_ account: String, label: String, seconds: Double) -> String {
-        "\(label): the apply did not finish for \(account) in \(Int(seconds)) s (command_timeout): a process of that account stopped "
-            + "keysync's write as \(account), or its home never answers (a FUSE or hung NFS mount); the files before it were written"
-    }
-
     /// Why a host's probe stopped in `account`'s part (``HostProbe/stalledAccount(in:nonce:)``).
     static func stallText(_ account: String, label: String, seconds: Double) -> String {
         "\(label): reading the keys file of \(account) as \(account) did not finish in \(Int(seconds)) s (command_timeout): "

@@ -120,12 +120,13 @@ public struct SyncEngine: Sendable {
 
     /// One host, start to end. Never throws: every failure becomes a `failed` result.
     ///
-    /// A probe held until command_timeout by one account's read (its
-    /// processes stopped, or a file that never answers) is run again
-    /// without that account: one account's owner must not keep keysync
-    /// from the host's other accounts, its KRL and its root files (a
+    /// A host held until command_timeout by one account's read or write as
+    /// that account (its processes stopped, or a file that never answers)
+    /// is run again without that account: one account's owner must not keep
+    /// keysync from the host's other accounts, its KRL and its root files (a
     /// revocation there lands). The host is still failed, naming the
-    /// account, and recorded as read in part (``HostResult/accountsLeftOut``).
+    /// account; the run records it as a whole scan for the rest, with the
+    /// left-out account's open items carried (``HostResult/accountsLeftOut``).
     func converge(_ job: HostJob, snapshot: SnapshotHook?) -> HostResult {
         var job = job
         var leftOut: [(account: String, why: String)] = []
@@ -418,6 +419,12 @@ public struct SyncEngine: Sendable {
         let result = Self.applyScript(applies, rootFiles: rootFiles, on: connection, in: shell, job: job, namingStalls: namingStalls)
         phase.end(ok: (try? result.get()) != nil)
         return result
+    }
+
+    /// Why a host's apply stopped in `account`'s part (``ApplyScript/stalledAccount(in:nonce:)``).
+    static func applyStallText(_ account: String, label: String, seconds: Double) -> String {
+        "\(label): the apply did not finish for \(account) in \(Int(seconds)) s (command_timeout): a process of that account stopped "
+            + "keysync's write as \(account), or its home never answers (a FUSE or hung NFS mount); the files before it were written"
     }
 
     /// One result line per account and step: a megabyte is far more than a real apply prints.

@@ -46,8 +46,9 @@ public struct HostResult: Sendable {
     public var accountBlocks: [String: [ManagedBlockID]] = [:]
     /// What the scan of sshd's log found (push and check, when asked).
     public var logins: LoginScanResult?
-    /// The account whose read held this host's probe until command_timeout
-    /// (``HostProbe/stalledAccount(in:nonce:)``); the engine tries the host
+    /// The account whose read or write as the account held this host until
+    /// command_timeout (``HostProbe/stalledAccount(in:nonce:)``,
+    /// ``ApplyScript/stalledAccount(in:nonce:)``); the engine tries the host
     /// again without it.
     var stalledAccount: String?
     /// The drift list is the whole picture of the host: the probe was read
@@ -62,8 +63,8 @@ public struct HostResult: Sendable {
     /// Each account's changes (`changes` is their concatenation), to carry
     /// what an apply stopped part way still did (``SyncEngine/carrying(_:into:)``).
     var changesByAccount: [String: [String]] = [:]
-    /// Accounts left out of this result because they held the probe: the
-    /// host was read in part (recorded `partial`).
+    /// Accounts left out of this result because they held the host: the run
+    /// carries their open items as they were (``ResultRecorder``).
     public var accountsLeftOut: [String] = []
 
     public init(host: String, status: HostStatus) {

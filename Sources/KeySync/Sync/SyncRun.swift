@@ -279,7 +279,7 @@ final class ResultRecorder: Sendable {
         // (A keys file too large to read is not seen whole.)
         let scanned = scanned ?? (result.status != .failed
             || (result.listsWholeHost && !result.drift.contains { $0.kind == .fileTooLarge }))
-        // Failed only because accounts were left out (they held the probe):
+        // Failed only because accounts were left out (they held the host):
         // everything else this run did stands.
         let repaired = writes && (result.status != .failed || result.failedOnlyByLeavingOut)
         var record = Store.HostRecord(result, scanned: scanned, repaired: repaired,
