@@ -488,12 +488,17 @@ import Testing
             try FaultCheck.run("lockout guard: inventory \(what)",
                                expected: "lockout_refused drift, file unchanged without --force (see also SyncEngineTests.lockoutGuardProtectsTheAdminKey)") { check in
                 let before = try fleet.read(host: host, file)
+                // The dry run says what the push will do: nothing written, not a change.
+                let dry = try world.report(try world.keysync("push", inventory: inventory, ["--dry-run", "--json"]))
+                check.observe("dry run: \(dry.hosts.first?.status.rawValue ?? "-"), \(dry.summary.changed) would change")
+                check.require(dry.hosts.first?.status == .drift && dry.summary.changed == 0, "the dry run promised a change the guard refuses: \(dry.hosts)")
                 let push = try world.keysync("push", inventory: inventory, ["--json"])
                 let drift = try world.report(push).hosts.first?.drift.map(\.kind.rawValue) ?? []
                 let unchanged = try fleet.read(host: host, file) == before
                 let login = try fleet.login(host: host, user: fleet.user, key: fleet.keyPath(.ed25519)).status
                 check.observe("exit \(push.status), drift \(drift.sorted().joined(separator: ",")); file \(unchanged ? "unchanged" : "CHANGED"); admin login exit \(login)")
                 check.require(drift.contains("lockout_refused"), "no lockout_refused: \(push)")
+                check.require(try world.report(push).hosts.first?.status == .drift, "the refused push is not drift: \(push)")
                 check.require(unchanged, "\(file) changed")
                 check.require(login == 0, "the admin can no longer log in")
             }

@@ -21,7 +21,9 @@ extension RunReport {
             if host.changes.isEmpty {
                 out += "\(name): drift\n"
             } else {
-                out += "\(name): \(dryRun ? "would change" : "changed"): \(host.changes.joined(separator: "; ").terminalSafe())\n"
+                // A host with drift whose changes are refusals (the lockout guard) wrote nothing.
+                let verb = host.status != .changed ? "nothing written" : dryRun ? "would change" : "changed"
+                out += "\(name): \(verb): \(host.changes.joined(separator: "; ").terminalSafe())\n"
             }
             if let diff = host.diff {
                 out += diff.terminalSafe(keepingNewlines: true) + (diff.hasSuffix("\n") ? "" : "\n")

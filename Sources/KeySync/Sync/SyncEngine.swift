@@ -250,7 +250,12 @@ public struct SyncEngine: Sendable {
                 result.changes = []
                 result.status = result.drift.isEmpty ? .ok : .drift
             case .push:
-                result.status = settings.dryRun && !result.changes.isEmpty ? .changed
+                // A dry run is `changed` only where the push would write: a
+                // lockout refusal is a line of `changes` but writes nothing.
+                var installs = false
+                if case .install = sshdPlan.action { installs = true }
+                let wouldWrite = !applies.isEmpty || !rootPlan.writes.isEmpty || installs
+                result.status = settings.dryRun && wouldWrite ? .changed
                     : unresolved(result.drift).isEmpty ? .ok : .drift
                 Self.failIfRevocationBlocked(&result, label: label)
             }

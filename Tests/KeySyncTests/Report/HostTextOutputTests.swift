@@ -48,6 +48,21 @@ import Testing
         #expect(text.split(separator: "\n", omittingEmptySubsequences: false).count == 10, "\(text)")
     }
 
+    /// A push the lockout guard held wrote nothing: its refusal is a line of
+    /// `changes`, but the host is not `changed` and the text must not say so.
+    @Test func aRefusalIsNothingWrittenNotAChange() {
+        let refusal = "refused: this would leave ciuser with no keys (it has 1); use --force if you really mean it"
+        for dryRun in [false, true] {
+            let report = RunReport(run: 3, hosts: [
+                .init(host: "h4", status: .drift, changes: [refusal],
+                      drift: [DriftItem(account: "ciuser", kind: .lockoutRefused, detail: "would remove every key of ciuser")]),
+            ], summary: .init(hosts: 1, changed: 0, drift: 1, failed: 0, seconds: 1), interrupted: false)
+            let text = report.text(mode: .push, dryRun: dryRun)
+            #expect(text.hasPrefix("h4: nothing written: \(refusal)\n"), "\(text)")
+            #expect(!text.contains("would change:") && !text.contains(": changed:"), "\(text)")
+        }
+    }
+
     /// The `--json` document: the same strings after decoding, and not one
     /// raw control character (JSONEncoder leaves DEL, C1 and U+2028 raw).
     @Test func jsonEscapesControlsAndRoundTrips() throws {
