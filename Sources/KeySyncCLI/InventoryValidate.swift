@@ -15,12 +15,15 @@ extension KeySyncCommand {
             print(Self.summary(of: try inventoryOption.loadInventory()))
         }
 
-        /// `inventory.yml: ok — 3 projects, 12 hosts, 5 keys, 2 people, 1 revoked` (people only when there are any).
+        /// `inventory.yml: ok — 3 projects, 12 hosts, 5 keys, 2 people, 1 revoked, 2 certificate revocations`
+        /// (people and certificate revocations only when there are any).
         static func summary(of inventory: KeySync.Inventory) -> String {
             func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
             var parts = [count(inventory.projects.count, "project"), count(inventory.hosts.count, "host"),
                          count(inventory.keys.count, "key"), "\(inventory.revokedFingerprints.count) revoked"]
-        if !inventory.people.isEmpty { parts.insert(count(inventory.people.count, "person").replacingOccurrences(of: "persons", with: "people"), at: 3) }
+            if !inventory.people.isEmpty { parts.insert(count(inventory.people.count, "person").replacingOccurrences(of: "persons", with: "people"), at: 3) }
+            // Certificate entries (by CA serial or key ID) go into the KRL, not the key count.
+            if !inventory.revokedCertificates.isEmpty { parts.append(count(inventory.revokedCertificates.count, "certificate revocation")) }
             if !inventory.warnings.isEmpty { parts.append(count(inventory.warnings.count, "warning")) }
             return "\(inventory.path): ok — " + parts.joined(separator: ", ")
         }

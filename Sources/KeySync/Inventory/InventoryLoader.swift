@@ -327,7 +327,8 @@ struct InventoryLoader {
                 reader.error("\(what): public must be one line (an OpenSSH public key line); found \(UnsafeText.name(of: scalar)) at character \(position) of \(UnsafeText.quoted(String(line), around: position))", at: node)
                 break
             }
-            source = (Array(text.utf8), path, node)
+            // Named `public`: the inventory's own path here would read as a key file's.
+            source = (Array(text.utf8), "public", node)
         case (nil, .some(let node)):
             guard let file = path(node, "\(what): file") else { break }
             switch FileReader.contents(of: file, regularFileAtMost: 1 << 20) {

@@ -39,7 +39,7 @@ struct InventoryCommandTests {
     @Test func validateSummary() throws {
         let inventory = try example()
         #expect(KeySyncCommand.InventoryValidate.summary(of: inventory)
-            == "\(inventory.path): ok — 2 projects, 4 hosts, 8 keys, 2 people, 2 revoked")
+            == "\(inventory.path): ok — 2 projects, 4 hosts, 8 keys, 2 people, 2 revoked, 2 certificate revocations")
     }
 
     @Test func hostsTable() throws {

@@ -237,7 +237,7 @@ struct InventoryValidationTests {
             keys:
               alice:
                 public: "ssh-ed25519 not-base64!"
-            """, line: 3, column: 13, message: #"key "alice": invalid key:"#),
+            """, line: 3, column: 13, message: #"key "alice": invalid key: public: line 1: "#),
         .init(name: "key with public and file", yaml: """
             keys:
               alice:
