@@ -70,9 +70,13 @@ extension KeySyncCommand {
         /// errors are printed and exit 1.
         func render() throws -> String {
             let store = try databaseOption.openStore()
+            // The content shown is what the restore writes: without the keys revoked now (the inventory's and
+            // the rotations' retired ones), so the dry run reads the inventory as the restore does.
+            let revoked = dryRun ? try inventoryOption.loadInventory().revokedFingerprints : []
             let plan = try exitOnError {
                 guard let run = try store.run(id: runID) else { throw StoreError.unknownRun(path: store.path, id: runID) }
-                return RestorePlan(host: host, run: run, snapshots: try store.snapshots(host: host, runID: runID, account: account))
+                return RestorePlan(host: host, run: run, snapshots: try store.snapshots(host: host, runID: runID, account: account),
+                                   revoked: dryRun ? revoked.union(try store.retiredFingerprints()) : [])
             }
             guard !plan.snapshots.isEmpty else {
                 printError("error: run \(runID) wrote no file on \(host)\(account.map { " for account \($0)" } ?? "") (no snapshot); `keysync history --host \(host)` lists the runs that did")

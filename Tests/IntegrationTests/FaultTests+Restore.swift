@@ -34,7 +34,7 @@ extension FaultTests {
         try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka", "kb", "kc"]))
         try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka"]))
         try world.writeInventory("c.yml", .init(hosts: [host], keys: ["ka"], revoked: ["kb"]))
-        let first = try world.keysync("push", inventory: "a.yml")
+        let first = try world.keysync("push", inventory: "a.yml", ["--json"])
         try #require(first.status == 0, "\(first)")
         let run = try #require(try world.report(try world.keysync("push", inventory: "b.yml", ["--json"])).run)
         let file = "/home/fz0/.ssh/authorized_keys"
@@ -50,6 +50,12 @@ extension FaultTests {
         try FaultCheck.run("restore of a snapshot holding a since-revoked key (inventory revoked:) and a rotation-retired key",
                            expected: "both left out of the restored file and listed with their fingerprints; the rest restored byte for byte; the revoked key no longer logs in; exit 0") { check in
             check.require(snapshot.contains(kb.blob) && snapshot.contains(kc.blob) && snapshot.contains(ka.blob), "snapshot:\n\(snapshot)")
+            // The dry run shows the content the restore writes, not the snapshot's.
+            let dry = try restore(world, inventory: "c.yml", host: host, run: run, ["--dry-run"])
+            let dryListed = [kb.fingerprint, kc.fingerprint].filter { dry.stdout.contains("not restoring revoked key ssh-ed25519 \($0)") }
+            check.observe("dry run exit \(dry.status), listed \(dryListed.count) of 2 kept out")
+            check.require(dry.status == 0 && dryListed.count == 2 && dry.stdout.contains(ka.blob), "\(dry)")
+            check.require(!dry.stdout.contains(kb.blob) && !dry.stdout.contains(kc.blob), "the dry run shows revoked keys coming back:\n\(dry.stdout)")
             let restored = try restore(world, inventory: "c.yml", host: host, run: run)
             let after = String(decoding: try fleet.read(host: host, file), as: UTF8.self)
             let kbLogin = try fleet.login(host: host, user: "fz0", key: world.workspace.file("kb")).status
@@ -60,6 +66,22 @@ extension FaultTests {
             check.require(listed.count == 2, "not listed: \(restored.stdout)")
             check.require(after == expected, "file:\n\(after)\nexpected:\n\(expected)")
             check.require(kbLogin != 0 && kaLogin == 0, "logins: kb \(kbLogin), ka \(kaLogin)")
+        }
+
+        try FaultCheck.run("history and restore of the push that created the account's file",
+                           expected: "a snapshot row '(did not exist)'; restore --dry-run lists the file as not deleted, exit 0; restore deletes nothing and says so") { check in
+            let created = try #require(try world.report(first).run)
+            let history = try KeySyncBinary.run(["history", "--db", world.database, "--host", "h\(host)", "--limit", "50"])
+            let rows = history.stdout.split(separator: "\n").filter { $0.contains("snapshot") && $0.contains(file) }
+            let dry = try restore(world, inventory: "c.yml", host: host, run: created, ["--dry-run"])
+            let before = try fleet.read(host: host, file)
+            let restored = try restore(world, inventory: "c.yml", host: host, run: created)
+            let unchanged = try fleet.read(host: host, file) == before
+            check.observe("history snapshot rows of run \(created): \(rows.filter { $0.contains("(did not exist)") }.count); dry run exit \(dry.status); restore exit \(restored.status), file \(unchanged ? "kept" : "CHANGED")")
+            check.require(try store.snapshots(host: "h\(host)", runID: created).contains { $0.ref.path == file && $0.ref.hash == nil }, "no snapshot of the created file")
+            check.require(rows.contains { $0.contains("(did not exist)") }, "history:\n\(history.stdout)")
+            check.require(dry.status == 0 && dry.stdout.contains("\(file) (account fz0): did not exist before; not deleted"), "\(dry)")
+            check.require(restored.status == 3 && restored.stdout.contains("did not exist before that run; keysync never deletes it") && unchanged, "\(restored)")
         }
     }
 

@@ -9,14 +9,19 @@ public struct RestorePlan: Sendable {
     public var run: Store.Run
     /// From ``Store/snapshots(host:runID:account:)``, by path.
     public var snapshots: [Store.Snapshot]
+    /// Fingerprints revoked now (the inventory's `revoked:`, keys retired by
+    /// rotations): the restore leaves their lines out, and so does the
+    /// content this plan shows (``SyncEngine/restore(_:files:snapshot:)``).
+    public var revoked: Set<String>
 
-    /// A plan to put `snapshots` back.
-    public init(host: String, run: Store.Run, snapshots: [Store.Snapshot]) {
-        (self.host, self.run, self.snapshots) = (host, run, snapshots)
+    /// A plan to put `snapshots` back, without the lines of `revoked` keys.
+    public init(host: String, run: Store.Run, snapshots: [Store.Snapshot], revoked: Set<String> = []) {
+        (self.host, self.run, self.snapshots, self.revoked) = (host, run, snapshots, revoked)
     }
 
     /// A heading, then one line per file; with `content`, each file's earlier
-    /// content follows, indented by four spaces, control characters made visible.
+    /// content follows as the restore would write it (revoked keys' lines
+    /// left out and named), indented by four spaces, control characters made visible.
     /// Root files (`/etc/ssh/keysync/…`, sshd's drop-in:
     /// ``RootFiles/isDerived(path:)``) are listed but not restored: every
     /// byte of them comes from the inventory, so `push` writes them again,
@@ -40,15 +45,21 @@ public struct RestorePlan: Sendable {
                     : "content missing from the database\n"
                 continue
             }
-            out += "\(bytes.count.counted("byte")), sha256 \(ref.hash ?? SHA256Digest.hex(bytes))\n"
-            if content {
-                // Split bytes, not Characters: "\r\n" is one Character.
-                let newline = UInt8(ascii: "\n")
-                let lines = bytes.split(separator: newline, omittingEmptySubsequences: false)
-                out += lines.dropLast(bytes.last == newline ? 1 : 0)
-                    .map { "    \(String(decoding: $0, as: UTF8.self).terminalSafe())\n" }.joined()
-                if let last = bytes.last, last != newline { out += "    (no newline at end of file)\n" }
+            out += "\(bytes.count.counted("byte")), sha256 \(ref.hash ?? SHA256Digest.hex(bytes))"
+            guard content else { out += "\n"; continue }
+            // The bytes the restore would write: revoked keys' lines left out, each named.
+            let (restoredBytes, keptOut) = SyncEngine.withoutRevoked(bytes, revoked: revoked)
+            out += keptOut.isEmpty ? "\n" : "; \(restoredBytes.count.counted("byte")) come back\n"
+            for line in keptOut {
+                let type = line.entry.map { "\($0.key.type) " } ?? ""
+                out += "    not restoring revoked key \(type)\(line.grantingFingerprint ?? "") (line \(line.number) of the snapshot)\n".terminalSafe(keepingNewlines: true)
             }
+            // Split bytes, not Characters: "\r\n" is one Character.
+            let newline = UInt8(ascii: "\n")
+            let lines = restoredBytes.split(separator: newline, omittingEmptySubsequences: false)
+            out += lines.dropLast(restoredBytes.last == newline ? 1 : 0)
+                .map { "    \(String(decoding: $0, as: UTF8.self).terminalSafe())\n" }.joined()
+            if let last = restoredBytes.last, last != newline { out += "    (no newline at end of file)\n" }
         }
         return out
     }

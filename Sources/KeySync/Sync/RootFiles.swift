@@ -277,7 +277,7 @@ public struct RootFilesPlan: Hashable, Sendable {
             }
             guard rewrite, let hash = seen.hash else { continue }
             plan.writes.append(FileWrite(path: file.path, expectedHash: hash, content: file.content))
-            if let old = seen.content { plan.snapshots.append(Snapshot(account: file.account, path: file.path, content: old)) }
+            plan.snapshots.append(Snapshot(account: file.account, path: file.path, content: seen.content))
             plan.changes.append("write \(file.path)")
         }
         return plan

@@ -269,8 +269,8 @@ public struct SyncEngine: Sendable {
             return refused
         }
         let snapshots = plan.accounts.compactMap { account -> Snapshot? in
-            guard account.apply?.write != nil, let path = account.path, let old = account.oldContent else { return nil }
-            return Snapshot(account: account.account, path: path, content: old)
+            guard let write = account.apply?.write else { return nil }
+            return Snapshot(account: account.account, path: account.path ?? write.path, content: account.oldContent)
         } + rootPlan.snapshots + sshdPlan.snapshots
         do {
             try snapshot?(job.host, snapshots)

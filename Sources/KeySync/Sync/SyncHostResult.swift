@@ -12,7 +12,9 @@ public struct SeenKey: Hashable, Codable, Sendable {
 public struct Snapshot: Hashable, Sendable {
     public var account: String
     public var path: String
-    public var content: [UInt8]
+    /// The bytes before the write; `nil` when the write created the file
+    /// (recorded as such, so `history` and `restore` show the run wrote it).
+    public var content: [UInt8]?
 }
 
 /// What happened on one host in one run. `Sendable`: built on a worker,

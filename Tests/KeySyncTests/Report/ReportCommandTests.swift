@@ -328,8 +328,8 @@ import Testing
     // MARK: restore
 
     @Test func restoreDryRunShowsTheEarlierContent() throws {
-        try withFleet { (db, _) throws in
-            let restore = try parseCommand(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--dry-run", "--db", db])
+        try withFleet { (db, inventory) throws in
+            let restore = try parseCommand(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--dry-run", "--db", db, "--inventory", inventory])
             #expect(restore.runID == 2 && restore.dryRun)
             #expect(try restore.render() == """
                 would restore 1 file on web-1 to the content before run 2 (push, 2023-11-14T23:13:20Z):
@@ -341,14 +341,30 @@ import Testing
     }
 
     @Test func restoreDoesNotPretendToWrite() throws {
-        try withFleet { (db, _) throws in
+        try withFleet { (db, inventory) throws in
             expectExit(1) { try parseCommand(KeySyncCommand.Restore.self, ["restore", "--host", "web-1", "--run", "2", "--db", db]).run() }
             // Nothing to restore: a run without snapshots on the host, an unknown run, another account.
             for arguments in [["--host", "db-1", "--run", "2"], ["--host", "web-1", "--run", "99"],
                               ["--host", "web-1", "--run", "2", "--account", "root"]] {
-                expectExit(1) { _ = try parseCommand(KeySyncCommand.Restore.self, ["restore", "--dry-run", "--db", db] + arguments).render() }
+                expectExit(1) { _ = try parseCommand(KeySyncCommand.Restore.self, ["restore", "--dry-run", "--db", db, "--inventory", inventory] + arguments).render() }
             }
         }
+    }
+
+    /// The dry run shows what the restore writes: a key revoked since is
+    /// left out of the content and named, as the restore does it.
+    @Test func restorePlanLeavesRevokedKeysOutOfTheContentItShows() throws {
+        let run = Store.Run(id: 7, command: "push", selection: "", startedAt: hour(0), status: .completed, hosts: 1, changed: 1, drift: 0, failed: 0)
+        let content = Array("# kept\n".utf8) + ReportFixture.before
+        let snapshot = Store.Snapshot(ref: Store.SnapshotRef(runID: 7, host: "web-1", account: "deploy", path: "/home/deploy/.ssh/authorized_keys",
+                                                             hash: SHA256Digest.hex(content), takenAt: hour(0)), content: content)
+        #expect(RestorePlan(host: "web-1", run: run, snapshots: [snapshot], revoked: [ReportFixture.bob]).text(content: true) == """
+            would restore 1 file on web-1 to the content before run 7 (push, 2023-11-14T22:13:20Z):
+              /home/deploy/.ssh/authorized_keys (account deploy): \(content.count) bytes, sha256 \(SHA256Digest.hex(content)); 7 bytes come back
+                not restoring revoked key ssh-ed25519 \(ReportFixture.bob) (line 2 of the snapshot)
+                # kept
+
+            """)
     }
 
     @Test func restorePlanShowsMissingFilesAndControlCharacters() throws {

@@ -141,7 +141,8 @@ struct RootFilesTests {
         #expect(missing.drift.map(\.kind) == [.principalsChanged])
         #expect(missing.drift.first?.account == "deploy")
         #expect(missing.writes == [FileWrite(path: Self.file.path, expectedHash: "absent", content: Array("p\n".utf8))])
-        #expect(missing.snapshots.isEmpty)
+        // The file did not exist: the snapshot says so (history, restore).
+        #expect(missing.snapshots == [Snapshot(account: "deploy", path: Self.file.path, content: nil)])
 
         let changed = RootFilesPlan.plan([Self.file], probe: [Self.file.path: Self.seen("q\n", mode: 0o666, uid: 1000)])
         #expect(changed.drift.map(\.kind) == [.principalsChanged, .fileOwner, .fileMode])
