@@ -708,6 +708,37 @@ import Testing
         }
     }
 
+    /// An account owner's `chmod 000` of its own keys file is that account's
+    /// drift: it must not hold the host's other accounts, nor keep a
+    /// revocation in them from landing (review s15 files #1).
+    @Test func anUnreadableFileHoldsOnlyItsOwnAccount() throws {
+        let host = 27
+        try fleet.removeFaultAccounts([host])
+        let world = try FaultWorld(fleet)
+        try world.writeInventory("a.yml", .init(hosts: [host], accounts: 2, keys: ["ka", "kb"]))
+        try world.writeInventory("c.yml", .init(hosts: [host], accounts: 2, keys: ["ka"], revoked: ["kb"]))
+        try #require(try world.keysync("push", inventory: "a.yml").status == 0)
+        try fleet.sh(host, "su -s /bin/sh fz0 -c 'chmod 000 /home/fz0/.ssh/authorized_keys'")
+        let kb = try String(contentsOfFile: world.workspace.file("kb.pub"), encoding: .utf8).split(separator: " ")[1]
+
+        try FaultCheck.run("fz0 makes its keys file unreadable; kb, in fz1's file too, is revoked",
+                           expected: "check: file_unreadable for fz0 and revoked_key for fz1, exit 2; push: kb leaves fz1's file and no longer logs in, the host fails for fz0's file (exit 3), fz0's file untouched") { check in
+            let before = try fleet.sh(host, "stat -c %a:%s /home/fz0/.ssh/authorized_keys")
+            let checked = try world.keysync("check", inventory: "c.yml", ["--json"])
+            let drift = try world.report(checked).hosts.first?.drift.map { "\($0.account):\($0.kind.rawValue)" } ?? []
+            let push = try world.keysync("push", inventory: "c.yml", ["--json"])
+            let pushed = try world.report(push).hosts.first
+            let fz1 = String(decoding: try fleet.read(host: host, "/home/fz1/.ssh/authorized_keys"), as: UTF8.self)
+            let login = try fleet.login(host: host, user: "fz1", key: world.workspace.file("kb")).status
+            let after = try fleet.sh(host, "stat -c %a:%s /home/fz0/.ssh/authorized_keys")
+            check.observe("check exit \(checked.status) \(drift.sorted().joined(separator: ",")); push exit \(push.status) \(pushed?.status.rawValue ?? "?"); kb in fz1's file: \(fz1.contains(kb)), login exit \(login); fz0's file \(before == after ? "untouched" : "CHANGED")")
+            check.require(checked.status == 2 && drift.contains("fz0:file_unreadable") && drift.contains("fz1:revoked_key"), "check: \(checked.stdout.prefix(600))")
+            check.require(push.status == 3 && pushed?.status == .failed && pushed?.error?.contains("fz0") == true, "push: \(push.stdout.prefix(600))")
+            check.require(!fz1.contains(kb) && login != 0, "the revocation did not land in fz1")
+            check.require(before == after, "fz0's file changed")
+        }
+    }
+
     // MARK: - Secrets
 
     @Test func passphrasesAndPrivateKeysNeverReachOutputOrDatabase() throws {

@@ -47,7 +47,7 @@ public struct RotationRun: Sendable {
 
     static let identityOption = "verify_identity", projectsOption = "projects", newKeyFileOption = "new_key_file"
     /// Drift that means a push step wrote nothing for the account.
-    static let blockingDrift: Set<DriftKind> = [.symlink, .unsupportedPath, .lockoutRefused, .conflict, .dirOwner, .fileTooLarge]
+    static let blockingDrift: Set<DriftKind> = [.symlink, .unsupportedPath, .lockoutRefused, .conflict, .dirOwner, .fileTooLarge, .fileUnreadable]
     /// Drift that means sshd would refuse a key login as the account.
     static let loginBreakers: Set<DriftKind> = [.accountMissing, .accountLocked, .accountExpired, .passwordChangeRequired,
                                                 .shellInvalid, .fileOwner, .dirOwner, .homeUnsafe, .symlink, .unsupportedPath]

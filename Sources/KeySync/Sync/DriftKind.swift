@@ -35,6 +35,11 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// The keys file is larger than keysync reads (``ProbeScript/fileSizeLimit``):
     /// nothing read or written; `push` reports the host as failed.
     case fileTooLarge = "file_too_large"
+    /// The account cannot read its keys file (mode 000, a folder it cannot
+    /// enter, a root-owned file keysync does not read as root): nothing read
+    /// or written for that account, the others are done; `push` reports the
+    /// host as failed, since a revoked key in it cannot be removed.
+    case fileUnreadable = "file_unreadable"
     /// A managed line whose grant has ended (`until:`) is still in the
     /// file; push removes it.
     case grantExpired = "grant_expired"

@@ -354,7 +354,7 @@ public struct SyncEngine: Sendable {
     /// like success: a revoked key left where keysync cannot write, or a
     /// keys file too large to read (it may hold one), fails the host.
     static func failIfRevocationBlocked(_ result: inout HostResult, label: String) {
-        let tooLarge = result.drift.filter { $0.kind == .fileTooLarge }
+        let tooLarge = result.drift.filter { $0.kind == .fileTooLarge || $0.kind == .fileUnreadable }
         // A KRL that could not be written leaves revocations off the host too.
         let revoked = result.drift.filter { ($0.kind == .revokedKey || $0.kind == .krlStale) && !$0.repairable }
         guard !tooLarge.isEmpty || !revoked.isEmpty else { return }
@@ -362,7 +362,7 @@ public struct SyncEngine: Sendable {
         let message = "\(label): " + reasons.joined(separator: "; ")
         result.error = result.error.map { $0 + "; " + message } ?? message
         if result.status != .failed {
-            result.errorKind = tooLarge.isEmpty ? .revocationBlocked : .fileTooLarge
+            result.errorKind = tooLarge.contains { $0.kind == .fileTooLarge } ? .fileTooLarge : .revocationBlocked
             result.status = .failed
         }
     }

@@ -300,7 +300,8 @@ public enum SyncPlanner {
             return
         }
         if let error = probe.readError {
-            failures.append("\(name): \(error)" + readRefusalReason(probe))
+            // This account's alone: its owner must not hold the host's other accounts (and their revocations) with a chmod.
+            plan.report(.fileUnreadable, error + readRefusalReason(probe) + "; nothing read or written, so revoked keys in it cannot be removed")
             return
         }
         let content = planContent(desired, current: probe.content, options: options, scope: scope, into: &plan)

@@ -276,9 +276,9 @@ final class ResultRecorder: Sendable {
         // land) was looked at: its items are the whole picture, so it closes
         // what it no longer lists, and the accounts whose writes stood have
         // their items fixed (another account's conflict does not undo them).
-        // (A keys file too large to read is not seen whole.)
+        // (A keys file too large or unreadable is not seen whole.)
         let scanned = scanned ?? (result.status != .failed
-            || (result.listsWholeHost && !result.drift.contains { $0.kind == .fileTooLarge }))
+            || (result.listsWholeHost && !result.drift.contains { $0.kind == .fileTooLarge || $0.kind == .fileUnreadable }))
         // Failed only because accounts were left out (they held the host):
         // everything else this run did stands.
         let repaired = writes && (result.status != .failed || result.failedOnlyByLeavingOut)

@@ -133,13 +133,19 @@ enum PlannerFixture {
         #expect(host.failure?.contains("probe returned nothing for account ghost") == true)
     }
 
-    @Test func readErrorFailsTheHost() throws {
+    /// One account's unreadable file (its owner's chmod 000) is that
+    /// account's drift; the host's other accounts are planned as usual.
+    @Test func aReadErrorIsTheAccountsDriftNotTheHosts() throws {
         var account = FakeAccount.existing("alice", content: nil)
-        account.fileStat = "regular file|600|1001|1001|10"
+        account.fileStat = "regular file|0|1001|1001|10"
         account.readStatus = 1
-        let host = try F.plan([account], [F.target("alice", [])])
-        #expect(host.failure?.contains("cannot read") == true)
-        #expect(host.accounts.first?.apply == nil)
+        let host = try F.plan([account, FakeAccount.existing("bob", content: [])], [F.target("alice", []), F.target("bob", [F.entry("k", try SyncKeys.ed25519())])])
+        #expect(host.failure == nil)
+        let alice = try #require(host.accounts.first { $0.account == "alice" })
+        #expect(alice.drift.map(\.kind).contains(.fileUnreadable), "\(alice.drift)")
+        #expect(alice.drift.first { $0.kind == .fileUnreadable }?.detail.contains("cannot read") == true)
+        #expect(alice.apply == nil)
+        #expect(host.accounts.first { $0.account == "bob" }?.apply?.write != nil)
     }
 
     /// A root-owned file with two links was not read as root (another link
@@ -150,7 +156,8 @@ enum PlannerFixture {
         account.fileLinks = 2
         account.readStatus = 1
         let host = try F.plan([account], [F.target("alice", [])])
-        #expect(host.failure?.contains("2 hard links") == true, "\(host.failure ?? "")")
+        let detail = host.accounts.first?.drift.first { $0.kind == .fileUnreadable }?.detail ?? ""
+        #expect(detail.contains("2 hard links"), "\(host.accounts)")
         #expect(host.accounts.first?.apply == nil)
     }
 
