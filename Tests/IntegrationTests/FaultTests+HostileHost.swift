@@ -287,16 +287,22 @@ extension FaultTests {
     }
 
     /// `push --fix-home` only removes group/other write: a home owned by
-    /// another user is reported and left alone; a root-owned home keeps its owner.
+    /// another user is reported and left alone, and nothing is written
+    /// through it (that user could swap `.ssh` for a link while the account
+    /// writes; review s15 files #2: as root, for an alias of uid 0); a
+    /// root-owned home keeps its owner.
     @Test func fixHomeNeverChowns() throws {
         let host = Self.hostHost
         let world = try hostileWorld()
         defer { try? fleet.removeFaultAccounts([host]) }
-        try FaultCheck.run("fz0's home owned by another user (ops), mode 0777; push --fix-home",
-                           expected: "home_unsafe drift naming the owner, home left ops 0777; a root-owned 0777 home becomes root 0755") { check in
+        try FaultCheck.run("fz0's home owned by another user (ops), mode 0777; push --fix-home of a changed key list",
+                           expected: "home_unsafe drift naming the owner, nothing written, home left ops 0777; a root-owned 0777 home becomes root 0755") { check in
             try fleet.sh(host, "chown ops /home/fz0 && chmod 777 /home/fz0")
-            let foreign = try world.keysync("push", inventory: "a.yml", ["--fix-home", "--json"])
+            let keysBefore = try fleet.read(host: host, "/home/fz0/.ssh/authorized_keys")
+            let foreign = try world.keysync("push", inventory: "b.yml", ["--fix-home", "--json"])
             let drift = try world.report(foreign).hosts.first?.drift ?? []
+            let written = try fleet.read(host: host, "/home/fz0/.ssh/authorized_keys") != keysBefore
+            check.require(!written && drift.contains { $0.kind == .homeUnsafe && $0.detail.contains("nothing written") }, "written through a foreign home: \(drift)")
             let afterForeign = try fleet.sh(host, "stat -c '%U %a' /home/fz0").trimmingCharacters(in: .whitespacesAndNewlines)
             try fleet.sh(host, "chown root /home/fz0 && chmod 777 /home/fz0")
             let rooted = try world.keysync("push", inventory: "a.yml", ["--fix-home"])

@@ -211,8 +211,8 @@ public enum SyncPlanner {
                 return reportRevokedUnreachable(probe, options: options, into: &plan)
             case .directory?:
                 // With StrictModes no sshd takes any home: nothing to report (rotation reads home_unsafe as a refused login).
-                if !desired.formerlyManaged, probe.strictModes,
-                   let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe) {
+                if !desired.formerlyManaged, let reason = StrictModes.unsafeReason(probe.home!, path: homePath, probe: probe),
+                   probe.strictModes || probe.uid == 0 {
                     // --fix-home only removes group/other write (never chown): a
                     // home owned by another user stays as it is.
                     let chmodFixes = probe.home!.uid == 0 || probe.home!.uid == probe.uid
@@ -222,7 +222,12 @@ public enum SyncPlanner {
                     }
                     let hint = !chmodFixes ? "; keysync never changes who owns a home (as root: \(Examination.command("chown", name + ":", homePath)))"
                         : options.fixHome ? "" : "; run push --fix-home to repair"
-                    plan.report(.homeUnsafe, reason + hint)
+                    // Nothing is written through a home another user can change: the
+                    // write goes by path as the account, and that user could swap
+                    // `.ssh` for a link (as root, for an account of uid 0). sshd
+                    // refuses keys under such a home anyway.
+                    plan.report(.homeUnsafe, reason + hint + (fixHome ? "" : "; nothing written for \(name)"))
+                    if !fixHome { return reportRevokedUnreachable(probe, options: options, into: &plan) }
                 }
             default:
                 plan.report(.homeUnsafe, "home \(homePath) is missing or not a directory; nothing written for \(name)")
