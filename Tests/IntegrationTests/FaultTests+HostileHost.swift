@@ -314,6 +314,25 @@ extension FaultTests {
         }
     }
 
+    /// The account gives its key folder a default ACL (review s15 files #6):
+    /// the umask no longer decides the new file's mode, so the write sets
+    /// 0600 itself, and the next push has nothing to do.
+    @Test func aDefaultACLOnTheKeyFolderStillGetsA0600File() throws {
+        let host = Self.hostHost
+        let world = try hostileWorld()
+        defer { try? fleet.removeFaultAccounts([host]) }
+        try FaultCheck.run("fz0: setfacl -d -m u:ops:rw ~/.ssh, then a push that changes the key list",
+                           expected: "the new file is 0600 (the ACL masked); a second push changes nothing") { check in
+            try fleet.sh(host, "su -s /bin/sh fz0 -c 'setfacl -d -m u:ops:rw /home/fz0/.ssh'")
+            let push = try world.keysync("push", inventory: "b.yml", ["--json"])
+            let mode = try fleet.sh(host, "stat -c %a /home/fz0/.ssh/authorized_keys").trimmingCharacters(in: .whitespacesAndNewlines)
+            let again = try world.report(try world.keysync("push", inventory: "b.yml", ["--json"])).hosts.first
+            check.observe("push exit \(push.status); file mode \(mode); second push \(again?.status.rawValue ?? "?") \(again?.changes ?? [])")
+            check.require(push.status == 0 && mode == "600", "mode \(mode) after \(push)")
+            check.require(again?.status == .ok, "the second push: \(String(describing: again))")
+        }
+    }
+
     /// A compromised host answers the probe itself (its `sudo` replaced):
     /// with an endless reply, and with frames it made up. The controller
     /// stops reading at the reply's limit, fails that host alone, and a

@@ -202,8 +202,10 @@ EOF
         umask 077
         if [ -n "$4" ] && ! mkdir -m 700 -- "$1"; then echo "cannot create $1 as the account" >&2; exit 1; fi
         t="$1/.keysync-$$"
+        # chmod: a default ACL on the folder overrides the umask (0660 and a
+        # rewrite on every push); 600 also masks what the ACL grants.
         if dd of="$t" conv=excl,fsync bs=65536 status=none && h=$(sha256sum < "$t") && [ "${h%% *}" = "$3" ] &&
-            mv -fT "$t" "$2"; then
+            chmod 600 "$t" && mv -fT "$t" "$2"; then
             sync "$1" 2>/dev/null || true
             exit 0
         fi
