@@ -174,6 +174,38 @@ import GRDB
         #expect(try run(without, .check, store: store).exitCode(for: .check, dryRun: false) == 0)
     }
 
+    /// The owner of an account no role names any more cannot make keysync
+    /// forget it (review s15 removal #1): moving the keys file away for one
+    /// check, or breaking the stale block by hand, used to drop the account
+    /// from the database, and the block's key logged in with every later
+    /// check clean.
+    @Test func anAccountsOwnerCannotMakeKeysyncForgetItsStaleBlock() throws {
+        let host = 64
+        let workspace = try workspace()
+        try resetAccounts(host)
+        let builder = """
+              build: { account: builder, uid: 1632, gid: 1632, home: /home/builder, shell: /bin/bash, create: true, keys: [kp-deploy] }
+        """
+        let withBuilder = try inventory(workspace, "a.yml", hosts: [host], projects: project("usersample", [host]) + "\n" + builder)
+        let store = try Store(path: workspace.file("keysync.db"))
+        try #require(try run(withBuilder, .push, store: store).summary.failed == 0)
+        let without = try inventory(workspace, "b.yml", hosts: [host], projects: project("usersample", [host]))
+        let asBuilder = { (command: String) in try fleet.sh(host, "su -s /bin/sh builder -c \(Shell.quote(command))") }
+        func builderDrift() throws -> [DriftKind] {
+            try run(without, .check, store: store).hosts.first?.drift.filter { $0.account == "builder" }.map(\.kind) ?? []
+        }
+
+        _ = try asBuilder("mv ~/.ssh/authorized_keys ~/.ssh/away")
+        #expect(try builderDrift().isEmpty, "no file, nothing to report")
+        _ = try asBuilder("mv ~/.ssh/away ~/.ssh/authorized_keys")
+        #expect(try builderDrift().contains(.staleBlock), "the block is back and must be seen")
+
+        _ = try asBuilder("sed -i '2a # my note' ~/.ssh/authorized_keys")
+        let first = try builderDrift(), second = try builderDrift()
+        #expect(!first.isEmpty && !second.isEmpty, "the broken block's key is reported on every check: \(first), \(second)")
+        #expect(try login(host, "builder", workspace, "kp-deploy") == 0, "the key still grants access, which is why it must be reported")
+    }
+
     /// A `--project` run reads one project's accounts: drift it did not look
     /// at stays open in the report with its start (review s13: it used to
     /// close every other item on the host); a whole check that finds it gone

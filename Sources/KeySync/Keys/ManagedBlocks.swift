@@ -203,6 +203,14 @@ extension AuthorizedKeysFile {
     /// between its own begin and end markers by hand): unmanaged now, but
     /// keysync put them there for `id`.
     public func strayKeyLines(of id: ManagedBlockID) -> [Line] { blockScan.strayKeyLines[id] ?? [] }
+    /// Every block id keysync has in the file, whole or broken from inside
+    /// (a broken block's keys still grant access): what the database keeps
+    /// per account, so push and check read the account again.
+    public var heldBlockIDs: [ManagedBlockID] {
+        let whole = managedBlocks.map(\.id)
+        return whole + brokenBlockIDs.filter { !whole.contains($0) }
+    }
+
     /// The ids of blocks broken from inside, in file order.
     public var brokenBlockIDs: [ManagedBlockID] {
         blockScan.strayKeyLines.sorted { ($0.value.first?.number ?? 0) < ($1.value.first?.number ?? 0) }.map(\.key)

@@ -106,7 +106,7 @@ extension SyncEngine {
                 // What was put back may hold blocks no role names now: the next push reads those accounts.
                 for apply in applies {
                     guard let write = apply.write, applied.written[write.path] != nil else { continue }
-                    result.accountBlocks[apply.account] = AuthorizedKeysFile(bytes: write.content).managedBlocks.map(\.id)
+                    result.accountBlocks[apply.account] = AuthorizedKeysFile(bytes: write.content).heldBlockIDs
                 }
             }
         }

@@ -311,7 +311,7 @@ public struct SyncEngine: Sendable {
         result.noteWritten(applied.written, by: applies)
         for account in plan.accounts {
             guard let path = account.path, applied.written[path] != nil, let new = account.newContent else { continue }
-            result.accountBlocks[account.account] = AuthorizedKeysFile(bytes: new).managedBlocks.map(\.id)
+            result.accountBlocks[account.account] = AuthorizedKeysFile(bytes: new).heldBlockIDs
         }
         result.drift += applied.conflicts.map { DriftItem(account: $0.account, kind: .conflict, detail: $0.reason) }
         var errors = applied.problems

@@ -38,12 +38,13 @@ extension SyncPlanner {
         return file.lines.contains { line in line.grantingFingerprint.map { options.revoked.contains($0) } ?? false }
     }
 
-    /// The keysync blocks in the file the probe read, nil when it could not
-    /// read one that is there.
+    /// The keysync blocks (whole or broken) in the file the probe read; nil
+    /// when there is no file it read: what the database recorded stands. An
+    /// owner who moves the file away for one run, or breaks a block by hand,
+    /// must not make keysync forget the account (review s15 removal #1).
     static func blocks(in probe: AccountProbe) -> [ManagedBlockID]? {
         guard probe.exists else { return [] }
-        if let content = probe.content { return AuthorizedKeysFile(bytes: content).managedBlocks.map(\.id) }
-        return knownAbsent(probe) ? [] : nil
+        return probe.content.map { AuthorizedKeysFile(bytes: $0).heldBlockIDs }
     }
 
     /// The probe saw that there is no keys file: lstat found none, and no

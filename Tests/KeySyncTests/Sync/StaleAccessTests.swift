@@ -56,10 +56,23 @@ import Testing
         // Only blocks of projects outside the scope: nothing to do either.
         let other = try F.single(.existing("usersample", content: F.bytes(block(b, project: "other"))), former(), scope: ["usersample"], options: known)
         #expect(other.apply == nil && other.drift.isEmpty)
-        // Gone, or without a file: nothing, and no `account_missing`.
+        // Gone, or without a file: nothing, and no `account_missing`. A gone
+        // account is forgotten; one without a file is kept (its owner may have
+        // moved the file away for this run only).
         let missing = try F.plan([.missing("usersample"), .existing("nofile", content: nil)], [former(), former("nofile")], options: known)
         #expect(missing.failure == nil)
-        #expect(missing.accounts.allSatisfy { $0.drift.isEmpty && $0.apply == nil && $0.blocksBefore == [] })
+        #expect(missing.accounts.allSatisfy { $0.drift.isEmpty && $0.apply == nil })
+        #expect(missing.accounts.map(\.blocksBefore) == [[], nil])
+    }
+
+    /// The owner breaks the stale block from inside (a comment between its
+    /// markers): its keys still grant access, so the account stays recorded
+    /// and is read again on the next run (review s15 removal #1).
+    @Test func aBlockBrokenByHandKeepsTheAccountRecorded() throws {
+        let broken = block(a).replacingOccurrences(of: "role=deploy\n", with: "role=deploy\n# my note\n", options: [], range: nil)
+        let plan = try F.single(.existing("usersample", content: F.bytes(broken)), former(), options: known)
+        #expect(plan.blocksBefore?.map(\.description) == ["project=usersample role=deploy"], "\(String(describing: plan.blocksBefore))")
+        #expect(!plan.drift.isEmpty, "the broken block's key is reported")
     }
 
     @Test func aRevokedKeyAloneIsReasonEnough() throws {
