@@ -172,6 +172,43 @@ import Testing
         #expect(report.succeeded && report.stdout.contains("\"unobserved\"") && !report.stdout.contains("\"unused\""), "\(report)")
     }
 
+    /// A revoked key that still logs in from where keysync does not read (here
+    /// the keys file of an account the inventory does not name) is
+    /// `revoked_key_used` on the next check (review s15 removal #7); where
+    /// keysync finds the key it logged in with (usersample's file), it is
+    /// `revoked_key` alone.
+    @Test func aRevokedKeyThatStillLogsInIsReported() throws {
+        let host = 166
+        let (workspace, granted, store) = try pushed([host], keys: ["ka", "kb"])
+        defer { try? fleet.reset(hosts: [host]) }
+        try workspace.generateKey("kleak")
+        // An account outside the inventory holds kleak, and usersample too (by
+        // hand); the check before the revocation starts the log scan.
+        let leak = try String(contentsOfFile: workspace.file("kleak.pub"), encoding: .utf8)
+        _ = try fleet.sh(host, """
+            useradd -m -s /bin/sh -p '*' stranger && su -s /bin/sh stranger -c 'umask 077 && mkdir -p ~/.ssh && cat > ~/.ssh/authorized_keys'
+            """, stdin: Data(leak.utf8))
+        _ = try fleet.sh(host, "su -s /bin/sh usersample -c 'cat >> ~/.ssh/authorized_keys'", stdin: Data(leak.utf8))
+        try run(granted, .check, store: store)
+        #expect(try fleet.login(host: host, user: "stranger", key: workspace.file("kleak")).succeeded)
+        #expect(try fleet.login(host: host, user: "usersample", key: workspace.file("kleak")).succeeded)
+
+        var text = try String(contentsOfFile: workspace.file("inventory.yml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "\nhosts:\n", with: "\n  kleak: { file: kleak.pub }\nrevoked: [kleak]\nhosts:\n")
+        try workspace.write("inventory.yml", text)
+        let revoked = try Inventory.load(path: workspace.file("inventory.yml"))
+        let report = try run(revoked, .check, store: store)
+        let drift = report.hosts.first?.drift ?? []
+        let used = drift.filter { $0.kind == .revokedKeyUsed }
+        #expect(used.map(\.account) == ["stranger"], "\(drift)")
+        let leaked = try Self.fingerprint(workspace, "kleak")
+        #expect(used.first?.fingerprint == leaked)
+        #expect(drift.contains { $0.kind == .revokedKey && $0.account == "usersample" && $0.fingerprint == leaked }, "\(drift)")
+        #expect(report.exitCode(for: .check, dryRun: false) == 2)
+        // Nothing new in the log: the next check has no such item.
+        #expect(!(try run(revoked, .check, store: store)).hosts[0].drift.contains { $0.kind == .revokedKeyUsed })
+    }
+
     /// A log renamed between two checks (sshd re-opened on SIGHUP, as
     /// logrotate does it): the lines at the end of the old file and in the
     /// new one are each counted once; a third check counts nothing again.

@@ -40,6 +40,12 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// or written for that account, the others are done; `push` reports the
     /// host as failed, since a revoked key in it cannot be removed.
     case fileUnreadable = "file_unreadable"
+    /// sshd's log shows an accepted login with a revoked (or retired) key
+    /// since the last scan, and keysync found no copy of it on the host to
+    /// remove: the key still grants access somewhere keysync does not read
+    /// (a Match block's keys file for other clients, AuthorizedKeysCommand,
+    /// an account the inventory does not name). Not repairable by push.
+    case revokedKeyUsed = "revoked_key_used"
     /// A managed line whose grant has ended (`until:`) is still in the
     /// file; push removes it.
     case grantExpired = "grant_expired"

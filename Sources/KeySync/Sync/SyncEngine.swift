@@ -217,6 +217,9 @@ public struct SyncEngine: Sendable {
             if let path = account.path { result.noteHash(before: account.oldHash, account: account.account, path: path) }
             if let blocks = account.blocksBefore { result.accountBlocks[account.account] = blocks }
         }
+        if let logins = result.logins?.reply {
+            result.drift += Self.revokedKeysUsed(logins, revoked: options.revoked, found: result.drift)
+        }
         guard plan.failure == nil else { return result }
         result.listsWholeHost = true
 
@@ -353,6 +356,28 @@ public struct SyncEngine: Sendable {
     /// A push that cannot make a revocation land on a host must not look
     /// like success: a revoked key left where keysync cannot write, or a
     /// keys file too large to read (it may hold one), fails the host.
+    /// Accepted logins with a revoked key in the part of sshd's log this scan
+    /// read (review s15 removal #7): where keysync found no copy of that key
+    /// in that account's files (`found`: a `revoked_key` item it removes or
+    /// reports), the key grants access from somewhere keysync does not read. A
+    /// source read for the first time is left out: its old lines may be
+    /// from before the revocation.
+    static func revokedKeysUsed(_ logins: LoginScanReply, revoked: Set<String>, found: [DriftItem]) -> [DriftItem] {
+        guard !logins.firstScan, !revoked.isEmpty else { return [] }
+        let located = Set(found.filter { $0.kind == .revokedKey }.map { [$0.account, $0.fingerprint ?? ""] })
+        return logins.uses.filter { revoked.contains($0.fingerprint) && !located.contains([$0.account, $0.fingerprint]) }.map { use in
+            let when = use.last.map { " last at " + Date(timeIntervalSince1970: TimeInterval($0)).reportText } ?? ""
+            let from = use.address.isEmpty ? "" : " from " + String(use.address.prefix(64))
+            let certificate = use.certificateID.map { " (certificate \(UnsafeText.quoted(String($0.prefix(100)))))" } ?? ""
+            return DriftItem(account: use.account, kind: .revokedKeyUsed,
+                             detail: "sshd accepted revoked key \(use.fingerprint)\(certificate) for \(use.account) \(use.count.counted("time"))"
+                                + "\(from)\(when) since the last scan, and keysync found no copy of it in \(use.account)'s keys files: it grants access "
+                                + "from a keys file keysync does not read (a Match block for other clients, AuthorizedKeysCommand, "
+                                + "an account the inventory does not name); `keysync where \(use.fingerprint)` lists where it was seen",
+                             fingerprint: use.fingerprint)
+        }
+    }
+
     static func failIfRevocationBlocked(_ result: inout HostResult, label: String) {
         let tooLarge = result.drift.filter { $0.kind == .fileTooLarge || $0.kind == .fileUnreadable }
         // A KRL that could not be written leaves revocations off the host too.
