@@ -142,6 +142,24 @@ extension FaultTests {
             check.require(owner == "root 600" && readable == "no", "the file was handed to fz0: \(owner), readable \(readable)")
             check.require(!outputs.contains(secret) && !inDatabase, "the secret leaked")
         }
+        // Review s15 files #5: every line a key or a comment was taken over, the comment handed to fz0.
+        let note = "# root-only note: \(secret)"
+        try FaultCheck.run("the same with a root-only file of a comment holding the secret and a valid key line",
+                           expected: "file_owner, push writes nothing, the file stays root's 0600, the comment reaches neither fz0 nor the database") { check in
+            let key = try String(contentsOfFile: world.workspace.file("ka.pub"), encoding: .utf8)
+            try fleet.sh(host, """
+                rm -f /home/fz0/.ssh/authorized_keys
+                printf '%s\n%s' \(Shell.quote(note)) \(Shell.quote(key)) > /home/fz0/.viminfo && chmod 600 /home/fz0/.viminfo
+                su -s /bin/sh fz0 -c 'mv -f /home/fz0/.viminfo /home/fz0/.ssh/authorized_keys'
+                """)
+            let pushed = try world.keysync("push", inventory: "a.yml", ["--json"])
+            let drift = try world.report(pushed).hosts.first?.drift ?? []
+            let owner = try fleet.sh(host, "stat -c '%U %a' /home/fz0/.ssh/authorized_keys").trimmingCharacters(in: .whitespacesAndNewlines)
+            let inDatabase = try world.databaseContains(secret)
+            check.observe("push exit \(pushed.status) drift \(drift.map(\.kind.rawValue)); file \(owner); secret in output \((pushed.stdout + pushed.stderr).contains(secret)), in database \(inDatabase)")
+            check.require(drift.contains { $0.kind == .fileOwner && $0.detail.contains("comments included") }, "no file_owner drift: \(drift)")
+            check.require(owner == "root 600" && !(pushed.stdout + pushed.stderr).contains(secret) && !inDatabase, "the comment was handed over: \(owner)")
+        }
     }
 
     /// `AuthorizedKeysFile .config/ssh/authorized_keys .ssh/authorized_keys`

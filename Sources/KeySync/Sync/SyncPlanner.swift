@@ -399,16 +399,30 @@ public enum SyncPlanner {
     /// (the seed incident) and then rewritten as the account. An account can
     /// rename any root-owned file in a folder it may write (`sudo vim`'s
     /// ~/.viminfo, a secrets file dropped in its home) to its keys file: such
-    /// a file is taken over only when every line is a key, a comment or blank.
-    /// Otherwise the reason, and nothing of it is written or kept.
+    /// a file is taken over only when every line is a key or blank, or a
+    /// comment where the file was readable to all anyway (a comment in a
+    /// root-only file is text the account could not read: review s15 files #5).
+    /// Otherwise the reason, and nothing of it is written or kept. The fix
+    /// never chowns through a path the account can swap, nor an inode with
+    /// a second name (review s15 files #4).
     static func rootFileThatIsNotKeys(_ probe: AccountProbe) -> String? {
-        guard probe.file?.kind == .regular, probe.file?.uid == 0, probe.uid != 0, let content = probe.content else { return nil }
-        let invalid = AuthorizedKeysFile(bytes: content).lines.filter {
-            if case .invalid = $0.kind { return true } else { return false }
+        guard let stat = probe.file, stat.kind == .regular, stat.uid == 0, probe.uid != 0, let content = probe.content else { return nil }
+        let file = AuthorizedKeysFile(bytes: content)
+        let rootOnly = stat.mode & 0o004 == 0, markers = file.managedLineNumbers
+        let refused = file.lines.filter {
+            switch $0.kind {
+            case .invalid: return true
+            case .comment: return rootOnly && !markers.contains($0.number)
+            case .blank, .key: return false
+            }
         }
-        guard let first = invalid.first else { return nil }
+        guard let first = refused.first else { return nil }
         let path = probe.path ?? "the keys file"
-        return "\(path) is owned by root and \(invalid.count) of its lines (the first: line \(first.number)) are not keys, comments or blank: keysync does not hand a root-owned file that may not be a keys file to \(probe.account), nor keep its bytes. Fix: look at it as root; if it is \(probe.account)'s keys, \(Examination.command("chown", probe.account + ":", path))"
+        let what = rootOnly ? "keys or blank (comments included: the file is not readable to all)" : "keys, comments or blank"
+        let fix = (probe.fileLinks ?? 1) > 1
+            ? "it has \(probe.fileLinks ?? 2) hard links (another name may be someone else's file): if its lines are \(probe.account)'s keys, replace it with a copy \(probe.account) owns; never chown it"
+            : "if it is \(probe.account)'s keys, " + chownAdvice(probe.account, path, home: probe.homePath)
+        return "\(path) is owned by root and \(refused.count) of its lines (the first: line \(first.number)) are not \(what): keysync does not hand a root-owned file that may not be a keys file to \(probe.account), nor keep its bytes. Fix: look at it as root; \(fix)"
     }
 
     /// Why the probe did not read a root-owned file as root, for the failure message.

@@ -295,13 +295,36 @@ enum PlannerFixture {
         account.fileStat = "regular file|600|0|0|\(content.count)"
         let plan = try F.single(account, F.target("usersample", [F.entry("k", key)]))
         #expect(plan.drift.map(\.kind) == [.fileOwner])
-        #expect(plan.drift.first?.detail.contains("line 3") == true)
+        // The comment counts too: the file is root-only, so it is text the account could not read.
+        #expect(plan.drift.first?.detail.contains("2 of its lines (the first: line 1)") == true, "\(plan.drift)")
         #expect(plan.drift.allSatisfy { !$0.repairable })
         #expect(plan.apply == nil)
         #expect(plan.oldContent == nil)
         #expect(!plan.drift.contains { $0.detail.contains("hunter2") })
         let probe = try FakeProbe.probe([account])
         #expect(SyncPlanner.rootFileThatIsNotKeys(try #require(probe.accounts["usersample"])) != nil)
+    }
+
+    /// A comment in a root-only file is not handed over (review s15 files #5);
+    /// in a file readable to all, it was the account's to read anyway. The
+    /// fix never chowns through `.ssh`, nor a file with a second name.
+    @Test func aCommentInARootOnlyFileKeepsItFromTheAccount() throws {
+        let key = try SyncKeys.ed25519()
+        let content = F.bytes("# root-only note: db password is hunter2\n" + SyncKeys.line(key) + "\n")
+        var rootOnly = FakeAccount.existing("usersample", content: content)
+        rootOnly.fileStat = "regular file|600|0|0|\(content.count)"
+        let refused = try F.single(rootOnly, F.target("usersample", [F.entry("k", key)]))
+        #expect(refused.apply == nil && refused.oldContent == nil)
+        let detail = try #require(refused.drift.first { $0.kind == .fileOwner }?.detail)
+        #expect(detail.contains("cd -P -- /home/usersample/.ssh && [ \"$(pwd -P)\" = /home/usersample/.ssh ] && chown -h usersample: ./authorized_keys"), "\(detail)")
+        rootOnly.fileLinks = 2
+        let linked = try F.single(rootOnly, F.target("usersample", [F.entry("k", key)]))
+        #expect(linked.drift.first { $0.kind == .fileOwner }?.detail.contains("never chown it") == true, "\(linked.drift)")
+
+        var readable = FakeAccount.existing("usersample", content: content)
+        readable.fileStat = "regular file|644|0|0|\(content.count)"
+        let taken = try F.single(readable, F.target("usersample", [F.entry("k", key)]))
+        #expect(taken.apply?.write != nil && taken.drift.allSatisfy { $0.repairable }, "\(taken.drift)")
     }
 
     @Test func rootOwnedFileIsRewrittenWithTheSameBytes() throws {
