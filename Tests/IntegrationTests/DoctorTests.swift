@@ -490,6 +490,10 @@ import Testing
         #expect(!all.contains { $0.fixed == true })
         let refused = all.filter { $0.fixRefused != nil }
         #expect(!refused.isEmpty && refused.allSatisfy { $0.fixRefused!.contains("symlink") || $0.fixRefused!.contains("under home") }, "\(all)")
+        // The fix printed for the folder the link leads to is the link, never a root chmod/chown of it (review s15 files #3).
+        let outsideFinding = try #require(all.first { $0.subject == outside }, "\(all)")
+        #expect(outsideFinding.fix?.hasPrefix("replace the symlink under /home/usersample") == true, "\(outsideFinding)")
+        #expect(outsideFinding.fix?.contains("chmod") == false && outsideFinding.fix?.contains("chown") == false)
         #expect(report.exitCode == 2)
         #expect(try fleet.exec(host: 38, ["sh", "-c", "stat -c '%u %g %a %Y %Z' \(outside) \(outside)/authorized_keys; sha256sum \(outside)/authorized_keys"]).stdout == before)
         _ = try fleet.exec(host: 38, ["sh", "-c", "rm -f /home/usersample/.ssh && rm -rf \(outside)"])

@@ -67,7 +67,16 @@ extension Examination {
             guard let problem = strictModesProblem(entry.stat) else { continue }
             let insideHome = isHome || entry.path.hasPrefix(homePath.hasSuffix("/") ? homePath : homePath + "/")
             var commands: [String] = []
-            if insideHome && !isHome {
+            if keysUnderHome && !insideHome {
+                // Reached only through a link under home (sshd follows it): the
+                // account chose this path, which may be /tmp or another user's
+                // folder. The fix is the link, never a root chown/chmod here.
+                add(.error, code, "StrictModes: \(entry.path) \(problem.text); sshd reaches it through a symlink under \(homePath) and ignores the keys: \"Authentication refused: bad ownership or modes for \(what) \(entry.path)\"",
+                    evidence: [statEvidence(entry.stat, entry.path), sshdEvidence("strictmodes")],
+                    fix: "replace the symlink under \(homePath) with a folder \(name) owns (as \(name)), then " + pushFix() + "; do not change \(entry.path) for it",
+                    subject: entry.path)
+                continue
+            } else if insideHome && !isHome {
                 // Under home the account can swap names for links (doctorFixCommand):
                 // the owner changes through a root chown that follows none
                 // (SyncPlanner.chownCommand), the mode as the account.

@@ -62,6 +62,23 @@ import Testing
         #expect(!(try fixture.problems()).contains(.fileOwner))
     }
 
+    /// The account links `~/.ssh` to /tmp (or another user's folder): sshd's
+    /// walk leaves home through the link. The fix is the link, never a root
+    /// `chmod go-w /tmp` or `chown root` of someone else's folder (review s15 files #3).
+    @Test func aFolderReachedThroughTheAccountsLinkIsNotChangedAsRoot() throws {
+        var fixture = try DoctorFixture()
+        fixture.account.dirStat = "symbolic link|777|1001|1001|4"
+        fixture.walk = [
+            "walk_file regular file|600|1001|1001|100\t/tmp/authorized_keys",
+            "walk directory|1777|0|0|4096\t/tmp",
+            "walk directory|755|0|0|4096\t/",
+        ]
+        let finding = try fixture.finding(.directoryUnsafe)
+        #expect(finding.subject == "/tmp")
+        #expect(finding.fix?.hasPrefix("replace the symlink under /home/usersample with a folder usersample owns") == true, "\(finding)")
+        #expect(finding.fix?.contains("chmod") == false && finding.fix?.contains("chown") == false)
+    }
+
     @Test func strictModesOffSkipsTheWalk() throws {
         var fixture = try DoctorFixture()
         fixture.account.homeStat = "directory|777|1001|1001|4096"
