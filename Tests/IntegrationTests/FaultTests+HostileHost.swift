@@ -332,6 +332,33 @@ extension FaultTests {
         }
     }
 
+    /// A role account that resolves to uid 0 (an alias of root made with
+    /// `useradd -o -u 0`) gets none of its keys: they would log in as root
+    /// (review s15 files #9: its block went into /root/.ssh/authorized_keys).
+    @Test func anAccountThatIsRootByUIDGetsNoKeys() throws {
+        let host = Self.hostHost
+        let world = try hostileWorld()
+        defer { _ = try? fleet.sh(host, "sed -i '/^svc:/d' /etc/passwd /etc/shadow /etc/group; rm -rf /home/svc") }
+        try FaultCheck.run("svc:x:0:0 (useradd -o -u 0) named by a role, check and push",
+                           expected: "account_uid drift, root's authorized_keys unchanged, push exit 0 with the item not repaired") { check in
+            try fleet.sh(host, "useradd -o -u 0 -g 0 -m -d /home/svc -s /bin/sh svc && usermod -p '*' svc && chmod 700 /home/svc")
+            try world.writeInventory("svc.yml", .init(hosts: [host], keys: ["ka"], extraProjects: """
+                  rootalias:
+                    hosts: [h\(host)]
+                    roles:
+                      svc: { account: svc, keys: [kb] }
+                """))
+            let before = try fleet.sh(host, "sha256sum /root/.ssh/authorized_keys /home/svc/.ssh/authorized_keys 2>&1; true")
+            let checked = try world.report(try world.keysync("check", inventory: "svc.yml", ["--json"]))
+            let push = try world.keysync("push", inventory: "svc.yml", ["--json"])
+            let after = try fleet.sh(host, "sha256sum /root/.ssh/authorized_keys /home/svc/.ssh/authorized_keys 2>&1; true")
+            let kinds = checked.hosts.first?.drift.filter { $0.account == "svc" }.map(\.kind.rawValue) ?? []
+            check.observe("check drift for svc: \(kinds); push exit \(push.status); root's and svc's files \(before == after ? "unchanged" : "CHANGED")")
+            check.require(kinds == ["account_uid"], "check: \(kinds)")
+            check.require(before == after, "a file of uid 0 changed:\n\(before)\n\(after)")
+        }
+    }
+
     /// The account gives its key folder a default ACL (review s15 files #6):
     /// the umask no longer decides the new file's mode, so the write sets
     /// 0600 itself, and the next push has nothing to do.

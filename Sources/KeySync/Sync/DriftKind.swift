@@ -46,6 +46,11 @@ public enum DriftKind: String, CaseIterable, Codable, Sendable {
     /// (a Match block's keys file for other clients, AuthorizedKeysCommand,
     /// an account the inventory does not name). Not repairable by push.
     case revokedKeyUsed = "revoked_key_used"
+    /// The account resolves to uid 0 on the host though it is not `root`
+    /// (an alias of root, or a passwd line put before the real one): its
+    /// keys would log in as root, which the inventory allows only for
+    /// account `root`. Nothing written for it.
+    case accountUID = "account_uid"
     /// A managed line whose grant has ended (`until:`) is still in the
     /// file; push removes it.
     case grantExpired = "grant_expired"

@@ -190,6 +190,12 @@ public enum SyncPlanner {
             failures.append("account \(name) has no home directory in passwd")
             return
         }
+        // The inventory gives uid 0 to account root only (InventoryLoader); a
+        // passwd line that makes another name root must not get its keys.
+        if probe.uid == 0 && name != "root" {
+            plan.report(.accountUID, "\(name) resolves to uid 0 on this host (root's: an alias of root, or a passwd line before the real one), so its keys would log in as root; nothing written for \(name)")
+            return reportRevokedUnreachable(probe, options: options, into: &plan)
+        }
         plan.path = path
         plan.oldContent = probe.content
         plan.oldHash = probe.contentHash

@@ -305,6 +305,17 @@ enum PlannerFixture {
         #expect(SyncPlanner.rootFileThatIsNotKeys(try #require(probe.accounts["usersample"])) != nil)
     }
 
+    /// A passwd line that makes a role account root (uid 0) gets none of its
+    /// keys: they would log in as root (review s15 files #9).
+    @Test func anAccountThatResolvesToUIDZeroGetsNothing() throws {
+        var account = FakeAccount.existing("usersample", content: [])
+        (account.uid, account.gid, account.home) = (0, 0, "/root")
+        account.homeStat = "directory|700|0|0|4096"
+        let plan = try F.single(account, F.target("usersample", [F.entry("k", try SyncKeys.ed25519())]))
+        #expect(plan.drift.map(\.kind) == [.accountUID], "\(plan.drift)")
+        #expect(plan.apply == nil)
+    }
+
     /// A comment in a root-only file is not handed over (review s15 files #5);
     /// in a file readable to all, it was the account's to read anyway. The
     /// fix never chowns through `.ssh`, nor a file with a second name.
