@@ -499,6 +499,25 @@ import Testing
         _ = try fleet.exec(host: 38, ["sh", "-c", "rm -f /home/usersample/.ssh && rm -rf \(outside)"])
     }
 
+    /// The account's own `chmod 000` of its keys file: doctor names the
+    /// unreadable file (not a key "missing" from lines it never read), and its
+    /// fix, pasted as printed, brings the login back (review s15 files #10).
+    @Test func anUnreadableKeysFileGetsAFixThatWorks() throws {
+        let workspace = try Workspace()
+        let inventory = try prepare(37, workspace)
+        try require(fleet.exec(host: 37, ["su", "-s", "/bin/sh", "usersample", "-c", "chmod 000 /home/usersample/.ssh/authorized_keys"]))
+        #expect(try !login(37, workspace).succeeded)
+        let report = try doctor(inventory, hosts: ["h37"])
+        let all = findings(report, "h37")
+        #expect(!all.contains { $0.code == .keyMissing }, "\(all)")
+        let finding = try expectFinding(report, host: 37, .fileUnreadable)
+        let fix = try #require(finding.fix)
+        let chmod = try #require(fix.components(separatedBy: " && ").first)
+        #expect(chmod.hasPrefix("setpriv --reuid=usersample"), "\(fix)")
+        try require(fleet.exec(host: 37, ["sh", "-c", chmod]))
+        #expect(try login(37, workspace).succeeded)
+    }
+
     @Test func fixOnAHealthyHostWritesNothing() throws {
         let workspace = try Workspace()
         let inventory = try prepare(30, workspace)

@@ -94,11 +94,11 @@ extension Examination {
         }
     }
 
-    /// `chmod go-w PATH` run as the account: it can change only its own
-    /// files, so a link swapped in for PATH gains it nothing.
-    func chmodAsAccount(_ path: String) -> String {
+    /// `chmod MODE PATH` (`go-w`) run as the account: it can change only
+    /// its own files, so a link swapped in for PATH gains it nothing.
+    func chmodAsAccount(_ path: String, _ mode: String = "go-w") -> String {
         Self.command(["setpriv", "--reuid=" + name, "--regid=" + (account.groupName ?? name), "--init-groups", "--",
-                      "chmod", "go-w", "--", path])
+                      "chmod", mode, "--", path])
     }
 
     /// The fix for the keys file under home: there the account can swap any
@@ -131,7 +131,11 @@ extension Examination {
         let evidence = [statEvidence(file, keysPath), account.directory.map { statEvidence($0, dir) }]
         if account.diagnostics?.fileReadable == false {
             let fix: String
-            if keysUnderHome {
+            if keysUnderHome && file.uid == account.uid && account.content == nil {
+                // The account's own file it cannot read (its chmod 000): only it can
+                // give itself read back, and doctor --fix cannot rewrite what it cannot read.
+                fix = chmodAsAccount(keysPath, "u+r") + " && " + pushFix()
+            } else if keysUnderHome {
                 // doctor --fix rewrites the file as the account, in a folder of the account's.
                 let folderOwner = account.directory.map(\.uid)
                 fix = ([folderOwner != nil && folderOwner != account.uid ? SyncPlanner.chownCommand(name, dir, home: homePath) : nil]

@@ -25,7 +25,11 @@ extension Examination {
                 file.file.keyLines.filter { $0.entry?.key.fingerprint == fingerprint }.map { (path: file.path, line: $0) }
             }
             guard let firstHit = hits.first else {
-                if !keysExplained {
+                // A keys file that is there but was not read (a FIFO, a folder, too
+                // large, unreadable) holds unknown lines: the findings about it
+                // explain the login, and push would not write it either.
+                let unread = account.content == nil && (account.file.map { $0.kind != .absent } ?? false)
+                if !keysExplained && !unread {
                     let stat = account.file.map { statEvidence($0, keysPath) }
                     add(.error, .keyMissing, "\(label) is not in \(keysPath): sshd has nothing to match the key against (\"Failed publickey for \(name)\")",
                         evidence: [stat, "\(keysPath): no line with \(fingerprint)"], fix: pushFix(projects: [block.project]), key: key)

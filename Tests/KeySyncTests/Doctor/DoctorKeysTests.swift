@@ -31,6 +31,22 @@ import Testing
         #expect(try fixture.problems() == [.keyMissing])
     }
 
+    /// A keys file that is there but was not read (mode 000, a FIFO) holds
+    /// unknown lines: no `key_missing` "no line with", whose fix (push)
+    /// would not write it either (review s15 files #10).
+    @Test func aFileThatWasNotReadIsNotSaidToLackTheKey() throws {
+        var fixture = try DoctorFixture()
+        fixture.account.content = nil
+        fixture.account.readStatus = 1
+        fixture.account.fileStat = "regular file|0|1001|1001|100"
+        fixture.fileAccess = "no"
+        let problems = try fixture.problems()
+        #expect(!problems.contains(.keyMissing) && problems.contains(.fileUnreadable), "\(problems)")
+        // The fix is the account's own chmod (doctor --fix cannot rewrite a file it cannot read).
+        #expect(try fixture.finding(.fileUnreadable).fix
+                == "setpriv --reuid=usersample --regid=usersample --init-groups -- chmod u+r -- /home/usersample/.ssh/authorized_keys && keysync push --host h1 --project usersample")
+    }
+
     @Test func keyTypeNotAccepted() throws {
         var fixture = try DoctorFixture()
         fixture.account.sshd = fixture.account.sshd.map { $0.hasPrefix("pubkeyaccepted") ? "pubkeyacceptedalgorithms rsa-sha2-512,rsa-sha2-256" : $0 }
