@@ -739,6 +739,33 @@ import Testing
         }
     }
 
+    /// The account pads its keys file to just under the line limit: the
+    /// block a push adds would take it past what the probe reads back, so
+    /// nothing is written and the push says why (review s15 files #11: the
+    /// push wrote it, and every run after failed the host).
+    @Test func aPushNeverWritesAFileItCouldNotReadBack() throws {
+        let host = 27
+        try fleet.removeFaultAccounts([host])
+        let world = try FaultWorld(fleet)
+        try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka"]))
+        try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka", "kb"]))
+        try #require(try world.keysync("push", inventory: "a.yml").status == 0)
+        try FaultCheck.run("fz0 fills its keys file to \(HostProbe.lineLimit - 1) lines; push adds a key",
+                           expected: "push exits 3 with file_too_large ('would have … lines'), the file unchanged; check reads it and says the same (missing_key, file_too_large)") { check in
+            try fleet.sh(host, "su -s /bin/sh fz0 -c 'f=/home/fz0/.ssh/authorized_keys; n=$(($(wc -l < $f))); yes \"#\" | head -n $((\(HostProbe.lineLimit - 1) - n)) >> $f'")
+            let before = try fleet.sh(host, "sha256sum < /home/fz0/.ssh/authorized_keys; wc -l < /home/fz0/.ssh/authorized_keys")
+            let push = try world.keysync("push", inventory: "b.yml", ["--json"], timeout: 300)
+            let pushed = try world.report(push).hosts.first
+            let after = try fleet.sh(host, "sha256sum < /home/fz0/.ssh/authorized_keys; wc -l < /home/fz0/.ssh/authorized_keys")
+            let checked = try world.keysync("check", inventory: "b.yml", ["--json"], timeout: 300)
+            let checkKinds = try world.report(checked).hosts.first?.drift.map(\.kind.rawValue) ?? []
+            check.observe("push exit \(push.status) \(pushed?.status.rawValue ?? "?"); file \(before == after ? "unchanged" : "CHANGED") (\(after.split(separator: "\n").last ?? "?") lines); check exit \(checked.status) \(checkKinds)")
+            check.require(push.status == 3 && pushed?.drift.contains { $0.kind == .fileTooLarge && $0.detail.contains("would have") } == true, "push: \(push.stdout.prefix(500))")
+            check.require(before == after, "the file changed")
+            check.require(checked.status == 2 && checkKinds.contains("missing_key") && checkKinds.contains("file_too_large"), "check agrees with push: \(checkKinds)")
+        }
+    }
+
     // MARK: - Secrets
 
     @Test func passphrasesAndPrivateKeysNeverReachOutputOrDatabase() throws {

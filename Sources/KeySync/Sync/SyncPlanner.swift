@@ -321,6 +321,14 @@ public enum SyncPlanner {
             return
         }
         let contentChanges = content != (probe.content ?? [])
+        if contentChanges, let beyond = Self.beyondReadLimits(content) {
+            // Written, the next probe would not read it (file_too_large on every
+            // run after): the owner's padding plus keysync's block stays unwritten.
+            plan.report(.fileTooLarge, "\(path) would have \(beyond) after this push, more than keysync reads back; nothing written (the account's own lines fill it)")
+            plan.changes = plan.changes.filter { $0.hasPrefix("fix home") }
+            plan.apply = fixHome ? AccountApply(account: name, fixHome: true) : nil
+            return
+        }
         if contentChanges || rewrite || probe.file?.kind != .regular && !content.isEmpty {
             if !contentChanges && rewrite { plan.changes.append("repair owner and modes of \(path)") }
             let makeFolder = probe.rootKeysFolder != nil && probe.directory?.kind == .absent
@@ -429,6 +437,14 @@ public enum SyncPlanner {
             ? "it has \(probe.fileLinks ?? 2) hard links (another name may be someone else's file): if its lines are \(probe.account)'s keys, replace it with a copy \(probe.account) owns; never chown it"
             : "if it is \(probe.account)'s keys, " + chownAdvice(probe.account, path, home: probe.homePath)
         return "\(path) is owned by root and \(refused.count) of its lines (the first: line \(first.number)) are not \(what): keysync does not hand a root-owned file that may not be a keys file to \(probe.account), nor keep its bytes. Fix: look at it as root; \(fix)"
+    }
+
+    /// What of `content` is past what the probe reads back (``ProbeScript/fileSizeLimit``
+    /// bytes, ``HostProbe/lineLimit`` lines), or nil.
+    static func beyondReadLimits(_ content: [UInt8]) -> String? {
+        if content.count > ProbeScript.fileSizeLimit { return "\(content.count) bytes" }
+        let lines = content.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 } + (content.last.map { $0 == UInt8(ascii: "\n") ? 0 : 1 } ?? 0)
+        return lines > HostProbe.lineLimit ? "\(lines) lines" : nil
     }
 
     /// Why the probe did not read a root-owned file as root, for the failure message.

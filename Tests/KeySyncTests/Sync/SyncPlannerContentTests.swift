@@ -194,8 +194,13 @@ import Testing
         let plan = try F.single(.existing("usersample", content: many), F.target("usersample", [F.entry("ka", a)]))
         #expect(plan.drift.map(\.kind) == [.fileTooLarge] && plan.apply == nil, "\(plan.drift)")
         #expect(plan.drift.first?.detail.contains("has \(HostProbe.lineLimit + 1) lines, more than keysync plans") == true)
+        // Read whole, but the block (3 lines) would take it past the limit:
+        // not written (review s15 files #11); 3 lines fewer, it fits.
         let enough = [UInt8](repeating: 0x0a, count: HostProbe.lineLimit)
-        let fine = try F.single(.existing("usersample", content: enough), F.target("usersample", [F.entry("ka", a)]))
+        let full = try F.single(.existing("usersample", content: enough), F.target("usersample", [F.entry("ka", a)]))
+        #expect(full.drift.contains { $0.kind == .fileTooLarge } && full.apply == nil)
+        let room = [UInt8](repeating: 0x0a, count: HostProbe.lineLimit - 3)
+        let fine = try F.single(.existing("usersample", content: room), F.target("usersample", [F.entry("ka", a)]))
         #expect(!fine.drift.contains { $0.kind == .fileTooLarge } && fine.apply?.write != nil)
     }
 

@@ -161,6 +161,18 @@ enum PlannerFixture {
         #expect(host.accounts.first?.apply == nil)
     }
 
+    /// The owner pads the file to just under the line limit: keysync's block
+    /// would push it over, so the next probe could not read it back (review
+    /// s15 files #11). Nothing is written; the push reports file_too_large.
+    @Test func aWriteThatWouldPassTheLineLimitIsNotMade() throws {
+        let padding = String(repeating: "#\n", count: HostProbe.lineLimit - 1)
+        let account = FakeAccount.existing("alice", content: F.bytes(padding))
+        let plan = try F.single(account, F.target("alice", [F.entry("k", try SyncKeys.ed25519())]))
+        #expect(plan.apply == nil && plan.changes.isEmpty)
+        #expect(plan.drift.contains { $0.kind == .fileTooLarge && $0.detail.contains("\(HostProbe.lineLimit + 2) lines") }, "\(plan.drift.map(\.detail))")
+        #expect(SyncPlanner.beyondReadLimits(F.bytes(padding)) == nil)
+    }
+
     @Test func aTooLargeFileIsReportedAndNothingIsWritten() throws {
         var account = FakeAccount.existing("alice", content: nil)
         account.fileStat = "regular file|600|1001|1001|9999999"
