@@ -355,7 +355,7 @@ struct InventoryLoader {
     }
 
     private mutating func readHosts(_ node: Node) {
-        var addresses: [String: (host: String, node: Node)] = [:], missingUser: [Node] = []
+        var addresses: [String: (host: String, node: Node)] = [:], missingUser: [Node] = [], notRoot: [(Node, String)] = []
         for (name, nameNode, value) in reader.entries(of: node, "hosts") {
             checkName(name, nameNode, "host")
             let what = "host \"\(name)\""
@@ -393,6 +393,8 @@ struct InventoryLoader {
                     groupMembers[group, default: []].append(index)
                 }
                 if s.user == nil, c.user == nil, defaults.user == nil { missingUser.append(nameNode) }
+                let user = s.user ?? c.user ?? defaults.user
+                if (s.become ?? defaults.become) == Become.direct, let user, user != "root" { notRoot.append((nameNode, user)) }
             }
             // ssh_config's IdentityFile counts as the host's identity, below
             // its own identity/agent and above defaults.
@@ -409,6 +411,14 @@ struct InventoryLoader {
                 connectTimeout: s.connectTimeout ?? c.connectTimeout ?? defaults.connectTimeout ?? 10,
                 commandTimeout: s.commandTimeout ?? defaults.commandTimeout ?? 30,
                 groups: groups, manageSSHD: s.manageSSHD ?? defaults.manageSSHD ?? false))
+        }
+        if let (node, user) = notRoot.first {
+            // `none` means the login is root: as anyone else the probe cannot
+            // read other accounts' files, and its errors would not say why.
+            let others = notRoot.count - 1
+            reader.warning("host \"\(node.scalar?.string ?? "")\" logs in as \(user) with become: none, which is for a root login"
+                + (others > 0 ? " (and \(others) other host\(others == 1 ? "" : "s"))" : "")
+                + "; keysync needs root there: use become: sudo, or user: root", at: node)
         }
         if let first = missingUser.first {
             let others = missingUser.count - 1

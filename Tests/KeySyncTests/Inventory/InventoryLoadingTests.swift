@@ -21,6 +21,22 @@ struct InventoryLoadingTests {
         #expect(inventory.parallel == 64)
     }
 
+    /// `become: none` is for a root login: as another user the probe could
+    /// not read other accounts' files, and its errors would not say why
+    /// (review s15 contract #5).
+    @Test func becomeNoneWithALoginOtherThanRootIsAWarning() throws {
+        let inventory = try F.load("""
+            defaults: {user: ops, become: none}
+            hosts:
+              web-1: {address: 127.77.0.1}
+              web-2: {address: 127.77.0.2}
+              root-1: {address: 127.77.0.3, user: root}
+            """)
+        #expect(inventory.warnings.map(\.message) == [
+            #"host "web-1" logs in as ops with become: none, which is for a root login (and 1 other host); keysync needs root there: use become: sudo, or user: root"#,
+        ])
+    }
+
     @Test func hostsOverrideDefaults() throws {
         let inventory = try F.load("""
             defaults:
