@@ -10,7 +10,8 @@ struct KeySyncCommand: ParsableCommand {
         abstract: "Keep SSH authorized_keys right across a fleet of Linux servers.",
         discussion: """
             Exit codes: 0 in sync / done; 1 bad usage or bad input (nothing touched); \
-            2 drift found (check) or lint problems; 3 at least one host failed.
+            2 drift found (check), doctor errors, something decommission or offboard could not remove, \
+            or lint problems; 3 at least one host failed (3 wins over 2); 130 interrupted.
             """,
         version: KeySyncVersion.string,
         subcommands: [
