@@ -142,12 +142,11 @@ import GRDB
         #expect(try login(host, "usersample", workspace, "kp-usersample") != 0)
     }
 
-    /// A role removed from the project: its account keeps a block no role
-    /// names. It held the account's only keys, so the lockout guard refuses
-    /// (the login still works) until `--force`.
-    @Test func accountNoRoleNamesAnyMoreLosesItsBlockOnlyWithForce() throws {
-        let host = 64
-        let workspace = try workspace()
+    /// Host `host` pushed with role build (account builder, kp-deploy) beside
+    /// usersample, builder's login checked; returns the workspace (named after
+    /// the calling test), the store and the inventory without role build.
+    func builderRemoved(_ host: Int, test: String = #function) throws -> (Workspace, Store, Inventory) {
+        let workspace = try workspace(test)
         try resetAccounts(host)
         let builder = """
               build: { account: builder, uid: 1632, gid: 1632, home: /home/builder, shell: /bin/bash, create: true, keys: [kp-deploy] }
@@ -156,8 +155,15 @@ import GRDB
         let store = try Store(path: workspace.file("keysync.db"))
         try #require(try run(withBuilder, .push, store: store).summary.failed == 0)
         #expect(try login(host, "builder", workspace, "kp-deploy") == 0)
+        return (workspace, store, try inventory(workspace, "b.yml", hosts: [host], projects: project("usersample", [host])))
+    }
 
-        let without = try inventory(workspace, "b.yml", hosts: [host], projects: project("usersample", [host]))
+    /// A role removed from the project: its account keeps a block no role
+    /// names. It held the account's only keys, so the lockout guard refuses
+    /// (the login still works) until `--force`.
+    @Test func accountNoRoleNamesAnyMoreLosesItsBlockOnlyWithForce() throws {
+        let host = 64
+        let (workspace, store, without) = try builderRemoved(host)
         let check = try run(without, .check, store: store)
         #expect(kinds(check, host) == [.staleBlock, .lockoutRefused])
         #expect(check.hosts[0].drift.first?.account == "builder")
@@ -181,15 +187,7 @@ import GRDB
     /// check clean.
     @Test func anAccountsOwnerCannotMakeKeysyncForgetItsStaleBlock() throws {
         let host = 64
-        let workspace = try workspace()
-        try resetAccounts(host)
-        let builder = """
-              build: { account: builder, uid: 1632, gid: 1632, home: /home/builder, shell: /bin/bash, create: true, keys: [kp-deploy] }
-        """
-        let withBuilder = try inventory(workspace, "a.yml", hosts: [host], projects: project("usersample", [host]) + "\n" + builder)
-        let store = try Store(path: workspace.file("keysync.db"))
-        try #require(try run(withBuilder, .push, store: store).summary.failed == 0)
-        let without = try inventory(workspace, "b.yml", hosts: [host], projects: project("usersample", [host]))
+        let (workspace, store, without) = try builderRemoved(host)
         let asBuilder = { (command: String) in try fleet.sh(host, "su -s /bin/sh builder -c \(Shell.quote(command))") }
         func builderDrift() throws -> [DriftKind] {
             try run(without, .check, store: store).hosts.first?.drift.filter { $0.account == "builder" }.map(\.kind) ?? []
