@@ -750,9 +750,9 @@ import Testing
         try world.writeInventory("a.yml", .init(hosts: [host], keys: ["ka"]))
         try world.writeInventory("b.yml", .init(hosts: [host], keys: ["ka", "kb"]))
         try #require(try world.keysync("push", inventory: "a.yml").status == 0)
-        try FaultCheck.run("fz0 fills its keys file to \(HostProbe.lineLimit - 1) lines; push adds a key",
+        try FaultCheck.run("fz0 fills its keys file to \(HostProbe.lineLimit) lines (the most keysync reads); push adds a key",
                            expected: "push exits 3 with file_too_large ('would have … lines'), the file unchanged; check reads it and says the same (missing_key, file_too_large)") { check in
-            try fleet.sh(host, "su -s /bin/sh fz0 -c 'f=/home/fz0/.ssh/authorized_keys; n=$(($(wc -l < $f))); yes \"#\" | head -n $((\(HostProbe.lineLimit - 1) - n)) >> $f'")
+            try fleet.sh(host, "su -s /bin/sh fz0 -c 'f=/home/fz0/.ssh/authorized_keys; n=$(($(wc -l < $f))); yes \"#\" | head -n $((\(HostProbe.lineLimit) - n)) >> $f'")
             let before = try fleet.sh(host, "sha256sum < /home/fz0/.ssh/authorized_keys; wc -l < /home/fz0/.ssh/authorized_keys")
             let push = try world.keysync("push", inventory: "b.yml", ["--json"], timeout: 300)
             let pushed = try world.report(push).hosts.first

@@ -90,6 +90,7 @@ public struct OffboardRun: Sendable {
             settings.plan.revoked.insert(retired.fingerprint)
         }
         let keys = searched
+        let keyTypes = Dictionary(inventory.keys.map { ($0.fingerprint, $0.publicKey.type) }, uniquingKeysWith: { first, _ in first })
         let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
         if let problem = engine.inputProblem(jobs) { throw problem }
         _ = try? store?.interruptAbandonedRuns()
@@ -99,7 +100,7 @@ public struct OffboardRun: Sendable {
         let results = ParallelRunner(width: settings.parallel).run(jobs, onResult: { _, outcome, done in
             // A host never started (interrupted) is not recorded: its last result stands.
             if let store, let runID, outcome.result.errorKind != .interrupted {
-                do { try store.recordHostResult(Self.record(outcome), runID: runID) } catch { firstError.keep(error) }
+                do { try store.recordHostResult(Self.record(outcome, keyTypes: keyTypes), runID: runID) } catch { firstError.keep(error) }
             }
             progress?(done, outcome)
         }) { job in
@@ -129,9 +130,16 @@ public struct OffboardRun: Sendable {
 
     /// The store's record of a host: not a scan (it looked for one person's
     /// keys, so it neither opens nor closes other drift); each key line found
-    /// is a `revoked_key` item, `fixed` when it was removed and verified gone.
-    static func record(_ outcome: OffboardHostResult) -> Store.HostRecord {
-        Store.HostRecord(outcome.result, scanned: false, repaired: true,
-                         changes: outcome.found.filter(\.removed).map { Store.ChangeRecord(account: $0.finding.account, detail: $0.finding.removal) })
+    /// is a `revoked_key` item, `fixed` when it was removed and verified gone,
+    /// and a sighting (`keysync where`; a login with it before the removal is
+    /// then not `revoked_key_used`).
+    static func record(_ outcome: OffboardHostResult, keyTypes: [String: String] = [:]) -> Store.HostRecord {
+        var record = Store.HostRecord(outcome.result, scanned: false, repaired: true,
+                                      changes: outcome.found.filter(\.removed).map { Store.ChangeRecord(account: $0.finding.account, detail: $0.finding.removal) })
+        record.seenKeys += outcome.found.map {
+            Store.SeenKey(account: $0.finding.account, fingerprint: $0.finding.fingerprint, keyType: keyTypes[$0.finding.fingerprint] ?? "",
+                          comment: $0.finding.key, managed: $0.finding.block != nil)
+        }
+        return record
     }
 }

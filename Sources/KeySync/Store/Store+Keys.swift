@@ -39,6 +39,18 @@ extension Store {
     /// The `host_keys.account` of a host's own SSH host keys: '' is the host itself.
     public static let hostKeyAccount = ""
 
+    /// Where keys with these fingerprints were seen, by host: `[account, fingerprint]`.
+    public func sightings(of fingerprints: Set<String>) throws -> [String: Set<[String]>] {
+        guard !fingerprints.isEmpty else { return [:] }
+        return try read("read where revoked keys were seen") { db in
+            var found: [String: Set<[String]>] = [:]
+            for key in try HostKey.filter(fingerprints.contains(HostKey.Columns.fingerprint)).fetchAll(db) {
+                found[key.host, default: []].insert([key.account, key.fingerprint])
+            }
+            return found
+        }
+    }
+
     /// Every key seen on `host` (of one account, if given), by account and fingerprint.
     public func keys(host: String, account: String? = nil) throws -> [HostKey] {
         try read("read the keys seen on \(host)") { db in

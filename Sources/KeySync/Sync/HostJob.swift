@@ -24,6 +24,11 @@ public struct HostJob: Hashable, Sendable {
     public var rootFiles: [RootFile]
     /// push and check: also read sshd's log since the last scan (last use of keys); nil: not.
     public var logins: ProbeScript.Logins?
+    /// Revoked keys keysync has seen on this host before, as `[account,
+    /// fingerprint]` (the database's `host_keys`): a login with one of them
+    /// is explained by that copy, which was there or was removed since
+    /// (``SyncEngine/revokedKeysUsed(_:revoked:found:seen:)``).
+    public var revokedSeen: Set<[String]> = []
     /// Jump hosts on the way (`jump:`), outermost first; empty: direct.
     public var jumps: [JumpHop]
     /// What the files keysync left under `/etc/ssh/keysync/` that this job

@@ -218,7 +218,7 @@ public struct SyncEngine: Sendable {
             if let blocks = account.blocksBefore { result.accountBlocks[account.account] = blocks }
         }
         if let logins = result.logins?.reply {
-            result.drift += Self.revokedKeysUsed(logins, revoked: options.revoked, found: result.drift)
+            result.drift += Self.revokedKeysUsed(logins, revoked: options.revoked, found: result.drift, seen: job.revokedSeen)
         }
         guard plan.failure == nil else { return result }
         result.listsWholeHost = true
@@ -357,21 +357,24 @@ public struct SyncEngine: Sendable {
     /// like success: a revoked key left where keysync cannot write, or a
     /// keys file too large to read (it may hold one), fails the host.
     /// Accepted logins with a revoked key in the part of sshd's log this scan
-    /// read (review s15 removal #7): where keysync found no copy of that key
-    /// in that account's files (`found`: a `revoked_key` item it removes or
-    /// reports), the key grants access from somewhere keysync does not read. A
-    /// source read for the first time is left out: its old lines may be
-    /// from before the revocation.
-    static func revokedKeysUsed(_ logins: LoginScanReply, revoked: Set<String>, found: [DriftItem]) -> [DriftItem] {
+    /// read (review s15 removal #7): where keysync never found that key in
+    /// that account's files — not in this run (`found`: a `revoked_key` item
+    /// it removes or reports), not before (`seen`: the database's sightings;
+    /// a login may predate the push or offboard that removed that copy) —
+    /// the key grants access from somewhere keysync does not read. A source
+    /// read for the first time is left out: its old lines may be from before
+    /// the revocation.
+    static func revokedKeysUsed(_ logins: LoginScanReply, revoked: Set<String>, found: [DriftItem],
+                                seen: Set<[String]> = []) -> [DriftItem] {
         guard !logins.firstScan, !revoked.isEmpty else { return [] }
-        let located = Set(found.filter { $0.kind == .revokedKey }.map { [$0.account, $0.fingerprint ?? ""] })
+        let located = seen.union(found.filter { $0.kind == .revokedKey }.map { [$0.account, $0.fingerprint ?? ""] })
         return logins.uses.filter { revoked.contains($0.fingerprint) && !located.contains([$0.account, $0.fingerprint]) }.map { use in
             let when = use.last.map { " last at " + Date(timeIntervalSince1970: TimeInterval($0)).reportText } ?? ""
             let from = use.address.isEmpty ? "" : " from " + String(use.address.prefix(64))
             let certificate = use.certificateID.map { " (certificate \(UnsafeText.quoted(String($0.prefix(100)))))" } ?? ""
             return DriftItem(account: use.account, kind: .revokedKeyUsed,
                              detail: "sshd accepted revoked key \(use.fingerprint)\(certificate) for \(use.account) \(use.count.counted("time"))"
-                                + "\(from)\(when) since the last scan, and keysync found no copy of it in \(use.account)'s keys files: it grants access "
+                                + "\(from)\(when) since the last scan, and keysync never found it in \(use.account)'s keys files: it grants access "
                                 + "from a keys file keysync does not read (a Match block for other clients, AuthorizedKeysCommand, "
                                 + "an account the inventory does not name); `keysync where \(use.fingerprint)` lists where it was seen",
                              fingerprint: use.fingerprint)

@@ -162,6 +162,8 @@ public struct SyncRun: Sendable {
         if readsLogins, let store {
             let states = try store.loginStates(hosts: Set(jobs.map(\.host)))
             for index in jobs.indices { jobs[index].logins = Store.loginRequest(states[jobs[index].host], now: started) }
+            let sightings = try store.sightings(of: settings.plan.revoked)
+            for index in jobs.indices { jobs[index].revokedSeen = sightings[jobs[index].host] ?? [] }
         }
         let engine = SyncEngine(jobs: jobs, settings: settings, cancellation: cancellation, passphrase: passphrase)
         // Bad input that would fail every host it concerns: refuse before anything is sent or recorded.

@@ -31,6 +31,9 @@ import Testing
         let inOther = DriftItem(account: "other", kind: .revokedKey, detail: "", fingerprint: Self.revoked)
         #expect(SyncEngine.revokedKeysUsed(reply([use]), revoked: [Self.revoked], found: [inDeploy]).isEmpty)
         #expect(SyncEngine.revokedKeysUsed(reply([use]), revoked: [Self.revoked], found: [inOther]).count == 1)
+        // Seen there before (a push or offboard removed it since): the login may predate the removal.
+        #expect(SyncEngine.revokedKeysUsed(reply([use]), revoked: [Self.revoked], found: [], seen: [["deploy", Self.revoked]]).isEmpty)
+        #expect(SyncEngine.revokedKeysUsed(reply([use]), revoked: [Self.revoked], found: [], seen: [["other", Self.revoked]]).count == 1)
     }
 
     @Test func aSourceReadForTheFirstTimeIsLeftOut() {
