@@ -353,9 +353,6 @@ public struct SyncEngine: Sendable {
         return result
     }
 
-    /// A push that cannot make a revocation land on a host must not look
-    /// like success: a revoked key left where keysync cannot write, or a
-    /// keys file too large to read (it may hold one), fails the host.
     /// Accepted logins with a revoked key in the part of sshd's log this scan
     /// read (review s15 removal #7): where keysync never found that key in
     /// that account's files — not in this run (`found`: a `revoked_key` item
@@ -381,16 +378,19 @@ public struct SyncEngine: Sendable {
         }
     }
 
+    /// A push that cannot make a revocation land on a host must not look
+    /// like success: a revoked key left where keysync cannot write, or a
+    /// keys file too large or unreadable (it may hold one), fails the host.
     static func failIfRevocationBlocked(_ result: inout HostResult, label: String) {
-        let tooLarge = result.drift.filter { $0.kind == .fileTooLarge || $0.kind == .fileUnreadable }
+        let unread = result.drift.filter { $0.kind == .fileTooLarge || $0.kind == .fileUnreadable }
         // A KRL that could not be written leaves revocations off the host too.
         let revoked = result.drift.filter { ($0.kind == .revokedKey || $0.kind == .krlStale) && !$0.repairable }
-        guard !tooLarge.isEmpty || !revoked.isEmpty else { return }
-        let reasons = (tooLarge + revoked).map { "\($0.account): \($0.detail)" }
+        guard !unread.isEmpty || !revoked.isEmpty else { return }
+        let reasons = (unread + revoked).map { "\($0.account): \($0.detail)" }
         let message = "\(label): " + reasons.joined(separator: "; ")
         result.error = result.error.map { $0 + "; " + message } ?? message
         if result.status != .failed {
-            result.errorKind = tooLarge.contains { $0.kind == .fileTooLarge } ? .fileTooLarge : .revocationBlocked
+            result.errorKind = unread.contains { $0.kind == .fileTooLarge } ? .fileTooLarge : .revocationBlocked
             result.status = .failed
         }
     }
