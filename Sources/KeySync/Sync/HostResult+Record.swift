@@ -15,10 +15,15 @@ extension Store.HostRecord {
     ///     account's conflict does not undo a write that stood).
     ///   - drift: the items to record instead of the result's (doctor --fix records the findings it fixed).
     ///   - changes: the changes with their accounts, instead of the result's
-    ///     (recorded for the host itself, account '').
+    ///     (each recorded for the account whose plan made it, else for the
+    ///     host itself, account '').
     init(_ result: HostResult, scanned: Bool? = nil, repaired: Bool = false, repairedAccounts: Set<String> = [],
          drift: [Store.DriftRecord]? = nil, changes: [Store.ChangeRecord]? = nil) {
         let files = result.files.values.sorted { $0.path < $1.path }
+        var accountOf: [String: String] = [:]
+        for (account, lines) in result.changesByAccount.sorted(by: { $0.key < $1.key }) {
+            for line in lines where accountOf[line] == nil { accountOf[line] = account }
+        }
         let only = files.count == 1 ? files.first : nil
         self.init(
             host: result.host, status: Store.HostStatus(rawValue: result.status.rawValue) ?? .failed, scanned: scanned,
@@ -29,7 +34,7 @@ extension Store.HostRecord {
                                   fingerprint: $0.fingerprint,
                                   fixed: $0.repairable && (repaired || (!$0.account.isEmpty && repairedAccounts.contains($0.account))))
             },
-            changes: changes ?? result.changes.map { Store.ChangeRecord(detail: $0) },
+            changes: changes ?? result.changes.map { Store.ChangeRecord(account: accountOf[$0] ?? "", detail: $0) },
             seenKeys: result.seenKeys.map {
                 Store.SeenKey(account: $0.account, fingerprint: $0.fingerprint, keyType: $0.type, comment: $0.comment, managed: $0.managed)
             } + (result.acceptedHostKey.map { [Store.SeenKey(acceptedHostKey: $0)] } ?? []))

@@ -32,6 +32,17 @@ import Testing
         #expect(one.wroteFiles && !HostResult(host: "web-3", status: .ok).wroteFiles)
     }
 
+    /// `history` shows each change with its account (review s15 contract #8:
+    /// push's changes were recorded with an empty account).
+    @Test func changesAreRecordedWithTheAccountThatMadeThem() {
+        var result = Self.twoAccounts()
+        result.changesByAccount = ["billing": ["fix missing_key: kb"], "usersample": ["fix home /home/usersample"]]
+        result.changes = ["fix missing_key: kb", "fix home /home/usersample", "write /etc/ssh/keysync/revoked_keys.krl"]
+        #expect(Store.HostRecord(result).changes == [Store.ChangeRecord(account: "billing", detail: "fix missing_key: kb"),
+                                                     Store.ChangeRecord(account: "usersample", detail: "fix home /home/usersample"),
+                                                     Store.ChangeRecord(account: "", detail: "write /etc/ssh/keysync/revoked_keys.krl")])
+    }
+
     @Test func failureKindStatusAndDriftAsTheStoreKeepsThem() {
         var result = HostResult.failed("web-1", kind: .commandTimeout, error: "web-1: too slow")
         result.drift.append(DriftItem(account: "usersample", kind: .missingKey, detail: "kp"))
